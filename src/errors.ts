@@ -1,0 +1,93 @@
+/**
+ * Every error the library throws or reports carries a stable `code` for programs and a
+ * message a person can act on.
+ */
+export class SessionError extends Error {
+  readonly code: string
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.code = code
+    this.name = new.target.name
+  }
+}
+
+/** Thrown when a plugin would be loaded while a session is active. */
+export class SessionLockedError extends SessionError {
+  readonly pluginId: string
+  constructor(pluginId: string) {
+    super(
+      'session-locked',
+      `Cannot load plugin "${pluginId}" while a session is active: every peer must run the same set of plugins. Leave or end the session first.`,
+    )
+    this.pluginId = pluginId
+  }
+}
+
+export class DuplicateProviderError extends SessionError {
+  constructor(readonly providerId: string) {
+    super('duplicate-provider', `A session provider with id "${providerId}" is already registered.`)
+  }
+}
+
+/** Starting or joining was refused because some modules declared `sessionCompatible: false`. */
+export class IncompatibleModulesError extends SessionError {
+  constructor(readonly modules: readonly string[]) {
+    super(
+      'incompatible-modules',
+      `These modules cannot take part in a session: ${modules.join(', ')}. Unload them, then start again.`,
+    )
+  }
+}
+
+/** The user declined to go on with modules that declare nothing about sessions. */
+export class UndeclaredModulesRefusedError extends SessionError {
+  constructor(readonly modules: readonly string[]) {
+    super('undeclared-modules-refused', `Session not started: these modules may not sync: ${modules.join(', ')}.`)
+  }
+}
+
+export class IllegalTransitionError extends SessionError {
+  constructor(readonly from: string, readonly to: string) {
+    super('illegal-transition', `Session state cannot go from "${from}" to "${to}".`)
+  }
+}
+
+/** A call that does not fit the current state, e.g. `start()` during a session. */
+export class SessionStateError extends SessionError {}
+
+export type InviteErrorCode =
+  | 'invite-damaged'
+  | 'invite-version'
+  | 'invite-foreign'
+  | 'invite-expired'
+  | 'invite-used'
+  | 'invite-unknown'
+  | 'invite-too-long'
+  | 'answer-damaged'
+
+const INVITE_MESSAGES: Record<InviteErrorCode, string> = {
+  'invite-damaged': 'This invite link is damaged or incomplete. Ask the host to copy it again.',
+  'invite-version': 'This invite was made by a different version of the app. Ask the host for a new invite, or update the page.',
+  'invite-foreign': 'This is not a session invite.',
+  'invite-expired': 'This invite has expired. Ask the host for a new one.',
+  'invite-used': 'This invite has already been used: each invite admits one person. Ask the host for a new one.',
+  'invite-unknown': 'This answer code does not belong to any invite from this session.',
+  'invite-too-long': 'The invite is too long for a link. Send the invite code to paste instead.',
+  'answer-damaged': 'This answer code is damaged or incomplete. Ask the guest to copy it again.',
+}
+
+export class InviteError extends SessionError {
+  declare readonly code: InviteErrorCode
+  constructor(code: InviteErrorCode, detail?: string, options?: { cause?: unknown }) {
+    super(code, detail ? `${INVITE_MESSAGES[code]} (${detail})` : INVITE_MESSAGES[code], options)
+  }
+}
+
+export type WireErrorCode = 'wire-malformed' | 'wire-oversized' | 'wire-version' | 'wire-unknown-type'
+
+/** A message from the network that failed validation. Never reaches the core. */
+export class WireError extends SessionError {
+  declare readonly code: WireErrorCode
+}
+
+export class TransportError extends SessionError {}

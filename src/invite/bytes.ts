@@ -1,0 +1,127 @@
+/**
+ * Small symmetric binary helpers (after lib0's encoding/decoding): a writer that grows,
+ * a reader that throws RangeError on truncated input. Invite codecs build on these and
+ * never hand-roll bytes.
+ */
+export class ByteWriter {
+  private buf = new Uint8Array(64)
+  private len = 0
+
+  private ensure(n: number): void {
+    if (this.len + n <= this.buf.length) return
+    const next = new Uint8Array(Math.max(this.buf.length * 2, this.len + n))
+    next.set(this.buf.subarray(0, this.len))
+    this.buf = next
+  }
+
+  u8(value: number): this {
+    this.ensure(1)
+    this.buf[this.len++] = value & 0xff
+    return this
+  }
+
+  /** Unsigned LEB128, for integers up to 2^53. */
+  varUint(value: number): this {
+    if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`varUint out of range: ${value}`)
+    while (value >= 0x80) {
+      this.u8((value % 0x80) | 0x80)
+      value = Math.floor(value / 0x80)
+    }
+    return this.u8(value)
+  }
+
+  bytes(value: Uint8Array): this {
+    this.ensure(value.length)
+    this.buf.set(value, this.len)
+    this.len += value.length
+    return this
+  }
+
+  /** Length-prefixed bytes. */
+  varBytes(value: Uint8Array): this {
+    return this.varUint(value.length).bytes(value)
+  }
+
+  /** Length-prefixed UTF-8. */
+  string(value: string): this {
+    return this.varBytes(new TextEncoder().encode(value))
+  }
+
+  finish(): Uint8Array {
+    return this.buf.slice(0, this.len)
+  }
+}
+
+export class ByteReader {
+  private pos = 0
+  constructor(private readonly buf: Uint8Array) {}
+
+  get remaining(): number {
+    return this.buf.length - this.pos
+  }
+
+  u8(): number {
+    if (this.pos >= this.buf.length) throw new RangeError('Unexpected end of data')
+    return this.buf[this.pos++]!
+  }
+
+  varUint(): number {
+    let value = 0
+    let scale = 1
+    for (let i = 0; i < 8; i++) {
+      const byte = this.u8()
+      value += (byte & 0x7f) * scale
+      if (byte < 0x80) return value
+      scale *= 0x80
+    }
+    throw new RangeError('varUint too long')
+  }
+
+  bytes(n: number): Uint8Array {
+    if (n > this.remaining) throw new RangeError('Unexpected end of data')
+    const out = this.buf.subarray(this.pos, this.pos + n)
+    this.pos += n
+    return out
+  }
+
+  varBytes(): Uint8Array {
+    return this.bytes(this.varUint())
+  }
+
+  string(): string {
+    return new TextDecoder('utf-8', { fatal: true }).decode(this.varBytes())
+  }
+}
+
+const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+const B64URL_INDEX = new Map([...B64URL].map((c, i) => [c, i]))
+
+export function toBase64url(bytes: Uint8Array): string {
+  let out = ''
+  for (let i = 0; i < bytes.length; i += 3) {
+    const n = (bytes[i]! << 16) | ((bytes[i + 1] ?? 0) << 8) | (bytes[i + 2] ?? 0)
+    const chars = Math.min(4, Math.ceil(((bytes.length - i) * 8) / 6))
+    for (let k = 0; k < chars; k++) out += B64URL[(n >> (18 - 6 * k)) & 63]
+  }
+  return out
+}
+
+/** Throws RangeError on a character outside the base64url alphabet or an impossible length. */
+export function fromBase64url(text: string): Uint8Array {
+  if (text.length % 4 === 1) throw new RangeError('Impossible base64url length')
+  const out = new Uint8Array(Math.floor((text.length * 6) / 8))
+  let bits = 0
+  let acc = 0
+  let o = 0
+  for (const c of text) {
+    const v = B64URL_INDEX.get(c)
+    if (v === undefined) throw new RangeError(`Not a base64url character: ${JSON.stringify(c)}`)
+    acc = (acc << 6) | v
+    bits += 6
+    if (bits >= 8) {
+      bits -= 8
+      out[o++] = (acc >> bits) & 0xff
+    }
+  }
+  return out
+}

@@ -1,0 +1,253 @@
+/**
+ * An in-memory network of endpoints whose links deliver through a VirtualClock, with
+ * seeded latency and hooks to delay, drop, cut and partition. Deterministic: the same
+ * seed and the same calls give the same deliveries at the same virtual times.
+ */
+import mitt from 'mitt'
+import { TransportError } from '../errors.js'
+import { seededRandom, type Random } from '../runtime/random.js'
+import { VirtualClock } from '../runtime/virtual-clock.js'
+import type { Link, LinkEvents, LinkStats, PendingAnswer, PendingOffer, Signal, Transport } from './transport.js'
+
+export interface MemoryNetworkOptions {
+  seed?: number
+  /** One-way latency bounds in virtual ms; each message draws from them. */
+  latency?: { min: number; max: number }
+}
+
+/** Per-direction fault settings; `a→b` is keyed by endpoint names. */
+export interface LinkFault {
+  /** Probability in [0, 1] that a message is lost (the link stays open). */
+  drop?: number
+  /** Extra one-way delay in ms. */
+  delay?: number
+  /** Messages are lost while blocked (a partition). */
+  blocked?: boolean
+}
+
+interface PendingMemoryOffer {
+  from: string
+  resolveLink?: (link: MemoryLink) => void
+  rejectLink?: (err: Error) => void
+  answeredBy?: string
+  cancelled: boolean
+}
+
+let networkCount = 0
+
+export class MemoryNetwork {
+  readonly clock = new VirtualClock()
+  readonly seed: number
+  private readonly random: Random
+  private readonly latency: { min: number; max: number }
+  private readonly offers = new Map<string, PendingMemoryOffer>()
+  private readonly faults = new Map<string, LinkFault>()
+  private readonly links = new Set<MemoryLink>()
+  private readonly lastArrival = new Map<string, number>()
+  private offerCount = 0
+  private linkCount = 0
+  readonly name = `net${++networkCount}`
+
+  constructor(options: MemoryNetworkOptions = {}) {
+    this.seed = options.seed ?? 1
+    this.random = seededRandom(this.seed)
+    this.latency = options.latency ?? { min: 1, max: 5 }
+  }
+
+  /** A transport for the endpoint `name` (a controller's place on this network). */
+  transport(name: string): Transport {
+    return new MemoryTransport(this, name)
+  }
+
+  /** A Random for one endpoint, derived from the network seed and the endpoint's name. */
+  randomFor(name: string): Random {
+    let h = this.seed >>> 0
+    for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193) >>> 0
+    return seededRandom(h)
+  }
+
+  setFault(from: string, to: string, fault: LinkFault | undefined): void {
+    if (fault) this.faults.set(`${from}>${to}`, fault)
+    else this.faults.delete(`${from}>${to}`)
+  }
+
+  /** Blocks every direction between the groups (messages across are lost). */
+  partition(...groups: string[][]): void {
+    for (const a of groups) for (const b of groups) {
+      if (a === b) continue
+      for (const x of a) for (const y of b) this.setFault(x, y, { ...this.faults.get(`${x}>${y}`), blocked: true })
+    }
+  }
+
+  heal(): void {
+    for (const [key, fault] of this.faults) {
+      if (fault.blocked) this.faults.set(key, { ...fault, blocked: false })
+    }
+  }
+
+  /** Closes every open link between two endpoints, as a failed ICE connection would. */
+  cut(a: string, b: string, reason = 'cut'): void {
+    for (const link of [...this.links]) {
+      if ((link.local === a && link.remote === b) || (link.local === b && link.remote === a)) link.close(reason)
+    }
+  }
+
+  /** Open links as `local>remote` pairs, one per end. */
+  openLinks(): string[] {
+    return [...this.links].filter((l) => l.open).map((l) => `${l.local}>${l.remote}`).sort()
+  }
+
+  /** @internal */
+  registerOffer(from: string): string {
+    const id = `mem:${this.name}:${from}:${++this.offerCount}`
+    this.offers.set(id, { from, cancelled: false })
+    return id
+  }
+
+  /** @internal */
+  answerOffer(offer: Signal, by: string): { answer: string; link: Promise<MemoryLink>; cancel: () => void } {
+    const pending = this.offers.get(offer)
+    if (!pending || pending.cancelled) throw new TransportError('offer-unknown', 'This offer is not known on this network.')
+    if (pending.answeredBy) throw new TransportError('offer-answered', 'This offer has already been answered.')
+    pending.answeredBy = by
+    const link = new Promise<MemoryLink>((resolve, reject) => {
+      pending.resolveLink = resolve
+      pending.rejectLink = reject
+    })
+    return { answer: `${offer}|${by}`, link, cancel: () => this.cancelOffer(offer) }
+  }
+
+  /** @internal */
+  completeOffer(offer: Signal, answer: Signal): Promise<MemoryLink> {
+    const pending = this.offers.get(offer)
+    if (!pending || pending.cancelled || !pending.answeredBy || answer !== `${offer}|${pending.answeredBy}`) {
+      return Promise.reject(new TransportError('answer-mismatch', 'This answer does not match the offer.'))
+    }
+    this.offers.delete(offer)
+    const id = ++this.linkCount
+    const offerEnd = new MemoryLink(this, `${id}a`, pending.from, pending.answeredBy)
+    const answerEnd = new MemoryLink(this, `${id}b`, pending.answeredBy, pending.from)
+    offerEnd.peer = answerEnd
+    answerEnd.peer = offerEnd
+    this.links.add(offerEnd)
+    this.links.add(answerEnd)
+    const resolveAnswerSide = pending.resolveLink!
+    return new Promise((resolve) => {
+      this.clock.setTimeout(() => {
+        resolveAnswerSide(answerEnd)
+        resolve(offerEnd)
+      }, this.drawLatency())
+    })
+  }
+
+  /** @internal */
+  cancelOffer(offer: Signal): void {
+    const pending = this.offers.get(offer)
+    if (!pending) return
+    pending.cancelled = true
+    this.offers.delete(offer)
+    pending.rejectLink?.(new TransportError('offer-cancelled', 'The offer was cancelled.'))
+  }
+
+  /** @internal Schedules a delivery from `link` to its peer, keeping per-direction order. */
+  deliver(link: MemoryLink, message: Uint8Array): void {
+    const key = `${link.local}>${link.remote}`
+    const fault = this.faults.get(key)
+    const lost = fault?.blocked || (fault?.drop !== undefined && this.random.next() < fault.drop)
+    if (lost) return
+    const arrival = Math.max(this.clock.now() + this.drawLatency() + (fault?.delay ?? 0), this.lastArrival.get(key) ?? 0)
+    this.lastArrival.set(key, arrival)
+    const copy = message.slice()
+    this.clock.setTimeout(() => link.peer?.receive(copy), arrival - this.clock.now())
+  }
+
+  /** @internal */
+  closeRemote(link: MemoryLink, reason: string): void {
+    const peer = link.peer
+    this.links.delete(link)
+    if (!peer) return
+    const key = `${link.local}>${link.remote}`
+    const arrival = Math.max(this.clock.now() + this.drawLatency(), this.lastArrival.get(key) ?? 0)
+    this.clock.setTimeout(() => peer.closeLocally(`remote: ${reason}`), arrival - this.clock.now())
+  }
+
+  /** @internal */
+  forget(link: MemoryLink): void {
+    this.links.delete(link)
+  }
+
+  private drawLatency(): number {
+    const { min, max } = this.latency
+    return min + Math.floor(this.random.next() * (max - min + 1))
+  }
+}
+
+class MemoryTransport implements Transport {
+  readonly hasIceServers = false
+  constructor(private readonly network: MemoryNetwork, private readonly name: string) {}
+
+  async createOffer(): Promise<PendingOffer> {
+    const offer = this.network.registerOffer(this.name)
+    return {
+      offer,
+      complete: (answer) => this.network.completeOffer(offer, answer),
+      cancel: () => this.network.cancelOffer(offer),
+    }
+  }
+
+  async acceptOffer(offer: Signal): Promise<PendingAnswer> {
+    return this.network.answerOffer(offer, this.name)
+  }
+}
+
+export class MemoryLink implements Link {
+  peer: MemoryLink | undefined
+  open = true
+  private readonly events = mitt<LinkEvents>()
+  private bytesSent = 0
+  private bytesReceived = 0
+
+  constructor(
+    private readonly network: MemoryNetwork,
+    readonly id: string,
+    readonly local: string,
+    readonly remote: string,
+  ) {}
+
+  send(message: Uint8Array): void {
+    if (!this.open) throw new TransportError('link-closed', 'Cannot send on a closed link.')
+    this.bytesSent += message.byteLength
+    this.network.deliver(this, message)
+  }
+
+  close(reason = 'closed'): void {
+    if (!this.open) return
+    this.network.closeRemote(this, reason)
+    this.closeLocally(reason)
+  }
+
+  on<K extends keyof LinkEvents>(type: K, handler: (event: LinkEvents[K]) => void): () => void {
+    this.events.on(type, handler)
+    return () => this.events.off(type, handler)
+  }
+
+  async getStats(): Promise<LinkStats> {
+    return { candidateType: 'memory', bytesSent: this.bytesSent, bytesReceived: this.bytesReceived }
+  }
+
+  /** @internal */
+  receive(message: Uint8Array): void {
+    if (!this.open) return
+    this.bytesReceived += message.byteLength
+    this.events.emit('message', message)
+  }
+
+  /** @internal */
+  closeLocally(reason: string): void {
+    if (!this.open) return
+    this.open = false
+    this.network.forget(this)
+    this.events.emit('close', { reason })
+    this.events.all.clear()
+  }
+}

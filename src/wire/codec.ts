@@ -1,0 +1,41 @@
+/** The edge: bytes in, a validated WireMessage out, or a WireError. Nothing else escapes. */
+import * as v from 'valibot'
+import { WireError } from '../errors.js'
+import { PROTOCOL_VERSION, WIRE_TYPES, wireMessageSchema, type WireMessage, type WireType } from './messages.js'
+
+const encoder = new TextEncoder()
+const decoder = new TextDecoder('utf-8', { fatal: true })
+const knownTypes = new Set<string>(WIRE_TYPES)
+
+export function encodeMessage(message: WireMessage): Uint8Array {
+  return encoder.encode(JSON.stringify(message))
+}
+
+export function decodeMessage(bytes: Uint8Array, maxBytes: number): WireMessage {
+  if (bytes.byteLength > maxBytes) {
+    throw new WireError('wire-oversized', `Message of ${bytes.byteLength} bytes exceeds the limit of ${maxBytes}.`)
+  }
+  let raw: unknown
+  try {
+    raw = JSON.parse(decoder.decode(bytes))
+  } catch (cause) {
+    throw new WireError('wire-malformed', 'Message is not valid UTF-8 JSON.', { cause })
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new WireError('wire-malformed', 'Message is not a JSON object.')
+  }
+  const { v: version, t: type } = raw as { v?: unknown; t?: unknown }
+  if (version !== PROTOCOL_VERSION) {
+    throw new WireError('wire-version', `Message has protocol version ${String(version)}; this peer speaks ${PROTOCOL_VERSION}.`)
+  }
+  if (typeof type !== 'string' || !knownTypes.has(type)) {
+    throw new WireError('wire-unknown-type', `Unknown message type ${JSON.stringify(type)?.slice(0, 40)}.`)
+  }
+  const result = v.safeParse(wireMessageSchema, raw)
+  if (!result.success) {
+    const issue = result.issues[0]
+    const where = issue ? v.getDotPath(issue) ?? '' : ''
+    throw new WireError('wire-malformed', `Malformed "${type as WireType}" message${where ? ` at ${where}` : ''}: ${issue?.message ?? 'invalid'}.`)
+  }
+  return result.output
+}

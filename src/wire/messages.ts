@@ -1,0 +1,100 @@
+/**
+ * The whole session protocol: one versioned, discriminated union on `t`. Each schema is
+ * also the message's type, so what validation accepts is exactly what the core handles.
+ */
+import * as v from 'valibot'
+
+export const PROTOCOL_VERSION = 1
+
+const MAX_ID = 64
+const MAX_NAME = 80
+const MAX_PEERS = 256
+const MAX_CHANGES = 256
+
+const id = v.pipe(v.string(), v.minLength(1), v.maxLength(MAX_ID))
+const count = v.pipe(v.number(), v.safeInteger(), v.minValue(0))
+const reason = v.pipe(v.string(), v.maxLength(200))
+/** A provider's own payload: any JSON object. Its shape is the provider's business. */
+const payload = v.record(v.string(), v.unknown())
+const role = v.picklist(['host', 'guest'])
+
+export const peerInfoSchema = v.object({
+  id,
+  name: v.pipe(v.string(), v.maxLength(MAX_NAME)),
+  role,
+})
+export type PeerInfo = v.InferOutput<typeof peerInfoSchema>
+
+const header = <T extends string>(t: T) => ({ v: v.literal(PROTOCOL_VERSION), t: v.literal(t) })
+
+/** Guest → host, first message on a fresh link: which invite it redeems and who it is. */
+const join = v.object({ ...header('join'), inviteId: id, user: peerInfoSchema })
+
+/** Host → guest: the session as it stands; a snapshot follows. */
+const hello = v.object({
+  ...header('hello'),
+  sessionId: id,
+  epoch: count,
+  hostId: id,
+  /** [host, ...guests in join order]: the failover succession. */
+  rank: v.pipe(v.array(id), v.maxLength(MAX_PEERS)),
+  peers: v.pipe(v.array(peerInfoSchema), v.maxLength(MAX_PEERS)),
+})
+
+/** Host → guest: every provider's state at host sequence `seq`. */
+const snapshot = v.object({
+  ...header('snapshot'),
+  seq: count,
+  entries: v.array(v.object({ p: id, w: v.nullable(id), d: v.unknown() })),
+})
+
+/** Any peer → others: a view delta, last write wins per (origin, provider, viewer). */
+const view = v.object({ ...header('view'), origin: id, n: count, p: id, d: payload })
+
+/** Guest → host: a mutating change the guest asks the host to apply. */
+const intent = v.object({ ...header('intent'), id, p: id, d: payload })
+
+/** Host → all: authoritative changes, ordered by `seq`, tagged with the originating user. */
+const delta = v.object({
+  ...header('delta'),
+  seq: count,
+  epoch: count,
+  id,
+  origin: id,
+  changes: v.pipe(v.array(v.object({ p: id, d: payload })), v.minLength(1), v.maxLength(MAX_CHANGES)),
+})
+
+/** Host → guest: the intent was handled without a delta (refused or a no-op). */
+const ack = v.object({ ...header('ack'), id, ok: v.boolean(), reason: v.optional(reason) })
+
+/** Guest → host: I missed deltas from `from` on; resend them or a snapshot. */
+const resend = v.object({ ...header('resend'), from: count })
+
+/** Host → guests: who is in the session now. */
+const roster = v.object({
+  ...header('roster'),
+  rank: v.pipe(v.array(id), v.maxLength(MAX_PEERS)),
+  peers: v.pipe(v.array(peerInfoSchema), v.maxLength(MAX_PEERS)),
+})
+
+/** I am leaving (guest) — or, from the host, the session is over. */
+const bye = v.object({ ...header('bye'), reason })
+const end = v.object({ ...header('end'), reason })
+
+const ping = v.object({ ...header('ping'), n: count })
+const pong = v.object({ ...header('pong'), n: count })
+
+export const wireMessageSchema = v.variant('t', [
+  join, hello, snapshot, view, intent, delta, ack, resend, roster, bye, end, ping, pong,
+])
+
+export type WireMessage = v.InferOutput<typeof wireMessageSchema>
+export type WireType = WireMessage['t']
+export type MessageOf<T extends WireType> = Extract<WireMessage, { t: T }>
+
+export const WIRE_TYPES: readonly WireType[] = wireMessageSchema.options.map((o) => o.entries.t.literal)
+
+/** Messages only a host may send; a guest sending one is out of role. */
+export const HOST_ONLY: ReadonlySet<WireType> = new Set(['hello', 'snapshot', 'delta', 'ack', 'roster', 'end'])
+/** Messages only a guest may send. */
+export const GUEST_ONLY: ReadonlySet<WireType> = new Set(['join', 'intent', 'resend'])
