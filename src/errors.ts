@@ -64,6 +64,8 @@ export type InviteErrorCode =
   | 'invite-unknown'
   | 'invite-too-long'
   | 'answer-damaged'
+  | 'answer-foreign'
+  | 'answer-version'
 
 const INVITE_MESSAGES: Record<InviteErrorCode, string> = {
   'invite-damaged': 'This invite link is damaged or incomplete. Ask the host to copy it again.',
@@ -74,6 +76,8 @@ const INVITE_MESSAGES: Record<InviteErrorCode, string> = {
   'invite-unknown': 'This answer code does not belong to any invite from this session.',
   'invite-too-long': 'The invite is too long for a link. Send the invite code to paste instead.',
   'answer-damaged': 'This answer code is damaged or incomplete. Ask the guest to copy it again.',
+  'answer-foreign': 'This is not an answer code. Paste the code the guest sent back.',
+  'answer-version': 'This answer code was made by a different version of the app. Both sides need the same version: reload the page and invite again.',
 }
 
 export class InviteError extends SessionError {

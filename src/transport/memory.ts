@@ -7,12 +7,20 @@ import mitt from 'mitt'
 import { TransportError } from '../errors.js'
 import { seededRandom, type Random } from '../runtime/random.js'
 import { VirtualClock } from '../runtime/virtual-clock.js'
-import type { Link, LinkEvents, LinkStats, PendingAnswer, PendingOffer, Signal, Transport } from './transport.js'
+import { DEFAULT_MAX_MESSAGE_BYTES } from './framing.js'
+import type { Lane, Link, LinkEvents, LinkStats, PendingAnswer, PendingOffer, Signal, Transport } from './transport.js'
 
 export interface MemoryNetworkOptions {
   seed?: number
   /** One-way latency bounds in virtual ms; each message draws from them. */
   latency?: { min: number; max: number }
+  /**
+   * Link bandwidth in bytes per virtual ms; a message also takes floor(size / bytesPerMs)
+   * to arrive. Default: unlimited. Set it to let control messages overtake bulk ones.
+   */
+  bytesPerMs?: number
+  /** Larger sends throw `message-oversized`, as on the WebRTC transport. */
+  maxMessageBytes?: number
 }
 
 /** Per-direction fault settings; `a→b` is keyed by endpoint names. */
@@ -40,6 +48,9 @@ export class MemoryNetwork {
   readonly seed: number
   private readonly random: Random
   private readonly latency: { min: number; max: number }
+  private readonly bytesPerMs: number
+  /** @internal */
+  readonly maxMessageBytes: number
   private readonly offers = new Map<string, PendingMemoryOffer>()
   private readonly faults = new Map<string, LinkFault>()
   private readonly links = new Set<MemoryLink>()
@@ -52,6 +63,8 @@ export class MemoryNetwork {
     this.seed = options.seed ?? 1
     this.random = seededRandom(this.seed)
     this.latency = options.latency ?? { min: 1, max: 5 }
+    this.bytesPerMs = options.bytesPerMs ?? Number.POSITIVE_INFINITY
+    this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES
   }
 
   /** A transport for the endpoint `name` (a controller's place on this network). */
@@ -90,6 +103,11 @@ export class MemoryNetwork {
     for (const link of [...this.links]) {
       if ((link.local === a && link.remote === b) || (link.local === b && link.remote === a)) link.close(reason)
     }
+  }
+
+  /** The open end of a link from `from` to `to`: lets a test send raw bytes as `from`. */
+  linkEnd(from: string, to: string): Link | undefined {
+    return [...this.links].find((l) => l.open && l.local === from && l.remote === to)
   }
 
   /** Open links as `local>remote` pairs, one per end. */
@@ -149,14 +167,22 @@ export class MemoryNetwork {
     pending.rejectLink?.(new TransportError('offer-cancelled', 'The offer was cancelled.'))
   }
 
-  /** @internal Schedules a delivery from `link` to its peer, keeping per-direction order. */
-  deliver(link: MemoryLink, message: Uint8Array): void {
+  /**
+   * @internal Schedules a delivery from `link` to its peer, keeping order per direction
+   * and lane; lanes are independent, so control can overtake bulk.
+   */
+  deliver(link: MemoryLink, message: Uint8Array, lane: Lane): void {
     const key = `${link.local}>${link.remote}`
     const fault = this.faults.get(key)
     const lost = fault?.blocked || (fault?.drop !== undefined && this.random.next() < fault.drop)
     if (lost) return
-    const arrival = Math.max(this.clock.now() + this.drawLatency() + (fault?.delay ?? 0), this.lastArrival.get(key) ?? 0)
-    this.lastArrival.set(key, arrival)
+    const laneKey = lane === 'control' ? key : `${key}:${lane}`
+    const transfer = Math.floor(message.byteLength / this.bytesPerMs)
+    const arrival = Math.max(
+      this.clock.now() + this.drawLatency() + (fault?.delay ?? 0) + transfer,
+      this.lastArrival.get(laneKey) ?? 0,
+    )
+    this.lastArrival.set(laneKey, arrival)
     const copy = message.slice()
     this.clock.setTimeout(() => link.peer?.receive(copy), arrival - this.clock.now())
   }
@@ -214,10 +240,16 @@ export class MemoryLink implements Link {
     readonly remote: string,
   ) {}
 
-  send(message: Uint8Array): void {
+  send(message: Uint8Array, lane: Lane = 'control'): void {
     if (!this.open) throw new TransportError('link-closed', 'Cannot send on a closed link.')
+    if (message.byteLength > this.network.maxMessageBytes) {
+      throw new TransportError(
+        'message-oversized',
+        `Message of ${message.byteLength} bytes exceeds the limit of ${this.network.maxMessageBytes} bytes.`,
+      )
+    }
     this.bytesSent += message.byteLength
-    this.network.deliver(this, message)
+    this.network.deliver(this, message, lane)
   }
 
   close(reason = 'closed'): void {

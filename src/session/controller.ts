@@ -1,0 +1,1003 @@
+/**
+ * The session controller: one per page (or several per process in tests and benchmarks).
+ * It owns the lifecycle, the roster, the provider registry, and the rules of who may
+ * change what. It sees the network only through the Transport seam, and time and
+ * randomness only through Clock and Random, so the same seed replays the same run.
+ */
+import mitt, { type Emitter } from 'mitt'
+import {
+  IncompatibleModulesError,
+  InviteError,
+  SessionError,
+  SessionStateError,
+  UndeclaredModulesRefusedError,
+  WireError,
+} from '../errors.js'
+import { decodeAnswer, decodeInvite, encodeAnswer, encodeInvite, inviteBlobFrom, inviteUrl } from '../invite/invite.js'
+import { ProviderRegistry } from '../providers/registry.js'
+import { systemClock, type Clock, type TimerHandle } from '../runtime/clock.js'
+import { systemRandom, type Random } from '../runtime/random.js'
+import type { Link, PendingOffer, Signal, Transport } from '../transport/transport.js'
+import type {
+  SessionDelta,
+  SessionDeltaMeta,
+  SessionEvents,
+  SessionInvite,
+  SessionModule,
+  SessionPeer,
+  SessionRole,
+  SessionSyncProvider,
+  SessionViewer,
+} from '../types.js'
+import { decodeMessage, encodeMessage } from '../wire/codec.js'
+import { GUEST_ONLY, HOST_ONLY, PROTOCOL_VERSION, type MessageOf, type PeerInfo, type WireMessage } from '../wire/messages.js'
+import { guardPluginLoad, scanModules, type CompatibilityReport } from './compat.js'
+import { Lifecycle, type SessionState } from './lifecycle.js'
+import { LruMap, LruSet } from './lru.js'
+import { Outbox } from './outbox.js'
+import { ReplayLog } from './replay-log.js'
+
+export interface SessionLimits {
+  /** Largest wire message accepted (a bootstrap snapshot is one message). */
+  maxMessageBytes: number
+  /** Intent ids remembered for dedupe (LRU). */
+  dedupeSize: number
+  /** Unconfirmed intents a guest may hold. */
+  outboxSize: number
+  /** Authoritative deltas the host keeps for guests that missed some. */
+  replayLogSize: number
+  /** (origin, provider, viewer) keys remembered for last-write-wins. */
+  viewStateSize: number
+  /** Out-of-order deltas a guest buffers while it waits for a gap to fill. */
+  reorderBufferSize: number
+  /** Invites open at once. */
+  pendingInvites: number
+}
+
+export const DEFAULT_LIMITS: SessionLimits = {
+  maxMessageBytes: 32 * 1024 * 1024,
+  dedupeSize: 10_000,
+  outboxSize: 10_000,
+  replayLogSize: 1_000,
+  viewStateSize: 10_000,
+  reorderBufferSize: 1_000,
+  pendingInvites: 64,
+}
+
+export interface SessionSyncOptions {
+  transport: Transport
+  clock?: Clock
+  random?: Random
+  user?: { id?: string; name?: string }
+  /** Page URL invites point at; the fragment is replaced by `#session=…`. */
+  baseUrl?: string
+  inviteTtlMs?: number
+  /** An invite URL longer than this is refused with `invite-too-long` (use the paste code). */
+  maxInviteUrlLength?: number
+  /** How long a guest waits for the host to complete the link after answering. */
+  joinTimeoutMs?: number
+  limits?: Partial<SessionLimits>
+  /** Gets a mirror of every event, e.g. an app's own event bus. */
+  emitter?: { emit(type: string, payload: unknown): void }
+  /** Asked before starting or joining when some modules declare nothing; default: go on. */
+  confirmUndeclared?: (modules: string[]) => boolean | Promise<boolean>
+  /** App config (plugin set…) to carry in invites, so a guest can load the host's set. */
+  provision?: () => unknown
+}
+
+/** One link to another peer, before and after we know who is on the other end. */
+interface Conn {
+  link: Link
+  peerId: string | null
+  /** Host side: the invite this link was opened for; JOIN must name it. */
+  inviteId?: string
+  offs: Array<() => void>
+}
+
+interface PendingInvite {
+  pending: PendingOffer
+  expiresAt: number
+  used: boolean
+  timer: TimerHandle
+}
+
+interface ApplyContext {
+  /** Host applying a guest's intent: emitted deltas become the authoritative result. */
+  capture?: Array<{ p: string; d: Record<string, unknown> }>
+}
+
+interface Change {
+  p: string
+  d: Record<string, unknown>
+}
+
+const ID_SIZE = 10
+
+export class SessionSyncController<V extends SessionViewer = SessionViewer> {
+  readonly events: Emitter<SessionEvents> = mitt<SessionEvents>()
+  private readonly transport: Transport
+  private readonly clock: Clock
+  private readonly random: Random
+  private readonly limits: SessionLimits
+  private readonly options: SessionSyncOptions
+  private readonly registry = new ProviderRegistry()
+  private readonly modules = new Map<string, SessionModule>()
+  private readonly viewers = new Map<string, V>()
+  private readonly unsubscribes = new Map<string, () => void>()
+  private readonly lifecycle: Lifecycle
+  private self: PeerInfo
+
+  // Per session; reset by `reset()`.
+  private _sessionId: string | null = null
+  private role: SessionRole | null = null
+  private generation = 0
+  private epoch = 0
+  private hostId: string | null = null
+  private rank: string[] = []
+  private peers = new Map<string, PeerInfo>()
+  private conns = new Set<Conn>()
+  private hostConn: Conn | null = null
+  private invites = new Map<string, PendingInvite>()
+  private joinTimer: TimerHandle | null = null
+  private seq = 0
+  private bootstrapped = false
+  private earlyDeltas: MessageOf<'delta'>[] = []
+  private reorder = new Map<number, MessageOf<'delta'>>()
+  private resendRequested = -1
+  private viewCounter = 0
+  private applying: ApplyContext | null = null
+  private chain: Promise<void> = Promise.resolve()
+  private readonly seen: LruSet<string>
+  private readonly viewState: LruMap<string, number>
+  private readonly outbox: Outbox
+  private readonly replay: ReplayLog
+
+  constructor(options: SessionSyncOptions) {
+    this.options = options
+    this.transport = options.transport
+    this.clock = options.clock ?? systemClock
+    this.random = options.random ?? systemRandom
+    this.limits = { ...DEFAULT_LIMITS, ...options.limits }
+    this.self = {
+      id: options.user?.id ?? this.random.id(ID_SIZE),
+      name: options.user?.name ?? 'Guest',
+      role: 'guest',
+    }
+    this.seen = new LruSet(this.limits.dedupeSize)
+    this.viewState = new LruMap(this.limits.viewStateSize)
+    this.outbox = new Outbox(this.limits.outboxSize)
+    this.replay = new ReplayLog(this.limits.replayLogSize)
+    this.lifecycle = new Lifecycle((state, previous) => this.emit('session-state-changed', { state, previous }))
+  }
+
+  // ---------------------------------------------------------------- queries
+
+  get sessionId(): string | null {
+    return this._sessionId
+  }
+
+  getState(): SessionState {
+    return this.lifecycle.state
+  }
+
+  getRole(): SessionRole | null {
+    return this.role
+  }
+
+  /** True from `hosting`/`joining` until back to `idle`: the plugin lock is engaged. */
+  isActive(): boolean {
+    return this.lifecycle.state !== 'idle'
+  }
+
+  getSelf(): PeerInfo {
+    return { ...this.self }
+  }
+
+  getPeers(): SessionPeer[] {
+    const linked = new Set([...this.conns].map((c) => c.peerId))
+    return this.rank
+      .map((id, rank) => {
+        const info = id === this.self.id ? this.self : this.peers.get(id)
+        return info && { ...info, rank, self: id === this.self.id, linked: linked.has(id) }
+      })
+      .filter((p): p is SessionPeer => !!p)
+  }
+
+  /** Whether the transport has ICE servers; without them only same-network peers can join. */
+  get hasIceServers(): boolean {
+    return this.transport.hasIceServers ?? false
+  }
+
+  /** Pending (unconfirmed) intents of this guest. */
+  get pendingIntents(): number {
+    return this.outbox.size
+  }
+
+  /** True while the controller applies a remote delta or snapshot: a provider's subscribe can skip those changes. */
+  isApplyingRemote(): boolean {
+    return this.applying !== null
+  }
+
+  on<K extends keyof SessionEvents>(type: K, handler: (event: SessionEvents[K]) => void): () => void {
+    this.events.on(type, handler)
+    return () => this.events.off(type, handler)
+  }
+
+  // ---------------------------------------------------------------- app wiring
+
+  registerProvider(provider: SessionSyncProvider<V, any, any>): () => void {
+    const p = provider as unknown as SessionSyncProvider
+    this.registry.add(p)
+    if (this.isActive()) this.subscribeProvider(p)
+    return () => {
+      if (!this.registry.remove(p)) return
+      this.unsubscribeProvider(p.id)
+    }
+  }
+
+  setViewers(viewers: Iterable<V>): void {
+    this.viewers.clear()
+    for (const viewer of viewers) this.viewers.set(viewer.uniqueId, viewer)
+  }
+
+  addViewer(viewer: V): void {
+    this.viewers.set(viewer.uniqueId, viewer)
+  }
+
+  removeViewer(uniqueId: string): void {
+    this.viewers.delete(uniqueId)
+  }
+
+  /** Tells the controller about an app module and its `sessionCompatible` declaration. */
+  declareModule(module: SessionModule): () => void {
+    this.modules.set(module.id, module)
+    return () => {
+      if (this.modules.get(module.id) === module) this.modules.delete(module.id)
+    }
+  }
+
+  scanCompatibility(): CompatibilityReport {
+    return scanModules(this.modules.values())
+  }
+
+  /** Call before loading a plugin: throws SessionLockedError while a session is active. */
+  guardPluginLoad(pluginId: string): void {
+    guardPluginLoad(pluginId, this.isActive())
+  }
+
+  // ---------------------------------------------------------------- host
+
+  /** Become the host of a new session. */
+  async start(): Promise<void> {
+    this.assertIdle('start')
+    await this.checkCompatibility()
+    this.assertIdle('start')
+    this.generation++
+    this._sessionId = this.random.id(ID_SIZE)
+    this.setRole('host')
+    this.hostId = this.self.id
+    this.epoch = 1
+    this.rank = [this.self.id]
+    this.lifecycle.to('hosting')
+    this.subscribeAll()
+    this.emit('session-started', { sessionId: this._sessionId, role: 'host', self: this.getSelf() })
+  }
+
+  /** Open a seat: an offer packed into a link. One invite admits one guest, once. */
+  async createInvite(): Promise<SessionInvite> {
+    if (this.role !== 'host' || !this._sessionId) throw new SessionStateError('not-host', 'Only the host of an active session can invite.')
+    if (this.invites.size >= this.limits.pendingInvites) {
+      throw new SessionStateError('too-many-invites', `At most ${this.limits.pendingInvites} invites can be open at once; wait for some to be used or expire.`)
+    }
+    const generation = this.generation
+    const pending = await this.transport.createOffer()
+    if (generation !== this.generation || !this._sessionId) {
+      pending.cancel()
+      throw new SessionStateError('session-ended', 'The session ended while the invite was being prepared.')
+    }
+    const inviteId = this.random.id(ID_SIZE)
+    const ttl = this.options.inviteTtlMs ?? 15 * 60_000
+    const expiresAt = this.clock.now() + ttl
+    const timer = this.clock.setTimeout(() => this.dropInvite(inviteId), ttl)
+    this.invites.set(inviteId, { pending, expiresAt, used: false, timer })
+    const code = encodeInvite({
+      inviteId,
+      sessionId: this._sessionId,
+      expiresAt,
+      signal: this.packSignal(pending.offer),
+      provision: this.options.provision?.(),
+    })
+    const url = inviteUrl(this.options.baseUrl ?? '', code)
+    const invite: SessionInvite = { inviteId, url, fragment: `#session=${code}`, code, expiresAt }
+    const maxLength = this.options.maxInviteUrlLength ?? 2000
+    if (url.length > maxLength) throw new InviteTooLongError(invite, maxLength)
+    return invite
+  }
+
+  /** Complete a guest's link from the answer code it sent back. */
+  async acceptAnswer(answerCode: string): Promise<void> {
+    if (this.role !== 'host') throw new SessionStateError('not-host', 'Only the host can add a peer.')
+    const answer = decodeAnswer(answerCode.trim())
+    const invite = this.invites.get(answer.inviteId)
+    if (!invite) throw new InviteError(this.wasInvite(answer.inviteId) ? 'invite-used' : 'invite-unknown')
+    if (invite.used) throw new InviteError('invite-used')
+    if (this.clock.now() > invite.expiresAt) {
+      this.dropInvite(answer.inviteId)
+      throw new InviteError('invite-expired')
+    }
+    let signal: Signal
+    try {
+      signal = this.unpackSignal(answer.signal)
+    } catch (cause) {
+      throw new InviteError('answer-damaged', undefined, { cause })
+    }
+    invite.used = true
+    const generation = this.generation
+    let link: Link
+    try {
+      link = await invite.pending.complete(signal)
+    } catch (cause) {
+      this.dropInvite(answer.inviteId)
+      throw new SessionError('link-failed', 'Could not connect to the guest. Ask them for a new answer code, or send a new invite.', { cause })
+    } finally {
+      this.clock.clearTimeout(invite.timer)
+      this.invites.delete(answer.inviteId)
+      this.usedInvites.touch(answer.inviteId)
+    }
+    if (generation !== this.generation) {
+      link.close('session-ended')
+      return
+    }
+    this.attach(link, answer.inviteId)
+  }
+
+  private readonly usedInvites = new LruSet<string>(1024)
+
+  private wasInvite(inviteId: string): boolean {
+    return this.usedInvites.has(inviteId)
+  }
+
+  private dropInvite(inviteId: string): void {
+    const invite = this.invites.get(inviteId)
+    if (!invite) return
+    this.invites.delete(inviteId)
+    this.clock.clearTimeout(invite.timer)
+    invite.pending.cancel()
+  }
+
+  // ---------------------------------------------------------------- guest
+
+  /** Open an invite link. Returns the answer code for the guest to send back to the host. */
+  async join(urlOrFragment: string): Promise<{ answerCode: string; provision?: unknown }> {
+    this.assertIdle('join')
+    const invite = decodeInvite(inviteBlobFrom(urlOrFragment))
+    if (this.clock.now() > invite.expiresAt) throw new InviteError('invite-expired')
+    let offer: Signal
+    try {
+      offer = this.unpackSignal(invite.signal)
+    } catch (cause) {
+      throw new InviteError('invite-damaged', undefined, { cause })
+    }
+    await this.checkCompatibility()
+    this.assertIdle('join')
+    const pending = await this.transport.acceptOffer(offer)
+    this.generation++
+    const generation = this.generation
+    this._sessionId = invite.sessionId
+    this.setRole('guest')
+    this.lifecycle.to('joining')
+    this.subscribeAll()
+    const timeout = this.options.joinTimeoutMs ?? 10 * 60_000
+    this.joinTimer = this.clock.setTimeout(() => {
+      pending.cancel()
+      if (generation === this.generation) this.finish('join-timeout')
+    }, timeout)
+    pending.link.then(
+      (link) => {
+        if (generation !== this.generation) return link.close('session-ended')
+        const conn = this.attach(link)
+        this.hostConn = conn
+        this.sendTo(conn, { v: PROTOCOL_VERSION, t: 'join', inviteId: invite.inviteId, user: this.self })
+      },
+      () => {
+        if (generation === this.generation) this.finish('join-failed')
+      },
+    )
+    return { answerCode: encodeAnswer({ inviteId: invite.inviteId, signal: this.packSignal(pending.answer) }), provision: invite.provision }
+  }
+
+  // ---------------------------------------------------------------- leaving
+
+  /** Leave the session. On the host this ends it for everyone. */
+  async leave(reason = 'left'): Promise<void> {
+    if (!this.isActive() || this.lifecycle.state === 'leaving') return
+    if (this.role === 'host') return this.end(reason === 'left' ? 'host-left' : reason)
+    this.broadcast({ v: PROTOCOL_VERSION, t: 'bye', reason })
+    this.finish(reason)
+  }
+
+  /** End the session for everyone (host only). */
+  async end(reason = 'ended'): Promise<void> {
+    if (!this.isActive() || this.lifecycle.state === 'leaving') return
+    if (this.role !== 'host') throw new SessionStateError('not-host', 'Only the host can end the session; guests can leave.')
+    this.broadcast({ v: PROTOCOL_VERSION, t: 'end', reason })
+    this.finish(reason)
+  }
+
+  /** For `pagehide`: say goodbye on every link now, synchronously; the page may be gone next tick. */
+  goodbye(): void {
+    if (!this.isActive() || this.lifecycle.state === 'leaving') return
+    if (this.role === 'host') this.broadcast({ v: PROTOCOL_VERSION, t: 'end', reason: 'host-left' })
+    else this.broadcast({ v: PROTOCOL_VERSION, t: 'bye', reason: 'page-closed' })
+    this.finish('page-closed')
+  }
+
+  // ---------------------------------------------------------------- internals: lifecycle
+
+  private assertIdle(action: string): void {
+    if (this.isActive()) throw new SessionStateError('session-active', `Cannot ${action}: a session is already active. Leave it first.`)
+  }
+
+  private async checkCompatibility(): Promise<void> {
+    const report = this.scanCompatibility()
+    if (report.incompatible.length) throw new IncompatibleModulesError(report.incompatible)
+    if (!report.undeclared.length) return
+    this.diagnostic('undeclared-modules', `These modules declare no session support and may not sync: ${report.undeclared.join(', ')}.`)
+    const confirm = this.options.confirmUndeclared
+    if (confirm && !(await confirm(report.undeclared))) throw new UndeclaredModulesRefusedError(report.undeclared)
+  }
+
+  private setRole(role: SessionRole | null): void {
+    const previous = this.role
+    if (previous === role) return
+    this.role = role
+    this.self = { ...this.self, role: role ?? 'guest' }
+    this.emit('session-role-changed', { role, previous })
+  }
+
+  /** Tears the session down locally and returns to idle. Idempotent per session. */
+  private finish(reason: string): void {
+    if (!this.isActive() || this.lifecycle.state === 'leaving') return
+    const sessionId = this._sessionId ?? ''
+    this.lifecycle.to('leaving')
+    this.generation++
+    for (const conn of [...this.conns]) this.detach(conn, reason)
+    for (const inviteId of [...this.invites.keys()]) this.dropInvite(inviteId)
+    if (this.joinTimer) this.clock.clearTimeout(this.joinTimer)
+    this.unsubscribeAll()
+    this.reset()
+    this.setRole(null)
+    this.lifecycle.to('idle')
+    this.emit('session-ended', { sessionId, reason })
+  }
+
+  private reset(): void {
+    this._sessionId = null
+    this.epoch = 0
+    this.hostId = null
+    this.rank = []
+    this.peers = new Map()
+    this.conns = new Set()
+    this.hostConn = null
+    this.joinTimer = null
+    this.seq = 0
+    this.bootstrapped = false
+    this.earlyDeltas = []
+    this.reorder = new Map()
+    this.resendRequested = -1
+    this.viewCounter = 0
+    this.viewState.clear()
+    this.outbox.clear()
+    this.replay.clear()
+  }
+
+  // ---------------------------------------------------------------- internals: providers
+
+  private subscribeAll(): void {
+    for (const provider of this.registry.all()) this.subscribeProvider(provider)
+  }
+
+  private unsubscribeAll(): void {
+    for (const id of [...this.unsubscribes.keys()]) this.unsubscribeProvider(id)
+  }
+
+  private subscribeProvider(provider: SessionSyncProvider): void {
+    try {
+      const off = provider.subscribe((delta) => this.onLocalDelta(provider, delta))
+      this.unsubscribes.set(provider.id, typeof off === 'function' ? off : () => {})
+    } catch (error) {
+      this.providerError(provider.id, 'subscribe', error)
+    }
+  }
+
+  private unsubscribeProvider(id: string): void {
+    const off = this.unsubscribes.get(id)
+    this.unsubscribes.delete(id)
+    try {
+      off?.()
+    } catch (error) {
+      this.providerError(id, 'unsubscribe', error)
+    }
+  }
+
+  private providerError(providerId: string, method: string, error: unknown): void {
+    const detail = error instanceof Error ? error.message : String(error)
+    this.diagnostic('provider-error', `Provider "${providerId}" threw in ${method}: ${detail}`, { providerId, error })
+  }
+
+  /**
+   * Calls a provider method, containing sync throws and async rejections. Resolves to
+   * `failed` when it threw, so callers can tell a refusal from an error.
+   */
+  private async callProvider<T>(providerId: string, method: string, call: () => T | Promise<T>, context: ApplyContext | null = null): Promise<{ failed: boolean; value?: T }> {
+    let result: T | Promise<T>
+    this.applying = context
+    try {
+      result = call()
+    } catch (error) {
+      this.providerError(providerId, method, error)
+      return { failed: true }
+    } finally {
+      this.applying = null
+    }
+    try {
+      return { failed: false, value: await result }
+    } catch (error) {
+      this.providerError(providerId, method, error)
+      return { failed: true }
+    }
+  }
+
+  private resolveViewer(provider: SessionSyncProvider, viewerId: unknown, peerId?: string): { ok: boolean; viewer: V | null } {
+    if (provider.scope === 'global') return { ok: true, viewer: null }
+    const viewer = typeof viewerId === 'string' ? this.viewers.get(viewerId) : undefined
+    if (viewer) return { ok: true, viewer }
+    this.diagnostic('unknown-viewer', `No viewer "${String(viewerId)}" here for provider "${provider.id}"; change skipped.`, { providerId: provider.id, peerId })
+    return { ok: false, viewer: null }
+  }
+
+  /** A change made on this page, reported by a provider. */
+  private onLocalDelta(provider: SessionSyncProvider, delta: SessionDelta): string | undefined {
+    if (!this.isActive() || this.unsubscribes.get(provider.id) === undefined) return undefined
+    if (this.applying) {
+      // Caused by applying a remote change: an echo, unless the host is capturing its result.
+      if (this.applying.capture && delta && typeof delta === 'object') this.applying.capture.push({ p: provider.id, d: stripIntent(delta) })
+      return undefined
+    }
+    if (!delta || typeof delta !== 'object' || Array.isArray(delta)) {
+      this.diagnostic('invalid-delta', `Provider "${provider.id}" emitted a delta that is not an object.`, { providerId: provider.id })
+      return undefined
+    }
+    if (provider.scope === 'per-viewer' && typeof delta.viewerId !== 'string') {
+      this.diagnostic('invalid-delta', `Provider "${provider.id}" is per-viewer but emitted a delta without a viewerId.`, { providerId: provider.id })
+      return undefined
+    }
+    let payload: Record<string, unknown>
+    let json: string
+    try {
+      payload = stripIntent(delta)
+      json = JSON.stringify(payload)
+    } catch (error) {
+      this.diagnostic('invalid-delta', `Provider "${provider.id}" emitted a delta that is not JSON.`, { providerId: provider.id, error })
+      return undefined
+    }
+    if (provider.view || delta.view === true) {
+      this.sendView(provider.id, payload)
+      return undefined
+    }
+    const intentId = typeof delta.intentId === 'string' && delta.intentId ? delta.intentId : this.random.id()
+    if (this.role === 'host') {
+      this.broadcastDelta(intentId, this.self.id, [{ p: provider.id, d: payload }])
+      return intentId
+    }
+    if (this.outbox.full) {
+      this.diagnostic('outbox-full', `${this.outbox.size} changes are waiting for the host; this change was not sent.`, { providerId: provider.id })
+      return undefined
+    }
+    this.outbox.add({ intentId, providerId: provider.id, payload, json })
+    if (this.bootstrapped && this.hostConn) this.sendTo(this.hostConn, { v: PROTOCOL_VERSION, t: 'intent', id: intentId, p: provider.id, d: payload })
+    return intentId
+  }
+
+  private sendView(providerId: string, payload: Record<string, unknown>): void {
+    this.broadcast({ v: PROTOCOL_VERSION, t: 'view', origin: this.self.id, n: ++this.viewCounter, p: providerId, d: payload })
+  }
+
+  // ---------------------------------------------------------------- internals: links
+
+  private attach(link: Link, inviteId?: string): Conn {
+    const conn: Conn = { link, peerId: null, inviteId, offs: [] }
+    this.conns.add(conn)
+    const generation = this.generation
+    conn.offs.push(
+      link.on('message', (bytes) => {
+        if (generation === this.generation) this.receive(conn, bytes)
+      }),
+      link.on('close', ({ reason }) => {
+        if (generation === this.generation) this.onLinkClosed(conn, reason)
+      }),
+      link.on('error', (error) => {
+        if (generation === this.generation) this.diagnostic('link-error', error.message, { peerId: conn.peerId ?? undefined, error })
+      }),
+      link.on('progress', (progress) => {
+        if (generation === this.generation && conn === this.hostConn && !this.bootstrapped) this.emit('session-bootstrap-progress', progress)
+      }),
+    )
+    return conn
+  }
+
+  private detach(conn: Conn, reason: string): void {
+    this.conns.delete(conn)
+    for (const off of conn.offs) off()
+    conn.link.close(reason)
+  }
+
+  private sendTo(conn: Conn, message: WireMessage): void {
+    this.sendBytes(conn, encodeMessage(message), message.t === 'snapshot' ? 'bulk' : 'control')
+  }
+
+  private sendBytes(conn: Conn, bytes: Uint8Array, lane: 'control' | 'bulk' = 'control'): void {
+    if (!conn.link.open) return
+    try {
+      conn.link.send(bytes, lane)
+    } catch (error) {
+      this.diagnostic('send-failed', `Could not send to ${conn.peerId ?? 'a peer'}: ${(error as Error).message}`, { peerId: conn.peerId ?? undefined, error })
+    }
+  }
+
+  /** To every admitted peer this page is linked to (the host link, for a guest). */
+  private broadcast(message: WireMessage, except?: Conn): void {
+    const bytes = encodeMessage(message)
+    for (const conn of this.conns) if (conn.peerId && conn !== except) this.sendBytes(conn, bytes)
+  }
+
+  private receive(conn: Conn, bytes: Uint8Array): void {
+    let message: WireMessage
+    try {
+      message = decodeMessage(bytes, this.limits.maxMessageBytes)
+    } catch (error) {
+      const code = error instanceof WireError ? error.code : 'wire-malformed'
+      this.diagnostic(code, `Dropped a message from ${conn.peerId ?? 'an unadmitted link'}: ${(error as Error).message}`, { peerId: conn.peerId ?? undefined, error })
+      return
+    }
+    const refusal = this.refuse(conn, message)
+    if (refusal) {
+      this.diagnostic('wire-out-of-role', `Dropped "${message.t}" from ${conn.peerId ?? 'an unadmitted link'}: ${refusal}`, { peerId: conn.peerId ?? undefined })
+      return
+    }
+    if (message.t === 'ping') return this.sendTo(conn, { v: PROTOCOL_VERSION, t: 'pong', n: message.n })
+    if (message.t === 'pong') return
+    this.serial(() => this.handle(conn, message))
+  }
+
+  /** Why a message may not come from this link, or null when it may. */
+  private refuse(conn: Conn, message: WireMessage): string | null {
+    if (conn.peerId === null && message.t !== (this.role === 'host' ? 'join' : 'hello')) return 'the link has not been admitted'
+    if (HOST_ONLY.has(message.t) && (this.role !== 'guest' || conn !== this.hostConn)) return 'only the host may send it'
+    if (GUEST_ONLY.has(message.t) && this.role !== 'host') return 'only a guest may send it, to the host'
+    return null
+  }
+
+  /** Runs handlers one at a time, in arrival order, across async provider calls. */
+  private serial(task: () => void | Promise<void>): void {
+    const generation = this.generation
+    this.chain = this.chain
+      .then(() => (generation === this.generation ? task() : undefined))
+      .catch((error: unknown) => this.diagnostic('internal-error', `Unexpected error: ${(error as Error)?.message ?? String(error)}`, { error }))
+  }
+
+  private handle(conn: Conn, message: WireMessage): void | Promise<void> {
+    switch (message.t) {
+      case 'join': return this.onJoin(conn, message)
+      case 'hello': return this.onHello(conn, message)
+      case 'snapshot': return this.onSnapshot(message)
+      case 'view': return this.onView(conn, message)
+      case 'intent': return this.onIntent(conn, message)
+      case 'delta': return this.onDelta(message)
+      case 'ack': return this.onAck(message)
+      case 'resend': return this.onResend(conn, message)
+      case 'roster': return this.onRoster(message.rank, message.peers)
+      case 'bye': return this.onBye(conn, message.reason)
+      case 'end': return this.finish(message.reason === 'ended' ? 'host-ended' : message.reason)
+      case 'ping':
+      case 'pong':
+        return
+    }
+  }
+
+  private onLinkClosed(conn: Conn, reason: string): void {
+    if (!this.conns.has(conn)) return
+    this.conns.delete(conn)
+    for (const off of conn.offs) off()
+    if (conn === this.hostConn) return this.onHostLost(reason)
+    if (conn.peerId) this.dropPeer(conn.peerId, `link-closed: ${reason}`)
+  }
+
+  private onBye(conn: Conn, reason: string): void {
+    if (conn === this.hostConn) return this.onHostLost(reason)
+    this.detach(conn, 'bye')
+    if (conn.peerId) this.dropPeer(conn.peerId, reason)
+  }
+
+  /** Until failover lands, losing the host ends the session for this guest. */
+  private onHostLost(reason: string): void {
+    if (this.hostId) this.emit('session-host-lost', { hostId: this.hostId })
+    this.finish(reason === 'page-closed' ? 'host-left' : 'host-lost')
+  }
+
+  // ---------------------------------------------------------------- internals: host handlers
+
+  private async onJoin(conn: Conn, message: MessageOf<'join'>): Promise<void> {
+    const user = message.user
+    if (message.inviteId !== conn.inviteId) {
+      this.diagnostic('join-refused', `Refused a join for invite ${message.inviteId} on a link opened for another invite.`)
+      return this.detach(conn, 'wrong-invite')
+    }
+    if (user.id === this.self.id || this.peers.has(user.id)) {
+      this.diagnostic('join-refused', `Refused a join from "${user.name}": user id ${user.id} is already in the session.`)
+      return this.detach(conn, 'duplicate-user')
+    }
+    const peer: PeerInfo = { id: user.id, name: user.name, role: 'guest' }
+    conn.peerId = peer.id
+    this.peers.set(peer.id, peer)
+    this.rank.push(peer.id)
+    const others = [...this.conns].filter((c) => c.peerId && c !== conn)
+    this.sendTo(conn, {
+      v: PROTOCOL_VERSION, t: 'hello', sessionId: this._sessionId!, epoch: this.epoch, hostId: this.self.id,
+      rank: this.rank, peers: this.rosterPeers(),
+    })
+    const roster: WireMessage = { v: PROTOCOL_VERSION, t: 'roster', rank: this.rank, peers: this.rosterPeers() }
+    for (const other of others) this.sendTo(other, roster)
+    if (this.lifecycle.state === 'hosting') this.lifecycle.to('connected')
+    this.emit('session-peer-joined', { peer })
+    await this.sendSnapshot(conn)
+  }
+
+  private rosterPeers(): PeerInfo[] {
+    return [this.self, ...this.peers.values()]
+  }
+
+  private async sendSnapshot(conn: Conn): Promise<void> {
+    const seq = this.seq
+    const entries: MessageOf<'snapshot'>['entries'] = []
+    for (const provider of this.registry.ordered()) {
+      const targets: Array<V | null> = provider.scope === 'global' ? [null] : [...this.viewers.values()]
+      for (const viewer of targets) {
+        const { failed, value } = await this.callProvider(provider.id, 'snapshot', () => provider.snapshot(viewer))
+        if (!failed) entries.push({ p: provider.id, w: viewer?.uniqueId ?? null, d: value ?? null })
+      }
+    }
+    if (this.conns.has(conn)) this.sendTo(conn, { v: PROTOCOL_VERSION, t: 'snapshot', seq, entries })
+  }
+
+  private async onIntent(conn: Conn, message: MessageOf<'intent'>): Promise<void> {
+    const origin = conn.peerId!
+    const ack = (ok: boolean, reason?: string) => this.sendTo(conn, { v: PROTOCOL_VERSION, t: 'ack', id: message.id, ok, ...(reason ? { reason } : {}) })
+    if (this.seen.has(message.id)) return ack(true)
+    this.seen.touch(message.id)
+    const provider = this.registry.get(message.p)
+    if (!provider) {
+      this.diagnostic('unknown-provider', `Intent from ${origin} for unknown provider "${message.p}" refused.`, { peerId: origin, providerId: message.p })
+      return ack(false, 'unknown-provider')
+    }
+    const { ok, viewer } = this.resolveViewer(provider, message.d.viewerId, origin)
+    if (!ok) return ack(false, 'unknown-viewer')
+    const delta: SessionDelta = { ...message.d, intentId: message.id }
+    const meta: SessionDeltaMeta<V> = { remote: true, origin, role: 'host', viewer, intentId: message.id, view: false }
+    const context: ApplyContext = { capture: [] }
+    const { failed, value } = await this.callProvider(provider.id, 'applyDelta', () => provider.applyDelta(delta, meta as SessionDeltaMeta), context)
+    if (failed) return ack(false, 'provider-error')
+    if (value === false) return ack(false, 'refused')
+    const changes = context.capture!.length ? context.capture! : [{ p: provider.id, d: message.d }]
+    this.broadcastDelta(message.id, origin, changes)
+  }
+
+  private broadcastDelta(intentId: string, origin: string, changes: Change[]): void {
+    this.seen.touch(intentId)
+    const seq = ++this.seq
+    const bytes = encodeMessage({ v: PROTOCOL_VERSION, t: 'delta', seq, epoch: this.epoch, id: intentId, origin, changes })
+    this.replay.add(seq, bytes)
+    for (const conn of this.conns) if (conn.peerId) this.sendBytes(conn, bytes)
+  }
+
+  private onResend(conn: Conn, message: MessageOf<'resend'>): Promise<void> | void {
+    const missed = message.from <= this.seq ? this.replay.range(message.from, this.seq) : []
+    if (!missed) return this.sendSnapshot(conn)
+    for (const bytes of missed) this.sendBytes(conn, bytes)
+  }
+
+  private dropPeer(peerId: string, reason: string): void {
+    const peer = this.peers.get(peerId)
+    if (!peer) return
+    this.peers.delete(peerId)
+    this.rank = this.rank.filter((id) => id !== peerId)
+    if (this.role === 'host') this.broadcast({ v: PROTOCOL_VERSION, t: 'roster', rank: this.rank, peers: this.rosterPeers() })
+    this.emit('session-peer-dropped', { peer, reason })
+  }
+
+  // ---------------------------------------------------------------- internals: guest handlers
+
+  private onHello(conn: Conn, message: MessageOf<'hello'>): void {
+    conn.peerId = message.hostId
+    this.hostId = message.hostId
+    this.epoch = message.epoch
+    this._sessionId = message.sessionId
+    this.emit('session-started', { sessionId: message.sessionId, role: 'guest', self: this.getSelf() })
+    this.onRoster(message.rank, message.peers)
+  }
+
+  private onRoster(rank: string[], peers: PeerInfo[]): void {
+    const next = new Map(peers.filter((p) => p.id !== this.self.id).map((p) => [p.id, p]))
+    const previous = this.peers
+    this.peers = next
+    this.rank = rank
+    for (const [id, peer] of next) if (!previous.has(id)) this.emit('session-peer-joined', { peer })
+    for (const [id, peer] of previous) if (!next.has(id)) this.emit('session-peer-dropped', { peer, reason: 'left' })
+  }
+
+  private async onSnapshot(message: MessageOf<'snapshot'>): Promise<void> {
+    const order = (p: string) => this.registry.priorityOf(p)
+    const entries = message.entries.map((e, i) => ({ e, i })).sort((a, b) => order(a.e.p) - order(b.e.p) || a.i - b.i)
+    for (const { e } of entries) {
+      const provider = this.registry.get(e.p)
+      if (!provider) {
+        this.diagnostic('unknown-provider', `Snapshot for provider "${e.p}", which this page does not have; skipped.`, { providerId: e.p })
+        continue
+      }
+      const { ok, viewer } = this.resolveViewer(provider, e.w)
+      if (!ok) continue
+      await this.callProvider(provider.id, 'applySnapshot', () => provider.applySnapshot(e.d, viewer), {})
+    }
+    this.seq = message.seq
+    this.reorder = new Map([...this.reorder].filter(([seq]) => seq > message.seq))
+    const first = !this.bootstrapped
+    this.bootstrapped = true
+    if (first) {
+      if (this.joinTimer) this.clock.clearTimeout(this.joinTimer)
+      this.joinTimer = null
+      this.lifecycle.to('connected')
+    }
+    this.emit('session-bootstrap-complete', { entries: message.entries.length, seq: message.seq })
+    const early = this.earlyDeltas
+    this.earlyDeltas = []
+    for (const delta of early) await this.onDelta(delta)
+    await this.drainReorder()
+    if (first) this.flushOutbox()
+  }
+
+  /** Sends every unconfirmed intent again, with its original id: the host dedupes. */
+  private flushOutbox(): void {
+    if (!this.hostConn) return
+    for (const entry of this.outbox.pending()) {
+      this.sendTo(this.hostConn, { v: PROTOCOL_VERSION, t: 'intent', id: entry.intentId, p: entry.providerId, d: entry.payload })
+    }
+  }
+
+  private async onDelta(message: MessageOf<'delta'>): Promise<void> {
+    if (!this.bootstrapped) {
+      this.earlyDeltas.push(message)
+      return
+    }
+    if (message.epoch !== this.epoch) {
+      this.diagnostic('stale-epoch', `Dropped a delta from epoch ${message.epoch}; the session is at ${this.epoch}.`)
+      return
+    }
+    if (message.seq <= this.seq) return
+    if (message.seq > this.seq + 1) {
+      if (this.reorder.size < this.limits.reorderBufferSize) this.reorder.set(message.seq, message)
+      this.requestResend()
+      return
+    }
+    await this.applyAuthoritative(message)
+    await this.drainReorder()
+  }
+
+  private async drainReorder(): Promise<void> {
+    for (let next = this.reorder.get(this.seq + 1); next; next = this.reorder.get(this.seq + 1)) {
+      this.reorder.delete(next.seq)
+      await this.applyAuthoritative(next)
+    }
+  }
+
+  /** Asks the host for what is missing, once per gap position. */
+  private requestResend(): void {
+    const from = this.seq + 1
+    if (this.resendRequested === from || !this.hostConn) return
+    this.resendRequested = from
+    this.diagnostic('seq-gap', `Missed deltas from #${from}; asking the host to resend.`)
+    this.sendTo(this.hostConn, { v: PROTOCOL_VERSION, t: 'resend', from })
+  }
+
+  private async applyAuthoritative(message: MessageOf<'delta'>): Promise<void> {
+    this.seq = message.seq
+    const mine = this.outbox.settle(message.id)
+    if (this.seen.touch(message.id) && !mine) return
+    const [only] = message.changes
+    if (mine && message.changes.length === 1 && only!.p === mine.providerId && JSON.stringify(only!.d) === mine.json) return
+    for (const change of message.changes) {
+      const provider = this.registry.get(change.p)
+      if (!provider) {
+        this.diagnostic('unknown-provider', `Delta for provider "${change.p}", which this page does not have; skipped.`, { providerId: change.p })
+        continue
+      }
+      const { ok, viewer } = this.resolveViewer(provider, change.d.viewerId)
+      if (!ok) continue
+      const meta: SessionDeltaMeta<V> = { remote: true, origin: message.origin, role: this.role ?? 'guest', viewer, intentId: message.id, seq: message.seq, view: false }
+      await this.callProvider(provider.id, 'applyDelta', () => provider.applyDelta({ ...change.d, intentId: message.id }, meta as SessionDeltaMeta), {})
+    }
+  }
+
+  private onAck(message: MessageOf<'ack'>): void {
+    const entry = this.outbox.settle(message.id)
+    if (entry && !message.ok) {
+      this.diagnostic('intent-refused', `The host refused a change to "${entry.providerId}" (${message.reason ?? 'refused'}).`, { providerId: entry.providerId })
+    }
+  }
+
+  // ---------------------------------------------------------------- internals: view deltas
+
+  private async onView(conn: Conn, message: MessageOf<'view'>): Promise<void> {
+    const fromHostRelay = this.role === 'guest' && conn === this.hostConn
+    if (message.origin !== conn.peerId && !fromHostRelay) {
+      this.diagnostic('wire-spoofed', `Dropped a view delta claiming to be from ${message.origin} on ${conn.peerId}'s link.`, { peerId: conn.peerId ?? undefined })
+      return
+    }
+    if (message.origin === this.self.id) return
+    const key = `${message.origin}\u0000${message.p}\u0000${String(message.d.viewerId ?? '')}`
+    const last = this.viewState.get(key)
+    if (last !== undefined && message.n <= last) return
+    this.viewState.set(key, message.n)
+    if (this.role === 'host') {
+      const bytes = encodeMessage(message)
+      for (const other of this.conns) if (other.peerId && other !== conn) this.sendBytes(other, bytes)
+    }
+    const provider = this.registry.get(message.p)
+    if (!provider) {
+      this.diagnostic('unknown-provider', `View delta for provider "${message.p}", which this page does not have; skipped.`, { providerId: message.p })
+      return
+    }
+    const { ok, viewer } = this.resolveViewer(provider, message.d.viewerId, message.origin)
+    if (!ok) return
+    const meta: SessionDeltaMeta<V> = { remote: true, origin: message.origin, role: this.role ?? 'guest', viewer, view: true }
+    await this.callProvider(provider.id, 'applyDelta', () => provider.applyDelta({ ...message.d }, meta as SessionDeltaMeta), {})
+  }
+
+  // ---------------------------------------------------------------- internals: misc
+
+  private packSignal(signal: Signal): Uint8Array {
+    return this.transport.signalCodec ? this.transport.signalCodec.pack(signal) : new TextEncoder().encode(signal)
+  }
+
+  private unpackSignal(bytes: Uint8Array): Signal {
+    return this.transport.signalCodec ? this.transport.signalCodec.unpack(bytes) : new TextDecoder('utf-8', { fatal: true }).decode(bytes)
+  }
+
+  private diagnostic(code: string, message: string, extra: Partial<SessionEvents['session-diagnostic']> = {}): void {
+    this.emit('session-diagnostic', { code, message, ...stripUndefined(extra) })
+  }
+
+  private emit<K extends keyof SessionEvents>(type: K, payload: SessionEvents[K]): void {
+    this.events.emit(type, payload)
+    try {
+      this.options.emitter?.emit(type, payload)
+    } catch {
+      // A faulty mirror must not break the session; the primary event has been delivered.
+    }
+  }
+}
+
+/** Thrown by createInvite when the link would be too long; `invite.code` can be pasted instead. */
+export class InviteTooLongError extends InviteError {
+  constructor(readonly invite: SessionInvite, readonly maxLength: number) {
+    super('invite-too-long', `${invite.url.length} > ${maxLength} characters`)
+  }
+}
+
+function stripIntent(delta: SessionDelta): Record<string, unknown> {
+  const { intentId: _drop, ...rest } = delta
+  return rest
+}
+
+function stripUndefined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T
+}

@@ -1,0 +1,51 @@
+/**
+ * A guest's intents that the host has not yet confirmed, in the order they were made.
+ * An entry leaves only when the host's delta or ack for its intentId arrives, so a lost
+ * link or a new host never loses a user's change: the outbox is flushed again as is.
+ */
+export interface OutboxEntry {
+  intentId: string
+  providerId: string
+  /** The delta as sent, without its intentId; also used to recognise an unchanged echo. */
+  payload: Record<string, unknown>
+  /** JSON of the payload, computed once. */
+  json: string
+}
+
+export class Outbox {
+  private readonly entries = new Map<string, OutboxEntry>()
+
+  constructor(readonly capacity: number) {}
+
+  get size(): number {
+    return this.entries.size
+  }
+
+  get full(): boolean {
+    return this.entries.size >= this.capacity
+  }
+
+  add(entry: OutboxEntry): void {
+    this.entries.set(entry.intentId, entry)
+  }
+
+  get(intentId: string): OutboxEntry | undefined {
+    return this.entries.get(intentId)
+  }
+
+  /** Removes and returns the entry; undefined when it was not pending. */
+  settle(intentId: string): OutboxEntry | undefined {
+    const entry = this.entries.get(intentId)
+    this.entries.delete(intentId)
+    return entry
+  }
+
+  /** Pending entries, oldest first. */
+  pending(): OutboxEntry[] {
+    return [...this.entries.values()]
+  }
+
+  clear(): void {
+    this.entries.clear()
+  }
+}

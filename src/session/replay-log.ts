@@ -1,0 +1,29 @@
+/**
+ * The host's last authoritative deltas, encoded once, by sequence number. A guest that
+ * missed some asks for them; when the gap is older than the log, it gets a snapshot.
+ */
+export class ReplayLog {
+  private readonly entries = new Map<number, Uint8Array>()
+
+  constructor(readonly capacity: number) {}
+
+  add(seq: number, bytes: Uint8Array): void {
+    this.entries.set(seq, bytes)
+    if (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value as number)
+  }
+
+  /** Deltas `from`..`to` inclusive, or undefined when any of them has been forgotten. */
+  range(from: number, to: number): Uint8Array[] | undefined {
+    const out: Uint8Array[] = []
+    for (let seq = from; seq <= to; seq++) {
+      const bytes = this.entries.get(seq)
+      if (!bytes) return undefined
+      out.push(bytes)
+    }
+    return out
+  }
+
+  clear(): void {
+    this.entries.clear()
+  }
+}

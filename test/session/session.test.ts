@@ -1,0 +1,274 @@
+import { describe, expect, it } from 'vitest'
+import { encodeMessage } from '../../src/wire/codec.js'
+import { PROTOCOL_VERSION } from '../../src/wire/messages.js'
+import type { Link } from '../../src/index.js'
+import { TestSession, diagnostics, eventsOf, type TestPeer } from '../helpers/session.js'
+
+const states = (peers: TestPeer[]) => peers.map((p) => p.controller.getState())
+
+describe('a session on the in-memory network', () => {
+  it('bootstraps every guest to the host state, applying snapshots in ascending priority', async () => {
+    const session = new TestSession()
+    const host = session.peer('host')
+    host.kv.set('title', 'Slide 7')
+    host.layers.set('opacity', 0.4, 'left')
+    host.layers.set('opacity', 0.9, 'right')
+    await host.controller.start()
+    const log: string[] = []
+    const guests = [session.peer('g1'), session.peer('g2')]
+    for (const g of guests) {
+      ;(g.kv as unknown as { log: string[] }).log.push = (...x: string[]) => log.push(...x)
+      ;(g.layers as unknown as { log: string[] }).log.push = (...x: string[]) => log.push(...x)
+      await session.connect(host, g)
+    }
+    expect(states([host, ...guests])).toEqual(['connected', 'connected', 'connected'])
+    for (const g of guests) {
+      expect(g.kv.store()).toEqual({ title: 'Slide 7' })
+      expect(g.layers.store('left')).toEqual({ opacity: 0.4 })
+      expect(g.layers.store('right')).toEqual({ opacity: 0.9 })
+      expect(eventsOf(g, 'session-bootstrap-complete')).toHaveLength(1)
+      expect(g.controller.getRole()).toBe('guest')
+    }
+    // layers (priority 10) before kv (20) before cursor (50), per viewer for per-viewer providers
+    expect(log.slice(0, 3)).toEqual(['snapshot:layers:left', 'snapshot:layers:right', 'snapshot:kv:*'])
+    expect(host.controller.getPeers().map((p) => [p.name, p.role, p.rank])).toEqual([
+      ['host', 'host', 0], ['g1', 'guest', 1], ['g2', 'guest', 2],
+    ])
+    expect(guests[1]!.controller.getPeers().map((p) => p.name)).toEqual(['host', 'g1', 'g2'])
+  })
+
+  it('applies a guest intent exactly once on every peer, tagged with the originator', async () => {
+    const s = await TestSession.started(3)
+    const [g1, g2] = s.guests
+    const intentId = g1!.kv.set('color', 'red')
+    expect(intentId).toMatch(/^[\w-]{21}$/)
+    expect(g1!.controller.pendingIntents).toBe(1)
+    await s.settle()
+    for (const peer of [s.host, g2!]) {
+      const applies = peer.kv.applied.filter((a) => a.delta.intentId === intentId)
+      expect(applies).toHaveLength(1)
+      expect(applies[0]!.meta.origin).toBe('u-g1')
+      expect(peer.kv.store()).toEqual({ color: 'red' })
+    }
+    expect(s.host.kv.applied[0]!.meta.role).toBe('host')
+    expect(g2!.kv.applied[0]!.meta.role).toBe('guest')
+    // the originator applied it locally already; its outbox clears on the host's delta
+    expect(g1!.kv.applied).toHaveLength(0)
+    expect(g1!.controller.pendingIntents).toBe(0)
+  })
+
+  it('lets the host transform an intent: the emitted result is authoritative everywhere', async () => {
+    const s = await TestSession.started(3)
+    s.host.kv.transform = (d) => ({ ...d, value: String(d.value).toUpperCase() })
+    const [g1, g2] = s.guests
+    g1!.kv.set('name', 'ada')
+    await s.settle()
+    for (const peer of [s.host, g1!, g2!]) expect(peer.kv.store()).toEqual({ name: 'ADA' })
+    expect(g1!.kv.applied.map((a) => a.meta.origin)).toEqual(['u-g1'])
+  })
+
+  it('clears a refused intent with an ack and tells the guest', async () => {
+    const s = await TestSession.started(2)
+    s.host.kv.refuse = true
+    const g1 = s.guests[0]!
+    g1.kv.set('x', 1)
+    await s.settle()
+    expect(g1.controller.pendingIntents).toBe(0)
+    expect(diagnostics(g1, 'intent-refused')).toHaveLength(1)
+    expect(s.host.kv.store()).toEqual({})
+  })
+
+  it('applies the same intent once when it is delivered twice, as an intent or as a delta', async () => {
+    const s = await TestSession.started(3)
+    const [g1, g2] = s.guests
+    const intentId = g1!.kv.set('k', 'v') as string
+    await s.settle()
+    const hostLinks = s.net.openLinks()
+    expect(hostLinks).toContain('g1>host')
+    // the guest's outbox flush (e.g. after a reconnect) re-sends the same intent
+    const intent = encodeMessage({ v: PROTOCOL_VERSION, t: 'intent', id: intentId, p: 'kv', d: { key: 'k', value: 'v' } })
+    linkOf(s, 'g1', 'host').send(intent)
+    // and the host's delta arrives again under a new sequence number (a replay after failover)
+    const delta = encodeMessage({ v: PROTOCOL_VERSION, t: 'delta', seq: 2, epoch: 1, id: intentId, origin: 'u-g1', changes: [{ p: 'kv', d: { key: 'k', value: 'v' } }] })
+    linkOf(s, 'host', 'g2').send(delta)
+    await s.settle()
+    expect(s.host.kv.applied.filter((a) => a.delta.intentId === intentId)).toHaveLength(1)
+    expect(g2!.kv.applied.filter((a) => a.delta.intentId === intentId)).toHaveLength(1)
+  })
+
+  it('sends view deltas without a host round trip, last write wins per sender', async () => {
+    const s = await TestSession.started(3)
+    const [g1, g2] = s.guests
+    g1!.cursor.set('pos', [1, 2])
+    g1!.cursor.set('pos', [3, 4])
+    await s.settle()
+    for (const peer of [s.host, g2!]) {
+      expect(peer.cursor.store()).toEqual({ pos: [3, 4] })
+      expect(peer.cursor.applied.every((a) => a.meta.view && a.meta.origin === 'u-g1' && a.delta.intentId === undefined)).toBe(true)
+    }
+    expect(g1!.controller.pendingIntents).toBe(0)
+    // no authoritative delta was made for it
+    expect(s.host.kv.applied).toHaveLength(0)
+    // a stale (older) view delta from the same sender is ignored
+    const stale = encodeMessage({ v: PROTOCOL_VERSION, t: 'view', origin: 'u-g1', n: 1, p: 'cursor', d: { key: 'pos', value: [0, 0] } })
+    linkOf(s, 'g1', 'host').send(stale)
+    await s.settle()
+    expect(s.host.cursor.store()).toEqual({ pos: [3, 4] })
+  })
+
+  it('queues intents made before bootstrap and flushes them after', async () => {
+    const s = new TestSession()
+    const host = s.peer('host')
+    await host.controller.start()
+    const guest = s.peer('g1')
+    const invite = await host.controller.createInvite()
+    const { answerCode } = await guest.controller.join(invite.url)
+    expect(guest.controller.getState()).toBe('joining')
+    guest.kv.set('early', true)
+    expect(guest.controller.pendingIntents).toBe(1)
+    const accepted = host.controller.acceptAnswer(answerCode)
+    await s.settle()
+    await accepted
+    await s.settle()
+    expect(host.kv.store()).toEqual({ early: true })
+    expect(guest.controller.pendingIntents).toBe(0)
+  })
+
+  it('recovers from a gap in host sequence numbers instead of diverging', async () => {
+    const s = await TestSession.started(2)
+    const g1 = s.guests[0]!
+    s.net.setFault('host', 'g1', { drop: 1 })
+    s.host.kv.set('a', 1)
+    s.host.kv.set('b', 2)
+    await s.settle()
+    s.net.setFault('host', 'g1', undefined)
+    s.host.kv.set('c', 3)
+    await s.settle()
+    expect(diagnostics(g1, 'seq-gap')).toHaveLength(1)
+    expect(g1.kv.store()).toEqual({ a: 1, b: 2, c: 3 })
+    expect(g1.kv.applied.map((a) => a.meta.seq)).toEqual([1, 2, 3])
+  })
+
+  it('re-bootstraps a guest whose gap is older than the replay log', async () => {
+    const s = new TestSession()
+    const host = s.peer('host', { limits: { replayLogSize: 2 } })
+    await host.controller.start()
+    const g1 = s.peer('g1')
+    await s.connect(host, g1)
+    s.net.setFault('host', 'g1', { drop: 1 })
+    for (let i = 0; i < 5; i++) host.kv.set(`k${i}`, i)
+    await s.settle()
+    s.net.setFault('host', 'g1', undefined)
+    host.kv.set('last', true)
+    await s.settle()
+    expect(g1.kv.store()).toEqual(host.kv.store())
+    expect(eventsOf(g1, 'session-bootstrap-complete')).toHaveLength(2)
+  })
+
+  it('isolates a provider that throws, in any method, sync or async', async () => {
+    const s = new TestSession()
+    const host = s.peer('host')
+    const bad = {
+      id: 'bad', scope: 'global' as const,
+      snapshot: () => { throw new Error('snapshot boom') },
+      applySnapshot: async () => { throw new Error('never called') },
+      subscribe: () => () => {},
+      applyDelta: async () => { throw new Error('async boom') },
+    }
+    host.controller.registerProvider(bad)
+    host.kv.set('ok', 1)
+    await host.controller.start()
+    const g1 = s.peer('g1')
+    g1.controller.registerProvider({ ...bad, subscribe: () => { throw new Error('subscribe boom') } })
+    await s.connect(host, g1)
+    expect(g1.controller.getState()).toBe('connected')
+    expect(g1.kv.store()).toEqual({ ok: 1 })
+    expect(diagnostics(host, 'provider-error').map((d) => d.message)).toEqual([expect.stringContaining('snapshot boom')])
+    expect(diagnostics(g1, 'provider-error').map((d) => d.message)).toEqual([expect.stringContaining('subscribe boom')])
+    // a throwing applyDelta on the host refuses that intent only
+    const wire = encodeMessage({ v: PROTOCOL_VERSION, t: 'intent', id: 'intent-bad-1', p: 'bad', d: {} })
+    linkOf(s, 'g1', 'host').send(wire)
+    g1.kv.set('after', 2)
+    await s.settle()
+    expect(diagnostics(host, 'provider-error')).toHaveLength(2)
+    expect(host.kv.store()).toEqual({ ok: 1, after: 2 })
+    expect(states([host, g1])).toEqual(['connected', 'connected'])
+  })
+
+  it('drops out-of-role and spoofed messages with a diagnostic, and goes on', async () => {
+    const s = await TestSession.started(3)
+    const [g1, g2] = s.guests
+    // a guest may not send authoritative deltas or rosters
+    linkOf(s, 'g1', 'host').send(encodeMessage({ v: PROTOCOL_VERSION, t: 'delta', seq: 9, epoch: 1, id: 'forged', origin: 'u-host', changes: [{ p: 'kv', d: { key: 'pwn', value: 1 } }] }))
+    // nor claim another sender
+    linkOf(s, 'g1', 'host').send(encodeMessage({ v: PROTOCOL_VERSION, t: 'view', origin: 'u-g2', n: 99, p: 'cursor', d: { key: 'pos', value: 'spoof' } }))
+    // nor send garbage
+    linkOf(s, 'g1', 'host').send(new TextEncoder().encode('{"v":1,"t":"intent","id":""}'))
+    linkOf(s, 'g1', 'host').send(new Uint8Array([0xff, 0xfe]))
+    linkOf(s, 'g1', 'host').send(new TextEncoder().encode('{"v":2,"t":"intent"}'))
+    await s.settle()
+    expect(diagnostics(s.host).map((d) => d.code)).toEqual(['wire-out-of-role', 'wire-spoofed', 'wire-malformed', 'wire-malformed', 'wire-version'])
+    expect(s.host.kv.store()).toEqual({})
+    expect(g2!.cursor.store()).toEqual({})
+    g1!.kv.set('still', 'works')
+    await s.settle()
+    expect(g2!.kv.store()).toEqual({ still: 'works' })
+  })
+
+  it('returns everyone to idle with a reason on leave and on end', async () => {
+    const s = await TestSession.started(3)
+    const [g1, g2] = s.guests
+    await g1!.controller.leave()
+    await s.settle()
+    expect(g1!.controller.getState()).toBe('idle')
+    expect(eventsOf(g1!, 'session-ended')[0]!.reason).toBe('left')
+    expect(eventsOf(s.host, 'session-peer-dropped').map((e) => [e.peer.name, e.reason])).toEqual([['g1', 'left']])
+    expect(eventsOf(g2!, 'session-peer-dropped').map((e) => e.peer.name)).toEqual(['g1'])
+    expect(g1!.kv.subscribed).toBe(false)
+    await s.host.controller.end()
+    await s.settle()
+    expect(states([s.host, g1!, g2!])).toEqual(['idle', 'idle', 'idle'])
+    expect(eventsOf(s.host, 'session-ended')[0]!.reason).toBe('ended')
+    expect(eventsOf(g2!, 'session-ended')[0]!.reason).toBe('host-ended')
+    expect(eventsOf(g2!, 'session-state-changed').map((e) => e.state)).toEqual(['joining', 'connected', 'leaving', 'idle'])
+    expect(s.net.openLinks()).toEqual([])
+  })
+
+  it('ends a guest whose host vanished (until failover lands)', async () => {
+    const s = await TestSession.started(2)
+    s.net.cut('host', 'g1')
+    await s.settle()
+    const g1 = s.guests[0]!
+    expect(eventsOf(g1, 'session-host-lost')).toEqual([{ hostId: 'u-host' }])
+    expect(g1.controller.getState()).toBe('idle')
+  })
+
+  it('replays the same seed to an identical event trace', async () => {
+    const run = async (seed: number) => {
+      const s = await TestSession.started(4, seed)
+      s.guests[0]!.kv.set('a', 1)
+      s.guests[1]!.cursor.set('pos', [1, 1])
+      s.host.layers.set('blend', 'multiply', 'left')
+      s.guests[2]!.layers.set('blend', 'screen', 'right')
+      await s.settle()
+      await s.guests[1]!.controller.leave()
+      await s.settle()
+      await s.host.controller.end()
+      await s.settle()
+      return s.trace
+    }
+    const a = await run(7)
+    const b = await run(7)
+    const c = await run(8)
+    expect(a.length).toBeGreaterThan(30)
+    expect(b).toEqual(a)
+    expect(c).not.toEqual(a)
+  })
+})
+
+/** The test's hand on one end of a link, to inject raw bytes as that peer. */
+function linkOf(s: TestSession, from: string, to: string): Link {
+  const link = s.net.linkEnd(from, to)
+  if (!link) throw new Error(`no open link ${from}>${to}`)
+  return link
+}
