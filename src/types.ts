@@ -86,6 +86,10 @@ export interface SessionPeer extends PeerInfo {
   self: boolean
   /** Directly linked to this peer. */
   linked: boolean
+  /** Silent past the soft timeout: the link may be dying. */
+  stale: boolean
+  /** Round-trip time of the last heartbeat on the direct link, in ms. */
+  rtt?: number
 }
 
 export interface SessionInvite {

@@ -83,7 +83,19 @@ export interface SessionSyncOptions {
   confirmUndeclared?: (modules: string[]) => boolean | Promise<boolean>
   /** App config (plugin set…) to carry in invites, so a guest can load the host's set. */
   provision?: () => unknown
+  heartbeat?: Partial<HeartbeatOptions>
 }
+
+export interface HeartbeatOptions {
+  /** A ping on every link this often. */
+  intervalMs: number
+  /** A link silent this long is stale: `session-reconnecting`, state `reconnecting`. */
+  softTimeoutMs: number
+  /** A link silent this long is dead: the peer is dropped (or, the host's, lost). */
+  hardTimeoutMs: number
+}
+
+export const DEFAULT_HEARTBEAT: HeartbeatOptions = { intervalMs: 2_000, softTimeoutMs: 6_000, hardTimeoutMs: 20_000 }
 
 /** One link to another peer, before and after we know who is on the other end. */
 interface Conn {
@@ -92,6 +104,10 @@ interface Conn {
   /** Host side: the invite this link was opened for; JOIN must name it. */
   inviteId?: string
   offs: Array<() => void>
+  /** Clock time of the last message from this link. */
+  lastHeard: number
+  stale: boolean
+  rtt?: number
 }
 
 interface PendingInvite {
@@ -119,6 +135,8 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
   private readonly clock: Clock
   private readonly random: Random
   private readonly limits: SessionLimits
+  private readonly heartbeat: HeartbeatOptions
+  private heartbeatTimer: TimerHandle | null = null
   private readonly options: SessionSyncOptions
   private readonly registry = new ProviderRegistry()
   private readonly modules = new Map<string, SessionModule>()
@@ -158,6 +176,7 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     this.clock = options.clock ?? systemClock
     this.random = options.random ?? systemRandom
     this.limits = { ...DEFAULT_LIMITS, ...options.limits }
+    this.heartbeat = { ...DEFAULT_HEARTBEAT, ...options.heartbeat }
     this.self = {
       id: options.user?.id ?? this.random.id(ID_SIZE),
       name: options.user?.name ?? 'Guest',
@@ -194,11 +213,12 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
   }
 
   getPeers(): SessionPeer[] {
-    const linked = new Set([...this.conns].map((c) => c.peerId))
+    const links = new Map([...this.conns].map((c) => [c.peerId, c]))
     return this.rank
       .map((id, rank) => {
         const info = id === this.self.id ? this.self : this.peers.get(id)
-        return info && { ...info, rank, self: id === this.self.id, linked: linked.has(id) }
+        const conn = links.get(id)
+        return info && { ...info, rank, self: id === this.self.id, linked: !!conn, stale: conn?.stale ?? false, ...(conn?.rtt !== undefined ? { rtt: conn.rtt } : {}) }
       })
       .filter((p): p is SessionPeer => !!p)
   }
@@ -280,6 +300,7 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     this.rank = [this.self.id]
     this.lifecycle.to('hosting')
     this.subscribeAll()
+    this.scheduleHeartbeat()
     this.emit('session-started', { sessionId: this._sessionId, role: 'host', self: this.getSelf() })
   }
 
@@ -387,6 +408,7 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     this.setRole('guest')
     this.lifecycle.to('joining')
     this.subscribeAll()
+    this.scheduleHeartbeat()
     const timeout = this.options.joinTimeoutMs ?? 10 * 60_000
     this.joinTimer = this.clock.setTimeout(() => {
       pending.cancel()
@@ -464,6 +486,7 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     for (const conn of [...this.conns]) this.detach(conn, reason)
     for (const inviteId of [...this.invites.keys()]) this.dropInvite(inviteId)
     if (this.joinTimer) this.clock.clearTimeout(this.joinTimer)
+    if (this.heartbeatTimer) this.clock.clearTimeout(this.heartbeatTimer)
     this.unsubscribeAll()
     this.reset()
     this.setRole(null)
@@ -480,6 +503,7 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     this.conns = new Set()
     this.hostConn = null
     this.joinTimer = null
+    this.heartbeatTimer = null
     this.seq = 0
     this.bootstrapped = false
     this.earlyDeltas = []
@@ -606,7 +630,7 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
   // ---------------------------------------------------------------- internals: links
 
   private attach(link: Link, inviteId?: string): Conn {
-    const conn: Conn = { link, peerId: null, inviteId, offs: [] }
+    const conn: Conn = { link, peerId: null, inviteId, offs: [], lastHeard: this.clock.now(), stale: false }
     this.conns.add(conn)
     const generation = this.generation
     conn.offs.push(
@@ -652,6 +676,7 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
   }
 
   private receive(conn: Conn, bytes: Uint8Array): void {
+    this.heard(conn)
     let message: WireMessage
     try {
       message = decodeMessage(bytes, this.limits.maxMessageBytes)
@@ -666,7 +691,10 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
       return
     }
     if (message.t === 'ping') return this.sendTo(conn, { v: PROTOCOL_VERSION, t: 'pong', n: message.n })
-    if (message.t === 'pong') return
+    if (message.t === 'pong') {
+      conn.rtt = this.clock.now() - message.n
+      return
+    }
     this.serial(() => this.handle(conn, message))
   }
 
@@ -813,6 +841,7 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     this.rank = this.rank.filter((id) => id !== peerId)
     if (this.role === 'host') this.broadcast({ v: PROTOCOL_VERSION, t: 'roster', rank: this.rank, peers: this.rosterPeers() })
     this.emit('session-peer-dropped', { peer, reason })
+    this.updateConnectivity()
   }
 
   // ---------------------------------------------------------------- internals: guest handlers
@@ -932,6 +961,59 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     if (entry && !message.ok) {
       this.diagnostic('intent-refused', `The host refused a change to "${entry.providerId}" (${message.reason ?? 'refused'}).`, { providerId: entry.providerId })
     }
+  }
+
+  // ---------------------------------------------------------------- internals: liveness
+
+  private scheduleHeartbeat(): void {
+    const generation = this.generation
+    this.heartbeatTimer = this.clock.setTimeout(() => {
+      if (generation !== this.generation) return
+      this.beat()
+      this.scheduleHeartbeat()
+    }, this.heartbeat.intervalMs)
+  }
+
+  /** Pings every admitted link and judges silence: stale at the soft timeout, dead at the hard one. */
+  private beat(): void {
+    const now = this.clock.now()
+    for (const conn of [...this.conns]) {
+      if (!conn.peerId) continue
+      const silence = now - conn.lastHeard
+      if (silence >= this.heartbeat.hardTimeoutMs) {
+        this.detach(conn, 'timeout')
+        if (conn === this.hostConn) this.onHostLost('timeout')
+        else this.dropPeer(conn.peerId, 'timeout')
+        if (!this.isActive()) return
+        continue
+      }
+      if (silence >= this.heartbeat.softTimeoutMs && !conn.stale) {
+        conn.stale = true
+        this.emit('session-reconnecting', { peerId: conn.peerId })
+      }
+      this.sendTo(conn, { v: PROTOCOL_VERSION, t: 'ping', n: Math.floor(now) })
+    }
+    this.updateConnectivity()
+  }
+
+  private heard(conn: Conn): void {
+    conn.lastHeard = this.clock.now()
+    if (!conn.stale) return
+    conn.stale = false
+    this.updateConnectivity()
+  }
+
+  /**
+   * `reconnecting` while the links this peer depends on are all stale: a guest's link to
+   * its host; for the host, every guest link (one quiet guest is that guest's problem).
+   */
+  private updateConnectivity(): void {
+    const state = this.lifecycle.state
+    if (state !== 'connected' && state !== 'reconnecting') return
+    const admitted = [...this.conns].filter((c) => c.peerId)
+    const cutOff = this.role === 'guest' ? !!this.hostConn?.stale : admitted.length > 0 && admitted.every((c) => c.stale)
+    if (cutOff && state === 'connected') this.lifecycle.to('reconnecting')
+    else if (!cutOff && state === 'reconnecting') this.lifecycle.to('connected')
   }
 
   // ---------------------------------------------------------------- internals: view deltas
