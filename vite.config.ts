@@ -1,0 +1,30 @@
+/// <reference types="vitest/config" />
+import { defineConfig } from 'vite'
+import { fileURLToPath } from 'node:url'
+
+const here = (path: string) => fileURLToPath(new URL(path, import.meta.url))
+
+/**
+ * One config, three jobs: `vite build` makes the library, `vite` serves the demo
+ * (root demo/), and vitest runs the Node suites under test/.
+ */
+export default defineConfig(({ command }) => ({
+  root: command === 'serve' && !process.env.VITEST ? here('./demo') : here('.'),
+  server: { host: '127.0.0.1', fs: { allow: [here('.')] } },
+  build: {
+    outDir: here('./dist'),
+    emptyOutDir: true,
+    sourcemap: true,
+    lib: {
+      entry: here('./src/index.ts'),
+      formats: ['es'],
+      fileName: () => 'session-sync.js',
+    },
+    rollupOptions: { external: ['pako', 'nanoid', 'mitt', 'valibot'] },
+  },
+  test: {
+    include: ['test/**/*.test.ts'],
+    pool: 'threads',
+    maxWorkers: 2,
+  },
+}))
