@@ -52,6 +52,8 @@ export interface SessionLimits {
   reorderBufferSize: number
   /** Invites open at once. */
   pendingInvites: number
+  /** Live plus pending links a controller may hold (Chromium caps a page near 500). */
+  maxLinks: number
 }
 
 export const DEFAULT_LIMITS: SessionLimits = {
@@ -62,6 +64,7 @@ export const DEFAULT_LIMITS: SessionLimits = {
   viewStateSize: 10_000,
   reorderBufferSize: 1_000,
   pendingInvites: 64,
+  maxLinks: 64,
 }
 
 export interface SessionSyncOptions {
@@ -84,6 +87,10 @@ export interface SessionSyncOptions {
   /** App config (plugin set…) to carry in invites, so a guest can load the host's set. */
   provision?: () => unknown
   heartbeat?: Partial<HeartbeatOptions>
+  /** Full mesh up to this many peers (host included); a host star beyond. */
+  meshLimit?: number
+  /** How long a peer-assisted link may take to open before it is abandoned. */
+  linkTimeoutMs?: number
 }
 
 export interface HeartbeatOptions {
@@ -122,6 +129,12 @@ interface ApplyContext {
   capture?: Array<{ p: string; d: Record<string, unknown> }>
 }
 
+interface Negotiation {
+  cancel: () => void
+  offer?: PendingOffer
+  timer: TimerHandle
+}
+
 interface Change {
   p: string
   d: Record<string, unknown>
@@ -156,6 +169,14 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
   private conns = new Set<Conn>()
   private hostConn: Conn | null = null
   private invites = new Map<string, PendingInvite>()
+  /** Host: whether guests link to each other. Guest: what the host said. */
+  private mesh = true
+  /** Host: each guest's reported direct links, to forward view deltas only where needed. */
+  private reported = new Map<string, Set<string>>()
+  /** Host: pairs already asked to link, `older|newer`. */
+  private requested = new Set<string>()
+  /** Guest: peer-assisted links being negotiated, by peer id. */
+  private negotiating = new Map<string, Negotiation>()
   private joinTimer: TimerHandle | null = null
   private seq = 0
   private bootstrapped = false
@@ -485,6 +506,7 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     this.generation++
     for (const conn of [...this.conns]) this.detach(conn, reason)
     for (const inviteId of [...this.invites.keys()]) this.dropInvite(inviteId)
+    for (const peerId of [...this.negotiating.keys()]) this.stopNegotiating(peerId)
     if (this.joinTimer) this.clock.clearTimeout(this.joinTimer)
     if (this.heartbeatTimer) this.clock.clearTimeout(this.heartbeatTimer)
     this.unsubscribeAll()
@@ -502,6 +524,9 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     this.peers = new Map()
     this.conns = new Set()
     this.hostConn = null
+    this.mesh = true
+    this.reported = new Map()
+    this.requested = new Set()
     this.joinTimer = null
     this.heartbeatTimer = null
     this.seq = 0
@@ -700,7 +725,8 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
 
   /** Why a message may not come from this link, or null when it may. */
   private refuse(conn: Conn, message: WireMessage): string | null {
-    if (conn.peerId === null && message.t !== (this.role === 'host' ? 'join' : 'hello')) return 'the link has not been admitted'
+    // A guest's host link is known from the start; its messages are handled in order, hello first.
+    if (conn.peerId === null && conn !== this.hostConn && message.t !== 'join') return 'the link has not been admitted'
     if (HOST_ONLY.has(message.t) && (this.role !== 'guest' || conn !== this.hostConn)) return 'only the host may send it'
     if (GUEST_ONLY.has(message.t) && this.role !== 'host') return 'only a guest may send it, to the host'
     return null
@@ -724,7 +750,11 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
       case 'delta': return this.onDelta(message)
       case 'ack': return this.onAck(message)
       case 'resend': return this.onResend(conn, message)
-      case 'roster': return this.onRoster(message.rank, message.peers)
+      case 'roster': return this.onRoster(message.rank, message.peers, message.mesh)
+      case 'connect': return this.onConnect(message.peer)
+      case 'signal': return this.onSignal(conn, message)
+      case 'relay': return this.onRelay(message)
+      case 'links': return this.onLinks(conn, message.peers)
       case 'bye': return this.onBye(conn, message.reason)
       case 'end': return this.finish(message.reason === 'ended' ? 'host-ended' : message.reason)
       case 'ping':
@@ -738,13 +768,16 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     this.conns.delete(conn)
     for (const off of conn.offs) off()
     if (conn === this.hostConn) return this.onHostLost(reason)
-    if (conn.peerId) this.dropPeer(conn.peerId, `link-closed: ${reason}`)
+    if (this.role === 'host' && conn.peerId) this.dropPeer(conn.peerId, `link-closed: ${reason}`)
+    else this.reportLinks()
   }
 
+  /** A goodbye on any link drops that peer at once; the host's roster confirms it later. */
   private onBye(conn: Conn, reason: string): void {
     if (conn === this.hostConn) return this.onHostLost(reason)
     this.detach(conn, 'bye')
     if (conn.peerId) this.dropPeer(conn.peerId, reason)
+    if (this.role === 'guest') this.reportLinks()
   }
 
   /** Until failover lands, losing the host ends the session for this guest. */
@@ -769,16 +802,24 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     conn.peerId = peer.id
     this.peers.set(peer.id, peer)
     this.rank.push(peer.id)
-    const others = [...this.conns].filter((c) => c.peerId && c !== conn)
+    this.mesh = this.rank.length <= this.meshLimit
     this.sendTo(conn, {
       v: PROTOCOL_VERSION, t: 'hello', sessionId: this._sessionId!, epoch: this.epoch, hostId: this.self.id,
-      rank: this.rank, peers: this.rosterPeers(),
+      rank: this.rank, peers: this.rosterPeers(), mesh: this.mesh,
     })
-    const roster: WireMessage = { v: PROTOCOL_VERSION, t: 'roster', rank: this.rank, peers: this.rosterPeers() }
-    for (const other of others) this.sendTo(other, roster)
+    this.broadcast(this.rosterMessage(), conn)
     if (this.lifecycle.state === 'hosting') this.lifecycle.to('connected')
     this.emit('session-peer-joined', { peer })
+    this.requestMeshLinks()
     await this.sendSnapshot(conn)
+  }
+
+  private get meshLimit(): number {
+    return this.options.meshLimit ?? 6
+  }
+
+  private rosterMessage(): WireMessage {
+    return { v: PROTOCOL_VERSION, t: 'roster', rank: this.rank, peers: this.rosterPeers(), mesh: this.mesh }
   }
 
   private rosterPeers(): PeerInfo[] {
@@ -839,7 +880,13 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     if (!peer) return
     this.peers.delete(peerId)
     this.rank = this.rank.filter((id) => id !== peerId)
-    if (this.role === 'host') this.broadcast({ v: PROTOCOL_VERSION, t: 'roster', rank: this.rank, peers: this.rosterPeers() })
+    if (this.role === 'host') {
+      this.reported.delete(peerId)
+      for (const pair of this.requested) if (pair.split('|').includes(peerId)) this.requested.delete(pair)
+      this.mesh = this.rank.length <= this.meshLimit
+      this.broadcast(this.rosterMessage())
+      this.requestMeshLinks()
+    }
     this.emit('session-peer-dropped', { peer, reason })
     this.updateConnectivity()
   }
@@ -852,16 +899,18 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     this.epoch = message.epoch
     this._sessionId = message.sessionId
     this.emit('session-started', { sessionId: message.sessionId, role: 'guest', self: this.getSelf() })
-    this.onRoster(message.rank, message.peers)
+    this.onRoster(message.rank, message.peers, message.mesh)
   }
 
-  private onRoster(rank: string[], peers: PeerInfo[]): void {
+  private onRoster(rank: string[], peers: PeerInfo[], mesh: boolean): void {
     const next = new Map(peers.filter((p) => p.id !== this.self.id).map((p) => [p.id, p]))
     const previous = this.peers
     this.peers = next
     this.rank = rank
+    this.mesh = mesh
     for (const [id, peer] of next) if (!previous.has(id)) this.emit('session-peer-joined', { peer })
     for (const [id, peer] of previous) if (!next.has(id)) this.emit('session-peer-dropped', { peer, reason: 'left' })
+    this.pruneGuestLinks()
   }
 
   private async onSnapshot(message: MessageOf<'snapshot'>): Promise<void> {
@@ -963,6 +1012,163 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     }
   }
 
+  // ---------------------------------------------------------------- internals: peer-assisted mesh
+
+  /** Host: asks the older of every unlinked guest pair to offer a link to the newer. */
+  private requestMeshLinks(): void {
+    if (!this.mesh) return
+    const guests = this.rank.slice(1)
+    for (let i = 0; i < guests.length; i++) {
+      for (let j = i + 1; j < guests.length; j++) {
+        const [older, newer] = [guests[i]!, guests[j]!]
+        const pair = `${older}|${newer}`
+        if (this.requested.has(pair) || this.reported.get(older)?.has(newer)) continue
+        const conn = this.connOf(older)
+        if (!conn) continue
+        this.requested.add(pair)
+        this.sendTo(conn, { v: PROTOCOL_VERSION, t: 'connect', peer: newer })
+      }
+    }
+  }
+
+  private connOf(peerId: string): Conn | undefined {
+    for (const conn of this.conns) if (conn.peerId === peerId) return conn
+    return undefined
+  }
+
+  /** Host: passes an offer or answer between two admitted guests, and nobody else. */
+  private onSignal(conn: Conn, message: MessageOf<'signal'>): void {
+    const target = this.connOf(message.to)
+    if (!this.mesh || !target || target === conn) {
+      this.diagnostic('signal-refused', `Refused to relay a ${message.kind} from ${conn.peerId} to ${message.to}.`, { peerId: conn.peerId ?? undefined })
+      return
+    }
+    this.sendTo(target, { v: PROTOCOL_VERSION, t: 'relay', from: conn.peerId!, kind: message.kind, signal: message.signal })
+  }
+
+  private onLinks(conn: Conn, peers: string[]): void {
+    this.reported.set(conn.peerId!, new Set(peers.filter((id) => this.peers.has(id))))
+  }
+
+  private linkCount(): number {
+    return this.conns.size + this.negotiating.size
+  }
+
+  /** Guest: the host asked us to offer a link to `peerId`. */
+  private onConnect(peerId: string): void {
+    if (!this.mesh || !this.peers.has(peerId) || this.connOf(peerId) || this.negotiating.has(peerId)) return
+    if (this.linkCount() >= this.limits.maxLinks) {
+      this.diagnostic('link-limit', `Not linking to ${peerId}: ${this.limits.maxLinks} links is the limit.`, { peerId })
+      return
+    }
+    const generation = this.generation
+    const entry = this.negotiate(peerId)
+    this.transport.createOffer().then(
+      (pending) => {
+        if (generation !== this.generation || this.negotiating.get(peerId) !== entry) return pending.cancel()
+        entry.offer = pending
+        entry.cancel = () => pending.cancel()
+        this.toHost({ v: PROTOCOL_VERSION, t: 'signal', to: peerId, kind: 'offer', signal: pending.offer })
+      },
+      (error: unknown) => this.linkFailed(peerId, entry, error),
+    )
+  }
+
+  /** Guest: an offer or answer from another guest, relayed by our host. */
+  private onRelay(message: MessageOf<'relay'>): void {
+    const peerId = message.from
+    if (!this.mesh || !this.peers.has(peerId)) return
+    const entry = this.negotiating.get(peerId)
+    if (message.kind === 'answer') {
+      if (!entry?.offer) return
+      entry.offer.complete(message.signal).then(
+        (link) => this.adoptPeerLink(link, peerId, entry),
+        (error: unknown) => this.linkFailed(peerId, entry, error),
+      )
+      return
+    }
+    if (this.connOf(peerId)) return
+    // Glare: both sides offered. The smaller user id keeps its offer; the other answers.
+    if (entry) {
+      if (this.self.id < peerId) return
+      this.stopNegotiating(peerId)
+    }
+    if (this.linkCount() >= this.limits.maxLinks) return
+    const generation = this.generation
+    const answering = this.negotiate(peerId)
+    this.transport.acceptOffer(message.signal).then(
+      (pending) => {
+        if (generation !== this.generation || this.negotiating.get(peerId) !== answering) return pending.cancel()
+        answering.cancel = () => pending.cancel()
+        this.toHost({ v: PROTOCOL_VERSION, t: 'signal', to: peerId, kind: 'answer', signal: pending.answer })
+        pending.link.then(
+          (link) => this.adoptPeerLink(link, peerId, answering),
+          (error: unknown) => this.linkFailed(peerId, answering, error),
+        )
+      },
+      (error: unknown) => this.linkFailed(peerId, answering, error),
+    )
+  }
+
+  private negotiate(peerId: string): Negotiation {
+    const entry: Negotiation = {
+      cancel: () => {},
+      timer: this.clock.setTimeout(() => this.linkFailed(peerId, entry, new Error('timed out')), this.options.linkTimeoutMs ?? 30_000),
+    }
+    this.negotiating.set(peerId, entry)
+    return entry
+  }
+
+  private stopNegotiating(peerId: string): void {
+    const entry = this.negotiating.get(peerId)
+    if (!entry) return
+    this.negotiating.delete(peerId)
+    this.clock.clearTimeout(entry.timer)
+    entry.cancel()
+  }
+
+  private linkFailed(peerId: string, entry: Negotiation, error: unknown): void {
+    if (this.negotiating.get(peerId) !== entry) return
+    this.stopNegotiating(peerId)
+    this.diagnostic('link-failed', `Could not link directly to ${peerId}: ${(error as Error)?.message ?? String(error)}. Its updates still arrive through the host.`, { peerId })
+  }
+
+  private adoptPeerLink(link: Link, peerId: string, entry: Negotiation): void {
+    if (this.negotiating.get(peerId) !== entry || !this.mesh || !this.peers.has(peerId) || this.connOf(peerId)) {
+      link.close('not-needed')
+      return
+    }
+    this.negotiating.delete(peerId)
+    this.clock.clearTimeout(entry.timer)
+    const conn = this.attach(link)
+    conn.peerId = peerId
+    this.reportLinks()
+  }
+
+  /** Guest: closes links the topology no longer wants (star, or a peer that left). */
+  private pruneGuestLinks(): void {
+    let changed = false
+    for (const conn of [...this.conns]) {
+      if (conn === this.hostConn || !conn.peerId) continue
+      if (this.mesh && this.peers.has(conn.peerId)) continue
+      this.detach(conn, this.mesh ? 'peer-left' : 'star')
+      changed = true
+    }
+    for (const peerId of [...this.negotiating.keys()]) {
+      if (!this.mesh || !this.peers.has(peerId)) this.stopNegotiating(peerId)
+    }
+    if (changed) this.reportLinks()
+  }
+
+  private reportLinks(): void {
+    const peers = [...this.conns].filter((c) => c !== this.hostConn && c.peerId).map((c) => c.peerId!)
+    this.toHost({ v: PROTOCOL_VERSION, t: 'links', peers })
+  }
+
+  private toHost(message: WireMessage): void {
+    if (this.hostConn) this.sendTo(this.hostConn, message)
+  }
+
   // ---------------------------------------------------------------- internals: liveness
 
   private scheduleHeartbeat(): void {
@@ -1031,7 +1237,10 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     this.viewState.set(key, message.n)
     if (this.role === 'host') {
       const bytes = encodeMessage(message)
-      for (const other of this.conns) if (other.peerId && other !== conn) this.sendBytes(other, bytes)
+      const direct = this.mesh ? this.reported.get(message.origin) : undefined
+      for (const other of this.conns) {
+        if (other.peerId && other !== conn && !direct?.has(other.peerId)) this.sendBytes(other, bytes)
+      }
     }
     const provider = this.registry.get(message.p)
     if (!provider) {

@@ -181,6 +181,8 @@ export class MemoryNetwork {
     const arrival = Math.max(
       this.clock.now() + this.drawLatency() + (fault?.delay ?? 0) + transfer,
       this.lastArrival.get(laneKey) ?? 0,
+      // Control may overtake bulk, never the reverse: one ordered channel sends queued control first.
+      lane === 'control' ? 0 : this.lastArrival.get(key) ?? 0,
     )
     this.lastArrival.set(laneKey, arrival)
     const copy = message.slice()

@@ -10,6 +10,7 @@ const MAX_ID = 64
 const MAX_NAME = 80
 const MAX_PEERS = 256
 const MAX_CHANGES = 256
+const MAX_SIGNAL = 16 * 1024
 
 const id = v.pipe(v.string(), v.minLength(1), v.maxLength(MAX_ID))
 const count = v.pipe(v.number(), v.safeInteger(), v.minValue(0))
@@ -39,6 +40,8 @@ const hello = v.object({
   /** [host, ...guests in join order]: the failover succession. */
   rank: v.pipe(v.array(id), v.maxLength(MAX_PEERS)),
   peers: v.pipe(v.array(peerInfoSchema), v.maxLength(MAX_PEERS)),
+  /** Full mesh (guests link to each other) or host star. */
+  mesh: v.boolean(),
 })
 
 /** Host → guest: every provider's state at host sequence `seq`. */
@@ -75,7 +78,23 @@ const roster = v.object({
   ...header('roster'),
   rank: v.pipe(v.array(id), v.maxLength(MAX_PEERS)),
   peers: v.pipe(v.array(peerInfoSchema), v.maxLength(MAX_PEERS)),
+  mesh: v.boolean(),
 })
+
+/** Peer-assisted signalling, host → guest: open a link to `peer`; you make the offer. */
+const connect = v.object({ ...header('connect'), peer: id })
+
+const signalKind = v.picklist(['offer', 'answer'])
+const signalText = v.pipe(v.string(), v.minLength(1), v.maxLength(MAX_SIGNAL))
+
+/** Guest → host: deliver this offer or answer to `to`. */
+const signal = v.object({ ...header('signal'), to: id, kind: signalKind, signal: signalText })
+
+/** Host → guest: an offer or answer from `from`, relayed. Guests take these from their host only. */
+const relay = v.object({ ...header('relay'), from: id, kind: signalKind, signal: signalText })
+
+/** Guest → host: the peers I now hold direct links to (the host forwards view deltas to the rest). */
+const links = v.object({ ...header('links'), peers: v.pipe(v.array(id), v.maxLength(MAX_PEERS)) })
 
 /** I am leaving (guest) — or, from the host, the session is over. */
 const bye = v.object({ ...header('bye'), reason })
@@ -85,7 +104,7 @@ const ping = v.object({ ...header('ping'), n: count })
 const pong = v.object({ ...header('pong'), n: count })
 
 export const wireMessageSchema = v.variant('t', [
-  join, hello, snapshot, view, intent, delta, ack, resend, roster, bye, end, ping, pong,
+  join, hello, snapshot, view, intent, delta, ack, resend, roster, bye, end, ping, pong, connect, signal, relay, links,
 ])
 
 export type WireMessage = v.InferOutput<typeof wireMessageSchema>
@@ -95,6 +114,6 @@ export type MessageOf<T extends WireType> = Extract<WireMessage, { t: T }>
 export const WIRE_TYPES: readonly WireType[] = wireMessageSchema.options.map((o) => o.entries.t.literal)
 
 /** Messages only a host may send; a guest sending one is out of role. */
-export const HOST_ONLY: ReadonlySet<WireType> = new Set(['hello', 'snapshot', 'delta', 'ack', 'roster', 'end'])
+export const HOST_ONLY: ReadonlySet<WireType> = new Set(['hello', 'snapshot', 'delta', 'ack', 'roster', 'end', 'connect', 'relay'])
 /** Messages only a guest may send. */
-export const GUEST_ONLY: ReadonlySet<WireType> = new Set(['join', 'intent', 'resend'])
+export const GUEST_ONLY: ReadonlySet<WireType> = new Set(['join', 'intent', 'resend', 'signal', 'links'])

@@ -1,0 +1,129 @@
+import { describe, expect, it } from 'vitest'
+import { encodeMessage } from '../../src/wire/codec.js'
+import { PROTOCOL_VERSION } from '../../src/wire/messages.js'
+import { TestSession, diagnostics, eventsOf, type TestPeer } from '../helpers/session.js'
+
+const guestLinks = (s: TestSession) => s.net.openLinks().filter((l) => !l.includes('host'))
+
+async function started(count: number, meshLimit: number, seed = 1) {
+  const s = new TestSession(seed)
+  const host = s.peer('host', { meshLimit })
+  await host.controller.start()
+  const guests: TestPeer[] = []
+  for (let i = 1; i < count; i++) {
+    const guest = s.peer(`g${i}`, { meshLimit })
+    await s.connect(host, guest)
+    guests.push(guest)
+  }
+  await s.settle()
+  return { s, host, guests }
+}
+
+describe('peer-assisted mesh', () => {
+  it('links every guest pair through the host, with no extra invite', async () => {
+    const { s, guests } = await started(4, 6)
+    expect(guestLinks(s)).toEqual(['g1>g2', 'g1>g3', 'g2>g1', 'g2>g3', 'g3>g1', 'g3>g2'])
+    for (const g of guests) expect(g.controller.getPeers().filter((p) => !p.self).every((p) => p.linked)).toBe(true)
+  })
+
+  it('sends view deltas straight between guests (they arrive with the host cut off)', async () => {
+    const { s, host, guests } = await started(4, 6)
+    const [g1, g2, g3] = guests as [TestPeer, TestPeer, TestPeer]
+    s.net.partition(['host'], ['g2', 'g3'])
+    g1.cursor.set('pos', [5, 5])
+    await s.settle()
+    expect(g2.cursor.store()).toEqual({ pos: [5, 5] })
+    expect(g3.cursor.store()).toEqual({ pos: [5, 5] })
+    expect(host.cursor.store()).toEqual({ pos: [5, 5] })
+    expect(g2.cursor.applied).toHaveLength(1)
+  })
+
+  it('switches to a host star above meshLimit and back, losing and duplicating nothing', async () => {
+    const { s, host, guests } = await started(3, 3)
+    expect(guestLinks(s)).toEqual(['g1>g2', 'g2>g1'])
+    const all = [host, ...guests]
+    let n = 0
+    const lastView = new Map<string, string>()
+    const burst = () => {
+      for (const p of all) {
+        if (!p.controller.isActive()) continue
+        lastView.set(p.name, `${p.name}-${++n}`)
+        p.cursor.set('pos', lastView.get(p.name))
+        p.kv.set(`${p.name}-${n}`, n)
+      }
+    }
+    burst()
+    const g3 = s.peer('g3', { meshLimit: 3 })
+    const joining = s.connect(host, g3)
+    burst()
+    await joining
+    all.push(g3)
+    burst()
+    await s.settle()
+    expect(guestLinks(s)).toEqual([])
+    // in the star, a guest's view delta reaches every other guest through the host
+    guests[0]!.cursor.set('pos', 'star')
+    await s.settle()
+    for (const p of all.filter((p) => p.name !== 'g1')) expect(p.cursor.store()).toMatchObject({ pos: 'star' })
+    burst()
+    await guests[1]!.controller.leave()
+    burst()
+    await s.settle(1_000)
+    expect(guestLinks(s)).toEqual(['g1>g3', 'g3>g1'])
+    burst()
+    await s.settle()
+    const alive = all.filter((p) => p.controller.isActive())
+    for (const p of alive) expect(p.kv.store()).toEqual(host.kv.store())
+    // every authoritative change applied exactly once on every peer that did not make it
+    for (const p of alive) {
+      const ids = p.kv.applied.map((a) => a.delta.intentId)
+      expect(new Set(ids).size).toBe(ids.length)
+    }
+    // last write wins: every peer's last view delta from each sender is that sender's last
+    for (const p of alive) for (const sender of alive) {
+      if (p === sender) continue
+      const last = p.cursor.applied.filter((a) => a.meta.origin === `u-${sender.name}`).at(-1)?.delta.value
+      expect(last).toBe(lastView.get(sender.name))
+    }
+  })
+
+  it('refuses to relay for peers outside the session, and guests take relays from their host only', async () => {
+    const { s, host, guests } = await started(3, 6)
+    s.net.linkEnd('g1', 'host')!.send(encodeMessage({ v: PROTOCOL_VERSION, t: 'signal', to: 'u-stranger', kind: 'offer', signal: 'x' }))
+    s.net.linkEnd('g1', 'g2')!.send(encodeMessage({ v: PROTOCOL_VERSION, t: 'relay', from: 'u-g1', kind: 'offer', signal: 'x' }))
+    s.net.linkEnd('g1', 'g2')!.send(encodeMessage({ v: PROTOCOL_VERSION, t: 'intent', id: 'sneaky', p: 'kv', d: { key: 'a', value: 1 } }))
+    await s.settle()
+    expect(diagnostics(host, 'signal-refused')).toHaveLength(1)
+    expect(diagnostics(guests[1]!, 'wire-out-of-role')).toHaveLength(2)
+    expect(guests[1]!.kv.store()).toEqual({})
+  })
+
+  it('resolves glare deterministically: one link per pair', async () => {
+    const { s, guests } = await started(3, 6)
+    const [g1, g2] = guests as [TestPeer, TestPeer]
+    await g1.controller.leave()
+    await s.settle()
+    const g3 = s.peer('g3')
+    await s.connect(s.peers[0]!, g3)
+    // both ends are told to offer at once
+    s.net.linkEnd('host', 'g2')!.send(encodeMessage({ v: PROTOCOL_VERSION, t: 'connect', peer: 'u-g3' }))
+    s.net.linkEnd('host', 'g3')!.send(encodeMessage({ v: PROTOCOL_VERSION, t: 'connect', peer: 'u-g2' }))
+    await s.settle(1_000)
+    expect(guestLinks(s)).toEqual(['g2>g3', 'g3>g2'])
+    expect(diagnostics(g2, 'link-failed')).toEqual([])
+  })
+
+  it('drops a peer that says goodbye at once, everywhere', async () => {
+    const { s, host, guests } = await started(4, 6)
+    const [g1, g2, g3] = guests as [TestPeer, TestPeer, TestPeer]
+    const before = s.clock.now()
+    g2.controller.goodbye()
+    await s.settle(50)
+    for (const p of [host, g1, g3]) {
+      expect(eventsOf(p, 'session-peer-dropped').map((e) => e.peer.name)).toEqual(['g2'])
+      expect(p.controller.getPeers().map((x) => x.name)).not.toContain('g2')
+    }
+    expect(s.clock.now() - before).toBeLessThan(100)
+    expect(guestLinks(s)).toEqual(['g1>g3', 'g3>g1'])
+  })
+})
