@@ -30,6 +30,12 @@ export class ByteWriter {
     return this.u8(value)
   }
 
+  /** Big-endian, for ports. */
+  u16(value: number): this {
+    if (!Number.isInteger(value) || value < 0 || value > 0xffff) throw new RangeError(`u16 out of range: ${value}`)
+    return this.u8(value >> 8).u8(value)
+  }
+
   bytes(value: Uint8Array): this {
     this.ensure(value.length)
     this.buf.set(value, this.len)
@@ -45,6 +51,22 @@ export class ByteWriter {
   /** Length-prefixed UTF-8. */
   string(value: string): this {
     return this.varBytes(new TextEncoder().encode(value))
+  }
+
+  /** Length-prefixed text over a 64-character alphabet, 6 bits a character. */
+  sixBitText(text: string, alphabet: Alphabet64): this {
+    this.varUint(text.length)
+    let acc = 0
+    let bits = 0
+    for (let i = 0; i < text.length; i++) {
+      acc = ((acc << 6) | alphabet.indexOf(text[i]!)) & 0xfff
+      bits += 6
+      if (bits >= 8) {
+        bits -= 8
+        this.u8(acc >> bits)
+      }
+    }
+    return bits > 0 ? this.u8(acc << (8 - bits)) : this
   }
 
   finish(): Uint8Array {
@@ -77,6 +99,10 @@ export class ByteReader {
     throw new RangeError('varUint too long')
   }
 
+  u16(): number {
+    return (this.u8() << 8) | this.u8()
+  }
+
   bytes(n: number): Uint8Array {
     if (n > this.remaining) throw new RangeError('Unexpected end of data')
     const out = this.buf.subarray(this.pos, this.pos + n)
@@ -91,17 +117,59 @@ export class ByteReader {
   string(): string {
     return new TextDecoder('utf-8', { fatal: true }).decode(this.varBytes())
   }
+
+  sixBitText(alphabet: Alphabet64, maxLength: number): string {
+    const length = this.varUint()
+    if (length > maxLength) throw new RangeError(`Text of ${length} characters exceeds ${maxLength}`)
+    const packed = this.bytes(Math.ceil((length * 6) / 8))
+    let text = ''
+    let acc = 0
+    let bits = 0
+    for (const byte of packed) {
+      acc = ((acc << 8) | byte) & 0xffff
+      bits += 8
+      while (bits >= 6 && text.length < length) {
+        bits -= 6
+        text += alphabet.charAt((acc >> bits) & 63)
+      }
+    }
+    return text
+  }
 }
 
-const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
-const B64URL_INDEX = new Map([...B64URL].map((c, i) => [c, i]))
+/** 64 distinct characters, so that each one packs into 6 bits. */
+export class Alphabet64 {
+  private readonly index: ReadonlyMap<string, number>
+  constructor(private readonly chars: string) {
+    if (new Set(chars).size !== 64 || chars.length !== 64) throw new RangeError('An Alphabet64 needs 64 distinct characters')
+    this.index = new Map([...chars].map((c, i) => [c, i]))
+  }
+
+  /** Throws RangeError for a character outside the alphabet. */
+  indexOf(char: string): number {
+    const value = this.index.get(char)
+    if (value === undefined) throw new RangeError(`Not an alphabet character: ${JSON.stringify(char)}`)
+    return value
+  }
+
+  charAt(value: number): string {
+    return this.chars[value]!
+  }
+
+  has(text: string): boolean {
+    return [...text].every((c) => this.index.has(c))
+  }
+}
+
+/** RFC 4648 §5; also nanoid's alphabet, so ids pack into 6 bits a character. */
+export const BASE64URL = new Alphabet64('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_')
 
 export function toBase64url(bytes: Uint8Array): string {
   let out = ''
   for (let i = 0; i < bytes.length; i += 3) {
     const n = (bytes[i]! << 16) | ((bytes[i + 1] ?? 0) << 8) | (bytes[i + 2] ?? 0)
     const chars = Math.min(4, Math.ceil(((bytes.length - i) * 8) / 6))
-    for (let k = 0; k < chars; k++) out += B64URL[(n >> (18 - 6 * k)) & 63]
+    for (let k = 0; k < chars; k++) out += BASE64URL.charAt((n >> (18 - 6 * k)) & 63)
   }
   return out
 }
@@ -114,9 +182,7 @@ export function fromBase64url(text: string): Uint8Array {
   let acc = 0
   let o = 0
   for (const c of text) {
-    const v = B64URL_INDEX.get(c)
-    if (v === undefined) throw new RangeError(`Not a base64url character: ${JSON.stringify(c)}`)
-    acc = (acc << 6) | v
+    acc = (acc << 6) | BASE64URL.indexOf(c)
     bits += 6
     if (bits >= 8) {
       bits -= 8
