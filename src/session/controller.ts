@@ -35,6 +35,7 @@ import { guardPluginLoad, scanModules, type CompatibilityReport } from './compat
 import { Lifecycle, type SessionState } from './lifecycle.js'
 import { LruMap, LruSet } from './lru.js'
 import { Outbox } from './outbox.js'
+import { digestOf } from './digest.js'
 import { ReplayLog } from './replay-log.js'
 
 export interface SessionLimits {
@@ -91,6 +92,8 @@ export interface SessionSyncOptions {
   meshLimit?: number
   /** How long a peer-assisted link may take to open before it is abandoned. */
   linkTimeoutMs?: number
+  /** How long survivors wait for each other's candidacy after losing the host. */
+  electionTimeoutMs?: number
 }
 
 export interface HeartbeatOptions {
@@ -111,6 +114,8 @@ interface Conn {
   /** Host side: the invite this link was opened for; JOIN must name it. */
   inviteId?: string
   offs: Array<() => void>
+  /** A link to a host that went silent: kept open so a thawed old host can be fenced and taken back. */
+  fenced?: boolean
   /** Clock time of the last message from this link. */
   lastHeard: number
   stale: boolean
@@ -129,6 +134,17 @@ interface ApplyContext {
   capture?: Array<{ p: string; d: Record<string, unknown> }>
 }
 
+interface Election {
+  epoch: number
+  /** Survivor id → the last host sequence number it applied. */
+  votes: Map<string, number>
+  timer: TimerHandle
+  winner?: string
+  /** The survivor furthest ahead, while the winner catches up from it. */
+  catchup?: Conn
+  target?: number
+}
+
 interface Negotiation {
   cancel: () => void
   offer?: PendingOffer
@@ -141,6 +157,8 @@ interface Change {
 }
 
 const ID_SIZE = 10
+/** In a star, guests keep standby links to this many successors in the rank list. */
+const STANDBY_SUCCESSORS = 2
 
 export class SessionSyncController<V extends SessionViewer = SessionViewer> {
   readonly events: Emitter<SessionEvents> = mitt<SessionEvents>()
@@ -177,6 +195,12 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
   private requested = new Set<string>()
   /** Guest: peer-assisted links being negotiated, by peer id. */
   private negotiating = new Map<string, Negotiation>()
+  private election: Election | null = null
+  /** The digest the current host announced with its takeover hello. */
+  private lastDigest: string | undefined
+  /** Names of peers that were in the session, to welcome a fenced old host back by name. */
+  private readonly formerNames = new LruMap<string, string>(256)
+  private lastBeat = 0
   private joinTimer: TimerHandle | null = null
   private seq = 0
   private bootstrapped = false
@@ -524,11 +548,15 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     this.peers = new Map()
     this.conns = new Set()
     this.hostConn = null
+    if (this.election) this.clock.clearTimeout(this.election.timer)
+    this.election = null
+    this.lastDigest = undefined
     this.mesh = true
     this.reported = new Map()
     this.requested = new Set()
     this.joinTimer = null
     this.heartbeatTimer = null
+    this.lastBeat = 0
     this.seq = 0
     this.bootstrapped = false
     this.earlyDeltas = []
@@ -697,7 +725,7 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
   /** To every admitted peer this page is linked to (the host link, for a guest). */
   private broadcast(message: WireMessage, except?: Conn): void {
     const bytes = encodeMessage(message)
-    for (const conn of this.conns) if (conn.peerId && conn !== except) this.sendBytes(conn, bytes)
+    for (const conn of this.conns) if (conn.peerId && !conn.fenced && conn !== except) this.sendBytes(conn, bytes)
   }
 
   private receive(conn: Conn, bytes: Uint8Array): void {
@@ -709,6 +737,15 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
       const code = error instanceof WireError ? error.code : 'wire-malformed'
       this.diagnostic(code, `Dropped a message from ${conn.peerId ?? 'an unadmitted link'}: ${(error as Error).message}`, { peerId: conn.peerId ?? undefined, error })
       return
+    }
+    if (conn.fenced) {
+      // Only the new host answers a thawed old host, with the hello that demotes it.
+      if (this.role === 'host') this.fence(conn)
+      return
+    }
+    if (this.role === 'host' && (message.t === 'delta' || message.t === 'hello') && message.epoch < this.epoch) {
+      this.diagnostic('stale-epoch', `${conn.peerId} still acts as host of epoch ${message.epoch}; fencing it.`, { peerId: conn.peerId ?? undefined })
+      return this.fence(conn)
     }
     const refusal = this.refuse(conn, message)
     if (refusal) {
@@ -727,6 +764,10 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
   private refuse(conn: Conn, message: WireMessage): string | null {
     // A guest's host link is known from the start; its messages are handled in order, hello first.
     if (conn.peerId === null && conn !== this.hostConn && message.t !== 'join') return 'the link has not been admitted'
+    // A takeover: a peer we know announces itself host of a newer epoch.
+    if (message.t === 'hello' && conn.peerId !== null && message.epoch > this.epoch) return null
+    // The election winner catching up from us, or we from the survivor furthest ahead.
+    if ((message.t === 'delta' || message.t === 'snapshot') && conn === this.election?.catchup) return null
     if (HOST_ONLY.has(message.t) && (this.role !== 'guest' || conn !== this.hostConn)) return 'only the host may send it'
     if (GUEST_ONLY.has(message.t) && this.role !== 'host') return 'only a guest may send it, to the host'
     return null
@@ -743,18 +784,20 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
   private handle(conn: Conn, message: WireMessage): void | Promise<void> {
     switch (message.t) {
       case 'join': return this.onJoin(conn, message)
-      case 'hello': return this.onHello(conn, message)
       case 'snapshot': return this.onSnapshot(message)
       case 'view': return this.onView(conn, message)
       case 'intent': return this.onIntent(conn, message)
       case 'delta': return this.onDelta(message)
       case 'ack': return this.onAck(message)
-      case 'resend': return this.onResend(conn, message)
+      case 'resend': return this.serveMissing(conn, message.from)
       case 'roster': return this.onRoster(message.rank, message.peers, message.mesh)
       case 'connect': return this.onConnect(message.peer)
       case 'signal': return this.onSignal(conn, message)
       case 'relay': return this.onRelay(message)
       case 'links': return this.onLinks(conn, message.peers)
+      case 'candidate': return this.onCandidate(conn, message)
+      case 'catchup': return this.serveMissing(conn, message.from)
+      case 'hello': return this.onHello(conn, message)
       case 'bye': return this.onBye(conn, message.reason)
       case 'end': return this.finish(message.reason === 'ended' ? 'host-ended' : message.reason)
       case 'ping':
@@ -780,11 +823,6 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     if (this.role === 'guest') this.reportLinks()
   }
 
-  /** Until failover lands, losing the host ends the session for this guest. */
-  private onHostLost(reason: string): void {
-    if (this.hostId) this.emit('session-host-lost', { hostId: this.hostId })
-    this.finish(reason === 'page-closed' ? 'host-left' : 'host-lost')
-  }
 
   // ---------------------------------------------------------------- internals: host handlers
 
@@ -802,11 +840,9 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     conn.peerId = peer.id
     this.peers.set(peer.id, peer)
     this.rank.push(peer.id)
-    this.mesh = this.rank.length <= this.meshLimit
-    this.sendTo(conn, {
-      v: PROTOCOL_VERSION, t: 'hello', sessionId: this._sessionId!, epoch: this.epoch, hostId: this.self.id,
-      rank: this.rank, peers: this.rosterPeers(), mesh: this.mesh,
-    })
+    this.setTopology()
+    this.formerNames.set(peer.id, peer.name)
+    this.sendHello(conn)
     this.broadcast(this.rosterMessage(), conn)
     if (this.lifecycle.state === 'hosting') this.lifecycle.to('connected')
     this.emit('session-peer-joined', { peer })
@@ -828,6 +864,12 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
 
   private async sendSnapshot(conn: Conn): Promise<void> {
     const seq = this.seq
+    const entries = await this.collectSnapshot()
+    if (this.conns.has(conn)) this.sendTo(conn, { v: PROTOCOL_VERSION, t: 'snapshot', seq, entries })
+  }
+
+  /** Every provider's snapshot (per viewer for per-viewer ones), in bootstrap order. */
+  private async collectSnapshot(): Promise<MessageOf<'snapshot'>['entries']> {
     const entries: MessageOf<'snapshot'>['entries'] = []
     for (const provider of this.registry.ordered()) {
       const targets: Array<V | null> = provider.scope === 'global' ? [null] : [...this.viewers.values()]
@@ -836,7 +878,7 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
         if (!failed) entries.push({ p: provider.id, w: viewer?.uniqueId ?? null, d: value ?? null })
       }
     }
-    if (this.conns.has(conn)) this.sendTo(conn, { v: PROTOCOL_VERSION, t: 'snapshot', seq, entries })
+    return entries
   }
 
   private async onIntent(conn: Conn, message: MessageOf<'intent'>): Promise<void> {
@@ -866,12 +908,13 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     const seq = ++this.seq
     const bytes = encodeMessage({ v: PROTOCOL_VERSION, t: 'delta', seq, epoch: this.epoch, id: intentId, origin, changes })
     this.replay.add(seq, bytes)
-    for (const conn of this.conns) if (conn.peerId) this.sendBytes(conn, bytes)
+    for (const conn of this.conns) if (conn.peerId && !conn.fenced) this.sendBytes(conn, bytes)
   }
 
-  private onResend(conn: Conn, message: MessageOf<'resend'>): Promise<void> | void {
-    const missed = message.from <= this.seq ? this.replay.range(message.from, this.seq) : []
-    if (!missed) return this.sendSnapshot(conn)
+  /** Deltas `from`..now from the replay log, or a snapshot when the log no longer has them all. */
+  private serveMissing(conn: Conn, from: number): Promise<void> | void {
+    const missed = from <= this.seq ? this.replay.range(from, this.seq) : []
+    if (!missed || from === 0) return this.sendSnapshot(conn)
     for (const bytes of missed) this.sendBytes(conn, bytes)
   }
 
@@ -883,7 +926,7 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     if (this.role === 'host') {
       this.reported.delete(peerId)
       for (const pair of this.requested) if (pair.split('|').includes(peerId)) this.requested.delete(pair)
-      this.mesh = this.rank.length <= this.meshLimit
+      this.setTopology()
       this.broadcast(this.rosterMessage())
       this.requestMeshLinks()
     }
@@ -893,7 +936,8 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
 
   // ---------------------------------------------------------------- internals: guest handlers
 
-  private onHello(conn: Conn, message: MessageOf<'hello'>): void {
+  private onHello(conn: Conn, message: MessageOf<'hello'>): void | Promise<void> {
+    if (conn.peerId !== null) return this.followNewHost(conn, message)
     conn.peerId = message.hostId
     this.hostId = message.hostId
     this.epoch = message.epoch
@@ -941,6 +985,7 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     for (const delta of early) await this.onDelta(delta)
     await this.drainReorder()
     if (first) this.flushOutbox()
+    await this.afterCatchup()
   }
 
   /** Sends every unconfirmed intent again, with its original id: the host dedupes. */
@@ -968,6 +1013,7 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     }
     await this.applyAuthoritative(message)
     await this.drainReorder()
+    await this.afterCatchup()
   }
 
   private async drainReorder(): Promise<void> {
@@ -988,6 +1034,7 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
 
   private async applyAuthoritative(message: MessageOf<'delta'>): Promise<void> {
     this.seq = message.seq
+    this.replay.add(message.seq, encodeMessage(message))
     const mine = this.outbox.settle(message.id)
     if (this.seen.touch(message.id) && !mine) return
     const [only] = message.changes
@@ -1014,13 +1061,23 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
 
   // ---------------------------------------------------------------- internals: peer-assisted mesh
 
-  /** Host: asks the older of every unlinked guest pair to offer a link to the newer. */
+  /**
+   * Which guest pairs hold a direct link: all of them in a mesh; in a star, only those with
+   * one of the next successors (standby links), so failover never needs a new invite.
+   */
+  private wantsLink(a: string, b: string): boolean {
+    if (this.mesh) return true
+    const successors = this.rank.slice(1, 1 + STANDBY_SUCCESSORS)
+    return successors.includes(a) || successors.includes(b)
+  }
+
+  /** Host: asks the older of every guest pair that should be linked, and is not, to offer. */
   private requestMeshLinks(): void {
-    if (!this.mesh) return
     const guests = this.rank.slice(1)
     for (let i = 0; i < guests.length; i++) {
       for (let j = i + 1; j < guests.length; j++) {
         const [older, newer] = [guests[i]!, guests[j]!]
+        if (!this.wantsLink(older, newer)) continue
         const pair = `${older}|${newer}`
         if (this.requested.has(pair) || this.reported.get(older)?.has(newer)) continue
         const conn = this.connOf(older)
@@ -1039,7 +1096,7 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
   /** Host: passes an offer or answer between two admitted guests, and nobody else. */
   private onSignal(conn: Conn, message: MessageOf<'signal'>): void {
     const target = this.connOf(message.to)
-    if (!this.mesh || !target || target === conn) {
+    if (!target || target === conn || !this.wantsLink(conn.peerId!, message.to)) {
       this.diagnostic('signal-refused', `Refused to relay a ${message.kind} from ${conn.peerId} to ${message.to}.`, { peerId: conn.peerId ?? undefined })
       return
     }
@@ -1047,7 +1104,17 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
   }
 
   private onLinks(conn: Conn, peers: string[]): void {
-    this.reported.set(conn.peerId!, new Set(peers.filter((id) => this.peers.has(id))))
+    const from = conn.peerId!
+    this.reported.set(from, new Set(peers.filter((id) => this.peers.has(id) && this.wantsLink(from, id))))
+  }
+
+  /**
+   * Host, after a topology change: links the guests are about to close no longer count, so
+   * view deltas are forwarded from now on (a duplicate is dropped by last-write-wins; a gap would not be).
+   */
+  private setTopology(): void {
+    this.mesh = this.rank.length <= this.meshLimit
+    for (const [from, linked] of this.reported) for (const to of linked) if (!this.wantsLink(from, to)) linked.delete(to)
   }
 
   private linkCount(): number {
@@ -1056,7 +1123,7 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
 
   /** Guest: the host asked us to offer a link to `peerId`. */
   private onConnect(peerId: string): void {
-    if (!this.mesh || !this.peers.has(peerId) || this.connOf(peerId) || this.negotiating.has(peerId)) return
+    if (!this.wantsLink(this.self.id, peerId) || !this.peers.has(peerId) || this.connOf(peerId) || this.negotiating.has(peerId)) return
     if (this.linkCount() >= this.limits.maxLinks) {
       this.diagnostic('link-limit', `Not linking to ${peerId}: ${this.limits.maxLinks} links is the limit.`, { peerId })
       return
@@ -1077,7 +1144,7 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
   /** Guest: an offer or answer from another guest, relayed by our host. */
   private onRelay(message: MessageOf<'relay'>): void {
     const peerId = message.from
-    if (!this.mesh || !this.peers.has(peerId)) return
+    if (!this.wantsLink(this.self.id, peerId) || !this.peers.has(peerId)) return
     const entry = this.negotiating.get(peerId)
     if (message.kind === 'answer') {
       if (!entry?.offer) return
@@ -1134,7 +1201,7 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
   }
 
   private adoptPeerLink(link: Link, peerId: string, entry: Negotiation): void {
-    if (this.negotiating.get(peerId) !== entry || !this.mesh || !this.peers.has(peerId) || this.connOf(peerId)) {
+    if (this.negotiating.get(peerId) !== entry || !this.wantsLink(this.self.id, peerId) || !this.peers.has(peerId) || this.connOf(peerId)) {
       link.close('not-needed')
       return
     }
@@ -1149,13 +1216,13 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
   private pruneGuestLinks(): void {
     let changed = false
     for (const conn of [...this.conns]) {
-      if (conn === this.hostConn || !conn.peerId) continue
-      if (this.mesh && this.peers.has(conn.peerId)) continue
-      this.detach(conn, this.mesh ? 'peer-left' : 'star')
+      if (conn === this.hostConn || !conn.peerId || conn.fenced) continue
+      if (this.peers.has(conn.peerId) && this.wantsLink(this.self.id, conn.peerId)) continue
+      this.detach(conn, this.peers.has(conn.peerId) ? 'star' : 'peer-left')
       changed = true
     }
     for (const peerId of [...this.negotiating.keys()]) {
-      if (!this.mesh || !this.peers.has(peerId)) this.stopNegotiating(peerId)
+      if (!this.peers.has(peerId) || !this.wantsLink(this.self.id, peerId)) this.stopNegotiating(peerId)
     }
     if (changed) this.reportLinks()
   }
@@ -1167,6 +1234,186 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
 
   private toHost(message: WireMessage): void {
     if (this.hostConn) this.sendTo(this.hostConn, message)
+  }
+
+  // ---------------------------------------------------------------- internals: failover
+
+  /**
+   * The host is gone (goodbye, closed link, or silence past the hard timeout). Survivors
+   * elect the best-ranked of them; local changes keep queueing in the outbox meanwhile.
+   */
+  private onHostLost(reason: string): void {
+    const lostId = this.hostId
+    this.hostConn = null
+    if (lostId) this.emit('session-host-lost', { hostId: lostId })
+    if (!this.bootstrapped) return this.finish('host-lost')
+    if (lostId) this.forgetPeer(lostId, reason)
+    this.startElection()
+  }
+
+  /** Removes a peer from this guest's view at once (the host's roster would say so later). */
+  private forgetPeer(peerId: string, reason: string): void {
+    const peer = this.peers.get(peerId)
+    this.peers.delete(peerId)
+    this.rank = this.rank.filter((id) => id !== peerId)
+    if (peer) this.emit('session-peer-dropped', { peer, reason })
+  }
+
+  private startElection(): void {
+    if (this.lifecycle.state === 'connected') this.lifecycle.to('reconnecting')
+    if (this.election) this.clock.clearTimeout(this.election.timer)
+    const generation = this.generation
+    this.election = {
+      epoch: this.epoch,
+      votes: new Map([[this.self.id, this.seq]]),
+      timer: this.clock.setTimeout(() => generation === this.generation && this.decide(), this.electionMs),
+    }
+    this.broadcast({ v: PROTOCOL_VERSION, t: 'candidate', epoch: this.epoch, seq: this.seq })
+    this.maybeDecide()
+  }
+
+  private get electionMs(): number {
+    return this.options.electionTimeoutMs ?? 1_500
+  }
+
+  private onCandidate(conn: Conn, message: MessageOf<'candidate'>): void {
+    if (message.epoch < this.epoch) return
+    if (this.role === 'host' && message.epoch === this.epoch - 1) {
+      // A survivor that is late to an election I already won.
+      return this.sendHello(conn, this.lastDigest)
+    }
+    if (!this.election || message.epoch !== this.election.epoch) return
+    this.election.votes.set(conn.peerId!, message.seq)
+    this.maybeDecide()
+  }
+
+  /** Decides as soon as every survivor this peer is linked to has stood. */
+  private maybeDecide(): void {
+    const election = this.election
+    if (!election || election.winner) return
+    const linked = [...this.conns].filter((c) => c.peerId && !c.fenced && this.rank.includes(c.peerId))
+    if (linked.every((c) => election.votes.has(c.peerId!))) this.decide()
+  }
+
+  private decide(): void {
+    const election = this.election
+    if (!election || election.winner) return
+    this.clock.clearTimeout(election.timer)
+    // Best rank wins; ids break ties should two survivors disagree on the rank list.
+    const standing = [...election.votes.keys()].sort((a, b) => this.rankOf(a) - this.rankOf(b) || (a < b ? -1 : 1))
+    const winner = standing[0]!
+    election.winner = winner
+    const generation = this.generation
+    if (winner !== this.self.id) {
+      // Wait for the winner's hello; if it never comes, it is gone too: elect again without it.
+      election.timer = this.clock.setTimeout(() => {
+        if (generation !== this.generation || this.election !== election) return
+        this.forgetPeer(winner, 'timeout')
+        this.startElection()
+      }, 2 * this.electionMs)
+      return
+    }
+    const [aheadId, aheadSeq] = [...election.votes].reduce((best, vote) => (vote[1] > best[1] ? vote : best))
+    const ahead = this.connOf(aheadId)
+    if (aheadSeq > this.seq && ahead) {
+      // Catch up first: no delta any survivor applied may be lost.
+      election.catchup = ahead
+      election.target = aheadSeq
+      this.sendTo(ahead, { v: PROTOCOL_VERSION, t: 'catchup', from: this.seq + 1 })
+      election.timer = this.clock.setTimeout(() => {
+        if (generation !== this.generation || this.election !== election) return
+        this.diagnostic('catchup-incomplete', `Took over at #${this.seq}; ${aheadId} was at #${aheadSeq} but did not send the rest.`)
+        this.serial(() => this.becomeHost())
+      }, this.electionMs)
+      return
+    }
+    this.serial(() => this.becomeHost())
+  }
+
+  private rankOf(peerId: string): number {
+    const index = this.rank.indexOf(peerId)
+    return index < 0 ? Number.MAX_SAFE_INTEGER : index
+  }
+
+  /** After a catch-up delta or snapshot: take over once we hold everything anyone applied. */
+  private async afterCatchup(): Promise<void> {
+    const election = this.election
+    if (election?.catchup && this.seq >= (election.target ?? 0)) await this.becomeHost()
+  }
+
+  private async becomeHost(): Promise<void> {
+    const election = this.election
+    if (!election || this.role !== 'guest') return
+    this.clock.clearTimeout(election.timer)
+    this.election = null
+    this.epoch = election.epoch + 1
+    this.hostId = this.self.id
+    this.setRole('host')
+    this.rank = [this.self.id, ...this.rank.filter((id) => id !== this.self.id)]
+    for (const [id, peer] of this.peers) this.peers.set(id, { ...peer, role: 'guest' })
+    this.mesh = this.rank.length <= this.meshLimit
+    this.reported = new Map()
+    this.requested = new Set()
+    this.lastDigest = await this.stateDigest()
+    for (const conn of this.conns) if (conn.peerId && !conn.fenced) this.sendHello(conn, this.lastDigest)
+    if (this.lifecycle.state === 'reconnecting') this.lifecycle.to('connected')
+    // Our own unconfirmed changes: we are the authority now.
+    for (const entry of this.outbox.pending()) {
+      this.outbox.settle(entry.intentId)
+      if (!this.seen.has(entry.intentId)) this.broadcastDelta(entry.intentId, this.self.id, [{ p: entry.providerId, d: entry.payload }])
+    }
+    this.requestMeshLinks()
+  }
+
+  private sendHello(conn: Conn, digest?: string): void {
+    this.sendTo(conn, {
+      v: PROTOCOL_VERSION, t: 'hello', sessionId: this._sessionId!, epoch: this.epoch, hostId: this.self.id,
+      rank: this.rank, peers: this.rosterPeers(), mesh: this.mesh, seq: this.seq, ...(digest ? { digest } : {}),
+    })
+  }
+
+  /** A hash over every provider's canonical snapshot. */
+  private async stateDigest(): Promise<string> {
+    return digestOf(await this.collectSnapshot())
+  }
+
+  /**
+   * A survivor hears from the new host (or a fenced old host hears from its successor):
+   * follow it, fetch what we lack, and re-send our unconfirmed intents with their ids.
+   */
+  private async followNewHost(conn: Conn, message: MessageOf<'hello'>): Promise<void> {
+    const wasHost = this.role === 'host'
+    if (this.election) this.clock.clearTimeout(this.election.timer)
+    this.election = null
+    conn.fenced = false
+    this.hostConn = conn
+    this.hostId = message.hostId
+    this.epoch = message.epoch
+    this.setRole('guest')
+    this.onRoster(message.rank, message.peers, message.mesh)
+    if (this.lifecycle.state === 'reconnecting') this.lifecycle.to('connected')
+    const diverged = wasHost || this.seq > message.seq || (this.seq === message.seq && message.digest !== undefined && message.digest !== (await this.stateDigest()))
+    if (diverged) this.sendTo(conn, { v: PROTOCOL_VERSION, t: 'resend', from: 0 })
+    else if (this.seq < message.seq) this.sendTo(conn, { v: PROTOCOL_VERSION, t: 'resend', from: this.seq + 1 })
+    this.reorder = new Map()
+    this.resendRequested = -1
+    this.reportLinks()
+    this.flushOutbox()
+  }
+
+  /** New host: an old host (frozen, now thawed) spoke with a stale epoch. Fence it, and take it back as a guest. */
+  private fence(conn: Conn): void {
+    const peerId = conn.peerId!
+    conn.fenced = false
+    if (!this.peers.has(peerId)) {
+      const peer: PeerInfo = { id: peerId, name: this.formerNames.get(peerId) ?? peerId, role: 'guest' }
+      this.peers.set(peerId, peer)
+      this.rank.push(peerId)
+      this.setTopology()
+      this.broadcast(this.rosterMessage(), conn)
+      this.emit('session-peer-joined', { peer })
+    }
+    this.sendHello(conn, this.lastDigest)
   }
 
   // ---------------------------------------------------------------- internals: liveness
@@ -1183,13 +1430,22 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
   /** Pings every admitted link and judges silence: stale at the soft timeout, dead at the hard one. */
   private beat(): void {
     const now = this.clock.now()
+    // Our own page was frozen: the silence is ours, not theirs. Give every link a fresh start.
+    const thawed = this.lastBeat > 0 && now - this.lastBeat > 2 * this.heartbeat.intervalMs
+    this.lastBeat = now
     for (const conn of [...this.conns]) {
-      if (!conn.peerId) continue
+      if (thawed) conn.lastHeard = now
+      if (!conn.peerId || conn.fenced) continue
       const silence = now - conn.lastHeard
       if (silence >= this.heartbeat.hardTimeoutMs) {
-        this.detach(conn, 'timeout')
-        if (conn === this.hostConn) this.onHostLost('timeout')
-        else this.dropPeer(conn.peerId, 'timeout')
+        if (conn === this.hostConn) {
+          conn.fenced = true
+          this.onHostLost('timeout')
+        } else {
+          this.detach(conn, 'timeout')
+          if (this.role === 'host') this.dropPeer(conn.peerId, 'timeout')
+          else this.forgetPeer(conn.peerId, 'timeout')
+        }
         if (!this.isActive()) return
         continue
       }
@@ -1237,7 +1493,7 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     this.viewState.set(key, message.n)
     if (this.role === 'host') {
       const bytes = encodeMessage(message)
-      const direct = this.mesh ? this.reported.get(message.origin) : undefined
+      const direct = this.reported.get(message.origin)
       for (const other of this.conns) {
         if (other.peerId && other !== conn && !direct?.has(other.peerId)) this.sendBytes(other, bytes)
       }

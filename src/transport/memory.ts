@@ -7,6 +7,7 @@ import mitt from 'mitt'
 import { TransportError } from '../errors.js'
 import { seededRandom, type Random } from '../runtime/random.js'
 import { VirtualClock } from '../runtime/virtual-clock.js'
+import type { Clock } from '../runtime/clock.js'
 import { DEFAULT_MAX_MESSAGE_BYTES } from './framing.js'
 import type { Lane, Link, LinkEvents, LinkStats, PendingAnswer, PendingOffer, Signal, Transport } from './transport.js'
 
@@ -54,6 +55,8 @@ export class MemoryNetwork {
   private readonly offers = new Map<string, PendingMemoryOffer>()
   private readonly faults = new Map<string, LinkFault>()
   private readonly links = new Set<MemoryLink>()
+  private readonly frozen = new Map<string, Array<() => void>>()
+  private readonly crashed = new Set<string>()
   private readonly lastArrival = new Map<string, number>()
   private offerCount = 0
   private linkCount = 0
@@ -70,6 +73,43 @@ export class MemoryNetwork {
   /** A transport for the endpoint `name` (a controller's place on this network). */
   transport(name: string): Transport {
     return new MemoryTransport(this, name)
+  }
+
+  /**
+   * The clock one endpoint's controller should use: its timers stop while the endpoint is
+   * frozen (and run late on resume, as a thawed page's would) and never run after a crash.
+   */
+  clockFor(name: string): Clock {
+    return {
+      now: () => this.clock.now(),
+      setTimeout: (fn, ms) => this.clock.setTimeout(() => this.runAt(name, fn), ms),
+      clearTimeout: (handle) => this.clock.clearTimeout(handle),
+    }
+  }
+
+  /** Stops an endpoint: no timer fires and no message is handled until `resume`. Its links stay open. */
+  freeze(name: string): void {
+    if (!this.crashed.has(name) && !this.frozen.has(name)) this.frozen.set(name, [])
+  }
+
+  /** Thaws a frozen endpoint: what was held runs now, in order. */
+  resume(name: string): void {
+    const held = this.frozen.get(name)
+    this.frozen.delete(name)
+    for (const task of held ?? []) this.clock.setTimeout(() => this.runAt(name, task), 0)
+  }
+
+  /** The endpoint's page dies without a word: nothing it had scheduled runs, nothing reaches it. */
+  crash(name: string): void {
+    this.frozen.delete(name)
+    this.crashed.add(name)
+  }
+
+  private runAt(name: string, task: () => void): void {
+    if (this.crashed.has(name)) return
+    const held = this.frozen.get(name)
+    if (held) held.push(task)
+    else task()
   }
 
   /** A Random for one endpoint, derived from the network seed and the endpoint's name. */
@@ -186,7 +226,7 @@ export class MemoryNetwork {
     )
     this.lastArrival.set(laneKey, arrival)
     const copy = message.slice()
-    this.clock.setTimeout(() => link.peer?.receive(copy), arrival - this.clock.now())
+    this.clock.setTimeout(() => this.runAt(link.remote, () => link.peer?.receive(copy)), arrival - this.clock.now())
   }
 
   /** @internal */
@@ -196,7 +236,7 @@ export class MemoryNetwork {
     if (!peer) return
     const key = `${link.local}>${link.remote}`
     const arrival = Math.max(this.clock.now() + this.drawLatency(), this.lastArrival.get(key) ?? 0)
-    this.clock.setTimeout(() => peer.closeLocally(`remote: ${reason}`), arrival - this.clock.now())
+    this.clock.setTimeout(() => this.runAt(peer.local, () => peer.closeLocally(`remote: ${reason}`)), arrival - this.clock.now())
   }
 
   /** @internal */

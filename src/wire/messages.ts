@@ -42,6 +42,9 @@ const hello = v.object({
   peers: v.pipe(v.array(peerInfoSchema), v.maxLength(MAX_PEERS)),
   /** Full mesh (guests link to each other) or host star. */
   mesh: v.boolean(),
+  /** The host's sequence number, and after a failover the digest of its state at it. */
+  seq: count,
+  digest: v.optional(v.pipe(v.string(), v.maxLength(64))),
 })
 
 /** Host → guest: every provider's state at host sequence `seq`. */
@@ -93,6 +96,12 @@ const signal = v.object({ ...header('signal'), to: id, kind: signalKind, signal:
 /** Host → guest: an offer or answer from `from`, relayed. Guests take these from their host only. */
 const relay = v.object({ ...header('relay'), from: id, kind: signalKind, signal: signalText })
 
+/** Survivor → survivors, when the host is lost: I stand, at this epoch, having applied up to `seq`. */
+const candidate = v.object({ ...header('candidate'), epoch: count, seq: count })
+
+/** Election winner → the survivor furthest ahead: send me your deltas from `from` (or a snapshot). */
+const catchup = v.object({ ...header('catchup'), from: count })
+
 /** Guest → host: the peers I now hold direct links to (the host forwards view deltas to the rest). */
 const links = v.object({ ...header('links'), peers: v.pipe(v.array(id), v.maxLength(MAX_PEERS)) })
 
@@ -104,7 +113,7 @@ const ping = v.object({ ...header('ping'), n: count })
 const pong = v.object({ ...header('pong'), n: count })
 
 export const wireMessageSchema = v.variant('t', [
-  join, hello, snapshot, view, intent, delta, ack, resend, roster, bye, end, ping, pong, connect, signal, relay, links,
+  join, hello, snapshot, view, intent, delta, ack, resend, roster, bye, end, ping, pong, connect, signal, relay, links, candidate, catchup,
 ])
 
 export type WireMessage = v.InferOutput<typeof wireMessageSchema>

@@ -29,7 +29,7 @@ export class TestSession {
   peer(name: string, options: Partial<SessionSyncOptions> = {}): TestPeer {
     const controller = new SessionSyncController({
       transport: this.net.transport(name),
-      clock: this.net.clock,
+      clock: this.net.clockFor(name),
       random: this.net.randomFor(name),
       user: { id: `u-${name}`, name },
       baseUrl: 'https://viewer.test/app',

@@ -53,28 +53,41 @@ describe('peer-assisted mesh', () => {
       }
     }
     burst()
-    const g3 = s.peer('g3', { meshLimit: 3 })
-    const joining = s.connect(host, g3)
-    burst()
-    await joining
-    all.push(g3)
-    burst()
+    for (const name of ['g3', 'g4']) {
+      const guest = s.peer(name, { meshLimit: 3 })
+      const joining = s.connect(host, guest)
+      burst()
+      await joining
+      all.push(guest)
+      burst()
+    }
     await s.settle()
-    expect(guestLinks(s)).toEqual([])
-    // in the star, a guest's view delta reaches every other guest through the host
-    guests[0]!.cursor.set('pos', 'star')
+    // a star: guests keep standby links to the two next successors (g1, g2) only
+    const pairs = (links: string[]) => links.filter((l) => l.split('>')[0]! < l.split('>')[1]!)
+    expect(pairs(guestLinks(s))).toEqual(['g1>g2', 'g1>g3', 'g1>g4', 'g2>g3', 'g2>g4'])
+    // g3 and g4 have no link: their view deltas go through the host
+    const [g3, g4] = [all[3]!, all[4]!]
+    g3.cursor.set('pos', 'via-host')
     await s.settle()
-    for (const p of all.filter((p) => p.name !== 'g1')) expect(p.cursor.store()).toMatchObject({ pos: 'star' })
+    expect(g4.cursor.store()).toMatchObject({ pos: 'via-host' })
+    lastView.set('g3', 'via-host')
     burst()
     await guests[1]!.controller.leave()
     burst()
     await s.settle(1_000)
-    expect(guestLinks(s)).toEqual(['g1>g3', 'g3>g1'])
+    // g2 gone: g3 is a successor now, so g3–g4 get a standby link
+    expect(pairs(guestLinks(s))).toEqual(['g1>g3', 'g1>g4', 'g3>g4'])
+    burst()
+    await g4.controller.leave()
+    burst()
+    await s.settle(1_000)
+    expect(pairs(guestLinks(s))).toEqual(['g1>g3'])
     burst()
     await s.settle()
     const alive = all.filter((p) => p.controller.isActive())
+    expect(alive.map((p) => p.name)).toEqual(['host', 'g1', 'g3'])
     for (const p of alive) expect(p.kv.store()).toEqual(host.kv.store())
-    // every authoritative change applied exactly once on every peer that did not make it
+    // every authoritative change applied at most once on every peer (exactly once where not made)
     for (const p of alive) {
       const ids = p.kv.applied.map((a) => a.delta.intentId)
       expect(new Set(ids).size).toBe(ids.length)

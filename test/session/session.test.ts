@@ -234,13 +234,17 @@ describe('a session on the in-memory network', () => {
     expect(s.net.openLinks()).toEqual([])
   })
 
-  it('ends a guest whose host vanished (until failover lands)', async () => {
+  it('carries on as host of one when the host vanishes and nobody else is left', async () => {
     const s = await TestSession.started(2)
     s.net.cut('host', 'g1')
-    await s.settle()
+    await s.settle(2_000)
     const g1 = s.guests[0]!
     expect(eventsOf(g1, 'session-host-lost')).toEqual([{ hostId: 'u-host' }])
-    expect(g1.controller.getState()).toBe('idle')
+    expect(eventsOf(g1, 'session-role-changed').at(-1)).toEqual({ role: 'host', previous: 'guest' })
+    expect(g1.controller.getState()).toBe('connected')
+    expect(g1.controller.getPeers().map((p) => [p.name, p.role])).toEqual([['g1', 'host']])
+    // the plugin lock stays engaged until the session ends
+    expect(() => g1.controller.guardPluginLoad('x')).toThrow()
   })
 
   it('replays the same seed to an identical event trace', async () => {

@@ -1,0 +1,73 @@
+/**
+ * Shared fixtures for browser tests. Import `test` and `expect` from here, not from
+ * @playwright/test.
+ */
+import { test as base, type Browser, type BrowserContext, type Page } from '@playwright/test'
+
+export { expect } from '@playwright/test'
+
+/**
+ * A new browser context for one WebRTC peer (its own storage and renderer). It holds a
+ * media permission, without which Chromium gathers no loopback candidate, and records
+ * every RTCPeerConnection its pages create (see `selectedPairAddresses`).
+ */
+export async function newPeerContext(browser: Browser): Promise<BrowserContext> {
+  const context = await browser.newContext({ permissions: ['camera', 'microphone'] })
+  await context.addInitScript(recordPeerConnections)
+  return context
+}
+
+export interface PeerFixtures {
+  /** `newPeerContext` for one test; its contexts are closed after the test. */
+  newPeerContext: () => Promise<BrowserContext>
+}
+
+export const test = base.extend<PeerFixtures>({
+  newPeerContext: async ({ browser }, use) => {
+    const contexts: BrowserContext[] = []
+    await use(async () => {
+      const context = await newPeerContext(browser)
+      contexts.push(context)
+      return context
+    })
+    await Promise.all(contexts.map((context) => context.close()))
+  },
+})
+
+export interface CandidatePairAddresses {
+  candidateType: string
+  local: string
+  remote: string
+}
+
+/** The selected candidate pair of every open RTCPeerConnection in the page. */
+export function selectedPairAddresses(page: Page): Promise<CandidatePairAddresses[]> {
+  return page.evaluate(async () => {
+    type Stats = Record<string, string | undefined>
+    const connections = (window as unknown as { __peerConnections: RTCPeerConnection[] }).__peerConnections
+    const pairs: CandidatePairAddresses[] = []
+    for (const connection of connections.filter((pc) => pc.connectionState === 'connected')) {
+      const stats = new Map<string, Stats>()
+      ;(await connection.getStats()).forEach((entry: Stats, id: string) => stats.set(id, entry))
+      const transport = [...stats.values()].find((entry) => entry.type === 'transport')
+      const pair = stats.get(transport?.selectedCandidatePairId ?? '')
+      const local = stats.get(pair?.localCandidateId ?? '')
+      const remote = stats.get(pair?.remoteCandidateId ?? '')
+      pairs.push({ candidateType: local?.candidateType ?? '?', local: local?.address ?? '?', remote: remote?.address ?? '?' })
+    }
+    return pairs
+  })
+}
+
+/** Runs in the page before its scripts: keeps a list of the page's peer connections. */
+function recordPeerConnections(): void {
+  const recorded: RTCPeerConnection[] = []
+  const Native = globalThis.RTCPeerConnection
+  globalThis.RTCPeerConnection = class extends Native {
+    constructor(configuration?: RTCConfiguration) {
+      super(configuration)
+      recorded.push(this)
+    }
+  }
+  ;(globalThis as unknown as { __peerConnections: RTCPeerConnection[] }).__peerConnections = recorded
+}

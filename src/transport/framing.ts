@@ -1,0 +1,275 @@
+/**
+ * Framing of whole messages onto a message channel with a small frame size (a DataChannel):
+ * an outbound queue that splits messages into frames, control lane first, and a
+ * reassembler that joins them again within bounds. Pure: no browser globals, time only
+ * through a Clock.
+ *
+ * Wire layout (integers big-endian):
+ *   whole message: [flags][payload…]
+ *   chunk:         [flags][message id u32][total length u32][offset u32][payload…]
+ * flags: bit 0 = lane (1 = bulk), bit 1 = chunk; other bits must be zero.
+ */
+import { TransportError } from '../errors.js'
+import type { Clock, TimerHandle } from '../runtime/clock.js'
+import type { Lane, TransferProgress } from './transport.js'
+
+/** Browsers interoperate on DataChannel messages below 16 KiB; every frame stays under it. */
+export const FRAME_LIMIT_BYTES = 16 * 1024
+export const DEFAULT_FRAME_BYTES = 16_000
+export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+export const DEFAULT_MAX_PARTIAL_MESSAGES = 8
+export const DEFAULT_REASSEMBLY_TIMEOUT_MS = 30_000
+
+const BULK_FLAG = 0b01
+const CHUNK_FLAG = 0b10
+const WHOLE_HEADER_BYTES = 1
+const CHUNK_HEADER_BYTES = 13
+/** Lengths and offsets travel as u32. */
+const MAX_ENCODABLE_BYTES = 0xffff_ffff
+
+export type FramingErrorCode =
+  | 'frame-malformed'
+  | 'frame-unexpected'
+  | 'message-oversized'
+  | 'too-many-partial-messages'
+  | 'reassembly-timeout'
+  | 'invalid-option'
+
+export class FramingError extends TransportError {
+  declare readonly code: FramingErrorCode
+}
+
+export interface OutboundFrame {
+  frame: Uint8Array<ArrayBuffer>
+  /** Set for frames of multi-frame messages: bytes of the message sent once this frame is. */
+  progress?: TransferProgress
+}
+
+interface QueuedMessage {
+  readonly message: Uint8Array
+  readonly lane: Lane
+  readonly id: number
+  offset: number
+}
+
+/**
+ * Messages waiting to be written, split lazily into frames. `next()` serves the control
+ * lane before the bulk lane, so a control message waits for at most one bulk frame.
+ */
+export class OutboundQueue {
+  private readonly lanes: Record<Lane, QueuedMessage[]> = { control: [], bulk: [] }
+  private nextId = 0
+
+  constructor(
+    private readonly frameBytes = DEFAULT_FRAME_BYTES,
+    private readonly maxMessageBytes = DEFAULT_MAX_MESSAGE_BYTES,
+  ) {
+    checkFrameBytes(frameBytes)
+    checkMessageLimit(maxMessageBytes)
+  }
+
+  /** Throws `message-oversized` (and queues nothing) above the message limit. */
+  enqueue(message: Uint8Array, lane: Lane): void {
+    if (message.byteLength > this.maxMessageBytes) {
+      throw new FramingError(
+        'message-oversized',
+        `Message of ${message.byteLength} bytes exceeds the limit of ${this.maxMessageBytes} bytes.`,
+      )
+    }
+    this.lanes[lane].push({ message, lane, id: this.nextId, offset: 0 })
+    this.nextId = (this.nextId + 1) >>> 0
+  }
+
+  next(): OutboundFrame | undefined {
+    const queue = this.lanes.control.length > 0 ? this.lanes.control : this.lanes.bulk
+    const head = queue[0]
+    if (!head) return undefined
+    const { message, lane } = head
+    const laneFlag = lane === 'bulk' ? BULK_FLAG : 0
+    if (head.offset === 0 && message.byteLength <= this.frameBytes - WHOLE_HEADER_BYTES) {
+      queue.shift()
+      const frame = new Uint8Array(WHOLE_HEADER_BYTES + message.byteLength)
+      frame[0] = laneFlag
+      frame.set(message, WHOLE_HEADER_BYTES)
+      return { frame }
+    }
+    const start = head.offset
+    const end = Math.min(message.byteLength, start + this.frameBytes - CHUNK_HEADER_BYTES)
+    const frame = new Uint8Array(CHUNK_HEADER_BYTES + end - start)
+    const view = new DataView(frame.buffer)
+    view.setUint8(0, laneFlag | CHUNK_FLAG)
+    view.setUint32(1, head.id)
+    view.setUint32(5, message.byteLength)
+    view.setUint32(9, start)
+    frame.set(message.subarray(start, end), CHUNK_HEADER_BYTES)
+    head.offset = end
+    if (end === message.byteLength) queue.shift()
+    return { frame, progress: { direction: 'send', bytes: end, total: message.byteLength } }
+  }
+
+  clear(): void {
+    this.lanes.control.length = 0
+    this.lanes.bulk.length = 0
+  }
+}
+
+export interface ReassemblyLimits {
+  maxMessageBytes?: number
+  maxPartialMessages?: number
+  /** A partial message with no new frame for this long is dropped. */
+  timeoutMs?: number
+}
+
+export interface Delivery {
+  lane: Lane
+  /** The whole message, once its last frame is in. */
+  message?: Uint8Array
+  /** Set for frames of multi-frame messages. */
+  progress?: TransferProgress
+}
+
+interface PartialMessage {
+  readonly lane: Lane
+  readonly total: number
+  /** Undefined while discarding the rest of a refused or expired message. */
+  buffer: Uint8Array | undefined
+  received: number
+  timer: TimerHandle
+}
+
+/**
+ * Joins frames into messages. Bad input never throws anything but a FramingError; a
+ * refused message is discarded frame by frame without allocating, and the reassembler
+ * stays usable.
+ */
+export class Reassembler {
+  private readonly partials = new Map<number, PartialMessage>()
+  private readonly maxMessageBytes: number
+  private readonly maxPartialMessages: number
+  private readonly timeoutMs: number
+
+  /** `onExpired` hears about partial messages dropped by the timeout. */
+  constructor(
+    private readonly clock: Clock,
+    private readonly onExpired: (error: FramingError) => void,
+    limits: ReassemblyLimits = {},
+  ) {
+    this.maxMessageBytes = limits.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES
+    this.maxPartialMessages = limits.maxPartialMessages ?? DEFAULT_MAX_PARTIAL_MESSAGES
+    this.timeoutMs = limits.timeoutMs ?? DEFAULT_REASSEMBLY_TIMEOUT_MS
+    checkMessageLimit(this.maxMessageBytes)
+  }
+
+  /** Undefined for frames of a message being discarded. Throws FramingError on bad frames. */
+  accept(frame: Uint8Array): Delivery | undefined {
+    const flags = frame[0]
+    if (flags === undefined || flags > (BULK_FLAG | CHUNK_FLAG)) {
+      throw new FramingError('frame-malformed', 'Received a frame with an unknown header.')
+    }
+    const lane: Lane = flags & BULK_FLAG ? 'bulk' : 'control'
+    if (!(flags & CHUNK_FLAG)) {
+      const length = frame.byteLength - WHOLE_HEADER_BYTES
+      this.checkSize(length)
+      // A plain Uint8Array view: the frame may be a Buffer, whose slice() does not copy.
+      return { lane, message: new Uint8Array(frame.buffer, frame.byteOffset + WHOLE_HEADER_BYTES, length) }
+    }
+    if (frame.byteLength <= CHUNK_HEADER_BYTES) {
+      throw new FramingError('frame-malformed', 'Received a chunk frame without payload.')
+    }
+    const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength)
+    const id = view.getUint32(1)
+    const total = view.getUint32(5)
+    const offset = view.getUint32(9)
+    const payload = frame.subarray(CHUNK_HEADER_BYTES)
+    const end = offset + payload.byteLength
+    if (end > total) throw new FramingError('frame-malformed', 'Received a chunk beyond its message length.')
+
+    const partial = offset === 0 ? this.start(id, lane, total) : this.partials.get(id)
+    if (!partial || partial.lane !== lane || partial.total !== total || partial.received !== offset) {
+      throw new FramingError('frame-unexpected', `Received a chunk of message ${id} out of sequence.`)
+    }
+    partial.received = end
+    this.clock.clearTimeout(partial.timer)
+    if (end === total) this.partials.delete(id)
+    else partial.timer = this.expireLater(id)
+    if (!partial.buffer) {
+      // Only a refused message lacks a buffer at its first frame: report it once.
+      if (offset === 0) this.checkSize(total)
+      return undefined
+    }
+
+    partial.buffer.set(payload, offset)
+    const progress: TransferProgress = { direction: 'receive', bytes: end, total }
+    return end === total ? { lane, message: partial.buffer, progress } : { lane, progress }
+  }
+
+  /** Drops every partial message and its timer. */
+  clear(): void {
+    for (const partial of this.partials.values()) this.clock.clearTimeout(partial.timer)
+    this.partials.clear()
+  }
+
+  private start(id: number, lane: Lane, total: number): PartialMessage {
+    if (this.partials.has(id)) {
+      throw new FramingError('frame-unexpected', `Message ${id} started again before it was complete.`)
+    }
+    if (this.partials.size >= this.maxPartialMessages) {
+      throw new FramingError(
+        'too-many-partial-messages',
+        `More than ${this.maxPartialMessages} messages are arriving at once; message ${id} was dropped.`,
+      )
+    }
+    const partial: PartialMessage = {
+      lane,
+      total,
+      // A refused message is still tracked, so its remaining frames are discarded quietly.
+      buffer: total > this.maxMessageBytes ? undefined : new Uint8Array(total),
+      received: 0,
+      timer: this.expireLater(id),
+    }
+    this.partials.set(id, partial)
+    return partial
+  }
+
+  private expireLater(id: number): TimerHandle {
+    return this.clock.setTimeout(() => this.expire(id), this.timeoutMs)
+  }
+
+  private expire(id: number): void {
+    const partial = this.partials.get(id)
+    if (!partial) return
+    if (!partial.buffer) {
+      this.partials.delete(id)
+      return
+    }
+    // Keep discarding late frames of this message for one more period, then forget it.
+    partial.buffer = undefined
+    partial.timer = this.expireLater(id)
+    this.onExpired(
+      new FramingError('reassembly-timeout', `Message ${id} stalled at ${partial.received} of ${partial.total} bytes and was dropped.`),
+    )
+  }
+
+  private checkSize(length: number): void {
+    if (length > this.maxMessageBytes) {
+      throw new FramingError(
+        'message-oversized',
+        `Dropped an incoming message of ${length} bytes: the limit is ${this.maxMessageBytes} bytes.`,
+      )
+    }
+  }
+}
+
+/** Throws `invalid-option` unless frames fit the browser limit with room for a header. */
+export function checkFrameBytes(frameBytes: number): void {
+  if (!Number.isInteger(frameBytes) || frameBytes <= CHUNK_HEADER_BYTES || frameBytes >= FRAME_LIMIT_BYTES) {
+    throw new FramingError('invalid-option', `Frame size must be an integer between ${CHUNK_HEADER_BYTES + 1} and ${FRAME_LIMIT_BYTES - 1} bytes.`)
+  }
+}
+
+/** Throws `invalid-option` unless the limit fits the u32 length field. */
+export function checkMessageLimit(maxMessageBytes: number): void {
+  if (!Number.isInteger(maxMessageBytes) || maxMessageBytes < 0 || maxMessageBytes > MAX_ENCODABLE_BYTES) {
+    throw new FramingError('invalid-option', `The message limit must be an integer between 0 and ${MAX_ENCODABLE_BYTES} bytes.`)
+  }
+}

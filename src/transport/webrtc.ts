@@ -1,0 +1,325 @@
+/**
+ * The browser Transport: one ordered, reliable DataChannel per link, opened by
+ * simple-peer with non-trickle ICE, so an offer and an answer are each one SDP string.
+ * Messages are framed (framing.ts) into frames below 16 KiB, written with bufferedAmount
+ * back-pressure, control lane first.
+ */
+import mitt from 'mitt'
+import type { Instance as Peer, SignalData } from 'simple-peer'
+// The prebuilt browser bundle carries its own Buffer, stream and process shims, so neither
+// this library's build nor an app that bundles it needs Node polyfills (the source entry does).
+import SimplePeer from 'simple-peer/simplepeer.min.js'
+import { TransportError } from '../errors.js'
+import { systemClock } from '../runtime/clock.js'
+import {
+  checkFrameBytes,
+  checkMessageLimit,
+  DEFAULT_FRAME_BYTES,
+  DEFAULT_MAX_MESSAGE_BYTES,
+  DEFAULT_REASSEMBLY_TIMEOUT_MS,
+  OutboundQueue,
+  Reassembler,
+} from './framing.js'
+import type {
+  Lane,
+  Link,
+  LinkEvents,
+  LinkStats,
+  PendingAnswer,
+  PendingOffer,
+  Signal,
+  SignalCodec,
+  Transport,
+} from './transport.js'
+import { sdpCodec } from '../invite/sdp-codec.js'
+
+export interface WebRtcTransportOptions {
+  /** STUN/TURN servers. Default: none, so only peers on the same network can connect. */
+  iceServers?: RTCIceServer[]
+  /** How long to gather ICE candidates before sending what was found. Default 5 s. */
+  gatherTimeoutMs?: number
+  /** Larger messages are refused on send and dropped on receipt. Default 64 MiB. */
+  maxMessageBytes?: number
+  /** DataChannel frame size, header included; below 16 KiB. */
+  chunkBytes?: number
+  /** A partly received message with no new frame for this long is dropped. Default 30 s. */
+  reassemblyTimeoutMs?: number
+  /** How signals are packed into invites. Default: the compact SDP codec. */
+  signalCodec?: SignalCodec
+}
+
+/** Stop writing above this many bytes buffered in the channel; resume below the low mark. */
+const HIGH_WATER_BYTES = 256 * 1024
+const LOW_WATER_BYTES = 64 * 1024
+const DEFAULT_GATHER_TIMEOUT_MS = 5_000
+const CANDIDATE_LINE = /^a=candidate:/m
+/** simple-peer marks trickle support in SDP it sends itself; do the same for SDP taken early. */
+const TRICKLE_OPTION = /a=ice-options:trickle\s\n/g
+
+/** simple-peer fields this module reads; they are stable across simple-peer 9. */
+interface PeerInternals {
+  _pc: RTCPeerConnection | null
+  _channel: RTCDataChannel | null
+}
+
+interface LinkSettings {
+  chunkBytes: number
+  maxMessageBytes: number
+  reassemblyTimeoutMs: number
+}
+
+export function createWebRtcTransport(options: WebRtcTransportOptions = {}): Transport {
+  return new WebRtcTransport(options)
+}
+
+class WebRtcTransport implements Transport {
+  readonly hasIceServers: boolean
+  readonly signalCodec: SignalCodec
+  private readonly iceServers: RTCIceServer[]
+  private readonly gatherTimeoutMs: number
+  private readonly linkSettings: LinkSettings
+  private linkCount = 0
+
+  constructor(options: WebRtcTransportOptions) {
+    this.iceServers = options.iceServers ?? []
+    this.hasIceServers = this.iceServers.length > 0
+    this.signalCodec = options.signalCodec ?? sdpCodec
+    this.gatherTimeoutMs = options.gatherTimeoutMs ?? DEFAULT_GATHER_TIMEOUT_MS
+    this.linkSettings = {
+      chunkBytes: options.chunkBytes ?? DEFAULT_FRAME_BYTES,
+      maxMessageBytes: options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
+      reassemblyTimeoutMs: options.reassemblyTimeoutMs ?? DEFAULT_REASSEMBLY_TIMEOUT_MS,
+    }
+    checkFrameBytes(this.linkSettings.chunkBytes)
+    checkMessageLimit(this.linkSettings.maxMessageBytes)
+  }
+
+  async createOffer(): Promise<PendingOffer> {
+    const peer = this.newPeer(true)
+    const link = this.whenOpen(peer)
+    const offer = await this.gather(peer)
+    let answered = false
+    return {
+      offer,
+      complete: async (answer) => {
+        if (answered) throw new TransportError('offer-answered', 'This offer has already been answered.')
+        if (peer.destroyed) throw new TransportError('offer-cancelled', 'This offer was cancelled or has failed.')
+        if (!isSdp(answer)) throw new TransportError('answer-invalid', 'This is not a WebRTC answer.')
+        answered = true
+        peer.signal({ type: 'answer', sdp: answer })
+        return link
+      },
+      cancel: () => cancel(peer),
+    }
+  }
+
+  async acceptOffer(offer: Signal): Promise<PendingAnswer> {
+    if (!isSdp(offer)) throw new TransportError('offer-invalid', 'This is not a WebRTC offer.')
+    const peer = this.newPeer(false)
+    const link = this.whenOpen(peer)
+    const answering = this.gather(peer)
+    peer.signal({ type: 'offer', sdp: offer })
+    return { answer: await answering, link, cancel: () => cancel(peer) }
+  }
+
+  private newPeer(initiator: boolean): Peer {
+    return new SimplePeer({
+      initiator,
+      trickle: false,
+      iceCompleteTimeout: this.gatherTimeoutMs,
+      // Always explicit: simple-peer's default sends every peer to public STUN servers.
+      config: { iceServers: this.iceServers },
+    })
+  }
+
+  /** Settles with the link when the channel opens. Listening from the start also keeps peer errors handled. */
+  private whenOpen(peer: Peer): Promise<Link> {
+    const opened = new Promise<Link>((resolve, reject) => {
+      const fail = (cause?: Error) =>
+        reject(new TransportError('connect-failed', 'The connection to the peer could not be opened.', { cause }))
+      peer.once('error', fail)
+      peer.once('close', fail)
+      peer.once('connect', () => {
+        peer.off('error', fail)
+        peer.off('close', fail)
+        resolve(new WebRtcLink(`rtc${++this.linkCount}`, peer, this.linkSettings))
+      })
+    })
+    opened.catch(() => {}) // an offer may be abandoned before anyone asks for its link
+    return opened
+  }
+
+  /**
+   * Resolves with the local SDP once ICE gathering completes, or when the gather timeout
+   * expires with at least one candidate; otherwise destroys the peer and rejects.
+   */
+  private gather(peer: Peer): Promise<Signal> {
+    return new Promise((resolve, reject) => {
+      const finish = (outcome: () => void) => {
+        clearTimeout(timer)
+        peer.off('signal', onSignal)
+        peer.off('error', onError)
+        outcome()
+      }
+      const useSdp = (sdp: string) => {
+        if (CANDIDATE_LINE.test(sdp)) return finish(() => resolve(sdp.replace(TRICKLE_OPTION, '')))
+        finish(() => reject(noCandidatesError(this.gatherTimeoutMs, this.hasIceServers)))
+        peer.destroy()
+      }
+      const onSignal = (data: SignalData) => useSdp(('sdp' in data && data.sdp) || '')
+      const onError = (cause: Error) =>
+        finish(() => reject(new TransportError('signal-failed', `Could not prepare the connection: ${cause.message}`, { cause })))
+      const timer = setTimeout(() => useSdp(internals(peer)._pc?.localDescription?.sdp ?? ''), this.gatherTimeoutMs)
+      peer.once('signal', onSignal)
+      peer.once('error', onError)
+    })
+  }
+}
+
+/** Frees an attempt that has not opened; an open link is closed through the link instead. */
+function cancel(peer: Peer): void {
+  if (!peer.connected) peer.destroy()
+}
+
+class WebRtcLink implements Link {
+  private readonly events = mitt<LinkEvents>()
+  private readonly outbound: OutboundQueue
+  private readonly inbound: Reassembler
+  private readonly channel: RTCDataChannel
+  private readonly connection: RTCPeerConnection
+  private closed = false
+
+  constructor(readonly id: string, private readonly peer: Peer, settings: LinkSettings) {
+    const { _pc, _channel } = internals(peer)
+    if (!_pc || !_channel) throw new TransportError('connect-failed', 'The peer connected without a data channel.')
+    this.connection = _pc
+    this.channel = _channel
+    this.outbound = new OutboundQueue(settings.chunkBytes, settings.maxMessageBytes)
+    this.inbound = new Reassembler(systemClock, (error) => this.events.emit('error', error), {
+      maxMessageBytes: settings.maxMessageBytes,
+      timeoutMs: settings.reassemblyTimeoutMs,
+    })
+    this.channel.bufferedAmountLowThreshold = LOW_WATER_BYTES
+    this.channel.addEventListener('bufferedamountlow', this.flush)
+    peer.on('data', this.receive)
+    peer.on('error', (cause: Error) =>
+      this.destroy(`failed: ${peerErrorCode(cause)}`, new TransportError('link-failed', `The connection failed: ${cause.message}`, { cause })),
+    )
+    peer.on('close', () => this.destroy('connection closed'))
+  }
+
+  get open(): boolean {
+    return !this.closed
+  }
+
+  send(message: Uint8Array, lane: Lane = 'control'): void {
+    if (this.closed) throw new TransportError('link-closed', 'Cannot send on a closed link.')
+    this.outbound.enqueue(message, lane)
+    this.flush()
+  }
+
+  close(reason = 'closed'): void {
+    this.destroy(reason)
+  }
+
+  on<K extends keyof LinkEvents>(type: K, handler: (event: LinkEvents[K]) => void): () => void {
+    this.events.on(type, handler)
+    return () => this.events.off(type, handler)
+  }
+
+  async getStats(): Promise<LinkStats> {
+    const report = statsById(await this.connection.getStats())
+    const pair = selectedCandidatePair(report)
+    const local = pair && report.get(String(pair.localCandidateId))
+    const remote = pair && report.get(String(pair.remoteCandidateId))
+    return {
+      candidateType: text(local?.candidateType),
+      localAddress: text(local?.address),
+      remoteAddress: text(remote?.address),
+      bytesSent: Number(pair?.bytesSent ?? 0),
+      bytesReceived: Number(pair?.bytesReceived ?? 0),
+    }
+  }
+
+  /** Writes frames until the channel buffer reaches the high-water mark; 'bufferedamountlow' resumes. */
+  private readonly flush = (): void => {
+    if (this.closed) return
+    if (this.channel.readyState !== 'open') return this.destroy('connection closed')
+    while (this.channel.bufferedAmount < HIGH_WATER_BYTES) {
+      const next = this.outbound.next()
+      if (!next) return
+      try {
+        this.channel.send(next.frame)
+      } catch (cause) {
+        return this.destroy('send failed', new TransportError('link-failed', 'The data channel refused a frame.', { cause }))
+      }
+      if (next.progress) this.events.emit('progress', next.progress)
+      if (this.closed) return // a progress handler closed the link
+    }
+  }
+
+  private readonly receive = (frame: Uint8Array): void => {
+    if (this.closed) return
+    let delivery
+    try {
+      delivery = this.inbound.accept(frame)
+    } catch (error) {
+      this.events.emit('error', error as Error)
+      return
+    }
+    if (delivery?.progress) this.events.emit('progress', delivery.progress)
+    if (delivery?.message) this.events.emit('message', delivery.message)
+  }
+
+  /** The one way a link ends, whatever the cause: reports `error` (if any), then `close` once. */
+  private destroy(reason: string, error?: Error): void {
+    if (this.closed) return
+    this.closed = true
+    this.outbound.clear()
+    this.inbound.clear()
+    this.channel.removeEventListener('bufferedamountlow', this.flush)
+    this.peer.off('data', this.receive)
+    this.peer.destroy()
+    if (error) this.events.emit('error', error)
+    this.events.emit('close', { reason })
+    this.events.all.clear()
+  }
+}
+
+function internals(peer: Peer): PeerInternals {
+  return peer as unknown as PeerInternals
+}
+
+function isSdp(signal: Signal): boolean {
+  return /^v=0\r?\n/.test(signal)
+}
+
+function noCandidatesError(gatherTimeoutMs: number, hasIceServers: boolean): TransportError {
+  const hint = hasIceServers
+    ? 'Check the network connection and the STUN/TURN servers.'
+    : 'Without STUN/TURN servers only peers on the same network can connect; the browser may also hide local addresses.'
+  return new TransportError('ice-no-candidates', `No network address was found for the connection within ${gatherTimeoutMs} ms. ${hint}`)
+}
+
+function peerErrorCode(error: Error): string {
+  return (error as Error & { code?: string }).code ?? 'unknown'
+}
+
+type StatsEntry = Record<string, string | number | boolean | undefined>
+
+const text = (value: StatsEntry[string]) => (value === undefined ? undefined : String(value))
+
+function statsById(report: RTCStatsReport): Map<string, StatsEntry> {
+  const byId = new Map<string, StatsEntry>()
+  report.forEach((stats: StatsEntry, id: string) => byId.set(id, stats))
+  return byId
+}
+
+function selectedCandidatePair(report: Map<string, StatsEntry>): StatsEntry | undefined {
+  let nominated: StatsEntry | undefined
+  for (const stats of report.values()) {
+    if (stats.type === 'transport' && stats.selectedCandidatePairId) return report.get(String(stats.selectedCandidatePairId))
+    if (stats.type === 'candidate-pair' && stats.nominated && stats.state === 'succeeded') nominated = stats
+  }
+  return nominated
+}

@@ -1,0 +1,176 @@
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import { VirtualClock } from '../../src/runtime/virtual-clock.js'
+import {
+  FRAME_LIMIT_BYTES,
+  FramingError,
+  OutboundQueue,
+  Reassembler,
+  type Delivery,
+  type OutboundFrame,
+  type ReassemblyLimits,
+} from '../../src/transport/framing.js'
+import type { Lane } from '../../src/transport/transport.js'
+
+function drain(queue: OutboundQueue): OutboundFrame[] {
+  const frames: OutboundFrame[] = []
+  for (let next = queue.next(); next; next = queue.next()) frames.push(next)
+  return frames
+}
+
+function receiver(limits: ReassemblyLimits = {}) {
+  const clock = new VirtualClock()
+  const expired: FramingError[] = []
+  const reassembler = new Reassembler(clock, (error) => expired.push(error), limits)
+  return { clock, expired, reassembler }
+}
+
+function framesOf(message: Uint8Array, lane: Lane = 'bulk'): Uint8Array[] {
+  const queue = new OutboundQueue()
+  queue.enqueue(message, lane)
+  return drain(queue).map((f) => f.frame)
+}
+
+function codeOf(action: () => unknown): string | undefined {
+  try {
+    action()
+  } catch (error) {
+    return error instanceof FramingError ? error.code : `not a FramingError: ${String(error)}`
+  }
+  return undefined
+}
+
+const bytes = (length: number, fill = 1) => new Uint8Array(length).fill(fill)
+
+describe('framing', () => {
+  it('splits any message into frames under 16 KiB and joins them byte for byte', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 70_000 }), fc.constantFrom<Lane>('control', 'bulk'), (message, lane) => {
+        const { reassembler } = receiver()
+        const deliveries = framesOf(message, lane).map((frame) => {
+          expect(frame.byteLength).toBeLessThan(FRAME_LIMIT_BYTES)
+          return reassembler.accept(frame)
+        })
+        const last = deliveries.at(-1)
+        expect(last?.lane).toBe(lane)
+        expect(last?.message).toEqual(message)
+        expect(deliveries.slice(0, -1).every((d) => d?.message === undefined)).toBe(true)
+      }),
+      { numRuns: 60 },
+    )
+  })
+
+  it('sends a small message as one frame, without progress', () => {
+    const queue = new OutboundQueue()
+    expect(queue.next()).toBeUndefined()
+    queue.enqueue(bytes(100), 'control')
+    const frames = drain(queue)
+    expect(frames).toHaveLength(1)
+    expect(frames[0]!.progress).toBeUndefined()
+    expect(frames[0]!.frame.byteLength).toBe(101)
+  })
+
+  it('reports progress on both ends of a multi-frame message', () => {
+    const queue = new OutboundQueue()
+    queue.enqueue(bytes(40_000), 'bulk')
+    const frames = drain(queue)
+    expect(frames.map((f) => f.progress?.bytes)).toEqual([15_987, 31_974, 40_000])
+    const { reassembler } = receiver()
+    const received = frames.map((f) => reassembler.accept(f.frame)!.progress)
+    expect(received).toEqual([15_987, 31_974, 40_000].map((b) => ({ direction: 'receive', bytes: b, total: 40_000 })))
+  })
+
+  it('serves control frames before queued bulk frames, interleaving at frame granularity', () => {
+    const queue = new OutboundQueue()
+    queue.enqueue(bytes(100_000, 2), 'bulk')
+    const first = queue.next()!
+    queue.enqueue(bytes(10, 3), 'control')
+    queue.enqueue(bytes(20_000, 4), 'control')
+    const rest = drain(queue)
+    const { reassembler } = receiver()
+    const messages = [first, ...rest]
+      .map((f) => reassembler.accept(f.frame))
+      .filter((d): d is Delivery & { message: Uint8Array } => d?.message !== undefined)
+    expect(messages.map((d) => [d.lane, d.message.byteLength])).toEqual([
+      ['control', 10],
+      ['control', 20_000],
+      ['bulk', 100_000],
+    ])
+    // The bulk message had one frame out; the control messages (three frames) go next.
+    expect(rest.slice(0, 3).map((f) => f.frame[0]! & 0b01)).toEqual([0, 0, 0])
+  })
+
+  it('refuses to queue a message above the limit', () => {
+    const queue = new OutboundQueue(16_000, 1000)
+    expect(codeOf(() => queue.enqueue(bytes(1001), 'bulk'))).toBe('message-oversized')
+    queue.enqueue(bytes(1000), 'bulk')
+    expect(drain(queue)).toHaveLength(1)
+  })
+
+  it('drops an oversized incoming message once, quietly discards its rest, and stays usable', () => {
+    const { reassembler } = receiver({ maxMessageBytes: 20_000 })
+    const [head, ...tail] = framesOf(bytes(50_000))
+    expect(codeOf(() => reassembler.accept(head!))).toBe('message-oversized')
+    for (const frame of tail) expect(reassembler.accept(frame)).toBeUndefined()
+    const next = framesOf(bytes(20_000, 9)).map((f) => reassembler.accept(f))
+    expect(next.at(-1)?.message).toEqual(bytes(20_000, 9))
+  })
+
+  it('bounds the number of messages arriving at once', () => {
+    const { reassembler } = receiver({ maxPartialMessages: 2 })
+    const queue = new OutboundQueue()
+    for (let i = 0; i < 3; i++) queue.enqueue(bytes(20_000, i), 'bulk')
+    // As if three senders interleaved: the first frames of three messages.
+    const firsts = drain(queue).filter((f) => f.progress?.bytes === 15_987)
+    expect(firsts).toHaveLength(3)
+    reassembler.accept(firsts[0]!.frame)
+    reassembler.accept(firsts[1]!.frame)
+    expect(codeOf(() => reassembler.accept(firsts[2]!.frame))).toBe('too-many-partial-messages')
+  })
+
+  it('drops a stalled message after the timeout and reports it', async () => {
+    const { clock, expired, reassembler } = receiver({ timeoutMs: 1000 })
+    const [first, second, third] = framesOf(bytes(40_000))
+    reassembler.accept(first!)
+    await clock.advance(999)
+    reassembler.accept(second!) // a frame restarts the timer
+    await clock.advance(999)
+    expect(expired).toEqual([])
+    await clock.advance(1)
+    expect(expired.map((e) => e.code)).toEqual(['reassembly-timeout'])
+    expect(reassembler.accept(third!)).toBeUndefined() // late frame of the dropped message
+    await clock.advance(1000)
+    expect(codeOf(() => reassembler.accept(third!))).toBe('frame-unexpected')
+    expect(clock.pending).toBe(0)
+  })
+
+  it('rejects frames out of sequence', () => {
+    const { reassembler } = receiver()
+    const [first, second, third] = framesOf(bytes(40_000))
+    expect(codeOf(() => reassembler.accept(second!))).toBe('frame-unexpected')
+    reassembler.accept(first!)
+    expect(codeOf(() => reassembler.accept(third!))).toBe('frame-unexpected')
+    expect(codeOf(() => reassembler.accept(first!))).toBe('frame-unexpected')
+  })
+
+  it('throws nothing but FramingError on arbitrary frames', () => {
+    fc.assert(
+      fc.property(fc.array(fc.uint8Array({ maxLength: 64 }), { maxLength: 30 }), (frames) => {
+        const { reassembler } = receiver({ maxMessageBytes: 1 << 20, maxPartialMessages: 3 })
+        for (const frame of frames) {
+          const code = codeOf(() => reassembler.accept(frame))
+          if (code !== undefined) expect(code).not.toMatch(/^not a FramingError/)
+        }
+        reassembler.clear()
+      }),
+      { numRuns: 500 },
+    )
+  })
+
+  it('refuses option values it cannot honour', () => {
+    expect(codeOf(() => new OutboundQueue(FRAME_LIMIT_BYTES))).toBe('invalid-option')
+    expect(codeOf(() => new OutboundQueue(13))).toBe('invalid-option')
+    expect(codeOf(() => new OutboundQueue(16_000, 2 ** 32))).toBe('invalid-option')
+    expect(codeOf(() => new Reassembler(new VirtualClock(), () => {}, { maxMessageBytes: -1 }))).toBe('invalid-option')
+  })
+})
