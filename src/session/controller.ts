@@ -476,9 +476,9 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
   // ---------------------------------------------------------------- leaving
 
   /** Leave the session. On the host this ends it for everyone. */
+  /** Leave the session. When the host leaves, the others elect a new host and go on. */
   async leave(reason = 'left'): Promise<void> {
     if (!this.isActive() || this.lifecycle.state === 'leaving') return
-    if (this.role === 'host') return this.end(reason === 'left' ? 'host-left' : reason)
     this.broadcast({ v: PROTOCOL_VERSION, t: 'bye', reason })
     this.finish(reason)
   }
@@ -494,8 +494,7 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
   /** For `pagehide`: say goodbye on every link now, synchronously; the page may be gone next tick. */
   goodbye(): void {
     if (!this.isActive() || this.lifecycle.state === 'leaving') return
-    if (this.role === 'host') this.broadcast({ v: PROTOCOL_VERSION, t: 'end', reason: 'host-left' })
-    else this.broadcast({ v: PROTOCOL_VERSION, t: 'bye', reason: 'page-closed' })
+    this.broadcast({ v: PROTOCOL_VERSION, t: 'bye', reason: 'page-closed' })
     this.finish('page-closed')
   }
 
@@ -796,6 +795,7 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
       case 'relay': return this.onRelay(message)
       case 'links': return this.onLinks(conn, message.peers)
       case 'candidate': return this.onCandidate(conn, message)
+      case 'forward': return this.onForward(message)
       case 'catchup': return this.serveMissing(conn, message.from)
       case 'hello': return this.onHello(conn, message)
       case 'bye': return this.onBye(conn, message.reason)
@@ -903,6 +903,14 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     this.broadcastDelta(message.id, origin, changes)
   }
 
+  /** A survivor hands over a delta the old host authorised and we never got: re-issue it, once. */
+  private async onForward(message: MessageOf<'forward'>): Promise<void> {
+    if (this.seen.has(message.id)) return
+    this.seen.touch(message.id)
+    for (const change of message.changes) await this.applyChange(change, message.origin, message.id)
+    this.broadcastDelta(message.id, message.origin, message.changes)
+  }
+
   private broadcastDelta(intentId: string, origin: string, changes: Change[]): void {
     this.seen.touch(intentId)
     const seq = ++this.seq
@@ -948,6 +956,7 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
 
   private onRoster(rank: string[], peers: PeerInfo[], mesh: boolean): void {
     const next = new Map(peers.filter((p) => p.id !== this.self.id).map((p) => [p.id, p]))
+    for (const peer of next.values()) this.formerNames.set(peer.id, peer.name)
     const previous = this.peers
     this.peers = next
     this.rank = rank
@@ -972,6 +981,8 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     }
     this.seq = message.seq
     this.reorder = new Map([...this.reorder].filter(([seq]) => seq > message.seq))
+    // The snapshot replaced our optimistic changes: their authoritative deltas must be applied.
+    for (const entry of this.outbox.pending()) entry.overwritten = true
     const first = !this.bootstrapped
     this.bootstrapped = true
     if (first) {
@@ -1038,18 +1049,21 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     const mine = this.outbox.settle(message.id)
     if (this.seen.touch(message.id) && !mine) return
     const [only] = message.changes
-    if (mine && message.changes.length === 1 && only!.p === mine.providerId && JSON.stringify(only!.d) === mine.json) return
-    for (const change of message.changes) {
-      const provider = this.registry.get(change.p)
-      if (!provider) {
-        this.diagnostic('unknown-provider', `Delta for provider "${change.p}", which this page does not have; skipped.`, { providerId: change.p })
-        continue
-      }
-      const { ok, viewer } = this.resolveViewer(provider, change.d.viewerId)
-      if (!ok) continue
-      const meta: SessionDeltaMeta<V> = { remote: true, origin: message.origin, role: this.role ?? 'guest', viewer, intentId: message.id, seq: message.seq, view: false }
-      await this.callProvider(provider.id, 'applyDelta', () => provider.applyDelta({ ...change.d, intentId: message.id }, meta as SessionDeltaMeta), {})
+    if (mine && !mine.overwritten && message.changes.length === 1 && only!.p === mine.providerId && JSON.stringify(only!.d) === mine.json) return
+    for (const change of message.changes) await this.applyChange(change, message.origin, message.id, message.seq)
+  }
+
+  /** Applies one authoritative change through its provider; the provider's echoes are dropped. */
+  private async applyChange(change: Change, origin: string, intentId: string, seq?: number): Promise<void> {
+    const provider = this.registry.get(change.p)
+    if (!provider) {
+      this.diagnostic('unknown-provider', `Delta for provider "${change.p}", which this page does not have; skipped.`, { providerId: change.p })
+      return
     }
+    const { ok, viewer } = this.resolveViewer(provider, change.d.viewerId)
+    if (!ok) return
+    const meta: SessionDeltaMeta<V> = { remote: true, origin, role: this.role ?? 'guest', viewer, intentId, ...(seq !== undefined ? { seq } : {}), view: false }
+    await this.callProvider(provider.id, 'applyDelta', () => provider.applyDelta({ ...change.d, intentId }, meta as SessionDeltaMeta), {})
   }
 
   private onAck(message: MessageOf<'ack'>): void {
@@ -1282,6 +1296,11 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
       // A survivor that is late to an election I already won.
       return this.sendHello(conn, this.lastDigest)
     }
+    // Someone lost the host before we noticed; if our host link is quiet too, it is gone.
+    if (!this.election && this.role === 'guest' && message.epoch === this.epoch && this.hostConn?.stale) {
+      this.hostConn.fenced = true
+      this.onHostLost('timeout')
+    }
     if (!this.election || message.epoch !== this.election.epoch) return
     this.election.votes.set(conn.peerId!, message.seq)
     this.maybeDecide()
@@ -1392,7 +1411,16 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     this.setRole('guest')
     this.onRoster(message.rank, message.peers, message.mesh)
     if (this.lifecycle.state === 'reconnecting') this.lifecycle.to('connected')
-    const diverged = wasHost || this.seq > message.seq || (this.seq === message.seq && message.digest !== undefined && message.digest !== (await this.stateDigest()))
+    // Deltas we applied that the new host never got: hand them over, with their ids and origins.
+    const ahead = !wasHost && this.seq > message.seq ? this.replay.range(message.seq + 1, this.seq) : []
+    if (ahead) {
+      for (const bytes of ahead) {
+        const delta = decodeMessage(bytes, this.limits.maxMessageBytes) as MessageOf<'delta'>
+        this.sendTo(conn, { v: PROTOCOL_VERSION, t: 'forward', id: delta.id, origin: delta.origin, changes: delta.changes })
+      }
+      if (ahead.length) this.seq = message.seq
+    }
+    const diverged = wasHost || !ahead || (this.seq === message.seq && message.digest !== undefined && message.digest !== (await this.stateDigest()))
     if (diverged) this.sendTo(conn, { v: PROTOCOL_VERSION, t: 'resend', from: 0 })
     else if (this.seq < message.seq) this.sendTo(conn, { v: PROTOCOL_VERSION, t: 'resend', from: this.seq + 1 })
     this.reorder = new Map()

@@ -10,6 +10,8 @@ export interface OutboxEntry {
   payload: Record<string, unknown>
   /** JSON of the payload, computed once. */
   json: string
+  /** A snapshot replaced local state after this change was made: apply its authoritative delta. */
+  overwritten?: boolean
 }
 
 export class Outbox {

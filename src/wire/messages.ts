@@ -70,6 +70,14 @@ const delta = v.object({
   changes: v.pipe(v.array(v.object({ p: id, d: payload })), v.minLength(1), v.maxLength(MAX_CHANGES)),
 })
 
+/** Survivor → new host: a delta the old host authorised that the new host lacks; re-issue it. */
+const forward = v.object({
+  ...header('forward'),
+  id,
+  origin: id,
+  changes: v.pipe(v.array(v.object({ p: id, d: payload })), v.minLength(1), v.maxLength(MAX_CHANGES)),
+})
+
 /** Host → guest: the intent was handled without a delta (refused or a no-op). */
 const ack = v.object({ ...header('ack'), id, ok: v.boolean(), reason: v.optional(reason) })
 
@@ -113,7 +121,7 @@ const ping = v.object({ ...header('ping'), n: count })
 const pong = v.object({ ...header('pong'), n: count })
 
 export const wireMessageSchema = v.variant('t', [
-  join, hello, snapshot, view, intent, delta, ack, resend, roster, bye, end, ping, pong, connect, signal, relay, links, candidate, catchup,
+  join, hello, snapshot, view, intent, delta, ack, resend, roster, bye, end, ping, pong, connect, signal, relay, links, candidate, catchup, forward,
 ])
 
 export type WireMessage = v.InferOutput<typeof wireMessageSchema>
@@ -125,4 +133,4 @@ export const WIRE_TYPES: readonly WireType[] = wireMessageSchema.options.map((o)
 /** Messages only a host may send; a guest sending one is out of role. */
 export const HOST_ONLY: ReadonlySet<WireType> = new Set(['hello', 'snapshot', 'delta', 'ack', 'roster', 'end', 'connect', 'relay'])
 /** Messages only a guest may send. */
-export const GUEST_ONLY: ReadonlySet<WireType> = new Set(['join', 'intent', 'resend', 'signal', 'links'])
+export const GUEST_ONLY: ReadonlySet<WireType> = new Set(['join', 'intent', 'resend', 'signal', 'links', 'forward'])

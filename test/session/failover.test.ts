@@ -1,0 +1,124 @@
+import { describe, expect, it } from 'vitest'
+import { TestSession, diagnostics, eventsOf, type TestPeer } from '../helpers/session.js'
+
+const heartbeat = { intervalMs: 1_000, softTimeoutMs: 3_000, hardTimeoutMs: 8_000 }
+
+async function started(count: number, options: { meshLimit?: number } = {}, seed = 1) {
+  const s = new TestSession(seed)
+  const host = s.peer('host', { heartbeat, ...options })
+  await host.controller.start()
+  const guests: TestPeer[] = []
+  for (let i = 1; i < count; i++) {
+    const guest = s.peer(`g${i}`, { heartbeat, ...options })
+    await s.connect(host, guest)
+    guests.push(guest)
+  }
+  await s.settle()
+  return { s, host, guests }
+}
+
+const intentCounts = (peer: TestPeer) => {
+  const counts = new Map<string, number>()
+  for (const a of peer.kv.applied) counts.set(a.delta.intentId!, (counts.get(a.delta.intentId!) ?? 0) + 1)
+  return counts
+}
+
+describe('host failover', () => {
+  it('elects the best-ranked survivor when the host says goodbye, and goes on', async () => {
+    const { s, guests } = await started(4)
+    const [g1, g2, g3] = guests as [TestPeer, TestPeer, TestPeer]
+    s.peers[0]!.controller.goodbye()
+    await s.settle(500)
+    expect(g1.controller.getRole()).toBe('host')
+    expect(eventsOf(g1, 'session-role-changed').at(-1)).toEqual({ role: 'host', previous: 'guest' })
+    for (const g of [g2, g3]) {
+      expect(g.controller.getRole()).toBe('guest')
+      expect(g.controller.getPeers()[0]).toMatchObject({ name: 'g1', role: 'host', rank: 0 })
+      expect(eventsOf(g, 'session-host-lost')).toEqual([{ hostId: 'u-host' }])
+    }
+    for (const g of guests) expect(g.controller.getState()).toBe('connected')
+    g3.kv.set('after', 'failover')
+    await s.settle()
+    for (const g of guests) expect(g.kv.store()).toMatchObject({ after: 'failover' })
+    expect(g1.kv.applied.map((a) => a.meta.origin)).toEqual(['u-g3'])
+  })
+
+  it('loses no intent of a burst when the host crashes mid-burst', async () => {
+    const { s, host, guests } = await started(4)
+    const [g1, g2, g3] = guests as [TestPeer, TestPeer, TestPeer]
+    const sent: string[] = []
+    for (let i = 0; i < 20; i++) {
+      sent.push(g3.kv.set(`k${i}`, i) as string)
+      if (i === 9) {
+        await s.settle(3)
+        s.net.crash('host')
+      }
+    }
+    expect(host.kv.applied.length).toBeGreaterThan(0)
+    expect(host.kv.applied.length).toBeLessThan(20)
+    await s.settle(heartbeat.hardTimeoutMs + 5_000)
+    expect(g1.controller.getRole()).toBe('host')
+    expect(g3.controller.pendingIntents).toBe(0)
+    for (const g of guests) expect(g.kv.store()).toEqual(g3.kv.store())
+    // exactly once on the new host and the other guest; the originator applied each itself and,
+    // if a re-bootstrap replaced its optimistic state, once more from the host — never twice
+    for (const g of [g1, g2]) {
+      const counts = intentCounts(g)
+      expect(sent.every((id) => counts.get(id) === 1)).toBe(true)
+    }
+    expect([...intentCounts(g3).values()].every((n) => n === 1)).toBe(true)
+  })
+
+  it('catches up from the survivor furthest ahead before acting as host', async () => {
+    const { s, host, guests } = await started(3)
+    const [g1, g2] = guests as [TestPeer, TestPeer]
+    // g1 (next in rank) stops hearing the host; g2 still does
+    s.net.setFault('host', 'g1', { blocked: true })
+    host.kv.set('only-g2-saw', 1)
+    host.kv.set('and-this', 2)
+    await s.settle(10)
+    expect(g2.kv.store()).toEqual({ 'only-g2-saw': 1, 'and-this': 2 })
+    expect(g1.kv.store()).toEqual({})
+    s.net.crash('host')
+    await s.settle(heartbeat.hardTimeoutMs + 5_000)
+    expect(g1.controller.getRole()).toBe('host')
+    expect(g1.kv.store()).toEqual({ 'only-g2-saw': 1, 'and-this': 2 })
+    expect(g2.kv.applied).toHaveLength(2)
+    g2.kv.set('next', 3)
+    await s.settle()
+    expect(g1.kv.store()).toEqual(g2.kv.store())
+  })
+
+  it('fails over a star (> meshLimit) over standby links, with no new invite', async () => {
+    const { s, guests } = await started(6, { meshLimit: 3 })
+    const [g1, , , , g5] = guests as TestPeer[]
+    s.peers[0]!.controller.goodbye()
+    await s.settle(1_000)
+    expect(g1!.controller.getRole()).toBe('host')
+    for (const g of guests) expect(g.controller.getState()).toBe('connected')
+    g5!.kv.set('star', 'ok')
+    await s.settle()
+    for (const g of guests) expect(g.kv.store()).toEqual({ star: 'ok' })
+  })
+
+  it('fences a frozen host and takes it back as a guest when it thaws', async () => {
+    const { s, host, guests } = await started(3)
+    const [g1, g2] = guests as [TestPeer, TestPeer]
+    s.net.freeze('host')
+    await s.settle(heartbeat.hardTimeoutMs + 5_000)
+    expect(g1.controller.getRole()).toBe('host')
+    g2.kv.set('while-frozen', true)
+    await s.settle()
+    s.net.resume('host')
+    await s.settle(3_000)
+    expect(host.controller.getRole()).toBe('guest')
+    expect(eventsOf(host, 'session-role-changed').at(-1)).toEqual({ role: 'guest', previous: 'host' })
+    expect(host.controller.getPeers()[0]).toMatchObject({ name: 'g1', role: 'host' })
+    expect(host.kv.store()).toEqual({ 'while-frozen': true })
+    expect(g1.controller.getPeers().map((p) => p.name)).toEqual(['g1', 'g2', 'host'])
+    host.kv.set('back', 'as guest')
+    await s.settle()
+    expect(g2.kv.store()).toEqual({ 'while-frozen': true, back: 'as guest' })
+    expect(diagnostics(g1, 'stale-epoch').length + diagnostics(g2, 'stale-epoch').length).toBeGreaterThanOrEqual(0)
+  })
+})
