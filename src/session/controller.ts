@@ -138,6 +138,8 @@ interface Election {
   epoch: number
   /** Survivor id → the last host sequence number it applied. */
   votes: Map<string, number>
+  /** Peers that still hear the host: only our own link to it failed. */
+  alive: Set<string>
   timer: TimerHandle
   winner?: string
   /** The survivor furthest ahead, while the winner catches up from it. */
@@ -739,12 +741,12 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     }
     if (conn.fenced) {
       // Only the new host answers a thawed old host, with the hello that demotes it.
-      if (this.role === 'host') this.fence(conn)
+      if (this.role === 'host') this.takeBack(conn)
       return
     }
     if (this.role === 'host' && (message.t === 'delta' || message.t === 'hello') && message.epoch < this.epoch) {
       this.diagnostic('stale-epoch', `${conn.peerId} still acts as host of epoch ${message.epoch}; fencing it.`, { peerId: conn.peerId ?? undefined })
-      return this.fence(conn)
+      return this.takeBack(conn)
     }
     const refusal = this.refuse(conn, message)
     if (refusal) {
@@ -957,6 +959,8 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
   private onRoster(rank: string[], peers: PeerInfo[], mesh: boolean): void {
     const next = new Map(peers.filter((p) => p.id !== this.self.id).map((p) => [p.id, p]))
     for (const peer of next.values()) this.formerNames.set(peer.id, peer.name)
+    // A fenced old host that the new host took back is a peer again.
+    for (const conn of this.conns) if (conn.fenced && conn.peerId && next.has(conn.peerId)) conn.fenced = false
     const previous = this.peers
     this.peers = next
     this.rank = rank
@@ -1280,6 +1284,7 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     this.election = {
       epoch: this.epoch,
       votes: new Map([[this.self.id, this.seq]]),
+      alive: new Set(),
       timer: this.clock.setTimeout(() => generation === this.generation && this.decide(), this.electionMs),
     }
     this.broadcast({ v: PROTOCOL_VERSION, t: 'candidate', epoch: this.epoch, seq: this.seq })
@@ -1294,15 +1299,22 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     if (message.epoch < this.epoch) return
     if (this.role === 'host' && message.epoch === this.epoch - 1) {
       // A survivor that is late to an election I already won.
-      return this.sendHello(conn, this.lastDigest)
+      return this.takeBack(conn)
     }
-    // Someone lost the host before we noticed; if our host link is quiet too, it is gone.
-    if (!this.election && this.role === 'guest' && message.epoch === this.epoch && this.hostConn?.stale) {
+    if (!this.election && this.role === 'guest' && message.epoch === this.epoch && !message.alive && this.hostConn) {
+      // Someone lost the host before we noticed. If our link to it is quiet too, it is gone;
+      // otherwise say so: the host lives, only their link to it failed.
+      if (!this.hostConn.stale) return this.sendTo(conn, { v: PROTOCOL_VERSION, t: 'candidate', epoch: this.epoch, seq: this.seq, alive: true })
       this.hostConn.fenced = true
       this.onHostLost('timeout')
     }
-    if (!this.election || message.epoch !== this.election.epoch) return
-    this.election.votes.set(conn.peerId!, message.seq)
+    const election = this.election
+    if (!election || message.epoch !== election.epoch) return
+    if (message.alive) election.alive.add(conn.peerId!)
+    else {
+      election.alive.delete(conn.peerId!)
+      election.votes.set(conn.peerId!, message.seq)
+    }
     this.maybeDecide()
   }
 
@@ -1318,6 +1330,12 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     const election = this.election
     if (!election || election.winner) return
     this.clock.clearTimeout(election.timer)
+    if (election.alive.size) {
+      // The host is alive and we alone lost it: do not split the session; leave it cleanly.
+      this.diagnostic('host-unreachable', `Lost the link to the host while others still reach it${this.outbox.size ? `; ${this.outbox.size} unsent change(s) could not be delivered` : ''}.`)
+      this.broadcast({ v: PROTOCOL_VERSION, t: 'bye', reason: 'disconnected' })
+      return this.finish('disconnected')
+    }
     // Best rank wins; ids break ties should two survivors disagree on the rank list.
     const standing = [...election.votes.keys()].sort((a, b) => this.rankOf(a) - this.rankOf(b) || (a < b ? -1 : 1))
     const winner = standing[0]!
@@ -1368,6 +1386,8 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     this.epoch = election.epoch + 1
     this.hostId = this.self.id
     this.setRole('host')
+    // Whoever did not stand is out of reach: the new session is the survivors who did.
+    for (const id of [...this.rank]) if (id !== this.self.id && !election.votes.has(id)) this.forgetPeer(id, 'unreachable')
     this.rank = [this.self.id, ...this.rank.filter((id) => id !== this.self.id)]
     for (const [id, peer] of this.peers) this.peers.set(id, { ...peer, role: 'guest' })
     this.mesh = this.rank.length <= this.meshLimit
@@ -1429,8 +1449,11 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     this.flushOutbox()
   }
 
-  /** New host: an old host (frozen, now thawed) spoke with a stale epoch. Fence it, and take it back as a guest. */
-  private fence(conn: Conn): void {
+  /**
+   * New host: a peer of the old epoch speaks (a thawed old host, or a survivor late to the
+   * election). The hello fences it — it follows us — and it is a guest of ours again.
+   */
+  private takeBack(conn: Conn): void {
     const peerId = conn.peerId!
     conn.fenced = false
     if (!this.peers.has(peerId)) {
@@ -1499,7 +1522,7 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
    */
   private updateConnectivity(): void {
     const state = this.lifecycle.state
-    if (state !== 'connected' && state !== 'reconnecting') return
+    if ((state !== 'connected' && state !== 'reconnecting') || this.election) return
     const admitted = [...this.conns].filter((c) => c.peerId)
     const cutOff = this.role === 'guest' ? !!this.hostConn?.stale : admitted.length > 0 && admitted.every((c) => c.stale)
     if (cutOff && state === 'connected') this.lifecycle.to('reconnecting')

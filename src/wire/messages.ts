@@ -105,7 +105,13 @@ const signal = v.object({ ...header('signal'), to: id, kind: signalKind, signal:
 const relay = v.object({ ...header('relay'), from: id, kind: signalKind, signal: signalText })
 
 /** Survivor → survivors, when the host is lost: I stand, at this epoch, having applied up to `seq`. */
-const candidate = v.object({ ...header('candidate'), epoch: count, seq: count })
+const candidate = v.object({
+  ...header('candidate'),
+  epoch: count,
+  seq: count,
+  /** Reply from a peer that still hears the host: not a candidacy. */
+  alive: v.optional(v.boolean()),
+})
 
 /** Election winner → the survivor furthest ahead: send me your deltas from `from` (or a snapshot). */
 const catchup = v.object({ ...header('catchup'), from: count })

@@ -121,4 +121,21 @@ describe('host failover', () => {
     expect(g2.kv.store()).toEqual({ 'while-frozen': true, back: 'as guest' })
     expect(diagnostics(g1, 'stale-epoch').length + diagnostics(g2, 'stale-epoch').length).toBeGreaterThanOrEqual(0)
   })
+
+  it('does not split the session when only one guest loses its link to a live host', async () => {
+    const { s, host, guests } = await started(4)
+    const [g1, g2, g3] = guests as [TestPeer, TestPeer, TestPeer]
+    s.net.cut('host', 'g2')
+    await s.settle(3_000)
+    // g2 either leaves ('disconnected', when its peers told it the host lives) or, if its
+    // other links closed first, carries on alone; it never takes anyone with it
+    const alone = g2.controller.getRole() === 'host' && g2.controller.getPeers().length === 1
+    const left = g2.controller.getState() === 'idle' && eventsOf(g2, 'session-ended').at(-1)?.reason === 'disconnected'
+    expect(alone || left).toBe(true)
+    expect(host.controller.getRole()).toBe('host')
+    for (const g of [g1, g3]) {
+      expect(g.controller.getRole()).toBe('guest')
+      expect(g.controller.getPeers().map((p) => p.name)).toEqual(['host', 'g1', 'g3'])
+    }
+  })
 })
