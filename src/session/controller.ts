@@ -206,6 +206,8 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
   private joinTimer: TimerHandle | null = null
   private seq = 0
   private bootstrapped = false
+  /** A guest waiting for a fresh snapshot after a takeover found its state diverged. */
+  private rebootstrapping = false
   private earlyDeltas: MessageOf<'delta'>[] = []
   private reorder = new Map<number, MessageOf<'delta'>>()
   private resendRequested = -1
@@ -560,6 +562,7 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     this.lastBeat = 0
     this.seq = 0
     this.bootstrapped = false
+    this.rebootstrapping = false
     this.earlyDeltas = []
     this.reorder = new Map()
     this.resendRequested = -1
@@ -989,6 +992,7 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     for (const entry of this.outbox.pending()) entry.overwritten = true
     const first = !this.bootstrapped
     this.bootstrapped = true
+    this.rebootstrapping = false
     if (first) {
       if (this.joinTimer) this.clock.clearTimeout(this.joinTimer)
       this.joinTimer = null
@@ -1012,7 +1016,7 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
   }
 
   private async onDelta(message: MessageOf<'delta'>): Promise<void> {
-    if (!this.bootstrapped) {
+    if (!this.bootstrapped || this.rebootstrapping) {
       this.earlyDeltas.push(message)
       return
     }
@@ -1399,7 +1403,10 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     // Our own unconfirmed changes: we are the authority now.
     for (const entry of this.outbox.pending()) {
       this.outbox.settle(entry.intentId)
-      if (!this.seen.has(entry.intentId)) this.broadcastDelta(entry.intentId, this.self.id, [{ p: entry.providerId, d: entry.payload }])
+      if (this.seen.has(entry.intentId)) continue
+      const change = { p: entry.providerId, d: entry.payload }
+      if (entry.overwritten) await this.applyChange(change, this.self.id, entry.intentId)
+      this.broadcastDelta(entry.intentId, this.self.id, [change])
     }
     this.requestMeshLinks()
   }
@@ -1441,7 +1448,11 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
       if (ahead.length) this.seq = message.seq
     }
     const diverged = wasHost || !ahead || (this.seq === message.seq && message.digest !== undefined && message.digest !== (await this.stateDigest()))
-    if (diverged) this.sendTo(conn, { v: PROTOCOL_VERSION, t: 'resend', from: 0 })
+    if (diverged) {
+      // Until the fresh snapshot lands, newer deltas wait: they may overtake it (it travels as bulk).
+      this.rebootstrapping = true
+      this.sendTo(conn, { v: PROTOCOL_VERSION, t: 'resend', from: 0 })
+    }
     else if (this.seq < message.seq) this.sendTo(conn, { v: PROTOCOL_VERSION, t: 'resend', from: this.seq + 1 })
     this.reorder = new Map()
     this.resendRequested = -1
@@ -1486,8 +1497,10 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     this.lastBeat = now
     for (const conn of [...this.conns]) {
       if (thawed) conn.lastHeard = now
-      if (!conn.peerId || conn.fenced) continue
       const silence = now - conn.lastHeard
+      // A fenced old host that never speaks again (it crashed) is let go after a second hard timeout.
+      if (conn.fenced && silence >= 2 * this.heartbeat.hardTimeoutMs) this.detach(conn, 'timeout')
+      if (!conn.peerId || conn.fenced) continue
       if (silence >= this.heartbeat.hardTimeoutMs) {
         if (conn === this.hostConn) {
           conn.fenced = true
@@ -1523,7 +1536,7 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
   private updateConnectivity(): void {
     const state = this.lifecycle.state
     if ((state !== 'connected' && state !== 'reconnecting') || this.election) return
-    const admitted = [...this.conns].filter((c) => c.peerId)
+    const admitted = [...this.conns].filter((c) => c.peerId && !c.fenced)
     const cutOff = this.role === 'guest' ? !!this.hostConn?.stale : admitted.length > 0 && admitted.every((c) => c.stale)
     if (cutOff && state === 'connected') this.lifecycle.to('reconnecting')
     else if (!cutOff && state === 'reconnecting') this.lifecycle.to('connected')
