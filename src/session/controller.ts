@@ -747,7 +747,7 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
       if (this.role === 'host') this.takeBack(conn)
       return
     }
-    if (this.role === 'host' && (message.t === 'delta' || message.t === 'hello') && message.epoch < this.epoch) {
+    if (this.role === 'host' && ((message.t === 'delta' && message.epoch < this.epoch) || (message.t === 'hello' && !this.outranks(message)))) {
       this.diagnostic('stale-epoch', `${conn.peerId} still acts as host of epoch ${message.epoch}; fencing it.`, { peerId: conn.peerId ?? undefined })
       return this.takeBack(conn)
     }
@@ -768,8 +768,8 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
   private refuse(conn: Conn, message: WireMessage): string | null {
     // A guest's host link is known from the start; its messages are handled in order, hello first.
     if (conn.peerId === null && conn !== this.hostConn && message.t !== 'join') return 'the link has not been admitted'
-    // A takeover: a peer we know announces itself host of a newer epoch.
-    if (message.t === 'hello' && conn.peerId !== null && message.epoch > this.epoch) return null
+    // A takeover: a peer we know announces itself host with a stronger claim than ours.
+    if (message.t === 'hello' && conn.peerId !== null && this.outranks(message)) return null
     // The election winner catching up from us, or we from the survivor furthest ahead.
     if ((message.t === 'delta' || message.t === 'snapshot') && conn === this.election?.catchup) return null
     if (HOST_ONLY.has(message.t) && (this.role !== 'guest' || conn !== this.hostConn)) return 'only the host may send it'
@@ -922,6 +922,17 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     const bytes = encodeMessage({ v: PROTOCOL_VERSION, t: 'delta', seq, epoch: this.epoch, id: intentId, origin, changes })
     this.replay.add(seq, bytes)
     for (const conn of this.conns) if (conn.peerId && !conn.fenced) this.sendBytes(conn, bytes)
+  }
+
+  /**
+   * Whether a host's hello beats the session we are in: newer epoch first; two hosts of one
+   * epoch (a split healed) — the larger session, then the smaller id, so both sides agree.
+   */
+  private outranks(hello: MessageOf<'hello'>): boolean {
+    if (hello.epoch !== this.epoch) return hello.epoch > this.epoch
+    if (hello.hostId === this.hostId) return false
+    if (hello.rank.length !== this.rank.length) return hello.rank.length > this.rank.length
+    return hello.hostId < (this.hostId ?? '')
   }
 
   /** Deltas `from`..now from the replay log, or a snapshot when the log no longer has them all. */
@@ -1300,11 +1311,11 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
   }
 
   private onCandidate(conn: Conn, message: MessageOf<'candidate'>): void {
-    if (message.epoch < this.epoch) return
-    if (this.role === 'host' && message.epoch === this.epoch - 1) {
-      // A survivor that is late to an election I already won.
+    if (this.role === 'host' && message.epoch <= this.epoch && !message.alive) {
+      // A survivor late to an election I won, or one from a split-off side: take it back.
       return this.takeBack(conn)
     }
+    if (message.epoch < this.epoch) return
     if (!this.election && this.role === 'guest' && message.epoch === this.epoch && !message.alive && this.hostConn) {
       // Someone lost the host before we noticed. If our link to it is quiet too, it is gone;
       // otherwise say so: the host lives, only their link to it failed.
@@ -1390,8 +1401,11 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     this.epoch = election.epoch + 1
     this.hostId = this.self.id
     this.setRole('host')
-    // Whoever did not stand is out of reach: the new session is the survivors who did.
-    for (const id of [...this.rank]) if (id !== this.self.id && !election.votes.has(id)) this.forgetPeer(id, 'unreachable')
+    // Whoever did not stand and has no link to us is out of reach; a linked one is only slow.
+    for (const id of [...this.rank]) {
+      const conn = this.connOf(id)
+      if (id !== this.self.id && !election.votes.has(id) && (!conn || conn.fenced)) this.forgetPeer(id, 'unreachable')
+    }
     this.rank = [this.self.id, ...this.rank.filter((id) => id !== this.self.id)]
     for (const [id, peer] of this.peers) this.peers.set(id, { ...peer, role: 'guest' })
     this.mesh = this.rank.length <= this.meshLimit
@@ -1429,6 +1443,8 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
    */
   private async followNewHost(conn: Conn, message: MessageOf<'hello'>): Promise<void> {
     const wasHost = this.role === 'host'
+    const oldEpoch = this.epoch
+    const myGuests = wasHost ? [...this.conns].filter((c) => c !== conn && c.peerId && !c.fenced) : []
     if (this.election) this.clock.clearTimeout(this.election.timer)
     this.election = null
     conn.fenced = false
@@ -1439,14 +1455,16 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     this.onRoster(message.rank, message.peers, message.mesh)
     if (this.lifecycle.state === 'reconnecting') this.lifecycle.to('connected')
     // Deltas we applied that the new host never got: hand them over, with their ids and origins.
-    const ahead = !wasHost && this.seq > message.seq ? this.replay.range(message.seq + 1, this.seq) : []
-    if (ahead) {
-      for (const bytes of ahead) {
-        const delta = decodeMessage(bytes, this.limits.maxMessageBytes) as MessageOf<'delta'>
-        this.sendTo(conn, { v: PROTOCOL_VERSION, t: 'forward', id: delta.id, origin: delta.origin, changes: delta.changes })
-      }
-      if (ahead.length) this.seq = message.seq
+    // A demoted host hands over everything of its own epoch: the winner's lineage lacks all of it.
+    const ahead = wasHost
+      ? this.replay.all().map((bytes) => decodeMessage(bytes, this.limits.maxMessageBytes) as MessageOf<'delta'>).filter((d) => d.epoch === oldEpoch)
+      : this.seq > message.seq ? this.replay.range(message.seq + 1, this.seq)?.map((bytes) => decodeMessage(bytes, this.limits.maxMessageBytes) as MessageOf<'delta'>) : []
+    for (const delta of ahead ?? []) {
+      this.sendTo(conn, { v: PROTOCOL_VERSION, t: 'forward', id: delta.id, origin: delta.origin, changes: delta.changes })
     }
+    if (!wasHost && ahead?.length) this.seq = message.seq
+    // Our own guests of the losing side: let them go, so they elect again and reach the winner.
+    for (const guest of myGuests) this.sendTo(guest, { v: PROTOCOL_VERSION, t: 'bye', reason: 'merged' })
     const diverged = wasHost || !ahead || (this.seq === message.seq && message.digest !== undefined && message.digest !== (await this.stateDigest()))
     if (diverged) {
       // Until the fresh snapshot lands, newer deltas wait: they may overtake it (it travels as bulk).

@@ -23,6 +23,11 @@ export class ReplayLog {
     return out
   }
 
+  /** Every delta still kept, oldest first. */
+  all(): Uint8Array[] {
+    return [...this.entries.values()]
+  }
+
   clear(): void {
     this.entries.clear()
   }

@@ -30,7 +30,10 @@ export interface LinkFault {
   drop?: number
   /** Extra one-way delay in ms. */
   delay?: number
-  /** Messages are lost while blocked (a partition). */
+  /**
+   * A partition: nothing crosses until `heal`, then what was sent arrives in order, as a
+   * reliable channel's retransmissions would deliver it (unless the link closed meanwhile).
+   */
   blocked?: boolean
 }
 
@@ -56,6 +59,7 @@ export class MemoryNetwork {
   private readonly faults = new Map<string, LinkFault>()
   private readonly links = new Set<MemoryLink>()
   private readonly frozen = new Map<string, Array<() => void>>()
+  private held: Array<{ link: MemoryLink; message: Uint8Array; lane: Lane }> = []
   private readonly crashed = new Set<string>()
   private readonly lastArrival = new Map<string, number>()
   private offerCount = 0
@@ -136,6 +140,9 @@ export class MemoryNetwork {
     for (const [key, fault] of this.faults) {
       if (fault.blocked) this.faults.set(key, { ...fault, blocked: false })
     }
+    const held = this.held
+    this.held = []
+    for (const { link, message, lane } of held) if (link.open) this.deliver(link, message, lane)
   }
 
   /** Closes every open link between two endpoints, as a failed ICE connection would. */
@@ -214,7 +221,11 @@ export class MemoryNetwork {
   deliver(link: MemoryLink, message: Uint8Array, lane: Lane): void {
     const key = `${link.local}>${link.remote}`
     const fault = this.faults.get(key)
-    const lost = fault?.blocked || (fault?.drop !== undefined && this.random.next() < fault.drop)
+    if (fault?.blocked) {
+      this.held.push({ link, message: message.slice(), lane })
+      return
+    }
+    const lost = fault?.drop !== undefined && this.random.next() < fault.drop
     if (lost) return
     const laneKey = lane === 'control' ? key : `${key}:${lane}`
     const transfer = Math.floor(message.byteLength / this.bytesPerMs)
