@@ -1,3 +1,120 @@
-import { PROTOCOL_VERSION } from '../src/index.js'
+/**
+ * Slide Review: two deep-zoom viewers with stain layers and annotations, shared live with
+ * session-sync. Built only on the library's public API; each synced module lives in
+ * modules/ and takes part through `window.SESSION?.registerProvider`.
+ */
+import { createWebRtcTransport, installSession, SessionSyncController } from '../src/index.js'
+import { $ } from './dom.js'
+import { createAnnotationsModule } from './modules/annotations.js'
+import { createCursorsModule } from './modules/cursors.js'
+import { createLayersModule } from './modules/layers.js'
+import { createPluginsModule } from './modules/plugins.js'
+import { createViewportModule } from './modules/viewport.js'
+import { annotationPanel, layersPanel, modulesPanel, viewerFrame, viewerToolbar } from './panels.js'
+import { describe, sessionUi } from './session-ui.js'
+import { createViewer, type DemoViewer } from './viewers.js'
 
-document.querySelector('#app')!.textContent = `session-sync (protocol ${PROTOCOL_VERSION})`
+// ---- viewers
+
+const container = $('#viewers')
+const viewers: DemoViewer[] = [
+  createViewer(viewerFrame(container, 'viewer-a', 'Slide A — biopsy, left lobe'), 'slide-a', 'Slide A — biopsy, left lobe', 1),
+  createViewer(viewerFrame(container, 'viewer-b', 'Slide B — biopsy, right lobe'), 'slide-b', 'Slide B — biopsy, right lobe', 2),
+]
+
+// ---- modules
+
+const viewport = createViewportModule(viewers)
+const cursors = createCursorsModule(viewers)
+const annotations = createAnnotationsModule(viewers)
+const layers = createLayersModule(viewers)
+const plugins = createPluginsModule()
+
+// ---- the session controller
+
+const transport = createWebRtcTransport({ iceServers: [] })
+
+/**
+ * The controller is created on the first Start or Join, not at load: it takes the user's
+ * name at construction and has no way to change it later, so waiting lets the name the
+ * person typed be the one everybody sees. There is still exactly one per page.
+ */
+function session(): SessionSyncController {
+  if (window.SESSION) return window.SESSION
+  const controller = installSession(
+    new SessionSyncController({
+      transport,
+      baseUrl: location.href.split('#')[0],
+      user: { name: $<HTMLInputElement>('#name').value.trim() || 'Guest' },
+      confirmUndeclared: (modules) =>
+        window.confirm(`These modules say nothing about sessions and may not stay in sync:\n\n  ${modules.join('\n  ')}\n\nGo on anyway?`),
+    }),
+  )
+  controller.setViewers(viewers)
+  ui.attach(controller)
+  for (const module of [layers, annotations, viewport, cursors, plugins]) module.connect()
+  // Shapes are signed with the session identity, so everyone sees who drew what.
+  const self = controller.getSelf()
+  for (const v of viewers) v.anno.setUser({ id: self.id, name: self.name })
+  return controller
+}
+
+const ui = sessionUi({
+  session,
+  installed: () => !!window.SESSION,
+  hasIceServers: transport.hasIceServers ?? false,
+  setFollowHost: (on) => viewport.setFollowHost(on),
+  saveState: () => ({
+    layers: layers.state(),
+    viewers: viewers.map((v) => {
+      const b = v.osd.viewport.getBounds()
+      return { id: v.uniqueId, title: v.title, viewport: { x: b.x, y: b.y, w: b.width, h: b.height }, annotations: annotations.list(v.uniqueId) }
+    }),
+  }),
+})
+
+// ---- panels
+
+let focused = viewers[0]!
+for (const v of viewers) viewerToolbar(v, (viewer) => (focused = viewer))
+layersPanel(layers)
+annotationPanel(viewers, annotations, (message) => ui.showError(message))
+modulesPanel(plugins)
+
+$('#load-plugin').addEventListener('click', () => {
+  ui.clearError()
+  try {
+    const result = plugins.load('heatmap', 'Heatmap')
+    $('#load-plugin').textContent = result === 'loaded' ? 'Heatmap plugin loaded' : 'Heatmap already loaded'
+  } catch (error) {
+    ui.showError(describe(error))
+  }
+})
+
+// ---- for tests and the console
+
+declare global {
+  interface Window {
+    demo: {
+      viewers: DemoViewer[]
+      annotations(viewerId: string): ReturnType<typeof annotations.list>
+      layers(): ReturnType<typeof layers.state>
+      cursors(): ReturnType<typeof cursors.visible>
+      readonly followHost: boolean
+      readonly focusedViewer: string
+    }
+  }
+}
+
+window.demo = {
+  viewers,
+  annotations: (viewerId) => annotations.list(viewerId),
+  layers: () => layers.state(),
+  cursors: () => cursors.visible(),
+  get followHost() {
+    return viewport.followHost
+  },
+  get focusedViewer() {
+    return focused.uniqueId
+  },
+}

@@ -17,7 +17,7 @@ import { decodeAnswer, decodeInvite, encodeAnswer, encodeInvite, inviteBlobFrom,
 import { ProviderRegistry } from '../providers/registry.js'
 import { systemClock, type Clock, type TimerHandle } from '../runtime/clock.js'
 import { systemRandom, type Random } from '../runtime/random.js'
-import type { Link, PendingOffer, Signal, Transport } from '../transport/transport.js'
+import type { Link, LinkStats, PendingOffer, Signal, Transport } from '../transport/transport.js'
 import type {
   SessionDelta,
   SessionDeltaMeta,
@@ -259,6 +259,18 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
 
   getSelf(): PeerInfo {
     return { ...this.self }
+  }
+
+  /** Sets this user's display name (and id) while no session is active. */
+  setUser(user: { id?: string; name?: string }): void {
+    if (this.isActive()) throw new SessionStateError('session-active', 'The user can only be changed between sessions.')
+    this.self = { ...this.self, ...(user.id ? { id: user.id } : {}), ...(user.name ? { name: user.name } : {}) }
+  }
+
+  /** Statistics of the direct link to a peer (candidate type, addresses, bytes), when linked. */
+  async getLinkStats(peerId: string): Promise<LinkStats | undefined> {
+    const conn = this.connOf(peerId)
+    return conn?.link.getStats?.()
   }
 
   getPeers(): SessionPeer[] {

@@ -1,0 +1,169 @@
+/** The side-panel cards that belong to modules: layers, annotation comments, modules list; and the viewer toolbars. */
+import { $, h } from './dom.js'
+import type { createAnnotationsModule } from './modules/annotations.js'
+import { BLEND_MODES, type createLayersModule } from './modules/layers.js'
+import type { createPluginsModule } from './modules/plugins.js'
+import { LAYERS } from './tiles.js'
+import type { DemoViewer } from './viewers.js'
+
+type Layers = ReturnType<typeof createLayersModule>
+type Annotations = ReturnType<typeof createAnnotationsModule>
+type Plugins = ReturnType<typeof createPluginsModule>
+
+export function viewerFrame(container: HTMLElement, id: string, title: string): HTMLElement {
+  const osd = h('div', { className: 'osd', id: `${id}-canvas` })
+  container.append(h('section', { className: 'viewer', id }, h('header', {}, h('h3', {}, title)), osd))
+  return osd
+}
+
+/** Pan / Rectangle / Polygon and zoom buttons above a viewer. */
+export function viewerToolbar(viewer: DemoViewer, onFocus: (viewer: DemoViewer) => void): void {
+  const header = viewer.osd.element.closest('.viewer')!.querySelector('header')!
+  const tools = [
+    { id: 'pan', label: 'Pan' },
+    { id: 'rectangle', label: 'Rectangle' },
+    { id: 'polygon', label: 'Polygon' },
+  ]
+  const buttons = tools.map((tool) =>
+    h('button', {
+      textContent: tool.label,
+      title: tool.id === 'polygon' ? 'Click to add points; click the first point to close' : tool.id === 'rectangle' ? 'Drag to draw' : 'Drag to pan',
+      onclick: () => select(tool.id),
+      dataset: { tool: tool.id },
+    }),
+  )
+  function select(tool: string): void {
+    for (const b of buttons) b.setAttribute('aria-pressed', String(b.dataset.tool === tool))
+    if (tool === 'pan') viewer.anno.setDrawingEnabled(false)
+    else {
+      viewer.anno.setDrawingTool(tool)
+      viewer.anno.setDrawingMode(tool === 'polygon' ? 'click' : 'drag')
+      viewer.anno.setDrawingEnabled(true)
+    }
+  }
+  select('pan')
+  const zoom = (factor: number) => viewer.osd.viewport.zoomBy(factor).applyConstraints()
+  header.append(
+    h('div', { className: 'group', role: 'toolbar', ariaLabel: 'Drawing tools' }, ...buttons),
+    h(
+      'div',
+      { className: 'group', role: 'toolbar', ariaLabel: 'Zoom' },
+      h('button', { textContent: '−', title: 'Zoom out', onclick: () => zoom(1 / 1.6) }),
+      h('button', { textContent: '+', title: 'Zoom in', onclick: () => zoom(1.6) }),
+      h('button', { textContent: 'Fit', title: 'Whole slide', onclick: () => viewer.osd.viewport.goHome() }),
+    ),
+  )
+  viewer.osd.element.addEventListener('pointerdown', () => onFocus(viewer))
+}
+
+export function layersPanel(layers: Layers): void {
+  const list = $('#layers')
+  const label = (id: string) => LAYERS.find((l) => l.id === id)?.label ?? id
+  function render(): void {
+    // Top of the stack first, the way image editors list layers.
+    const state = layers.state()
+    list.replaceChildren(
+      ...[...state].reverse().map((layer, i) => {
+        const opacity = h('input', { type: 'range', min: '0', max: '1', step: '0.05', value: String(layer.opacity), title: 'Opacity' })
+        opacity.addEventListener('change', () => layers.setOpacity(layer.id, Number(opacity.value)))
+        const blend = h('select', { title: 'Blend mode' }, ...BLEND_MODES.map((m) => h('option', { value: m, textContent: m, selected: m === layer.blend })))
+        blend.addEventListener('change', () => layers.setBlend(layer.id, blend.value as GlobalCompositeOperation))
+        const visible = h('input', { type: 'checkbox', checked: layer.visible, title: 'Visible' })
+        visible.addEventListener('change', () => layers.setVisible(layer.id, visible.checked))
+        return h(
+          'li',
+          { dataset: { layer: layer.id } },
+          visible,
+          h('span', {}, label(layer.id)),
+          h(
+            'span',
+            { className: 'order' },
+            h('button', { textContent: '↑', title: 'Move up', disabled: i === 0, onclick: () => layers.move(layer.id, 1) }),
+            h('button', { textContent: '↓', title: 'Move down', disabled: i === state.length - 1, onclick: () => layers.move(layer.id, -1) }),
+          ),
+          h('div', { className: 'controls' }, opacity, blend),
+        )
+      }),
+    )
+  }
+  layers.onChange(render)
+  render()
+}
+
+export function annotationPanel(viewers: readonly DemoViewer[], annotations: Annotations, showError: (message: string) => void): void {
+  let selected: { viewer: DemoViewer; id: string } | null = null
+  const editor = $('#anno-editor')
+  const empty = $('#anno-empty')
+  const comment = $<HTMLTextAreaElement>('#anno-comment')
+  const meta = $('#anno-meta')
+  const undo = $<HTMLButtonElement>('#undo')
+
+  function render(): void {
+    const annotation = selected && selected.viewer.anno.getAnnotationById(selected.id)
+    if (!selected || !annotation) selected = null
+    editor.hidden = !selected
+    empty.hidden = !!selected
+    undo.disabled = !annotations.canUndo()
+    if (!selected || !annotation) return
+    const body = annotation.bodies.find((b) => b.purpose === 'commenting')
+    if (document.activeElement !== comment) comment.value = body?.value ?? ''
+    const who = annotation.target.creator?.name ?? 'someone'
+    meta.textContent = `${annotation.target.selector.type.toLowerCase()} on ${selected.viewer.title}, drawn by ${who}`
+  }
+  for (const viewer of viewers) {
+    viewer.anno.on('selectionChanged', (list) => {
+      const first = list[0]
+      if (first) selected = { viewer, id: first.id }
+      else if (selected?.viewer === viewer) selected = null
+      render()
+    })
+  }
+  const save = () => selected && annotations.setComment(selected.viewer.uniqueId, selected.id, comment.value.trim())
+  $('#anno-save').addEventListener('click', save)
+  comment.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) save()
+  })
+  $('#anno-delete').addEventListener('click', () => {
+    if (!selected) return
+    selected.viewer.anno.removeAnnotation(selected.id)
+    selected = null
+    render()
+  })
+  undo.addEventListener('click', () => {
+    const problem = annotations.undo()
+    if (problem) showError(problem)
+  })
+  annotations.onChange(render)
+  render()
+}
+
+export function modulesPanel(plugins: Plugins): void {
+  const list = $('#modules')
+  const verdict = (c: unknown) => (c === 'provider' ? ['syncs', 'good'] : c === true ? ['safe', 'good'] : c === false ? ['incompatible', 'bad'] : ['undeclared', ''])
+  function render(): void {
+    list.replaceChildren(
+      ...[
+        { id: 'viewport', label: 'Viewport sync', sessionCompatible: 'provider', loaded: true, unloadable: false },
+        { id: 'cursors', label: 'Cursors', sessionCompatible: 'provider', loaded: true, unloadable: false },
+        { id: 'annotations', label: 'Annotations', sessionCompatible: 'provider', loaded: true, unloadable: false },
+        { id: 'layers', label: 'Layers', sessionCompatible: 'provider', loaded: true, unloadable: false },
+        ...plugins.entries(),
+      ].map((m) => {
+        const [text, tone] = verdict(m.sessionCompatible)
+        return h(
+          'li',
+          { className: m.loaded ? '' : 'unloaded', dataset: { module: m.id } },
+          h('span', {}, m.label),
+          h(
+            'span',
+            { className: 'actions' },
+            h('span', { className: `badge ${tone}`, textContent: m.loaded ? text! : 'unloaded' }),
+            ...(m.unloadable && m.loaded ? [h('button', { id: `unload-${m.id.replace(/-.*/, '')}`, textContent: 'Unload', onclick: () => plugins.unload(m.id) })] : []),
+          ),
+        )
+      }),
+    )
+  }
+  plugins.onChange(render)
+  render()
+}
