@@ -11,6 +11,10 @@ const here = (path: string) => fileURLToPath(new URL(path, import.meta.url))
 export default defineConfig(({ command }) => ({
   root: command === 'serve' && !process.env.VITEST ? here('./demo') : here('.'),
   server: { host: '127.0.0.1', fs: { allow: [here('.')] } },
+  // The library: one ES module plus a sourcemap; declarations come from `tsc -p tsconfig.build.json`.
+  // pako, nanoid, mitt and valibot stay imports (they are `dependencies`: consumers dedupe them).
+  // simple-peer's prebuilt browser bundle is inlined: it carries its own Buffer/stream/process
+  // shims, so consumers need neither simple-peer's Node-flavoured source nor polyfills.
   build: {
     outDir: here('./dist'),
     emptyOutDir: true,
@@ -20,7 +24,7 @@ export default defineConfig(({ command }) => ({
       formats: ['es'],
       fileName: () => 'session-sync.js',
     },
-    rollupOptions: { external: ['pako', 'nanoid', 'mitt', 'valibot'] },
+    rolldownOptions: { external: /^(pako|nanoid|mitt|valibot)(\/|$)/ },
   },
   test: {
     include: ['test/**/*.test.ts'],

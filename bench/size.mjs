@@ -1,0 +1,107 @@
+#!/usr/bin/env node
+/**
+ * Library size, min+gzip: the core (without simple-peer and pako) and the whole browser
+ * bundle. Target: core ≤ 15 KB.
+ *
+ *   node bench/size.mjs            (reads dist/session-sync.js too, when `npm run build` made it)
+ *
+ * Each row is bundled from src/ with Vite (Rolldown) in memory, then minified with the Oxc
+ * minifier Vite ships and gzipped at level 9 — what an app's production build would do to
+ * it. "all exports" keeps every export of the package; "app imports" keeps what an app
+ * typically imports (SessionSyncController, createWebRtcTransport, installSession), the rest
+ * tree-shaken away. Nothing is written to dist/.
+ */
+import { existsSync } from 'node:fs'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { gzipSync } from 'node:zlib'
+import { build, minify } from 'vite'
+
+const repo = fileURLToPath(new URL('..', import.meta.url))
+const index = join(repo, 'src/index.ts')
+const CORE_TARGET = 15 * 1024
+
+const ENTRIES = {
+  'all exports': `export * from ${JSON.stringify(index)}`,
+  'app imports': `export { SessionSyncController, createWebRtcTransport, installSession } from ${JSON.stringify(index)}`,
+}
+const SETS = {
+  /** Everything an app ships for session-sync, dependencies included. */
+  whole: [],
+  /** The ask of the benchmark issue: no simple-peer, no pako. */
+  core: ['simple-peer', 'pako'],
+  /** This library's own code only. */
+  own: ['simple-peer', 'pako', 'mitt', 'nanoid', 'valibot'],
+}
+
+const work = await mkdtemp(join(tmpdir(), 'session-sync-size-'))
+const rows = []
+try {
+  const published = join(repo, 'dist/session-sync.js')
+  if (existsSync(published)) {
+    rows.push(await measure('dist/session-sync.js (deps external)', await readFile(published, 'utf8')))
+  } else {
+    rows.push({ name: 'dist/session-sync.js', note: 'not built: run `npm run build` first' })
+  }
+  for (const [set, external] of Object.entries(SETS)) {
+    for (const [entryName, source] of Object.entries(ENTRIES)) {
+      const entry = join(work, `${set}-${entryName.replace(/\W+/g, '-')}.js`)
+      await writeFile(entry, source)
+      const row = await measure(`${set}, ${entryName}`, await bundle(entry, external))
+      if (set === 'core') row.note = row.gzip <= CORE_TARGET ? `≤ 15 KB target: ok` : `over the 15 KB target by ${kb(row.gzip - CORE_TARGET)}`
+      rows.push(row)
+    }
+  }
+} finally {
+  await rm(work, { recursive: true, force: true })
+}
+print(rows)
+
+/** One ES module from `entry`, with `external` packages (and their subpaths) left as imports. */
+async function bundle(entry, external) {
+  const pattern = external.length ? new RegExp(`^(${external.join('|')})(/|$)`) : undefined
+  const [output] = await build({
+    root: repo,
+    configFile: false,
+    logLevel: 'silent',
+    build: {
+      write: false,
+      minify: false,
+      lib: { entry, formats: ['es'], fileName: () => 'bundle.js' },
+      rolldownOptions: pattern ? { external: pattern } : {},
+    },
+  })
+  const chunks = output.output.filter((item) => item.type === 'chunk')
+  if (chunks.length !== 1) throw new Error(`expected one chunk, got ${chunks.length}`)
+  return chunks[0].code
+}
+
+async function measure(name, code) {
+  const result = await minify('bundle.js', code, { compress: true, mangle: true })
+  if (result.errors?.length) throw new Error(`${name}: ${result.errors.map((error) => error.message).join('; ')}`)
+  return {
+    name,
+    raw: Buffer.byteLength(code),
+    min: Buffer.byteLength(result.code),
+    gzip: gzipSync(result.code, { level: 9 }).length,
+  }
+}
+
+function kb(bytes) {
+  return `${(bytes / 1024).toFixed(1)} KB`
+}
+
+function print(table) {
+  const header = ['bundle', 'raw', 'min', 'min+gzip', '']
+  const lines = table.map((row) =>
+    row.raw === undefined ? [row.name, '', '', '', row.note] : [row.name, kb(row.raw), kb(row.min), kb(row.gzip), row.note ?? ''],
+  )
+  const widths = header.map((_, column) => Math.max(...[header, ...lines].map((line) => line[column].length)))
+  const format = (line) => line.map((cell, column) => (column === 0 || column === 4 ? cell.padEnd(widths[column]) : cell.padStart(widths[column]))).join('  ').trimEnd()
+  console.log(format(header))
+  console.log(widths.map((width) => '-'.repeat(width)).join('  '))
+  for (const line of lines) console.log(format(line))
+  console.log('\nKB = 1024 bytes. core = without simple-peer and pako; own = without any dependency.')
+}

@@ -1,0 +1,217 @@
+/**
+ * The published package, as a consumer gets it: `npm run build`, `npm pack`, the tarball
+ * unpacked into a temporary app (e2e/consumer/) that imports 'session-sync' and is built by
+ * a stock Vite (no config file, no plugins, no polyfills), served by `vite preview` on
+ * 127.0.0.1, and run as a two-peer session in Chromium.
+ *
+ * Offline by design (run-isolated.sh gives no network): npm only runs a script and packs;
+ * nothing is installed. The app's node_modules holds the unpacked tarball and symlinks to
+ * the package's dependencies in this repository's node_modules, which is what
+ * `npm install session-sync` would give it.
+ */
+import { execFile } from 'node:child_process'
+import { cp, mkdir, mkdtemp, readdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises'
+import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { dirname, join, relative } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+import type { Page } from '@playwright/test'
+import { build, preview, transformWithOxc, type PreviewServer } from 'vite'
+import { expect, selectedPairAddresses, test } from './fixtures.js'
+
+const run = promisify(execFile)
+const repo = fileURLToPath(new URL('..', import.meta.url))
+/** No update checks, audits or registry look-ups from npm: there is no network. */
+const npmEnv = { ...process.env, npm_config_offline: 'true', npm_config_update_notifier: 'false', npm_config_audit: 'false', npm_config_fund: 'false' }
+
+/** Bare imports the library bundle may keep; everything else (simple-peer's browser bundle) is inlined. */
+const EXTERNALS = ['mitt', 'nanoid', 'pako', 'valibot']
+/** Node globals a browser does not have. A free reference to one needs a polyfill unless `typeof`-guarded. */
+const NODE_GLOBALS = ['process', 'Buffer', 'global', 'require', 'module', 'exports', '__dirname', '__filename', 'setImmediate', 'clearImmediate']
+
+interface PackageJson {
+  name: string
+  main?: string
+  module?: string
+  types?: string
+  exports: Record<string, string | Record<string, string>>
+  dependencies: Record<string, string>
+}
+
+let work: string
+let app: string
+/** The unpacked tarball, as node_modules/session-sync. */
+let installed: string
+let manifest: PackageJson
+let server: PreviewServer | undefined
+let baseUrl: string
+
+test.beforeAll(async () => {
+  test.setTimeout(180_000)
+  work = await mkdtemp(join(tmpdir(), 'session-sync-package-'))
+  // Built here, so the test can never run against a stale dist/.
+  await run('npm', ['run', 'build'], { cwd: repo, env: npmEnv })
+  const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', work], { cwd: repo, env: npmEnv })
+  const [{ filename }] = JSON.parse(stdout) as [{ filename: string }]
+
+  app = join(work, 'app')
+  await cp(join(repo, 'e2e/consumer'), app, { recursive: true })
+  await writeFile(join(app, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }, null, 2))
+  const modules = join(app, 'node_modules')
+  await mkdir(modules)
+  await run('tar', ['-xzf', join(work, filename), '-C', modules])
+  installed = join(modules, 'session-sync')
+  await rename(join(modules, 'package'), installed)
+  manifest = JSON.parse(await readFile(join(installed, 'package.json'), 'utf8')) as PackageJson
+  for (const dependency of Object.keys(manifest.dependencies)) {
+    const link = join(modules, dependency)
+    await mkdir(dirname(link), { recursive: true })
+    await symlink(join(repo, 'node_modules', dependency), link, 'dir')
+  }
+
+  // Stock Vite: no config file, no plugins.
+  await build({ root: app, configFile: false, logLevel: 'silent' })
+  server = await preview({ root: app, configFile: false, logLevel: 'silent', preview: { host: '127.0.0.1', port: 0, strictPort: true } })
+  const { port } = server.httpServer.address() as AddressInfo
+  baseUrl = `http://127.0.0.1:${port}/`
+})
+
+test.afterAll(async () => {
+  await server?.close()
+  if (work) await rm(work, { recursive: true, force: true })
+})
+
+test('the tarball ships the bundle, its sourcemap and the declarations the exports map names', async () => {
+  expect(manifest.exports['.']).toEqual({ types: './dist/index.d.ts', import: './dist/session-sync.js' })
+  expect(manifest.exports['./global']).toEqual({ types: './types/global.d.ts' })
+  const files = await listFiles(installed)
+  for (const path of [manifest.main, manifest.module, manifest.types, 'dist/session-sync.js.map', 'types/global.d.ts']) {
+    expect(files).toContain(path!.replace(/^\.\//, ''))
+  }
+  // Only what a consumer needs: no sources, tests, configs or test pages.
+  for (const file of files) expect(file).toMatch(/^(dist\/.+\.(js|js\.map|d\.ts)|types\/global\.d\.ts|package\.json|README\.md|LICENSE)$/)
+})
+
+test('declarations resolve on their own: relative .js imports, no path alias, no test files', async () => {
+  const declarations = (await listFiles(join(installed, 'dist'))).filter((file) => file.endsWith('.d.ts'))
+  expect(declarations).toContain('index.d.ts')
+  for (const file of declarations) {
+    const text = await readFile(join(installed, 'dist', file), 'utf8')
+    for (const [, specifier] of text.matchAll(/\bfrom\s+'([^']+)'|\bimport\(\s*'([^']+)'\s*\)/g)) {
+      if (specifier === undefined) continue
+      if (specifier.startsWith('.')) {
+        expect(specifier, `${file} imports ${specifier}`).toMatch(/\.js$/)
+        expect(declarations, `${file} imports ${specifier}`).toContain(join(dirname(file), specifier).replace(/\.js$/, '.d.ts'))
+      } else {
+        expect(Object.keys(manifest.dependencies), `${file} imports ${specifier}`).toContain(specifier.split('/')[0])
+      }
+    }
+    expect(text, file).not.toMatch(/\/test\/|vitest|fast-check|reference types="node"/)
+  }
+})
+
+test('the consumer type-checks against the packed declarations (bundler and nodenext resolution)', async () => {
+  test.setTimeout(120_000)
+  const tsc = join(repo, 'node_modules/typescript/bin/tsc')
+  for (const [module, moduleResolution] of [['ESNext', 'Bundler'], ['NodeNext', 'NodeNext']] as const) {
+    const config = {
+      compilerOptions: {
+        target: 'ES2022',
+        module,
+        moduleResolution,
+        lib: ['ES2022', 'DOM'],
+        strict: true,
+        noEmit: true,
+        // Check the package's .d.ts files (and its dependencies'), not only the app;
+        // TypeScript's own lib files need no checking here and cost most of the time.
+        skipLibCheck: false,
+        skipDefaultLibCheck: true,
+        // `window.SESSION`, through the package's "./global" export.
+        types: ['session-sync/global'],
+      },
+      files: ['main.ts'],
+    }
+    const project = join(app, `tsconfig.${moduleResolution}.json`)
+    await writeFile(project, JSON.stringify(config, null, 2))
+    const result = await run(process.execPath, [tsc, '-p', project], { cwd: app }).then(
+      ({ stdout }) => ({ code: 0, stdout }),
+      (error: { code?: number | string; stdout?: string; message: string }) => ({ code: error.code, stdout: error.stdout ?? error.message }),
+    )
+    expect(result, `tsc with moduleResolution ${moduleResolution}`).toEqual({ code: 0, stdout: '' })
+  }
+})
+
+test('the bundle imports only its dependencies and needs no Node polyfills', async () => {
+  const code = await readFile(join(installed, 'dist/session-sync.js'), 'utf8')
+  const imports = new Set([...code.matchAll(/^\s*(?:import|export)\b[^'"]*?\bfrom\s*["']([^"']+)["']|^\s*import\s*["']([^"']+)["']/gm)].map((m) => m[1] ?? m[2]))
+  expect([...imports].sort()).toEqual(EXTERNALS)
+  for (const name of EXTERNALS) expect(Object.keys(manifest.dependencies)).toContain(name)
+  expect(code).not.toMatch(/\bimport\s*\(/)
+  // simple-peer's bundle is inlined, with its own Buffer/process/stream shims.
+  expect(code).toContain('simple-peer')
+
+  // A text search for `process.` or `Buffer` is no use here: simple-peer's bundle is full of them,
+  // bound to its own shims. What needs a polyfill is a *free* reference to a Node global. Oxc's
+  // `define` rewrites only free (unbound) identifiers, so it finds exactly those.
+  const marked = await transformWithOxc(code, 'session-sync.js', {
+    define: Object.fromEntries(NODE_GLOBALS.map((name) => [name, `__FREE_${name}__`])),
+    sourcemap: false,
+  })
+  const free = marked.code.split('\n').filter((line) => line.includes('__FREE_'))
+  // Some remain, each behind a `typeof` test (UMD and CommonJS wrappers: typeof require/define/global).
+  for (const line of free) {
+    for (const [, name] of line.matchAll(/__FREE_(\w+?)__/g)) {
+      expect(line, `free reference to ${name} without a typeof guard`).toContain(`typeof __FREE_${name}__`)
+    }
+  }
+  for (const name of ['process', 'Buffer', '__dirname', '__filename', 'setImmediate', 'clearImmediate']) {
+    expect(marked.code, `free reference to ${name}`).not.toContain(`__FREE_${name}__`)
+  }
+  // No require() of anything by name, Node built-ins included.
+  expect(code).not.toMatch(/\brequire\(\s*["']/)
+})
+
+test('a stock Vite app runs a two-peer session from the package', async ({ newPeerContext }) => {
+  const pageErrors: string[] = []
+  const open = async (name: string): Promise<Page> => {
+    const page = await (await newPeerContext()).newPage()
+    page.on('pageerror', (error) => pageErrors.push(`${name}: ${error.message}`))
+    await page.goto(`${baseUrl}?name=${name}`)
+    await page.waitForFunction(() => 'consumer' in window)
+    return page
+  }
+  const host = await open('Host')
+  const guest = await open('Guest')
+
+  await host.evaluate(() => window.consumer.start())
+  const invite = await host.evaluate(() => window.consumer.invite())
+  expect(invite).toMatch(/^#session=/)
+  const answer = await guest.evaluate((fragment) => window.consumer.join(fragment), invite)
+  await host.evaluate((code) => window.consumer.accept(code), answer)
+
+  for (const page of [host, guest]) await expect.poll(() => page.evaluate(() => window.consumer.state())).toBe('connected')
+  expect(await host.evaluate(() => window.consumer.states())).toEqual(['hosting', 'connected'])
+  expect(await guest.evaluate(() => window.consumer.states())).toEqual(['joining', 'connected'])
+
+  // A host delta crosses to the guest; a guest intent goes through the host and back.
+  await host.evaluate(() => window.consumer.bump())
+  await expect.poll(() => guest.evaluate(() => window.consumer.count())).toBe(1)
+  await guest.evaluate(() => window.consumer.bump())
+  await expect.poll(() => host.evaluate(() => window.consumer.count())).toBe(2)
+  await expect.poll(() => guest.evaluate(() => window.consumer.count())).toBe(2)
+  await expect(guest.locator('#count')).toHaveText('2')
+
+  for (const page of [host, guest]) {
+    const pairs = await selectedPairAddresses(page)
+    expect(pairs.length).toBeGreaterThan(0)
+    for (const pair of pairs) expect(pair).toMatchObject({ local: '127.0.0.1', remote: '127.0.0.1' })
+  }
+  expect(pageErrors).toEqual([])
+})
+
+/** Every file under `root`, as paths relative to it with forward slashes. */
+async function listFiles(root: string): Promise<string[]> {
+  const entries = await readdir(root, { recursive: true, withFileTypes: true })
+  return entries.filter((entry) => entry.isFile()).map((entry) => relative(root, join(entry.parentPath, entry.name)))
+}
