@@ -140,6 +140,8 @@ interface Election {
   votes: Map<string, number>
   /** Peers that still hear the host: only our own link to it failed. */
   alive: Set<string>
+  /** Winners whose hello never came: skipped when deciding again. */
+  passedOver: Set<string>
   timer: TimerHandle
   winner?: string
   /** The survivor furthest ahead, while the winner catches up from it. */
@@ -1043,10 +1045,9 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
       this.earlyDeltas.push(message)
       return
     }
-    if (message.epoch !== this.epoch) {
-      this.diagnostic('stale-epoch', `Dropped a delta from epoch ${message.epoch}; the session is at ${this.epoch}.`)
-      return
-    }
+    // Only our current host (or the survivor we catch up from) gets here; an older epoch is
+    // history it resends. A fenced old host's deltas are refused at the edge.
+    if (message.epoch > this.epoch) return
     if (message.seq <= this.seq) return
     if (message.seq > this.seq + 1) {
       if (this.reorder.size < this.limits.reorderBufferSize) this.reorder.set(message.seq, message)
@@ -1312,6 +1313,7 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
       epoch: this.epoch,
       votes: new Map([[this.self.id, this.seq]]),
       alive: new Set(),
+      passedOver: new Set(),
       timer: this.clock.setTimeout(() => generation === this.generation && this.decide(), this.electionMs),
     }
     this.broadcast({ v: PROTOCOL_VERSION, t: 'candidate', epoch: this.epoch, seq: this.seq })
@@ -1364,16 +1366,18 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
       return this.finish('disconnected')
     }
     // Best rank wins; ids break ties should two survivors disagree on the rank list.
-    const standing = [...election.votes.keys()].sort((a, b) => this.rankOf(a) - this.rankOf(b) || (a < b ? -1 : 1))
+    const standing = [...election.votes.keys()].filter((id) => !election.passedOver.has(id)).sort((a, b) => this.rankOf(a) - this.rankOf(b) || (a < b ? -1 : 1))
     const winner = standing[0]!
     election.winner = winner
     const generation = this.generation
     if (winner !== this.self.id) {
-      // Wait for the winner's hello; if it never comes, it is gone too: elect again without it.
+      // Wait for the winner's hello. If it never comes (it is gone, or it waits on a peer we
+      // cannot see), pass it over and decide again; a hello from it later still wins by claim.
       election.timer = this.clock.setTimeout(() => {
         if (generation !== this.generation || this.election !== election) return
-        this.forgetPeer(winner, 'timeout')
-        this.startElection()
+        election.passedOver.add(winner)
+        election.winner = undefined
+        this.decide()
       }, 2 * this.electionMs)
       return
     }
@@ -1413,10 +1417,10 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     this.epoch = election.epoch + 1
     this.hostId = this.self.id
     this.setRole('host')
-    // Whoever did not stand and has no link to us is out of reach; a linked one is only slow.
+    // Whoever has no link to us is out of reach; a linked one that did not stand is only slow.
     for (const id of [...this.rank]) {
       const conn = this.connOf(id)
-      if (id !== this.self.id && !election.votes.has(id) && (!conn || conn.fenced)) this.forgetPeer(id, 'unreachable')
+      if (id !== this.self.id && (!conn || conn.fenced)) this.forgetPeer(id, 'unreachable')
     }
     this.rank = [this.self.id, ...this.rank.filter((id) => id !== this.self.id)]
     for (const [id, peer] of this.peers) this.peers.set(id, { ...peer, role: 'guest' })

@@ -1,0 +1,153 @@
+/**
+ * Node side of the session test page (session.ts): Playwright handles for a page of
+ * controllers and for one controller in it. Used by e2e/session*.spec.ts; never loaded
+ * by the page itself (only types cross over).
+ */
+import type { BrowserContext, Page } from '@playwright/test'
+import type { SessionEvents, SessionInvite } from '../../src/index.js'
+import { expect } from '../fixtures.js'
+import type { Applied, BlobInfo, Condition, Outcome, PeerOptions, PeerView, RecordedEvent } from './session.js'
+
+/** Conditions are checked in the page this often (no sleeps: waits end as soon as they hold). */
+const POLL_MS = 50
+
+/** Diagnostics that mean a bug, wherever they show up. */
+const FAULT_CODES = new Set(['internal-error', 'provider-error', 'wire-malformed', 'wire-version', 'wire-unknown-type'])
+
+/** One session test page in its own browser context. */
+export class SessionPage {
+  readonly errors: string[] = []
+  readonly peers: Peer[] = []
+
+  private constructor(readonly page: Page) {
+    page.on('pageerror', (error) => this.errors.push(error.message))
+  }
+
+  /**
+   * Opens the page (optionally at an invite URL) and waits for its harness. Vite's HMR
+   * socket is stubbed out: other work in the tree must not reload a page mid-test.
+   */
+  static async open(context: BrowserContext, url = '/session.html'): Promise<SessionPage> {
+    const page = await context.newPage()
+    await page.routeWebSocket(/.*/, () => {})
+    const opened = new SessionPage(page)
+    await page.goto(url)
+    await page.waitForFunction(() => 'sessionHarness' in window)
+    return opened
+  }
+
+  /** A new controller in this page; the page's first one is its `window.SESSION`. */
+  async add(options: PeerOptions = {}): Promise<Peer> {
+    const index = await this.page.evaluate((o) => window.sessionHarness.create(o), options)
+    const view = await this.page.evaluate((i) => window.sessionHarness.view(i), index)
+    const peer = new Peer(this, index, view.self.id, view.self.name)
+    this.peers.push(peer)
+    return peer
+  }
+
+  /** No uncaught page error, and no diagnostic that means a bug, in any controller added since the last check. */
+  async expectHealthy(): Promise<void> {
+    expect(this.errors.splice(0)).toEqual([])
+    for (const peer of this.peers.splice(0)) {
+      const faults = (await peer.events('session-diagnostic')).filter((e) => FAULT_CODES.has(e.payload.code))
+      expect(faults.map((e) => `${peer.name}: ${e.payload.code}: ${e.payload.message}`)).toEqual([])
+    }
+  }
+
+  /** Ends or leaves every session in the page, so a test sharing it starts from quiet links. */
+  async closeAll(): Promise<void> {
+    if (!this.page.isClosed()) await this.page.evaluate(() => window.sessionHarness.closeAll())
+  }
+}
+
+/** One controller in a session page. */
+export class Peer {
+  constructor(
+    readonly at: SessionPage,
+    readonly index: number,
+    readonly id: string,
+    readonly name: string,
+  ) {}
+
+  get page(): Page {
+    return this.at.page
+  }
+
+  view(): Promise<PeerView> {
+    return this.page.evaluate((i) => window.sessionHarness.view(i), this.index)
+  }
+
+  start(): Promise<void> {
+    return this.page.evaluate((i) => window.sessionHarness.start(i), this.index)
+  }
+
+  invite(): Promise<SessionInvite> {
+    return this.page.evaluate((i) => window.sessionHarness.invite(i), this.index)
+  }
+
+  /** `join(url)`; a rejection comes back as `{ ok: false, code, message }`. */
+  join(url: string): Promise<Outcome<string>> {
+    return this.page.evaluate(([i, u]) => window.sessionHarness.join(i, u), [this.index, url] as const)
+  }
+
+  /** `join(location.href)`: the page was opened at the invite link. */
+  joinFromLocation(): Promise<Outcome<string>> {
+    return this.page.evaluate((i) => window.sessionHarness.join(i, location.href), this.index)
+  }
+
+  accept(answerCode: string): Promise<Outcome<null>> {
+    return this.page.evaluate(([i, code]) => window.sessionHarness.accept(i, code), [this.index, answerCode] as const)
+  }
+
+  end(): Promise<void> {
+    return this.page.evaluate((i) => window.sessionHarness.end(i), this.index)
+  }
+
+  setKv(key: string, value: unknown): Promise<string | null> {
+    return this.page.evaluate(([i, k, v]) => window.sessionHarness.setKv(i, k, v), [this.index, key, value] as const)
+  }
+
+  setLayer(viewerId: string, key: string, value: unknown): Promise<string | null> {
+    return this.page.evaluate(([i, w, k, v]) => window.sessionHarness.setLayer(i, w, k, v), [this.index, viewerId, key, value] as const)
+  }
+
+  moveCursor(x: number, y: number): Promise<void> {
+    return this.page.evaluate(([i, px, py]) => window.sessionHarness.moveCursor(i, px, py), [this.index, x, y] as const)
+  }
+
+  setBlob(megabytes: number): Promise<BlobInfo> {
+    return this.page.evaluate(([i, mb]) => window.sessionHarness.setBlob(i, mb), [this.index, megabytes] as const)
+  }
+
+  applied(provider?: string): Promise<Applied[]> {
+    return this.page.evaluate(([i, p]) => window.sessionHarness.applied(i, p ?? undefined), [this.index, provider ?? null] as const)
+  }
+
+  events(type?: keyof SessionEvents): Promise<RecordedEvent[]> {
+    return this.page.evaluate(([i, t]) => window.sessionHarness.events(i, t ?? undefined), [this.index, type ?? null] as const)
+  }
+
+  /** Waits until the condition holds in the page; fails after `timeout` ms. */
+  async waitFor(condition: Condition, timeout = 15_000): Promise<void> {
+    await this.page.waitForFunction(([i, c]) => window.sessionHarness.check(i, c), [this.index, condition] as const, { polling: POLL_MS, timeout })
+  }
+}
+
+/**
+ * The whole zero-infra handshake for a guest already on a page: invite link out, answer
+ * code back, and both sides connected (the guest bootstrapped).
+ */
+export async function connect(host: Peer, guest: Peer): Promise<void> {
+  const invite = await host.invite()
+  const joined = await guest.join(invite.url)
+  if (!joined.ok) throw new Error(`${guest.name} could not join: ${joined.code}: ${joined.message}`)
+  const accepted = await host.accept(joined.value)
+  if (!accepted.ok) throw new Error(`${host.name} could not accept ${guest.name}: ${accepted.code}: ${accepted.message}`)
+  await Promise.all([guest.waitFor({ state: 'connected' }), host.waitFor({ state: 'connected' })])
+}
+
+/** Peer ids in host rank order (rank 0 = host), as the host sees them. */
+export async function rankOrder(host: Peer): Promise<string[]> {
+  const { peers } = await host.view()
+  return [...peers].sort((a, b) => a.rank - b.rank).map((p) => p.id)
+}

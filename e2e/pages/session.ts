@@ -1,0 +1,353 @@
+/**
+ * Test page for whole sessions over real WebRTC (e2e/session*.spec.ts). A page holds one
+ * or more SessionSyncControllers, each with its own WebRTC transport and a set of test
+ * providers; the first one is installed as `window.SESSION`, so closing the page sends a
+ * goodbye. Everything a test reads comes back as plain, structured-cloneable data.
+ */
+import {
+  createWebRtcTransport,
+  installSession,
+  SessionError,
+  SessionSyncController,
+  type PeerInfo,
+  type SessionDelta,
+  type SessionDeltaMeta,
+  type SessionEvents,
+  type SessionInvite,
+  type SessionPeer,
+  type SessionRole,
+  type SessionState,
+  type SessionSyncOptions,
+  type SessionSyncProvider,
+  type SessionViewer,
+} from '../../src/index.js'
+
+export const VIEWERS: SessionViewer[] = [{ uniqueId: 'left' }, { uniqueId: 'right' }]
+
+export interface PeerOptions {
+  name?: string
+  heartbeat?: SessionSyncOptions['heartbeat']
+  meshLimit?: number
+  joinTimeoutMs?: number
+  linkTimeoutMs?: number
+}
+
+/** An applyDelta call, as the provider saw it (the viewer by id). */
+export interface Applied {
+  provider: string
+  delta: SessionDelta
+  meta: Omit<SessionDeltaMeta, 'viewer'> & { viewer: string | null }
+  /** performance.now() in this page. */
+  at: number
+}
+
+export interface RecordedEvent {
+  type: keyof SessionEvents
+  payload: any
+  at: number
+}
+
+export interface BlobInfo {
+  length: number
+  /** FNV-1a 32 over the UTF-16 code units, hex. */
+  hash: string
+  head: string
+  tail: string
+}
+
+export interface PeerView {
+  self: PeerInfo
+  state: SessionState
+  role: SessionRole | null
+  sessionId: string | null
+  peers: SessionPeer[]
+  pendingIntents: number
+  kv: Record<string, unknown>
+  layers: Record<string, Record<string, unknown>>
+  /** Last cursor position applied per origin. */
+  cursors: Record<string, unknown>
+  blob: BlobInfo
+}
+
+/** A rejection, kept apart from a crash so tests can assert on its code and message. */
+export type Outcome<T> = { ok: true; value: T } | { ok: false; name: string; code: string; message: string }
+
+type Emit = (delta: SessionDelta) => string | void
+
+interface Peer {
+  controller: SessionSyncController
+  kv: Record<string, unknown>
+  layers: Record<string, Record<string, unknown>>
+  cursors: Record<string, unknown>
+  blob: string
+  /** Computed when the blob changes: hashing MBs on every poll would slow the page. */
+  blobInfo: BlobInfo
+  emitters: Map<string, Emit>
+  applied: Applied[]
+  events: RecordedEvent[]
+}
+
+const peers: Peer[] = []
+
+function plain<T>(value: T): T {
+  return JSON.parse(
+    JSON.stringify(value, (_key, v: unknown) =>
+      v instanceof Error ? { name: v.name, message: v.message, code: (v as Error & { code?: string }).code } : v,
+    ),
+  ) as T
+}
+
+function peerAt(index: number): Peer {
+  const peer = peers[index]
+  if (!peer) throw new Error(`No peer #${index} in this page`)
+  return peer
+}
+
+function record(peer: Peer, provider: string, delta: SessionDelta, meta: SessionDeltaMeta): void {
+  peer.applied.push({ provider, delta: plain(delta), meta: plain({ ...meta, viewer: meta.viewer?.uniqueId ?? null }), at: performance.now() })
+}
+
+function providersFor(peer: Peer): SessionSyncProvider[] {
+  const subscribe = (id: string) => (emit: Emit) => {
+    peer.emitters.set(id, emit)
+    return () => peer.emitters.delete(id)
+  }
+  const kv: SessionSyncProvider = {
+    id: 'kv',
+    scope: 'global',
+    priority: 20,
+    snapshot: () => ({ ...peer.kv }),
+    applySnapshot: (data) => {
+      peer.kv = { ...(data as Record<string, unknown>) }
+    },
+    subscribe: subscribe('kv'),
+    applyDelta: (delta, meta) => {
+      record(peer, 'kv', delta, meta)
+      peer.kv[String(delta.key)] = delta.value
+    },
+  }
+  const layers: SessionSyncProvider = {
+    id: 'layers',
+    scope: 'per-viewer',
+    priority: 10,
+    snapshot: (viewer) => ({ ...peer.layers[viewer!.uniqueId] }),
+    applySnapshot: (data, viewer) => {
+      peer.layers[viewer!.uniqueId] = { ...(data as Record<string, unknown>) }
+    },
+    subscribe: subscribe('layers'),
+    applyDelta: (delta, meta) => {
+      record(peer, 'layers', delta, meta)
+      const store = (peer.layers[String(delta.viewerId)] ??= {})
+      store[String(delta.key)] = delta.value
+    },
+  }
+  const cursor: SessionSyncProvider = {
+    id: 'cursor',
+    scope: 'global',
+    view: true,
+    priority: 50,
+    snapshot: () => ({}),
+    applySnapshot: () => {},
+    subscribe: subscribe('cursor'),
+    applyDelta: (delta, meta) => {
+      record(peer, 'cursor', delta, meta)
+      peer.cursors[meta.origin] = { x: delta.x, y: delta.y }
+    },
+  }
+  const blob: SessionSyncProvider = {
+    id: 'blob',
+    scope: 'global',
+    priority: 90,
+    snapshot: () => ({ data: peer.blob }),
+    applySnapshot: (data) => {
+      peer.blob = String((data as { data?: unknown }).data ?? '')
+      peer.blobInfo = blobInfo(peer.blob)
+    },
+    subscribe: subscribe('blob'),
+    applyDelta: (delta, meta) => {
+      record(peer, 'blob', delta, meta)
+    },
+  }
+  return [kv, layers, cursor, blob]
+}
+
+function create(options: PeerOptions = {}): number {
+  const index = peers.length
+  const controller = new SessionSyncController({
+    transport: createWebRtcTransport({ iceServers: [] }),
+    baseUrl: location.href.split('#')[0],
+    user: { name: options.name ?? `peer${index}` },
+    ...(options.heartbeat ? { heartbeat: options.heartbeat } : {}),
+    ...(options.meshLimit !== undefined ? { meshLimit: options.meshLimit } : {}),
+    ...(options.joinTimeoutMs !== undefined ? { joinTimeoutMs: options.joinTimeoutMs } : {}),
+    ...(options.linkTimeoutMs !== undefined ? { linkTimeoutMs: options.linkTimeoutMs } : {}),
+  })
+  const peer: Peer = { controller, kv: {}, layers: { left: {}, right: {} }, cursors: {}, blob: '', blobInfo: blobInfo(''), emitters: new Map(), applied: [], events: [] }
+  controller.events.on('*', (type, payload) => peer.events.push({ type, payload: plain(payload), at: performance.now() }))
+  controller.setViewers(VIEWERS)
+  for (const provider of providersFor(peer)) controller.registerProvider(provider)
+  peers.push(peer)
+  if (index === 0) installSession(controller)
+  return index
+}
+
+async function outcome<T>(run: () => Promise<T>): Promise<Outcome<T>> {
+  try {
+    return { ok: true, value: await run() }
+  } catch (error) {
+    const e = error as Error & { code?: string }
+    return { ok: false, name: e?.name ?? 'Error', code: e instanceof SessionError ? e.code : 'not-a-session-error', message: e?.message ?? String(error) }
+  }
+}
+
+/** A local user change through a provider; returns the intent id the controller gave it. */
+function emit(index: number, provider: string, delta: SessionDelta): string | null {
+  const send = peerAt(index).emitters.get(provider)
+  if (!send) throw new Error(`Provider "${provider}" of peer #${index} is not subscribed (no session?)`)
+  return send(delta) ?? null
+}
+
+/** Deterministic printable text of `megabytes` MiB (no JSON escapes, no repetition to compress). */
+function makeBlob(megabytes: number, seed: number): string {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+  const total = Math.round(megabytes * 1024 * 1024)
+  const parts: string[] = []
+  let x = seed >>> 0
+  for (let done = 0; done < total; ) {
+    const n = Math.min(65_536, total - done)
+    const codes = new Array<number>(n)
+    for (let i = 0; i < n; i++) {
+      x = (Math.imul(x, 1_664_525) + 1_013_904_223) >>> 0
+      codes[i] = alphabet.charCodeAt(x >>> 26)
+    }
+    parts.push(String.fromCharCode(...codes))
+    done += n
+  }
+  return parts.join('')
+}
+
+function blobInfo(text: string): BlobInfo {
+  let hash = 0x811c9dc5
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193) >>> 0
+  return { length: text.length, hash: hash.toString(16).padStart(8, '0'), head: text.slice(0, 32), tail: text.slice(-32) }
+}
+
+/** What a test waits for, checked in the page (see `check`). */
+export type Condition =
+  | { state: SessionState }
+  /** An event of this type was recorded (for peer events: about this peer). */
+  | { event: keyof SessionEvents; peerId?: string }
+  /** The provider's applyDelta ran for a delta matching all given fields. */
+  | { applied: string; intentId?: string; origin?: string; x?: number }
+  /** getPeers() shows a direct link to each of `linked` and to none of `unlinked`. */
+  | { linked: string[]; unlinked?: string[] }
+  /** No intent waits for the host's confirmation. */
+  | { settled: true }
+
+function check(index: number, condition: Condition): boolean {
+  const peer = peerAt(index)
+  const c = peer.controller
+  if ('state' in condition) return c.getState() === condition.state
+  if ('event' in condition) {
+    return peer.events.some((e) => e.type === condition.event && (condition.peerId === undefined || e.payload?.peer?.id === condition.peerId))
+  }
+  if ('applied' in condition) {
+    return peer.applied.some(
+      (a) =>
+        a.provider === condition.applied &&
+        (condition.intentId === undefined || a.delta.intentId === condition.intentId) &&
+        (condition.origin === undefined || a.meta.origin === condition.origin) &&
+        (condition.x === undefined || a.delta.x === condition.x),
+    )
+  }
+  if ('linked' in condition) {
+    const linked = new Set(c.getPeers().filter((p) => p.linked).map((p) => p.id))
+    return condition.linked.every((id) => linked.has(id)) && !(condition.unlinked ?? []).some((id) => linked.has(id))
+  }
+  return c.pendingIntents === 0
+}
+
+export interface SessionHarness {
+  check(index: number, condition: Condition): boolean
+  /** A new controller in this page; the first is `window.SESSION`. Returns its index. */
+  create(options?: PeerOptions): number
+  count(): number
+  start(index: number): Promise<void>
+  invite(index: number): Promise<SessionInvite>
+  join(index: number, url: string): Promise<Outcome<string>>
+  accept(index: number, answerCode: string): Promise<Outcome<null>>
+  end(index: number): Promise<void>
+  leave(index: number): Promise<void>
+  setKv(index: number, key: string, value: unknown): string | null
+  setLayer(index: number, viewerId: string, key: string, value: unknown): string | null
+  moveCursor(index: number, x: number, y: number): void
+  /** Sets the blob provider's state (no delta) and returns what a receiver must end up with. */
+  setBlob(index: number, megabytes: number, seed?: number): BlobInfo
+  view(index: number): PeerView
+  /** Ends or leaves every active session in the page (between tests that share it). */
+  closeAll(): Promise<void>
+  applied(index: number, provider?: string): Applied[]
+  events(index: number, type?: keyof SessionEvents): RecordedEvent[]
+}
+
+const harness: SessionHarness = {
+  check,
+  create,
+  count: () => peers.length,
+  start: (index) => peerAt(index).controller.start(),
+  invite: (index) => peerAt(index).controller.createInvite(),
+  join: (index, url) => outcome(async () => (await peerAt(index).controller.join(url)).answerCode),
+  accept: (index, answerCode) => outcome(async () => (await peerAt(index).controller.acceptAnswer(answerCode), null)),
+  end: (index) => peerAt(index).controller.end(),
+  leave: (index) => peerAt(index).controller.leave(),
+  setKv(index, key, value) {
+    peerAt(index).kv[key] = value
+    return emit(index, 'kv', { key, value })
+  },
+  setLayer(index, viewerId, key, value) {
+    const store = (peerAt(index).layers[viewerId] ??= {})
+    store[key] = value
+    return emit(index, 'layers', { viewerId, key, value })
+  },
+  moveCursor(index, x, y) {
+    emit(index, 'cursor', { x, y })
+  },
+  setBlob(index, megabytes, seed = 1) {
+    const peer = peerAt(index)
+    peer.blob = makeBlob(megabytes, seed)
+    peer.blobInfo = blobInfo(peer.blob)
+    return peer.blobInfo
+  },
+  view(index) {
+    const peer = peerAt(index)
+    const c = peer.controller
+    return plain({
+      self: c.getSelf(),
+      state: c.getState(),
+      role: c.getRole(),
+      sessionId: c.sessionId,
+      peers: c.getPeers(),
+      pendingIntents: c.pendingIntents,
+      kv: peer.kv,
+      layers: peer.layers,
+      cursors: peer.cursors,
+      blob: peer.blobInfo,
+    })
+  },
+  async closeAll() {
+    for (const { controller } of peers) {
+      if (controller.getRole() === 'host') await controller.end()
+      else await controller.leave()
+    }
+  },
+  applied: (index, provider) => peerAt(index).applied.filter((a) => provider === undefined || a.provider === provider),
+  events: (index, type) => peerAt(index).events.filter((e) => type === undefined || e.type === type),
+}
+
+declare global {
+  interface Window {
+    sessionHarness: SessionHarness
+  }
+}
+
+window.sessionHarness = harness
