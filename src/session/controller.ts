@@ -1473,7 +1473,7 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     // Deltas we applied that the new host never got: hand them over, with their ids and origins.
     // A demoted host hands over everything of its own epoch: the winner's lineage lacks all of it.
     const ahead = wasHost
-      ? this.replay.all().map((bytes) => decodeMessage(bytes, this.limits.maxMessageBytes) as MessageOf<'delta'>).filter((d) => d.epoch === oldEpoch)
+      ? this.replay.all().map((bytes) => decodeMessage(bytes, this.limits.maxMessageBytes) as MessageOf<'delta'>).filter((d) => d.epoch === oldEpoch || d.seq > message.seq)
       : this.seq > message.seq ? this.replay.range(message.seq + 1, this.seq)?.map((bytes) => decodeMessage(bytes, this.limits.maxMessageBytes) as MessageOf<'delta'>) : []
     for (const delta of ahead ?? []) {
       this.sendTo(conn, { v: PROTOCOL_VERSION, t: 'forward', id: delta.id, origin: delta.origin, changes: delta.changes })

@@ -1,2 +1,8 @@
-/** Every seed that ever found a bug, kept as a regression case. */
-export const REGRESSION_SEEDS: number[] = []
+/**
+ * Every seed that ever found a bug, kept as a regression case (with what it found).
+ * 3: snapshot overtaken by later deltas on re-bootstrap; 4: fenced link kept a host "reconnecting";
+ * 12: overwritten outbox not re-applied by a new host; 37: partition dropped an intent;
+ * 43: tie between two epoch-2 hosts; 167: host listed an unlinked voter; 332: silent winner;
+ * 517: demoted host kept a delta the new host lacked; 708: resent history refused as stale epoch.
+ */
+export const REGRESSION_SEEDS: number[] = [3, 4, 12, 37, 43, 167, 332, 517, 708]
