@@ -883,8 +883,9 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
 
   private async sendSnapshot(conn: Conn): Promise<void> {
     const seq = this.seq
+    const ids = this.seen.recent(this.limits.replayLogSize)
     const entries = await this.collectSnapshot()
-    if (this.conns.has(conn)) this.sendTo(conn, { v: PROTOCOL_VERSION, t: 'snapshot', seq, entries })
+    if (this.conns.has(conn)) this.sendTo(conn, { v: PROTOCOL_VERSION, t: 'snapshot', seq, ids, entries })
   }
 
   /** Every provider's snapshot (per viewer for per-viewer ones), in bootstrap order. */
@@ -939,14 +940,13 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
   }
 
   /**
-   * Whether a host's hello beats the session we are in: newer epoch first; two hosts of one
-   * epoch (a split healed) — the larger session, then the smaller id, so both sides agree.
+   * Whether a host's hello beats the session we are in: the newer epoch; between two hosts
+   * of one epoch (a split healed), the smaller id. Nothing that changes over time (like
+   * session size) takes part, so both sides reach the same verdict whenever they compare.
    */
   private outranks(hello: MessageOf<'hello'>): boolean {
     if (hello.epoch !== this.epoch) return hello.epoch > this.epoch
-    if (hello.hostId === this.hostId) return false
-    if (hello.rank.length !== this.rank.length) return hello.rank.length > this.rank.length
-    return hello.hostId < (this.hostId ?? '')
+    return this.hostId !== null && hello.hostId < this.hostId
   }
 
   /** Deltas `from`..now from the replay log, or a snapshot when the log no longer has them all. */
@@ -975,6 +975,10 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
   // ---------------------------------------------------------------- internals: guest handlers
 
   private onHello(conn: Conn, message: MessageOf<'hello'>): void | Promise<void> {
+    // The host we follow saying hello again (it took us back twice): only the roster is news.
+    if (conn === this.hostConn && conn.peerId !== null && message.hostId === this.hostId && message.epoch === this.epoch) {
+      return this.onRoster(message.rank, message.peers, message.mesh)
+    }
     if (conn.peerId !== null) return this.followNewHost(conn, message)
     conn.peerId = message.hostId
     this.hostId = message.hostId
@@ -999,6 +1003,11 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
   }
 
   private async onSnapshot(message: MessageOf<'snapshot'>): Promise<void> {
+    if (this.bootstrapped && !this.rebootstrapping && message.seq < this.seq) {
+      // An answer to an earlier request, overtaken by deltas we already applied: it would roll us back.
+      this.diagnostic('stale-snapshot', `Ignored a snapshot at #${message.seq}; this peer is at #${this.seq}.`)
+      return
+    }
     const order = (p: string) => this.registry.priorityOf(p)
     const entries = message.entries.map((e, i) => ({ e, i })).sort((a, b) => order(a.e.p) - order(b.e.p) || a.i - b.i)
     for (const { e } of entries) {
@@ -1012,6 +1021,9 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
       await this.callProvider(provider.id, 'applySnapshot', () => provider.applySnapshot(e.d, viewer), {})
     }
     this.seq = message.seq
+    // What we had seen no longer says what our state holds; the snapshot's ids do.
+    this.seen.reset(message.ids)
+    this.replay.clear()
     this.reorder = new Map([...this.reorder].filter(([seq]) => seq > message.seq))
     // The snapshot replaced our optimistic changes: their authoritative deltas must be applied.
     for (const entry of this.outbox.pending()) entry.overwritten = true
@@ -1021,8 +1033,8 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     if (first) {
       if (this.joinTimer) this.clock.clearTimeout(this.joinTimer)
       this.joinTimer = null
-      this.lifecycle.to('connected')
     }
+    if (this.lifecycle.state === 'joining') this.lifecycle.to('connected')
     this.emit('session-bootstrap-complete', { entries: message.entries.length, seq: message.seq })
     const early = this.earlyDeltas
     this.earlyDeltas = []
@@ -1465,6 +1477,8 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     this.election = null
     conn.fenced = false
     this.hostConn = conn
+    // A demoted host holds state as good as a bootstrap; its changes go out as intents now.
+    this.bootstrapped = true
     this.hostId = message.hostId
     this.epoch = message.epoch
     this.setRole('guest')

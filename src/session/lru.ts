@@ -25,6 +25,18 @@ export class LruSet<K> {
   has(key: K): boolean {
     return this.entries.has(key)
   }
+
+  /** The `n` most recently used keys, oldest first. */
+  recent(n: number): K[] {
+    const keys = [...this.entries.keys()]
+    return keys.slice(Math.max(0, keys.length - n))
+  }
+
+  /** Forgets everything, then holds exactly `keys` (in that recency order). */
+  reset(keys: Iterable<K>): void {
+    this.entries.clear()
+    for (const key of keys) this.touch(key)
+  }
 }
 
 /** A bounded map with the same recency rule, for last-write-wins bookkeeping. */

@@ -51,6 +51,8 @@ const hello = v.object({
 const snapshot = v.object({
   ...header('snapshot'),
   seq: count,
+  /** Intent ids the state already reflects (the most recent), so a guest dedupes exactly after it. */
+  ids: v.pipe(v.array(id), v.maxLength(100_000)),
   entries: v.array(v.object({ p: id, w: v.nullable(id), d: v.unknown() })),
 })
 

@@ -13,6 +13,9 @@ export class KvProvider implements SessionSyncProvider<SessionViewer, Record<str
   readonly stores = new Map<string, Record<string, unknown>>()
   readonly applied: Array<{ delta: SetDelta; meta: SessionDeltaMeta }> = []
   readonly snapshotsApplied: string[] = []
+  /** Intent ids applied twice with no snapshot in between: a dedupe failure. */
+  readonly duplicates: string[] = []
+  private sinceSnapshot = new Set<string>()
   private emitter: ((delta: SetDelta) => string | void) | null = null
   /** Host-side behaviour knobs. */
   refuse = false
@@ -45,6 +48,7 @@ export class KvProvider implements SessionSyncProvider<SessionViewer, Record<str
   applySnapshot(data: Record<string, unknown>, viewer: SessionViewer | null): void {
     this.log.push(`snapshot:${this.id}:${viewer?.uniqueId ?? '*'}`)
     this.snapshotsApplied.push(viewer?.uniqueId ?? '*')
+    this.sinceSnapshot = new Set()
     this.stores.set(viewer?.uniqueId ?? '*', { ...data })
   }
 
@@ -57,6 +61,10 @@ export class KvProvider implements SessionSyncProvider<SessionViewer, Record<str
 
   applyDelta(delta: SetDelta, meta: SessionDeltaMeta): boolean | void {
     this.applied.push({ delta, meta })
+    if (delta.intentId && !meta.view) {
+      if (this.sinceSnapshot.has(delta.intentId)) this.duplicates.push(delta.intentId)
+      this.sinceSnapshot.add(delta.intentId)
+    }
     if (this.refuse && meta.role === 'host') return false
     const final = this.transform && meta.role === 'host' ? this.transform(delta) : delta
     this.store(final.viewerId ?? null)[final.key] = final.value

@@ -3,6 +3,9 @@
  * 3: snapshot overtaken by later deltas on re-bootstrap; 4: fenced link kept a host "reconnecting";
  * 12: overwritten outbox not re-applied by a new host; 37: partition dropped an intent;
  * 43: tie between two epoch-2 hosts; 167: host listed an unlinked voter; 332: silent winner;
- * 517: demoted host kept a delta the new host lacked; 708: resent history refused as stale epoch.
+ * 517: demoted host kept a delta the new host lacked; 708: resent history refused as stale epoch;
+ * 1618, 2728: two hosts each followed the other (claims compared session sizes that change);
+ * 2208, 3729: a demoted host counted as not bootstrapped, its changes never sent;
+ * 3394, 3816: dedupe state outlived a re-bootstrap, so re-issued deltas were skipped.
  */
-export const REGRESSION_SEEDS: number[] = [3, 4, 12, 37, 43, 167, 332, 517, 708]
+export const REGRESSION_SEEDS: number[] = [3, 4, 12, 37, 43, 167, 332, 517, 708, 1618, 2208, 2728, 3394, 3729, 3816]

@@ -1,0 +1,55 @@
+/**
+ * Relay invite links: `#session=r.<id>.<key>`. The id names the sealed offer on the relay;
+ * the key opens it and never leaves the fragment (browsers do not send fragments to
+ * servers). `.` is outside the base64url alphabet of zero-infra invite blobs
+ * (`#session=<blob>`), so no blob can start with `r.`: the two kinds never collide, and
+ * a page that predates the relay reports a relay link as "not a session invite".
+ */
+import { isRelayKey } from './seal.js'
+
+export const RELAY_FRAGMENT_PREFIX = 'r.'
+const SESSION_PARAM = 'session'
+/** 128-bit ids, base64url: what the relay hands out. */
+const ID_PATTERN = /^[A-Za-z0-9_-]{22}$/
+
+export interface RelayInviteRef {
+  id: string
+  key: string
+}
+
+export function isRelayId(id: string): boolean {
+  return ID_PATTERN.test(id)
+}
+
+/** `#session=r.<id>.<key>` */
+export function relayFragment(id: string, key: string): string {
+  if (!isRelayId(id)) throw new RangeError(`Not a relay invite id: ${JSON.stringify(id)}`)
+  if (!isRelayKey(key)) throw new RangeError('Not a relay invite key')
+  return `#${SESSION_PARAM}=${RELAY_FRAGMENT_PREFIX}${id}.${key}`
+}
+
+/** The page URL with its fragment replaced by the relay fragment. */
+export function relayInviteUrl(baseUrl: string, id: string, key: string): string {
+  const hashAt = baseUrl.indexOf('#')
+  return `${hashAt < 0 ? baseUrl : baseUrl.slice(0, hashAt)}${relayFragment(id, key)}`
+}
+
+/**
+ * Accepts a full link, `#session=r.…`, `session=r.…` or the bare `r.<id>.<key>`, as people
+ * paste them. Returns null for anything else, zero-infra invites included.
+ */
+export function parseRelayFragment(urlOrFragment: string): RelayInviteRef | null {
+  const text = urlOrFragment.replace(/\s+/g, '')
+  let value: string | null
+  if (text.startsWith(RELAY_FRAGMENT_PREFIX)) value = text
+  else {
+    const hashAt = text.indexOf('#')
+    const params = hashAt >= 0 ? text.slice(hashAt + 1) : text.startsWith(`${SESSION_PARAM}=`) ? text : null
+    value = params === null ? null : new URLSearchParams(params).get(SESSION_PARAM)
+  }
+  if (!value?.startsWith(RELAY_FRAGMENT_PREFIX)) return null
+  const parts = value.slice(RELAY_FRAGMENT_PREFIX.length).split('.')
+  if (parts.length !== 2) return null
+  const [id, key] = parts as [string, string]
+  return isRelayId(id) && isRelayKey(key) ? { id, key } : null
+}

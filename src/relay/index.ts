@@ -1,0 +1,6 @@
+export { createRelayClient } from './client.js'
+export type { RelayClient, RelayClientOptions } from './client.js'
+export { relayFragment, relayInviteUrl, parseRelayFragment, RELAY_FRAGMENT_PREFIX } from './fragment.js'
+export type { RelayInviteRef } from './fragment.js'
+export { RelayError } from './errors.js'
+export type { RelayErrorCode } from './errors.js'
