@@ -836,8 +836,8 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
 
   /** A goodbye on any link drops that peer at once; the host's roster confirms it later. */
   private onBye(conn: Conn, reason: string): void {
-    if (conn === this.hostConn) return this.onHostLost(reason)
     this.detach(conn, 'bye')
+    if (conn === this.hostConn) return this.onHostLost(reason)
     if (conn.peerId) this.dropPeer(conn.peerId, reason)
     if (this.role === 'guest') this.reportLinks()
   }
@@ -1440,7 +1440,7 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     this.reported = new Map()
     this.requested = new Set()
     this.lastDigest = await this.stateDigest()
-    for (const conn of this.conns) if (conn.peerId && !conn.fenced) this.sendHello(conn, this.lastDigest)
+    for (const conn of this.conns) if (conn.peerId && !conn.fenced && this.peers.has(conn.peerId)) this.sendHello(conn, this.lastDigest)
     if (this.lifecycle.state === 'reconnecting') this.lifecycle.to('connected')
     // Our own unconfirmed changes: we are the authority now.
     for (const entry of this.outbox.pending()) {
