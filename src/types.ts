@@ -5,6 +5,8 @@ import type { TransferProgress } from './transport/transport.js'
 
 export type { PeerInfo, SessionState, TransferProgress }
 export type SessionRole = 'host' | 'guest'
+/** What an invite lets its guest do: change things, or only look and point (view deltas). */
+export type SessionAccess = 'editor' | 'viewer'
 export type SessionScope = 'per-viewer' | 'global'
 
 /** Anything the app shows session state in; per-viewer providers are called once per viewer. */

@@ -19,6 +19,8 @@ import { systemClock, type Clock, type TimerHandle } from '../runtime/clock.js'
 import { systemRandom, type Random } from '../runtime/random.js'
 import type { Link, LinkStats, PendingOffer, Signal, Transport } from '../transport/transport.js'
 import type {
+  SessionAccess,
+  SessionIntent,
   SessionDelta,
   SessionDeltaMeta,
   SessionEvents,
@@ -94,6 +96,10 @@ export interface SessionSyncOptions {
   linkTimeoutMs?: number
   /** How long survivors wait for each other's candidacy after losing the host. */
   electionTimeoutMs?: number
+  /** Host: let a knocking guest in (e.g. ask "Alice wants to join"). Default: everyone with a valid invite. */
+  admit?: (peer: PeerInfo, invite: { inviteId: string; access: SessionAccess }) => boolean | Promise<boolean>
+  /** Host: may this guest's intent take effect? `allowed` is the default (editors yes, viewers no). */
+  authorizeIntent?: (intent: SessionIntent, peer: PeerInfo, allowed: boolean) => boolean
 }
 
 export interface HeartbeatOptions {
@@ -113,6 +119,8 @@ interface Conn {
   peerId: string | null
   /** Host side: the invite this link was opened for; JOIN must name it. */
   inviteId?: string
+  /** Host side: what the invite lets its guest do. */
+  access?: SessionAccess
   offs: Array<() => void>
   /** A link to a host that went silent: kept open so a thawed old host can be fenced and taken back. */
   fenced?: boolean
@@ -124,6 +132,7 @@ interface Conn {
 
 interface PendingInvite {
   pending: PendingOffer
+  access: SessionAccess
   expiresAt: number
   used: boolean
   timer: TimerHandle
@@ -204,6 +213,8 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
   private lastDigest: string | undefined
   /** Names of peers that were in the session, to welcome a fenced old host back by name. */
   private readonly formerNames = new LruMap<string, string>(256)
+  /** User ids the host removed: they may not join again. */
+  private readonly removed = new LruSet<string>(1024)
   private lastBeat = 0
   private joinTimer: TimerHandle | null = null
   private seq = 0
@@ -368,7 +379,8 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
   }
 
   /** Open a seat: an offer packed into a link. One invite admits one guest, once. */
-  async createInvite(): Promise<SessionInvite> {
+  /** `access`: 'editor' (default) may change things; 'viewer' may only look and point. */
+  async createInvite(options: { access?: SessionAccess } = {}): Promise<SessionInvite> {
     if (this.role !== 'host' || !this._sessionId) throw new SessionStateError('not-host', 'Only the host of an active session can invite.')
     if (this.invites.size >= this.limits.pendingInvites) {
       throw new SessionStateError('too-many-invites', `At most ${this.limits.pendingInvites} invites can be open at once; wait for some to be used or expire.`)
@@ -383,7 +395,7 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     const ttl = this.options.inviteTtlMs ?? 15 * 60_000
     const expiresAt = this.clock.now() + ttl
     const timer = this.clock.setTimeout(() => this.dropInvite(inviteId), ttl)
-    this.invites.set(inviteId, { pending, expiresAt, used: false, timer })
+    this.invites.set(inviteId, { pending, access: options.access ?? 'editor', expiresAt, used: false, timer })
     const code = encodeInvite({
       inviteId,
       sessionId: this._sessionId,
@@ -432,7 +444,8 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
       link.close('session-ended')
       return
     }
-    this.attach(link, answer.inviteId)
+    const conn = this.attach(link, answer.inviteId)
+    conn.access = invite.access
   }
 
   private readonly usedInvites = new LruSet<string>(1024)
@@ -855,7 +868,36 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
       this.diagnostic('join-refused', `Refused a join from "${user.name}": user id ${user.id} is already in the session.`)
       return this.detach(conn, 'duplicate-user')
     }
-    const peer: PeerInfo = { id: user.id, name: user.name, role: 'guest' }
+    if (this.removed.has(user.id)) return this.turnAway(conn, user, 'removed')
+    const admit = this.options.admit
+    if (admit) {
+      // Asking may take a person's time: never hold up the session while they decide.
+      const generation = this.generation
+      Promise.resolve()
+        .then(() => admit({ ...user, role: 'guest' }, { inviteId: message.inviteId, access: conn.access ?? 'editor' }))
+        .catch((error: unknown) => {
+          this.diagnostic('admit-error', `The admit hook failed: ${(error as Error)?.message ?? String(error)}; refusing.`, { error })
+          return false
+        })
+        .then((ok) => {
+          if (generation !== this.generation || !this.conns.has(conn)) return
+          if (ok) this.serial(() => this.admit(conn, user))
+          else this.turnAway(conn, user, 'refused')
+        })
+      return
+    }
+    await this.admit(conn, user)
+  }
+
+  private turnAway(conn: Conn, user: PeerInfo, reason: string): void {
+    this.diagnostic('join-refused', `Refused "${user.name}" (${reason}).`, { peerId: user.id })
+    this.sendTo(conn, { v: PROTOCOL_VERSION, t: 'end', reason })
+    this.detach(conn, reason)
+  }
+
+  private async admit(conn: Conn, user: PeerInfo): Promise<void> {
+    if (this.peers.has(user.id)) return this.detach(conn, 'duplicate-user')
+    const peer: PeerInfo = { id: user.id, name: user.name, role: 'guest', ...(conn.access === 'viewer' ? { access: 'viewer' as const } : {}) }
     conn.peerId = peer.id
     this.peers.set(peer.id, peer)
     this.rank.push(peer.id)
@@ -905,6 +947,10 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     const origin = conn.peerId!
     const ack = (ok: boolean, reason?: string) => this.sendTo(conn, { v: PROTOCOL_VERSION, t: 'ack', id: message.id, ok, ...(reason ? { reason } : {}) })
     if (this.seen.has(message.id)) return ack(true)
+    if (!this.authorized(conn, message)) {
+      this.diagnostic('intent-unauthorized', `Refused a change to "${message.p}" from ${origin}: not allowed.`, { peerId: origin, providerId: message.p })
+      return ack(false, 'unauthorized')
+    }
     this.seen.touch(message.id)
     const provider = this.registry.get(message.p)
     if (!provider) {
@@ -921,6 +967,33 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     if (value === false) return ack(false, 'refused')
     const changes = context.capture!.length ? context.capture! : [{ p: provider.id, d: message.d }]
     this.broadcastDelta(message.id, origin, changes)
+  }
+
+  /** Viewers may not change anything; `authorizeIntent` refines the rule per provider and kind. */
+  private authorized(conn: Conn, message: MessageOf<'intent'>): boolean {
+    const peer = this.peers.get(conn.peerId!)
+    if (!peer) return false
+    const allowed = (peer.access ?? 'editor') === 'editor'
+    const hook = this.options.authorizeIntent
+    if (!hook) return allowed
+    try {
+      return hook({ intentId: message.id, providerId: message.p, origin: peer.id, delta: { ...message.d, intentId: message.id } }, peer, allowed) === true
+    } catch (error) {
+      this.diagnostic('authorize-error', `authorizeIntent threw: ${(error as Error)?.message ?? String(error)}; refusing.`, { error })
+      return false
+    }
+  }
+
+  /** Host: removes a guest. It is told, its links go on every peer, and it cannot come back. */
+  kick(peerId: string, reason = 'removed'): void {
+    if (this.role !== 'host') throw new SessionStateError('not-host', 'Only the host can remove a peer.')
+    this.removed.touch(peerId)
+    const conn = this.connOf(peerId)
+    if (conn) {
+      this.sendTo(conn, { v: PROTOCOL_VERSION, t: 'end', reason })
+      this.detach(conn, reason)
+    }
+    this.dropPeer(peerId, reason)
   }
 
   /** A survivor hands over a delta the old host authorised and we never got: re-issue it, once. */
@@ -991,6 +1064,8 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
   private onRoster(rank: string[], peers: PeerInfo[], mesh: boolean): void {
     const next = new Map(peers.filter((p) => p.id !== this.self.id).map((p) => [p.id, p]))
     for (const peer of next.values()) this.formerNames.set(peer.id, peer.name)
+    const me = peers.find((p) => p.id === this.self.id)
+    if (me?.access) this.self = { ...this.self, access: me.access }
     // A fenced old host that the new host took back is a peer again.
     for (const conn of this.conns) if (conn.fenced && conn.peerId && next.has(conn.peerId)) conn.fenced = false
     const previous = this.peers
@@ -1112,8 +1187,12 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
 
   private onAck(message: MessageOf<'ack'>): void {
     const entry = this.outbox.settle(message.id)
-    if (entry && !message.ok) {
-      this.diagnostic('intent-refused', `The host refused a change to "${entry.providerId}" (${message.reason ?? 'refused'}).`, { providerId: entry.providerId })
+    if (!entry || message.ok) return
+    this.diagnostic('intent-refused', `The host refused a change to "${entry.providerId}" (${message.reason ?? 'refused'}); it was undone.`, { providerId: entry.providerId })
+    // Undo our optimistic change the one way every provider supports: take the host's state again.
+    if (!this.rebootstrapping && this.hostConn) {
+      this.rebootstrapping = true
+      this.sendTo(this.hostConn, { v: PROTOCOL_VERSION, t: 'resend', from: 0 })
     }
   }
 

@@ -23,6 +23,8 @@ export const peerInfoSchema = v.object({
   id,
   name: v.pipe(v.string(), v.maxLength(MAX_NAME)),
   role,
+  /** What the host lets this guest do; absent = editor. */
+  access: v.optional(v.picklist(['editor', 'viewer'])),
 })
 export type PeerInfo = v.InferOutput<typeof peerInfoSchema>
 
