@@ -2,7 +2,7 @@ import { REGRESSION_SEEDS } from './regressions.js'
 import { simulate } from './simulate.js'
 
 /** How many random seeds a test run covers (SIM_SEEDS to change), split over the sim test files. */
-export const SEEDS = Number(process.env.SIM_SEEDS ?? 2_000)
+export const SEEDS = Number(process.env.SIM_SEEDS ?? 10_000)
 export const FIRST_SEED = Number(process.env.SIM_FROM ?? 1)
 
 /** Seeds of part `part` (0-based) of `parts`: interleaved, so each part gets a fair mix. */
