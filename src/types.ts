@@ -1,7 +1,7 @@
 /** The public contract between an app and the controller. */
 import type { PeerInfo } from './wire/messages.js'
 import type { SessionState } from './session/lifecycle.js'
-import type { TransferProgress } from './transport/transport.js'
+import type { LinkStats, TransferProgress } from './transport/transport.js'
 
 export type { PeerInfo, SessionState, TransferProgress }
 export type SessionRole = 'host' | 'guest'
@@ -92,6 +92,8 @@ export interface SessionPeer extends PeerInfo {
   stale: boolean
   /** Round-trip time of the last heartbeat on the direct link, in ms. */
   rtt?: number
+  /** The direct link's candidate type, addresses and byte counts, refreshed every heartbeat. */
+  stats?: LinkStats
 }
 
 export interface SessionInvite {

@@ -72,7 +72,7 @@ export async function open(kind: SealKind, id: string, key: string, sealed: stri
   }
 }
 
-function additionalData(kind: SealKind, id: string): Uint8Array {
+function additionalData(kind: SealKind, id: string): Uint8Array<ArrayBuffer> {
   return new TextEncoder().encode(kind === 'offer' ? `session-sync/relay/${SEAL_VERSION} offer` : `session-sync/relay/${SEAL_VERSION} answer ${id}`)
 }
 
@@ -83,10 +83,10 @@ async function importKey(key: string): Promise<CryptoKey> {
 }
 
 /** base64url that re-encodes to itself (no stray low bits), else null. */
-export function decodeCanonical(text: string): Uint8Array | null {
+export function decodeCanonical(text: string): Uint8Array<ArrayBuffer> | null {
   try {
     const bytes = fromBase64url(text)
-    return toBase64url(bytes) === text ? bytes : null
+    return toBase64url(bytes) === text ? new Uint8Array(bytes) : null
   } catch {
     return null
   }

@@ -128,6 +128,8 @@ interface Conn {
   lastHeard: number
   stale: boolean
   rtt?: number
+  /** The link's statistics as of the last heartbeat. */
+  stats?: LinkStats
 }
 
 interface PendingInvite {
@@ -292,7 +294,11 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
       .map((id, rank) => {
         const info = id === this.self.id ? this.self : this.peers.get(id)
         const conn = links.get(id)
-        return info && { ...info, rank, self: id === this.self.id, linked: !!conn, stale: conn?.stale ?? false, ...(conn?.rtt !== undefined ? { rtt: conn.rtt } : {}) }
+        return info && {
+          ...info, rank, self: id === this.self.id, linked: !!conn, stale: conn?.stale ?? false,
+          ...(conn?.rtt !== undefined ? { rtt: conn.rtt } : {}),
+          ...(conn?.stats ? { stats: conn.stats } : {}),
+        }
       })
       .filter((p): p is SessionPeer => !!p)
   }
@@ -1645,6 +1651,7 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
         this.emit('session-reconnecting', { peerId: conn.peerId })
       }
       this.sendTo(conn, { v: PROTOCOL_VERSION, t: 'ping', n: Math.floor(now) })
+      conn.link.getStats?.().then((stats) => (conn.stats = stats), () => {})
     }
     this.updateConnectivity()
   }

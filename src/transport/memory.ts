@@ -39,9 +39,8 @@ export interface LinkFault {
 
 interface PendingMemoryOffer {
   from: string
-  resolveLink?: (link: MemoryLink) => void
-  rejectLink?: (err: Error) => void
-  answeredBy?: string
+  /** Like a real offer, several peers may answer it; `complete` picks one. */
+  answers: Map<string, { resolve: (link: MemoryLink) => void; reject: (err: Error) => void }>
   cancelled: boolean
 }
 
@@ -165,7 +164,7 @@ export class MemoryNetwork {
   /** @internal */
   registerOffer(from: string): string {
     const id = `mem:${this.name}:${from}:${++this.offerCount}`
-    this.offers.set(id, { from, cancelled: false })
+    this.offers.set(id, { from, answers: new Map(), cancelled: false })
     return id
   }
 
@@ -173,33 +172,33 @@ export class MemoryNetwork {
   answerOffer(offer: Signal, by: string): { answer: string; link: Promise<MemoryLink>; cancel: () => void } {
     const pending = this.offers.get(offer)
     if (!pending || pending.cancelled) throw new TransportError('offer-unknown', 'This offer is not known on this network.')
-    if (pending.answeredBy) throw new TransportError('offer-answered', 'This offer has already been answered.')
-    pending.answeredBy = by
-    const link = new Promise<MemoryLink>((resolve, reject) => {
-      pending.resolveLink = resolve
-      pending.rejectLink = reject
-    })
-    return { answer: `${offer}|${by}`, link, cancel: () => this.cancelOffer(offer) }
+    const answer = `${offer}|${by}|${pending.answers.size}`
+    const link = new Promise<MemoryLink>((resolve, reject) => pending.answers.set(answer, { resolve, reject }))
+    return { answer, link, cancel: () => this.withdrawAnswer(offer, answer) }
   }
 
   /** @internal */
   completeOffer(offer: Signal, answer: Signal): Promise<MemoryLink> {
     const pending = this.offers.get(offer)
-    if (!pending || pending.cancelled || !pending.answeredBy || answer !== `${offer}|${pending.answeredBy}`) {
+    const answerer = pending?.answers.get(answer)
+    if (!pending || pending.cancelled || !answerer) {
       return Promise.reject(new TransportError('answer-mismatch', 'This answer does not match the offer.'))
     }
     this.offers.delete(offer)
+    for (const [other, { reject }] of pending.answers) {
+      if (other !== answer) reject(new TransportError('offer-taken', 'The offer was completed with another answer.'))
+    }
+    const by = answer.split('|')[1]!
     const id = ++this.linkCount
-    const offerEnd = new MemoryLink(this, `${id}a`, pending.from, pending.answeredBy)
-    const answerEnd = new MemoryLink(this, `${id}b`, pending.answeredBy, pending.from)
+    const offerEnd = new MemoryLink(this, `${id}a`, pending.from, by)
+    const answerEnd = new MemoryLink(this, `${id}b`, by, pending.from)
     offerEnd.peer = answerEnd
     answerEnd.peer = offerEnd
     this.links.add(offerEnd)
     this.links.add(answerEnd)
-    const resolveAnswerSide = pending.resolveLink!
     return new Promise((resolve) => {
       this.clock.setTimeout(() => {
-        resolveAnswerSide(answerEnd)
+        answerer.resolve(answerEnd)
         resolve(offerEnd)
       }, this.drawLatency())
     })
@@ -211,7 +210,13 @@ export class MemoryNetwork {
     if (!pending) return
     pending.cancelled = true
     this.offers.delete(offer)
-    pending.rejectLink?.(new TransportError('offer-cancelled', 'The offer was cancelled.'))
+    for (const { reject } of pending.answers.values()) reject(new TransportError('offer-cancelled', 'The offer was cancelled.'))
+  }
+
+  private withdrawAnswer(offer: Signal, answer: Signal): void {
+    const answerer = this.offers.get(offer)?.answers.get(answer)
+    this.offers.get(offer)?.answers.delete(answer)
+    answerer?.reject(new TransportError('answer-withdrawn', 'The answer was withdrawn.'))
   }
 
   /**

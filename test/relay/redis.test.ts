@@ -13,7 +13,9 @@ import { createRelayClient, RelayError } from '../../src/relay/index.js'
 
 const OFFER = 'v=0\r\na=candidate:1 1 udp 2122260223 127.0.0.1 54400 typ host'
 const ANSWER = 'v=0\r\na=candidate:2 1 udp 2122260223 127.0.0.1 54401 typ host'
-const MISSING = 'redis-server is not installed: the Redis relay test needs it. Install the Debian package: apt-get install -y redis-server'
+/** `REDIS_SERVER=/path/to/redis-server` to use another build. */
+const REDIS_SERVER = process.env.REDIS_SERVER ?? 'redis-server'
+const MISSING = `${REDIS_SERVER} is not installed: the Redis relay test needs it. Install the Debian package: apt-get install -y redis-server`
 
 let clock = 1_800_000_000_000
 const now = () => clock
@@ -28,7 +30,7 @@ async function freePort(): Promise<number> {
 /** Resolves once redis-server says it is ready; rejects (bounded) otherwise. */
 function startRedis(port: number): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
-    const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] })
     let output = ''
     const timer = setTimeout(() => {
       child.kill('SIGKILL')

@@ -4,6 +4,7 @@
  */
 import { createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { clientKey } from '../../relay/rate-limit.js'
 import { createRelayServer, type RelayLogEntry, type RelayServer } from '../../relay/server.js'
 import { MemoryStore, type RelayStore } from '../../relay/store.js'
 import { InviteError } from '../../src/errors.js'
@@ -186,6 +187,9 @@ describe('relay with MemoryStore', () => {
     await expect(waiting).rejects.toMatchObject({ name: 'AbortError' })
     expect(Date.now() - t0).toBeLessThan(1_000)
 
+    const health = await fetch(`${url}/v1/health`)
+    expect(await health.json()).toEqual({ ok: true, maxTtlSeconds: 3600, maxBodyBytes: 16 * 1024, maxWaitSeconds: 30 })
+
     const preflight = await fetch(`${url}/v1/invites`, {
       method: 'OPTIONS',
       headers: { origin: 'https://viewer.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
@@ -227,6 +231,14 @@ describe('relay limits', () => {
     expect(error.retryAfterSeconds).toBe(1)
     clock += 2_000
     expect((await probe()).status).toBe(404)
+  })
+
+  it('keys IPv6 clients by /64 and unwraps IPv4-mapped addresses', () => {
+    expect(clientKey('203.0.113.7')).toBe('203.0.113.7')
+    expect(clientKey('::ffff:203.0.113.7')).toBe('203.0.113.7')
+    expect(clientKey('2001:db8:1:2:aaaa::1')).toBe(clientKey('2001:0db8:0001:0002:ffff:1:2:3'))
+    expect(clientKey('2001:db8:1:2::1')).not.toBe(clientKey('2001:db8:1:3::1'))
+    expect(clientKey('::1')).toBe('0:0:0:0::/64')
   })
 
   it('caps stored invites (503, relay-unavailable) until some expire', async () => {

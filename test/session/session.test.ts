@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { encodeMessage } from '../../src/wire/codec.js'
 import { PROTOCOL_VERSION } from '../../src/wire/messages.js'
-import type { Link } from '../../src/index.js'
+import { InviteTooLongError, type Link } from '../../src/index.js'
 import { TestSession, diagnostics, eventsOf, type TestPeer } from '../helpers/session.js'
 
 const states = (peers: TestPeer[]) => peers.map((p) => p.controller.getState())
@@ -276,3 +276,64 @@ function linkOf(s: TestSession, from: string, to: string): Link {
   if (!link) throw new Error(`no open link ${from}>${to}`)
   return link
 }
+
+describe('edges of the contract', () => {
+  it('reports snapshot entries for providers or viewers this page lacks, and goes on', async () => {
+    const s = new TestSession()
+    const host = s.peer('host')
+    host.controller.registerProvider({ id: 'extra', scope: 'global', snapshot: () => ({ x: 1 }), applySnapshot: () => {}, subscribe: () => () => {}, applyDelta: () => {} })
+    host.controller.addViewer({ uniqueId: 'third' })
+    host.layers.set('opacity', 1, 'third')
+    await host.controller.start()
+    const g1 = s.peer('g1')
+    await s.connect(host, g1)
+    expect(g1.controller.getState()).toBe('connected')
+    expect(diagnostics(g1, 'unknown-provider').map((d) => d.providerId)).toEqual(['extra'])
+    expect(diagnostics(g1, 'unknown-viewer')).toHaveLength(1)
+  })
+
+  it('mirrors every event to an external emitter', async () => {
+    const mirrored: string[] = []
+    const s = new TestSession()
+    const host = s.peer('host', { emitter: { emit: (type) => mirrored.push(type) } })
+    await host.controller.start()
+    expect(mirrored).toEqual(host.events.map((e) => e.type))
+    expect(mirrored).toContain('session-started')
+  })
+
+  it('carries app provisioning in the invite, refuses an over-long link with a paste code, and accepts that code', async () => {
+    const s = new TestSession()
+    const host = s.peer('host', { provision: () => ({ plugins: ['ruler', 'layers'] }), maxInviteUrlLength: 60 })
+    await host.controller.start()
+    const error = await host.controller.createInvite().catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(InviteTooLongError)
+    const { invite } = error as InviteTooLongError
+    expect((error as InviteTooLongError).code).toBe('invite-too-long')
+    const g1 = s.peer('g1')
+    const joined = await g1.controller.join(invite.code)
+    expect(joined.provision).toEqual({ plugins: ['ruler', 'layers'] })
+    const accepted = host.controller.acceptAnswer(joined.answerCode)
+    await s.settle()
+    await accepted
+    await s.settle()
+    expect(g1.controller.getState()).toBe('connected')
+  })
+
+  it('refuses a second answer to one invite, an expired invite and a damaged code, changing nothing', async () => {
+    const s = await TestSession.started(2)
+    const invite = await s.host.controller.createInvite()
+    const late = s.peer('late')
+    const other = s.peer('other')
+    const first = await late.controller.join(invite.url)
+    const second = await other.controller.join(invite.url)
+    const accepted = s.host.controller.acceptAnswer(first.answerCode)
+    await s.settle()
+    await accepted
+    await expect(s.host.controller.acceptAnswer(second.answerCode)).rejects.toMatchObject({ code: 'invite-used' })
+    await expect(s.host.controller.acceptAnswer(second.answerCode.slice(0, 20))).rejects.toMatchObject({ code: 'answer-damaged' })
+    const stale = await s.host.controller.createInvite()
+    await s.settle(16 * 60_000)
+    await expect(s.peer('slow').controller.join(stale.url)).rejects.toMatchObject({ code: 'invite-expired' })
+    expect(s.host.controller.getPeers().map((p) => p.name)).toEqual(['host', 'g1', 'late'])
+  })
+})
