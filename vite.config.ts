@@ -30,5 +30,7 @@ export default defineConfig(({ command }) => ({
     include: ['test/**/*.test.ts'],
     pool: 'threads',
     maxWorkers: 2,
+    // The machine is small and shared: generous, not tight. Nothing here waits on a timer it could not see.
+    testTimeout: 30_000,
   },
 }))

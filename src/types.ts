@@ -104,6 +104,10 @@ export interface SessionInvite {
   /** The blob alone, for pasting into a guest's join field. */
   code: string
   expiresAt: number
+  /** The link goes through the signalling relay: the guest's answer comes back by itself. */
+  relayed?: boolean
+  /** Why the relay could not be used (the link is then the paste flow's). */
+  relayError?: string
 }
 
 export type SessionEvents = {

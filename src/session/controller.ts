@@ -15,6 +15,7 @@ import {
 } from '../errors.js'
 import { decodeAnswer, decodeInvite, encodeAnswer, encodeInvite, inviteBlobFrom, inviteUrl } from '../invite/invite.js'
 import { ProviderRegistry } from '../providers/registry.js'
+import { createRelayClient, parseRelayFragment, relayFragment, relayInviteUrl, type RelayClient } from '../relay/index.js'
 import { systemClock, type Clock, type TimerHandle } from '../runtime/clock.js'
 import { systemRandom, type Random } from '../runtime/random.js'
 import type { Link, LinkStats, PendingOffer, Signal, Transport } from '../transport/transport.js'
@@ -96,6 +97,14 @@ export interface SessionSyncOptions {
   linkTimeoutMs?: number
   /** How long survivors wait for each other's candidacy after losing the host. */
   electionTimeoutMs?: number
+  /**
+   * A signalling relay (see relay/): invites become one click — the guest's page fetches the
+   * offer and posts its answer, end-to-end encrypted; the host picks it up. Without it, or
+   * when it is down, the link-and-answer-code flow works as ever.
+   */
+  signalingEndpoint?: string
+  /** A relay client of your own (e.g. with a custom fetch); overrides `signalingEndpoint`. */
+  relay?: RelayClient
   /** Host: let a knocking guest in (e.g. ask "Alice wants to join"). Default: everyone with a valid invite. */
   admit?: (peer: PeerInfo, invite: { inviteId: string; access: SessionAccess }) => boolean | Promise<boolean>
   /** Host: may this guest's intent take effect? `allowed` is the default (editors yes, viewers no). */
@@ -134,6 +143,8 @@ interface Conn {
 
 interface PendingInvite {
   pending: PendingOffer
+  /** Stops waiting for a relayed answer. */
+  abort?: () => void
   access: SessionAccess
   expiresAt: number
   used: boolean
@@ -185,6 +196,7 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
   private heartbeatTimer: TimerHandle | null = null
   private readonly options: SessionSyncOptions
   private readonly registry = new ProviderRegistry()
+  private readonly relay: RelayClient | undefined
   private readonly modules = new Map<string, SessionModule>()
   private readonly viewers = new Map<string, V>()
   private readonly unsubscribes = new Map<string, () => void>()
@@ -241,6 +253,7 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     this.random = options.random ?? systemRandom
     this.limits = { ...DEFAULT_LIMITS, ...options.limits }
     this.heartbeat = { ...DEFAULT_HEARTBEAT, ...options.heartbeat }
+    this.relay = options.relay ?? (options.signalingEndpoint ? createRelayClient({ endpoint: options.signalingEndpoint }) : undefined)
     this.self = {
       id: options.user?.id ?? this.random.id(ID_SIZE),
       name: options.user?.name ?? 'Guest',
@@ -411,9 +424,36 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     })
     const url = inviteUrl(this.options.baseUrl ?? '', code)
     const invite: SessionInvite = { inviteId, url, fragment: `#session=${code}`, code, expiresAt }
+    if (this.relay && (await this.publishToRelay(invite, Math.ceil(ttl / 1000)))) return invite
     const maxLength = this.options.maxInviteUrlLength ?? 2000
     if (url.length > maxLength) throw new InviteTooLongError(invite, maxLength)
     return invite
+  }
+
+  /** Puts the sealed offer on the relay and waits there for the answer; false when the relay failed. */
+  private async publishToRelay(invite: SessionInvite, ttlSeconds: number): Promise<boolean> {
+    const relay = this.relay!
+    let ref: { id: string; key: string }
+    try {
+      ref = await relay.publishOffer(invite.code, ttlSeconds)
+    } catch (error) {
+      invite.relayError = (error as Error).message
+      this.diagnostic('relay-unavailable', `${(error as Error).message} Use the invite link and the guest's answer code instead.`, { error })
+      return false
+    }
+    invite.url = relayInviteUrl(this.options.baseUrl ?? '', ref.id, ref.key)
+    invite.fragment = relayFragment(ref.id, ref.key)
+    invite.relayed = true
+    const stop = typeof AbortController === 'function' ? new AbortController() : undefined
+    const pending = this.invites.get(invite.inviteId)
+    if (pending) pending.abort = () => stop?.abort()
+    relay.waitForAnswer(ref.id, ref.key, stop ? { signal: stop.signal } : {}).then(
+      (answer) => this.acceptAnswer(answer),
+      (error: unknown) => {
+        if (!stop?.signal.aborted) this.diagnostic('relay-answer-failed', `No answer through the relay: ${(error as Error)?.message ?? String(error)}`, { error })
+      },
+    ).catch((error: unknown) => this.diagnostic('join-failed', `A relayed answer could not be used: ${(error as Error)?.message ?? String(error)}`, { error }))
+    return true
   }
 
   /** Complete a guest's link from the answer code it sent back. */
@@ -465,15 +505,22 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     if (!invite) return
     this.invites.delete(inviteId)
     this.clock.clearTimeout(invite.timer)
+    invite.abort?.()
     invite.pending.cancel()
   }
 
   // ---------------------------------------------------------------- guest
 
   /** Open an invite link. Returns the answer code for the guest to send back to the host. */
-  async join(urlOrFragment: string): Promise<{ answerCode: string; provision?: unknown }> {
+  /**
+   * Open an invite. Returns the answer code for the guest to send back to the host — or,
+   * for a relayed invite, posts it to the relay itself (`relayed: true`): nothing to paste.
+   */
+  async join(urlOrFragment: string): Promise<{ answerCode: string; provision?: unknown; relayed: boolean }> {
     this.assertIdle('join')
-    const invite = decodeInvite(inviteBlobFrom(urlOrFragment))
+    const ref = parseRelayFragment(urlOrFragment)
+    if (ref && !this.relay) throw new SessionStateError('no-relay', 'This invite goes through a signalling relay, and this page has none configured. Ask the host for an invite code to paste.')
+    const invite = decodeInvite(ref ? await this.relay!.fetchOffer(ref.id, ref.key) : inviteBlobFrom(urlOrFragment))
     if (this.clock.now() > invite.expiresAt) throw new InviteError('invite-expired')
     let offer: Signal
     try {
@@ -507,7 +554,17 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
         if (generation === this.generation) this.finish('join-failed')
       },
     )
-    return { answerCode: encodeAnswer({ inviteId: invite.inviteId, signal: this.packSignal(pending.answer) }), provision: invite.provision }
+    const answerCode = encodeAnswer({ inviteId: invite.inviteId, signal: this.packSignal(pending.answer) })
+    let relayed = false
+    if (ref) {
+      try {
+        await this.relay!.postAnswer(ref.id, ref.key, answerCode)
+        relayed = true
+      } catch (error) {
+        this.diagnostic('relay-unavailable', `${(error as Error).message} Send the answer code to the host instead.`, { error })
+      }
+    }
+    return { answerCode, provision: invite.provision, relayed }
   }
 
   // ---------------------------------------------------------------- leaving
