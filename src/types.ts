@@ -110,7 +110,16 @@ export interface SessionInvite {
   relayError?: string
 }
 
+/** The host's final save: every provider's state at the last sequence number. */
+export interface SessionFinalSave {
+  sessionId: string
+  seq: number
+  digest: string
+  entries: Array<{ p: string; w: string | null; d: unknown }>
+}
+
 export type SessionEvents = {
+  'session-final-save': SessionFinalSave
   'session-started': { sessionId: string; role: SessionRole; self: PeerInfo }
   'session-ended': { sessionId: string; reason: string }
   'session-peer-joined': { peer: PeerInfo }

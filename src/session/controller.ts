@@ -21,6 +21,7 @@ import { systemRandom, type Random } from '../runtime/random.js'
 import type { Link, LinkStats, PendingOffer, Signal, Transport } from '../transport/transport.js'
 import type {
   SessionAccess,
+  SessionFinalSave,
   SessionIntent,
   SessionDelta,
   SessionDeltaMeta,
@@ -583,6 +584,19 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     if (this.role !== 'host') throw new SessionStateError('not-host', 'Only the host can end the session; guests can leave.')
     this.broadcast({ v: PROTOCOL_VERSION, t: 'end', reason })
     this.finish(reason)
+  }
+
+  /**
+   * Host: the final save. Collects every provider's state, hands it to `session-final-save`
+   * listeners (the app writes it wherever it keeps documents), then ends the session for all.
+   */
+  async saveAndEnd(reason = 'saved'): Promise<SessionFinalSave> {
+    if (this.role !== 'host' || !this._sessionId) throw new SessionStateError('not-host', 'Only the host owns the final save.')
+    const entries = await this.collectSnapshot()
+    const save: SessionFinalSave = { sessionId: this._sessionId, seq: this.seq, digest: digestOf(entries), entries }
+    this.emit('session-final-save', save)
+    await this.end(reason)
+    return save
   }
 
   /** For `pagehide`: say goodbye on every link now, synchronously; the page may be gone next tick. */

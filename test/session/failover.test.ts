@@ -139,3 +139,21 @@ describe('host failover', () => {
     }
   })
 })
+
+describe('solo continue and the final save', () => {
+  it('leaves the last peer host of one, lock engaged, until it saves and ends', async () => {
+    const { s, host, guests } = await started(3)
+    host.kv.set('doc', 'v1')
+    await s.settle()
+    for (const g of guests) await g.controller.leave()
+    await s.settle()
+    expect(host.controller.getState()).toBe('connected')
+    expect(host.controller.getPeers().map((p) => p.name)).toEqual(['host'])
+    expect(() => host.controller.guardPluginLoad('x')).toThrow()
+    const save = await host.controller.saveAndEnd()
+    expect(save.entries.find((e) => e.p === 'kv')?.d).toEqual({ doc: 'v1' })
+    expect(eventsOf(host, 'session-final-save')).toEqual([save])
+    expect(host.controller.getState()).toBe('idle')
+    expect(() => host.controller.guardPluginLoad('x')).not.toThrow()
+  })
+})
