@@ -140,3 +140,25 @@ describe('peer-assisted mesh', () => {
     expect(guestLinks(s)).toEqual(['g1>g3', 'g3>g1'])
   })
 })
+
+describe('connection bounds', () => {
+  it('never holds more links than maxLinks, and says so', async () => {
+    const s = new TestSession()
+    const options = { limits: { maxLinks: 3 } }
+    const host = s.peer('host', { meshLimit: 12 })
+    await host.controller.start()
+    const guests: TestPeer[] = []
+    for (let i = 1; i <= 5; i++) {
+      const guest = s.peer(`g${i}`, options)
+      await s.connect(host, guest)
+      guests.push(guest)
+    }
+    await s.settle(1_000)
+    for (const g of guests) expect(s.net.openLinks().filter((l) => l.startsWith(`${g.name}>`)).length).toBeLessThanOrEqual(3)
+    expect(guests.some((g) => diagnostics(g, 'link-limit').length > 0)).toBe(true)
+    // view deltas still reach everyone, through the host where no direct link exists
+    guests[4]!.cursor.set('pos', 'bounded')
+    await s.settle()
+    for (const g of guests.slice(0, 4)) expect(g.cursor.store()).toEqual({ pos: 'bounded' })
+  })
+})
