@@ -198,6 +198,8 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
   private readonly options: SessionSyncOptions
   private readonly registry = new ProviderRegistry()
   private readonly relay: RelayClient | undefined
+  /** The bytes each received delta came in (weakly held: gone with the message). */
+  private readonly received = new WeakMap<object, Uint8Array>()
   private readonly modules = new Map<string, SessionModule>()
   private readonly viewers = new Map<string, V>()
   private readonly unsubscribes = new Map<string, () => void>()
@@ -865,6 +867,7 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
       conn.rtt = this.clock.now() - message.n
       return
     }
+    if (message.t === 'delta') this.received.set(message, bytes)
     this.serial(() => this.handle(conn, message))
   }
 
@@ -1241,7 +1244,8 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
 
   private async applyAuthoritative(message: MessageOf<'delta'>): Promise<void> {
     this.seq = message.seq
-    this.replay.add(message.seq, encodeMessage(message))
+    // Kept as it came, to serve a new host's catch-up: no second encoding.
+    this.replay.add(message.seq, this.received.get(message) ?? encodeMessage(message))
     const mine = this.outbox.settle(message.id)
     if (this.seen.touch(message.id) && !mine) return
     const [only] = message.changes
