@@ -1,0 +1,956 @@
+/**
+ * Benchmark page (bench/run.mjs): session-sync controllers and raw RTCPeerConnection pairs
+ * side by side in one page, over real DataChannels on loopback. Several controllers share
+ * the page, so one `performance.now()` clock times both ends of a one-way trip. Every
+ * function returns plain data (sample arrays in ms); statistics are computed in Node.
+ * Every wait has a timeout; nothing here loops without a bound.
+ */
+import {
+  createWebRtcTransport,
+  installSession,
+  SessionSyncController,
+  type SessionDelta,
+  type SessionDeltaMeta,
+  type SessionEvents,
+  type SessionLimits,
+  type SessionState,
+  type SessionSyncOptions,
+  type SessionSyncProvider,
+} from '../../src/index.js'
+
+// ------------------------------------------------------------------ peer connection recording
+
+/** While set, every RTCPeerConnection created (by simple-peer too) is kept here, to read its SDP. */
+let recording: RTCPeerConnection[] | null = null
+const NativePeerConnection = globalThis.RTCPeerConnection
+globalThis.RTCPeerConnection = class extends NativePeerConnection {
+  constructor(configuration?: RTCConfiguration) {
+    super(configuration)
+    recording?.push(this)
+  }
+}
+
+// ------------------------------------------------------------------ helpers
+
+const now = () => performance.now()
+const encoder = new TextEncoder()
+const decoder = new TextDecoder()
+
+/** A macrotask turn without setTimeout's 4 ms clamp. */
+const turn = (() => {
+  const channel = new MessageChannel()
+  const waiting: Array<() => void> = []
+  channel.port1.onmessage = () => waiting.shift()?.()
+  return () =>
+    new Promise<void>((resolve) => {
+      waiting.push(resolve)
+      channel.port2.postMessage(0)
+    })
+})()
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+
+/** Rejects with `what` after `ms`. */
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms)
+  })
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
+}
+
+/** Polls `condition` every `everyMs` until it holds (resolves with the time) or `ms` passes. */
+async function until(condition: () => boolean, ms: number, what: string, everyMs = 5): Promise<number> {
+  const deadline = now() + ms
+  for (;;) {
+    if (condition()) return now()
+    if (now() > deadline) throw new Error(`timed out after ${ms} ms: ${what}`)
+    await sleep(everyMs)
+  }
+}
+
+/** A JSON payload of exactly `bytes` bytes once stringified (`n` kept at 6 digits). */
+function payload(n: number, bytes: number): { n: number; pad: string } {
+  const base = JSON.stringify({ n: 100_000 + n, pad: '' }).length
+  return { n: 100_000 + n, pad: 'x'.repeat(Math.max(0, bytes - base)) }
+}
+
+/** Deterministic printable text of `bytes` characters (no JSON escapes; does not compress). */
+function makeBlob(bytes: number, seed = 1): string {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+  const parts: string[] = []
+  let x = seed >>> 0
+  for (let done = 0; done < bytes; ) {
+    const n = Math.min(65_536, bytes - done)
+    const codes = new Array<number>(n)
+    for (let i = 0; i < n; i++) {
+      x = (Math.imul(x, 1_664_525) + 1_013_904_223) >>> 0
+      codes[i] = alphabet.charCodeAt(x >>> 26)
+    }
+    parts.push(String.fromCharCode(...codes))
+    done += n
+  }
+  return parts.join('')
+}
+
+// ------------------------------------------------------------------ session peers
+
+type ApplyHook = (provider: string, delta: SessionDelta, meta: SessionDeltaMeta) => void
+
+export interface PeerOptions {
+  name?: string
+  heartbeat?: SessionSyncOptions['heartbeat']
+  electionTimeoutMs?: number
+  meshLimit?: number
+  limits?: Partial<SessionLimits>
+  /** installSession: closing the page sends a goodbye (one per page). */
+  install?: boolean
+}
+
+interface BenchPeer {
+  c: SessionSyncController
+  options: PeerOptions
+  emitters: Map<string, (delta: SessionDelta) => string | void>
+  /** Called on every applyDelta; the providers keep nothing else. */
+  onApply: ApplyHook | null
+  /** Called when the guest's outbox settles an intent (host delta or ack arrived). */
+  onSettle: ((intentId: string) => void) | null
+  applied: number
+  blob: string
+  /** performance.now() of the last event of each type. */
+  lastEvent: Partial<Record<keyof SessionEvents, number>>
+  eventWaiters: Array<() => void>
+}
+
+const peers: Array<BenchPeer | null> = []
+
+function peerAt(index: number): BenchPeer {
+  const peer = peers[index]
+  if (!peer) throw new Error(`no peer #${index}`)
+  return peer
+}
+
+function providersFor(peer: BenchPeer): SessionSyncProvider[] {
+  const subscribe = (id: string) => (emit: (delta: SessionDelta) => string | void) => {
+    peer.emitters.set(id, emit)
+    return () => peer.emitters.delete(id)
+  }
+  const apply = (id: string) => (delta: SessionDelta, meta: SessionDeltaMeta) => {
+    peer.applied++
+    peer.onApply?.(id, delta, meta)
+  }
+  return [
+    { id: 'kv', scope: 'global', priority: 20, snapshot: () => ({}), applySnapshot: () => {}, subscribe: subscribe('kv'), applyDelta: apply('kv') },
+    { id: 'cursor', scope: 'global', view: true, priority: 50, snapshot: () => ({}), applySnapshot: () => {}, subscribe: subscribe('cursor'), applyDelta: apply('cursor') },
+    {
+      id: 'blob',
+      scope: 'global',
+      priority: 90,
+      snapshot: () => ({ data: peer.blob }),
+      applySnapshot: (data) => {
+        peer.blob = String((data as { data?: unknown }).data ?? '')
+      },
+      subscribe: subscribe('blob'),
+      applyDelta: apply('blob'),
+    },
+  ]
+}
+
+function create(options: PeerOptions = {}): number {
+  const index = peers.length
+  const c = new SessionSyncController({
+    transport: createWebRtcTransport({ iceServers: [] }),
+    baseUrl: location.href.split('#')[0],
+    user: { name: options.name ?? `p${index}` },
+    ...(options.heartbeat ? { heartbeat: options.heartbeat } : {}),
+    ...(options.electionTimeoutMs !== undefined ? { electionTimeoutMs: options.electionTimeoutMs } : {}),
+    ...(options.meshLimit !== undefined ? { meshLimit: options.meshLimit } : {}),
+    ...(options.limits ? { limits: options.limits } : {}),
+  })
+  const peer: BenchPeer = { c, options, emitters: new Map(), onApply: null, onSettle: null, applied: 0, blob: '', lastEvent: {}, eventWaiters: [] }
+  c.events.on('*', (type) => {
+    peer.lastEvent[type] = now()
+    for (const wake of peer.eventWaiters.splice(0)) wake()
+  })
+  for (const provider of providersFor(peer)) c.registerProvider(provider)
+  // Instrumentation only: the guest's outbox is private; its settle() marks an intent confirmed.
+  const outbox = (c as unknown as { outbox: { settle(id: string): unknown } }).outbox
+  const settle = outbox.settle.bind(outbox)
+  outbox.settle = (id: string) => {
+    const entry = settle(id)
+    if (entry !== undefined) peer.onSettle?.(id)
+    return entry
+  }
+  if (options.install) installSession(c)
+  peers.push(peer)
+  return index
+}
+
+/** Resolves (with the time) when the controller reaches `state`; at once if it is there. */
+function whenState(peer: BenchPeer, state: SessionState, ms: number): Promise<number> {
+  if (peer.c.getState() === state) return Promise.resolve(now())
+  return withTimeout(
+    new Promise<number>((resolve) => {
+      const off = peer.c.on('session-state-changed', (e) => {
+        if (e.state !== state) return
+        off()
+        resolve(now())
+      })
+    }),
+    ms,
+    `${peer.c.getSelf().name} to be ${state} (is ${peer.c.getState()})`,
+  )
+}
+
+/** The whole handshake inside this page: invite, answer, and both ends connected. */
+async function link(host: BenchPeer, guest: BenchPeer, ms = 30_000): Promise<void> {
+  const invite = await host.c.createInvite()
+  const hostConnected = whenState(host, 'connected', ms)
+  const guestConnected = whenState(guest, 'connected', ms)
+  const { answerCode } = await guest.c.join(invite.url)
+  await host.c.acceptAnswer(answerCode)
+  await Promise.all([hostConnected, guestConnected])
+}
+
+async function dispose(indices: number[]): Promise<void> {
+  for (const index of indices) {
+    const peer = peers[index]
+    if (!peer) continue
+    peers[index] = null
+    peer.onApply = null
+    peer.onSettle = null
+    if (peer.c.getRole() === 'host') await peer.c.end()
+    else await peer.c.leave()
+  }
+  await sleep(50)
+}
+
+/** Direct links each controller should hold once the topology settled (mesh: all; star: host + standby successors). */
+function expectedLinks(peer: BenchPeer): number {
+  const all = peer.c.getPeers()
+  const meshLimit = peer.options.meshLimit ?? 6
+  if (all.length <= meshLimit) return all.length - 1
+  const self = all.find((p) => p.self)!
+  if (self.rank <= 2) return all.length - 1 // host and the 2 standby successors link to everyone
+  return 3
+}
+
+function linkedCount(peer: BenchPeer): number {
+  return peer.c.getPeers().filter((p) => !p.self && p.linked).length
+}
+
+async function waitTopology(indices: number[], expectedPeers: number, ms: number): Promise<{ settled: boolean; ms: number }> {
+  const t0 = now()
+  const ok = () =>
+    indices.every((i) => {
+      const peer = peerAt(i)
+      return peer.c.getPeers().length === expectedPeers && linkedCount(peer) >= expectedLinks(peer)
+    })
+  try {
+    await until(ok, ms, 'topology', 20)
+    await sleep(200) // let the last links' `links` reports reach the host
+    return { settled: true, ms: now() - t0 }
+  } catch {
+    return { settled: false, ms: now() - t0 }
+  }
+}
+
+// ------------------------------------------------------------------ raw baseline
+
+interface RawPair {
+  a: RTCPeerConnection
+  b: RTCPeerConnection
+  chA: RTCDataChannel
+  chB: RTCDataChannel
+  close(): void
+}
+
+function gathered(pc: RTCPeerConnection): Promise<void> {
+  if (pc.iceGatheringState === 'complete') return Promise.resolve()
+  return new Promise((resolve) => {
+    const check = () => {
+      if (pc.iceGatheringState !== 'complete') return
+      pc.removeEventListener('icegatheringstatechange', check)
+      resolve()
+    }
+    pc.addEventListener('icegatheringstatechange', check)
+  })
+}
+
+function opened(channel: RTCDataChannel): Promise<void> {
+  if (channel.readyState === 'open') return Promise.resolve()
+  return new Promise((resolve, reject) => {
+    channel.addEventListener('open', () => resolve(), { once: true })
+    channel.addEventListener('close', () => reject(new Error('raw channel closed')), { once: true })
+  })
+}
+
+/** What a hand-written app would do: non-trickle ICE (one offer, one answer), one ordered reliable channel. */
+async function rawPair(ms = 20_000): Promise<RawPair> {
+  const a = new NativePeerConnection({ iceServers: [] })
+  const b = new NativePeerConnection({ iceServers: [] })
+  const close = () => {
+    a.close()
+    b.close()
+  }
+  try {
+    return await withTimeout(
+      (async () => {
+        const chA = a.createDataChannel('data')
+        const remoteChannel = new Promise<RTCDataChannel>((resolve) => {
+          b.ondatachannel = (e) => resolve(e.channel)
+        })
+        await a.setLocalDescription(await a.createOffer())
+        await gathered(a)
+        await b.setRemoteDescription(a.localDescription!)
+        await b.setLocalDescription(await b.createAnswer())
+        await gathered(b)
+        await a.setRemoteDescription(b.localDescription!)
+        const chB = await remoteChannel
+        await Promise.all([opened(chA), opened(chB)])
+        chA.binaryType = 'arraybuffer'
+        chB.binaryType = 'arraybuffer'
+        return { a, b, chA, chB, close }
+      })(),
+      ms,
+      'raw pair set-up',
+    )
+  } catch (error) {
+    close()
+    throw error
+  }
+}
+
+/** Local and remote address of the selected candidate pair. */
+async function pairAddresses(pc: RTCPeerConnection): Promise<{ type: string; local: string; remote: string }> {
+  const stats = new Map<string, Record<string, unknown>>()
+  ;(await pc.getStats()).forEach((entry: Record<string, unknown>, id: string) => stats.set(id, entry))
+  const transport = [...stats.values()].find((s) => s.type === 'transport')
+  const pair = stats.get(String(transport?.selectedCandidatePairId ?? ''))
+  const local = stats.get(String(pair?.localCandidateId ?? ''))
+  const remote = stats.get(String(pair?.remoteCandidateId ?? ''))
+  return { type: String(local?.candidateType ?? '?'), local: String(local?.address ?? '?'), remote: String(remote?.address ?? '?') }
+}
+
+// ------------------------------------------------------------------ benchmarks
+
+/** Session pair (host, guest) for the message benchmarks. */
+async function sessionPair(options: PeerOptions = {}): Promise<[BenchPeer, BenchPeer, number[]]> {
+  const h = create({ ...options, name: 'host' })
+  const g = create({ ...options, name: 'guest' })
+  const host = peerAt(h)
+  const guest = peerAt(g)
+  await host.c.start()
+  await link(host, guest)
+  return [host, guest, [h, g]]
+}
+
+/** Runs `session`, `raw` (and `extra`) alternately in blocks, so machine noise hits them alike. */
+async function interleaved(
+  samples: number,
+  warmup: number,
+  block: number,
+  session: (i: number) => Promise<number>,
+  raw: (i: number) => Promise<number>,
+  extra?: (i: number) => Promise<number>,
+): Promise<{ session: number[]; raw: number[]; extra: number[] }> {
+  const arms = [session, raw, ...(extra ? [extra] : [])]
+  const out = { session: [] as number[], raw: [] as number[], extra: [] as number[] }
+  const sinks = [out.session, out.raw, out.extra]
+  for (let i = 0; i < warmup; i++) {
+    for (const arm of arms) {
+      await arm(-1 - i)
+      await turn()
+    }
+  }
+  for (let done = 0; done < samples; done += block) {
+    const n = Math.min(block, samples - done)
+    for (const [k, arm] of arms.entries()) {
+      for (let i = 0; i < n; i++) {
+        sinks[k]!.push(await arm(done + i))
+        await turn()
+      }
+    }
+  }
+  return out
+}
+
+const bench = {
+  info() {
+    return { userAgent: navigator.userAgent, crossOriginIsolated: globalThis.crossOriginIsolated, hardwareConcurrency: navigator.hardwareConcurrency }
+  },
+
+  /** Invite fragment and answer code lengths, with the SDPs they carry (Node gzips those for the raw column). */
+  async invite(samples: number) {
+    const rows: Array<{ fragment: number; code: number; url: number; answer: number; offerSdp: string; answerSdp: string }> = []
+    for (let i = 0; i < samples; i++) {
+      const h = create({ name: 'host' })
+      const g = create({ name: 'guest' })
+      const host = peerAt(h)
+      const guest = peerAt(g)
+      recording = []
+      await host.c.start()
+      const invite = await host.c.createInvite()
+      const offerPc = recording[0]
+      const hostConnected = whenState(host, 'connected', 30_000)
+      const guestConnected = whenState(guest, 'connected', 30_000)
+      const { answerCode } = await guest.c.join(invite.url)
+      const answerPc = recording[1]
+      recording = null
+      await host.c.acceptAnswer(answerCode)
+      await Promise.all([hostConnected, guestConnected])
+      rows.push({
+        fragment: invite.fragment.length,
+        code: invite.code.length,
+        url: invite.url.length,
+        answer: answerCode.length,
+        offerSdp: offerPc?.localDescription?.sdp ?? '',
+        answerSdp: answerPc?.localDescription?.sdp ?? '',
+      })
+      await dispose([h, g])
+    }
+    return rows
+  },
+
+  /** createInvite → both sides connected, vs a raw non-trickle pair up to an open channel on both ends. */
+  async connect(samples: number) {
+    const session: number[] = []
+    const raw: number[] = []
+    const phases: Array<{ invite: number; join: number; accept: number; connected: number }> = []
+    let addresses: { session?: unknown; raw?: unknown } = {}
+    for (let i = 0; i < samples; i++) {
+      const h = create({ name: 'host' })
+      const g = create({ name: 'guest' })
+      const host = peerAt(h)
+      const guest = peerAt(g)
+      await host.c.start()
+      const hostConnected = whenState(host, 'connected', 30_000)
+      const guestConnected = whenState(guest, 'connected', 30_000)
+      const t0 = now()
+      const invite = await host.c.createInvite()
+      const t1 = now()
+      const { answerCode } = await guest.c.join(invite.url)
+      const t2 = now()
+      await host.c.acceptAnswer(answerCode)
+      const t3 = now()
+      const done = Math.max(...(await Promise.all([hostConnected, guestConnected])))
+      session.push(done - t0)
+      phases.push({ invite: t1 - t0, join: t2 - t1, accept: t3 - t2, connected: done - t3 })
+      if (i === 0) {
+        const stats = await host.c.getLinkStats(guest.c.getSelf().id)
+        addresses.session = { type: stats?.candidateType, local: stats?.localAddress, remote: stats?.remoteAddress }
+      }
+      await dispose([h, g])
+      await turn()
+      const r0 = now()
+      const pair = await rawPair()
+      raw.push(now() - r0)
+      if (i === 0) addresses.raw = await pairAddresses(pair.a)
+      pair.close()
+      await sleep(20)
+    }
+    return { session, raw, phases, addresses }
+  },
+
+  /** View delta host → guest (emit to applyDelta) vs raw send → onmessage, `bytes` of payload. */
+  async oneWay(samples: number, bytes: number) {
+    const [host, guest, indices] = await sessionPair()
+    const pair = await rawPair()
+    const emit = host.emitters.get('cursor')!
+    // Where the time goes: the sending call, the channel, and the receiving side up to the app.
+    // event.timeStamp marks when the browser created the channel's message event, before any handler ran.
+    type Split = { send: number[]; wire: number[]; dispatch: number[]; receive: number[] }
+    const split: { session: Split; raw: Split } = {
+      session: { send: [], wire: [], dispatch: [], receive: [] },
+      raw: { send: [], wire: [], dispatch: [], receive: [] },
+    }
+    let arrived = 0
+    let delivered = 0
+    type LinkInternals = { on(type: 'message', fn: () => void): () => void; channel?: RTCDataChannel }
+    for (const conn of (guest.c as unknown as { conns: Set<{ link: LinkInternals }> }).conns) {
+      conn.link.on('message', () => (arrived = now()))
+      // simple-peer listens through `onmessage`; wrap it so the stamp is taken before its handler runs.
+      const channel = conn.link.channel
+      const handler = channel?.onmessage
+      if (channel && handler) {
+        channel.onmessage = (e: MessageEvent) => {
+          delivered = e.timeStamp
+          handler.call(channel, e)
+        }
+      }
+    }
+    const result = await interleaved(
+      samples,
+      30,
+      50,
+      (i) =>
+        withTimeout(
+          new Promise<number>((resolve) => {
+            const d = { ...payload(i, bytes) }
+            guest.onApply = (provider, delta) => {
+              if (provider !== 'cursor' || delta.n !== d.n) return
+              const t = now()
+              if (i >= 0) split.session.send.push(sent - t0), split.session.wire.push(delivered - sent), split.session.dispatch.push(arrived - delivered), split.session.receive.push(t - arrived)
+              resolve(t - t0)
+            }
+            const t0 = now()
+            emit(d)
+            const sent = now()
+          }),
+          10_000,
+          'view delta',
+        ),
+      (i) =>
+        withTimeout(
+          new Promise<number>((resolve) => {
+            const d = payload(i, bytes)
+            pair.chB.onmessage = (e) => {
+              const at = now()
+              const got = JSON.parse(e.data as string) as { n: number }
+              if (got.n !== d.n) return
+              const t = now()
+              if (i >= 0) split.raw.send.push(sent - t0), split.raw.wire.push(e.timeStamp - sent), split.raw.dispatch.push(at - e.timeStamp), split.raw.receive.push(t - at)
+              resolve(t - t0)
+            }
+            const t0 = now()
+            pair.chA.send(JSON.stringify(d))
+            const sent = now()
+          }),
+          10_000,
+          'raw message',
+        ),
+      // A second baseline: the same JSON as UTF-8 bytes behind a 1-byte header (what the library's framing sends).
+      (i) =>
+        withTimeout(
+          new Promise<number>((resolve) => {
+            const d = payload(i, bytes)
+            pair.chB.onmessage = (e) => {
+              const got = JSON.parse(decoder.decode(new Uint8Array(e.data as ArrayBuffer, 1))) as { n: number }
+              if (got.n === d.n) resolve(now() - t0)
+            }
+            const t0 = now()
+            const json = encoder.encode(JSON.stringify(d))
+            const frame = new Uint8Array(json.byteLength + 1)
+            frame.set(json, 1)
+            pair.chA.send(frame)
+          }),
+          10_000,
+          'raw binary message',
+        ),
+    )
+    guest.onApply = null
+    pair.close()
+    await dispose(indices)
+    return { ...result, split }
+  },
+
+  /** Guest intent → host applies → authoritative delta back → guest's outbox settles, vs raw echo. */
+  async intent(samples: number, bytes: number) {
+    const [host, guest, indices] = await sessionPair()
+    const pair = await rawPair()
+    const emit = guest.emitters.get('kv')!
+    let hostApplied = 0
+    host.onApply = () => hostApplied++
+    pair.chB.onmessage = (e) => pair.chB.send(e.data as string)
+    const result = await interleaved(
+      samples,
+      30,
+      50,
+      (i) =>
+        withTimeout(
+          new Promise<number>((resolve) => {
+            let id: string | void
+            guest.onSettle = (settled) => {
+              if (settled === id) resolve(now() - t0)
+            }
+            const t0 = now()
+            id = emit({ key: 'k', value: payload(i, bytes - 20) })
+            if (!id) throw new Error('the guest emitted no intent')
+          }),
+          10_000,
+          'intent round trip',
+        ),
+      (i) =>
+        withTimeout(
+          new Promise<number>((resolve) => {
+            const d = payload(i, bytes)
+            pair.chA.onmessage = (e) => {
+              const got = JSON.parse(e.data as string) as { n: number }
+              if (got.n === d.n) resolve(now() - t0)
+            }
+            const t0 = now()
+            pair.chA.send(JSON.stringify(d))
+          }),
+          10_000,
+          'raw round trip',
+        ),
+    )
+    guest.onSettle = null
+    pair.close()
+    await dispose(indices)
+    return { ...result, hostApplied }
+  },
+
+  /** `count` small authoritative deltas host → guest, in batches of `batch` per task, until all are applied. */
+  async throughput(count: number, reps: number, batch: number) {
+    const [host, guest, indices] = await sessionPair()
+    const pair = await rawPair()
+    const emit = host.emitters.get('kv')!
+    const session: number[] = []
+    const raw: number[] = []
+    /** µs of the sending task per message (emit → on the channel, or stringify + send). */
+    const sendCost = { session: [] as number[], raw: [] as number[] }
+    for (let rep = 0; rep < reps; rep++) {
+      const start = guest.applied
+      const allApplied = new Promise<number>((resolve) => {
+        guest.onApply = () => {
+          if (guest.applied - start === count) resolve(now())
+        }
+      })
+      const t0 = now()
+      let busy = 0
+      for (let i = 0; i < count; i += batch) {
+        const b0 = now()
+        for (let j = i; j < Math.min(count, i + batch); j++) emit({ key: 'k', value: j })
+        busy += now() - b0
+        await turn()
+      }
+      sendCost.session.push((busy * 1000) / count)
+      session.push(count / (((await withTimeout(allApplied, 60_000, `${count} deltas applied (got ${guest.applied - start})`)) - t0) / 1000))
+      guest.onApply = null
+      await sleep(100)
+
+      let received = 0
+      const allReceived = new Promise<number>((resolve) => {
+        pair.chB.onmessage = (e) => {
+          JSON.parse(e.data as string)
+          if (++received === count) resolve(now())
+        }
+      })
+      const r0 = now()
+      let rawBusy = 0
+      for (let i = 0; i < count; i += batch) {
+        const b0 = now()
+        for (let j = i; j < Math.min(count, i + batch); j++) pair.chA.send(JSON.stringify({ key: 'k', value: j }))
+        rawBusy += now() - b0
+        if (pair.chA.bufferedAmount > 1024 * 1024) await withTimeout(new Promise((r) => pair.chA.addEventListener('bufferedamountlow', r, { once: true })), 10_000, 'raw drain')
+        await turn()
+      }
+      sendCost.raw.push((rawBusy * 1000) / count)
+      raw.push(count / (((await withTimeout(allReceived, 60_000, `${count} raw messages`)) - r0) / 1000))
+      await sleep(100)
+    }
+    pair.close()
+    await dispose(indices)
+    return { session, raw, sendCost }
+  },
+
+  /**
+   * Where a burst's sending time goes: µs per call of each step of the host's send path,
+   * beside raw sends, each over `count` calls in bursts of 500 (the channel drained in between).
+   */
+  async sendPath(count: number) {
+    const [host, guest, indices] = await sessionPair()
+    const pair = await rawPair()
+    pair.chB.onmessage = () => {}
+    const hostLink = [...(host.c as unknown as { conns: Set<{ link: { send(bytes: Uint8Array): void; channel?: RTCDataChannel } }> }).conns][0]!.link
+    const drain = async (channel: RTCDataChannel | undefined) => {
+      await until(() => !channel || channel.bufferedAmount === 0, 10_000, 'drain', 2)
+      await sleep(20)
+    }
+    const time = async (channel: RTCDataChannel | undefined, step: (i: number) => void) => {
+      let busy = 0
+      for (let i = 0; i < count; i += 500) {
+        const t0 = now()
+        for (let j = i; j < Math.min(count, i + 500); j++) step(j)
+        busy += now() - t0
+        await drain(channel)
+      }
+      return (busy * 1000) / count
+    }
+    const message = { v: 1, t: 'pong', n: 0, pad: 'x'.repeat(100) }
+    const bytes = encoder.encode(JSON.stringify(message))
+    const kv = host.emitters.get('kv')!
+    const result = {
+      'raw send(string)': await time(pair.chA, () => pair.chA.send(JSON.stringify(message))),
+      'raw send(new Uint8Array)': await time(pair.chA, () => pair.chA.send(encoder.encode(JSON.stringify(message)))),
+      'raw send(same Uint8Array)': await time(pair.chA, () => pair.chA.send(bytes)),
+      'TextEncoder.encode(JSON)': await time(undefined, () => void encoder.encode(JSON.stringify(message))),
+      'crypto.getRandomValues(new Uint8Array(21))': await time(undefined, () => void crypto.getRandomValues(new Uint8Array(21))),
+      'link.send(bytes) (framing + channel)': await time(hostLink.channel, () => hostLink.send(bytes)),
+      'emit() of a kv delta (whole host path)': await time(hostLink.channel, (j) => kv({ key: 'k', value: j })),
+    }
+    await until(() => guest.applied >= count, 30_000, 'guest applied the kv deltas', 10)
+    pair.close()
+    await dispose(indices)
+    return result
+  },
+
+  /** Late join with `bytes` of provider state: host's session-peer-joined → guest's session-bootstrap-complete, vs raw chunked transfer of the same text. */
+  async bootstrap(bytes: number, samples: number) {
+    const h = create({ name: 'host' })
+    const host = peerAt(h)
+    host.blob = makeBlob(bytes)
+    await host.c.start()
+    const session: number[] = []
+    const raw: number[] = []
+    for (let i = 0; i < samples; i++) {
+      const g = create({ name: `guest${i}` })
+      const guest = peerAt(g)
+      const complete = withTimeout(
+        new Promise<number>((resolve) => {
+          const off = guest.c.on('session-bootstrap-complete', () => {
+            off()
+            resolve(now())
+          })
+        }),
+        120_000,
+        'bootstrap complete',
+      )
+      await link(host, guest, 120_000)
+      const t1 = await complete
+      const t0 = host.lastEvent['session-peer-joined']!
+      if (guest.blob.length !== bytes || guest.blob !== host.blob) throw new Error(`bootstrap delivered ${guest.blob.length} of ${bytes} characters`)
+      session.push(t1 - t0)
+      guest.blob = ''
+      await dispose([g])
+      await sleep(100)
+
+      // Raw: the same text, UTF-8 encoded, in 16 KiB chunks with bufferedAmount back-pressure; decoded at
+      // the end. On a fresh pair, as a late joiner's link is fresh (set-up not timed).
+      const pair = await rawPair()
+      pair.chA.bufferedAmountLowThreshold = 256 * 1024
+      const CHUNK = 16 * 1024
+      let buffer: Uint8Array | null = null
+      let offset = 0
+      let text = ''
+      const received = withTimeout(
+        new Promise<number>((resolve) => {
+          pair.chB.onmessage = (e) => {
+            if (typeof e.data === 'string') {
+              buffer = new Uint8Array(Number(e.data))
+              offset = 0
+              return
+            }
+            const chunk = new Uint8Array(e.data as ArrayBuffer)
+            buffer!.set(chunk, offset)
+            offset += chunk.byteLength
+            if (offset === buffer!.byteLength) {
+              text = new TextDecoder().decode(buffer!)
+              resolve(now())
+            }
+          }
+        }),
+        120_000,
+        'raw transfer',
+      )
+      const r0 = now()
+      const data = new TextEncoder().encode(host.blob)
+      pair.chA.send(String(data.byteLength))
+      for (let at = 0; at < data.byteLength; at += CHUNK) {
+        if (pair.chA.bufferedAmount > 1024 * 1024) {
+          await withTimeout(new Promise((r) => pair.chA.addEventListener('bufferedamountlow', r, { once: true })), 30_000, 'raw drain')
+        }
+        pair.chA.send(data.subarray(at, Math.min(at + CHUNK, data.byteLength)))
+      }
+      raw.push((await received) - r0)
+      if (text.length !== bytes) throw new Error('raw transfer incomplete')
+      text = ''
+      buffer = null
+      pair.close()
+      await sleep(100)
+    }
+    host.blob = ''
+    await dispose([h])
+    return { session, raw }
+  },
+
+  /** One authoritative delta host → every guest (all applied), vs raw: the same bytes to every peer of a raw hub. */
+  async fanout(total: number, samples: number, meshLimit: number | undefined, bytes: number) {
+    const options: PeerOptions = meshLimit !== undefined ? { meshLimit } : {}
+    const h = create({ ...options, name: 'host' })
+    const host = peerAt(h)
+    await host.c.start()
+    const indices = [h]
+    const t0 = now()
+    for (let i = 1; i < total; i++) {
+      const g = create({ ...options, name: `g${i}` })
+      indices.push(g)
+      await link(host, peerAt(g))
+    }
+    const joined = now() - t0
+    const topology = await waitTopology(indices, total, 30_000)
+    const guests = indices.slice(1).map(peerAt)
+    const pairs: RawPair[] = []
+    for (let i = 1; i < total; i++) pairs.push(await rawPair())
+    const emit = host.emitters.get('kv')!
+    const result = await interleaved(
+      samples,
+      5,
+      20,
+      (i) =>
+        withTimeout(
+          new Promise<number>((resolve) => {
+            const value = payload(i, bytes - 20)
+            let left = guests.length
+            for (const guest of guests) {
+              guest.onApply = (provider, delta) => {
+                if (provider === 'kv' && (delta.value as { n: number }).n === value.n && --left === 0) resolve(now() - s0)
+              }
+            }
+            const s0 = now()
+            emit({ key: 'k', value })
+          }),
+          10_000,
+          'fan-out delta',
+        ),
+      (i) =>
+        withTimeout(
+          new Promise<number>((resolve) => {
+            const d = payload(i, bytes)
+            let left = pairs.length
+            for (const pair of pairs) {
+              pair.chB.onmessage = (e) => {
+                if ((JSON.parse(e.data as string) as { n: number }).n === d.n && --left === 0) resolve(now() - s0)
+              }
+            }
+            const s0 = now()
+            const text = JSON.stringify(d)
+            for (const pair of pairs) pair.chA.send(text)
+          }),
+          10_000,
+          'raw fan-out',
+        ),
+    )
+    const links = indices.map((i) => linkedCount(peerAt(i)))
+    for (const pair of pairs) pair.close()
+    await dispose(indices)
+    return { ...result, joined, topology, links }
+  },
+
+  // ---------------------------------------------------------------- building blocks for multi-page runs (failover, memory)
+
+  create,
+  start: (index: number) => peerAt(index).c.start(),
+  id: (index: number) => peerAt(index).c.getSelf().id,
+  inviteUrl: async (index: number) => (await peerAt(index).c.createInvite()).url,
+  join: async (index: number, url: string) => (await peerAt(index).c.join(url)).answerCode,
+  accept: (index: number, answerCode: string) => peerAt(index).c.acceptAnswer(answerCode),
+  waitState: (index: number, state: SessionState, ms: number) => whenState(peerAt(index), state, ms).then(() => undefined),
+  waitTopology,
+  dispose,
+  /** Adds `count` guests in this page to a host in this page. */
+  async addGuests(host: number, count: number, options: PeerOptions = {}) {
+    const indices: number[] = []
+    for (let i = 0; i < count; i++) {
+      const g = create({ ...options, name: `g${i + 1}` })
+      indices.push(g)
+      await link(peerAt(host), peerAt(g))
+    }
+    return indices
+  },
+
+  /** Watches `survivors` until all are connected under one new host (not `oldHost`); `failoverDone` returns when. */
+  armFailover(survivors: number[], oldHost: string) {
+    const watched = survivors.map(peerAt)
+    const state = { t0: now(), t1: 0, newHost: '', error: '' }
+    const check = () => {
+      if (state.t1) return
+      const hosts = watched.filter((p) => p.c.getRole() === 'host')
+      if (hosts.length !== 1) return
+      const hostId = hosts[0]!.c.getSelf().id
+      if (hostId === oldHost) return
+      const whole = watched.every((p) => {
+        const roster = p.c.getPeers()
+        return p.c.getState() === 'connected' && roster[0]?.id === hostId && roster.length === watched.length && !roster.some((r) => r.id === oldHost)
+      })
+      if (!whole) return
+      state.t1 = now()
+      state.newHost = hostId
+    }
+    for (const p of watched) p.c.events.on('*', check)
+    const timer = setInterval(check, 10)
+    const stop = () => {
+      clearInterval(timer)
+      for (const p of watched) p.c.events.off('*', check)
+    }
+    failover = { state, stop }
+    return state.t0
+  },
+
+  async failoverDone(ms: number) {
+    const run = failover
+    if (!run) throw new Error('armFailover first')
+    try {
+      await until(() => run.state.t1 > 0, ms, 'failover: all survivors connected under a new host', 10)
+    } finally {
+      run.stop()
+    }
+    const roles = peers.filter((p): p is BenchPeer => !!p).map((p) => ({ name: p.c.getSelf().name, state: p.c.getState(), role: p.c.getRole() }))
+    return { ms: run.state.t1 - run.state.t0, newHost: run.state.newHost, roles }
+  },
+
+  /** Memory, raw side: `count` raw pairs with an open channel, kept until `closeRaw`. */
+  async openRaw(count: number) {
+    for (let i = 0; i < count; i++) rawPairs.push(await rawPair())
+  },
+  closeRaw() {
+    for (const pair of rawPairs.splice(0)) pair.close()
+  },
+
+  /**
+   * Long run for cache bounds: the host emits `count` authoritative deltas (unique intent
+   * ids) and the guest `count` view deltas (`count` distinct viewer keys); waits until all are applied.
+   */
+  async longRun(host: number, guest: number, count: number, from: number) {
+    const h = peerAt(host)
+    const g = peerAt(guest)
+    const kv = h.emitters.get('kv')!
+    const cursor = g.emitters.get('cursor')!
+    const [hStart, gStart] = [h.applied, g.applied]
+    for (let i = 0; i < count; i += 500) {
+      for (let j = i; j < Math.min(count, i + 500); j++) {
+        kv({ key: `k${(from + j) % 100}`, value: from + j })
+        cursor({ viewerId: `v${from + j}`, x: j, y: j })
+      }
+      await turn()
+    }
+    await until(() => g.applied - gStart >= count && h.applied - hStart >= count, 120_000, `long run: ${count} deltas each way applied`, 20)
+    return { host: cacheSizes(h), guest: cacheSizes(g) }
+  },
+}
+
+let failover: { state: { t0: number; t1: number; newHost: string; error: string }; stop: () => void } | null = null
+const rawPairs: RawPair[] = []
+
+/** Sizes of the controller's bounded structures (private fields, read for the benchmark only). */
+function cacheSizes(peer: BenchPeer): Record<string, number> {
+  const c = peer.c as unknown as Record<string, unknown>
+  const size = (value: unknown): number => {
+    if (value instanceof Map || value instanceof Set) return value.size
+    if (Array.isArray(value)) return value.length
+    const inner = (value as { entries?: unknown } | null)?.entries
+    if (inner instanceof Map || inner instanceof Set) return inner.size
+    return -1
+  }
+  return {
+    seen: size(c.seen),
+    viewState: size(c.viewState),
+    replay: size(c.replay),
+    outbox: size(c.outbox),
+    reorder: size(c.reorder),
+    earlyDeltas: size(c.earlyDeltas),
+    formerNames: size(c.formerNames),
+    usedInvites: size(c.usedInvites),
+  }
+}
+
+export type Bench = typeof bench
+
+declare global {
+  interface Window {
+    bench: Bench
+  }
+}
+
+window.bench = bench

@@ -1,0 +1,718 @@
+#!/usr/bin/env node
+/**
+ * session-sync benchmarks in real headless Chromium over loopback, each beside a raw
+ * RTCPeerConnection baseline measured in the same run (and, for latencies, interleaved
+ * in blocks), so results are read as ratios. Run through npm, which isolates the network:
+ *
+ *   npm run bench                      all benchmarks → bench/results/latest.{json,md}
+ *   npm run bench -- oneway intent     some of them   → bench/results/partial.{json,md}
+ *   npm run bench:smoke                tiny samples, < 60 s → bench/results/smoke.{json,md}
+ *   npm run bench -- --profile intent  also a CPU profile of the benchmark page (top functions on stderr)
+ *
+ * Progress goes to stderr, the table to stdout. A missed target is a finding (✗ in the
+ * table), not a failure: the exit code is non-zero only when a benchmark errors or times out.
+ * The page, bench/pages/ (library code straight from src/), is built with Vite at start and
+ * served on 127.0.0.1, cross-origin isolated so performance.now() has 5 µs resolution.
+ */
+import { spawn } from 'node:child_process'
+import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises'
+import os from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { gzipSync } from 'node:zlib'
+import { chromium } from '@playwright/test'
+import { build, preview } from 'vite'
+
+const repo = fileURLToPath(new URL('..', import.meta.url))
+const here = (path) => fileURLToPath(new URL(path, import.meta.url))
+
+// ------------------------------------------------------------------ options
+
+const argv = process.argv.slice(2)
+const SMOKE = argv.includes('--smoke')
+const PROFILE = argv.includes('--profile')
+const ALL = ['invite', 'connect', 'oneway', 'intent', 'throughput', 'bootstrap', 'fanout', 'failover', 'memory', 'size']
+const ALIASES = { 'one-way': 'oneway', view: 'oneway', rtt: 'intent', 'fan-out': 'fanout', heap: 'memory' }
+const unknownFlags = argv.filter((a) => a.startsWith('--') && !['--smoke', '--profile', '--help'].includes(a))
+const wanted = argv.filter((a) => !a.startsWith('--')).map((a) => ALIASES[a] ?? a)
+if (argv.includes('--help') || unknownFlags.length || wanted.some((name) => !ALL.includes(name))) {
+  console.error(`usage: node bench/run.mjs [--smoke] [--profile] [${ALL.join('|')} …]`)
+  process.exit(argv.includes('--help') ? 0 : 2)
+}
+const selected = wanted.length ? ALL.filter((name) => wanted.includes(name)) : ALL
+const MODE = SMOKE ? 'smoke' : wanted.length ? 'partial' : 'latest'
+
+const MiB = 1024 * 1024
+/** Sample counts and sizes; smoke keeps every code path with tiny numbers. */
+const CONFIG = SMOKE
+  ? {
+      invite: { samples: 1 },
+      connect: { samples: 2 },
+      oneway: { samples: 20, bytes: 100 },
+      intent: { samples: 20, bytes: 100 },
+      throughput: { count: 1_000, reps: 1, batch: 500 },
+      bootstrap: [{ bytes: 100 * 1024, samples: 1, label: '100 KiB' }],
+      fanout: [{ total: 3, samples: 10, label: '3 peers (mesh)' }, { total: 5, meshLimit: 3, samples: 10, label: '5 peers (star, meshLimit 3)' }],
+      // Both failure modes and both topologies, in two runs instead of four.
+      failover: { mesh: 3, star: 4, starMeshLimit: 3, samples: 1, only: ['goodbye-mesh', 'crash-star'] },
+      memory: { guests: 2, longRun: 1_000 },
+      timeoutMs: 45_000,
+    }
+  : {
+      invite: { samples: 5 },
+      connect: { samples: 10 },
+      oneway: { samples: 1_000, bytes: 100 },
+      intent: { samples: 1_000, bytes: 100 },
+      throughput: { count: 20_000, reps: 3, batch: 1_000 },
+      bootstrap: [
+        { bytes: 1 * MiB, samples: 3, label: '1 MiB', target: 1.5 },
+        { bytes: 10 * MiB, samples: 2, label: '10 MiB' },
+      ],
+      fanout: [{ total: 6, samples: 200, label: '6 peers (mesh)' }, { total: 16, samples: 200, label: '16 peers (star)' }],
+      failover: { mesh: 4, star: 10, samples: 3 },
+      memory: { guests: 8, longRun: 40_000 },
+      timeoutMs: 240_000,
+    }
+/** Short liveness timers for the crash case (the defaults would make it 20 s). */
+const CRASH_TIMERS = { heartbeat: { intervalMs: 250, softTimeoutMs: 750, hardTimeoutMs: 1_500 }, electionTimeoutMs: 500 }
+
+// ------------------------------------------------------------------ browser set-up
+
+/** playwright-core 1.65's own --disable-features list; Chromium keeps only the last flag (see playwright.config.ts). */
+const PLAYWRIGHT_DISABLED_FEATURES = [
+  'AvoidUnnecessaryBeforeUnloadCheckSync',
+  'DestroyProfileOnBrowserClose',
+  'HttpsUpgrades',
+  'HttpsFirstBalancedModeAutoEnable',
+  'LensOverlay',
+  'MediaRouter',
+  'PaintHolding',
+  'ThirdPartyStoragePartitioning',
+  'AvoidCorsURLLoaderRestartOnRedirect',
+  'TcpPortRandomizationWin',
+  'OptimizationHints',
+  'NetworkTimeServiceQuerying',
+  'AimEnabled',
+  'PreconnectToSearch',
+  'msForceBrowserSignIn',
+  'msEdgeUpdateLaunchServicesPreferredVersion',
+]
+/** The same flags as playwright.config.ts (kept in step by hand: that file is TypeScript). */
+const CHROMIUM_ARGS = [
+  '--headless=new',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--allow-loopback-in-peer-connection',
+  '--use-fake-ui-for-media-stream',
+  '--use-fake-device-for-media-stream',
+  `--disable-features=${[...PLAYWRIGHT_DISABLED_FEATURES, 'WebRtcHideLocalIpsWithMdns'].join(',')}`,
+  '--disable-background-timer-throttling',
+  '--disable-renderer-backgrounding',
+  '--disable-backgrounding-occluded-windows',
+]
+
+const log = (...parts) => console.error('[bench]', ...parts)
+
+/** Refuses to run where WebRTC could pair over a real interface (npm run bench isolates the network). */
+function checkLoopbackOnly() {
+  const outside = Object.entries(os.networkInterfaces()).filter(([, addresses]) => (addresses ?? []).some((a) => !a.internal))
+  if (outside.length) {
+    console.error(`bench: network interfaces other than loopback are up (${outside.map(([name]) => name).join(', ')}).`)
+    console.error('bench: run it through `npm run bench` / `npm run bench:smoke`, which use a loopback-only network namespace.')
+    process.exit(2)
+  }
+}
+
+// ------------------------------------------------------------------ statistics
+
+function quantile(sorted, q) {
+  if (!sorted.length) return NaN
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]
+}
+
+function stats(samples) {
+  const sorted = [...samples].sort((a, b) => a - b)
+  return { n: sorted.length, p50: quantile(sorted, 0.5), p95: quantile(sorted, 0.95), p99: quantile(sorted, 0.99), min: sorted[0], max: sorted.at(-1) }
+}
+
+const median = (values) => quantile([...values].sort((a, b) => a - b), 0.5)
+/** p50 of each phase of a trip, in µs: the sending call, the channel (send returned → message event created), event to the link's message (simple-peer, reassembly), the receiving side. */
+const splitText = (split) => `${['send', 'wire', 'dispatch', 'receive'].map((k) => fmt(median(split[k]) * 1000, 0)).join(' + ')} µs`
+
+// ------------------------------------------------------------------ rows
+
+const rows = []
+const notes = []
+const errors = []
+let sizeTable = null
+
+/**
+ * One table row. `session`/`raw` are stats objects (latency), or `{ value }` (a count,
+ * rate or size). `ratio` is session ÷ raw at the median unless given.
+ */
+function row({ bench, metric, unit, session, raw, ratio, target, ok, note }) {
+  const r = { bench, metric, unit, session, raw: raw ?? null, ratio: ratio ?? null, target: target ?? '—', ok: ok ?? null, note: note ?? '' }
+  rows.push(r)
+  log(`  ${bench} · ${metric}: ${cell(session, unit)}${raw ? `  raw ${cell(raw, unit)}` : ''}${ratio != null ? `  ×${fmt(ratio, 2)}` : ''}${ok === false ? '  ✗' : ok ? '  ✓' : ''}`)
+  return r
+}
+
+function fmt(value, digits = 2) {
+  if (value === null || value === undefined || Number.isNaN(value)) return '—'
+  if (Math.abs(value) >= 1000) return Math.round(value).toLocaleString('en-US')
+  if (Math.abs(value) >= 100) return value.toFixed(0)
+  if (Math.abs(value) >= 10) return value.toFixed(1)
+  return value.toFixed(digits)
+}
+
+function cell(value, unit) {
+  if (!value) return '—'
+  if ('p50' in value) return `${fmt(value.p50)} / ${fmt(value.p95)} / ${fmt(value.p99)} ${unit}`
+  return `${fmt(value.value)} ${unit}`
+}
+
+// ------------------------------------------------------------------ pages
+
+let browser
+let baseUrl
+const profiled = []
+
+async function newContext() {
+  return browser.newContext({ permissions: ['camera', 'microphone'] })
+}
+
+async function openPage(context) {
+  const page = await context.newPage()
+  page.on('pageerror', (error) => log(`  page error: ${error.message}`))
+  page.on('console', (message) => {
+    if (message.type() === 'error') log(`  console error: ${message.text()}`)
+  })
+  await page.goto(`${baseUrl}bench.html`)
+  await page.waitForFunction(() => 'bench' in window, null, { timeout: 30_000 })
+  if (PROFILE) {
+    const cdp = await context.newCDPSession(page)
+    await cdp.send('Profiler.enable')
+    await cdp.send('Profiler.setSamplingInterval', { interval: 200 })
+    await cdp.send('Profiler.start')
+    profiled.push({ page, cdp })
+  }
+  return page
+}
+
+/** Stops the CPU profiles of the pages opened since the last call; returns the top self-time functions. */
+async function collectProfiles() {
+  const totals = new Map()
+  let all = 0
+  for (const { cdp } of profiled.splice(0)) {
+    let profile
+    try {
+      ;({ profile } = await cdp.send('Profiler.stop'))
+    } catch {
+      continue // the page was closed (failover host): nothing to read
+    }
+    const dt = new Map()
+    for (let i = 0; i < profile.samples.length; i++) dt.set(profile.samples[i], (dt.get(profile.samples[i]) ?? 0) + (profile.timeDeltas[i] ?? 0))
+    for (const node of profile.nodes) {
+      const us = dt.get(node.id) ?? 0
+      if (!us) continue
+      const { functionName, url, lineNumber } = node.callFrame
+      const file = url ? url.replace(/^.*?\/(src|bench|node_modules)\//, '$1/').replace(/\?.*$/, '') : ''
+      const key = `${functionName || '(anonymous)'}${file ? ` ${file}:${lineNumber + 1}` : ''}`
+      totals.set(key, (totals.get(key) ?? 0) + us)
+      all += us
+    }
+  }
+  return [...totals]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 25)
+    .map(([fn, us]) => ({ fn, ms: Math.round(us / 100) / 10, share: Math.round((1000 * us) / all) / 10 }))
+}
+
+async function heapUsed(page) {
+  const cdp = await page.context().newCDPSession(page)
+  for (let i = 0; i < 3; i++) await cdp.send('HeapProfiler.collectGarbage')
+  const { usedSize } = await cdp.send('Runtime.getHeapUsage')
+  await cdp.detach()
+  return usedSize
+}
+
+// ------------------------------------------------------------------ benchmarks
+
+const b64url = (buffer) => buffer.toString('base64').replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')
+const gzipB64 = (text) => b64url(gzipSync(Buffer.from(text), { level: 9 }))
+
+const BENCHMARKS = {
+  async invite(context) {
+    const page = await openPage(context)
+    const samples = await page.evaluate((n) => window.bench.invite(n), CONFIG.invite.samples)
+    const offerRaw = median(samples.map((s) => gzipB64(s.offerSdp).length))
+    const answerRaw = median(samples.map((s) => gzipB64(s.answerSdp).length))
+    const offer = median(samples.map((s) => s.fragment))
+    const answer = median(samples.map((s) => s.answer))
+    row({
+      bench: 'invite',
+      metric: 'offer fragment `#session=…`',
+      unit: 'chars',
+      session: { value: offer },
+      raw: { value: offerRaw },
+      ratio: offer / offerRaw,
+      target: '≤ 150 chars',
+      ok: offer <= 150,
+      note: `raw = gzip -9 + base64url of the offer SDP (${median(samples.map((s) => s.offerSdp.length))} chars); whole invite URL ${median(samples.map((s) => s.url))} chars`,
+    })
+    row({
+      bench: 'invite',
+      metric: 'answer code',
+      unit: 'chars',
+      session: { value: answer },
+      raw: { value: answerRaw },
+      ratio: answer / answerRaw,
+      target: '≤ 120 chars',
+      ok: answer <= 120,
+      note: `raw = gzip -9 + base64url of the answer SDP (${median(samples.map((s) => s.answerSdp.length))} chars)`,
+    })
+  },
+
+  async connect(context) {
+    const page = await openPage(context)
+    const result = await page.evaluate((n) => window.bench.connect(n), CONFIG.connect.samples)
+    for (const [side, a] of Object.entries(result.addresses)) {
+      if (a?.local !== '127.0.0.1' || a?.remote !== '127.0.0.1') throw new Error(`${side} link is not on loopback: ${JSON.stringify(a)}`)
+    }
+    const phase = (key) => fmt(median(result.phases.map((p) => p[key])))
+    const s = stats(result.session)
+    const r = stats(result.raw)
+    row({
+      bench: 'connect',
+      metric: 'createInvite → both connected',
+      unit: 'ms',
+      session: s,
+      raw: r,
+      ratio: s.p50 / r.p50,
+      note: `raw = non-trickle RTCPeerConnection pair to open channels; session phases (p50): createInvite ${phase('invite')}, join ${phase('join')}, acceptAnswer ${phase('accept')}, → connected ${phase('connected')} ms; pairs checked on 127.0.0.1`,
+    })
+  },
+
+  async oneway(context) {
+    const page = await openPage(context)
+    const { samples, bytes } = CONFIG.oneway
+    const result = await page.evaluate(([n, b]) => window.bench.oneWay(n, b), [samples, bytes])
+    const s = stats(result.session)
+    const r = stats(result.raw)
+    row({
+      bench: 'view delta',
+      metric: `one-way latency, ${bytes} B`,
+      unit: 'ms',
+      session: s,
+      raw: r,
+      ratio: s.p50 / r.p50,
+      target: '≤ 1.3× raw',
+      ok: s.p50 / r.p50 <= 1.3,
+      note: `emit → remote applyDelta vs send → onmessage+JSON.parse; both peers in one page (shared clock); p99 ratio ×${fmt(s.p99 / r.p99)}; p50 split (send call + channel + simple-peer/reassembly/decode + to applyDelta) session ${splitText(result.split.session)} vs raw ${splitText(result.split.raw)}; raw sending the same bytes as a binary frame (UTF-8 + 1-byte header): p50 ${fmt(stats(result.extra).p50)} ms (×${fmt(s.p50 / stats(result.extra).p50)})`,
+    })
+  },
+
+  async intent(context) {
+    const page = await openPage(context)
+    const { samples, bytes } = CONFIG.intent
+    const result = await page.evaluate(([n, b]) => window.bench.intent(n, b), [samples, bytes])
+    const s = stats(result.session)
+    const r = stats(result.raw)
+    row({
+      bench: 'intent',
+      metric: `round trip, ${bytes} B`,
+      unit: 'ms',
+      session: s,
+      raw: r,
+      ratio: s.p50 / r.p50,
+      target: '≤ 2.5× raw',
+      ok: s.p50 / r.p50 <= 2.5,
+      note: `guest emit → host applyDelta → authoritative delta → guest outbox settled, vs raw echo; p99 ratio ×${fmt(s.p99 / r.p99)}`,
+    })
+  },
+
+  async throughput(context) {
+    const page = await openPage(context)
+    const { count, reps, batch } = CONFIG.throughput
+    const result = await page.evaluate(([c, n, b]) => window.bench.throughput(c, n, b), [count, reps, batch])
+    const path = await page.evaluate((n) => window.bench.sendPath(n), Math.min(count, 5_000))
+    for (const [step, us] of Object.entries(path)) log(`    ${step}: ${fmt(us, 1)} µs per call`)
+    const s = median(result.session)
+    const r = median(result.raw)
+    row({
+      bench: 'throughput',
+      metric: `small deltas host → guest (${count.toLocaleString('en-US')})`,
+      unit: '/s',
+      session: { value: s },
+      raw: { value: r },
+      ratio: s / r,
+      target: '≥ 20,000/s',
+      ok: s >= 20_000,
+      note: `median of ${reps}; emitted ${batch} per task until all applied; raw = JSON messages on one channel; sending side ${fmt(median(result.sendCost.session), 1)} µs per delta vs raw ${fmt(median(result.sendCost.raw), 1)} µs per message; per-call cost of each sending step (µs): ${Object.entries(path).map(([step, us]) => `${step} ${fmt(us, 1)}`).join(', ')}`,
+    })
+  },
+
+  async bootstrap(context) {
+    for (const size of CONFIG.bootstrap) {
+      const page = await openPage(context)
+      const result = await page.evaluate(([bytes, n]) => window.bench.bootstrap(bytes, n), [size.bytes, size.samples])
+      await page.close()
+      const s = stats(result.session)
+      const r = stats(result.raw)
+      row({
+        bench: 'late-join bootstrap',
+        metric: `${size.label} provider state`,
+        unit: 'ms',
+        session: s,
+        raw: r,
+        ratio: s.p50 / r.p50,
+        target: size.target ? `≤ ${size.target}× raw` : '—',
+        ok: size.target ? s.p50 / r.p50 <= size.target : null,
+        note: `host session-peer-joined → guest session-bootstrap-complete, vs raw 16 KiB chunks (encode, send, reassemble, decode); ${fmt((size.bytes / MiB / s.p50) * 1000)} MiB/s vs ${fmt((size.bytes / MiB / r.p50) * 1000)} MiB/s`,
+      })
+    }
+  },
+
+  async fanout(context) {
+    for (const run of CONFIG.fanout) {
+      const page = await openPage(context)
+      const result = await page.evaluate(([total, n, meshLimit]) => window.bench.fanout(total, n, meshLimit ?? undefined, 100), [run.total, run.samples, run.meshLimit ?? null])
+      await page.close()
+      const s = stats(result.session)
+      const r = stats(result.raw)
+      row({
+        bench: 'fan-out',
+        metric: `one delta to all of ${run.label}`,
+        unit: 'ms',
+        session: s,
+        raw: r,
+        ratio: s.p50 / r.p50,
+        note: `host emit → last guest's applyDelta, vs one raw hub sending to ${run.total - 1} raw pairs; all in one page; set-up ${fmt(result.joined / 1000)} s, topology ${result.topology.settled ? 'settled' : 'NOT settled'} (links per peer ${result.links.join(',')})`,
+      })
+    }
+  },
+
+  async failover() {
+    const [hostContext, guestContext] = await Promise.all([newContext(), newContext()])
+    try {
+      await failoverCases(hostContext, guestContext)
+    } finally {
+      await Promise.allSettled([hostContext.close(), guestContext.close()])
+    }
+  },
+
+  async memory(context) {
+    const { guests, longRun } = CONFIG.memory
+    // Raw: `guests` RTCPeerConnection pairs with an open channel.
+    // One pair/guest first, untimed: the first link compiles code and fills caches that a per-peer figure must not carry.
+    const rawPage = await openPage(context)
+    await rawPage.evaluate(() => window.bench.openRaw(1))
+    const r0 = await heapUsed(rawPage)
+    await rawPage.evaluate((n) => window.bench.openRaw(n), guests)
+    const r1 = await heapUsed(rawPage)
+    await rawPage.evaluate(() => window.bench.closeRaw())
+    await rawPage.close()
+    // Session: a started host, then `guests` guests joined (default topology).
+    const page = await openPage(context)
+    const host = await page.evaluate(() => window.bench.create({ name: 'host' }))
+    await page.evaluate((h) => window.bench.start(h), host)
+    const warm = await page.evaluate((h) => window.bench.addGuests(h, 1), host)
+    await page.evaluate(([all]) => window.bench.waitTopology(all, 2, 30_000), [[host, ...warm]])
+    const s0 = await heapUsed(page)
+    const ids = [...warm, ...(await page.evaluate(([h, n]) => window.bench.addGuests(h, n), [host, guests]))]
+    const topology = await page.evaluate(([all, n]) => window.bench.waitTopology(all, n, 30_000), [[host, ...ids], guests + 2])
+    const s1 = await heapUsed(page)
+    await page.evaluate((all) => window.bench.dispose(all), [host, ...ids])
+    await page.close()
+    const perPeer = (s1 - s0) / guests
+    const rawPerPeer = (r1 - r0) / guests
+    row({
+      bench: 'memory',
+      metric: 'JS heap per connected peer',
+      unit: 'KB',
+      session: { value: perPeer / 1024 },
+      raw: { value: rawPerPeer / 1024 },
+      ratio: perPeer / rawPerPeer,
+      target: '≤ 200 KB',
+      ok: perPeer <= 200 * 1024,
+      note: `heap growth (after GC) when ${guests} more guests join a host that already has one, in one page, ÷ ${guests} (controller, transport, simple-peer, links, the host's share; ${guests + 2} peers, ${guests + 2 <= 6 ? 'mesh' : 'star'}${topology.settled ? '' : '; topology not settled'}); raw = ${guests} more RTCPeerConnection pairs with a channel`,
+    })
+
+    // Long run: host + guest; the host emits `longRun` authoritative deltas, the guest `longRun` view deltas with distinct keys.
+    const runPage = await openPage(context)
+    const h = await runPage.evaluate(() => window.bench.create({ name: 'host' }))
+    const g = await runPage.evaluate(() => window.bench.create({ name: 'guest' }))
+    await runPage.evaluate((i) => window.bench.start(i), h)
+    const url = await runPage.evaluate((i) => window.bench.inviteUrl(i), h)
+    const code = await runPage.evaluate(([i, u]) => window.bench.join(i, u), [g, url])
+    await runPage.evaluate(([i, c]) => window.bench.accept(i, c), [h, code])
+    await runPage.evaluate(([hi, gi]) => Promise.all([window.bench.waitState(hi, 'connected', 30_000), window.bench.waitState(gi, 'connected', 30_000)]), [h, g])
+    const heaps = [await heapUsed(runPage)]
+    let sizes
+    const steps = 4
+    for (let step = 0; step < steps; step++) {
+      sizes = await runPage.evaluate(([hi, gi, n, from]) => window.bench.longRun(hi, gi, n, from), [h, g, longRun / steps, (step * longRun) / steps])
+      heaps.push(await heapUsed(runPage))
+    }
+    await runPage.close()
+    const growth = heaps.map((value) => (value - heaps[0]) / 1024)
+    const lastHalf = (heaps.at(-1) - heaps[steps / 2]) / 1024
+    const limits = { seen: 10_000, viewState: 10_000, replay: 1_000, outbox: 10_000, reorder: 1_000 }
+    const within = Object.entries(limits).every(([key, limit]) => sizes.host[key] <= limit && sizes.guest[key] <= limit)
+    const perPeerSaturated = (heaps.at(-1) - heaps[0]) / 2 / 1024
+    row({
+      bench: 'memory',
+      metric: `caches after ${longRun.toLocaleString('en-US')} deltas each way`,
+      unit: 'KB/peer',
+      session: { value: perPeerSaturated },
+      target: 'bounded (≤ limits, flat 2nd half)',
+      ok: within && lastHalf < 512,
+      note: `heap growth over the run per peer; growth at each quarter ${growth.slice(1).map((g) => fmt(g, 0)).join(' / ')} KB (2 peers), 2nd half ${fmt(lastHalf, 0)} KB; sizes host ${JSON.stringify(sizes.host)} guest ${JSON.stringify(sizes.guest)}`,
+    })
+  },
+
+  async size() {
+    const output = await new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, [here('./size.mjs')], { cwd: repo, stdio: ['ignore', 'pipe', 'inherit'] })
+      let out = ''
+      child.stdout.on('data', (chunk) => (out += chunk))
+      child.on('error', reject)
+      child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`bench/size.mjs exited with ${code}`))))
+    })
+    const lines = output.split('\n')
+    const header = lines[0].split(/\s{2,}/).map((h) => h.trim())
+    const table = lines.slice(2).filter((line) => line.trim() && !line.startsWith('KB =')).map((line) => line.split(/\s{2,}/).map((c) => c.trim()))
+    sizeTable = { header: header.length >= 4 ? header : ['bundle', 'raw', 'min', 'min+gzip', ''], rows: table, footnote: lines.find((l) => l.startsWith('KB =')) ?? '' }
+    for (const cells of table.filter((c) => c[0]?.startsWith('core,'))) {
+      const kb = Number.parseFloat(cells[3])
+      row({ bench: 'library size', metric: `${cells[0]} (min+gzip)`, unit: 'KB', session: { value: kb }, target: '≤ 15 KB', ok: kb <= 15, note: 'bench/size.mjs: without simple-peer and pako' })
+    }
+  },
+}
+
+/** Failover after a goodbye and after a crash, mesh and star; hosts and guests in separate contexts. */
+async function failoverCases(hostContext, guestContext) {
+  const { mesh, star, starMeshLimit, samples } = CONFIG.failover
+  const crashLimit = CRASH_TIMERS.heartbeat.hardTimeoutMs + CRASH_TIMERS.heartbeat.intervalMs + CRASH_TIMERS.electionTimeoutMs
+  const cases = [
+    { id: 'goodbye-mesh', crash: false, total: mesh, label: `host closed (goodbye), mesh of ${mesh}`, limit: 1_000 },
+    { id: 'goodbye-star', crash: false, total: star, meshLimit: starMeshLimit, label: `host closed (goodbye), star of ${star}`, limit: 2_000 },
+    { id: 'crash-mesh', crash: true, total: mesh, label: `host crashed, mesh of ${mesh}`, limit: crashLimit },
+    { id: 'crash-star', crash: true, total: star, meshLimit: starMeshLimit, label: `host crashed, star of ${star}`, limit: crashLimit },
+  ].filter((c) => !CONFIG.failover.only || CONFIG.failover.only.includes(c.id))
+  for (const c of cases) {
+    const times = []
+    let topologyNote = ''
+    for (let i = 0; i < samples; i++) {
+      const result = await failoverSample(c, hostContext, guestContext)
+      times.push(result.ms)
+      topologyNote = result.topology.settled ? '' : ' (topology not settled before the failure)'
+    }
+    const s = stats(times)
+    const hard = CRASH_TIMERS.heartbeat.hardTimeoutMs
+    row({
+      bench: 'failover',
+      metric: c.label,
+      unit: 'ms',
+      session: s,
+      raw: c.crash ? { value: hard } : null,
+      ratio: c.crash ? s.p50 / hard : null,
+      target: `≤ ${fmt(c.limit / 1000, 2)} s`,
+      ok: s.max <= c.limit,
+      note: c.crash
+        ? `page closed without goodbye → every survivor connected under the new host; raw column = configured hard timeout (heartbeat ${CRASH_TIMERS.heartbeat.intervalMs}/${CRASH_TIMERS.heartbeat.softTimeoutMs}/${hard} ms, election ${CRASH_TIMERS.electionTimeoutMs} ms); target = hard + interval + election${topologyNote}`
+        : `host page closed (pagehide goodbye) → every survivor connected under the new host; default timers; judged on the worst of ${samples}${topologyNote}`,
+    })
+  }
+}
+
+/** One failover: the host alone in a page of `hostContext`, its guests together in a page of `guestContext`. */
+async function failoverSample(c, hostContext, guestContext) {
+  const timers = c.crash ? CRASH_TIMERS : {}
+  const options = { ...timers, ...(c.meshLimit ? { meshLimit: c.meshLimit } : {}) }
+  const t0 = Date.now()
+  const [hostPage, guestPage] = await Promise.all([openPage(hostContext), openPage(guestContext)])
+  try {
+    // Crash: no installSession, so closing the page says nothing; goodbye: the real pagehide path.
+    const h = await hostPage.evaluate((o) => window.bench.create(o), { ...options, name: 'host', install: !c.crash })
+    await hostPage.evaluate((i) => window.bench.start(i), h)
+    const guests = []
+    for (let k = 1; k < c.total; k++) {
+      const g = await guestPage.evaluate((o) => window.bench.create(o), { ...options, name: `g${k}` })
+      guests.push(g)
+      const url = await hostPage.evaluate((i) => window.bench.inviteUrl(i), h)
+      const code = await guestPage.evaluate(([i, u]) => window.bench.join(i, u), [g, url])
+      await hostPage.evaluate(([i, a]) => window.bench.accept(i, a), [h, code])
+      await Promise.all([hostPage.evaluate((i) => window.bench.waitState(i, 'connected', 30_000), h), guestPage.evaluate((i) => window.bench.waitState(i, 'connected', 30_000), g)])
+    }
+    const topology = await guestPage.evaluate(([ids, n]) => window.bench.waitTopology(ids, n, 30_000), [guests, c.total])
+    log(`  ${c.label}: session of ${c.total} up in ${((Date.now() - t0) / 1000).toFixed(1)} s`)
+    const oldHost = await hostPage.evaluate((i) => window.bench.id(i), h)
+    await guestPage.evaluate(([ids, old]) => window.bench.armFailover(ids, old), [guests, oldHost])
+    await hostPage.close()
+    const result = await guestPage.evaluate((ms) => window.bench.failoverDone(ms), c.limit * 5 + 5_000)
+    return { ...result, topology }
+  } finally {
+    await Promise.allSettled([hostPage.close(), guestPage.close()])
+  }
+}
+
+// ------------------------------------------------------------------ output
+
+function textTable(header, lines) {
+  const widths = header.map((_, i) => Math.max(...[header, ...lines].map((line) => String(line[i] ?? '').length)))
+  const format = (line) => line.map((c, i) => String(c ?? '').padEnd(widths[i])).join('  ').trimEnd()
+  return [format(header), widths.map((w) => '-'.repeat(w)).join('  '), ...lines.map(format)].join('\n')
+}
+
+const HEADER = ['benchmark', 'metric', 'session-sync (p50 / p95 / p99)', 'raw baseline', 'ratio', 'target', '']
+const mark = (ok) => (ok === true ? '✓' : ok === false ? '✗' : '')
+const tableLines = () => rows.map((r) => [r.bench, r.metric, cell(r.session, r.unit), cell(r.raw, r.unit), r.ratio == null ? '—' : `×${fmt(r.ratio)}`, r.target, mark(r.ok)])
+
+function markdown(machine) {
+  const esc = (text) => String(text).replace(/\|/g, '\\|')
+  const md = [
+    `# session-sync benchmarks (${MODE === 'smoke' ? 'smoke run, tiny samples' : MODE === 'partial' ? `partial run: ${selected.join(', ')}` : 'full run'})`,
+    '',
+    `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.chromium} (headless, loopback only), Node ${machine.node}, load average ${machine.load} at start · ${machine.date}`,
+    '',
+    `| ${HEADER.map(esc).join(' | ')} |`,
+    `| ${HEADER.map((_, i) => (i >= 2 && i <= 4 ? '---:' : '---')).join(' | ')} |`,
+    ...tableLines().map((line) => `| ${line.map(esc).join(' | ')} |`),
+    '',
+    'Latencies in ms; the ratio is session-sync ÷ raw at p50 (for rates, session ÷ raw; for failover after a crash, ÷ the configured hard timeout). The raw baseline runs in the same page, in the same run (latencies interleaved in blocks of 50).',
+    '',
+  ]
+  const withNotes = rows.filter((r) => r.note)
+  if (withNotes.length) {
+    md.push('<details><summary>How each row is measured</summary>', '')
+    for (const r of withNotes) md.push(`- **${esc(r.bench)} · ${esc(r.metric)}**: ${r.note}`)
+    md.push('', '</details>', '')
+  }
+  if (sizeTable) {
+    md.push('Library size (bench/size.mjs):', '', `| ${sizeTable.header.map(esc).join(' | ')} |`, `| ${sizeTable.header.map((_, i) => (i >= 1 && i <= 3 ? '---:' : '---')).join(' | ')} |`)
+    for (const cells of sizeTable.rows) md.push(`| ${sizeTable.header.map((_, i) => esc(cells[i] ?? '')).join(' | ')} |`)
+    md.push('', sizeTable.footnote, '')
+  }
+  if (errors.length) {
+    md.push('Errors:', '', ...errors.map((e) => `- ${e.bench}: ${esc(e.message)}`), '')
+  }
+  return md.join('\n')
+}
+
+async function writeAtomic(path, text) {
+  await writeFile(`${path}.tmp`, text)
+  await rename(`${path}.tmp`, path)
+}
+
+// ------------------------------------------------------------------ main
+
+checkLoopbackOnly()
+const started = Date.now()
+const watchdog = setTimeout(() => {
+  console.error(`bench: still running after ${SMOKE ? 3 : 30} minutes; giving up.`)
+  process.exit(3)
+}, (SMOKE ? 3 : 30) * 60_000)
+
+// The page is built once (not minified, so profiles keep names) and served statically:
+// a dev server's 30 module requests per page cost about a second each time a page opens.
+const pagesDir = here('./pages')
+const outDir = await mkdtemp(join(os.tmpdir(), 'session-sync-bench-'))
+const built = Date.now()
+await build({
+  configFile: false,
+  root: pagesDir,
+  logLevel: 'warn',
+  build: { outDir, emptyOutDir: true, minify: false, sourcemap: false, target: 'es2022', rolldownOptions: { input: join(pagesDir, 'bench.html') } },
+})
+log(`bench page built in ${((Date.now() - built) / 1000).toFixed(1)} s`)
+const server = await preview({
+  configFile: false,
+  root: pagesDir,
+  logLevel: 'warn',
+  build: { outDir },
+  preview: {
+    host: '127.0.0.1',
+    port: 4190,
+    strictPort: false,
+    // Cross-origin isolation: performance.now() at 5 µs instead of 100 µs.
+    headers: { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' },
+  },
+})
+baseUrl = server.resolvedUrls.local[0]
+log(`${MODE} run: ${selected.join(', ')} (pages at ${baseUrl})`)
+
+browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: CHROMIUM_ARGS })
+const machine = {
+  cpu: os.cpus()[0]?.model.trim() ?? 'unknown CPU',
+  cores: os.cpus().length,
+  chromium: `Chromium ${browser.version()}`,
+  node: process.version,
+  load: os.loadavg().map((l) => l.toFixed(1)).join(' '),
+  date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+}
+{
+  const context = await newContext()
+  const page = await openPage(context)
+  const info = await page.evaluate(() => window.bench.info())
+  if (!info.crossOriginIsolated) log('warning: the page is not cross-origin isolated; timers are coarse (100 µs)')
+  await context.close()
+  profiled.length = 0
+}
+
+const profiles = {}
+for (const name of selected) {
+  const t0 = Date.now()
+  log(`${name} …`)
+  const context = name === 'size' || name === 'failover' ? null : await newContext()
+  let timer
+  try {
+    await Promise.race([
+      BENCHMARKS[name](context),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`timed out after ${CONFIG.timeoutMs / 1000} s`)), CONFIG.timeoutMs)
+      }),
+    ])
+  } catch (error) {
+    const message = error?.message?.split('\n')[0] ?? String(error)
+    errors.push({ bench: name, message })
+    log(`  ${name} FAILED: ${message}`)
+  } finally {
+    clearTimeout(timer)
+    if (PROFILE) {
+      const top = await collectProfiles()
+      if (top.length) {
+        profiles[name] = top
+        log(`  CPU profile of ${name} (self time, top ${top.length}):`)
+        for (const entry of top) log(`    ${String(entry.ms).padStart(8)} ms ${String(entry.share).padStart(5)} %  ${entry.fn}`)
+      }
+    }
+    await context?.close().catch(() => {})
+    log(`  ${name} done in ${((Date.now() - t0) / 1000).toFixed(1)} s`)
+  }
+}
+
+await browser.close()
+await server.close()
+await rm(outDir, { recursive: true, force: true })
+
+console.log(`\nsession-sync benchmarks, ${MODE} run — ${machine.cpu}, ${machine.cores} cores, ${machine.chromium}, ${machine.date}\n`)
+console.log(textTable(HEADER, tableLines()))
+if (sizeTable) console.log(`\n${textTable(sizeTable.header, sizeTable.rows)}`)
+if (errors.length) console.log(`\nErrors:\n${errors.map((e) => `  ${e.bench}: ${e.message}`).join('\n')}`)
+const missed = rows.filter((r) => r.ok === false)
+console.log(`\n${rows.length} rows, ${missed.length} missed target(s)${missed.length ? `: ${missed.map((r) => `${r.bench} · ${r.metric}`).join('; ')}` : ''}; ${errors.length} error(s); ${((Date.now() - started) / 1000).toFixed(0)} s`)
+
+const resultsDir = here('./results')
+await mkdir(resultsDir, { recursive: true })
+const json = { mode: MODE, selected, machine, config: CONFIG, crashTimers: CRASH_TIMERS, rows, sizes: sizeTable, errors, ...(PROFILE ? { profiles } : {}) }
+await writeAtomic(`${resultsDir}/${MODE}.json`, `${JSON.stringify(json, null, 2)}\n`)
+await writeAtomic(`${resultsDir}/${MODE}.md`, markdown(machine))
+log(`wrote bench/results/${MODE}.json and ${MODE}.md`)
+clearTimeout(watchdog)
+process.exit(errors.length ? 1 : 0)
