@@ -198,6 +198,8 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
   private readonly options: SessionSyncOptions
   private readonly registry = new ProviderRegistry()
   private readonly relay: RelayClient | undefined
+  private readonly intentPrefix: string
+  private intentCounter = 0
   /** The bytes each received delta came in (weakly held: gone with the message). */
   private readonly received = new WeakMap<object, Uint8Array>()
   private readonly modules = new Map<string, SessionModule>()
@@ -256,6 +258,7 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     this.random = options.random ?? systemRandom
     this.limits = { ...DEFAULT_LIMITS, ...options.limits }
     this.heartbeat = { ...DEFAULT_HEARTBEAT, ...options.heartbeat }
+    this.intentPrefix = this.random.id(12)
     this.relay = options.relay ?? (options.signalingEndpoint ? createRelayClient({ endpoint: options.signalingEndpoint }) : undefined)
     this.self = {
       id: options.user?.id ?? this.random.id(ID_SIZE),
@@ -772,7 +775,7 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
       this.sendView(provider.id, payload)
       return undefined
     }
-    const intentId = typeof delta.intentId === 'string' && delta.intentId ? delta.intentId : this.random.id()
+    const intentId = typeof delta.intentId === 'string' && delta.intentId ? delta.intentId : this.nextIntentId()
     if (this.role === 'host') {
       this.broadcastDelta(intentId, this.self.id, [{ p: provider.id, d: payload }])
       return intentId
@@ -784,6 +787,11 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     this.outbox.add({ intentId, providerId: provider.id, payload, json })
     if (this.bootstrapped && this.hostConn) this.sendTo(this.hostConn, { v: PROTOCOL_VERSION, t: 'intent', id: intentId, p: provider.id, d: payload })
     return intentId
+  }
+
+  /** A random prefix per controller and a counter: unique, and cheaper than fresh randomness per change. */
+  private nextIntentId(): string {
+    return `${this.intentPrefix}${(++this.intentCounter).toString(36)}`
   }
 
   private sendView(providerId: string, payload: Record<string, unknown>): void {

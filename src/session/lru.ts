@@ -1,7 +1,22 @@
 /**
+ * Evicts from the front of an insertion-ordered Map once it grows past `capacity` by an
+ * eighth, down to `capacity`, in one pass: V8 leaves deleted entries as holes at the front,
+ * so evicting one key per insert walks all of them every time.
+ */
+export function trimOldest<K>(entries: Map<K, unknown>, capacity: number): void {
+  if (entries.size <= capacity + (capacity >> 3)) return
+  let excess = entries.size - capacity
+  for (const key of entries.keys()) {
+    if (excess-- <= 0) break
+    entries.delete(key)
+  }
+}
+
+/**
  * A bounded set that forgets the least recently used key first (a Map keeps insertion
  * order, and touching a key re-inserts it). Used to dedupe intents: a key seen again
- * stays fresh, so a hot duplicate is never evicted in favour of a cold one.
+ * stays fresh, so a hot duplicate is never evicted in favour of a cold one. It may hold up
+ * to an eighth more than `capacity` between trims.
  */
 export class LruSet<K> {
   private readonly entries = new Map<K, true>()
@@ -18,7 +33,7 @@ export class LruSet<K> {
   touch(key: K): boolean {
     const had = this.entries.delete(key)
     this.entries.set(key, true)
-    if (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value as K)
+    trimOldest(this.entries, this.capacity)
     return had
   }
 
@@ -63,7 +78,7 @@ export class LruMap<K, V> {
   set(key: K, value: V): void {
     this.entries.delete(key)
     this.entries.set(key, value)
-    if (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value as K)
+    trimOldest(this.entries, this.capacity)
   }
 
   clear(): void {

@@ -1,3 +1,5 @@
+import { trimOldest } from './lru.js'
+
 /**
  * The host's last authoritative deltas, encoded once, by sequence number. A guest that
  * missed some asks for them; when the gap is older than the log, it gets a snapshot.
@@ -9,7 +11,7 @@ export class ReplayLog {
 
   add(seq: number, bytes: Uint8Array): void {
     this.entries.set(seq, bytes)
-    if (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value as number)
+    trimOldest(this.entries, this.capacity)
   }
 
   /** Deltas `from`..`to` inclusive, or undefined when any of them has been forgotten. */

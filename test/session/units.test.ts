@@ -18,11 +18,13 @@ describe('LruSet (intent dedupe)', () => {
     expect(['a', 'b', 'c', 'd'].map((k) => lru.has(k))).toEqual([true, false, true, true])
   })
 
-  it('never holds more than its capacity', () => {
-    fc.assert(fc.property(fc.integer({ min: 1, max: 20 }), fc.array(fc.string({ maxLength: 3 })), (cap, keys) => {
-      const lru = new LruSet<string>(cap)
+  it('never holds more than its capacity plus an eighth, and keeps the most recent keys', () => {
+    fc.assert(fc.property(fc.integer({ min: 1, max: 40 }), fc.array(fc.nat({ max: 200 }), { maxLength: 400 }), (cap, keys) => {
+      const lru = new LruSet<number>(cap)
       for (const k of keys) lru.touch(k)
-      expect(lru.size).toBeLessThanOrEqual(cap)
+      expect(lru.size).toBeLessThanOrEqual(cap + (cap >> 3))
+      const distinctRecent = [...new Set([...keys].reverse())].slice(0, cap)
+      expect(distinctRecent.every((k) => lru.has(k))).toBe(true)
       if (keys.length) expect(lru.has(keys[keys.length - 1]!)).toBe(true)
     }))
   })
