@@ -3,10 +3,10 @@
  * controllers and for one controller in it. Used by e2e/session*.spec.ts; never loaded
  * by the page itself (only types cross over).
  */
-import type { BrowserContext, Page } from '@playwright/test'
+import type { BrowserContext, CDPSession, Page } from '@playwright/test'
 import type { SessionEvents, SessionInvite } from '../../src/index.js'
 import { expect } from '../fixtures.js'
-import type { Applied, BlobInfo, Condition, Outcome, PeerOptions, PeerView, RecordedEvent } from './session.js'
+import type { Applied, BlobInfo, BurstState, Condition, Outcome, PeerOptions, PeerView, RecordedEvent } from './session.js'
 
 /** Conditions are checked in the page this often (no sleeps: waits end as soon as they hold). */
 const POLL_MS = 50
@@ -57,6 +57,41 @@ export class SessionPage {
   /** Ends or leaves every session in the page, so a test sharing it starts from quiet links. */
   async closeAll(): Promise<void> {
     if (!this.page.isClosed()) await this.page.evaluate(() => window.sessionHarness.closeAll())
+  }
+
+  private debugger: CDPSession | null = null
+
+  /**
+   * Stops all of the page's JavaScript (CDP Debugger.pause; see shared/notes/webrtc-in-tests.md)
+   * and resolves once it is paused. Its renderer keeps its network: messages to it queue
+   * up. Do not evaluate in the page until `thaw()`.
+   */
+  async freeze(): Promise<void> {
+    this.debugger ??= await this.page.context().newCDPSession(this.page)
+    const cdp = this.debugger
+    await cdp.send('Debugger.enable')
+    const paused = new Promise<void>((resolve) => cdp.once('Debugger.paused', () => resolve()))
+    await cdp.send('Debugger.pause')
+    await paused
+  }
+
+  /** Lets a frozen page run again (Debugger.resume), and resolves once it does. */
+  async thaw(): Promise<void> {
+    const cdp = this.debugger
+    if (!cdp) throw new Error('thaw(): the page was not frozen')
+    const resumed = new Promise<void>((resolve) => cdp.once('Debugger.resumed', () => resolve()))
+    await cdp.send('Debugger.resume')
+    await resumed
+    await cdp.send('Debugger.disable')
+  }
+
+  /** Kills the page's renderer (CDP Page.crash): no pagehide, no goodbye, nothing more from it. */
+  async crash(): Promise<void> {
+    const crashed = new Promise<void>((resolve) => this.page.once('crash', () => resolve()))
+    const cdp = await this.page.context().newCDPSession(this.page)
+    // The command never answers: its renderer is gone.
+    cdp.send('Page.crash').catch(() => {})
+    await crashed
   }
 }
 
@@ -125,6 +160,25 @@ export class Peer {
 
   events(type?: keyof SessionEvents): Promise<RecordedEvent[]> {
     return this.page.evaluate(([i, t]) => window.sessionHarness.events(i, t ?? undefined), [this.index, type ?? null] as const)
+  }
+
+  /** Starts a paced burst of kv sets in the page (see SessionHarness.burst) and returns at once. */
+  burst(prefix: string, count: number, everyMs: number): Promise<void> {
+    return this.page.evaluate(([i, p, n, ms]) => window.sessionHarness.burst(i, p, n, ms), [this.index, prefix, count, everyMs] as const)
+  }
+
+  burstState(prefix: string): Promise<BurstState | null> {
+    return this.page.evaluate(([i, p]) => window.sessionHarness.burstState(i, p), [this.index, prefix] as const)
+  }
+
+  /** How often applyDelta ran per intent id, for the provider's deltas. */
+  async appliedCounts(provider: string): Promise<Map<string, number>> {
+    const counts = new Map<string, number>()
+    for (const a of await this.applied(provider)) {
+      const id = String(a.delta.intentId)
+      counts.set(id, (counts.get(id) ?? 0) + 1)
+    }
+    return counts
   }
 
   /** Waits until the condition holds in the page; fails after `timeout` ms. */

@@ -30,6 +30,7 @@ export interface PeerOptions {
   meshLimit?: number
   joinTimeoutMs?: number
   linkTimeoutMs?: number
+  electionTimeoutMs?: number
 }
 
 /** An applyDelta call, as the provider saw it (the viewer by id). */
@@ -45,6 +46,8 @@ export interface RecordedEvent {
   type: keyof SessionEvents
   payload: any
   at: number
+  /** Date.now() in this page: comparable across pages and with the test's own clock. */
+  wall: number
 }
 
 export interface BlobInfo {
@@ -85,6 +88,14 @@ interface Peer {
   emitters: Map<string, Emit>
   applied: Applied[]
   events: RecordedEvent[]
+  /** Paced bursts of kv sets (see `burst`), by key prefix. */
+  bursts: Map<string, BurstState>
+}
+
+/** A burst of kv sets: the intent ids made so far, and whether all were made. */
+export interface BurstState {
+  ids: string[]
+  done: boolean
 }
 
 const peers: Peer[] = []
@@ -181,9 +192,10 @@ function create(options: PeerOptions = {}): number {
     ...(options.meshLimit !== undefined ? { meshLimit: options.meshLimit } : {}),
     ...(options.joinTimeoutMs !== undefined ? { joinTimeoutMs: options.joinTimeoutMs } : {}),
     ...(options.linkTimeoutMs !== undefined ? { linkTimeoutMs: options.linkTimeoutMs } : {}),
+    ...(options.electionTimeoutMs !== undefined ? { electionTimeoutMs: options.electionTimeoutMs } : {}),
   })
-  const peer: Peer = { controller, kv: {}, layers: { left: {}, right: {} }, cursors: {}, blob: '', blobInfo: blobInfo(''), emitters: new Map(), applied: [], events: [] }
-  controller.events.on('*', (type, payload) => peer.events.push({ type, payload: plain(payload), at: performance.now() }))
+  const peer: Peer = { controller, kv: {}, layers: { left: {}, right: {} }, cursors: {}, blob: '', blobInfo: blobInfo(''), emitters: new Map(), applied: [], events: [], bursts: new Map() }
+  controller.events.on('*', (type, payload) => peer.events.push({ type, payload: plain(payload), at: performance.now(), wall: Date.now() }))
   controller.setViewers(VIEWERS)
   for (const provider of providersFor(peer)) controller.registerProvider(provider)
   peers.push(peer)
@@ -243,6 +255,12 @@ export type Condition =
   | { linked: string[]; unlinked?: string[] }
   /** No intent waits for the host's confirmation. */
   | { settled: true }
+  /** The kv store holds every one of these keys. */
+  | { kvKeys: string[] }
+  /** Connected, with `following` at rank 0 (this peer hosting if it is `following`, a guest otherwise). */
+  | { following: string }
+  /** The burst with this key prefix has made all its changes. */
+  | { burstDone: string }
 
 function check(index: number, condition: Condition): boolean {
   const peer = peerAt(index)
@@ -260,6 +278,12 @@ function check(index: number, condition: Condition): boolean {
         (condition.x === undefined || a.delta.x === condition.x),
     )
   }
+  if ('kvKeys' in condition) return condition.kvKeys.every((key) => key in peer.kv)
+  if ('following' in condition) {
+    const top = c.getPeers()[0]
+    return c.getState() === 'connected' && top?.id === condition.following && c.getRole() === (top.self ? 'host' : 'guest')
+  }
+  if ('burstDone' in condition) return peer.bursts.get(condition.burstDone)?.done ?? false
   if ('linked' in condition) {
     const linked = new Set(c.getPeers().filter((p) => p.linked).map((p) => p.id))
     return condition.linked.every((id) => linked.has(id)) && !(condition.unlinked ?? []).some((id) => linked.has(id))
@@ -288,6 +312,12 @@ export interface SessionHarness {
   closeAll(): Promise<void>
   applied(index: number, provider?: string): Applied[]
   events(index: number, type?: keyof SessionEvents): RecordedEvent[]
+  /**
+   * Starts `count` kv sets `<prefix><n>` = n, one every `everyMs` ms (so a test can act
+   * mid-burst), and returns at once; `burstState` tells how far it got.
+   */
+  burst(index: number, prefix: string, count: number, everyMs: number): void
+  burstState(index: number, prefix: string): BurstState | null
 }
 
 const harness: SessionHarness = {
@@ -342,6 +372,29 @@ const harness: SessionHarness = {
   },
   applied: (index, provider) => peerAt(index).applied.filter((a) => provider === undefined || a.provider === provider),
   events: (index, type) => peerAt(index).events.filter((e) => type === undefined || e.type === type),
+  burst(index, prefix, count, everyMs) {
+    const peer = peerAt(index)
+    if (peer.bursts.has(prefix)) throw new Error(`Peer #${index} already ran a burst "${prefix}"`)
+    const state: BurstState = { ids: [], done: false }
+    peer.bursts.set(prefix, state)
+    const timer = setInterval(() => {
+      const n = state.ids.length
+      const id = harness.setKv(index, `${prefix}${String(n).padStart(2, '0')}`, n)
+      if (!id) {
+        clearInterval(timer)
+        throw new Error(`Burst "${prefix}" of peer #${index}: set #${n} made no intent`)
+      }
+      state.ids.push(id)
+      if (state.ids.length >= count) {
+        clearInterval(timer)
+        state.done = true
+      }
+    }, everyMs)
+  },
+  burstState: (index, prefix) => {
+    const state = peerAt(index).bursts.get(prefix)
+    return state ? { ids: [...state.ids], done: state.done } : null
+  },
 }
 
 declare global {

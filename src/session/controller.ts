@@ -1607,7 +1607,9 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     this.mesh = this.rank.length <= this.meshLimit
     this.reported = new Map()
     this.requested = new Set()
-    this.lastDigest = await this.stateDigest()
+    // Our own unconfirmed changes are in our state but not yet at the hello's seq: a digest
+    // taken now would send every follower into a needless re-bootstrap. Then send none.
+    this.lastDigest = this.outbox.size ? undefined : await this.stateDigest()
     for (const conn of this.conns) if (conn.peerId && !conn.fenced && this.peers.has(conn.peerId)) this.sendHello(conn, this.lastDigest)
     if (this.lifecycle.state === 'reconnecting') this.lifecycle.to('connected')
     // Our own unconfirmed changes: we are the authority now.
@@ -1640,7 +1642,8 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
   private async followNewHost(conn: Conn, message: MessageOf<'hello'>): Promise<void> {
     const wasHost = this.role === 'host'
     const oldEpoch = this.epoch
-    const myGuests = wasHost ? [...this.conns].filter((c) => c !== conn && c.peerId && !c.fenced) : []
+    // Our guests on the losing side that the winner does not know: let them go, so they elect again and find it.
+    const myGuests = wasHost ? [...this.conns].filter((c) => c !== conn && c.peerId && !c.fenced && !message.peers.some((p) => p.id === c.peerId)) : []
     if (this.election) this.clock.clearTimeout(this.election.timer)
     this.election = null
     conn.fenced = false
@@ -1661,7 +1664,6 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
       this.sendTo(conn, { v: PROTOCOL_VERSION, t: 'forward', id: delta.id, origin: delta.origin, changes: delta.changes })
     }
     if (!wasHost && ahead?.length) this.seq = message.seq
-    // Our own guests of the losing side: let them go, so they elect again and reach the winner.
     for (const guest of myGuests) this.sendTo(guest, { v: PROTOCOL_VERSION, t: 'bye', reason: 'merged' })
     const diverged = wasHost || !ahead || (this.seq === message.seq && message.digest !== undefined && message.digest !== (await this.stateDigest()))
     if (diverged) {

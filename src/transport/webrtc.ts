@@ -129,7 +129,9 @@ class WebRtcTransport implements Transport {
       iceCompleteTimeout: this.gatherTimeoutMs,
       // Always explicit: simple-peer's default sends every peer to public STUN servers.
       config: { iceServers: this.iceServers },
-    })
+      // One stream chunk per frame: frames that arrive before 'connect' are read back whole.
+      objectMode: true,
+    } as SimplePeer.Options)
   }
 
   /** Settles with the link when the channel opens. Listening from the start also keeps peer errors handled. */
@@ -206,6 +208,9 @@ class WebRtcLink implements Link {
     // handler (not adding one) keeps it from buffering frames nobody reads.
     this.channel.binaryType = 'arraybuffer'
     this.channel.onmessage = (event: MessageEvent) => this.receive(new Uint8Array(event.data as ArrayBuffer))
+    // simple-peer says 'connect' a moment after the channel opens; what came in between is
+    // waiting in its stream. Read it now, in order, before anything newer can arrive.
+    for (let frame = peer.read() as Uint8Array | null; frame !== null; frame = peer.read() as Uint8Array | null) this.receive(frame)
     peer.on('error', (cause: Error) =>
       this.destroy(`failed: ${peerErrorCode(cause)}`, new TransportError('link-failed', `The connection failed: ${cause.message}`, { cause })),
     )

@@ -43,6 +43,20 @@ describe('host failover', () => {
     expect(g1.kv.applied.map((a) => a.meta.origin)).toEqual(['u-g3'])
   })
 
+  it('does not make followers re-bootstrap because the new host had changes of its own pending', async () => {
+    const { s, host, guests } = await started(4)
+    const [g1, g2] = guests as [TestPeer, TestPeer]
+    host.kv.set('before', 1)
+    await s.settle()
+    s.net.crash('host')
+    g1.kv.set('during', 2)
+    await s.settle(heartbeat.hardTimeoutMs + 5_000)
+    expect(g1.controller.getRole()).toBe('host')
+    expect(eventsOf(g2, 'session-bootstrap-complete')).toHaveLength(1)
+    expect(g2.kv.store()).toEqual({ before: 1, during: 2 })
+    expect(g2.kv.applied.filter((a) => a.delta.key === 'during')).toHaveLength(1)
+  })
+
   it('loses no intent of a burst when the host crashes mid-burst', async () => {
     const { s, host, guests } = await started(4)
     const [g1, g2, g3] = guests as [TestPeer, TestPeer, TestPeer]
@@ -116,6 +130,7 @@ describe('host failover', () => {
     expect(host.controller.getPeers()[0]).toMatchObject({ name: 'g1', role: 'host' })
     expect(host.kv.store()).toEqual({ 'while-frozen': true })
     expect(g1.controller.getPeers().map((p) => p.name)).toEqual(['g1', 'g2', 'host'])
+    expect(g2.controller.getPeers().map((p) => p.name)).toEqual(['g1', 'g2', 'host'])
     host.kv.set('back', 'as guest')
     await s.settle()
     expect(g2.kv.store()).toEqual({ 'while-frozen': true, back: 'as guest' })
