@@ -228,8 +228,10 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
   /** Guest: peer-assisted links being negotiated, by peer id. */
   private negotiating = new Map<string, Negotiation>()
   private election: Election | null = null
-  /** The digest the current host announced with its takeover hello. */
-  private lastDigest: string | undefined
+  /** The digest (and the sequence number it describes) this host announced when it took over. */
+  private lastDigest: { digest: string; seq: number } | undefined
+  /** Follower: the new host's digest, to compare once we reach its sequence number. */
+  private digestCheck: { digest: string; seq: number } | null = null
   /** Names of peers that were in the session, to welcome a fenced old host back by name. */
   private readonly formerNames = new LruMap<string, string>(256)
   /** User ids the host removed: they may not join again. */
@@ -663,6 +665,7 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     if (this.election) this.clock.clearTimeout(this.election.timer)
     this.election = null
     this.lastDigest = undefined
+    this.digestCheck = null
     this.mesh = true
     this.reported = new Map()
     this.requested = new Set()
@@ -1187,9 +1190,12 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     // What we had seen no longer says what our state holds; the snapshot's ids do.
     this.seen.reset(message.ids)
     this.replay.clear()
+    // Intents the snapshot already reflects are done; the rest it replaced must be applied again.
+    for (const entry of this.outbox.pending()) {
+      if (this.seen.has(entry.intentId)) this.outbox.settle(entry.intentId)
+      else entry.overwritten = true
+    }
     this.reorder = new Map([...this.reorder].filter(([seq]) => seq > message.seq))
-    // The snapshot replaced our optimistic changes: their authoritative deltas must be applied.
-    for (const entry of this.outbox.pending()) entry.overwritten = true
     const first = !this.bootstrapped
     this.bootstrapped = true
     this.rebootstrapping = false
@@ -1223,7 +1229,10 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     // Only our current host (or the survivor we catch up from) gets here; an older epoch is
     // history it resends. A fenced old host's deltas are refused at the edge.
     if (message.epoch > this.epoch) return
-    if (message.seq <= this.seq) return
+    if (message.seq <= this.seq) {
+      this.outbox.settle(message.id)
+      return
+    }
     if (message.seq > this.seq + 1) {
       if (this.reorder.size < this.limits.reorderBufferSize) this.reorder.set(message.seq, message)
       this.requestResend()
@@ -1231,6 +1240,7 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     }
     await this.applyAuthoritative(message)
     await this.drainReorder()
+    await this.checkDigest()
     await this.afterCatchup()
   }
 
@@ -1607,27 +1617,35 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     this.mesh = this.rank.length <= this.meshLimit
     this.reported = new Map()
     this.requested = new Set()
-    // Our own unconfirmed changes are in our state but not yet at the hello's seq: a digest
-    // taken now would send every follower into a needless re-bootstrap. Then send none.
-    this.lastDigest = this.outbox.size ? undefined : await this.stateDigest()
+    // Our own unconfirmed changes become authoritative right after the hello. The digest
+    // describes our state once they are out (at `digestSeq`), so followers compare it there.
+    const own = this.outbox.pending().filter((entry) => !this.seen.has(entry.intentId))
+    for (const entry of own) if (entry.overwritten) await this.applyChange({ p: entry.providerId, d: entry.payload }, this.self.id, entry.intentId)
+    this.lastDigest = { digest: await this.stateDigest(), seq: this.seq + own.length }
     for (const conn of this.conns) if (conn.peerId && !conn.fenced && this.peers.has(conn.peerId)) this.sendHello(conn, this.lastDigest)
     if (this.lifecycle.state === 'reconnecting') this.lifecycle.to('connected')
-    // Our own unconfirmed changes: we are the authority now.
-    for (const entry of this.outbox.pending()) {
-      this.outbox.settle(entry.intentId)
-      if (this.seen.has(entry.intentId)) continue
-      const change = { p: entry.providerId, d: entry.payload }
-      if (entry.overwritten) await this.applyChange(change, this.self.id, entry.intentId)
-      this.broadcastDelta(entry.intentId, this.self.id, [change])
-    }
+    this.outbox.clear()
+    for (const entry of own) this.broadcastDelta(entry.intentId, this.self.id, [{ p: entry.providerId, d: entry.payload }])
     this.requestMeshLinks()
   }
 
-  private sendHello(conn: Conn, digest?: string): void {
+  private sendHello(conn: Conn, digest?: { digest: string; seq: number }): void {
     this.sendTo(conn, {
       v: PROTOCOL_VERSION, t: 'hello', sessionId: this._sessionId!, epoch: this.epoch, hostId: this.self.id,
-      rank: this.rank, peers: this.rosterPeers(), mesh: this.mesh, seq: this.seq, ...(digest ? { digest } : {}),
+      rank: this.rank, peers: this.rosterPeers(), mesh: this.mesh, seq: this.seq,
+      ...(digest ? { digest: digest.digest, digestSeq: digest.seq } : {}),
     })
+  }
+
+  /** Follower: at the sequence number the takeover digest describes, compare; differ → re-bootstrap. */
+  private async checkDigest(): Promise<void> {
+    const check = this.digestCheck
+    if (!check || this.seq < check.seq || this.rebootstrapping) return
+    this.digestCheck = null
+    if (this.seq > check.seq || check.digest === (await this.stateDigest())) return
+    this.diagnostic('digest-mismatch', `State differs from the new host's at #${check.seq}; fetching a fresh snapshot.`)
+    this.rebootstrapping = true
+    this.toHost({ v: PROTOCOL_VERSION, t: 'resend', from: 0 })
   }
 
   /** A hash over every provider's canonical snapshot. */
@@ -1665,17 +1683,20 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     }
     if (!wasHost && ahead?.length) this.seq = message.seq
     for (const guest of myGuests) this.sendTo(guest, { v: PROTOCOL_VERSION, t: 'bye', reason: 'merged' })
-    const diverged = wasHost || !ahead || (this.seq === message.seq && message.digest !== undefined && message.digest !== (await this.stateDigest()))
-    if (diverged) {
+    // Whatever we were waiting for from the old host will not come: start over with this one.
+    this.reorder = new Map()
+    this.earlyDeltas = []
+    this.rebootstrapping = false
+    this.resendRequested = -1
+    this.digestCheck = !ahead?.length && message.digest !== undefined ? { digest: message.digest, seq: message.digestSeq ?? message.seq } : null
+    if (wasHost || !ahead) {
       // Until the fresh snapshot lands, newer deltas wait: they may overtake it (it travels as bulk).
       this.rebootstrapping = true
       this.sendTo(conn, { v: PROTOCOL_VERSION, t: 'resend', from: 0 })
-    }
-    else if (this.seq < message.seq) this.sendTo(conn, { v: PROTOCOL_VERSION, t: 'resend', from: this.seq + 1 })
-    this.reorder = new Map()
-    this.resendRequested = -1
+    } else if (this.seq < message.seq) this.sendTo(conn, { v: PROTOCOL_VERSION, t: 'resend', from: this.seq + 1 })
     this.reportLinks()
     this.flushOutbox()
+    await this.checkDigest()
   }
 
   /**

@@ -129,9 +129,7 @@ class WebRtcTransport implements Transport {
       iceCompleteTimeout: this.gatherTimeoutMs,
       // Always explicit: simple-peer's default sends every peer to public STUN servers.
       config: { iceServers: this.iceServers },
-      // One stream chunk per frame: frames that arrive before 'connect' are read back whole.
-      objectMode: true,
-    } as SimplePeer.Options)
+    })
   }
 
   /** Settles with the link when the channel opens. Listening from the start also keeps peer errors handled. */
@@ -203,14 +201,7 @@ class WebRtcLink implements Link {
     })
     this.channel.bufferedAmountLowThreshold = LOW_WATER_BYTES
     this.channel.addEventListener('bufferedamountlow', this.flush)
-    // Frames straight from the channel: simple-peer's data path wraps each one in a Buffer and
-    // a stream push, which costs more than the rest of a small message's trip. Replacing its
-    // handler (not adding one) keeps it from buffering frames nobody reads.
-    this.channel.binaryType = 'arraybuffer'
-    this.channel.onmessage = (event: MessageEvent) => this.receive(new Uint8Array(event.data as ArrayBuffer))
-    // simple-peer says 'connect' a moment after the channel opens; what came in between is
-    // waiting in its stream. Read it now, in order, before anything newer can arrive.
-    for (let frame = peer.read() as Uint8Array | null; frame !== null; frame = peer.read() as Uint8Array | null) this.receive(frame)
+    peer.on('data', this.receive)
     peer.on('error', (cause: Error) =>
       this.destroy(`failed: ${peerErrorCode(cause)}`, new TransportError('link-failed', `The connection failed: ${cause.message}`, { cause })),
     )
@@ -287,7 +278,7 @@ class WebRtcLink implements Link {
     this.outbound.clear()
     this.inbound.clear()
     this.channel.removeEventListener('bufferedamountlow', this.flush)
-    this.channel.onmessage = null
+    this.peer.off('data', this.receive)
     this.peer.destroy()
     if (error) this.events.emit('error', error)
     this.events.emit('close', { reason })

@@ -47,6 +47,8 @@ const hello = v.object({
   /** The host's sequence number, and after a failover the digest of its state at it. */
   seq: count,
   digest: v.optional(v.pipe(v.string(), v.maxLength(64))),
+  /** The sequence number the digest describes (the host's own pending changes follow the hello). */
+  digestSeq: v.optional(count),
 })
 
 /** Host → guest: every provider's state at host sequence `seq`. */

@@ -7,6 +7,7 @@
  * 1618, 2728: two hosts each followed the other (claims compared session sizes that change);
  * 2208, 3729: a demoted host counted as not bootstrapped, its changes never sent;
  * 3394, 3816: dedupe state outlived a re-bootstrap, so re-issued deltas were skipped;
+ * 636: a re-bootstrap asked of a host that then died left a follower waiting forever;
  * 9828: a host that said goodbye kept its link and was greeted by a host that did not list it.
  */
-export const REGRESSION_SEEDS: number[] = [3, 4, 12, 37, 43, 167, 332, 517, 708, 1618, 2208, 2728, 3394, 3729, 3816, 9828]
+export const REGRESSION_SEEDS: number[] = [3, 4, 12, 37, 43, 167, 332, 517, 708, 1618, 636, 2208, 2728, 3394, 3729, 3816, 9828]
