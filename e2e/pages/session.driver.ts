@@ -4,9 +4,9 @@
  * by the page itself (only types cross over).
  */
 import type { BrowserContext, CDPSession, Page } from '@playwright/test'
-import type { SessionEvents, SessionInvite } from '../../src/index.js'
+import type { SessionAccess, SessionEvents, SessionInvite } from '../../src/index.js'
 import { expect } from '../fixtures.js'
-import type { Applied, BlobInfo, BurstState, Condition, Outcome, PeerOptions, PeerView, RecordedEvent } from './session.js'
+import type { Applied, BlobInfo, BurstState, Condition, Joined, Knock, Outcome, PeerOptions, PeerView, RecordedEvent } from './session.js'
 
 /** Conditions are checked in the page this often (no sleeps: waits end as soon as they hold). */
 const POLL_MS = 50
@@ -181,6 +181,38 @@ export class Peer {
     return counts
   }
 
+  // Access and relay (e2e/session-access.spec.ts).
+
+  inviteWith(options: { access?: SessionAccess }): Promise<SessionInvite> {
+    return this.page.evaluate(([i, o]) => window.sessionHarness.inviteWith(i, o), [this.index, options] as const)
+  }
+
+  /** `join(url)` with `relayed`; a rejection comes back as `{ ok: false, name, code, message }`. */
+  joinFull(url: string): Promise<Outcome<Joined>> {
+    return this.page.evaluate(([i, u]) => window.sessionHarness.joinFull(i, u), [this.index, url] as const)
+  }
+
+  /** `join(location.href)` with `relayed`: the page was opened at the invite link. */
+  joinFullFromLocation(): Promise<Outcome<Joined>> {
+    return this.page.evaluate((i) => window.sessionHarness.joinFull(i, location.href), this.index)
+  }
+
+  kick(peerId: string): Promise<Outcome<null>> {
+    return this.page.evaluate(([i, p]) => window.sessionHarness.kick(i, p), [this.index, peerId] as const)
+  }
+
+  knocks(): Promise<Knock[]> {
+    return this.page.evaluate((i) => window.sessionHarness.knocks(i), this.index)
+  }
+
+  decide(peerId: string, ok: boolean): Promise<boolean> {
+    return this.page.evaluate(([i, p, yes]) => window.sessionHarness.decide(i, p, yes), [this.index, peerId, ok] as const)
+  }
+
+  linkStats(peerId: string): Promise<unknown> {
+    return this.page.evaluate(([i, p]) => window.sessionHarness.linkStats(i, p), [this.index, peerId] as const)
+  }
+
   /** Waits until the condition holds in the page; fails after `timeout` ms. */
   async waitFor(condition: Condition, timeout = 15_000): Promise<void> {
     await this.page.waitForFunction(([i, c]) => window.sessionHarness.check(i, c), [this.index, condition] as const, { polling: POLL_MS, timeout })
@@ -204,4 +236,11 @@ export async function connect(host: Peer, guest: Peer): Promise<void> {
 export async function rankOrder(host: Peer): Promise<string[]> {
   const { peers } = await host.view()
   return [...peers].sort((a, b) => a.rank - b.rank).map((p) => p.id)
+}
+
+/** How many of the page's RTCPeerConnections are connected (see e2e/fixtures.ts, which records them). */
+export function connectedPeerConnections(page: Page): Promise<number> {
+  return page.evaluate(
+    () => (window as unknown as { __peerConnections: RTCPeerConnection[] }).__peerConnections.filter((pc) => pc.connectionState === 'connected').length,
+  )
 }

@@ -10,6 +10,7 @@ import {
   SessionError,
   SessionSyncController,
   type PeerInfo,
+  type SessionAccess,
   type SessionDelta,
   type SessionDeltaMeta,
   type SessionEvents,
@@ -31,6 +32,25 @@ export interface PeerOptions {
   joinTimeoutMs?: number
   linkTimeoutMs?: number
   electionTimeoutMs?: number
+  /** Passed through: invites go through this relay (one click), falling back to the paste flow. */
+  signalingEndpoint?: string
+  /**
+   * Host's `admit` hook: 'accept' or 'refuse' everyone, or 'ask': each knock waits in the
+   * page until the test decides (`knocks`, `decide`). Default: no hook.
+   */
+  admit?: 'accept' | 'refuse' | 'ask'
+}
+
+/** A guest knocking at a host whose `admit` is 'ask', as the hook saw it. */
+export interface Knock {
+  peer: PeerInfo
+  invite: { inviteId: string; access: SessionAccess }
+}
+
+/** What `join` resolved with, beyond the answer code. */
+export interface Joined {
+  answerCode: string
+  relayed: boolean
 }
 
 /** An applyDelta call, as the provider saw it (the viewer by id). */
@@ -90,6 +110,8 @@ interface Peer {
   events: RecordedEvent[]
   /** Paced bursts of kv sets (see `burst`), by key prefix. */
   bursts: Map<string, BurstState>
+  /** Knocks waiting for the test's decision (admit: 'ask'). */
+  knocks: Array<Knock & { decide: (ok: boolean) => void }>
 }
 
 /** A burst of kv sets: the intent ids made so far, and whether all were made. */
@@ -182,8 +204,17 @@ function providersFor(peer: Peer): SessionSyncProvider[] {
   return [kv, layers, cursor, blob]
 }
 
+function admitHook(mode: PeerOptions['admit'], index: number): SessionSyncOptions['admit'] {
+  if (mode === undefined) return undefined
+  if (mode === 'accept') return () => true
+  if (mode === 'refuse') return () => false
+  return (peer, invite) =>
+    new Promise<boolean>((resolve) => peerAt(index).knocks.push({ peer: plain(peer), invite: plain(invite), decide: resolve }))
+}
+
 function create(options: PeerOptions = {}): number {
   const index = peers.length
+  const admit = admitHook(options.admit, index)
   const controller = new SessionSyncController({
     transport: createWebRtcTransport({ iceServers: [] }),
     baseUrl: location.href.split('#')[0],
@@ -193,8 +224,10 @@ function create(options: PeerOptions = {}): number {
     ...(options.joinTimeoutMs !== undefined ? { joinTimeoutMs: options.joinTimeoutMs } : {}),
     ...(options.linkTimeoutMs !== undefined ? { linkTimeoutMs: options.linkTimeoutMs } : {}),
     ...(options.electionTimeoutMs !== undefined ? { electionTimeoutMs: options.electionTimeoutMs } : {}),
+    ...(options.signalingEndpoint !== undefined ? { signalingEndpoint: options.signalingEndpoint } : {}),
+    ...(admit ? { admit } : {}),
   })
-  const peer: Peer = { controller, kv: {}, layers: { left: {}, right: {} }, cursors: {}, blob: '', blobInfo: blobInfo(''), emitters: new Map(), applied: [], events: [], bursts: new Map() }
+  const peer: Peer = { controller, kv: {}, layers: { left: {}, right: {} }, cursors: {}, blob: '', blobInfo: blobInfo(''), emitters: new Map(), applied: [], events: [], bursts: new Map(), knocks: [] }
   controller.events.on('*', (type, payload) => peer.events.push({ type, payload: plain(payload), at: performance.now(), wall: Date.now() }))
   controller.setViewers(VIEWERS)
   for (const provider of providersFor(peer)) controller.registerProvider(provider)
@@ -261,6 +294,10 @@ export type Condition =
   | { following: string }
   /** The burst with this key prefix has made all its changes. */
   | { burstDone: string }
+  /** A `session-diagnostic` with this code was recorded (about this peer, when given). */
+  | { diagnostic: string; peerId?: string }
+  /** At least this many knocks wait for a decision (admit: 'ask'). */
+  | { knocks: number }
 
 function check(index: number, condition: Condition): boolean {
   const peer = peerAt(index)
@@ -284,6 +321,12 @@ function check(index: number, condition: Condition): boolean {
     return c.getState() === 'connected' && top?.id === condition.following && c.getRole() === (top.self ? 'host' : 'guest')
   }
   if ('burstDone' in condition) return peer.bursts.get(condition.burstDone)?.done ?? false
+  if ('diagnostic' in condition) {
+    return peer.events.some(
+      (e) => e.type === 'session-diagnostic' && e.payload?.code === condition.diagnostic && (condition.peerId === undefined || e.payload?.peerId === condition.peerId),
+    )
+  }
+  if ('knocks' in condition) return peer.knocks.length >= condition.knocks
   if ('linked' in condition) {
     const linked = new Set(c.getPeers().filter((p) => p.linked).map((p) => p.id))
     return condition.linked.every((id) => linked.has(id)) && !(condition.unlinked ?? []).some((id) => linked.has(id))
@@ -318,6 +361,18 @@ export interface SessionHarness {
    */
   burst(index: number, prefix: string, count: number, everyMs: number): void
   burstState(index: number, prefix: string): BurstState | null
+  /** `createInvite(options)` (e.g. `{ access: 'viewer' }`). */
+  inviteWith(index: number, options: { access?: SessionAccess }): Promise<SessionInvite>
+  /** `join(url)` with everything it resolved with (`relayed` too), or the rejection. */
+  joinFull(index: number, url: string): Promise<Outcome<Joined>>
+  /** Host: `kick(peerId)`; a throw comes back as an outcome. */
+  kick(index: number, peerId: string): Promise<Outcome<null>>
+  /** Knocks waiting for a decision (admit: 'ask'), oldest first. */
+  knocks(index: number): Knock[]
+  /** Lets the knocking peer in (or not); false when it was not knocking. */
+  decide(index: number, peerId: string, ok: boolean): boolean
+  /** `getLinkStats(peerId)`: undefined when there is no direct link. */
+  linkStats(index: number, peerId: string): Promise<unknown>
 }
 
 const harness: SessionHarness = {
@@ -394,6 +449,26 @@ const harness: SessionHarness = {
   burstState: (index, prefix) => {
     const state = peerAt(index).bursts.get(prefix)
     return state ? { ids: [...state.ids], done: state.done } : null
+  },
+  inviteWith: (index, options) => peerAt(index).controller.createInvite(options),
+  joinFull: (index, url) =>
+    outcome(async () => {
+      const { answerCode, relayed } = await peerAt(index).controller.join(url)
+      return { answerCode, relayed }
+    }),
+  kick: (index, peerId) => outcome(async () => (peerAt(index).controller.kick(peerId), null)),
+  knocks: (index) => peerAt(index).knocks.map(({ peer, invite }) => ({ peer, invite })),
+  decide(index, peerId, ok) {
+    const knocks = peerAt(index).knocks
+    const at = knocks.findIndex((k) => k.peer.id === peerId)
+    if (at < 0) return false
+    const [knock] = knocks.splice(at, 1)
+    knock!.decide(ok)
+    return true
+  },
+  async linkStats(index, peerId) {
+    const stats = await peerAt(index).controller.getLinkStats(peerId)
+    return stats === undefined ? undefined : plain(stats)
   },
 }
 

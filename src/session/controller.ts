@@ -15,7 +15,7 @@ import {
 } from '../errors.js'
 import { decodeAnswer, decodeInvite, encodeAnswer, encodeInvite, inviteBlobFrom, inviteUrl } from '../invite/invite.js'
 import { ProviderRegistry } from '../providers/registry.js'
-import { createRelayClient, parseRelayFragment, relayFragment, relayInviteUrl, type RelayClient } from '../relay/index.js'
+import { createRelayClient, parseRelayFragment, RelayError, relayFragment, relayInviteUrl, type RelayClient } from '../relay/index.js'
 import { systemClock, type Clock, type TimerHandle } from '../runtime/clock.js'
 import { systemRandom, type Random } from '../runtime/random.js'
 import type { Link, LinkStats, PendingOffer, Signal, Transport } from '../transport/transport.js'
@@ -569,7 +569,13 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
         await this.relay!.postAnswer(ref.id, ref.key, answerCode)
         relayed = true
       } catch (error) {
-        this.diagnostic('relay-unavailable', `${(error as Error).message} Send the answer code to the host instead.`, { error })
+        if (!(error instanceof RelayError) || error.code !== 'relay-unavailable') {
+          // Answered by someone else, expired, unknown: pasting the code would not help either.
+          pending.cancel()
+          this.finish('join-failed')
+          throw error
+        }
+        this.diagnostic('relay-unavailable', `${error.message} Send the answer code to the host instead.`, { error })
       }
     }
     return { answerCode, provision: invite.provision, relayed }
