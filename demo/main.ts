@@ -35,6 +35,12 @@ const plugins = createPluginsModule()
 const transport = createWebRtcTransport({ iceServers: [] })
 
 /**
+ * `?relay=http://127.0.0.1:8787` (see relay/): invites become one click. The query stays in
+ * `baseUrl`, so the invite links carry it and the guest's page talks to the same relay.
+ */
+const relay = new URLSearchParams(location.search).get('relay')?.trim() || undefined
+
+/**
  * The controller is created on the first Start or Join, not at load: it takes the user's
  * name at construction and has no way to change it later, so waiting lets the name the
  * person typed be the one everybody sees. There is still exactly one per page.
@@ -46,6 +52,9 @@ function session(): SessionSyncController {
       transport,
       baseUrl: location.href.split('#')[0],
       user: { name: $<HTMLInputElement>('#name').value.trim() || 'Guest' },
+      ...(relay ? { signalingEndpoint: relay } : {}),
+      // "Alice wants to join": an in-page prompt; knocks queue up while the session goes on.
+      admit: (peer, invite) => ui.admit(peer, invite),
       confirmUndeclared: (modules) =>
         window.confirm(`These modules say nothing about sessions and may not stay in sync:\n\n  ${modules.join('\n  ')}\n\nGo on anyway?`),
     }),
@@ -64,6 +73,7 @@ const ui = sessionUi({
   installed: () => !!window.SESSION,
   hasIceServers: transport.hasIceServers ?? false,
   setFollowHost: (on) => viewport.setFollowHost(on),
+  relay: !!relay,
   saveState: () => ({
     layers: layers.state(),
     viewers: viewers.map((v) => {

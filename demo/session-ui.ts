@@ -2,7 +2,17 @@
  * The Session card, the status bar and the People list: everything a person needs to
  * start, invite, join, leave and see who is there. Every action's error lands in #error.
  */
-import { IncompatibleModulesError, InviteError, InviteTooLongError, SessionLockedError, type SessionSyncController } from '../src/index.js'
+import {
+  IncompatibleModulesError,
+  InviteError,
+  InviteTooLongError,
+  parseRelayFragment,
+  SessionLockedError,
+  type PeerInfo,
+  type SessionAccess,
+  type SessionPeer,
+  type SessionSyncController,
+} from '../src/index.js'
 import { colourOf } from './colours.js'
 import { $, h } from './dom.js'
 
@@ -13,8 +23,17 @@ export interface SessionUiOptions {
   installed: () => boolean
   hasIceServers: boolean
   setFollowHost: (on: boolean) => void
-  /** The state to download on "Save & end". */
+  /** The demo's own summary (viewports, annotations…) to download with the library's final save. */
   saveState: () => unknown
+  /** A signalling relay is configured (`?relay=`): invites are one click. */
+  relay: boolean
+}
+
+/** Why a session ended, as a person would say it. */
+const ENDED: Record<string, string> = {
+  removed: 'the host removed you',
+  refused: 'the host did not let you in',
+  saved: 'saved by the host',
 }
 
 const STATUS: Record<string, [string, string]> = {
@@ -37,12 +56,20 @@ export function sessionUi(options: SessionUiOptions) {
     answerCode: $<HTMLTextAreaElement>('#answer-code'),
     hostPanel: $('#host-panel'),
     invite: $<HTMLButtonElement>('#invite'),
+    inviteAccess: $<HTMLSelectElement>('#invite-access'),
     inviteBox: $('#invite-box'),
+    inviteLabel: $('#invite-label'),
     inviteUrl: $<HTMLInputElement>('#invite-url'),
     inviteExpiry: $('#invite-expiry'),
+    inviteRelayed: $('#invite-relayed'),
+    inviteRelayError: $('#invite-relay-error'),
+    pasteAnswer: $('#paste-answer'),
+    showPaste: $<HTMLButtonElement>('#show-paste'),
     answerInput: $<HTMLTextAreaElement>('#answer-input'),
     addPeer: $<HTMLButtonElement>('#add-peer'),
+    relaySent: $('#relay-sent'),
     inSession: $('#in-session'),
+    aloneHint: $('#alone-hint'),
     end: $<HTMLButtonElement>('#end'),
     saveEnd: $<HTMLButtonElement>('#save-end'),
     status: $('#status'),
@@ -53,12 +80,34 @@ export function sessionUi(options: SessionUiOptions) {
     error: $('#error'),
     diagnostics: $('#diagnostics'),
     iceNotice: $('#ice-notice'),
+    admitPrompt: $('#admit-prompt'),
+    admitText: $('#admit-text'),
+    admitDetail: $('#admit-detail'),
+    admitYes: $<HTMLButtonElement>('#admit-yes'),
+    admitNo: $<HTMLButtonElement>('#admit-no'),
   }
   el.name.value = `Guest ${1 + Math.floor(Math.random() * 99)}`
   el.iceNotice.hidden = options.hasIceServers
   const invitedTo = () => (location.hash.startsWith('#session=') ? location.hash : null)
-  let statusOverride: [string, string] | null = null
+  /** A banner in place of the state's own text; `until` keeps it up through state changes for a while. */
+  let statusOverride: { text: string; tone: string; until?: number } | null = null
   let inviteExpiresAt = 0
+  /** The last invite went through the relay: the paste field is tucked away until asked for. */
+  let lastInviteRelayed = false
+  let pasteWanted = false
+  /** This guest's answer went through the relay: nothing to paste, just wait. */
+  let joinRelayed = false
+  /** Somebody else has been in this session: being alone now means everyone else left. */
+  let hadCompany = false
+
+  function announce(text: string, tone: string, stickyMs = 0): void {
+    statusOverride = { text, tone, ...(stickyMs ? { until: Date.now() + stickyMs } : {}) }
+    render()
+  }
+  function clearAnnouncement(force = false): void {
+    if (!force && statusOverride?.until && statusOverride.until > Date.now()) return
+    statusOverride = null
+  }
 
   // ---- errors and diagnostics
 
@@ -96,9 +145,7 @@ export function sessionUi(options: SessionUiOptions) {
     const role = session?.getRole() ?? null
     el.state.textContent = state
     el.role.textContent = role ?? 'none'
-    const [text, tone] = statusOverride ?? STATUS[state] ?? [state, '']
-    el.status.textContent = text
-    el.status.dataset.tone = tone
+    renderStatus(state)
     const idle = state === 'idle'
     el.name.disabled = !idle || !!session
     el.name.title = session ? 'Your name is fixed once you have started or joined; reload the page to change it.' : ''
@@ -106,7 +153,10 @@ export function sessionUi(options: SessionUiOptions) {
     el.joinPanel.hidden = !invitedTo() || (!idle && role !== 'guest') || role === 'host'
     el.join.hidden = !idle
     el.answerBox.hidden = !(role === 'guest' && el.answerCode.value)
+    el.relaySent.hidden = !(role === 'guest' && joinRelayed && state === 'joining')
     el.hostPanel.hidden = role !== 'host'
+    el.pasteAnswer.hidden = lastInviteRelayed && !pasteWanted
+    el.showPaste.hidden = !el.pasteAnswer.hidden
     el.inSession.hidden = idle
     el.end.hidden = el.saveEnd.hidden = role !== 'host'
     if (idle) {
@@ -116,33 +166,107 @@ export function sessionUi(options: SessionUiOptions) {
     renderPeers(session)
   }
 
+  function renderStatus(state: string): void {
+    if (statusOverride?.until && statusOverride.until <= Date.now() && state !== 'idle') statusOverride = null
+    const [text, tone] = statusOverride
+      ? [statusOverride.text, statusOverride.tone]
+      : state === 'hosting' && options.relay
+        ? ['Hosting — waiting for a guest', 'wait']
+        : (STATUS[state] ?? [state, ''])
+    el.status.textContent = text
+    el.status.dataset.tone = tone
+  }
+
+  /**
+   * Rows are kept and only their figures updated while nothing else about the peer changed:
+   * rebuilt every second, a row would swallow clicks on its Remove button.
+   */
   function renderPeers(session: SessionSyncController | null): void {
     const peers = session?.getPeers() ?? []
+    const hosting = session?.getRole() === 'host'
+    if (peers.length > 1) hadCompany = true
+    el.aloneHint.hidden = !(hosting && session?.isActive() && peers.length === 1 && hadCompany)
     if (!peers.length) {
       el.peers.replaceChildren(h('li', { className: 'muted empty' }, 'Nobody yet — start or join a session.'))
       return
     }
-    el.peers.replaceChildren(
-      ...peers.map((peer) => {
-        const isHost = peer.rank === 0
-        const swatch = h('span', { className: 'swatch' })
-        swatch.style.background = colourOf(peer.id)
-        const rtt = peer.self ? '—' : peer.rtt !== undefined ? `${Math.round(peer.rtt)} ms` : 'measuring'
-        return h(
-          'li',
-          { className: isHost ? 'host' : '', dataset: { peerId: peer.id, role: peer.role, rank: String(peer.rank) } },
-          swatch,
-          h('span', { className: 'name' }, peer.name, peer.self ? ' (you)' : ''),
-          h('span', {}, h('span', { className: `badge ${isHost ? 'host' : ''}` }, isHost ? 'host' : peer.role), ...(peer.stale ? [' ', h('span', { className: 'badge stale' }, 'silent')] : [])),
-          h(
-            'span',
-            { className: 'meta' },
-            `rank ${peer.rank} · RTT ${rtt} · candidate ${peer.self ? '—' : peer.linked ? 'n/a' : 'via host'}`,
-          ),
-        )
-      }),
+    const rows = peers.map((peer) => {
+      const kickable = hosting && !peer.self
+      const signature = JSON.stringify([peer.name, peer.self, peer.rank === 0, peer.role, peer.access ?? 'editor', peer.stale, kickable])
+      const existing = Array.from(el.peers.children).find((li): li is HTMLLIElement => li instanceof HTMLLIElement && li.dataset.peerId === peer.id)
+      const row = existing?.dataset.signature === signature ? existing : peerRow(peer, kickable, signature)
+      row.dataset.rank = String(peer.rank)
+      const meta = row.querySelector<HTMLElement>('.meta')!
+      meta.textContent = peerMeta(peer)
+      meta.title = peer.stats ? `${peer.stats.localAddress ?? '?'} → ${peer.stats.remoteAddress ?? '?'}` : ''
+      return row
+    })
+    const current = Array.from(el.peers.children)
+    if (rows.length !== current.length || rows.some((row, i) => current[i] !== row)) el.peers.replaceChildren(...rows)
+  }
+
+  function peerRow(peer: SessionPeer, kickable: boolean, signature: string): HTMLLIElement {
+    const isHost = peer.rank === 0
+    const swatch = h('span', { className: 'swatch' })
+    swatch.style.background = colourOf(peer.id)
+    const badges: Array<Node | string> = [h('span', { className: `badge ${isHost ? 'host' : ''}` }, isHost ? 'host' : peer.role)]
+    if (peer.access === 'viewer') badges.push(h('span', { className: 'badge viewer', title: 'Can look and point, not change anything' }, 'viewer'))
+    if (peer.stale) badges.push(h('span', { className: 'badge stale' }, 'silent'))
+    if (kickable) badges.push(h('button', { className: 'kick', textContent: 'Remove', title: `Remove ${peer.name} from the session`, dataset: { kick: peer.id } }))
+    return h(
+      'li',
+      { className: isHost ? 'host' : '', dataset: { peerId: peer.id, role: peer.role, rank: String(peer.rank), access: peer.access ?? 'editor', signature } },
+      swatch,
+      h('span', { className: 'name' }, peer.name, peer.self ? ' (you)' : ''),
+      h('span', { className: 'badges' }, ...badges),
+      h('span', { className: 'meta' }),
     )
   }
+
+  function peerMeta(peer: SessionPeer): string {
+    if (peer.self) return `rank ${peer.rank} · this page`
+    const rtt = peer.rtt !== undefined ? `${Math.round(peer.rtt)} ms` : 'measuring'
+    if (!peer.linked) return `rank ${peer.rank} · RTT ${rtt} · via host`
+    if (!peer.stats) return `rank ${peer.rank} · RTT ${rtt} · candidate measuring`
+    const { candidateType, bytesSent, bytesReceived } = peer.stats
+    return `rank ${peer.rank} · RTT ${rtt} · candidate ${candidateType ?? 'unknown'} · ↑ ${bytes(bytesSent)} ↓ ${bytes(bytesReceived)}`
+  }
+
+  // ---- admission: knocks queue up, one prompt at a time; the session goes on meanwhile
+
+  const knocks: Array<{ peer: PeerInfo; access: SessionAccess; answer: (ok: boolean) => void }> = []
+
+  function admit(peer: PeerInfo, invite: { inviteId: string; access: SessionAccess }): Promise<boolean> {
+    return new Promise((resolve) => {
+      knocks.push({ peer, access: invite.access, answer: resolve })
+      renderKnock()
+    })
+  }
+  function renderKnock(): void {
+    const knock = knocks[0]
+    el.admitPrompt.hidden = !knock
+    if (!knock) {
+      el.admitText.textContent = el.admitDetail.textContent = ''
+      delete el.admitPrompt.dataset.peerId
+      return
+    }
+    el.admitText.textContent = `${knock.peer.name} wants to join`
+    const more = knocks.length - 1
+    el.admitDetail.textContent = `Invited as ${knock.access === 'viewer' ? 'a viewer (look and point only)' : 'an editor'}${more ? ` · ${more} more waiting` : ''}`
+    el.admitPrompt.dataset.peerId = knock.peer.id
+  }
+  function answerKnock(ok: boolean): void {
+    const knock = knocks.shift()
+    knock?.answer(ok)
+    renderKnock()
+  }
+  /** The session is over: nobody is let in to it any more. */
+  function dropKnocks(): void {
+    for (const knock of knocks.splice(0)) knock.answer(false)
+    renderKnock()
+  }
+  el.admitYes.addEventListener('click', () => answerKnock(true))
+  el.admitNo.addEventListener('click', () => answerKnock(false))
 
   function renderExpiry(): void {
     if (!inviteExpiresAt) return
@@ -151,33 +275,45 @@ export function sessionUi(options: SessionUiOptions) {
   }
   setInterval(() => {
     renderExpiry()
-    // RTT and "silent" change without an event.
-    if (options.installed()) renderPeers(options.session())
+    // RTT, stats and "silent" change without an event; timed banners run out.
+    if (!options.installed()) return
+    const session = options.session()
+    renderStatus(session.getState())
+    renderPeers(session)
   }, 1000)
 
   // ---- wiring the controller's events (once it exists)
 
   function attach(session: SessionSyncController): void {
     session.on('session-state-changed', ({ state }) => {
-      // "Session ended: …" and "Host lost…" stay up until something new happens.
-      if (state === 'hosting' || state === 'joining' || state === 'connected') statusOverride = null
+      // "Session ended: …" and "Host lost…" stay up until something new happens; a role
+      // change's banner stays a few seconds even though the state settles right after it.
+      if (state === 'hosting' || state === 'joining' || state === 'connected') clearAnnouncement()
       render()
     })
-    session.on('session-started', () => {
-      statusOverride = null
+    session.on('session-started', ({ role }) => {
+      // A guest hears this once per session; a host on start. Neither is a takeover.
+      if (role === 'host') hadCompany = false
+      clearAnnouncement(true)
       render()
     })
-    session.on('session-host-lost', () => {
-      statusOverride = ['Host lost — electing a new host', 'bad']
-      render()
+    session.on('session-host-lost', () => announce('Host lost — electing a new host', 'bad'))
+    session.on('session-role-changed', ({ role, previous }) => {
+      if (role === 'host' && previous === 'guest') announce('You are the host now', 'ok', 8_000)
+      else if (role === 'guest' && previous === 'host') announce('Another host took over; you are a guest', 'wait', 8_000)
+      else render()
     })
     session.on('session-ended', ({ reason }) => {
-      statusOverride = [`Session ended: ${reason}`, reason === 'left' || reason === 'ended' || reason === 'saved' ? '' : 'bad']
+      statusOverride = { text: `Session ended: ${ENDED[reason] ?? reason}`, tone: reason === 'left' || reason === 'ended' || reason === 'saved' ? '' : 'bad' }
       el.answerCode.value = ''
       inviteExpiresAt = 0
+      joinRelayed = false
+      lastInviteRelayed = pasteWanted = false
+      hadCompany = false
+      dropKnocks()
       render()
     })
-    for (const type of ['session-peer-joined', 'session-peer-dropped', 'session-role-changed', 'session-reconnecting'] as const) session.on(type, () => render())
+    for (const type of ['session-peer-joined', 'session-peer-dropped', 'session-reconnecting'] as const) session.on(type, () => render())
     session.on('session-bootstrap-progress', ({ bytes, total }) => {
       el.progress.hidden = false
       el.progress.max = Math.max(total, 1)
@@ -186,7 +322,13 @@ export function sessionUi(options: SessionUiOptions) {
     session.on('session-bootstrap-complete', () => {
       el.progress.hidden = true
     })
-    session.on('session-diagnostic', ({ code, message }) => diagnostic(code, message))
+    session.on('session-diagnostic', ({ code, message }) => {
+      diagnostic(code, message)
+      if (code === 'intent-refused') {
+        // The library has already asked the host for its state again: the change rolls back.
+        el.error.textContent = session.getSelf().access === 'viewer' ? 'You joined as a viewer: changes are not shared' : message
+      }
+    })
   }
 
   // ---- actions
@@ -197,15 +339,22 @@ export function sessionUi(options: SessionUiOptions) {
   })
 
   action(el.invite, async () => {
+    const access = el.inviteAccess.value === 'viewer' ? 'viewer' : 'editor'
     let invite
     try {
-      invite = await options.session().createInvite()
+      invite = await options.session().createInvite({ access })
     } catch (error) {
       if (!(error instanceof InviteTooLongError)) throw error
       // Too long for a link: the bare code still works, pasted on the guest's side.
       invite = error.invite
       showError(error)
     }
+    lastInviteRelayed = invite.relayed === true
+    pasteWanted = false
+    el.inviteLabel.textContent = `Invite link for ${access === 'viewer' ? 'a viewer' : 'an editor'} (one guest, one use)`
+    el.inviteRelayed.hidden = !lastInviteRelayed
+    el.inviteRelayError.hidden = !invite.relayError
+    el.inviteRelayError.textContent = invite.relayError ? `The relay could not be used (${invite.relayError}): send the link and paste the guest’s answer code below.` : ''
     el.inviteUrl.value = invite.url
     el.inviteBox.hidden = false
     inviteExpiresAt = invite.expiresAt
@@ -215,6 +364,26 @@ export function sessionUi(options: SessionUiOptions) {
 
   action($<HTMLButtonElement>('#copy-invite'), () => copy(el.inviteUrl))
   action($<HTMLButtonElement>('#copy-answer'), () => copy(el.answerCode))
+
+  el.showPaste.addEventListener('click', () => {
+    pasteWanted = true
+    render()
+    el.answerInput.focus()
+  })
+
+  el.peers.addEventListener('click', (event) => {
+    const button = (event.target as Element).closest<HTMLButtonElement>('button[data-kick]')
+    if (!button) return
+    clearError()
+    button.disabled = true
+    try {
+      options.session().kick(button.dataset.kick!)
+    } catch (error) {
+      showError(error)
+      button.disabled = false
+    }
+    render()
+  })
 
   action(el.addPeer, async () => {
     const code = el.answerInput.value.trim()
@@ -226,7 +395,11 @@ export function sessionUi(options: SessionUiOptions) {
   action(el.join, async () => {
     const fragment = invitedTo()
     if (!fragment) throw new Error('This page was not opened from an invite link.')
-    const { answerCode } = await options.session().join(location.href)
+    const { answerCode, relayed } = await options.session().join(location.href)
+    joinRelayed = relayed
+    if (relayed) return
+    // No relay, or it failed: the answer goes back by hand.
+    if (parseRelayFragment(fragment)) showError('The relay could not take the answer: send this code to the host instead.')
     el.answerCode.value = answerCode
     el.answerBox.hidden = false
     el.answerCode.select()
@@ -236,16 +409,19 @@ export function sessionUi(options: SessionUiOptions) {
   action(el.end, () => options.session().end())
   action(el.saveEnd, async () => {
     const session = options.session()
-    const state = { savedAt: new Date().toISOString(), sessionId: session.sessionId, peers: session.getPeers(), ...(options.saveState() as object) }
-    download(`session-${session.sessionId ?? 'state'}.json`, JSON.stringify(state, null, 2))
-    await session.end('saved')
+    // The demo's own summary and the people list first: the session is gone once saved.
+    const peers = session.getPeers().map(({ id, name, role, access, rank }) => ({ id, name, role, access: access ?? 'editor', rank }))
+    const summary = options.saveState()
+    const save = await session.saveAndEnd()
+    const file = { savedAt: new Date().toISOString(), ...save, peers, demo: summary }
+    download(`session-${save.sessionId}.json`, JSON.stringify(file, null, 2))
   })
 
   $<HTMLInputElement>('#follow-host').addEventListener('change', (e) => options.setFollowHost((e.target as HTMLInputElement).checked))
   window.addEventListener('hashchange', render)
 
   render()
-  return { attach, render, showError, clearError }
+  return { attach, render, showError, clearError, admit }
 }
 
 /** A message a person can act on, for anything thrown. */
@@ -264,6 +440,12 @@ async function copy(field: HTMLInputElement | HTMLTextAreaElement): Promise<void
     // Clipboard permission denied (e.g. not focused): fall back to the selection.
     document.execCommand('copy')
   }
+}
+
+function bytes(n: number): string {
+  if (n < 1024) return `${n} B`
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} kB`
+  return `${(n / 1024 / 1024).toFixed(1)} MB`
 }
 
 function download(name: string, text: string): void {
