@@ -463,7 +463,8 @@ const BENCHMARKS = {
     const growth = heaps.map((value) => (value - heaps[0]) / 1024)
     const lastHalf = (heaps.at(-1) - heaps[steps / 2]) / 1024
     const limits = { seen: 10_000, viewState: 10_000, replay: 1_000, outbox: 10_000, reorder: 1_000 }
-    const within = Object.entries(limits).every(([key, limit]) => sizes.host[key] <= limit && sizes.guest[key] <= limit)
+    // LRUs trim in batches: they may hold up to an eighth over their capacity between trims.
+    const within = Object.entries(limits).every(([key, limit]) => sizes.host[key] <= limit * 1.125 && sizes.guest[key] <= limit * 1.125)
     const perPeerSaturated = (heaps.at(-1) - heaps[0]) / 2 / 1024
     row({
       bench: 'memory',
