@@ -31,6 +31,7 @@ export interface SessionUiOptions {
 
 /** Why a session ended, as a person would say it. */
 const ENDED: Record<string, string> = {
+  'host-ended': 'the host ended it',
   removed: 'the host removed you',
   refused: 'the host did not let you in',
   saved: 'saved by the host',
@@ -304,7 +305,7 @@ export function sessionUi(options: SessionUiOptions) {
       else render()
     })
     session.on('session-ended', ({ reason }) => {
-      statusOverride = { text: `Session ended: ${ENDED[reason] ?? reason}`, tone: reason === 'left' || reason === 'ended' || reason === 'saved' ? '' : 'bad' }
+      statusOverride = { text: `Session ended: ${ENDED[reason] ?? reason}`, tone: ['left', 'ended', 'saved', 'host-ended'].includes(reason) ? '' : 'bad' }
       el.answerCode.value = ''
       inviteExpiresAt = 0
       joinRelayed = false
@@ -314,6 +315,14 @@ export function sessionUi(options: SessionUiOptions) {
       render()
     })
     for (const type of ['session-peer-joined', 'session-peer-dropped', 'session-reconnecting'] as const) session.on(type, () => render())
+    // An invite admits one person: once someone is in, its link is spent — do not offer it again.
+    session.on('session-peer-joined', () => {
+      if (session.getRole() === 'host') el.inviteBox.hidden = true
+    })
+    // Once joined, the invite has done its job: take it out of the address bar.
+    session.on('session-started', ({ role }) => {
+      if (role === 'guest' && location.hash.startsWith('#session=')) history.replaceState(null, '', location.pathname + location.search)
+    })
     session.on('session-bootstrap-progress', ({ bytes, total }) => {
       el.progress.hidden = false
       el.progress.max = Math.max(total, 1)
