@@ -22,6 +22,7 @@ import { fileURLToPath } from 'node:url'
 import { gzipSync } from 'node:zlib'
 import { chromium } from '@playwright/test'
 import { build, preview } from 'vite'
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../e2e/chromium.mjs'
 
 const repo = fileURLToPath(new URL('..', import.meta.url))
 const here = (path) => fileURLToPath(new URL(path, import.meta.url))
@@ -78,43 +79,6 @@ const CRASH_TIMERS = { heartbeat: { intervalMs: 250, softTimeoutMs: 750, hardTim
 
 // ------------------------------------------------------------------ browser set-up
 
-/** playwright-core 1.65's own --disable-features list; Chromium keeps only the last flag (see playwright.config.ts). */
-const PLAYWRIGHT_DISABLED_FEATURES = [
-  'AvoidUnnecessaryBeforeUnloadCheckSync',
-  'DestroyProfileOnBrowserClose',
-  'HttpsUpgrades',
-  'HttpsFirstBalancedModeAutoEnable',
-  'LensOverlay',
-  'MediaRouter',
-  'PaintHolding',
-  'ThirdPartyStoragePartitioning',
-  'AvoidCorsURLLoaderRestartOnRedirect',
-  'TcpPortRandomizationWin',
-  'OptimizationHints',
-  'NetworkTimeServiceQuerying',
-  'AimEnabled',
-  'PreconnectToSearch',
-  'msForceBrowserSignIn',
-  'msEdgeUpdateLaunchServicesPreferredVersion',
-]
-/** The same flags as playwright.config.ts (kept in step by hand: that file is TypeScript). */
-const CHROMIUM_ARGS = [
-  '--headless=new',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--allow-loopback-in-peer-connection',
-  '--use-fake-ui-for-media-stream',
-  '--use-fake-device-for-media-stream',
-  `--disable-features=${[...PLAYWRIGHT_DISABLED_FEATURES, 'WebRtcHideLocalIpsWithMdns'].join(',')}`,
-  '--disable-background-timer-throttling',
-  '--disable-renderer-backgrounding',
-  '--disable-backgrounding-occluded-windows',
-]
 
 const log = (...parts) => console.error('[bench]', ...parts)
 
@@ -648,7 +612,7 @@ const server = await preview({
 baseUrl = server.resolvedUrls.local[0]
 log(`${MODE} run: ${selected.join(', ')} (pages at ${baseUrl})`)
 
-browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: CHROMIUM_ARGS })
+browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS })
 const machine = {
   cpu: os.cpus()[0]?.model.trim() ?? 'unknown CPU',
   cores: os.cpus().length,
