@@ -771,23 +771,28 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
       this.diagnostic('invalid-delta', `Provider "${provider.id}" is per-viewer but emitted a delta without a viewerId.`, { providerId: provider.id })
       return undefined
     }
-    let payload: Record<string, unknown>
-    let json: string
-    try {
-      payload = stripIntent(delta)
-      json = JSON.stringify(payload)
-    } catch (error) {
+    const payload = stripIntent(delta)
+    const notJson = (error: unknown) => {
       this.diagnostic('invalid-delta', `Provider "${provider.id}" emitted a delta that is not JSON.`, { providerId: provider.id, error })
       return undefined
     }
-    if (provider.view || delta.view === true) {
-      this.sendView(provider.id, payload)
-      return undefined
+    // Host and view deltas are encoded once, for the wire; that encoding is also the JSON check.
+    const view = provider.view || delta.view === true
+    const intentId = view ? '' : typeof delta.intentId === 'string' && delta.intentId ? delta.intentId : this.nextIntentId()
+    if (view || this.role === 'host') {
+      try {
+        if (view) this.sendView(provider.id, payload)
+        else this.broadcastDelta(intentId, this.self.id, [{ p: provider.id, d: payload }])
+      } catch (error) {
+        return notJson(error)
+      }
+      return view ? undefined : intentId
     }
-    const intentId = typeof delta.intentId === 'string' && delta.intentId ? delta.intentId : this.nextIntentId()
-    if (this.role === 'host') {
-      this.broadcastDelta(intentId, this.self.id, [{ p: provider.id, d: payload }])
-      return intentId
+    let json: string
+    try {
+      json = JSON.stringify(payload)
+    } catch (error) {
+      return notJson(error)
     }
     if (this.outbox.full) {
       this.diagnostic('outbox-full', `${this.outbox.size} changes are waiting for the host; this change was not sent.`, { providerId: provider.id })
@@ -1101,10 +1106,12 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     this.broadcastDelta(message.id, message.origin, message.changes)
   }
 
+  /** Throws (and changes nothing) when `changes` cannot be encoded. */
   private broadcastDelta(intentId: string, origin: string, changes: Change[]): void {
-    this.seen.touch(intentId)
-    const seq = ++this.seq
+    const seq = this.seq + 1
     const bytes = encodeMessage({ v: PROTOCOL_VERSION, t: 'delta', seq, epoch: this.epoch, id: intentId, origin, changes })
+    this.seq = seq
+    this.seen.touch(intentId)
     this.replay.add(seq, bytes)
     for (const conn of this.conns) if (conn.peerId && !conn.fenced) this.sendBytes(conn, bytes)
   }
@@ -1127,10 +1134,8 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
   }
 
   private dropPeer(peerId: string, reason: string): void {
-    const peer = this.peers.get(peerId)
-    if (!peer) return
-    this.peers.delete(peerId)
-    this.rank = this.rank.filter((id) => id !== peerId)
+    if (!this.peers.has(peerId)) return
+    this.forgetPeer(peerId, reason)
     if (this.role === 'host') {
       this.reported.delete(peerId)
       for (const pair of this.requested) if (pair.split('|').includes(peerId)) this.requested.delete(pair)
@@ -1138,7 +1143,6 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
       this.broadcast(this.rosterMessage())
       this.requestMeshLinks()
     }
-    this.emit('session-peer-dropped', { peer, reason })
     this.updateConnectivity()
   }
 
@@ -1295,10 +1299,14 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     if (!entry || message.ok) return
     this.diagnostic('intent-refused', `The host refused a change to "${entry.providerId}" (${message.reason ?? 'refused'}); it was undone.`, { providerId: entry.providerId })
     // Undo our optimistic change the one way every provider supports: take the host's state again.
-    if (!this.rebootstrapping && this.hostConn) {
-      this.rebootstrapping = true
-      this.sendTo(this.hostConn, { v: PROTOCOL_VERSION, t: 'resend', from: 0 })
-    }
+    this.rebootstrap()
+  }
+
+  /** Asks our host for a fresh snapshot. Newer deltas wait for it: it travels as bulk, and they may overtake it. */
+  private rebootstrap(): void {
+    if (this.rebootstrapping || !this.hostConn) return
+    this.rebootstrapping = true
+    this.sendTo(this.hostConn, { v: PROTOCOL_VERSION, t: 'resend', from: 0 })
   }
 
   // ---------------------------------------------------------------- internals: peer-assisted mesh
@@ -1620,9 +1628,9 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     }
     this.rank = [this.self.id, ...this.rank.filter((id) => id !== this.self.id)]
     for (const [id, peer] of this.peers) this.peers.set(id, { ...peer, role: 'guest' })
-    this.mesh = this.rank.length <= this.meshLimit
     this.reported = new Map()
     this.requested = new Set()
+    this.setTopology()
     // Our own unconfirmed changes become authoritative right after the hello. The digest
     // describes our state once they are out (at `digestSeq`), so followers compare it there.
     const own = this.outbox.pending().filter((entry) => !this.seen.has(entry.intentId))
@@ -1643,6 +1651,9 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     })
   }
 
+  /** A delta from our own replay log: bytes we validated (or encoded) ourselves. */
+  private readonly keptDelta = (bytes: Uint8Array): MessageOf<'delta'> => decodeMessage(bytes, this.limits.maxMessageBytes) as MessageOf<'delta'>
+
   /** Follower: at the sequence number the takeover digest describes, compare; differ → re-bootstrap. */
   private async checkDigest(): Promise<void> {
     const check = this.digestCheck
@@ -1650,8 +1661,7 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     this.digestCheck = null
     if (this.seq > check.seq || check.digest === (await this.stateDigest())) return
     this.diagnostic('digest-mismatch', `State differs from the new host's at #${check.seq}; fetching a fresh snapshot.`)
-    this.rebootstrapping = true
-    this.toHost({ v: PROTOCOL_VERSION, t: 'resend', from: 0 })
+    this.rebootstrap()
   }
 
   /** A hash over every provider's canonical snapshot. */
@@ -1682,8 +1692,8 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     // Deltas we applied that the new host never got: hand them over, with their ids and origins.
     // A demoted host hands over everything of its own epoch: the winner's lineage lacks all of it.
     const ahead = wasHost
-      ? this.replay.all().map((bytes) => decodeMessage(bytes, this.limits.maxMessageBytes) as MessageOf<'delta'>).filter((d) => d.epoch === oldEpoch || d.seq > message.seq)
-      : this.seq > message.seq ? this.replay.range(message.seq + 1, this.seq)?.map((bytes) => decodeMessage(bytes, this.limits.maxMessageBytes) as MessageOf<'delta'>) : []
+      ? this.replay.all().map(this.keptDelta).filter((d) => d.epoch === oldEpoch || d.seq > message.seq)
+      : this.seq > message.seq ? this.replay.range(message.seq + 1, this.seq)?.map(this.keptDelta) : []
     for (const delta of ahead ?? []) {
       this.sendTo(conn, { v: PROTOCOL_VERSION, t: 'forward', id: delta.id, origin: delta.origin, changes: delta.changes })
     }
@@ -1695,11 +1705,8 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     this.rebootstrapping = false
     this.resendRequested = -1
     this.digestCheck = !ahead?.length && message.digest !== undefined ? { digest: message.digest, seq: message.digestSeq ?? message.seq } : null
-    if (wasHost || !ahead) {
-      // Until the fresh snapshot lands, newer deltas wait: they may overtake it (it travels as bulk).
-      this.rebootstrapping = true
-      this.sendTo(conn, { v: PROTOCOL_VERSION, t: 'resend', from: 0 })
-    } else if (this.seq < message.seq) this.sendTo(conn, { v: PROTOCOL_VERSION, t: 'resend', from: this.seq + 1 })
+    if (wasHost || !ahead) this.rebootstrap()
+    else if (this.seq < message.seq) this.sendTo(conn, { v: PROTOCOL_VERSION, t: 'resend', from: this.seq + 1 })
     this.reportLinks()
     this.flushOutbox()
     await this.checkDigest()

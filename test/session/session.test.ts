@@ -337,3 +337,20 @@ describe('edges of the contract', () => {
     expect(s.host.controller.getPeers().map((p) => p.name)).toEqual(['host', 'g1', 'late'])
   })
 })
+
+describe('deltas that are not JSON', () => {
+  it('are refused with a diagnostic on the host, as view deltas and from guests, leaving no sequence gap', async () => {
+    const s = await TestSession.started(2)
+    const g1 = s.guests[0]!
+    s.host.kv.set('bad', 10n)
+    s.host.cursor.set('pos', 10n)
+    g1.kv.set('bad', 10n)
+    s.host.kv.set('good', 1)
+    await s.settle()
+    expect(diagnostics(s.host, 'invalid-delta')).toHaveLength(2)
+    expect(diagnostics(g1, 'invalid-delta')).toHaveLength(1)
+    expect(g1.controller.pendingIntents).toBe(0)
+    expect(g1.kv.applied.map((a) => [a.delta.key, a.meta.seq])).toEqual([['good', 1]])
+    expect(diagnostics(g1, 'seq-gap')).toEqual([])
+  })
+})
