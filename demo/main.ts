@@ -41,36 +41,33 @@ const transport = createWebRtcTransport({ iceServers: [] })
 const relay = new URLSearchParams(location.search).get('relay')?.trim() || undefined
 
 /**
- * The controller is created on the first Start or Join, not at load: it takes the user's
- * name at construction and has no way to change it later, so waiting lets the name the
- * person typed be the one everybody sees. There is still exactly one per page.
+ * One controller per page, installed as `window.SESSION` before any module loads, the way
+ * an app does it: modules then join in with `window.SESSION?.registerProvider(...)`.
  */
-function session(): SessionSyncController {
-  if (window.SESSION) return window.SESSION
-  const controller = installSession(
-    new SessionSyncController({
-      transport,
-      baseUrl: location.href.split('#')[0],
-      user: { name: $<HTMLInputElement>('#name').value.trim() || 'Guest' },
-      ...(relay ? { signalingEndpoint: relay } : {}),
-      // "Alice wants to join": an in-page prompt; knocks queue up while the session goes on.
-      admit: (peer, invite) => ui.admit(peer, invite),
-      confirmUndeclared: (modules) =>
-        window.confirm(`These modules say nothing about sessions and may not stay in sync:\n\n  ${modules.join('\n  ')}\n\nGo on anyway?`),
-    }),
-  )
-  controller.setViewers(viewers)
-  ui.attach(controller)
-  for (const module of [layers, annotations, viewport, cursors, plugins]) module.connect()
-  // Shapes are signed with the session identity, so everyone sees who drew what.
-  const self = controller.getSelf()
-  for (const v of viewers) v.anno.setUser({ id: self.id, name: self.name })
-  return controller
-}
+const controller = installSession(
+  new SessionSyncController({
+    transport,
+    baseUrl: location.href.split('#')[0],
+    user: { name: 'Guest' },
+    ...(relay ? { signalingEndpoint: relay } : {}),
+    // "Alice wants to join": an in-page prompt; knocks queue up while the session goes on.
+    admit: (peer, invite) => ui.admit(peer, invite),
+    confirmUndeclared: (modules) =>
+      window.confirm(`These modules say nothing about sessions and may not stay in sync:\n\n  ${modules.join('\n  ')}\n\nGo on anyway?`),
+  }),
+)
+controller.setViewers(viewers)
+for (const module of [layers, annotations, viewport, cursors, plugins]) module.connect()
 
 const ui = sessionUi({
-  session,
-  installed: () => !!window.SESSION,
+  session: controller,
+  /** The name typed in the Session card is who this person is in the next session. */
+  setName: (name) => {
+    controller.setUser({ name })
+    // Shapes are signed with the session identity, so everyone sees who drew what.
+    const self = controller.getSelf()
+    for (const v of viewers) v.anno.setUser({ id: self.id, name: self.name })
+  },
   hasIceServers: transport.hasIceServers ?? false,
   setFollowHost: (on) => viewport.setFollowHost(on),
   relay: !!relay,

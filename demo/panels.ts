@@ -16,25 +16,28 @@ export function viewerFrame(container: HTMLElement, id: string, title: string): 
   return osd
 }
 
-/** Pan / Rectangle / Polygon and zoom buttons above a viewer. */
+/** Drawing tools and zoom buttons above a viewer. */
 export function viewerToolbar(viewer: DemoViewer, onFocus: (viewer: DemoViewer) => void): void {
   const header = viewer.osd.element.closest('.viewer')!.querySelector('header')!
   const tools = [
-    { id: 'pan', label: 'Pan' },
-    { id: 'rectangle', label: 'Rectangle' },
-    { id: 'polygon', label: 'Polygon' },
+    { id: 'pan', label: 'Pan', title: 'Drag to pan, wheel to zoom; click a shape to select it' },
+    { id: 'rectangle', label: 'Rectangle', title: 'Drag to draw a rectangle' },
+    { id: 'ellipse', label: 'Ellipse', title: 'Drag to draw an ellipse' },
+    { id: 'polygon', label: 'Polygon', title: 'Click to add points; click the first point to close' },
+    { id: 'freehand', label: 'Freehand', title: 'Press and trace an outline; release to close it' },
   ]
   const buttons = tools.map((tool) =>
     h('button', {
       textContent: tool.label,
-      title: tool.id === 'polygon' ? 'Click to add points; click the first point to close' : tool.id === 'rectangle' ? 'Drag to draw' : 'Drag to pan',
+      title: tool.title,
       onclick: () => select(tool.id),
       dataset: { tool: tool.id },
     }),
   )
   function select(tool: string): void {
     for (const b of buttons) b.setAttribute('aria-pressed', String(b.dataset.tool === tool))
-    if (tool === 'pan') viewer.anno.setDrawingEnabled(false)
+    viewer.freehand.setEnabled(tool === 'freehand')
+    if (tool === 'pan' || tool === 'freehand') viewer.anno.setDrawingEnabled(false)
     else {
       viewer.anno.setDrawingTool(tool)
       viewer.anno.setDrawingMode(tool === 'polygon' ? 'click' : 'drag')
@@ -44,13 +47,13 @@ export function viewerToolbar(viewer: DemoViewer, onFocus: (viewer: DemoViewer) 
   select('pan')
   const zoom = (factor: number) => viewer.osd.viewport.zoomBy(factor).applyConstraints()
   header.append(
-    h('div', { className: 'group', role: 'toolbar', ariaLabel: 'Drawing tools' }, ...buttons),
+    h('div', { className: 'group tools', role: 'toolbar', ariaLabel: `Drawing tools, ${viewer.title}` }, ...buttons),
     h(
       'div',
-      { className: 'group', role: 'toolbar', ariaLabel: 'Zoom' },
-      h('button', { textContent: '−', title: 'Zoom out', onclick: () => zoom(1 / 1.6) }),
-      h('button', { textContent: '+', title: 'Zoom in', onclick: () => zoom(1.6) }),
-      h('button', { textContent: 'Fit', title: 'Whole slide', onclick: () => viewer.osd.viewport.goHome() }),
+      { className: 'group zoom', role: 'toolbar', ariaLabel: `Zoom, ${viewer.title}` },
+      h('button', { textContent: '−', title: 'Zoom out', ariaLabel: 'Zoom out', onclick: () => zoom(1 / 1.6) }),
+      h('button', { textContent: '+', title: 'Zoom in', ariaLabel: 'Zoom in', onclick: () => zoom(1.6) }),
+      h('button', { textContent: 'Fit', title: 'Whole slide', ariaLabel: 'Fit the whole slide', onclick: () => viewer.osd.viewport.goHome() }),
     ),
   )
   viewer.osd.element.addEventListener('pointerdown', () => onFocus(viewer))
@@ -64,22 +67,23 @@ export function layersPanel(layers: Layers): void {
     const state = layers.state()
     list.replaceChildren(
       ...[...state].reverse().map((layer, i) => {
-        const opacity = h('input', { type: 'range', min: '0', max: '1', step: '0.05', value: String(layer.opacity), title: 'Opacity' })
+        const name = label(layer.id)
+        const opacity = h('input', { type: 'range', min: '0', max: '1', step: '0.05', value: String(layer.opacity), title: 'Opacity', ariaLabel: `${name} opacity` })
         opacity.addEventListener('change', () => layers.setOpacity(layer.id, Number(opacity.value)))
-        const blend = h('select', { title: 'Blend mode' }, ...BLEND_MODES.map((m) => h('option', { value: m, textContent: m, selected: m === layer.blend })))
+        const blend = h('select', { title: 'Blend mode', ariaLabel: `${name} blend mode` }, ...BLEND_MODES.map((m) => h('option', { value: m, textContent: m, selected: m === layer.blend })))
         blend.addEventListener('change', () => layers.setBlend(layer.id, blend.value as GlobalCompositeOperation))
-        const visible = h('input', { type: 'checkbox', checked: layer.visible, title: 'Visible' })
+        const visible = h('input', { type: 'checkbox', checked: layer.visible, title: 'Visible', ariaLabel: `Show ${name}` })
         visible.addEventListener('change', () => layers.setVisible(layer.id, visible.checked))
         return h(
           'li',
           { dataset: { layer: layer.id } },
           visible,
-          h('span', {}, label(layer.id)),
+          h('span', {}, name),
           h(
             'span',
             { className: 'order' },
-            h('button', { textContent: '↑', title: 'Move up', disabled: i === 0, onclick: () => layers.move(layer.id, 1) }),
-            h('button', { textContent: '↓', title: 'Move down', disabled: i === state.length - 1, onclick: () => layers.move(layer.id, -1) }),
+            h('button', { textContent: '↑', title: 'Move up', ariaLabel: `Move ${name} up`, disabled: i === 0, onclick: () => layers.move(layer.id, 1) }),
+            h('button', { textContent: '↓', title: 'Move down', ariaLabel: `Move ${name} down`, disabled: i === state.length - 1, onclick: () => layers.move(layer.id, -1) }),
           ),
           h('div', { className: 'controls' }, opacity, blend),
         )
@@ -107,8 +111,8 @@ export function annotationPanel(viewers: readonly DemoViewer[], annotations: Ann
     if (!selected || !annotation) return
     const body = annotation.bodies.find((b) => b.purpose === 'commenting')
     if (document.activeElement !== comment) comment.value = body?.value ?? ''
-    const who = annotation.target.creator?.name ?? 'someone'
-    meta.textContent = `${annotation.target.selector.type.toLowerCase()} on ${selected.viewer.title}, drawn by ${who}`
+    const who = annotation.target.creator?.name
+    meta.textContent = `${annotation.target.selector.type.toLowerCase()} on ${selected.viewer.title}, ${who ? `drawn by ${who}` : 'drawn here before the session'}`
   }
   for (const viewer of viewers) {
     viewer.anno.on('selectionChanged', (list) => {

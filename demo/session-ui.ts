@@ -17,10 +17,10 @@ import { colourOf } from './colours.js'
 import { $, h } from './dom.js'
 
 export interface SessionUiOptions {
-  /** Creates and installs the page's controller on first use (see main.ts for why). */
-  session: () => SessionSyncController
-  /** True once the controller exists. */
-  installed: () => boolean
+  /** The page's controller (`window.SESSION`). */
+  session: SessionSyncController
+  /** Called with the typed name just before Start or Join. */
+  setName: (name: string) => void
   hasIceServers: boolean
   setFollowHost: (on: boolean) => void
   /** The demo's own summary (viewports, annotations…) to download with the library's final save. */
@@ -40,13 +40,14 @@ const ENDED: Record<string, string> = {
 const STATUS: Record<string, [string, string]> = {
   idle: ['Not in a session', ''],
   hosting: ['Hosting — waiting for a guest’s answer code', 'wait'],
-  joining: ['Joining…', 'wait'],
+  joining: ['Joining — waiting for the host to add you', 'wait'],
   connected: ['Connected', 'ok'],
   reconnecting: ['Reconnecting…', 'wait'],
   leaving: ['Leaving…', 'wait'],
 }
 
 export function sessionUi(options: SessionUiOptions) {
+  const { session } = options
   const el = {
     name: $<HTMLInputElement>('#name'),
     start: $<HTMLButtonElement>('#start'),
@@ -73,6 +74,7 @@ export function sessionUi(options: SessionUiOptions) {
     aloneHint: $('#alone-hint'),
     end: $<HTMLButtonElement>('#end'),
     saveEnd: $<HTMLButtonElement>('#save-end'),
+    save: $<HTMLButtonElement>('#save'),
     status: $('#status'),
     state: $('#state'),
     role: $('#role'),
@@ -141,15 +143,14 @@ export function sessionUi(options: SessionUiOptions) {
   // ---- rendering
 
   function render(): void {
-    const session = options.installed() ? options.session() : null
-    const state = session?.getState() ?? 'idle'
-    const role = session?.getRole() ?? null
+    const state = session.getState()
+    const role = session.getRole()
     el.state.textContent = state
     el.role.textContent = role ?? 'none'
     renderStatus(state)
     const idle = state === 'idle'
-    el.name.disabled = !idle || !!session
-    el.name.title = session ? 'Your name is fixed once you have started or joined; reload the page to change it.' : ''
+    el.name.disabled = !idle
+    el.name.title = idle ? '' : 'Your name can be changed between sessions.'
     el.hostStart.hidden = !idle || !!invitedTo()
     el.joinPanel.hidden = !invitedTo() || (!idle && role !== 'guest') || role === 'host'
     el.join.hidden = !idle
@@ -159,12 +160,12 @@ export function sessionUi(options: SessionUiOptions) {
     el.pasteAnswer.hidden = lastInviteRelayed && !pasteWanted
     el.showPaste.hidden = !el.pasteAnswer.hidden
     el.inSession.hidden = idle
-    el.end.hidden = el.saveEnd.hidden = role !== 'host'
+    el.end.hidden = el.saveEnd.hidden = el.save.hidden = role !== 'host'
     if (idle) {
       el.inviteBox.hidden = true
       el.progress.hidden = true
     }
-    renderPeers(session)
+    renderPeers()
   }
 
   function renderStatus(state: string): void {
@@ -173,7 +174,9 @@ export function sessionUi(options: SessionUiOptions) {
       ? [statusOverride.text, statusOverride.tone]
       : state === 'hosting' && options.relay
         ? ['Hosting — waiting for a guest', 'wait']
-        : (STATUS[state] ?? [state, ''])
+        : state === 'joining' && joinRelayed
+          ? ['Joining — waiting for the host to let you in', 'wait']
+          : (STATUS[state] ?? [state, ''])
     el.status.textContent = text
     el.status.dataset.tone = tone
   }
@@ -182,11 +185,11 @@ export function sessionUi(options: SessionUiOptions) {
    * Rows are kept and only their figures updated while nothing else about the peer changed:
    * rebuilt every second, a row would swallow clicks on its Remove button.
    */
-  function renderPeers(session: SessionSyncController | null): void {
-    const peers = session?.getPeers() ?? []
-    const hosting = session?.getRole() === 'host'
+  function renderPeers(): void {
+    const peers = session.getPeers()
+    const hosting = session.getRole() === 'host'
     if (peers.length > 1) hadCompany = true
-    el.aloneHint.hidden = !(hosting && session?.isActive() && peers.length === 1 && hadCompany)
+    el.aloneHint.hidden = !(hosting && session.isActive() && peers.length === 1 && hadCompany)
     if (!peers.length) {
       el.peers.replaceChildren(h('li', { className: 'muted empty' }, 'Nobody yet — start or join a session.'))
       return
@@ -255,6 +258,8 @@ export function sessionUi(options: SessionUiOptions) {
     const more = knocks.length - 1
     el.admitDetail.textContent = `Invited as ${knock.access === 'viewer' ? 'a viewer (look and point only)' : 'an editor'}${more ? ` · ${more} more waiting` : ''}`
     el.admitPrompt.dataset.peerId = knock.peer.id
+    // Keyboard users land on the answer, unless they are typing somewhere.
+    if (!document.activeElement?.matches('input, textarea, select, [contenteditable]')) el.admitYes.focus()
   }
   function answerKnock(ok: boolean): void {
     const knock = knocks.shift()
@@ -277,15 +282,13 @@ export function sessionUi(options: SessionUiOptions) {
   setInterval(() => {
     renderExpiry()
     // RTT, stats and "silent" change without an event; timed banners run out.
-    if (!options.installed()) return
-    const session = options.session()
     renderStatus(session.getState())
-    renderPeers(session)
+    renderPeers()
   }, 1000)
 
   // ---- wiring the controller's events (once it exists)
 
-  function attach(session: SessionSyncController): void {
+  function attach(): void {
     session.on('session-state-changed', ({ state }) => {
       // "Session ended: …" and "Host lost…" stay up until something new happens; a role
       // change's banner stays a few seconds even though the state settles right after it.
@@ -342,8 +345,10 @@ export function sessionUi(options: SessionUiOptions) {
 
   // ---- actions
 
+  const takeName = () => options.setName(el.name.value.trim() || 'Guest')
+
   action(el.start, async () => {
-    const session = options.session()
+    takeName()
     await session.start()
   })
 
@@ -351,7 +356,7 @@ export function sessionUi(options: SessionUiOptions) {
     const access = el.inviteAccess.value === 'viewer' ? 'viewer' : 'editor'
     let invite
     try {
-      invite = await options.session().createInvite({ access })
+      invite = await session.createInvite({ access })
     } catch (error) {
       if (!(error instanceof InviteTooLongError)) throw error
       // Too long for a link: the bare code still works, pasted on the guest's side.
@@ -386,7 +391,7 @@ export function sessionUi(options: SessionUiOptions) {
     clearError()
     button.disabled = true
     try {
-      options.session().kick(button.dataset.kick!)
+      session.kick(button.dataset.kick!)
     } catch (error) {
       showError(error)
       button.disabled = false
@@ -397,14 +402,15 @@ export function sessionUi(options: SessionUiOptions) {
   action(el.addPeer, async () => {
     const code = el.answerInput.value.trim()
     if (!code) throw new Error('Paste the answer code the guest sent back first.')
-    await options.session().acceptAnswer(code)
+    await session.acceptAnswer(code)
     el.answerInput.value = ''
   })
 
   action(el.join, async () => {
     const fragment = invitedTo()
     if (!fragment) throw new Error('This page was not opened from an invite link.')
-    const { answerCode, relayed } = await options.session().join(location.href)
+    takeName()
+    const { answerCode, relayed } = await session.join(location.href)
     joinRelayed = relayed
     if (relayed) return
     // No relay, or it failed: the answer goes back by hand.
@@ -414,23 +420,29 @@ export function sessionUi(options: SessionUiOptions) {
     el.answerCode.select()
   })
 
-  action($<HTMLButtonElement>('#leave'), () => options.session().leave())
-  action(el.end, () => options.session().end())
-  action(el.saveEnd, async () => {
-    const session = options.session()
-    // The demo's own summary and the people list first: the session is gone once saved.
+  action($<HTMLButtonElement>('#leave'), () => session.leave())
+  action(el.end, () => session.end())
+  /**
+   * The file: the library's save (every provider's state, as a new host would bootstrap
+   * from it) plus the demo's readable summary and who was there. Taken before ending: the
+   * people list is gone once the session is.
+   */
+  async function saveFile(final: boolean): Promise<void> {
     const peers = session.getPeers().map(({ id, name, role, access, rank }) => ({ id, name, role, access: access ?? 'editor', rank }))
     const summary = options.saveState()
-    const save = await session.saveAndEnd()
-    const file = { savedAt: new Date().toISOString(), ...save, peers, demo: summary }
-    download(`session-${save.sessionId}.json`, JSON.stringify(file, null, 2))
-  })
+    const save = final ? await session.saveAndEnd() : await session.save()
+    const file = { savedAt: new Date().toISOString(), final, ...save, peers, demo: summary }
+    download(`session-${save.sessionId}${final ? '' : `-${save.seq}`}.json`, JSON.stringify(file, null, 2))
+  }
+  action(el.save, () => saveFile(false))
+  action(el.saveEnd, () => saveFile(true))
 
   $<HTMLInputElement>('#follow-host').addEventListener('change', (e) => options.setFollowHost((e.target as HTMLInputElement).checked))
   window.addEventListener('hashchange', render)
 
+  attach()
   render()
-  return { attach, render, showError, clearError, admit }
+  return { showError, clearError, admit }
 }
 
 /** A message a person can act on, for anything thrown. */

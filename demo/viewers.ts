@@ -5,6 +5,9 @@
 import OpenSeadragon from 'openseadragon'
 import { createOSDAnnotator, type ImageAnnotation, type OpenSeadragonAnnotator } from '@annotorious/openseadragon'
 import '@annotorious/openseadragon/annotorious-openseadragon.css'
+import { mountPlugin as mountExtraTools } from '@annotorious/plugin-tools'
+import '@annotorious/plugin-tools/annotorious-plugin-tools.css'
+import { createFreehandTool, type FreehandTool } from './freehand.js'
 import { LAYERS, proceduralTileSource, type LayerId, type ProceduralSource } from './tiles.js'
 import { colourOf } from './colours.js'
 
@@ -13,6 +16,8 @@ export interface DemoViewer {
   readonly title: string
   readonly osd: OpenSeadragon.Viewer
   readonly anno: OpenSeadragonAnnotator<ImageAnnotation>
+  /** Annotorious has no freehand tool: this one is ours (freehand.ts). */
+  readonly freehand: FreehandTool
   /** Resolves once every layer is in the world. */
   readonly ready: Promise<void>
   /** The tiled image showing a layer. */
@@ -42,6 +47,9 @@ export function createViewer(element: HTMLElement, uniqueId: string, title: stri
       compositeOperation: layer.blend,
     })) as unknown as OpenSeadragon.Options['tileSources'],
   })
+  // OSD's canvas is in the tab order and takes arrow keys / WASD (pan), + and − (zoom), 0 (home).
+  osd.canvas.setAttribute('role', 'application')
+  osd.canvas.setAttribute('aria-label', `${title}: arrow keys pan, plus and minus zoom, 0 fits the slide`)
   const ready = new Promise<void>((resolve) => {
     const check = () => {
       if (osd.world.getItemCount() >= LAYERS.length) {
@@ -62,11 +70,14 @@ export function createViewer(element: HTMLElement, uniqueId: string, title: stri
       return { fill: colour, fillOpacity: 0.18, stroke: colour, strokeOpacity: 1, strokeWidth: 2 }
     },
   })
+  // Ellipse (and line, path) come from Annotorious' own tools plugin.
+  mountExtraTools(anno)
   return {
     uniqueId,
     title,
     osd,
     anno,
+    freehand: createFreehandTool(osd, anno),
     ready,
     layer(id) {
       for (let i = 0; i < osd.world.getItemCount(); i++) {

@@ -600,13 +600,21 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
   }
 
   /**
+   * Host: every provider's state as of now (an interim save, e.g. an export); the session
+   * goes on. Guests hold copies, the host owns the document, so only the host may save.
+   */
+  async save(): Promise<SessionFinalSave> {
+    if (this.role !== 'host' || !this._sessionId) throw new SessionStateError('not-host', 'Only the host owns the session state; ask the host to save.')
+    const entries = await this.collectSnapshot()
+    return { sessionId: this._sessionId, seq: this.seq, digest: digestOf(entries), entries }
+  }
+
+  /**
    * Host: the final save. Collects every provider's state, hands it to `session-final-save`
    * listeners (the app writes it wherever it keeps documents), then ends the session for all.
    */
   async saveAndEnd(reason = 'saved'): Promise<SessionFinalSave> {
-    if (this.role !== 'host' || !this._sessionId) throw new SessionStateError('not-host', 'Only the host owns the final save.')
-    const entries = await this.collectSnapshot()
-    const save: SessionFinalSave = { sessionId: this._sessionId, seq: this.seq, digest: digestOf(entries), entries }
+    const save = await this.save()
     this.emit('session-final-save', save)
     await this.end(reason)
     return save

@@ -156,6 +156,13 @@ describe('host failover', () => {
 })
 
 describe('solo continue and the final save', () => {
+  it('refuses a save by a guest, with a typed error', async () => {
+    const { guests } = await started(2)
+    await expect(guests[0]!.controller.save()).rejects.toMatchObject({ name: 'SessionStateError', code: 'not-host' })
+    await expect(guests[0]!.controller.saveAndEnd()).rejects.toMatchObject({ code: 'not-host' })
+    expect(guests[0]!.controller.getState()).toBe('connected')
+  })
+
   it('leaves the last peer host of one, lock engaged, until it saves and ends', async () => {
     const { s, host, guests } = await started(3)
     host.kv.set('doc', 'v1')
@@ -165,7 +172,12 @@ describe('solo continue and the final save', () => {
     expect(host.controller.getState()).toBe('connected')
     expect(host.controller.getPeers().map((p) => p.name)).toEqual(['host'])
     expect(() => host.controller.guardPluginLoad('x')).toThrow()
+    // An interim save changes nothing; only the host may make one.
+    const interim = await host.controller.save()
+    expect(host.controller.getState()).toBe('connected')
+    expect(eventsOf(host, 'session-final-save')).toEqual([])
     const save = await host.controller.saveAndEnd()
+    expect(save).toEqual(interim)
     expect(save.entries.find((e) => e.p === 'kv')?.d).toEqual({ doc: 'v1' })
     expect(eventsOf(host, 'session-final-save')).toEqual([save])
     expect(host.controller.getState()).toBe('idle')
