@@ -162,7 +162,7 @@ export function modulesPanel(plugins: Plugins): void {
             'span',
             { className: 'actions' },
             h('span', { className: `badge ${tone}`, textContent: m.loaded ? text! : 'unloaded' }),
-            ...(m.unloadable && m.loaded ? [h('button', { id: `unload-${m.id.replace(/-.*/, '')}`, textContent: 'Unload', onclick: () => plugins.unload(m.id) })] : []),
+            ...(m.unloadable && m.loaded ? [h('button', { id: `unload-${m.id}`, textContent: 'Unload', ariaLabel: `Unload ${m.label}`, onclick: () => plugins.unload(m.id) })] : []),
           ),
         )
       }),

@@ -70,6 +70,8 @@ export function createViewer(element: HTMLElement, uniqueId: string, title: stri
       return { fill: colour, fillOpacity: 0.18, stroke: colour, strokeOpacity: 1, strokeWidth: 2 }
     },
   })
+  // Annotorious puts its shape layer in the tab order (Delete and Escape work on a selected shape): name it.
+  osd.element.querySelectorAll('svg.a9s-annotationlayer').forEach((layer) => layer.setAttribute('aria-label', `Shapes on ${title}`))
   // Ellipse (and line, path) come from Annotorious' own tools plugin.
   mountExtraTools(anno)
   return {

@@ -5,7 +5,7 @@
  * (e2e/demo.vite.config.ts). Screenshots: test-results/demo/*.png.
  */
 import { fileURLToPath } from 'node:url'
-import type { BrowserContext, Page } from '@playwright/test'
+import type { BrowserContext, ConsoleMessage, Page } from '@playwright/test'
 import { createServer, type ViteDevServer } from 'vite'
 import { demoServerConfig } from './demo.vite.config.js'
 import { expect, selectedPairAddresses, test } from './fixtures.js'
@@ -28,17 +28,27 @@ test.afterAll(async () => {
 /** One person's page, with everything it complained about. */
 interface Person {
   page: Page
-  /** Console errors and uncaught exceptions, in order. */
+  /** Console errors and warnings, and uncaught exceptions, in order. */
   problems: string[]
   /** Text of every dialog (all accepted: the undeclared-modules confirm). */
   dialogs: string[]
+}
+
+/**
+ * Chromium's software GL (there is no GPU here) reports its own read-back stalls while
+ * compositing Annotorious' WebGL canvases: the browser's message (tagged with the WebGL
+ * context, at line 0 of no script), not the page's, and absent on a machine with a GPU.
+ */
+function fromSoftwareGl(message: ConsoleMessage): boolean {
+  return message.location().lineNumber === 0 && /^\[\.WebGL-0x[0-9a-f]+\]GL Driver Message/.test(message.text())
 }
 
 async function open(context: BrowserContext, url = demoUrl): Promise<Person> {
   const page = await context.newPage()
   const person: Person = { page, problems: [], dialogs: [] }
   page.on('console', (message) => {
-    if (message.type() === 'error') person.problems.push(`console: ${message.text()}`)
+    const type = message.type()
+    if (type === 'error' || (type === 'warning' && !fromSoftwareGl(message))) person.problems.push(`console ${type}: ${message.text()}`)
   })
   page.on('pageerror', (error) => person.problems.push(`pageerror: ${error.message}`))
   page.on('dialog', (dialog) => {
@@ -65,8 +75,8 @@ async function startHosting(host: Person, name: string): Promise<void> {
   await page.locator('#start').click()
   await expect(page.locator('#error')).toContainText('legacy-editor')
   await expect(page.locator('#state')).toHaveText('idle')
-  await page.locator('#unload-legacy').click()
-  await expect(page.locator('#unload-legacy')).toHaveCount(0)
+  await page.locator('#unload-legacy-editor').click()
+  await expect(page.locator('#unload-legacy-editor')).toHaveCount(0)
   await page.locator('#start').click()
   await expect(page.locator('#state')).toHaveText('hosting')
   await expect(page.locator('#role')).toHaveText('host')
@@ -107,7 +117,7 @@ async function joinFromLink(tab: BrowserContext | Person, url: string, name: str
   await expect(page.locator('#join')).toBeVisible()
   await expect(page.locator('#start')).toBeHidden()
   await page.locator('#name').fill(name)
-  await page.locator('#unload-legacy').click()
+  await page.locator('#unload-legacy-editor').click()
   await page.locator('#join').click()
   await expect(page.locator('#answer-code')).toHaveValue(/^[A-Za-z0-9_-]{100,}$/)
   await expect(page.locator('#state')).toHaveText('joining')
@@ -146,8 +156,84 @@ async function expectPeople(people: Person[], names: string[]): Promise<void> {
 }
 
 function expectNoProblems(people: Person[]): void {
-  // No console error or uncaught exception is expected in a normal session: nothing is allowed.
+  // No console error or warning or uncaught exception is expected in a normal session.
   expect(people.flatMap((p) => p.problems)).toEqual([])
+}
+
+type ViewerKey = 'a' | 'b'
+const viewerIdOf = (viewer: ViewerKey) => `slide-${viewer}`
+
+/** A spot on a viewer's canvas, given as fractions of its width and height, in page pixels. */
+async function spot(page: Page, viewer: ViewerKey, fx: number, fy: number): Promise<{ x: number; y: number }> {
+  const box = (await page.locator(`#viewer-${viewer}-canvas`).boundingBox())!
+  return { x: box.x + box.width * fx, y: box.y + box.height * fy }
+}
+
+async function pickTool(page: Page, viewer: ViewerKey, tool: string): Promise<void> {
+  const button = page.locator(`#viewer-${viewer} [data-tool=${tool}]`)
+  await button.click()
+  await expect(button).toHaveAttribute('aria-pressed', 'true')
+}
+
+async function drag(page: Page, from: { x: number; y: number }, to: { x: number; y: number }): Promise<void> {
+  await page.mouse.move(from.x, from.y)
+  await page.mouse.down()
+  await page.mouse.move(to.x, to.y, { steps: 10 })
+  await page.mouse.up()
+}
+
+/** An outline traced with the mouse: a circle of radius r (px) around c. */
+async function trace(page: Page, c: { x: number; y: number }, r: number): Promise<void> {
+  await page.mouse.move(c.x + r, c.y)
+  await page.mouse.down()
+  for (let i = 1; i <= 32; i++) await page.mouse.move(c.x + r * Math.cos((i / 32) * 2 * Math.PI), c.y + r * Math.sin((i / 32) * 2 * Math.PI))
+  await page.mouse.up()
+}
+
+const shapesOf = (page: Page, viewer: ViewerKey) => page.evaluate((id) => window.demo.annotations(id), viewerIdOf(viewer))
+
+/** The visible rectangle of a viewer, in OSD viewport units. */
+const boundsOf = (page: Page, viewer: ViewerKey) =>
+  page.evaluate((id) => {
+    const b = window.demo.viewers.find((v) => v.uniqueId === id)!.osd.viewport.getBounds()
+    return { x: b.x, y: b.y, w: b.width, h: b.height }
+  }, viewerIdOf(viewer))
+
+/** Resolves when a viewer's current zoom/pan animation has run out. */
+const settled = (page: Page, viewer: ViewerKey) =>
+  page.evaluate(
+    (id) =>
+      new Promise<void>((resolve) => {
+        const osd = window.demo.viewers.find((v) => v.uniqueId === id)!.osd
+        osd.addOnceHandler('animation-finish', () => resolve())
+      }),
+    viewerIdOf(viewer),
+  )
+
+function expectClose(a: { x: number; y: number; w: number; h: number }, b: { x: number; y: number; w: number; h: number }): void {
+  for (const k of ['x', 'y', 'w', 'h'] as const) expect(a[k]).toBeCloseTo(b[k], 4)
+}
+
+/** Presses Tab until the element matching `selector` has the focus (at most `max` times). */
+async function tabTo(page: Page, selector: string, max = 120): Promise<void> {
+  for (let i = 0; i < max; i++) {
+    if (await page.evaluate((sel) => document.activeElement?.matches(sel) ?? false, selector)) return
+    await page.keyboard.press('Tab')
+  }
+  throw new Error(`Tab never reached ${selector}`)
+}
+
+/** Every visible control of the page, with the name a screen reader would read (simplified). */
+function unnamedControls(page: Page): Promise<string[]> {
+  return page.evaluate(() =>
+    Array.from(document.querySelectorAll<HTMLElement>('button, input, select, textarea, [tabindex]:not([tabindex="-1"])'))
+      .filter((el) => el.offsetParent !== null)
+      .filter((el) => {
+        const labelled = (el as HTMLInputElement).labels?.[0]?.textContent?.trim()
+        return !(el.getAttribute('aria-label') || labelled || (el.tagName === 'BUTTON' && el.textContent?.trim()) || el.title)
+      })
+      .map((el) => el.outerHTML.slice(0, 120)),
+  )
 }
 
 test.describe('demo app, driven through its UI', () => {
@@ -248,7 +334,7 @@ test.describe('demo app, driven through its UI', () => {
     const guest = await open(guestContext, damaged)
     const { page } = guest
     await expect(page.locator('#join')).toBeVisible()
-    await page.locator('#unload-legacy').click()
+    await page.locator('#unload-legacy-editor').click()
     await page.locator('#join').click()
     await expect(page.locator('#error')).toHaveText(/invite link is damaged or incomplete.*Ask the host/)
     await expect(page.locator('#state')).toHaveText('idle')
@@ -256,5 +342,262 @@ test.describe('demo app, driven through its UI', () => {
     await expect(page.locator('#answer-code')).toHaveValue('')
     await expect(page.locator('#join')).toBeEnabled()
     await shot(guest, 'damaged-invite')
+  })
+  test('every kind of shape, comments, moves, deletes and undo reach the other person; cursors and the host’s view follow', async ({ newPeerContext }) => {
+    test.setTimeout(120_000)
+    const [host, guestContext] = await Promise.all([open(await newPeerContext()), newPeerContext()])
+    await startHosting(host, 'Alice')
+    const guest = await joinFromLink(guestContext, await createInvite(host), 'Bob')
+    await admit(host, guest, 'Bob')
+    const both = [host, guest]
+    const expectSame = async (viewer: ViewerKey, count: number) => {
+      await expect.poll(() => shapesOf(host.page, viewer)).toHaveLength(count)
+      const shapes = await shapesOf(host.page, viewer)
+      await expect.poll(() => shapesOf(guest.page, viewer)).toEqual(shapes)
+      return shapes
+    }
+
+    // Alice: an ellipse on slide A and a polygon on slide B; Bob: a freehand outline on slide B.
+    await pickTool(host.page, 'a', 'ellipse')
+    await drag(host.page, await spot(host.page, 'a', 0.3, 0.35), await spot(host.page, 'a', 0.45, 0.55))
+    const [ellipse] = await expectSame('a', 1)
+    expect(ellipse!.selector.type).toBe('ELLIPSE')
+    expect(ellipse!.creator?.name).toBe('Alice')
+
+    await pickTool(host.page, 'b', 'polygon')
+    const corners = [await spot(host.page, 'b', 0.2, 0.3), await spot(host.page, 'b', 0.35, 0.3), await spot(host.page, 'b', 0.3, 0.45)]
+    for (const c of [...corners, corners[0]!]) await host.page.mouse.click(c.x, c.y)
+    await expect.poll(async () => (await shapesOf(host.page, 'b')).map((a) => a.selector.type)).toEqual(['POLYGON'])
+
+    await pickTool(guest.page, 'b', 'freehand')
+    await trace(guest.page, await spot(guest.page, 'b', 0.65, 0.6), 40)
+    const shapesB = await expectSame('b', 2)
+    const freehand = shapesB.find((a) => a.creator?.name === 'Bob')!
+    expect(freehand.selector.type).toBe('POLYGON')
+    // The traced circle, simplified: more than a triangle, far fewer than the 33 points traced.
+    const points = (freehand.selector as unknown as { geometry: { points: number[][] } }).geometry.points
+    expect(points.length).toBeGreaterThan(6)
+    expect(points.length).toBeLessThan(33)
+
+    // Bob selects Alice's ellipse and comments on it.
+    await pickTool(guest.page, 'a', 'pan')
+    const ellipseCentre = await spot(guest.page, 'a', 0.375, 0.45)
+    await guest.page.mouse.click(ellipseCentre.x, ellipseCentre.y)
+    await expect(guest.page.locator('#anno-editor')).toBeVisible()
+    await expect(guest.page.locator('#anno-meta')).toHaveText(/ellipse on Slide A.*drawn by Alice/)
+    await guest.page.locator('#anno-comment').fill('Dense nuclei here')
+    await guest.page.locator('#anno-save').click()
+    await expect.poll(async () => (await shapesOf(host.page, 'a'))[0]?.comment).toBe('Dense nuclei here')
+    await guest.page.keyboard.press('Escape')
+
+    // Alice moves her ellipse: select it, drag it to the right.
+    await pickTool(host.page, 'a', 'pan')
+    const grab = await spot(host.page, 'a', 0.375, 0.45)
+    await host.page.mouse.click(grab.x, grab.y)
+    await drag(host.page, grab, { x: grab.x + 60, y: grab.y + 20 })
+    await host.page.keyboard.press('Escape')
+    const cxOf = (a: { selector: unknown }) => (a.selector as { geometry: { cx: number } }).geometry.cx
+    await expect.poll(async () => cxOf((await shapesOf(host.page, 'a'))[0]!)).toBeGreaterThan(cxOf(ellipse!))
+    const [moved] = await expectSame('a', 1)
+    expect(moved!.comment).toBe('Dense nuclei here')
+
+    // Bob deletes his outline, then undoes that: it comes back, same id, for both.
+    await pickTool(guest.page, 'b', 'pan')
+    const outline = await spot(guest.page, 'b', 0.65, 0.6)
+    await guest.page.mouse.click(outline.x, outline.y)
+    await expect(guest.page.locator('#anno-meta')).toHaveText(/polygon on Slide B.*drawn by Bob/)
+    await guest.page.locator('#anno-delete').click()
+    await expect.poll(async () => (await shapesOf(host.page, 'b')).map((a) => a.id)).not.toContain(freehand.id)
+    await expectSame('b', 1)
+    await guest.page.locator('#undo').click()
+    await expect(guest.page.locator('#error')).toBeEmpty()
+    expect((await expectSame('b', 2)).find((a) => a.id === freehand.id)).toEqual(freehand)
+
+    // Bob's pointer over slide A shows on Alice's screen, with his name.
+    const bobId = await guest.page.evaluate(() => window.SESSION!.getSelf().id)
+    const over = await spot(guest.page, 'a', 0.6, 0.6)
+    await guest.page.mouse.move(over.x, over.y, { steps: 4 })
+    await expect(host.page.locator(`#viewer-a .remote-cursor[data-peer-id="${bobId}"] span`)).toHaveText('Bob')
+
+    // Alice zooms slide A with the keyboard; Bob, following her, sees what she sees.
+    const before = await boundsOf(guest.page, 'a')
+    await host.page.locator('#viewer-a [role=application]').focus()
+    const zoomed = settled(host.page, 'a')
+    await host.page.keyboard.press('Equal')
+    await zoomed
+    const hostView = await boundsOf(host.page, 'a')
+    expect(hostView.w).toBeLessThan(before.w)
+    await expect.poll(async () => (await boundsOf(guest.page, 'a')).w).toBeCloseTo(hostView.w, 4)
+    expectClose(await boundsOf(guest.page, 'a'), hostView)
+
+    // Bob stops following: Alice pans, then hides a layer; the layer arrives, her view does not.
+    await guest.page.locator('#follow-host').uncheck()
+    const bobView = await boundsOf(guest.page, 'a')
+    const panned = settled(host.page, 'a')
+    await host.page.keyboard.press('ArrowRight')
+    await panned
+    expect((await boundsOf(host.page, 'a')).x).toBeGreaterThan(hostView.x)
+    await host.page.locator('#layers li[data-layer=marker] input[type=checkbox]').uncheck()
+    await expect(guest.page.locator('#layers li[data-layer=marker] input[type=checkbox]')).not.toBeChecked()
+    expectClose(await boundsOf(guest.page, 'a'), bobView)
+    // Following again jumps to where Alice is.
+    await guest.page.locator('#follow-host').check()
+    await expect.poll(async () => (await boundsOf(guest.page, 'a')).x).toBeCloseTo((await boundsOf(host.page, 'a')).x, 4)
+
+    // Bob leaves: his cursor goes from Alice's screen.
+    await guest.page.locator('#leave').click()
+    await expect(guest.page.locator('#state')).toHaveText('idle')
+    await expect(host.page.locator('#viewer-a .remote-cursor')).toHaveCount(0)
+    await expect.poll(() => host.page.evaluate(() => window.demo.cursors()['slide-a'])).toEqual([])
+    await shot(host, 'shapes-and-comments')
+    expectNoProblems(both)
+  })
+  test('keyboard only: name, unload, start, invite, pick a tool, zoom and pan a viewer; every control has a name', async ({ newPeerContext }) => {
+    const host = await open(await newPeerContext({ viewport: { width: 1280, height: 800 } }))
+    const { page } = host
+    expect(await unnamedControls(page)).toEqual([])
+
+    await tabTo(page, '#name')
+    await page.keyboard.press('ControlOrMeta+a')
+    await page.keyboard.type('Alice')
+    await tabTo(page, '#unload-legacy-editor')
+    await page.keyboard.press('Enter')
+    await expect(page.locator('[data-module="legacy-editor"] .badge')).toHaveText('unloaded')
+    await tabTo(page, '#start')
+    // The focused control shows it.
+    expect(await page.evaluate(() => getComputedStyle(document.activeElement!).outlineStyle)).not.toBe('none')
+    await page.keyboard.press('Enter')
+    await expect(page.locator('#state')).toHaveText('hosting')
+    await expect(page.locator('#peers li[data-peer-id] .name')).toHaveText('Alice (you)')
+    await tabTo(page, '#invite')
+    await page.keyboard.press('Enter')
+    await expect(page.locator('#invite-url')).toHaveValue(/#session=/)
+    await tabTo(page, '#copy-invite')
+    await page.keyboard.press('Space')
+    await expect(page.locator('#error')).toBeEmpty()
+    // Controls that appeared with the session have names too.
+    expect(await unnamedControls(page)).toEqual([])
+
+    await tabTo(page, '#viewer-a [data-tool=ellipse]')
+    await page.keyboard.press('Space')
+    await expect(page.locator('#viewer-a [data-tool=ellipse]')).toHaveAttribute('aria-pressed', 'true')
+    await tabTo(page, '#viewer-a [data-tool=pan]')
+    await page.keyboard.press('Enter')
+    await expect(page.locator('#viewer-a [data-tool=pan]')).toHaveAttribute('aria-pressed', 'true')
+
+    await tabTo(page, '#viewer-a [role=application]')
+    const home = await boundsOf(page, 'a')
+    let done = settled(page, 'a')
+    await page.keyboard.press('Equal')
+    await done
+    const zoomed = await boundsOf(page, 'a')
+    expect(zoomed.w).toBeLessThan(home.w)
+    done = settled(page, 'a')
+    await page.keyboard.press('ArrowDown')
+    await done
+    expect((await boundsOf(page, 'a')).y).toBeGreaterThan(zoomed.y)
+    await tabTo(page, '#viewer-a [aria-label="Fit the whole slide"]')
+    done = settled(page, 'a')
+    await page.keyboard.press('Enter')
+    await done
+    expectClose(await boundsOf(page, 'a'), home)
+    expectNoProblems([host])
+  })
+
+  for (const screen of [
+    { name: 'laptop', viewport: { width: 1280, height: 800 } },
+    { name: 'phone', viewport: { width: 390, height: 844 }, hasTouch: true, isMobile: true },
+  ]) {
+    test(`fits a ${screen.viewport.width}×${screen.viewport.height} screen: nothing cut off, nothing scrolls sideways`, async ({ newPeerContext }) => {
+      const { name, ...options } = screen
+      const person = await open(await newPeerContext(options))
+      const { page } = person
+      const layout = await page.evaluate(() => {
+        const inside = (el: Element, box: DOMRect) => {
+          const r = el.getBoundingClientRect()
+          return r.left >= box.left - 0.5 && r.right <= box.right + 0.5 && r.top >= box.top - 0.5 && r.bottom <= box.bottom + 0.5
+        }
+        return {
+          sideways: document.documentElement.scrollWidth - innerWidth,
+          // Every toolbar button lies within its viewer's frame (a clipped one could not be pressed).
+          clipped: Array.from(document.querySelectorAll('.viewer')).flatMap((viewer) =>
+            Array.from(viewer.querySelectorAll('header button'))
+              .filter((b) => !inside(b, viewer.getBoundingClientRect()))
+              .map((b) => `${viewer.id}: ${b.textContent}`),
+          ),
+          viewers: Array.from(document.querySelectorAll('.viewer .osd')).map((el) => {
+            const r = el.getBoundingClientRect()
+            return { width: r.width, height: r.height }
+          }),
+        }
+      })
+      expect(layout.sideways).toBeLessThanOrEqual(0)
+      expect(layout.clipped).toEqual([])
+      for (const viewer of layout.viewers) {
+        expect(viewer.width).toBeGreaterThanOrEqual(Math.min(360, options.viewport.width - 40))
+        expect(viewer.height).toBeGreaterThanOrEqual(300)
+      }
+      // The first thing a person needs is on the first screen.
+      await expect(page.locator('#start')).toBeInViewport()
+      await page.screenshot({ path: `${SHOTS}idle-${name}.png` })
+      expectNoProblems([person])
+    })
+  }
+
+  test('touch on a phone: taps start a session, one finger pans, two fingers zoom, a finger draws freehand', async ({ newPeerContext }) => {
+    const person = await open(await newPeerContext({ viewport: { width: 390, height: 844 }, hasTouch: true, isMobile: true }))
+    const { page } = person
+    const cdp = await page.context().newCDPSession(page)
+    type Point = { x: number; y: number }
+    /** Fingers moving from `from[i]` to `to[i]` together, as the screen reports them. */
+    const touch = async (from: Point[], to: Point[]) => {
+      await cdp.send('Input.dispatchTouchEvent', { type: 'touchStart', touchPoints: from.map((p, id) => ({ ...p, id })) })
+      for (let step = 1; step <= 12; step++) {
+        const at = from.map((p, i) => ({ id: i, x: p.x + ((to[i]!.x - p.x) * step) / 12, y: p.y + ((to[i]!.y - p.y) * step) / 12 }))
+        await cdp.send('Input.dispatchTouchEvent', { type: 'touchMove', touchPoints: at })
+      }
+      await cdp.send('Input.dispatchTouchEvent', { type: 'touchEnd', touchPoints: [] })
+    }
+
+    await page.locator('#name').fill('Alice')
+    await page.locator('#unload-legacy-editor').tap()
+    await page.locator('#start').tap()
+    await expect(page.locator('#state')).toHaveText('hosting')
+
+    await page.locator('#viewer-a').scrollIntoViewIfNeeded()
+    const start = await boundsOf(page, 'a')
+    const mid = await spot(page, 'a', 0.5, 0.5)
+    // Two fingers spreading apart: zoom in.
+    let done = settled(page, 'a')
+    await touch(
+      [
+        { x: mid.x - 30, y: mid.y },
+        { x: mid.x + 30, y: mid.y },
+      ],
+      [
+        { x: mid.x - 110, y: mid.y },
+        { x: mid.x + 110, y: mid.y },
+      ],
+    )
+    await done
+    const pinched = await boundsOf(page, 'a')
+    expect(pinched.w).toBeLessThan(start.w * 0.8)
+    // One finger dragging left: the view moves right.
+    done = settled(page, 'a')
+    await touch([{ x: mid.x + 80, y: mid.y }], [{ x: mid.x - 80, y: mid.y }])
+    await done
+    expect((await boundsOf(page, 'a')).x).toBeGreaterThan(pinched.x)
+
+    // A finger on the Freehand tool, then tracing a loop.
+    await page.locator('#viewer-a [data-tool=freehand]').tap()
+    // A tap's click comes a moment after the touch ends: wait for the tool to be on.
+    await expect(page.locator('#viewer-a [data-tool=freehand]')).toHaveAttribute('aria-pressed', 'true')
+    const loop = [0, 1, 2, 3, 4, 5, 6, 7, 8].map((i) => ({ x: mid.x + 60 * Math.cos((i / 8) * 2 * Math.PI), y: mid.y + 60 * Math.sin((i / 8) * 2 * Math.PI) }))
+    await cdp.send('Input.dispatchTouchEvent', { type: 'touchStart', touchPoints: [{ ...loop[0]!, id: 0 }] })
+    for (const p of loop.slice(1)) await cdp.send('Input.dispatchTouchEvent', { type: 'touchMove', touchPoints: [{ ...p, id: 0 }] })
+    await cdp.send('Input.dispatchTouchEvent', { type: 'touchEnd', touchPoints: [] })
+    await expect.poll(async () => (await shapesOf(page, 'a')).map((a) => [a.selector.type, a.creator?.name])).toEqual([['POLYGON', 'Alice']])
+    await page.screenshot({ path: `${SHOTS}phone-freehand.png` })
+    expectNoProblems([person])
   })
 })

@@ -2,7 +2,7 @@
  * Shared fixtures for browser tests. Import `test` and `expect` from here, not from
  * @playwright/test.
  */
-import { test as base, type Browser, type BrowserContext, type Page } from '@playwright/test'
+import { test as base, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from '@playwright/test'
 
 export { expect } from '@playwright/test'
 
@@ -11,22 +11,22 @@ export { expect } from '@playwright/test'
  * media permission, without which Chromium gathers no loopback candidate, and records
  * every RTCPeerConnection its pages create (see `selectedPairAddresses`).
  */
-export async function newPeerContext(browser: Browser): Promise<BrowserContext> {
-  const context = await browser.newContext({ permissions: ['camera', 'microphone'] })
+export async function newPeerContext(browser: Browser, options: BrowserContextOptions = {}): Promise<BrowserContext> {
+  const context = await browser.newContext({ ...options, permissions: ['camera', 'microphone'] })
   await context.addInitScript(recordPeerConnections)
   return context
 }
 
 export interface PeerFixtures {
-  /** `newPeerContext` for one test; its contexts are closed after the test. */
-  newPeerContext: () => Promise<BrowserContext>
+  /** `newPeerContext` for one test (screen size, touch… in `options`); its contexts are closed after the test. */
+  newPeerContext: (options?: BrowserContextOptions) => Promise<BrowserContext>
 }
 
 export const test = base.extend<PeerFixtures>({
   newPeerContext: async ({ browser }, use) => {
     const contexts: BrowserContext[] = []
-    await use(async () => {
-      const context = await newPeerContext(browser)
+    await use(async (options) => {
+      const context = await newPeerContext(browser, options)
       contexts.push(context)
       return context
     })
