@@ -72,6 +72,7 @@ export function sessionUi(options: SessionUiOptions) {
     relaySent: $('#relay-sent'),
     inSession: $('#in-session'),
     aloneHint: $('#alone-hint'),
+    followHost: $('#follow-host-row'),
     end: $<HTMLButtonElement>('#end'),
     saveEnd: $<HTMLButtonElement>('#save-end'),
     save: $<HTMLButtonElement>('#save'),
@@ -160,6 +161,8 @@ export function sessionUi(options: SessionUiOptions) {
     el.pasteAnswer.hidden = lastInviteRelayed && !pasteWanted
     el.showPaste.hidden = !el.pasteAnswer.hidden
     el.inSession.hidden = idle
+    // The host's view is the one being followed.
+    el.followHost.hidden = role === 'host'
     el.end.hidden = el.saveEnd.hidden = el.save.hidden = role !== 'host'
     if (idle) {
       el.inviteBox.hidden = true

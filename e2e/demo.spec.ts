@@ -4,6 +4,7 @@
  * own browser context. The demo is served by a Vite server this file starts itself
  * (e2e/demo.vite.config.ts). Screenshots: test-results/demo/*.png.
  */
+import { readFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import type { BrowserContext, ConsoleMessage, Page } from '@playwright/test'
 import { createServer, type ViteDevServer } from 'vite'
@@ -322,7 +323,7 @@ test.describe('demo app, driven through its UI', () => {
     expectNoProblems([host, bob, carol])
   })
 
-  test('a damaged invite link gives a readable error and the guest stays idle', async ({ newPeerContext }) => {
+  test('a damaged or expired invite link gives a readable error and the guest stays idle', async ({ newPeerContext }) => {
     const [host, guestContext] = await Promise.all([open(await newPeerContext()), newPeerContext()])
     await startHosting(host, 'Alice')
     const url = await createInvite(host)
@@ -342,6 +343,15 @@ test.describe('demo app, driven through its UI', () => {
     await expect(page.locator('#answer-code')).toHaveValue('')
     await expect(page.locator('#join')).toBeEnabled()
     await shot(guest, 'damaged-invite')
+
+    // The undamaged link, opened after it has expired (the guest's clock set 16 minutes on).
+    await page.clock.setFixedTime(Date.now() + 16 * 60_000)
+    await page.goto(url)
+    await page.locator('#join').click()
+    await expect(page.locator('#error')).toHaveText('This invite has expired. Ask the host for a new one.')
+    await expect(page.locator('#state')).toHaveText('idle')
+    await expect(page.locator('#answer-code')).toHaveValue('')
+    expectNoProblems([host, guest])
   })
   test('every kind of shape, comments, moves, deletes and undo reach the other person; cursors and the host’s view follow', async ({ newPeerContext }) => {
     test.setTimeout(120_000)
@@ -599,5 +609,72 @@ test.describe('demo app, driven through its UI', () => {
     await expect.poll(async () => (await shapesOf(page, 'a')).map((a) => [a.selector.type, a.creator?.name])).toEqual([['POLYGON', 'Alice']])
     await page.screenshot({ path: `${SHOTS}phone-freehand.png` })
     expectNoProblems([person])
+  })
+  test('the host closes the tab: the next in rank takes over and nothing drawn is lost; the new host saves, then saves and ends', async ({ newPeerContext }) => {
+    test.setTimeout(120_000)
+    const person = async () => open(await newPeerContext())
+    const [alice, bob, carol] = await Promise.all([person(), person(), person()])
+    await startHosting(alice, 'Alice')
+    await joinFromLink(bob, await createInvite(alice), 'Bob')
+    await admit(alice, bob, 'Bob')
+    await joinFromLink(carol, await createInvite(alice), 'Carol')
+    await admit(alice, carol, 'Carol')
+    await expectPeople([alice, bob, carol], ['Alice', 'Bob', 'Carol'])
+
+    await pickTool(alice.page, 'a', 'rectangle')
+    await drag(alice.page, await spot(alice.page, 'a', 0.3, 0.3), await spot(alice.page, 'a', 0.5, 0.5))
+    await expect.poll(() => shapesOf(carol.page, 'a')).toHaveLength(1)
+    const drawn = await shapesOf(alice.page, 'a')
+
+    // Closing the page says goodbye; Bob (rank 1) is host at once, Carol follows him.
+    await alice.page.close()
+    await expect(bob.page.locator('#status')).toHaveText('You are the host now')
+    await expect(bob.page.locator('#role')).toHaveText('host')
+    await shot(bob, 'promoted-to-host')
+    await expectPeople([bob, carol], ['Bob', 'Carol'])
+    await expect(carol.page.locator('#state')).toHaveText('connected')
+    for (const { page } of [bob, carol]) expect(await shapesOf(page, 'a')).toEqual(drawn)
+    // The new host is the one who can invite, end and save now.
+    for (const id of ['#invite', '#end', '#save', '#save-end']) await expect(bob.page.locator(id)).toBeVisible()
+    for (const id of ['#invite', '#end', '#save', '#save-end']) await expect(carol.page.locator(id)).toBeHidden()
+
+    // Carol's new shape goes through Bob now.
+    await pickTool(carol.page, 'b', 'ellipse')
+    await drag(carol.page, await spot(carol.page, 'b', 0.6, 0.6), await spot(carol.page, 'b', 0.7, 0.75))
+    await expect.poll(() => shapesOf(bob.page, 'b')).toHaveLength(1)
+    await carol.page.locator('#layers li[data-layer=tissue] input[type=range]').fill('0.3')
+    await expect.poll(() => bob.page.evaluate(() => window.demo.layers().find((l) => l.id === 'tissue')?.opacity)).toBe(0.3)
+
+    /** The JSON file a Save button downloads. */
+    const saved = async (button: string) => {
+      const download = bob.page.waitForEvent('download')
+      await bob.page.locator(button).click()
+      const file = await download
+      expect(file.suggestedFilename()).toMatch(/^session-.+\.json$/)
+      return JSON.parse(await readFile((await file.path())!, 'utf8')) as {
+        final: boolean
+        sessionId: string
+        entries: Array<{ p: string; w: string | null }>
+        peers: Array<{ name: string }>
+        demo: { layers: Array<{ id: string; opacity: number }>; viewers: Array<{ id: string; annotations: Array<{ id: string }> }> }
+      }
+    }
+    const interim = await saved('#save')
+    expect(interim.final).toBe(false)
+    expect(interim.demo.viewers.map((v) => v.annotations.length)).toEqual([1, 1])
+    expect(interim.demo.viewers[0]!.annotations[0]!.id).toBe(drawn[0]!.id)
+    expect(interim.demo.layers.find((l) => l.id === 'tissue')?.opacity).toBe(0.3)
+    expect(interim.entries.map((e) => e.p)).toEqual(expect.arrayContaining(['annotations', 'layers']))
+    expect(interim.peers.map((p) => p.name)).toEqual(['Bob', 'Carol'])
+    await expect(bob.page.locator('#state')).toHaveText('connected')
+
+    const final = await saved('#save-end')
+    expect(final.final).toBe(true)
+    expect(final.sessionId).toBe(interim.sessionId)
+    expect(final.demo).toEqual(interim.demo)
+    for (const { page } of [bob, carol]) await expect(page.locator('#state')).toHaveText('idle')
+    await expect(carol.page.locator('#status')).toHaveText('Session ended: saved by the host')
+    await shot(carol, 'ended-saved')
+    expectNoProblems([alice, bob, carol])
   })
 })
