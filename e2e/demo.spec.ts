@@ -559,19 +559,34 @@ test.describe('demo app, driven through its UI', () => {
     const { page } = person
     const cdp = await page.context().newCDPSession(page)
     type Point = { x: number; y: number }
-    /** Fingers moving from `from[i]` to `to[i]` together, as the screen reports them. */
-    const touch = async (from: Point[], to: Point[]) => {
-      await cdp.send('Input.dispatchTouchEvent', { type: 'touchStart', touchPoints: from.map((p, id) => ({ ...p, id })) })
-      for (let step = 1; step <= 12; step++) {
-        const at = from.map((p, i) => ({ id: i, x: p.x + ((to[i]!.x - p.x) * step) / 12, y: p.y + ((to[i]!.y - p.y) * step) / 12 }))
-        await cdp.send('Input.dispatchTouchEvent', { type: 'touchMove', touchPoints: at })
-      }
-      await cdp.send('Input.dispatchTouchEvent', { type: 'touchEnd', touchPoints: [] })
+    /**
+     * Touches carry their own timestamps, 16 ms a step, so Chromium's gesture detector sees a
+     * person's timing however long a busy machine takes to deliver them: a tap stays a tap
+     * (not a long press), and a drag that stops before lifting starts no fling.
+     */
+    const touches = async (paths: Point[][]) => {
+      let time = Date.now() / 1000
+      const send = (type: 'touchStart' | 'touchMove' | 'touchEnd', at: Point[]) =>
+        cdp.send('Input.dispatchTouchEvent', { type, touchPoints: at.map((p, id) => ({ ...p, id })), timestamp: (time += 0.016) })
+      const steps = Math.max(...paths.map((path) => path.length))
+      await send('touchStart', paths.map((path) => path[0]!))
+      for (let step = 1; step < steps; step++) await send('touchMove', paths.map((path) => path[Math.min(step, path.length - 1)]!))
+      time += 0.1
+      await send('touchMove', paths.map((path) => path.at(-1)!))
+      await send('touchEnd', [])
+    }
+    const line = (from: Point, to: Point) => Array.from({ length: 13 }, (_, i) => ({ x: from.x + ((to.x - from.x) * i) / 12, y: from.y + ((to.y - from.y) * i) / 12 }))
+    const tap = async (selector: string) => {
+      const target = page.locator(selector)
+      await target.scrollIntoViewIfNeeded()
+      await expect(target).toBeInViewport()
+      const box = (await target.boundingBox())!
+      await touches([[{ x: box.x + box.width / 2, y: box.y + box.height / 2 }]])
     }
 
     await page.locator('#name').fill('Alice')
-    await page.locator('#unload-legacy-editor').tap()
-    await page.locator('#start').tap()
+    await tap('#unload-legacy-editor')
+    await tap('#start')
     await expect(page.locator('#state')).toHaveText('hosting')
 
     await page.locator('#viewer-a').scrollIntoViewIfNeeded()
@@ -579,33 +594,22 @@ test.describe('demo app, driven through its UI', () => {
     const mid = await spot(page, 'a', 0.5, 0.5)
     // Two fingers spreading apart: zoom in.
     let done = settled(page, 'a')
-    await touch(
-      [
-        { x: mid.x - 30, y: mid.y },
-        { x: mid.x + 30, y: mid.y },
-      ],
-      [
-        { x: mid.x - 110, y: mid.y },
-        { x: mid.x + 110, y: mid.y },
-      ],
-    )
+    await touches([line({ x: mid.x - 30, y: mid.y }, { x: mid.x - 110, y: mid.y }), line({ x: mid.x + 30, y: mid.y }, { x: mid.x + 110, y: mid.y })])
     await done
     const pinched = await boundsOf(page, 'a')
     expect(pinched.w).toBeLessThan(start.w * 0.8)
     // One finger dragging left: the view moves right.
     done = settled(page, 'a')
-    await touch([{ x: mid.x + 80, y: mid.y }], [{ x: mid.x - 80, y: mid.y }])
+    await touches([line({ x: mid.x + 80, y: mid.y }, { x: mid.x - 80, y: mid.y })])
     await done
     expect((await boundsOf(page, 'a')).x).toBeGreaterThan(pinched.x)
 
     // A finger on the Freehand tool, then tracing a loop.
-    await page.locator('#viewer-a [data-tool=freehand]').tap()
+    await tap('#viewer-a [data-tool=freehand]')
     // A tap's click comes a moment after the touch ends: wait for the tool to be on.
     await expect(page.locator('#viewer-a [data-tool=freehand]')).toHaveAttribute('aria-pressed', 'true')
     const loop = [0, 1, 2, 3, 4, 5, 6, 7, 8].map((i) => ({ x: mid.x + 60 * Math.cos((i / 8) * 2 * Math.PI), y: mid.y + 60 * Math.sin((i / 8) * 2 * Math.PI) }))
-    await cdp.send('Input.dispatchTouchEvent', { type: 'touchStart', touchPoints: [{ ...loop[0]!, id: 0 }] })
-    for (const p of loop.slice(1)) await cdp.send('Input.dispatchTouchEvent', { type: 'touchMove', touchPoints: [{ ...p, id: 0 }] })
-    await cdp.send('Input.dispatchTouchEvent', { type: 'touchEnd', touchPoints: [] })
+    await touches([loop])
     await expect.poll(async () => (await shapesOf(page, 'a')).map((a) => [a.selector.type, a.creator?.name])).toEqual([['POLYGON', 'Alice']])
     await page.screenshot({ path: `${SHOTS}phone-freehand.png` })
     expectNoProblems([person])
