@@ -6,8 +6,12 @@
  *
  * Wire layout (integers big-endian):
  *   whole message: [flags][payload…]
+ *   batch:         [flags]([length u16][payload…])…   several whole messages of one lane
  *   chunk:         [flags][message id u32][total length u32][offset u32][payload…]
- * flags: bit 0 = lane (1 = bulk), bit 1 = chunk; other bits must be zero.
+ * flags: bit 0 = lane (1 = bulk), bit 1 = chunk, bit 2 = batch; other bits must be zero.
+ *
+ * Batches are why a burst of small messages costs a few DataChannel sends rather than one
+ * each: the browser's per-send cost, not the bytes, bounds the message rate.
  */
 import { TransportError } from '../errors.js'
 import type { Clock, TimerHandle } from '../runtime/clock.js'
@@ -20,9 +24,11 @@ export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 export const DEFAULT_MAX_PARTIAL_MESSAGES = 8
 export const DEFAULT_REASSEMBLY_TIMEOUT_MS = 30_000
 
-const BULK_FLAG = 0b01
-const CHUNK_FLAG = 0b10
+const BULK_FLAG = 0b001
+const CHUNK_FLAG = 0b010
+const BATCH_FLAG = 0b100
 const WHOLE_HEADER_BYTES = 1
+const BATCH_LENGTH_BYTES = 2
 const CHUNK_HEADER_BYTES = 13
 /** Lengths and offsets travel as u32. */
 const MAX_ENCODABLE_BYTES = 0xffff_ffff
@@ -87,6 +93,8 @@ export class OutboundQueue {
     const { message, lane } = head
     const laneFlag = lane === 'bulk' ? BULK_FLAG : 0
     if (head.offset === 0 && message.byteLength <= this.frameBytes - WHOLE_HEADER_BYTES) {
+      const count = this.batchable(queue)
+      if (count > 1) return { frame: this.batch(queue.splice(0, count), laneFlag) }
       queue.shift()
       const frame = new Uint8Array(WHOLE_HEADER_BYTES + message.byteLength)
       frame[0] = laneFlag
@@ -111,6 +119,33 @@ export class OutboundQueue {
     this.lanes.control.length = 0
     this.lanes.bulk.length = 0
   }
+
+  /** How many whole messages from the head of `queue` fit one batch frame together. */
+  private batchable(queue: QueuedMessage[]): number {
+    let bytes = WHOLE_HEADER_BYTES
+    let count = 0
+    for (const queued of queue) {
+      bytes += BATCH_LENGTH_BYTES + queued.message.byteLength
+      if (bytes > this.frameBytes) break
+      count++
+    }
+    return count
+  }
+
+  private batch(messages: QueuedMessage[], laneFlag: number): Uint8Array<ArrayBuffer> {
+    let bytes = WHOLE_HEADER_BYTES
+    for (const { message } of messages) bytes += BATCH_LENGTH_BYTES + message.byteLength
+    const frame = new Uint8Array(bytes)
+    const view = new DataView(frame.buffer)
+    frame[0] = laneFlag | BATCH_FLAG
+    let at = WHOLE_HEADER_BYTES
+    for (const { message } of messages) {
+      view.setUint16(at, message.byteLength)
+      frame.set(message, at + BATCH_LENGTH_BYTES)
+      at += BATCH_LENGTH_BYTES + message.byteLength
+    }
+    return frame
+  }
 }
 
 export interface ReassemblyLimits {
@@ -122,8 +157,8 @@ export interface ReassemblyLimits {
 
 export interface Delivery {
   lane: Lane
-  /** The whole message, once its last frame is in. */
-  message?: Uint8Array
+  /** Whole messages, in order: the frame's own, a batch's, or a chunked one's once its last frame is in. */
+  messages: Uint8Array[]
   /** Set for frames of multi-frame messages. */
   progress?: TransferProgress
 }
@@ -163,15 +198,16 @@ export class Reassembler {
   /** Undefined for frames of a message being discarded. Throws FramingError on bad frames. */
   accept(frame: Uint8Array): Delivery | undefined {
     const flags = frame[0]
-    if (flags === undefined || flags > (BULK_FLAG | CHUNK_FLAG)) {
+    // 0–5: whole, chunk or batch, either lane; chunk and batch together (6, 7) mean nothing.
+    if (flags === undefined || flags > (BULK_FLAG | BATCH_FLAG)) {
       throw new FramingError('frame-malformed', 'Received a frame with an unknown header.')
     }
     const lane: Lane = flags & BULK_FLAG ? 'bulk' : 'control'
+    if (flags & BATCH_FLAG) return { lane, messages: this.unbatch(frame) }
     if (!(flags & CHUNK_FLAG)) {
       const length = frame.byteLength - WHOLE_HEADER_BYTES
       this.checkSize(length)
-      // A plain Uint8Array view: the frame may be a Buffer, whose slice() does not copy.
-      return { lane, message: new Uint8Array(frame.buffer, frame.byteOffset + WHOLE_HEADER_BYTES, length) }
+      return { lane, messages: [part(frame, WHOLE_HEADER_BYTES, length)] }
     }
     if (frame.byteLength <= CHUNK_HEADER_BYTES) {
       throw new FramingError('frame-malformed', 'Received a chunk frame without payload.')
@@ -200,7 +236,25 @@ export class Reassembler {
 
     partial.buffer.set(payload, offset)
     const progress: TransferProgress = { direction: 'receive', bytes: end, total }
-    return end === total ? { lane, message: partial.buffer, progress } : { lane, progress }
+    return { lane, messages: end === total ? [partial.buffer] : [], progress }
+  }
+
+  /** A batch frame's messages; all or none: a length running past the frame refuses the whole frame. */
+  private unbatch(frame: Uint8Array): Uint8Array[] {
+    const lengths = new DataView(frame.buffer, frame.byteOffset, frame.byteLength)
+    const messages: Uint8Array[] = []
+    let at = WHOLE_HEADER_BYTES
+    while (at < frame.byteLength) {
+      if (at + BATCH_LENGTH_BYTES > frame.byteLength) throw new FramingError('frame-malformed', 'Received a batch frame cut inside a length.')
+      const length = lengths.getUint16(at)
+      at += BATCH_LENGTH_BYTES
+      if (at + length > frame.byteLength) throw new FramingError('frame-malformed', 'Received a batch frame whose message runs past its end.')
+      this.checkSize(length)
+      messages.push(part(frame, at, length))
+      at += length
+    }
+    if (messages.length === 0) throw new FramingError('frame-malformed', 'Received an empty batch frame.')
+    return messages
   }
 
   /** Drops every partial message and its timer. */
@@ -258,6 +312,11 @@ export class Reassembler {
       )
     }
   }
+}
+
+/** A plain Uint8Array over part of a frame, no copy (a Buffer's slice() would not be one). */
+function part(frame: Uint8Array, offset: number, length: number): Uint8Array {
+  return new Uint8Array(frame.buffer, frame.byteOffset + offset, length)
 }
 
 /** Throws `invalid-option` unless frames fit the browser limit with room for a header. */

@@ -56,10 +56,12 @@ const CANDIDATE_LINE = /^a=candidate:/m
 /** simple-peer marks trickle support in SDP it sends itself; do the same for SDP taken early. */
 const TRICKLE_OPTION = /a=ice-options:trickle\s\n/g
 
-/** simple-peer fields this module reads; they are stable across simple-peer 9. */
+/** simple-peer fields this module reads or replaces; they are stable across simple-peer 9. */
 interface PeerInternals {
   _pc: RTCPeerConnection | null
   _channel: RTCDataChannel | null
+  /** Called by the channel's onmessage for every frame. */
+  _onChannelMessage: (event: MessageEvent) => void
 }
 
 interface LinkSettings {
@@ -134,6 +136,7 @@ class WebRtcTransport implements Transport {
 
   /** Settles with the link when the channel opens. Listening from the start also keeps peer errors handled. */
   private whenOpen(peer: Peer): Promise<Link> {
+    const inbox = new FrameInbox(peer)
     const opened = new Promise<Link>((resolve, reject) => {
       const fail = (cause?: Error) =>
         reject(new TransportError('connect-failed', 'The connection to the peer could not be opened.', { cause }))
@@ -142,7 +145,7 @@ class WebRtcTransport implements Transport {
       peer.once('connect', () => {
         peer.off('error', fail)
         peer.off('close', fail)
-        resolve(new WebRtcLink(`rtc${++this.linkCount}`, peer, this.linkSettings))
+        resolve(new WebRtcLink(`rtc${++this.linkCount}`, peer, inbox, this.linkSettings))
       })
     })
     opened.catch(() => {}) // an offer may be abandoned before anyone asks for its link
@@ -176,6 +179,31 @@ class WebRtcTransport implements Transport {
   }
 }
 
+/**
+ * Frames straight from the channel, past simple-peer's stream (which copies each into a
+ * Buffer and delivers it a tick later). The channel can open, and frames arrive, before
+ * simple-peer says 'connect' and the link exists: those wait here, in order.
+ */
+class FrameInbox {
+  private early: Uint8Array[] = []
+  private sink: ((frame: Uint8Array) => void) | null = null
+
+  constructor(peer: Peer) {
+    internals(peer)._onChannelMessage = (event) => {
+      if (peer.destroyed) return
+      // binaryType is 'arraybuffer'; a text message is no frame of ours (the reassembler says so).
+      const frame = event.data instanceof ArrayBuffer ? new Uint8Array(event.data) : new Uint8Array(0)
+      if (this.sink) this.sink(frame)
+      else this.early.push(frame)
+    }
+  }
+
+  attach(sink: (frame: Uint8Array) => void): void {
+    this.sink = sink
+    for (const frame of this.early.splice(0)) sink(frame)
+  }
+}
+
 /** Frees an attempt that has not opened; an open link is closed through the link instead. */
 function cancel(peer: Peer): void {
   if (!peer.connected) peer.destroy()
@@ -189,7 +217,7 @@ class WebRtcLink implements Link {
   private readonly connection: RTCPeerConnection
   private closed = false
 
-  constructor(readonly id: string, private readonly peer: Peer, settings: LinkSettings) {
+  constructor(readonly id: string, private readonly peer: Peer, private inbox: FrameInbox | null, settings: LinkSettings) {
     const { _pc, _channel } = internals(peer)
     if (!_pc || !_channel) throw new TransportError('connect-failed', 'The peer connected without a data channel.')
     this.connection = _pc
@@ -201,7 +229,6 @@ class WebRtcLink implements Link {
     })
     this.channel.bufferedAmountLowThreshold = LOW_WATER_BYTES
     this.channel.addEventListener('bufferedamountlow', this.flush)
-    peer.on('data', this.receive)
     peer.on('error', (cause: Error) =>
       this.destroy(`failed: ${peerErrorCode(cause)}`, new TransportError('link-failed', `The connection failed: ${cause.message}`, { cause })),
     )
@@ -212,18 +239,32 @@ class WebRtcLink implements Link {
     return !this.closed
   }
 
+  /**
+   * Queues the message; frames go out at the end of the current task, so messages sent
+   * together (a fan-out, a burst of deltas) share frames instead of paying a send each.
+   */
   send(message: Uint8Array, lane: Lane = 'control'): void {
     if (this.closed) throw new TransportError('link-closed', 'Cannot send on a closed link.')
     this.outbound.enqueue(message, lane)
-    this.flush()
+    if (this.flushQueued) return
+    this.flushQueued = true
+    queueMicrotask(this.flushQueuedFrames)
   }
 
+  /** Whatever is queued (a goodbye, say) is handed to the channel first, which delivers it before closing. */
   close(reason = 'closed'): void {
+    this.flush()
     this.destroy(reason)
   }
 
   on<K extends keyof LinkEvents>(type: K, handler: (event: LinkEvents[K]) => void): () => void {
     this.events.on(type, handler)
+    // Frames wait in the inbox until someone listens, and until they have set up all their handlers.
+    const inbox = type === 'message' ? this.inbox : null
+    if (inbox) {
+      this.inbox = null
+      queueMicrotask(() => inbox.attach(this.receive))
+    }
     return () => this.events.off(type, handler)
   }
 
@@ -239,6 +280,12 @@ class WebRtcLink implements Link {
       bytesSent: Number(pair?.bytesSent ?? 0),
       bytesReceived: Number(pair?.bytesReceived ?? 0),
     }
+  }
+
+  private flushQueued = false
+  private readonly flushQueuedFrames = (): void => {
+    this.flushQueued = false
+    this.flush()
   }
 
   /** Writes frames until the channel buffer reaches the high-water mark; 'bufferedamountlow' resumes. */
@@ -267,8 +314,12 @@ class WebRtcLink implements Link {
       this.events.emit('error', error as Error)
       return
     }
-    if (delivery?.progress) this.events.emit('progress', delivery.progress)
-    if (delivery?.message) this.events.emit('message', delivery.message)
+    if (!delivery) return
+    if (delivery.progress) this.events.emit('progress', delivery.progress)
+    for (const message of delivery.messages) {
+      if (this.closed) return // a message handler closed the link
+      this.events.emit('message', message)
+    }
   }
 
   /** The one way a link ends, whatever the cause: reports `error` (if any), then `close` once. */
@@ -278,7 +329,6 @@ class WebRtcLink implements Link {
     this.outbound.clear()
     this.inbound.clear()
     this.channel.removeEventListener('bufferedamountlow', this.flush)
-    this.peer.off('data', this.receive)
     this.peer.destroy()
     if (error) this.events.emit('error', error)
     this.events.emit('close', { reason })

@@ -53,8 +53,8 @@ describe('framing', () => {
         })
         const last = deliveries.at(-1)
         expect(last?.lane).toBe(lane)
-        expect(last?.message).toEqual(message)
-        expect(deliveries.slice(0, -1).every((d) => d?.message === undefined)).toBe(true)
+        expect(last?.messages).toEqual([message])
+        expect(deliveries.slice(0, -1).every((d) => d?.messages.length === 0)).toBe(true)
       }),
       { numRuns: 60 },
     )
@@ -90,14 +90,62 @@ describe('framing', () => {
     const { reassembler } = receiver()
     const messages = [first, ...rest]
       .map((f) => reassembler.accept(f.frame))
-      .filter((d): d is Delivery & { message: Uint8Array } => d?.message !== undefined)
-    expect(messages.map((d) => [d.lane, d.message.byteLength])).toEqual([
+      .flatMap((d) => (d ? d.messages.map((m) => [d.lane, m.byteLength]) : []))
+    expect(messages).toEqual([
       ['control', 10],
       ['control', 20_000],
       ['bulk', 100_000],
     ])
     // The bulk message had one frame out; the control messages (three frames) go next.
     expect(rest.slice(0, 3).map((f) => f.frame[0]! & 0b01)).toEqual([0, 0, 0])
+  })
+
+  it('packs messages queued together into shared frames, each lane in order, and splits them again', () => {
+    const message = fc.record({ lane: fc.constantFrom<Lane>('control', 'bulk'), size: fc.oneof(fc.nat(300), fc.nat(20_000)), fill: fc.nat(255) })
+    fc.assert(
+      fc.property(fc.array(message, { maxLength: 60 }), (sent) => {
+        const queue = new OutboundQueue()
+        for (const m of sent) queue.enqueue(bytes(m.size, m.fill), m.lane)
+        const frames = drain(queue)
+        const { reassembler } = receiver()
+        const received: Record<Lane, Uint8Array[]> = { control: [], bulk: [] }
+        for (const { frame } of frames) {
+          expect(frame.byteLength).toBeLessThan(FRAME_LIMIT_BYTES)
+          const delivery = reassembler.accept(frame)!
+          received[delivery.lane].push(...delivery.messages)
+        }
+        for (const lane of ['control', 'bulk'] as const) {
+          expect(received[lane]).toEqual(sent.filter((m) => m.lane === lane).map((m) => bytes(m.size, m.fill)))
+        }
+      }),
+      { numRuns: 40 },
+    )
+    // A burst of small deltas: a hundred messages, a handful of frames.
+    const queue = new OutboundQueue()
+    for (let i = 0; i < 100; i++) queue.enqueue(bytes(100, i), 'control')
+    expect(drain(queue).length).toBeLessThanOrEqual(Math.ceil((100 * 102) / 16_000))
+  })
+
+  it('refuses a damaged batch frame whole, with a FramingError, and stays usable', () => {
+    const { reassembler } = receiver({ maxMessageBytes: 50 })
+    const damaged = [
+      Uint8Array.of(0b100), // a batch of nothing
+      Uint8Array.of(0b100, 0), // cut inside a length
+      Uint8Array.of(0b100, 0, 3, 1, 2), // a message running past the end
+      Uint8Array.of(0b100, 0, 1, 7, 0, 60, ...bytes(60)), // the second message over the limit
+      Uint8Array.of(0b110, 0, 1, 7), // chunk and batch at once
+    ]
+    expect(damaged.map((frame) => codeOf(() => reassembler.accept(frame)))).toEqual([
+      'frame-malformed',
+      'frame-malformed',
+      'frame-malformed',
+      'message-oversized',
+      'frame-malformed',
+    ])
+    expect(reassembler.accept(Uint8Array.of(0b101, 0, 1, 7, 0, 0, 0, 2, 8, 9))).toEqual({
+      lane: 'bulk',
+      messages: [Uint8Array.of(7), new Uint8Array(0), Uint8Array.of(8, 9)],
+    })
   })
 
   it('refuses to queue a message above the limit', () => {
@@ -113,7 +161,7 @@ describe('framing', () => {
     expect(codeOf(() => reassembler.accept(head!))).toBe('message-oversized')
     for (const frame of tail) expect(reassembler.accept(frame)).toBeUndefined()
     const next = framesOf(bytes(20_000, 9)).map((f) => reassembler.accept(f))
-    expect(next.at(-1)?.message).toEqual(bytes(20_000, 9))
+    expect(next.at(-1)?.messages).toEqual([bytes(20_000, 9)])
   })
 
   it('bounds the number of messages arriving at once', () => {
