@@ -878,6 +878,16 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
       this.diagnostic(code, `Dropped a message from ${conn.peerId ?? 'an unadmitted link'}: ${(error as Error).message}`, { peerId: conn.peerId ?? undefined, error })
       return
     }
+    if (message.t === 'delta') this.received.set(message, bytes)
+    // Liveness is answered at once; everything else waits for the messages before it, whose
+    // handlers may change who may send what (a new host's hello, then its orders).
+    if (message.t === 'ping' || message.t === 'pong') this.dispatch(conn, message)
+    else this.serial(() => this.dispatch(conn, message))
+  }
+
+  private dispatch(conn: Conn, message: WireMessage): void | Promise<void> {
+    // A link closed or dropped while this message waited its turn: as if it never arrived.
+    if (!this.conns.has(conn)) return
     if (conn.fenced) {
       // Only the new host answers a thawed old host, with the hello that demotes it.
       if (this.role === 'host') this.takeBack(conn)
@@ -897,8 +907,7 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
       conn.rtt = this.clock.now() - message.n
       return
     }
-    if (message.t === 'delta') this.received.set(message, bytes)
-    this.serial(() => this.handle(conn, message))
+    return this.handle(conn, message)
   }
 
   /** Why a message may not come from this link, or null when it may. */

@@ -61,6 +61,8 @@ export class MemoryNetwork {
   private held: Array<{ link: MemoryLink; message: Uint8Array; lane: Lane }> = []
   private readonly crashed = new Set<string>()
   private readonly lastArrival = new Map<string, number>()
+  /** Deliveries scheduled per direction and lane, by arrival time: the last one may still take company. */
+  private readonly arriving = new Map<string, { at: number; messages: Uint8Array[] }>()
   private offerCount = 0
   private linkCount = 0
   readonly name = `net${++networkCount}`
@@ -241,8 +243,21 @@ export class MemoryNetwork {
       lane === 'control' ? 0 : this.lastArrival.get(key) ?? 0,
     )
     this.lastArrival.set(laneKey, arrival)
-    const copy = message.slice()
-    this.clock.setTimeout(() => this.runAt(link.remote, () => link.peer?.receive(copy)), arrival - this.clock.now())
+    // Messages of one lane arriving at the same moment are handed over together, one after
+    // another in the same task, as a frame of several messages is on WebRTC.
+    const batch = this.arriving.get(laneKey)
+    if (batch?.at === arrival) {
+      batch.messages.push(message.slice())
+      return
+    }
+    const messages = [message.slice()]
+    this.arriving.set(laneKey, { at: arrival, messages })
+    this.clock.setTimeout(() => {
+      if (this.arriving.get(laneKey)?.messages === messages) this.arriving.delete(laneKey)
+      this.runAt(link.remote, () => {
+        for (const each of messages) link.peer?.receive(each)
+      })
+    }, arrival - this.clock.now())
   }
 
   /** @internal */
