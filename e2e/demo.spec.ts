@@ -549,6 +549,16 @@ test.describe('demo app, driven through its UI', () => {
       }
       // The first thing a person needs is on the first screen.
       await expect(page.locator('#start')).toBeInViewport()
+      if (!options.hasTouch) {
+        // The wheel zooms the viewer under the pointer.
+        const before = await boundsOf(page, 'a')
+        const centre = await spot(page, 'a', 0.5, 0.5)
+        await page.mouse.move(centre.x, centre.y)
+        const done = settled(page, 'a')
+        await page.mouse.wheel(0, -400)
+        await done
+        expect((await boundsOf(page, 'a')).w).toBeLessThan(before.w)
+      }
       await page.screenshot({ path: `${SHOTS}idle-${name}.png` })
       expectNoProblems([person])
     })
@@ -648,6 +658,12 @@ test.describe('demo app, driven through its UI', () => {
     await expect.poll(() => shapesOf(bob.page, 'b')).toHaveLength(1)
     await carol.page.locator('#layers li[data-layer=tissue] input[type=range]').fill('0.3')
     await expect.poll(() => bob.page.evaluate(() => window.demo.layers().find((l) => l.id === 'tissue')?.opacity)).toBe(0.3)
+    // Blend mode and stacking order too: Carol sets the marker layer to screen and moves it down.
+    await carol.page.locator('#layers li[data-layer=marker] select').selectOption('screen')
+    await carol.page.locator('#layers li[data-layer=marker] [aria-label="Move Marker (DAB) down"]').click()
+    const stack = (p: Page) => p.evaluate(() => window.demo.layers().map((l) => `${l.id}:${l.blend}`))
+    await expect.poll(() => stack(bob.page)).toEqual(await stack(carol.page))
+    expect((await stack(bob.page)).indexOf('marker:screen')).toBe(1)
 
     /** The JSON file a Save button downloads. */
     const saved = async (button: string) => {
