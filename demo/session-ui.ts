@@ -194,7 +194,8 @@ export function sessionUi(options: SessionUiOptions) {
     if (peers.length > 1) hadCompany = true
     el.aloneHint.hidden = !(hosting && session.isActive() && peers.length === 1 && hadCompany)
     if (!peers.length) {
-      el.peers.replaceChildren(h('li', { className: 'muted empty' }, 'Nobody yet — start or join a session.'))
+      const waiting = session.getState() === 'joining'
+      el.peers.replaceChildren(h('li', { className: 'muted empty' }, waiting ? 'The host’s people appear once you are let in.' : 'Nobody yet — start or join a session.'))
       return
     }
     const rows = peers.map((peer) => {
