@@ -338,11 +338,11 @@ export function sessionUi(options: SessionUiOptions) {
     session.on('session-bootstrap-complete', () => {
       el.progress.hidden = true
     })
-    session.on('session-diagnostic', ({ code, message }) => {
+    session.on('session-diagnostic', ({ code, message, reason }) => {
       diagnostic(code, message)
       if (code === 'intent-refused') {
         // The library has already asked the host for its state again: the change rolls back.
-        el.error.textContent = session.getSelf().access === 'viewer' ? 'You joined as a viewer: changes are not shared' : message
+        el.error.textContent = reason === 'unauthorized' ? 'You may look and point, not change anything: the host invited you as a viewer. Your change was undone.' : message
       }
     })
   }

@@ -79,6 +79,13 @@ export interface SessionDiagnostic {
   message: string
   peerId?: string
   providerId?: string
+  /** The change concerned, where there is one (e.g. `intent-refused`). */
+  intentId?: string
+  /**
+   * Why, in a word a program can act on: for `intent-refused`, the host's reason
+   * (`unauthorized`, `refused`, `provider-error`, `unknown-provider`, `unknown-viewer`).
+   */
+  reason?: string
   error?: unknown
 }
 

@@ -1314,7 +1314,8 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
   private onAck(message: MessageOf<'ack'>): void {
     const entry = this.outbox.settle(message.id)
     if (!entry || message.ok) return
-    this.diagnostic('intent-refused', `The host refused a change to "${entry.providerId}" (${message.reason ?? 'refused'}); it was undone.`, { providerId: entry.providerId })
+    const reason = message.reason ?? 'refused'
+    this.diagnostic('intent-refused', `The host refused a change to "${entry.providerId}" (${reason}); it was undone.`, { providerId: entry.providerId, intentId: entry.intentId, reason })
     // Undo our optimistic change the one way every provider supports: take the host's state again.
     this.rebootstrap()
   }

@@ -27,7 +27,7 @@ describe('admission and authorization', () => {
     await s.settle()
     expect(host.kv.store()).toEqual({ title: 'original' })
     expect(diagnostics(host, 'intent-unauthorized')).toHaveLength(1)
-    expect(diagnostics(guest, 'intent-refused')).toHaveLength(1)
+    expect(diagnostics(guest, 'intent-refused')).toEqual([expect.objectContaining({ providerId: 'kv', reason: 'unauthorized', intentId: expect.any(String) })])
     expect(guest.kv.store()).toEqual({ title: 'original' })
     expect(guest.controller.pendingIntents).toBe(0)
     expect(host.cursor.store()).toEqual({ pos: [1, 2] })

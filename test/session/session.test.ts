@@ -71,10 +71,10 @@ describe('a session on the in-memory network', () => {
     const s = await TestSession.started(2)
     s.host.kv.refuse = true
     const g1 = s.guests[0]!
-    g1.kv.set('x', 1)
+    const intentId = g1.kv.set('x', 1)
     await s.settle()
     expect(g1.controller.pendingIntents).toBe(0)
-    expect(diagnostics(g1, 'intent-refused')).toHaveLength(1)
+    expect(diagnostics(g1, 'intent-refused')).toEqual([expect.objectContaining({ providerId: 'kv', reason: 'refused', intentId })])
     expect(s.host.kv.store()).toEqual({})
   })
 
