@@ -73,6 +73,7 @@ export function sessionUi(options: SessionUiOptions) {
     inSession: $('#in-session'),
     aloneHint: $('#alone-hint'),
     followHost: $('#follow-host-row'),
+    viewerNotice: $('#viewer-notice'),
     end: $<HTMLButtonElement>('#end'),
     saveEnd: $<HTMLButtonElement>('#save-end'),
     save: $<HTMLButtonElement>('#save'),
@@ -163,6 +164,7 @@ export function sessionUi(options: SessionUiOptions) {
     el.inSession.hidden = idle
     // The host's view is the one being followed.
     el.followHost.hidden = role === 'host'
+    el.viewerNotice.hidden = idle || session.getSelf().access !== 'viewer'
     el.end.hidden = el.saveEnd.hidden = el.save.hidden = role !== 'host'
     if (idle) {
       el.inviteBox.hidden = true

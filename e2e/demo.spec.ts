@@ -706,6 +706,8 @@ test.describe('demo app, driven through its UI', () => {
     await expect(host.page.locator('#invite-label')).toHaveText(/for a viewer/)
     await admit(host, guest, 'Vic')
     for (const { page } of [host, guest]) await expect(page.locator('#peers li[data-access="viewer"] .badge.viewer')).toHaveText('viewer')
+    await expect(guest.page.locator('#viewer-notice')).toBeVisible()
+    await expect(host.page.locator('#viewer-notice')).toBeHidden()
 
     await pickTool(guest.page, 'a', 'rectangle')
     await drag(guest.page, await spot(guest.page, 'a', 0.3, 0.3), await spot(guest.page, 'a', 0.5, 0.5))
