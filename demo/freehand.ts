@@ -6,6 +6,7 @@
  * LOCAL change, so it syncs, undoes and edits exactly like a drawn rectangle.
  */
 import OpenSeadragon from 'openseadragon'
+import { nanoid } from 'nanoid'
 import { simplifyPolygon, ShapeType, type Polygon } from '@annotorious/annotorious'
 import type { ImageAnnotation, OpenSeadragonAnnotator } from '@annotorious/openseadragon'
 
@@ -88,7 +89,8 @@ export function createFreehandTool(osd: OpenSeadragon.Viewer, anno: OpenSeadrago
     const imagePerScreenPx = toImage(1, 0).x - toImage(0, 0).x
     const shape = simplifyPolygon(polygon(image), imagePerScreenPx * TOLERANCE_PX)
     if (shape.geometry.points.length < 3) return
-    const id = crypto.randomUUID()
+    // nanoid, not crypto.randomUUID: that exists only on secure pages (https, localhost).
+    const id = nanoid()
     const creator = anno.getUser()
     const annotation: ImageAnnotation = {
       id,

@@ -9,6 +9,7 @@ export type RelayErrorCode =
   | 'relay-bad-request'
   | 'relay-unavailable'
   | 'relay-damaged'
+  | 'relay-insecure-page'
 
 const RELAY_MESSAGES: Record<RelayErrorCode, string> = {
   'relay-not-found': 'The relay does not know this invite: the link may be incomplete, or the invite was never published. Ask the host for a new invite.',
@@ -19,6 +20,7 @@ const RELAY_MESSAGES: Record<RelayErrorCode, string> = {
   'relay-bad-request': 'The relay refused the request as malformed. Both sides may need the same version of the app; use the invite code instead.',
   'relay-unavailable': 'The invite relay cannot be reached right now. Use the invite code instead: copy it to the guest, and paste their answer back.',
   'relay-damaged': "The relay returned data that does not open with this invite's key: the link is incomplete, or the data was altered on the way. Ask the host for a new invite.",
+  'relay-insecure-page': 'One-click invites are sealed with WebCrypto, which browsers give only to secure pages (https, or localhost). Open the app over https, or use the invite code instead.',
 }
 
 /**

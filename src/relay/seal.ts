@@ -77,6 +77,8 @@ function additionalData(kind: SealKind, id: string): Uint8Array<ArrayBuffer> {
 }
 
 async function importKey(key: string): Promise<CryptoKey> {
+  // Plain http on a LAN address is not a secure context: no crypto.subtle at all.
+  if (!globalThis.crypto?.subtle) throw new RelayError('relay-insecure-page')
   const raw = decodeCanonical(key)
   if (raw === null || (raw.length !== 16 && raw.length !== 32)) throw new RelayError('relay-damaged', 'the invite key is malformed')
   return crypto.subtle.importKey('raw', raw, 'AES-GCM', false, ['encrypt', 'decrypt'])

@@ -3,7 +3,7 @@
  * library's relay client. Time is a fake clock injected into the servers: no sleeps.
  */
 import { createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { clientKey } from '../../relay/rate-limit.js'
 import { createRelayServer, type RelayLogEntry, type RelayServer } from '../../relay/server.js'
 import { MemoryStore, type RelayStore } from '../../relay/store.js'
@@ -14,6 +14,8 @@ import { open, seal } from '../../src/relay/seal.js'
 
 /** What a real offer carries, so a leak would show. */
 const OFFER = 'v=0\r\no=- 4611731400430051336 2 IN IP4 127.0.0.1\r\na=candidate:1 1 udp 2122260223 127.0.0.1 54400 typ host\r\na=fingerprint:sha-256 AB:CD'
+/** A valid 128-bit key (base64url). */
+const KEY = 'AAECAwQFBgcICQoLDA0ODw'
 const ANSWER = 'v=0\r\na=candidate:2 1 udp 2122260223 127.0.0.1 54401 typ host\r\na=ice-ufrag:answer'
 
 let clock = 1_800_000_000_000
@@ -82,6 +84,19 @@ describe('relay with MemoryStore', () => {
     expect(logged).not.toContain(stored.answer!.slice(0, 16))
     expect(logged).not.toContain(id)
     expect(logs.filter((entry) => entry.id === id.slice(0, 8)).length).toBeGreaterThanOrEqual(3)
+  })
+
+  it('on a page without WebCrypto (plain http off localhost) sealing and opening say so, typed', async () => {
+    const sealed = await seal('offer', 'x', KEY, OFFER)
+    const real = globalThis.crypto
+    vi.stubGlobal('crypto', { getRandomValues: real.getRandomValues.bind(real) })
+    try {
+      await expectRelayError(seal('offer', 'x', KEY, OFFER), 'relay-insecure-page')
+      await expectRelayError(open('offer', 'x', KEY, sealed), 'relay-insecure-page')
+    } finally {
+      vi.unstubAllGlobals()
+    }
+    expect(await open('offer', 'x', KEY, sealed)).toBe(OFFER)
   })
 
   it('a wrong key, altered ciphertext or an offer handed back as the answer is relay-damaged', async () => {
