@@ -723,4 +723,48 @@ test.describe('demo app, driven through its UI', () => {
     await shot(guest, 'viewer-refused')
     expectNoProblems([host, guest])
   })
+  test('a late joiner to a large review sees the bootstrap progress bar fill, then every shape', async ({ newPeerContext }) => {
+    test.setTimeout(90_000)
+    const [host, guestContext] = await Promise.all([open(await newPeerContext()), newPeerContext()])
+    await startHosting(host, 'Alice')
+    // A busy slide: 1,500 outlines of 24 points each, some 700 kB of state, many frames.
+    const count = 1_500
+    await host.page.evaluate((n) => {
+      const store = window.demo.viewers[0]!.anno.state.store
+      const shapes = Array.from({ length: n }, (_, i) => {
+        const id = `shape-${i}`
+        const cx = 1000 + (i % 50) * 900
+        const cy = 1000 + Math.floor(i / 50) * 900
+        const points = Array.from({ length: 24 }, (_, k) => [cx + 300 * Math.cos((k / 24) * 2 * Math.PI), cy + 300 * Math.sin((k / 24) * 2 * Math.PI)])
+        const xs = points.map((p) => p[0]!)
+        const ys = points.map((p) => p[1]!)
+        const bounds = { minX: Math.min(...xs), minY: Math.min(...ys), maxX: Math.max(...xs), maxY: Math.max(...ys) }
+        return { id, bodies: [], target: { annotation: id, selector: { type: 'POLYGON', geometry: { points, bounds } } } }
+      })
+      store.bulkAddAnnotations(shapes as never, false)
+    }, count)
+    await expect.poll(() => host.page.evaluate(() => window.demo.annotations('slide-a').length)).toBe(count)
+
+    const guest = await joinFromLink(guestContext, await createInvite(host), 'Bob')
+    // Every state the progress bar is shown in, as the guest's page draws it.
+    await guest.page.evaluate(() => {
+      const bar = document.querySelector<HTMLProgressElement>('#progress')!
+      const seen: Array<{ value: number; max: number }> = []
+      ;(window as unknown as { progressSeen: typeof seen }).progressSeen = seen
+      new MutationObserver(() => {
+        if (!bar.hidden) seen.push({ value: bar.value, max: bar.max })
+      }).observe(bar, { attributes: true })
+    })
+    await admit(host, guest, 'Bob')
+    await expect.poll(() => guest.page.evaluate(() => window.demo.annotations('slide-a').length)).toBe(count)
+    const seen = await guest.page.evaluate(() => (window as unknown as { progressSeen: Array<{ value: number; max: number }> }).progressSeen)
+    expect(seen.length).toBeGreaterThan(2)
+    const total = seen.at(-1)!.max
+    expect(total).toBeGreaterThan(500_000)
+    expect(seen.every((s) => s.max === total)).toBe(true)
+    expect(seen.map((s) => s.value)).toEqual([...seen.map((s) => s.value)].sort((a, b) => a - b))
+    expect(seen.at(-1)!.value).toBe(total)
+    await expect(guest.page.locator('#progress')).toBeHidden()
+    expectNoProblems([host, guest])
+  })
 })
