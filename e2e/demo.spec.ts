@@ -123,6 +123,7 @@ async function joinFromLink(tab: BrowserContext | Person, url: string, name: str
   await expect(page.locator('#answer-code')).toHaveValue(/^[A-Za-z0-9_-]{100,}$/)
   await expect(page.locator('#state')).toHaveText('joining')
   await expect(page.locator('#role')).toHaveText('guest')
+  await expect(page.locator('#status')).toHaveText('Joining — waiting for the host to add you')
   await page.locator('#copy-answer').click()
   await expect(page.locator('#error')).toBeEmpty()
   return guest
@@ -137,7 +138,10 @@ async function admit(host: Person, guest: Person, guestName: string): Promise<vo
   await expect(host.page.locator('#admit-text')).toHaveText(`${guestName} wants to join`)
   await host.page.locator('#admit-yes').click()
   await expect(host.page.locator('#admit-prompt')).toBeHidden()
-  for (const { page } of [host, guest]) await expect(page.locator('#state')).toHaveText('connected')
+  for (const { page } of [host, guest]) {
+    await expect(page.locator('#state')).toHaveText('connected')
+    await expect(page.locator('#status')).toHaveText('Connected')
+  }
   await expect(host.page.locator('#answer-input')).toHaveValue('')
 }
 
@@ -254,6 +258,9 @@ test.describe('demo app, driven through its UI', () => {
     for (const { page } of [host, guest]) {
       for (const pair of await selectedPairAddresses(page)) expect(pair).toMatchObject({ local: '127.0.0.1', remote: '127.0.0.1' })
     }
+    // Each side's People card shows the other's rank, measured RTT and candidate type.
+    await expect(host.page.locator('#peers li[data-role="guest"] .meta')).toHaveText(/^rank 1 · RTT \d+ ms · candidate host · /)
+    await expect(guest.page.locator('#peers li[data-rank="0"] .meta')).toHaveText(/^rank 0 · RTT \d+ ms · candidate host · /)
 
     // The host draws a rectangle on slide A; the guest gets it.
     await host.page.locator('#viewer-a [data-tool=rectangle]').click()
@@ -557,7 +564,13 @@ test.describe('demo app, driven through its UI', () => {
         const done = settled(page, 'a')
         await page.mouse.wheel(0, -400)
         await done
-        expect((await boundsOf(page, 'a')).w).toBeLessThan(before.w)
+        const zoomed = await boundsOf(page, 'a')
+        expect(zoomed.w).toBeLessThan(before.w)
+        // A drag pans it.
+        const panned = settled(page, 'a')
+        await drag(page, centre, { x: centre.x - 120, y: centre.y })
+        await panned
+        expect((await boundsOf(page, 'a')).x).toBeGreaterThan(zoomed.x)
       }
       await page.screenshot({ path: `${SHOTS}idle-${name}.png` })
       expectNoProblems([person])
@@ -765,6 +778,29 @@ test.describe('demo app, driven through its UI', () => {
     expect(seen.map((s) => s.value)).toEqual([...seen.map((s) => s.value)].sort((a, b) => a - b))
     expect(seen.at(-1)!.value).toBe(total)
     await expect(guest.page.locator('#progress')).toBeHidden()
+    expectNoProblems([host, guest])
+  })
+  test('the host freezes: the guest sees Reconnecting and the host marked silent, then Connected when it comes back', async ({ newPeerContext }) => {
+    // The demo's default heartbeat: silent after 6 s, dropped after 20 s.
+    test.setTimeout(90_000)
+    const [host, guestContext] = await Promise.all([open(await newPeerContext()), newPeerContext()])
+    await startHosting(host, 'Alice')
+    const guest = await joinFromLink(guestContext, await createInvite(host), 'Bob')
+    await admit(host, guest, 'Bob')
+
+    const cdp = await host.page.context().newCDPSession(host.page)
+    await cdp.send('Debugger.enable')
+    const paused = new Promise<void>((resolve) => cdp.once('Debugger.paused', () => resolve()))
+    await cdp.send('Debugger.pause')
+    await paused
+    await expect(guest.page.locator('#status')).toHaveText('Reconnecting…', { timeout: 15_000 })
+    await expect(guest.page.locator('#state')).toHaveText('reconnecting')
+    await expect(guest.page.locator('#peers li[data-rank="0"] .badge.stale')).toHaveText('silent')
+    await shot(guest, 'reconnecting')
+    await cdp.send('Debugger.resume')
+    await expect(guest.page.locator('#status')).toHaveText('Connected', { timeout: 15_000 })
+    await expect(guest.page.locator('#peers li[data-rank="0"] .badge.stale')).toHaveCount(0)
+    await expect(guest.page.locator('#role')).toHaveText('guest')
     expectNoProblems([host, guest])
   })
 })
