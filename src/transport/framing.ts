@@ -93,8 +93,8 @@ export class OutboundQueue {
     const { message, lane } = head
     const laneFlag = lane === 'bulk' ? BULK_FLAG : 0
     if (head.offset === 0 && message.byteLength <= this.frameBytes - WHOLE_HEADER_BYTES) {
-      const count = this.batchable(queue)
-      if (count > 1) return { frame: this.batch(queue.splice(0, count), laneFlag) }
+      const { count, bytes } = this.batchable(queue)
+      if (count > 1) return { frame: batchFrame(queue.splice(0, count), bytes, laneFlag) }
       queue.shift()
       const frame = new Uint8Array(WHOLE_HEADER_BYTES + message.byteLength)
       frame[0] = laneFlag
@@ -120,32 +120,31 @@ export class OutboundQueue {
     this.lanes.bulk.length = 0
   }
 
-  /** How many whole messages from the head of `queue` fit one batch frame together. */
-  private batchable(queue: QueuedMessage[]): number {
+  /** How many whole messages from the head of `queue` fit one batch frame together, and its size. */
+  private batchable(queue: QueuedMessage[]): { count: number; bytes: number } {
     let bytes = WHOLE_HEADER_BYTES
     let count = 0
     for (const queued of queue) {
-      bytes += BATCH_LENGTH_BYTES + queued.message.byteLength
-      if (bytes > this.frameBytes) break
+      const next = bytes + BATCH_LENGTH_BYTES + queued.message.byteLength
+      if (next > this.frameBytes) break
+      bytes = next
       count++
     }
-    return count
+    return { count, bytes }
   }
+}
 
-  private batch(messages: QueuedMessage[], laneFlag: number): Uint8Array<ArrayBuffer> {
-    let bytes = WHOLE_HEADER_BYTES
-    for (const { message } of messages) bytes += BATCH_LENGTH_BYTES + message.byteLength
-    const frame = new Uint8Array(bytes)
-    const view = new DataView(frame.buffer)
-    frame[0] = laneFlag | BATCH_FLAG
-    let at = WHOLE_HEADER_BYTES
-    for (const { message } of messages) {
-      view.setUint16(at, message.byteLength)
-      frame.set(message, at + BATCH_LENGTH_BYTES)
-      at += BATCH_LENGTH_BYTES + message.byteLength
-    }
-    return frame
+function batchFrame(messages: QueuedMessage[], bytes: number, laneFlag: number): Uint8Array<ArrayBuffer> {
+  const frame = new Uint8Array(bytes)
+  const view = new DataView(frame.buffer)
+  frame[0] = laneFlag | BATCH_FLAG
+  let at = WHOLE_HEADER_BYTES
+  for (const { message } of messages) {
+    view.setUint16(at, message.byteLength)
+    frame.set(message, at + BATCH_LENGTH_BYTES)
+    at += BATCH_LENGTH_BYTES + message.byteLength
   }
+  return frame
 }
 
 export interface ReassemblyLimits {
