@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url'
 import type { BrowserContext, ConsoleMessage, Page } from '@playwright/test'
 import { createServer, type ViteDevServer } from 'vite'
 import { demoServerConfig } from './demo.vite.config.js'
-import { expect, selectedPairAddresses, test } from './fixtures.js'
+import { expect, freezePage, selectedPairAddresses, test } from './fixtures.js'
 
 const SHOTS = fileURLToPath(new URL('../test-results/demo/', import.meta.url))
 
@@ -143,6 +143,15 @@ async function admit(host: Person, guest: Person, guestName: string): Promise<vo
     await expect(page.locator('#status')).toHaveText('Connected')
   }
   await expect(host.page.locator('#answer-input')).toHaveValue('')
+}
+
+/** Alice hosting and Bob, in a context of his own, connected by link and code. */
+async function aliceAndBob(newPeerContext: () => Promise<BrowserContext>): Promise<{ host: Person; guest: Person }> {
+  const [host, guestContext] = await Promise.all([open(await newPeerContext()), newPeerContext()])
+  await startHosting(host, 'Alice')
+  const guest = await joinFromLink(guestContext, await createInvite(host), 'Bob')
+  await admit(host, guest, 'Bob')
+  return { host, guest }
 }
 
 /** Every page lists these people, the host (rank 0) marked as such. */
@@ -362,10 +371,7 @@ test.describe('demo app, driven through its UI', () => {
   })
   test('every kind of shape, comments, moves, deletes and undo reach the other person; cursors and the host’s view follow', async ({ newPeerContext }) => {
     test.setTimeout(120_000)
-    const [host, guestContext] = await Promise.all([open(await newPeerContext()), newPeerContext()])
-    await startHosting(host, 'Alice')
-    const guest = await joinFromLink(guestContext, await createInvite(host), 'Bob')
-    await admit(host, guest, 'Bob')
+    const { host, guest } = await aliceAndBob(newPeerContext)
     const both = [host, guest]
     const expectSame = async (viewer: ViewerKey, count: number) => {
       await expect.poll(() => shapesOf(host.page, viewer)).toHaveLength(count)
@@ -783,21 +789,14 @@ test.describe('demo app, driven through its UI', () => {
   test('the host freezes: the guest sees Reconnecting and the host marked silent, then Connected when it comes back', async ({ newPeerContext }) => {
     // The demo's default heartbeat: silent after 6 s, dropped after 20 s.
     test.setTimeout(90_000)
-    const [host, guestContext] = await Promise.all([open(await newPeerContext()), newPeerContext()])
-    await startHosting(host, 'Alice')
-    const guest = await joinFromLink(guestContext, await createInvite(host), 'Bob')
-    await admit(host, guest, 'Bob')
+    const { host, guest } = await aliceAndBob(newPeerContext)
 
-    const cdp = await host.page.context().newCDPSession(host.page)
-    await cdp.send('Debugger.enable')
-    const paused = new Promise<void>((resolve) => cdp.once('Debugger.paused', () => resolve()))
-    await cdp.send('Debugger.pause')
-    await paused
+    const thaw = await freezePage(host.page)
     await expect(guest.page.locator('#status')).toHaveText('Reconnecting…', { timeout: 15_000 })
     await expect(guest.page.locator('#state')).toHaveText('reconnecting')
     await expect(guest.page.locator('#peers li[data-rank="0"] .badge.stale')).toHaveText('silent')
     await shot(guest, 'reconnecting')
-    await cdp.send('Debugger.resume')
+    await thaw()
     await expect(guest.page.locator('#status')).toHaveText('Connected', { timeout: 15_000 })
     await expect(guest.page.locator('#peers li[data-rank="0"] .badge.stale')).toHaveCount(0)
     await expect(guest.page.locator('#role')).toHaveText('guest')

@@ -71,3 +71,22 @@ function recordPeerConnections(): void {
   }
   ;(globalThis as unknown as { __peerConnections: RTCPeerConnection[] }).__peerConnections = recorded
 }
+
+/**
+ * Stops all of a page's JavaScript (CDP Debugger.pause; see shared/notes/webrtc-in-tests.md)
+ * and resolves once it is paused, with the function that lets it run again. Its renderer
+ * keeps its network: messages to it queue up. Do not evaluate in the page until thawed.
+ */
+export async function freezePage(page: Page): Promise<() => Promise<void>> {
+  const cdp = await page.context().newCDPSession(page)
+  await cdp.send('Debugger.enable')
+  const paused = new Promise<void>((resolve) => cdp.once('Debugger.paused', () => resolve()))
+  await cdp.send('Debugger.pause')
+  await paused
+  return async () => {
+    const resumed = new Promise<void>((resolve) => cdp.once('Debugger.resumed', () => resolve()))
+    await cdp.send('Debugger.resume')
+    await resumed
+    await cdp.detach()
+  }
+}

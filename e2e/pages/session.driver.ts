@@ -3,9 +3,9 @@
  * controllers and for one controller in it. Used by e2e/session*.spec.ts; never loaded
  * by the page itself (only types cross over).
  */
-import type { BrowserContext, CDPSession, Page } from '@playwright/test'
+import type { BrowserContext, Page } from '@playwright/test'
 import type { SessionAccess, SessionEvents, SessionInvite } from '../../src/index.js'
-import { expect } from '../fixtures.js'
+import { expect, freezePage } from '../fixtures.js'
 import type { Applied, BlobInfo, BurstState, Condition, Joined, Knock, Outcome, PeerOptions, PeerView, RecordedEvent } from './session.js'
 
 /** Conditions are checked in the page this often (no sleeps: waits end as soon as they hold). */
@@ -59,30 +59,18 @@ export class SessionPage {
     if (!this.page.isClosed()) await this.page.evaluate(() => window.sessionHarness.closeAll())
   }
 
-  private debugger: CDPSession | null = null
+  private thawPage: (() => Promise<void>) | null = null
 
-  /**
-   * Stops all of the page's JavaScript (CDP Debugger.pause; see shared/notes/webrtc-in-tests.md)
-   * and resolves once it is paused. Its renderer keeps its network: messages to it queue
-   * up. Do not evaluate in the page until `thaw()`.
-   */
+  /** Stops all of the page's JavaScript (see `freezePage`). Do not evaluate in the page until `thaw()`. */
   async freeze(): Promise<void> {
-    this.debugger ??= await this.page.context().newCDPSession(this.page)
-    const cdp = this.debugger
-    await cdp.send('Debugger.enable')
-    const paused = new Promise<void>((resolve) => cdp.once('Debugger.paused', () => resolve()))
-    await cdp.send('Debugger.pause')
-    await paused
+    this.thawPage = await freezePage(this.page)
   }
 
-  /** Lets a frozen page run again (Debugger.resume), and resolves once it does. */
+  /** Lets a frozen page run again, and resolves once it does. */
   async thaw(): Promise<void> {
-    const cdp = this.debugger
-    if (!cdp) throw new Error('thaw(): the page was not frozen')
-    const resumed = new Promise<void>((resolve) => cdp.once('Debugger.resumed', () => resolve()))
-    await cdp.send('Debugger.resume')
-    await resumed
-    await cdp.send('Debugger.disable')
+    if (!this.thawPage) throw new Error('thaw(): the page was not frozen')
+    await this.thawPage()
+    this.thawPage = null
   }
 
   /** Kills the page's renderer (CDP Page.crash): no pagehide, no goodbye, nothing more from it. */
