@@ -17,6 +17,7 @@ import {
   type SessionSyncOptions,
   type SessionSyncProvider,
 } from '../../src/index.js'
+import { makeBlob } from '../../test/helpers/blob.js'
 
 // ------------------------------------------------------------------ peer connection recording
 
@@ -73,24 +74,6 @@ async function until(condition: () => boolean, ms: number, what: string, everyMs
 function payload(n: number, bytes: number): { n: number; pad: string } {
   const base = JSON.stringify({ n: 100_000 + n, pad: '' }).length
   return { n: 100_000 + n, pad: 'x'.repeat(Math.max(0, bytes - base)) }
-}
-
-/** Deterministic printable text of `bytes` characters (no JSON escapes; does not compress). */
-function makeBlob(bytes: number, seed = 1): string {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
-  const parts: string[] = []
-  let x = seed >>> 0
-  for (let done = 0; done < bytes; ) {
-    const n = Math.min(65_536, bytes - done)
-    const codes = new Array<number>(n)
-    for (let i = 0; i < n; i++) {
-      x = (Math.imul(x, 1_664_525) + 1_013_904_223) >>> 0
-      codes[i] = alphabet.charCodeAt(x >>> 26)
-    }
-    parts.push(String.fromCharCode(...codes))
-    done += n
-  }
-  return parts.join('')
 }
 
 // ------------------------------------------------------------------ session peers

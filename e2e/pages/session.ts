@@ -22,6 +22,7 @@ import {
   type SessionSyncProvider,
   type SessionViewer,
 } from '../../src/index.js'
+import { makeBlob } from '../../test/helpers/blob.js'
 
 export const VIEWERS: SessionViewer[] = [{ uniqueId: 'left' }, { uniqueId: 'right' }]
 
@@ -252,25 +253,6 @@ function emit(index: number, provider: string, delta: SessionDelta): string | nu
   return send(delta) ?? null
 }
 
-/** Deterministic printable text of `megabytes` MiB (no JSON escapes, no repetition to compress). */
-function makeBlob(megabytes: number, seed: number): string {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
-  const total = Math.round(megabytes * 1024 * 1024)
-  const parts: string[] = []
-  let x = seed >>> 0
-  for (let done = 0; done < total; ) {
-    const n = Math.min(65_536, total - done)
-    const codes = new Array<number>(n)
-    for (let i = 0; i < n; i++) {
-      x = (Math.imul(x, 1_664_525) + 1_013_904_223) >>> 0
-      codes[i] = alphabet.charCodeAt(x >>> 26)
-    }
-    parts.push(String.fromCharCode(...codes))
-    done += n
-  }
-  return parts.join('')
-}
-
 function blobInfo(text: string): BlobInfo {
   let hash = 0x811c9dc5
   for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193) >>> 0
@@ -399,7 +381,7 @@ const harness: SessionHarness = {
   },
   setBlob(index, megabytes, seed = 1) {
     const peer = peerAt(index)
-    peer.blob = makeBlob(megabytes, seed)
+    peer.blob = makeBlob(Math.round(megabytes * 1024 * 1024), seed)
     peer.blobInfo = blobInfo(peer.blob)
     return peer.blobInfo
   },
