@@ -7,8 +7,8 @@
 import { createServer } from 'node:net'
 import { createRelayServer, type RelayServer } from '../relay/server.js'
 import { open as openSealed } from '../src/relay/seal.js'
-import { expect, newPeerContext, selectedPairAddresses, test } from './fixtures.js'
-import { connect, connectedPeerConnections, SessionPage, type Peer } from './pages/session.driver.js'
+import { expect, selectedPairAddresses, test } from './fixtures.js'
+import { connect, connectedPeerConnections, SessionPage, sharedSessionPages, type Peer } from './pages/session.driver.js'
 
 let relay: RelayServer
 let endpoint: string
@@ -17,21 +17,16 @@ let hostPage: SessionPage
 let guestPage: SessionPage
 let sparePage: SessionPage
 
-test.beforeAll(async ({ browser }) => {
+test.beforeAll(async () => {
   relay = createRelayServer({ log: () => undefined })
   endpoint = (await relay.listen(0, '127.0.0.1')).url
-  const open = async () => SessionPage.open(await newPeerContext(browser))
-  ;[hostPage, guestPage, sparePage] = await Promise.all([open(), open(), open()])
-})
-
-test.afterEach(async () => {
-  await Promise.all([hostPage, guestPage, sparePage].map((page) => page.closeAll()))
 })
 
 test.afterAll(async () => {
-  await Promise.all([hostPage, guestPage, sparePage].map((page) => page.page.context().close()))
   await relay?.close()
 })
+
+sharedSessionPages(3, (host, guest, spare) => ([hostPage, guestPage, sparePage] = [host, guest, spare]))
 
 async function expectHealthy(): Promise<void> {
   for (const page of [hostPage, guestPage, sparePage]) await page.expectHealthy()

@@ -9,8 +9,8 @@
  * Guests live in three shared pages; timers are short so failover fits a test.
  */
 import type { BrowserContext } from '@playwright/test'
-import { expect, newPeerContext as peerContext, test } from './fixtures.js'
-import { connect, rankOrder, SessionPage, type Peer } from './pages/session.driver.js'
+import { expect, test } from './fixtures.js'
+import { connect, rankOrder, SessionPage, sharedSessionPages, type Peer } from './pages/session.driver.js'
 import type { PeerOptions, PeerView, RecordedEvent } from './pages/session.js'
 
 const HEARTBEAT = { intervalMs: 500, softTimeoutMs: 1_500, hardTimeoutMs: 4_000 }
@@ -23,18 +23,7 @@ let pageA: SessionPage
 let pageB: SessionPage
 let pageC: SessionPage
 
-test.beforeAll(async ({ browser }) => {
-  const open = async () => SessionPage.open(await peerContext(browser))
-  ;[pageA, pageB, pageC] = await Promise.all([open(), open(), open()])
-})
-
-test.afterEach(async () => {
-  await Promise.all([pageA, pageB, pageC].map((page) => page.closeAll()))
-})
-
-test.afterAll(async () => {
-  await Promise.all([pageA, pageB, pageC].map((page) => page.page.context().close()))
-})
+sharedSessionPages(3, (a, b, c) => ([pageA, pageB, pageC] = [a, b, c]))
 
 /** A host alone in a fresh page and context: the page's window.SESSION. */
 async function hostAlone(openContext: () => Promise<BrowserContext>): Promise<{ hostPage: SessionPage; host: Peer }> {

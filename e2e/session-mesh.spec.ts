@@ -5,8 +5,8 @@
  * controllers share a page, and peers sit in at least two contexts, so some links cross
  * contexts and some stay inside one renderer.
  */
-import { expect, newPeerContext, selectedPairAddresses, test } from './fixtures.js'
-import { connect, rankOrder, SessionPage, type Peer } from './pages/session.driver.js'
+import { expect, selectedPairAddresses, test } from './fixtures.js'
+import { connect, rankOrder, SessionPage, sharedSessionPages, type Peer } from './pages/session.driver.js'
 
 /** The hard heartbeat timeout (default): a drop this late would be the heartbeat, not the goodbye. */
 const HARD_TIMEOUT_MS = 20_000
@@ -14,18 +14,7 @@ const HARD_TIMEOUT_MS = 20_000
 let pageA: SessionPage
 let pageB: SessionPage
 
-test.beforeAll(async ({ browser }) => {
-  const open = async () => SessionPage.open(await newPeerContext(browser))
-  ;[pageA, pageB] = await Promise.all([open(), open()])
-})
-
-test.afterEach(async () => {
-  await Promise.all([pageA, pageB].map((page) => page.closeAll()))
-})
-
-test.afterAll(async () => {
-  await Promise.all([pageA, pageB].map((page) => page.page.context().close()))
-})
+sharedSessionPages(2, (a, b) => ([pageA, pageB] = [a, b]))
 
 /** Adds `guests` controllers alternately to the pages given, and admits each with one invite of its own. */
 async function session(host: Peer, layout: SessionPage[]): Promise<Peer[]> {

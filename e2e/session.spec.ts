@@ -3,8 +3,8 @@
  * invite link out, answer code back, bootstrap, intents and deltas, invite errors, end.
  * Each peer is its own browser context running e2e/pages/session.ts.
  */
-import { expect, newPeerContext, selectedPairAddresses, test } from './fixtures.js'
-import { connect, SessionPage, type Peer } from './pages/session.driver.js'
+import { expect, selectedPairAddresses, test } from './fixtures.js'
+import { connect, SessionPage, sharedSessionPages, type Peer } from './pages/session.driver.js'
 
 /**
  * Three pages, each in its own context, shared by the tests of this file: opening a
@@ -15,18 +15,7 @@ let hostPage: SessionPage
 let guestPage: SessionPage
 let sparePage: SessionPage
 
-test.beforeAll(async ({ browser }) => {
-  const open = async () => SessionPage.open(await newPeerContext(browser))
-  ;[hostPage, guestPage, sparePage] = await Promise.all([open(), open(), open()])
-})
-
-test.afterEach(async () => {
-  await Promise.all([hostPage, guestPage, sparePage].map((page) => page.closeAll()))
-})
-
-test.afterAll(async () => {
-  await Promise.all([hostPage, guestPage, sparePage].map((page) => page.page.context().close()))
-})
+sharedSessionPages(3, (host, guest, spare) => ([hostPage, guestPage, sparePage] = [host, guest, spare]))
 
 /** A host and a connected guest, in separate contexts. */
 async function twoPeers(): Promise<{ host: Peer; guest: Peer }> {

@@ -5,7 +5,7 @@
  */
 import type { BrowserContext, Page } from '@playwright/test'
 import type { SessionAccess, SessionEvents, SessionInvite } from '../../src/index.js'
-import { expect, freezePage } from '../fixtures.js'
+import { expect, freezePage, newPeerContext, test } from '../fixtures.js'
 import type { Applied, BlobInfo, BurstState, Condition, Joined, Knock, Outcome, PeerOptions, PeerView, RecordedEvent } from './session.js'
 
 /** Conditions are checked in the page this often (no sleeps: waits end as soon as they hold). */
@@ -231,4 +231,23 @@ export function connectedPeerConnections(page: Page): Promise<number> {
   return page.evaluate(
     () => (window as unknown as { __peerConnections: RTCPeerConnection[] }).__peerConnections.filter((pc) => pc.connectionState === 'connected').length,
   )
+}
+
+/**
+ * `count` session pages, each in a browser context of its own, shared by the tests of one
+ * spec file: opened before its first test (handed to `use`), quietened after each test,
+ * closed after the last.
+ */
+export function sharedSessionPages(count: number, use: (...pages: SessionPage[]) => void): void {
+  let pages: SessionPage[] = []
+  test.beforeAll(async ({ browser }) => {
+    pages = await Promise.all(Array.from({ length: count }, async () => SessionPage.open(await newPeerContext(browser))))
+    use(...pages)
+  })
+  test.afterEach(async () => {
+    await Promise.all(pages.map((page) => page.closeAll()))
+  })
+  test.afterAll(async () => {
+    await Promise.all(pages.map((page) => page.page.context().close()))
+  })
 }
