@@ -34,12 +34,14 @@ import type {
   SessionViewer,
 } from '../types.js'
 import { decodeMessage, encodeMessage } from '../wire/codec.js'
-import { GUEST_ONLY, HOST_ONLY, PROTOCOL_VERSION, type MessageOf, type PeerInfo, type WireMessage } from '../wire/messages.js'
+import { PROTOCOL_VERSION, type MessageOf, type PeerInfo, type WireMessage } from '../wire/messages.js'
 import { guardPluginLoad, scanModules, type CompatibilityReport } from './compat.js'
 import { Lifecycle, type SessionState } from './lifecycle.js'
 import { LruMap, LruSet } from './lru.js'
 import { Outbox } from './outbox.js'
 import { digestOf } from './digest.js'
+import { chooseWinner, furthestAhead, outranks, quorumOf } from './election.js'
+import { checkSender, type LinkFacts } from './gate.js'
 import { ReplayLog } from './replay-log.js'
 
 export interface SessionLimits {
@@ -140,6 +142,12 @@ interface Conn {
   rtt?: number
   /** The link's statistics as of the last heartbeat. */
   stats?: LinkStats
+  /** Host: when the peer was admitted (or taken back). */
+  admittedAt?: number
+  /** Host: the link's JOIN has come (one per link). */
+  joined?: boolean
+  /** Host: resend and catch-up requests served in the current budget window. */
+  served?: { since: number; count: number }
 }
 
 interface PendingInvite {
@@ -159,18 +167,30 @@ interface ApplyContext {
 
 interface Election {
   epoch: number
-  /** Survivor id → the last host sequence number it applied. */
+  lostHost: string | null
+  /** The peers whose backing counts, and how many a winner needs. */
+  quorum: { members: Set<string>; needed: number }
+  /** Survivor id → the last host sequence number it applied (its candidacy). */
   votes: Map<string, number>
+  /** Survivors that backed us as the winner. */
+  backers: Set<string>
   /** Peers that still hear the host: only our own link to it failed. */
   alive: Set<string>
-  /** Winners whose hello never came: skipped when deciding again. */
-  passedOver: Set<string>
   timer: TimerHandle
-  winner?: string
+  /** The winner we back (ourselves, when we stand); once chosen, never changed. */
+  backed?: string
   /** The survivor furthest ahead, while the winner catches up from it. */
   catchup?: Conn
   target?: number
 }
+
+/** Why a session ended when no new host could be agreed on, in words for the person. */
+export const ELECTION_FAILURES = {
+  isolated: 'The host is gone, and too few of the others could be reached to go on without it (the host may have left before you were linked to them); ask for a new invite.',
+  'host-unreachable': 'You lost your link to the host while the others still reach it; ask for a new invite.',
+  'no-new-host': 'The host left and no new host could be agreed on; ask for a new invite.',
+  'cut-off': 'You were out of touch with most of the session for too long, and they carry on without you; ask for a new invite.',
+} as const
 
 interface Negotiation {
   cancel: () => void
@@ -186,6 +206,8 @@ interface Change {
 const ID_SIZE = 10
 /** In a star, guests keep standby links to this many successors in the rank list. */
 const STANDBY_SUCCESSORS = 2
+/** Resend and catch-up requests one link may make per hard timeout. */
+const RESEND_BUDGET = 16
 
 export class SessionSyncController<V extends SessionViewer = SessionViewer> {
   readonly events: Emitter<SessionEvents> = mitt<SessionEvents>()
@@ -228,6 +250,20 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
   /** Guest: peer-assisted links being negotiated, by peer id. */
   private negotiating = new Map<string, Negotiation>()
   private election: Election | null = null
+  /** The failover succession as the host last published it (guests trim `rank` locally; this they do not). */
+  private succession: string[] = []
+  /** Access of each peer in the published roster: viewers are never eligible to host. */
+  private successionAccess = new Map<string, SessionAccess>()
+  /** New host: who was in the session it took over, and until when their FORWARDs are taken. */
+  private handover: { witnesses: Set<string>; until: number } | null = null
+  /** Guest: the successor our host handed over to, and a hello of its that came before the word. */
+  private handedTo: { hostId: string; epoch: number } | null = null
+  private earlyClaim: { conn: Conn; hello: MessageOf<'hello'> } | null = null
+  /** Host after a takeover: the sequence number its epoch began after. */
+  private forkSeq: number | null = null
+  /** Host: when it last could not hear a majority of its session (a stall or a partition). */
+  private isolatedAt: number | null = null
+  private isolatedSince: number | null = null
   /** The digest (and the sequence number it describes) this host announced when it took over. */
   private lastDigest: { digest: string; seq: number } | undefined
   /** Follower: the new host's digest, to compare once we reach its sequence number. */
@@ -399,6 +435,7 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     this.hostId = this.self.id
     this.epoch = 1
     this.rank = [this.self.id]
+    this.succession = [this.self.id]
     this.lifecycle.to('hosting')
     this.subscribeAll()
     this.scheduleHeartbeat()
@@ -678,6 +715,14 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     this.hostConn = null
     if (this.election) this.clock.clearTimeout(this.election.timer)
     this.election = null
+    this.succession = []
+    this.successionAccess = new Map()
+    this.handover = null
+    this.handedTo = null
+    this.earlyClaim = null
+    this.forkSeq = null
+    this.isolatedAt = null
+    this.isolatedSince = null
     this.lastDigest = undefined
     this.digestCheck = null
     this.mesh = true
@@ -785,7 +830,11 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
       return undefined
     }
     // Host and view deltas are encoded once, for the wire; that encoding is also the JSON check.
-    const view = provider.view || delta.view === true
+    const view = provider.view === true
+    if (delta.view === true && !view) {
+      this.diagnostic('invalid-delta', `Provider "${provider.id}" emitted a view delta but is not declared \`view: true\`; peers would refuse it.`, { providerId: provider.id })
+      return undefined
+    }
     const intentId = view ? '' : typeof delta.intentId === 'string' && delta.intentId ? delta.intentId : this.nextIntentId()
     if (view || this.role === 'host') {
       try {
@@ -869,6 +918,7 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
   }
 
   private receive(conn: Conn, bytes: Uint8Array): void {
+    this.noticeStall(this.clock.now())
     this.heard(conn)
     let message: WireMessage
     try {
@@ -889,17 +939,19 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     // A link closed or dropped while this message waited its turn: as if it never arrived.
     if (!this.conns.has(conn)) return
     if (conn.fenced) {
-      // Only the new host answers a thawed old host, with the hello that demotes it.
+      // Only the host answers a peer it stopped hearing (a thawed old host, a guest back from
+      // a stall), with the hello that makes it a guest of ours again.
       if (this.role === 'host') this.takeBack(conn)
       return
     }
-    if (this.role === 'host' && ((message.t === 'delta' && message.epoch < this.epoch) || (message.t === 'hello' && !this.outranks(message)))) {
-      this.diagnostic('stale-epoch', `${conn.peerId} still acts as host of epoch ${message.epoch}; fencing it.`, { peerId: conn.peerId ?? undefined })
+    const claim = { epoch: this.epoch, hostId: this.hostId }
+    if (this.role === 'host' && conn.peerId !== null && ((message.t === 'delta' && message.epoch < this.epoch) || (message.t === 'hello' && !outranks(message, claim)))) {
+      this.diagnostic('stale-epoch', `${conn.peerId} still acts as host of epoch ${message.epoch}; fencing it.`, { peerId: conn.peerId })
       return this.takeBack(conn)
     }
-    const refusal = this.refuse(conn, message)
+    const refusal = checkSender(this.factsOf(conn), message)
     if (refusal) {
-      this.diagnostic('wire-out-of-role', `Dropped "${message.t}" from ${conn.peerId ?? 'an unadmitted link'}: ${refusal}`, { peerId: conn.peerId ?? undefined })
+      this.diagnostic('wire-out-of-role', `Dropped "${message.t}" from ${conn.peerId ?? 'an unadmitted link'}: ${refusal}.`, { peerId: conn.peerId ?? undefined, reason: refusal })
       return
     }
     if (message.t === 'ping') return this.sendTo(conn, { v: PROTOCOL_VERSION, t: 'pong', n: message.n })
@@ -910,17 +962,56 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     return this.handle(conn, message)
   }
 
-  /** Why a message may not come from this link, or null when it may. */
-  private refuse(conn: Conn, message: WireMessage): string | null {
-    // A guest's host link is known from the start; its messages are handled in order, hello first.
-    if (conn.peerId === null && conn !== this.hostConn && message.t !== 'join') return 'the link has not been admitted'
-    // A takeover: a peer we know announces itself host with a stronger claim than ours.
-    if (message.t === 'hello' && conn.peerId !== null && this.outranks(message)) return null
-    // The election winner catching up from us, or we from the survivor furthest ahead.
-    if ((message.t === 'delta' || message.t === 'snapshot') && conn === this.election?.catchup) return null
-    if (HOST_ONLY.has(message.t) && (this.role !== 'guest' || conn !== this.hostConn)) return 'only the host may send it'
-    if (GUEST_ONLY.has(message.t) && this.role !== 'host') return 'only a guest may send it, to the host'
-    return null
+  /** What the gate needs to know about a link, as of now. */
+  private factsOf(conn: Conn): LinkFacts {
+    const election = this.election
+    const peerId = conn.peerId
+    return {
+      role: this.role,
+      peerId,
+      hostLink: conn === this.hostConn,
+      awaitingJoin: conn.inviteId !== undefined && !conn.joined,
+      viewer: conn.access === 'viewer',
+      catchupSource: !!election && conn === election.catchup,
+      backedWinner: !!election && peerId !== null && election.backed === peerId && peerId !== this.self.id,
+      handoverWitness: !!this.handover && peerId !== null && this.handover.witnesses.has(peerId) && this.clock.now() <= this.handover.until,
+      viewProvider: (id) => this.registry.get(id)?.view === true,
+      helloRefusal: (hello) => this.helloRefusal(conn, hello),
+    }
+  }
+
+  /**
+   * Whether a hello may make its sender our host. Our host's link is ours from the invite;
+   * anyone else becomes host only through an election we take part in, as the winner we
+   * back — or, for a host, only after it lost touch with a majority (a stall, a partition).
+   */
+  private helloRefusal(conn: Conn, hello: MessageOf<'hello'>): string | null {
+    if (conn === this.hostConn) {
+      if (conn.peerId === null) return null
+      return hello.hostId === this.hostId && hello.epoch === this.epoch ? null : 'host-claim-changed'
+    }
+    if (hello.hostId !== conn.peerId) return 'names-another-host'
+    if (this.role === 'host') {
+      if (!this.recentlyIsolated()) return 'host-still-leads'
+      if (this.formerNames.get(conn.peerId) === undefined || conn.access === 'viewer' || !this.eligible(conn.peerId)) return 'not-eligible'
+      return null
+    }
+    if (this.handedTo?.hostId === conn.peerId && this.handedTo.epoch === hello.epoch) return null
+    const election = this.election
+    if (!election) {
+      // Our host may yet tell us it stepped down for this one: keep the latest claim until then.
+      this.earlyClaim = { conn, hello }
+      return 'no-election'
+    }
+    if (hello.epoch !== election.epoch + 1) return 'wrong-epoch'
+    if (election.backed) return election.backed === conn.peerId ? null : 'backed-another'
+    const best = chooseWinner([...election.votes.keys(), conn.peerId], this.succession, (id) => this.eligible(id))
+    return best === conn.peerId ? null : 'better-candidate'
+  }
+
+  /** Host: whether it lately could not hear enough of its session for others to have elected without it. */
+  private recentlyIsolated(): boolean {
+    return this.isolatedAt !== null && this.clock.now() - this.isolatedAt <= 3 * this.heartbeat.hardTimeoutMs
   }
 
   /** Runs handlers one at a time, in arrival order, across async provider calls. */
@@ -946,7 +1037,9 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
       case 'relay': return this.onRelay(message)
       case 'links': return this.onLinks(conn, message.peers)
       case 'candidate': return this.onCandidate(conn, message)
-      case 'forward': return this.onForward(message)
+      case 'back': return this.onBack(conn, message)
+      case 'handover': return this.onHandover(message)
+      case 'forward': return this.onForward(conn, message)
       case 'catchup': return this.serveMissing(conn, message.from)
       case 'hello': return this.onHello(conn, message)
       case 'bye': return this.onBye(conn, message.reason)
@@ -964,12 +1057,18 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     if (conn === this.hostConn) return this.onHostLost(reason)
     if (this.role === 'host' && conn.peerId) this.dropPeer(conn.peerId, `link-closed: ${reason}`)
     else this.reportLinks()
+    const election = this.election
+    if (!election) return
+    if (election.backed === this.self.id && !election.catchup) this.canGatherQuorum(election)
+    else this.maybeDecide()
   }
 
   /** A goodbye on any link drops that peer at once; the host's roster confirms it later. */
   private onBye(conn: Conn, reason: string): void {
     this.detach(conn, 'bye')
-    if (conn === this.hostConn) return this.onHostLost(reason)
+    if (conn === this.hostConn) return this.onHostLost(reason, true)
+    // The winner we backed gave up: nobody else can be backed in this election.
+    if (this.election?.backed === conn.peerId && conn.peerId !== this.self.id) return this.giveUp('no-new-host')
     if (conn.peerId) this.dropPeer(conn.peerId, reason)
     if (this.role === 'guest') this.reportLinks()
   }
@@ -978,6 +1077,7 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
   // ---------------------------------------------------------------- internals: host handlers
 
   private async onJoin(conn: Conn, message: MessageOf<'join'>): Promise<void> {
+    conn.joined = true
     const user = message.user
     if (message.inviteId !== conn.inviteId) {
       this.diagnostic('join-refused', `Refused a join for invite ${message.inviteId} on a link opened for another invite.`)
@@ -1018,7 +1118,9 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     if (this.peers.has(user.id)) return this.detach(conn, 'duplicate-user')
     const peer: PeerInfo = { id: user.id, name: user.name, role: 'guest', ...(conn.access === 'viewer' ? { access: 'viewer' as const } : {}) }
     conn.peerId = peer.id
+    conn.admittedAt = this.clock.now()
     this.peers.set(peer.id, peer)
+    this.successionAccess.set(peer.id, conn.access ?? 'editor')
     this.rank.push(peer.id)
     this.setTopology()
     this.formerNames.set(peer.id, peer.name)
@@ -1070,7 +1172,8 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
       this.diagnostic('intent-unauthorized', `Refused a change to "${message.p}" from ${origin}: not allowed.`, { peerId: origin, providerId: message.p })
       return ack(false, 'unauthorized')
     }
-    this.seen.touch(message.id)
+    // Only an intent that takes effect is remembered (broadcastDelta records it): a flood of
+    // refused ones must not push real ids out of the dedupe window.
     const provider = this.registry.get(message.p)
     if (!provider) {
       this.diagnostic('unknown-provider', `Intent from ${origin} for unknown provider "${message.p}" refused.`, { peerId: origin, providerId: message.p })
@@ -1089,7 +1192,7 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
   }
 
   /** Viewers may not change anything; `authorizeIntent` refines the rule per provider and kind. */
-  private authorized(conn: Conn, message: MessageOf<'intent'>): boolean {
+  private authorized(conn: Conn, message: Pick<MessageOf<'intent'>, 'id' | 'p' | 'd'>): boolean {
     const peer = this.peers.get(conn.peerId!)
     if (!peer) return false
     const allowed = (peer.access ?? 'editor') === 'editor'
@@ -1115,9 +1218,23 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     this.dropPeer(peerId, reason)
   }
 
-  /** A survivor hands over a delta the old host authorised and we never got: re-issue it, once. */
-  private async onForward(message: MessageOf<'forward'>): Promise<void> {
+  /**
+   * New host: a survivor hands over a delta the old host authorised and we never got.
+   * Taken only from those who were in the session, while the handover lasts, and checked
+   * like an intent of the forwarding peer: re-issued once, under the origin it names.
+   */
+  private async onForward(conn: Conn, message: MessageOf<'forward'>): Promise<void> {
     if (this.seen.has(message.id)) return
+    if (!this.handover?.witnesses.has(message.origin) && message.origin !== conn.peerId) {
+      this.diagnostic('wire-out-of-role', `Dropped a handed-over change from ${conn.peerId} naming ${message.origin}, who was not in the session.`, { peerId: conn.peerId ?? undefined, reason: 'unknown-origin' })
+      return
+    }
+    for (const change of message.changes) {
+      if (!this.authorized(conn, { id: message.id, p: change.p, d: change.d })) {
+        this.diagnostic('intent-unauthorized', `Refused a handed-over change to "${change.p}" from ${conn.peerId}: not allowed.`, { peerId: conn.peerId ?? undefined, providerId: change.p })
+        return
+      }
+    }
     this.seen.touch(message.id)
     for (const change of message.changes) await this.applyChange(change, message.origin, message.id)
     this.broadcastDelta(message.id, message.origin, message.changes)
@@ -1133,21 +1250,22 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     for (const conn of this.conns) if (conn.peerId && !conn.fenced) this.sendBytes(conn, bytes)
   }
 
-  /**
-   * Whether a host's hello beats the session we are in: the newer epoch; between two hosts
-   * of one epoch (a split healed), the smaller id. Nothing that changes over time (like
-   * session size) takes part, so both sides reach the same verdict whenever they compare.
-   */
-  private outranks(hello: MessageOf<'hello'>): boolean {
-    if (hello.epoch !== this.epoch) return hello.epoch > this.epoch
-    return this.hostId !== null && hello.hostId < this.hostId
-  }
-
   /** Deltas `from`..now from the replay log, or a snapshot when the log no longer has them all. */
   private serveMissing(conn: Conn, from: number): Promise<void> | void {
+    if (!this.withinBudget(conn)) {
+      this.diagnostic('budget-exceeded', `${conn.peerId} asked for missed changes too often; request dropped.`, { peerId: conn.peerId ?? undefined, reason: 'resend-budget' })
+      return
+    }
     const missed = from <= this.seq ? this.replay.range(from, this.seq) : []
     if (!missed || from === 0) return this.sendSnapshot(conn)
     for (const bytes of missed) this.sendBytes(conn, bytes)
+  }
+
+  /** A few resend or catch-up requests per link per hard timeout: each may cost a whole snapshot. */
+  private withinBudget(conn: Conn): boolean {
+    const now = this.clock.now()
+    if (!conn.served || now - conn.served.since >= this.heartbeat.hardTimeoutMs) conn.served = { since: now, count: 0 }
+    return ++conn.served.count <= RESEND_BUDGET
   }
 
   private dropPeer(peerId: string, reason: string): void {
@@ -1166,9 +1284,11 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
   // ---------------------------------------------------------------- internals: guest handlers
 
   private onHello(conn: Conn, message: MessageOf<'hello'>): void | Promise<void> {
-    // The host we follow saying hello again (it took us back twice): only the roster is news.
-    if (conn === this.hostConn && conn.peerId !== null && message.hostId === this.hostId && message.epoch === this.epoch) {
-      return this.onRoster(message.rank, message.peers, message.mesh)
+    // The host we follow saying hello again (it took us back): the roster is news, and what we missed.
+    if (conn === this.hostConn && conn.peerId !== null) {
+      this.onRoster(message.rank, message.peers, message.mesh)
+      if (this.bootstrapped && !this.rebootstrapping && message.seq > this.seq) this.sendTo(conn, { v: PROTOCOL_VERSION, t: 'resend', from: this.seq + 1 })
+      return this.flushOutbox()
     }
     if (conn.peerId !== null) return this.followNewHost(conn, message)
     conn.peerId = message.hostId
@@ -1189,6 +1309,8 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     const previous = this.peers
     this.peers = next
     this.rank = rank
+    this.succession = [...rank]
+    this.successionAccess = new Map(peers.map((p) => [p.id, p.access ?? 'editor']))
     this.mesh = mesh
     for (const [id, peer] of next) if (!previous.has(id)) this.emit('session-peer-joined', { peer })
     for (const [id, peer] of previous) if (!next.has(id)) this.emit('session-peer-dropped', { peer, reason: 'left' })
@@ -1509,14 +1631,15 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
   /**
    * The host is gone (goodbye, closed link, or silence past the hard timeout). Survivors
    * elect the best-ranked of them; local changes keep queueing in the outbox meanwhile.
+   * `handedOver`: the host said goodbye, so it no longer counts in the electorate.
    */
-  private onHostLost(reason: string): void {
+  private onHostLost(reason: string, handedOver = false): void {
     const lostId = this.hostId
     this.hostConn = null
     if (lostId) this.emit('session-host-lost', { hostId: lostId })
     if (!this.bootstrapped) return this.finish('host-lost')
     if (lostId) this.forgetPeer(lostId, reason)
-    this.startElection()
+    this.startElection(lostId, handedOver)
   }
 
   /** Removes a peer from this guest's view at once (the host's roster would say so later). */
@@ -1527,15 +1650,17 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     if (peer) this.emit('session-peer-dropped', { peer, reason })
   }
 
-  private startElection(): void {
+  private startElection(lostHost: string | null, handedOver: boolean): void {
     if (this.lifecycle.state === 'connected') this.lifecycle.to('reconnecting')
     if (this.election) this.clock.clearTimeout(this.election.timer)
     const generation = this.generation
     this.election = {
       epoch: this.epoch,
+      lostHost,
+      quorum: quorumOf({ succession: this.succession, lostHost, handedOver }),
       votes: new Map([[this.self.id, this.seq]]),
+      backers: new Set(),
       alive: new Set(),
-      passedOver: new Set(),
       timer: this.clock.setTimeout(() => generation === this.generation && this.decide(), this.electionMs),
     }
     this.broadcast({ v: PROTOCOL_VERSION, t: 'candidate', epoch: this.epoch, seq: this.seq })
@@ -1546,13 +1671,20 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     return this.options.electionTimeoutMs ?? 1_500
   }
 
+  private eligible(peerId: string): boolean {
+    const access = peerId === this.self.id ? this.self.access : this.successionAccess.get(peerId)
+    return access !== 'viewer'
+  }
+
   private onCandidate(conn: Conn, message: MessageOf<'candidate'>): void {
-    if (this.role === 'host' && message.epoch <= this.epoch && !message.alive) {
+    const sender = conn.peerId!
+    if (this.role === 'host') {
       // A survivor late to an election I won, or one from a split-off side: take it back.
-      return this.takeBack(conn)
+      if (message.epoch <= this.epoch && !message.alive) this.takeBack(conn)
+      return
     }
     if (message.epoch < this.epoch) return
-    if (!this.election && this.role === 'guest' && message.epoch === this.epoch && !message.alive && this.hostConn) {
+    if (!this.election && message.epoch === this.epoch && !message.alive && this.hostConn) {
       // Someone lost the host before we noticed. If our link to it is quiet too, it is gone;
       // otherwise say so: the host lives, only their link to it failed.
       if (!this.hostConn.stale) return this.sendTo(conn, { v: PROTOCOL_VERSION, t: 'candidate', epoch: this.epoch, seq: this.seq, alive: true })
@@ -1560,69 +1692,106 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
       this.onHostLost('timeout')
     }
     const election = this.election
-    if (!election || message.epoch !== election.epoch) return
-    if (message.alive) election.alive.add(conn.peerId!)
+    if (!election || message.epoch !== election.epoch || !election.quorum.members.has(sender)) return
+    if (message.alive) election.alive.add(sender)
     else {
-      election.alive.delete(conn.peerId!)
-      election.votes.set(conn.peerId!, message.seq)
+      election.alive.delete(sender)
+      election.votes.set(sender, message.seq)
     }
     this.maybeDecide()
   }
 
-  /** Decides as soon as every survivor this peer is linked to has stood. */
+  /** Our host stepped down for a successor: its hello is ours to follow, whether it came already or comes next. */
+  private onHandover(message: MessageOf<'handover'>): void | Promise<void> {
+    this.handedTo = { hostId: message.hostId, epoch: message.epoch }
+    const early = this.earlyClaim
+    this.earlyClaim = null
+    if (early && early.hello.hostId === message.hostId && early.hello.epoch === message.epoch && this.conns.has(early.conn)) {
+      return this.followNewHost(early.conn, early.hello)
+    }
+  }
+
+  /** A survivor backs us as the new host. */
+  private onBack(conn: Conn, message: MessageOf<'back'>): void {
+    const election = this.election
+    if (!election || message.epoch !== election.epoch || !election.quorum.members.has(conn.peerId!)) return
+    election.backers.add(conn.peerId!)
+    this.maybeTakeOver()
+  }
+
+  /** Decides as soon as every survivor this peer is linked to has stood (or said the host lives). */
   private maybeDecide(): void {
     const election = this.election
-    if (!election || election.winner) return
-    const linked = [...this.conns].filter((c) => c.peerId && !c.fenced && this.rank.includes(c.peerId))
-    if (linked.every((c) => election.votes.has(c.peerId!))) this.decide()
+    if (!election || election.backed) return
+    const linked = [...this.conns].filter((c) => c.peerId && !c.fenced && election.quorum.members.has(c.peerId))
+    if (linked.every((c) => election.votes.has(c.peerId!) || election.alive.has(c.peerId!))) this.decide()
   }
 
+  /** Backs the best-ranked eligible candidate heard, once; if that is us, we gather backing. */
   private decide(): void {
     const election = this.election
-    if (!election || election.winner) return
+    if (!election || election.backed) return
     this.clock.clearTimeout(election.timer)
-    if (election.alive.size) {
-      // The host is alive and we alone lost it: do not split the session; leave it cleanly.
-      this.diagnostic('host-unreachable', `Lost the link to the host while others still reach it${this.outbox.size ? `; ${this.outbox.size} unsent change(s) could not be delivered` : ''}.`)
-      this.broadcast({ v: PROTOCOL_VERSION, t: 'bye', reason: 'disconnected' })
-      return this.finish('disconnected')
-    }
-    // Best rank wins; ids break ties should two survivors disagree on the rank list.
-    const standing = [...election.votes.keys()].filter((id) => !election.passedOver.has(id)).sort((a, b) => this.rankOf(a) - this.rankOf(b) || (a < b ? -1 : 1))
-    const winner = standing[0]!
-    election.winner = winner
+    const winner = chooseWinner(election.votes.keys(), this.succession, (id) => this.eligible(id))
+    if (!winner) return this.giveUp(election.alive.size ? 'host-unreachable' : 'no-new-host')
+    election.backed = winner
     const generation = this.generation
+    const expire = (ms: number, reason: keyof typeof ELECTION_FAILURES) =>
+      (election.timer = this.clock.setTimeout(() => {
+        if (generation === this.generation && this.election === election) this.giveUp(reason)
+      }, ms))
     if (winner !== this.self.id) {
-      // Wait for the winner's hello. If it never comes (it is gone, or it waits on a peer we
-      // cannot see), pass it over and decide again; a hello from it later still wins by claim.
-      election.timer = this.clock.setTimeout(() => {
-        if (generation !== this.generation || this.election !== election) return
-        election.passedOver.add(winner)
-        election.winner = undefined
-        this.decide()
-      }, 2 * this.electionMs)
+      const conn = this.connOf(winner)
+      if (conn) this.sendTo(conn, { v: PROTOCOL_VERSION, t: 'back', epoch: election.epoch })
+      // Backing is final: a winner that never greets us may have taken over all the same.
+      expire(3 * this.electionMs, 'no-new-host')
       return
     }
-    const [aheadId, aheadSeq] = [...election.votes].reduce((best, vote) => (vote[1] > best[1] ? vote : best))
-    const ahead = this.connOf(aheadId)
-    if (aheadSeq > this.seq && ahead) {
-      // Catch up first: no delta any survivor applied may be lost.
-      election.catchup = ahead
-      election.target = aheadSeq
-      this.sendTo(ahead, { v: PROTOCOL_VERSION, t: 'catchup', from: this.seq + 1 })
-      election.timer = this.clock.setTimeout(() => {
-        if (generation !== this.generation || this.election !== election) return
-        this.diagnostic('catchup-incomplete', `Took over at #${this.seq}; ${aheadId} was at #${aheadSeq} but did not send the rest.`)
-        this.serial(() => this.becomeHost())
-      }, this.electionMs)
-      return
-    }
-    this.serial(() => this.becomeHost())
+    expire(2 * this.electionMs, election.alive.size ? 'host-unreachable' : 'isolated')
+    if (!this.canGatherQuorum(election)) return
+    this.maybeTakeOver()
   }
 
-  private rankOf(peerId: string): number {
-    const index = this.rank.indexOf(peerId)
-    return index < 0 ? Number.MAX_SAFE_INTEGER : index
+  /**
+   * Standing, whether a majority may still back us: only linked members can (no new link
+   * forms without a host), and not those that say the host lives. Gives up at once when not.
+   */
+  private canGatherQuorum(election: Election): boolean {
+    const { members, needed } = election.quorum
+    const reachable = [...this.conns].filter((c) => c.peerId && !c.fenced && members.has(c.peerId) && !election.alive.has(c.peerId)).length
+    if (reachable + (members.has(this.self.id) ? 1 : 0) >= needed) return true
+    this.giveUp(election.alive.size ? 'host-unreachable' : 'isolated')
+    return false
+  }
+
+  /** The winner, once a majority backs it: catch up from the survivor furthest ahead, then take over. */
+  private maybeTakeOver(): void {
+    const election = this.election
+    if (!election || election.backed !== this.self.id || election.catchup) return
+    const backing = election.backers.size + (election.quorum.members.has(this.self.id) ? 1 : 0)
+    if (backing < election.quorum.needed) return
+    this.clock.clearTimeout(election.timer)
+    const [aheadId, aheadSeq] = furthestAhead(election.votes) ?? [this.self.id, this.seq]
+    const ahead = this.connOf(aheadId)
+    if (aheadSeq <= this.seq || !ahead || !election.backers.has(aheadId)) return this.serial(() => this.becomeHost())
+    // Catch up first: no delta any survivor applied may be lost.
+    election.catchup = ahead
+    election.target = aheadSeq
+    this.sendTo(ahead, { v: PROTOCOL_VERSION, t: 'catchup', from: this.seq + 1 })
+    const generation = this.generation
+    election.timer = this.clock.setTimeout(() => {
+      if (generation !== this.generation || this.election !== election) return
+      this.diagnostic('catchup-incomplete', `Took over at #${this.seq}; ${aheadId} was at #${aheadSeq} but did not send the rest.`)
+      this.serial(() => this.becomeHost())
+    }, this.electionMs)
+  }
+
+  /** No host could be agreed on: end rather than host a copy of the session while others go on. */
+  private giveUp(reason: keyof typeof ELECTION_FAILURES): void {
+    const unsent = this.outbox.size ? ` ${this.outbox.size} unsent change(s) could not be delivered.` : ''
+    this.diagnostic('election-failed', `${ELECTION_FAILURES[reason]}${unsent}`, { reason })
+    this.broadcast({ v: PROTOCOL_VERSION, t: 'bye', reason: 'disconnected' })
+    this.finish(reason)
   }
 
   /** After a catch-up delta or snapshot: take over once we hold everything anyone applied. */
@@ -1649,8 +1818,13 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     this.reported = new Map()
     this.requested = new Set()
     this.setTopology()
+    // Survivors (and a thawed old host) may hand over deltas we lack, for a while.
+    const witnesses = new Set(election.quorum.members)
+    if (election.lostHost) witnesses.add(election.lostHost)
+    this.handover = { witnesses, until: this.clock.now() + 3 * this.heartbeat.hardTimeoutMs }
     // Our own unconfirmed changes become authoritative right after the hello. The digest
     // describes our state once they are out (at `digestSeq`), so followers compare it there.
+    this.forkSeq = this.seq
     const own = this.outbox.pending().filter((entry) => !this.seen.has(entry.intentId))
     for (const entry of own) if (entry.overwritten) await this.applyChange({ p: entry.providerId, d: entry.payload }, this.self.id, entry.intentId)
     this.lastDigest = { digest: await this.stateDigest(), seq: this.seq + own.length }
@@ -1666,6 +1840,7 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
       v: PROTOCOL_VERSION, t: 'hello', sessionId: this._sessionId!, epoch: this.epoch, hostId: this.self.id,
       rank: this.rank, peers: this.rosterPeers(), mesh: this.mesh, seq: this.seq,
       ...(digest ? { digest: digest.digest, digestSeq: digest.seq } : {}),
+      ...(this.forkSeq !== null ? { forkSeq: this.forkSeq } : {}),
     })
   }
 
@@ -1695,9 +1870,14 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     const wasHost = this.role === 'host'
     const oldEpoch = this.epoch
     // Our guests on the losing side that the winner does not know: let them go, so they elect again and find it.
-    const myGuests = wasHost ? [...this.conns].filter((c) => c !== conn && c.peerId && !c.fenced && !message.peers.some((p) => p.id === c.peerId)) : []
+    const myGuests = wasHost ? [...this.conns].filter((c) => c !== conn && c.peerId && !c.fenced) : []
     if (this.election) this.clock.clearTimeout(this.election.timer)
     this.election = null
+    this.handover = null
+    this.handedTo = null
+    this.earlyClaim = null
+    this.isolatedAt = null
+    this.isolatedSince = null
     conn.fenced = false
     this.hostConn = conn
     // A demoted host holds state as good as a bootstrap; its changes go out as intents now.
@@ -1709,22 +1889,31 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     if (this.lifecycle.state === 'reconnecting') this.lifecycle.to('connected')
     // Deltas we applied that the new host never got: hand them over, with their ids and origins.
     // A demoted host hands over everything of its own epoch: the winner's lineage lacks all of it.
+    // Older-epoch deltas past the new host's fork are from a lineage it does not share (an old
+    // host that went on after it was replaced): hand them over too, then take its state afresh.
+    const fork = message.forkSeq
+    const forked = fork === undefined || wasHost ? [] : this.replay.all().map(this.keptDelta).filter((d) => d.epoch < message.epoch && d.seq > fork)
     const ahead = wasHost
       ? this.replay.all().map(this.keptDelta).filter((d) => d.epoch === oldEpoch || d.seq > message.seq)
+      : forked.length ? forked
       : this.seq > message.seq ? this.replay.range(message.seq + 1, this.seq)?.map(this.keptDelta) : []
     for (const delta of ahead ?? []) {
       this.sendTo(conn, { v: PROTOCOL_VERSION, t: 'forward', id: delta.id, origin: delta.origin, changes: delta.changes })
     }
     if (!wasHost && ahead?.length) this.seq = message.seq
-    for (const guest of myGuests) this.sendTo(guest, { v: PROTOCOL_VERSION, t: 'bye', reason: 'merged' })
+    for (const guest of myGuests) {
+      const known = message.peers.some((p) => p.id === guest.peerId)
+      this.sendTo(guest, known ? { v: PROTOCOL_VERSION, t: 'handover', epoch: message.epoch, hostId: message.hostId } : { v: PROTOCOL_VERSION, t: 'bye', reason: 'merged' })
+    }
     // Whatever we were waiting for from the old host will not come: start over with this one.
     this.reorder = new Map()
     this.earlyDeltas = []
     this.rebootstrapping = false
     this.resendRequested = -1
-    this.digestCheck = !ahead?.length && message.digest !== undefined ? { digest: message.digest, seq: message.digestSeq ?? message.seq } : null
-    if (wasHost || !ahead) this.rebootstrap()
-    else if (this.seq < message.seq) this.sendTo(conn, { v: PROTOCOL_VERSION, t: 'resend', from: this.seq + 1 })
+    this.digestCheck = !ahead?.length && !forked.length && message.digest !== undefined ? { digest: message.digest, seq: message.digestSeq ?? message.seq } : null
+    if (wasHost || forked.length || !ahead) this.rebootstrap()
+    // Whatever it issued since its hello (which may have waited for our host's word) too.
+    else this.sendTo(conn, { v: PROTOCOL_VERSION, t: 'resend', from: this.seq + 1 })
     this.reportLinks()
     this.flushOutbox()
     await this.checkDigest()
@@ -1737,8 +1926,10 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
   private takeBack(conn: Conn): void {
     const peerId = conn.peerId!
     conn.fenced = false
+    conn.admittedAt ??= this.clock.now()
     if (!this.peers.has(peerId)) {
-      const peer: PeerInfo = { id: peerId, name: this.formerNames.get(peerId) ?? peerId, role: 'guest' }
+      const access = conn.access ?? this.successionAccess.get(peerId)
+      const peer: PeerInfo = { id: peerId, name: this.formerNames.get(peerId) ?? peerId, role: 'guest', ...(access === 'viewer' ? { access } : {}) }
       this.peers.set(peerId, peer)
       this.rank.push(peerId)
       this.setTopology()
@@ -1746,6 +1937,7 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
       this.emit('session-peer-joined', { peer })
     }
     this.sendHello(conn, this.lastDigest)
+    this.requestMeshLinks()
   }
 
   // ---------------------------------------------------------------- internals: liveness
@@ -1762,23 +1954,24 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
   /** Pings every admitted link and judges silence: stale at the soft timeout, dead at the hard one. */
   private beat(): void {
     const now = this.clock.now()
-    // Our own page was frozen: the silence is ours, not theirs. Give every link a fresh start.
-    const thawed = this.lastBeat > 0 && now - this.lastBeat > 2 * this.heartbeat.intervalMs
+    // After our own stall, what arrived meanwhile is handled first: judge nobody this beat.
+    const stalled = this.noticeStall(now)
     this.lastBeat = now
+    if (!stalled && this.role === 'host') this.checkIsolation(now)
+    if (!this.isActive()) return
     for (const conn of [...this.conns]) {
-      if (thawed) conn.lastHeard = now
       const silence = now - conn.lastHeard
-      // A fenced old host that never speaks again (it crashed) is let go after a second hard timeout.
+      // A fenced peer that never speaks again (it crashed) is let go after a second hard timeout.
       if (conn.fenced && silence >= 2 * this.heartbeat.hardTimeoutMs) this.detach(conn, 'timeout')
       if (!conn.peerId || conn.fenced) continue
-      if (silence >= this.heartbeat.hardTimeoutMs) {
-        if (conn === this.hostConn) {
-          conn.fenced = true
-          this.onHostLost('timeout')
-        } else {
+      if (!stalled && silence >= this.heartbeat.hardTimeoutMs) {
+        conn.fenced = conn === this.hostConn || this.role === 'host'
+        if (conn === this.hostConn) this.onHostLost('timeout')
+        // The host keeps the link, fenced: a guest back from a long stall is taken back when it speaks.
+        else if (this.role === 'host') this.dropPeer(conn.peerId, 'timeout')
+        else {
           this.detach(conn, 'timeout')
-          if (this.role === 'host') this.dropPeer(conn.peerId, 'timeout')
-          else this.forgetPeer(conn.peerId, 'timeout')
+          this.forgetPeer(conn.peerId, 'timeout')
         }
         if (!this.isActive()) return
         continue
@@ -1791,6 +1984,41 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
       conn.link.getStats?.().then((stats) => (conn.stats = stats), () => {})
     }
     this.updateConnectivity()
+  }
+
+  /**
+   * Our own event loop stood still (a busy tab, a frozen page): a timer fired far past its
+   * time. The silence is ours, not theirs, so every link gets a fresh heartbeat window.
+   */
+  private noticeStall(now: number): boolean {
+    const late = this.lastBeat > 0 ? now - this.lastBeat - this.heartbeat.intervalMs : 0
+    if (late <= this.heartbeat.intervalMs) return false
+    this.lastBeat = now
+    for (const conn of this.conns) conn.lastHeard = now
+    // Long enough for the others to have given up on us: a successor's hello may be real.
+    if (this.role === 'host' && late >= this.heartbeat.softTimeoutMs) this.isolatedAt = now
+    this.diagnostic('stalled', `This page stood still for ${Math.round(late)} ms; links get a fresh heartbeat window before anyone is judged silent.`)
+    return true
+  }
+
+  /**
+   * Host: whether the peers it cannot hear could elect a successor without it: a majority of
+   * the session as they last saw it (peers admitted since they went quiet are not in their
+   * roster). Then a successor's hello may be real; and if that lasts past the time our links
+   * to them are kept, the others carry on without us: we end rather than host a second copy.
+   */
+  private checkIsolation(now: number): void {
+    const members = [...this.conns].filter((c) => c.peerId && (c.fenced || this.peers.has(c.peerId)))
+    const silent = members.filter((c) => c.fenced || now - c.lastHeard >= this.heartbeat.softTimeoutMs)
+    const since = Math.min(...silent.map((c) => c.lastHeard))
+    const electorate = 1 + members.filter((c) => (c.admittedAt ?? 0) <= since).length
+    if (!silent.length || electorate < 3 || silent.length < Math.floor(electorate / 2) + 1) {
+      this.isolatedSince = null
+      return
+    }
+    this.isolatedAt = now
+    this.isolatedSince ??= now
+    if (now - this.isolatedSince >= 2 * this.heartbeat.hardTimeoutMs) this.giveUp('cut-off')
   }
 
   private heard(conn: Conn): void {
@@ -1816,11 +2044,6 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
   // ---------------------------------------------------------------- internals: view deltas
 
   private async onView(conn: Conn, message: MessageOf<'view'>): Promise<void> {
-    const fromHostRelay = this.role === 'guest' && conn === this.hostConn
-    if (message.origin !== conn.peerId && !fromHostRelay) {
-      this.diagnostic('wire-spoofed', `Dropped a view delta claiming to be from ${message.origin} on ${conn.peerId}'s link.`, { peerId: conn.peerId ?? undefined })
-      return
-    }
     if (message.origin === this.self.id) return
     const key = `${message.origin}\u0000${message.p}\u0000${String(message.d.viewerId ?? '')}`
     const last = this.viewState.get(key)

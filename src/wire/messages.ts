@@ -49,6 +49,8 @@ const hello = v.object({
   digest: v.optional(v.pipe(v.string(), v.maxLength(64))),
   /** The sequence number the digest describes (the host's own pending changes follow the hello). */
   digestSeq: v.optional(count),
+  /** The sequence number this host's epoch began after: older-epoch deltas past it are not in its lineage. */
+  forkSeq: v.optional(count),
 })
 
 /** Host → guest: every provider's state at host sequence `seq`. */
@@ -119,6 +121,12 @@ const candidate = v.object({
   alive: v.optional(v.boolean()),
 })
 
+/** Host → its guests, as it steps down: follow `hostId`, host of `epoch`, whose hello may come before or after this. */
+const handover = v.object({ ...header('handover'), epoch: count, hostId: id })
+
+/** Survivor → the winner it chose: I back you as host after the host of `epoch`. One winner per election. */
+const back = v.object({ ...header('back'), epoch: count })
+
 /** Election winner → the survivor furthest ahead: send me your deltas from `from` (or a snapshot). */
 const catchup = v.object({ ...header('catchup'), from: count })
 
@@ -133,7 +141,7 @@ const ping = v.object({ ...header('ping'), n: count })
 const pong = v.object({ ...header('pong'), n: count })
 
 export const wireMessageSchema = v.variant('t', [
-  join, hello, snapshot, view, intent, delta, ack, resend, roster, bye, end, ping, pong, connect, signal, relay, links, candidate, catchup, forward,
+  join, hello, snapshot, view, intent, delta, ack, resend, roster, bye, end, ping, pong, connect, signal, relay, links, candidate, back, handover, catchup, forward,
 ])
 
 export type WireMessage = v.InferOutput<typeof wireMessageSchema>

@@ -44,8 +44,10 @@ describe('heartbeats and link health', () => {
     expect(eventsOf(host, 'session-peer-dropped').map((e) => e.reason)).toEqual(['timeout'])
     expect(host.controller.getState()).toBe('connected')
     expect(eventsOf(guest, 'session-host-lost')).toHaveLength(1)
-    // alone, the guest carries on as host of one (see failover)
-    expect(guest.controller.getRole()).toBe('host')
+    // alone, the guest is no majority: it ends rather than host a second copy of the session
+    await s.settle(5_000)
+    expect(guest.controller.getRole()).toBe(null)
+    expect(eventsOf(guest, 'session-ended').at(-1)?.reason).toBe('isolated')
   })
 
   it('measures round-trip time from heartbeats', async () => {

@@ -1,0 +1,83 @@
+/**
+ * The gate: who may send each wire message, in one table, checked before any handler
+ * runs. A guest is not trusted (it may write any bytes on its links); what a link proves
+ * is who is on its other end, so every rule is about the link a message came on and the
+ * receiver's own state, never about what a field of the message claims.
+ */
+import type { SessionRole } from '../types.js'
+import type { MessageOf, WireMessage, WireType } from '../wire/messages.js'
+
+/** What the receiver knows about the link a message came on. */
+export interface LinkFacts {
+  /** The receiver's role. */
+  role: SessionRole | null
+  /** The peer on the other end, once admitted (host side) or greeted (guest side). */
+  peerId: string | null
+  /** Guest: this is the link to the host we follow (before its hello too). */
+  hostLink: boolean
+  /** Host: the link was opened for an invite and has not sent its join yet. */
+  awaitingJoin: boolean
+  /** Host: the sender's invite lets it only look and point. */
+  viewer: boolean
+  /** The survivor we catch up from while we win an election. */
+  catchupSource: boolean
+  /** The election winner we backed, catching up from us. */
+  backedWinner: boolean
+  /** New host: the sender was in the session we took over, and the handover window is open. */
+  handoverWitness: boolean
+  /** Whether a provider of that id takes view deltas on this page. */
+  viewProvider(providerId: string): boolean
+  /** Whether this hello may make its sender our host (an election we take part in decides). */
+  helloRefusal(message: MessageOf<'hello'>): string | null
+}
+
+/** Why a message may not come from this link (a short reason), or null when it may. */
+type Rule<T extends WireType> = (link: LinkFacts, message: MessageOf<T>) => string | null
+
+const fromHost = (link: LinkFacts): string | null => (link.role === 'guest' && link.hostLink ? null : 'host-only')
+const fromGuest = (link: LinkFacts): string | null => {
+  if (link.role !== 'host') return 'to-host-only'
+  return link.peerId === null ? 'not-admitted' : null
+}
+const fromPeer = (link: LinkFacts): string | null => (link.peerId !== null || link.hostLink ? null : 'not-admitted')
+
+/** Every wire type, its sender rule. A type missing here would not compile. */
+export const SENDER_RULES: { [T in WireType]: Rule<T> } = {
+  join: (link) => {
+    if (link.role !== 'host') return 'to-host-only'
+    if (link.peerId !== null) return 'join-once'
+    return link.awaitingJoin ? null : 'not-invited'
+  },
+  hello: (link, message) => (link.role === null ? 'no-session' : link.helloRefusal(message)),
+  snapshot: (link) => (link.catchupSource ? null : fromHost(link)),
+  delta: (link) => (link.catchupSource ? null : fromHost(link)),
+  ack: fromHost,
+  roster: fromHost,
+  end: fromHost,
+  connect: fromHost,
+  relay: fromHost,
+  handover: fromHost,
+  intent: fromGuest,
+  resend: fromGuest,
+  signal: fromGuest,
+  links: fromGuest,
+  // A change of its own it is like an intent; another's only from a witness of the handover.
+  forward: (link, message) => fromGuest(link) ?? (link.viewer ? 'viewer' : message.origin === link.peerId || link.handoverWitness ? null : 'no-handover'),
+  catchup: (link) => (link.backedWinner ? null : 'not-our-winner'),
+  candidate: fromPeer,
+  back: fromPeer,
+  view: (link, message) => {
+    const refusal = fromPeer(link)
+    if (refusal) return refusal
+    // Our host relays others' view deltas; anyone else speaks only for itself.
+    if (message.origin !== link.peerId && !link.hostLink) return 'origin-not-sender'
+    return link.viewProvider(message.p) ? null : 'not-a-view-provider'
+  },
+  bye: fromPeer,
+  ping: () => null,
+  pong: () => null,
+}
+
+export function checkSender(link: LinkFacts, message: WireMessage): string | null {
+  return (SENDER_RULES[message.t] as Rule<WireType>)(link, message as never)
+}
