@@ -11,7 +11,9 @@ const here = (path: string) => fileURLToPath(new URL(path, import.meta.url))
 export default defineConfig(({ command }) => ({
   root: command === 'serve' && !process.env.VITEST ? here('./demo') : here('.'),
   server: { host: '127.0.0.1', fs: { allow: [here('.')] } },
-  // The library: one ES module plus a sourcemap; declarations come from `tsc -p tsconfig.build.json`.
+  // The library: two ES module entries, `session-sync` (dist/session-sync.js) and
+  // `session-sync/testing` (dist/testing.js), their chunks (what both share, and the relay
+  // client, loaded on first use) and sourcemaps; declarations come from `tsc -p tsconfig.build.json`.
   // pako, nanoid, mitt and valibot stay imports (they are `dependencies`: consumers dedupe them).
   // simple-peer's prebuilt browser bundle is inlined: it carries its own Buffer/stream/process
   // shims, so consumers need neither simple-peer's Node-flavoured source nor polyfills.
@@ -20,9 +22,9 @@ export default defineConfig(({ command }) => ({
     emptyOutDir: true,
     sourcemap: true,
     lib: {
-      entry: here('./src/index.ts'),
+      entry: { 'session-sync': here('./src/index.ts'), testing: here('./src/testing.ts') },
       formats: ['es'],
-      fileName: () => 'session-sync.js',
+      fileName: (_format, name) => `${name}.js`,
     },
     rolldownOptions: { external: /^(pako|nanoid|mitt|valibot)(\/|$)/ },
   },

@@ -14,7 +14,7 @@ import { cp, mkdir, mkdtemp, readdir, readFile, rename, rm, symlink, writeFile }
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join, relative } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import { promisify } from 'node:util'
 import type { Page } from '@playwright/test'
 import { build, preview, transformWithOxc, type PreviewServer } from 'vite'
@@ -82,11 +82,12 @@ test.afterAll(async () => {
   if (work) await rm(work, { recursive: true, force: true })
 })
 
-test('the tarball ships the bundle, its sourcemap and the declarations the exports map names', async () => {
+test('the tarball ships the bundles, their sourcemaps and the declarations the exports map names', async () => {
   expect(manifest.exports['.']).toEqual({ types: './dist/index.d.ts', import: './dist/session-sync.js' })
+  expect(manifest.exports['./testing']).toEqual({ types: './dist/testing.d.ts', import: './dist/testing.js' })
   expect(manifest.exports['./global']).toEqual({ types: './types/global.d.ts' })
   const files = await listFiles(installed)
-  for (const path of [manifest.main, manifest.module, manifest.types, 'dist/session-sync.js.map', 'types/global.d.ts']) {
+  for (const path of [manifest.main, manifest.module, manifest.types, 'dist/session-sync.js.map', 'dist/testing.js', 'dist/testing.js.map', 'dist/testing.d.ts', 'types/global.d.ts']) {
     expect(files).toContain(path!.replace(/^\.\//, ''))
   }
   // Only what a consumer needs: no sources, tests, configs or test pages.
@@ -96,6 +97,7 @@ test('the tarball ships the bundle, its sourcemap and the declarations the expor
 test('declarations resolve on their own: relative .js imports, no path alias, no test files', async () => {
   const declarations = (await listFiles(join(installed, 'dist'))).filter((file) => file.endsWith('.d.ts'))
   expect(declarations).toContain('index.d.ts')
+  expect(declarations).toContain('testing.d.ts')
   for (const file of declarations) {
     const text = await readFile(join(installed, 'dist', file), 'utf8')
     for (const [, specifier] of text.matchAll(/\bfrom\s+'([^']+)'|\bimport\(\s*'([^']+)'\s*\)/g)) {
@@ -130,7 +132,8 @@ test('the consumer type-checks against the packed declarations (bundler and node
         // `window.SESSION`, through the package's "./global" export.
         types: ['session-sync/global'],
       },
-      files: ['main.ts'],
+      // memory.ts imports `session-sync/testing` as well.
+      files: ['main.ts', 'memory.ts'],
     }
     const project = join(app, `tsconfig.${moduleResolution}.json`)
     await writeFile(project, JSON.stringify(config, null, 2))
@@ -142,34 +145,67 @@ test('the consumer type-checks against the packed declarations (bundler and node
   }
 })
 
-test('the bundle imports only its dependencies and needs no Node polyfills', async () => {
-  const code = await readFile(join(installed, 'dist/session-sync.js'), 'utf8')
-  const imports = new Set([...code.matchAll(/^\s*(?:import|export)\b[^'"]*?\bfrom\s*["']([^"']+)["']|^\s*import\s*["']([^"']+)["']/gm)].map((m) => m[1] ?? m[2]))
-  expect([...imports].sort()).toEqual(EXTERNALS)
-  for (const name of EXTERNALS) expect(Object.keys(manifest.dependencies)).toContain(name)
-  expect(code).not.toMatch(/\bimport\s*\(/)
-  // simple-peer's bundle is inlined, with its own Buffer/process/stream shims.
-  expect(code).toContain('simple-peer')
-
-  // A text search for `process.` or `Buffer` is no use here: simple-peer's bundle is full of them,
-  // bound to its own shims. What needs a polyfill is a *free* reference to a Node global. Oxc's
-  // `define` rewrites only free (unbound) identifiers, so it finds exactly those.
-  const marked = await transformWithOxc(code, 'session-sync.js', {
-    define: Object.fromEntries(NODE_GLOBALS.map((name) => [name, `__FREE_${name}__`])),
-    sourcemap: false,
-  })
-  const free = marked.code.split('\n').filter((line) => line.includes('__FREE_'))
-  // Some remain, each behind a `typeof` test (UMD and CommonJS wrappers: typeof require/define/global).
-  for (const line of free) {
-    for (const [, name] of line.matchAll(/__FREE_(\w+?)__/g)) {
-      expect(line, `free reference to ${name} without a typeof guard`).toContain(`typeof __FREE_${name}__`)
+test('the bundles import only their dependencies and their own chunks, and need no Node polyfills', async () => {
+  const dist = join(installed, 'dist')
+  const bundles = (await readdir(dist)).filter((file) => file.endsWith('.js'))
+  const code = new Map(await Promise.all(bundles.map(async (file) => [file, await readFile(join(dist, file), 'utf8')] as const)))
+  const bare = new Set<string>()
+  const lazy: string[] = []
+  for (const [file, text] of code) {
+    const imports = [...text.matchAll(/^\s*(?:import|export)\b[^'"]*?\bfrom\s*["']([^"']+)["']|^\s*import\s*["']([^"']+)["']/gm)].map((m) => (m[1] ?? m[2])!)
+    for (const specifier of imports) {
+      if (!specifier.startsWith('.')) bare.add(specifier)
+      else expect(bundles, `${file} imports ${specifier}`).toContain(specifier.replace(/^\.\//, ''))
+    }
+    // import() only of a chunk of its own, by a literal name.
+    for (const [call, specifier] of text.matchAll(/\bimport\s*\(\s*(?:["']([^"']+)["'])?/g)) {
+      expect(specifier, `${file}: ${call}`).toMatch(/^\.\/[\w.-]+\.js$/)
+      expect(bundles, `${file}: ${call}`).toContain(specifier!.slice(2))
+      lazy.push(`${file} → ${specifier!.slice(2)}`)
     }
   }
-  for (const name of ['process', 'Buffer', '__dirname', '__filename', 'setImmediate', 'clearImmediate']) {
-    expect(marked.code, `free reference to ${name}`).not.toContain(`__FREE_${name}__`)
+  expect([...bare].sort()).toEqual(EXTERNALS)
+  for (const name of EXTERNALS) expect(Object.keys(manifest.dependencies)).toContain(name)
+  // One chunk comes later, when a relay is first used: the relay client and its sealing code.
+  expect(lazy).toEqual([expect.stringMatching(/^session-sync\.js → http-client-[\w-]+\.js$/)])
+  const relayClient = code.get(lazy[0]!.split(' → ')[1]!)!
+  expect(relayClient).toContain('AES-GCM')
+  for (const [file, text] of code) if (!file.startsWith('http-client-')) expect(text, file).not.toContain('AES-GCM')
+  // The testing entry's network stays out of the main entry; the two share their classes through chunks.
+  expect(code.get('session-sync.js')).not.toContain('class MemoryNetwork')
+  // simple-peer's bundle is inlined, with its own Buffer/process/stream shims.
+  expect(code.get('session-sync.js')).toContain('simple-peer')
+
+  for (const [file, text] of code) {
+    // A text search for `process.` or `Buffer` is no use here: simple-peer's bundle is full of them,
+    // bound to its own shims. What needs a polyfill is a *free* reference to a Node global. Oxc's
+    // `define` rewrites only free (unbound) identifiers, so it finds exactly those.
+    const marked = await transformWithOxc(text, file, {
+      define: Object.fromEntries(NODE_GLOBALS.map((name) => [name, `__FREE_${name}__`])),
+      sourcemap: false,
+    })
+    const free = marked.code.split('\n').filter((line) => line.includes('__FREE_'))
+    // Some remain, each behind a `typeof` test (UMD and CommonJS wrappers: typeof require/define/global).
+    for (const line of free) {
+      for (const [, name] of line.matchAll(/__FREE_(\w+?)__/g)) {
+        expect(line, `${file}: free reference to ${name} without a typeof guard`).toContain(`typeof __FREE_${name}__`)
+      }
+    }
+    for (const name of ['process', 'Buffer', '__dirname', '__filename', 'setImmediate', 'clearImmediate']) {
+      expect(marked.code, `${file}: free reference to ${name}`).not.toContain(`__FREE_${name}__`)
+    }
+    // No require() of anything by name, Node built-ins included.
+    expect(text, file).not.toMatch(/\brequire\(\s*["']/)
   }
-  // No require() of anything by name, Node built-ins included.
-  expect(code).not.toMatch(/\brequire\(\s*["']/)
+})
+
+test('session-sync/testing resolves in Node and runs a session over the in-memory network', async () => {
+  // e2e/consumer/memory.ts as the consumer's own test runner would run it: type-stripped, from the app.
+  const { code } = await transformWithOxc(await readFile(join(app, 'memory.ts'), 'utf8'), 'memory.ts', { sourcemap: false })
+  const script = join(app, 'memory.mjs')
+  await writeFile(script, code)
+  const { memorySession } = (await import(pathToFileURL(script).href)) as typeof import('./consumer/memory.js')
+  expect(await memorySession()).toEqual({ states: ['connected', 'connected'], counts: [2, 2], linked: true, sharedErrorClasses: true })
 })
 
 test('a stock Vite app runs a two-peer session from the package', async ({ newPeerContext }) => {

@@ -2,7 +2,7 @@
  * Acceptance for the compact SDP codec: two real Chromium peers connect using only the
  * SDPs that the codec rebuilt, and the pair they select is on 127.0.0.1.
  */
-import { sdpCodec } from '../src/invite/sdp-codec.js'
+import { sdpCodec } from '../src/transport/sdp-codec.js'
 import { expect, selectedPairAddresses, test } from './fixtures.js'
 
 /** Page-side state, kept on the window between evaluate calls. */

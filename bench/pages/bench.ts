@@ -16,7 +16,9 @@ import {
   type SessionState,
   type SessionSyncOptions,
   type SessionSyncProvider,
+  type Link,
 } from '../../src/index.js'
+import { boundedSizes, linkOf, onIntentSettled } from '../../src/testing.js'
 import { makeBlob } from '../../test/helpers/blob.js'
 
 // ------------------------------------------------------------------ peer connection recording
@@ -96,8 +98,6 @@ interface BenchPeer {
   emitters: Map<string, (delta: SessionDelta) => string | void>
   /** Called on every applyDelta; the providers keep nothing else. */
   onApply: ApplyHook | null
-  /** Called when the guest's outbox settles an intent (host delta or ack arrived). */
-  onSettle: ((intentId: string) => void) | null
   applied: number
   blob: string
   /** performance.now() of the last event of each type. */
@@ -150,20 +150,12 @@ function create(options: PeerOptions = {}): number {
     ...(options.meshLimit !== undefined ? { meshLimit: options.meshLimit } : {}),
     ...(options.limits ? { limits: options.limits } : {}),
   })
-  const peer: BenchPeer = { c, options, emitters: new Map(), onApply: null, onSettle: null, applied: 0, blob: '', lastEvent: {}, eventWaiters: [] }
+  const peer: BenchPeer = { c, options, emitters: new Map(), onApply: null, applied: 0, blob: '', lastEvent: {}, eventWaiters: [] }
   c.events.on('*', (type) => {
     peer.lastEvent[type] = now()
     for (const wake of peer.eventWaiters.splice(0)) wake()
   })
   for (const provider of providersFor(peer)) c.registerProvider(provider)
-  // Instrumentation only: the guest's outbox is private; its settle() marks an intent confirmed.
-  const outbox = (c as unknown as { outbox: { settle(id: string): unknown } }).outbox
-  const settle = outbox.settle.bind(outbox)
-  outbox.settle = (id: string) => {
-    const entry = settle(id)
-    if (entry !== undefined) peer.onSettle?.(id)
-    return entry
-  }
   if (options.install) installSession(c)
   peers.push(peer)
   return index
@@ -201,7 +193,6 @@ async function dispose(indices: number[]): Promise<void> {
     if (!peer) continue
     peers[index] = null
     peer.onApply = null
-    peer.onSettle = null
     if (peer.c.getRole() === 'host') await peer.c.end()
     else await peer.c.leave()
   }
@@ -449,17 +440,15 @@ const bench = {
     }
     let arrived = 0
     let delivered = 0
-    type LinkInternals = { on(type: 'message', fn: () => void): () => void; channel?: RTCDataChannel }
-    for (const conn of (guest.c as unknown as { conns: Set<{ link: LinkInternals }> }).conns) {
-      conn.link.on('message', () => (arrived = now()))
-      // simple-peer listens through `onmessage`; wrap it so the stamp is taken before its handler runs.
-      const channel = conn.link.channel
-      const handler = channel?.onmessage
-      if (channel && handler) {
-        channel.onmessage = (e: MessageEvent) => {
-          delivered = e.timeStamp
-          handler.call(channel, e)
-        }
+    const guestLink = linkOf(guest.c, host.c.getSelf().id)!
+    guestLink.on('message', () => (arrived = now()))
+    // simple-peer listens through `onmessage`; wrap it so the stamp is taken before its handler runs.
+    const channel = channelOf(guestLink)
+    const handler = channel?.onmessage
+    if (channel && handler) {
+      channel.onmessage = (e: MessageEvent) => {
+        delivered = e.timeStamp
+        handler.call(channel, e)
       }
     }
     const result = await interleaved(
@@ -535,6 +524,9 @@ const bench = {
     let hostApplied = 0
     host.onApply = () => hostApplied++
     pair.chB.onmessage = (e) => pair.chB.send(e.data as string)
+    // The guest's outbox settles an intent when its host delta or ack arrives: that ends the round trip.
+    let onSettle: ((intentId: string) => void) | null = null
+    const stopWatching = onIntentSettled(guest.c, (intentId) => onSettle?.(intentId))
     const result = await interleaved(
       samples,
       30,
@@ -543,7 +535,7 @@ const bench = {
         withTimeout(
           new Promise<number>((resolve) => {
             let id: string | void
-            guest.onSettle = (settled) => {
+            onSettle = (settled) => {
               if (settled === id) resolve(now() - t0)
             }
             const t0 = now()
@@ -568,7 +560,7 @@ const bench = {
           'raw round trip',
         ),
     )
-    guest.onSettle = null
+    stopWatching()
     pair.close()
     await dispose(indices)
     return { ...result, hostApplied }
@@ -636,7 +628,8 @@ const bench = {
     const [host, guest, indices] = await sessionPair()
     const pair = await rawPair()
     pair.chB.onmessage = () => {}
-    const hostLink = [...(host.c as unknown as { conns: Set<{ link: { send(bytes: Uint8Array): void; channel?: RTCDataChannel } }> }).conns][0]!.link
+    const hostLink = linkOf(host.c, guest.c.getSelf().id)!
+    const hostChannel = channelOf(hostLink)
     const drain = async (channel: RTCDataChannel | undefined) => {
       await until(() => !channel || channel.bufferedAmount === 0, 10_000, 'drain', 2)
       await sleep(20)
@@ -660,8 +653,8 @@ const bench = {
       'raw send(same Uint8Array)': await time(pair.chA, () => pair.chA.send(bytes)),
       'TextEncoder.encode(JSON)': await time(undefined, () => void encoder.encode(JSON.stringify(message))),
       'crypto.getRandomValues(new Uint8Array(21))': await time(undefined, () => void crypto.getRandomValues(new Uint8Array(21))),
-      'link.send(bytes) (framing + channel)': await time(hostLink.channel, () => hostLink.send(bytes)),
-      'emit() of a kv delta (whole host path)': await time(hostLink.channel, (j) => kv({ key: 'k', value: j })),
+      'link.send(bytes) (framing + channel)': await time(hostChannel, () => hostLink.send(bytes)),
+      'emit() of a kv delta (whole host path)': await time(hostChannel, (j) => kv({ key: 'k', value: j })),
     }
     await until(() => guest.applied >= count, 30_000, 'guest applied the kv deltas', 10)
     pair.close()
@@ -899,33 +892,19 @@ const bench = {
       await turn()
     }
     await until(() => g.applied - gStart >= count && h.applied - hStart >= count, 120_000, `long run: ${count} deltas each way applied`, 20)
-    return { host: cacheSizes(h), guest: cacheSizes(g) }
+    return { host: boundedSizes(h.c), guest: boundedSizes(g.c) }
   },
 }
 
 let failover: { state: { t0: number; t1: number; newHost: string; error: string }; stop: () => void } | null = null
 const rawPairs: RawPair[] = []
 
-/** Sizes of the controller's bounded structures (private fields, read for the benchmark only). */
-function cacheSizes(peer: BenchPeer): Record<string, number> {
-  const c = peer.c as unknown as Record<string, unknown>
-  const size = (value: unknown): number => {
-    if (value instanceof Map || value instanceof Set) return value.size
-    if (Array.isArray(value)) return value.length
-    const inner = (value as { entries?: unknown } | null)?.entries
-    if (inner instanceof Map || inner instanceof Set) return inner.size
-    return -1
-  }
-  return {
-    seen: size(c.seen),
-    viewState: size(c.viewState),
-    replay: size(c.replay),
-    outbox: size(c.outbox),
-    reorder: size(c.reorder),
-    earlyDeltas: size(c.earlyDeltas),
-    formerNames: size(c.formerNames),
-    usedInvites: size(c.usedInvites),
-  }
+/**
+ * The RTCDataChannel under a WebRTC link: a detail of the WebRTC transport (not of the
+ * controller), read to time deliveries and to wait for its buffer to drain.
+ */
+function channelOf(link: Link): RTCDataChannel | undefined {
+  return (link as Link & { channel?: RTCDataChannel }).channel
 }
 
 export type Bench = typeof bench

@@ -6,7 +6,8 @@
 import type { BrowserContext, Page } from '@playwright/test'
 import type { SessionAccess, SessionEvents, SessionInvite } from '../../src/index.js'
 import { expect, freezePage, newPeerContext, test } from '../fixtures.js'
-import type { Applied, BlobInfo, BurstState, Condition, Joined, Knock, Outcome, PeerOptions, PeerView, RecordedEvent } from './session.js'
+import type { Lane } from '../../src/index.js'
+import type { Applied, BlobInfo, BurstState, Condition, Joined, Knock, Outcome, PeerOptions, PeerView, RecordedEvent, TappedLink } from './session.js'
 
 /** Conditions are checked in the page this often (no sleeps: waits end as soon as they hold). */
 const POLL_MS = 50
@@ -71,6 +72,15 @@ export class SessionPage {
     if (!this.thawPage) throw new Error('thaw(): the page was not frozen')
     await this.thawPage()
     this.thawPage = null
+  }
+
+  /**
+   * Keeps the page's main thread busy for `ms` ms, by the page's own clock (a synchronous
+   * loop: a long task in a busy tab). Resolves when the loop has ended, with its start and
+   * end by the page's clock. Do not evaluate in the page meanwhile: it would wait its turn.
+   */
+  busy(ms: number): Promise<{ startedAt: number; endedAt: number }> {
+    return this.page.evaluate((duration) => window.sessionHarness.busy(duration), ms)
   }
 
   /** Kills the page's renderer (CDP Page.crash): no pagehide, no goodbye, nothing more from it. */
@@ -199,6 +209,26 @@ export class Peer {
 
   linkStats(peerId: string): Promise<unknown> {
     return this.page.evaluate(([i, p]) => window.sessionHarness.linkStats(i, p), [this.index, peerId] as const)
+  }
+
+  /** The links this peer opened (it must have been added with `tap: true`), in opening order. */
+  links(): Promise<TappedLink[]> {
+    return this.page.evaluate((i) => window.sessionHarness.links(i), this.index)
+  }
+
+  /** Writes `text` (UTF-8) raw onto this peer's tapped link `n`, past its controller; false when that link is closed. */
+  sendRaw(n: number, text: string, lane: Lane = 'control'): Promise<boolean> {
+    return this.page.evaluate(([i, link, t, l]) => window.sessionHarness.sendRaw(i, link, t, l), [this.index, n, text, lane] as const)
+  }
+
+  /**
+   * Resolves the moment the condition holds in the page (checked on every controller event,
+   * not only on a poll): for acting right at a state, e.g. closing a page as soon as a guest
+   * is connected. Fails after `timeout` ms.
+   */
+  async until(condition: Condition, timeout = 15_000): Promise<void> {
+    const held = await this.page.evaluate(([i, c, ms]) => window.sessionHarness.until(i, c, ms), [this.index, condition, timeout] as const)
+    if (!held) throw new Error(`${this.name}: ${JSON.stringify(condition)} did not hold within ${timeout} ms`)
   }
 
   /** Waits until the condition holds in the page; fails after `timeout` ms. */

@@ -21,6 +21,9 @@ import {
   type SessionSyncOptions,
   type SessionSyncProvider,
   type SessionViewer,
+  type Lane,
+  type Link,
+  type Transport,
 } from '../../src/index.js'
 import { makeBlob } from '../../test/helpers/blob.js'
 
@@ -40,6 +43,26 @@ export interface PeerOptions {
    * page until the test decides (`knocks`, `decide`). Default: no hook.
    */
   admit?: 'accept' | 'refuse' | 'ask'
+  /**
+   * Wraps the peer's WebRTC transport so the test sees every link it opens (`links`) and can
+   * write raw bytes on one (`sendRaw`), as a hostile or buggy peer would. The controller
+   * still gets the transport's own Link objects; the tap only listens and remembers them.
+   */
+  tap?: boolean
+}
+
+/** A link a tapped peer opened (see PeerOptions.tap), as the test sees it. */
+export interface TappedLink {
+  /** Order in which the links opened in this peer, from 0. */
+  n: number
+  /** Which side of the signalling this peer was: it made the offer, or answered one. */
+  via: 'offer' | 'answer'
+  /** Date.now() in this page when the link opened, and when it closed (null while open). */
+  openedAt: number
+  closedAt: number | null
+  closeReason: string | null
+  /** Host ids named by the HELLOs that arrived on this link: who greeted us on it as host. */
+  helloFrom: string[]
 }
 
 /** A guest knocking at a host whose `admit` is 'ask', as the hook saw it. */
@@ -113,6 +136,8 @@ interface Peer {
   bursts: Map<string, BurstState>
   /** Knocks waiting for the test's decision (admit: 'ask'). */
   knocks: Array<Knock & { decide: (ok: boolean) => void }>
+  /** Links of a tapped transport (PeerOptions.tap), in opening order; null when not tapped. */
+  tapped: Array<TappedLink & { link: Link }> | null
 }
 
 /** A burst of kv sets: the intent ids made so far, and whether all were made. */
@@ -213,11 +238,64 @@ function admitHook(mode: PeerOptions['admit'], index: number): SessionSyncOption
     new Promise<boolean>((resolve) => peerAt(index).knocks.push({ peer: plain(peer), invite: plain(invite), decide: resolve }))
 }
 
+const utf8 = new TextDecoder()
+
+/**
+ * A Transport that hands out the inner one's links unchanged, recording each when it opens
+ * (and what HELLOs arrive on it) into `into`, so the test can inspect them and write on them.
+ */
+function tapTransport(inner: Transport, into: Array<TappedLink & { link: Link }>): Transport {
+  const recordLink = (link: Link, via: TappedLink['via']): Link => {
+    const entry: TappedLink & { link: Link } = { n: into.length, via, openedAt: Date.now(), closedAt: null, closeReason: null, helloFrom: [], link }
+    into.push(entry)
+    link.on('message', (bytes) => {
+      // Only HELLOs are of interest; everything on the wire is UTF-8 JSON (src/wire/codec.ts).
+      if (bytes.byteLength > 64 * 1024) return
+      try {
+        const message = JSON.parse(utf8.decode(bytes)) as { t?: unknown; hostId?: unknown }
+        if (message.t === 'hello' && typeof message.hostId === 'string') entry.helloFrom.push(message.hostId)
+      } catch {
+        // Not for the tap to judge.
+      }
+    })
+    link.on('close', ({ reason }) => {
+      entry.closedAt ??= Date.now()
+      entry.closeReason ??= reason
+    })
+    return link
+  }
+  return {
+    get signalCodec() {
+      return inner.signalCodec
+    },
+    get hasIceServers() {
+      return inner.hasIceServers
+    },
+    async createOffer() {
+      const pending = await inner.createOffer()
+      return {
+        offer: pending.offer,
+        complete: async (answer) => recordLink(await pending.complete(answer), 'offer'),
+        cancel: () => pending.cancel(),
+      }
+    },
+    async acceptOffer(offer) {
+      const pending = await inner.acceptOffer(offer)
+      const link = pending.link.then((l) => recordLink(l, 'answer'))
+      // The controller may drop the answer without waiting for its link: no unhandled rejection here.
+      link.catch(() => {})
+      return { answer: pending.answer, link, cancel: () => pending.cancel() }
+    },
+  }
+}
+
 function create(options: PeerOptions = {}): number {
   const index = peers.length
   const admit = admitHook(options.admit, index)
+  const tapped: Peer['tapped'] = options.tap ? [] : null
+  const transport = createWebRtcTransport({ iceServers: [] })
   const controller = new SessionSyncController({
-    transport: createWebRtcTransport({ iceServers: [] }),
+    transport: tapped ? tapTransport(transport, tapped) : transport,
     baseUrl: location.href.split('#')[0],
     user: { name: options.name ?? `peer${index}` },
     ...(options.heartbeat ? { heartbeat: options.heartbeat } : {}),
@@ -228,7 +306,7 @@ function create(options: PeerOptions = {}): number {
     ...(options.signalingEndpoint !== undefined ? { signalingEndpoint: options.signalingEndpoint } : {}),
     ...(admit ? { admit } : {}),
   })
-  const peer: Peer = { controller, kv: {}, layers: { left: {}, right: {} }, cursors: {}, blob: '', blobInfo: blobInfo(''), emitters: new Map(), applied: [], events: [], bursts: new Map(), knocks: [] }
+  const peer: Peer = { controller, kv: {}, layers: { left: {}, right: {} }, cursors: {}, blob: '', blobInfo: blobInfo(''), emitters: new Map(), applied: [], events: [], bursts: new Map(), knocks: [], tapped }
   controller.events.on('*', (type, payload) => peer.events.push({ type, payload: plain(payload), at: performance.now(), wall: Date.now() }))
   controller.setViewers(VIEWERS)
   for (const provider of providersFor(peer)) controller.registerProvider(provider)
@@ -355,6 +433,25 @@ export interface SessionHarness {
   decide(index: number, peerId: string, ok: boolean): boolean
   /** `getLinkStats(peerId)`: undefined when there is no direct link. */
   linkStats(index: number, peerId: string): Promise<unknown>
+  /** The links a tapped peer opened (PeerOptions.tap), in opening order. */
+  links(index: number): TappedLink[]
+  /**
+   * Writes `text` as UTF-8 straight onto tapped link `n` of the peer, past its controller (the
+   * transport frames it like any message). False when that link is not open.
+   */
+  sendRaw(index: number, n: number, text: string, lane?: Lane): boolean
+  /**
+   * Keeps this page's main thread busy for `ms` ms (by its own clock) with a synchronous
+   * loop, as a long task in a busy tab does: no timer, message or event runs meanwhile.
+   * Returns when the loop ended, by the page's clock.
+   */
+  busy(ms: number): { startedAt: number; endedAt: number }
+  /**
+   * Resolves as soon as `condition` holds: checked now and right after each event of the
+   * controller (and every 50 ms besides), so a test can act the moment a state is reached.
+   * False when it still does not hold after `timeoutMs`.
+   */
+  until(index: number, condition: Condition, timeoutMs: number): Promise<boolean>
 }
 
 const harness: SessionHarness = {
@@ -451,6 +548,47 @@ const harness: SessionHarness = {
   async linkStats(index, peerId) {
     const stats = await peerAt(index).controller.getLinkStats(peerId)
     return stats === undefined ? undefined : plain(stats)
+  },
+  links(index) {
+    const tapped = peerAt(index).tapped
+    if (!tapped) throw new Error(`Peer #${index} was created without \`tap\``)
+    return tapped.map(({ link: _link, ...entry }) => plain(entry))
+  },
+  sendRaw(index, n, text, lane = 'control') {
+    const entry = peerAt(index).tapped?.[n]
+    if (!entry) throw new Error(`Peer #${index} has no tapped link #${n}`)
+    if (!entry.link.open) return false
+    entry.link.send(new TextEncoder().encode(text), lane)
+    return true
+  },
+  until(index, condition, timeoutMs) {
+    const { controller } = peerAt(index)
+    return new Promise<boolean>((resolve) => {
+      let done = false
+      const finish = (result: boolean) => {
+        if (done) return
+        done = true
+        controller.events.off('*', onEvent)
+        clearInterval(poll)
+        clearTimeout(expiry)
+        resolve(result)
+      }
+      const test = () => {
+        if (check(index, condition)) finish(true)
+      }
+      // After the emitting code has finished its step, not in the middle of it.
+      const onEvent = () => queueMicrotask(test)
+      controller.events.on('*', onEvent)
+      const poll = setInterval(test, 50)
+      const expiry = setTimeout(() => finish(check(index, condition)), timeoutMs)
+      test()
+    })
+  },
+  busy(ms) {
+    const startedAt = Date.now()
+    let now = startedAt
+    while (now - startedAt < ms) now = Date.now()
+    return { startedAt, endedAt: now }
   },
 }
 

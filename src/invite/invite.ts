@@ -5,7 +5,7 @@
  */
 import { deflateRaw, inflateRaw } from 'pako'
 import { InviteError, type InviteErrorCode } from '../errors.js'
-import { BASE64URL, ByteReader, ByteWriter, fromBase64url, toBase64url } from './bytes.js'
+import { BASE64URL, ByteReader, ByteWriter, fromBase64url, toBase64url } from '../encoding/bytes.js'
 
 export const INVITE_VERSION = 1
 

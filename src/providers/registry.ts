@@ -1,5 +1,5 @@
 import { DuplicateProviderError, SessionError } from '../errors.js'
-import type { SessionSyncProvider } from '../types.js'
+import type { SessionSyncProvider } from './contract.js'
 
 export const DEFAULT_PRIORITY = 100
 

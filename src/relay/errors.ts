@@ -47,23 +47,3 @@ export class RelayError extends SessionError {
     this.retryAfterSeconds = options?.retryAfterSeconds
   }
 }
-
-/** The error for an HTTP status the relay answered with (not 2xx). */
-export function relayErrorForStatus(status: number, detail?: string, retryAfterSeconds?: number): RelayError {
-  const options = { status, retryAfterSeconds }
-  switch (status) {
-    case 404:
-      return new RelayError('relay-not-found', detail, options)
-    case 410:
-      return new RelayError('relay-expired', detail, options)
-    case 409:
-      return new RelayError('relay-answered', detail, options)
-    case 413:
-      return new RelayError('relay-too-large', detail, options)
-    case 429:
-      return new RelayError('relay-rate-limited', detail, options)
-    default:
-      if (status >= 400 && status < 500) return new RelayError('relay-bad-request', detail ?? `HTTP ${status}`, options)
-      return new RelayError('relay-unavailable', detail ?? `HTTP ${status}`, options)
-  }
-}

@@ -5,7 +5,7 @@
  * (`#session=<blob>`), so no blob can start with `r.`: the two kinds never collide, and
  * a page that predates the relay reports a relay link as "not a session invite".
  */
-import { isRelayKey } from './seal.js'
+import { fromCanonicalBase64url } from '../encoding/bytes.js'
 
 export const RELAY_FRAGMENT_PREFIX = 'r.'
 const SESSION_PARAM = 'session'
@@ -21,10 +21,26 @@ export function isRelayId(id: string): boolean {
   return ID_PATTERN.test(id)
 }
 
-/** `#session=r.<id>.<key>` */
-export function relayFragment(id: string, key: string): string {
+/** The bytes of a canonical base64url 128- or 256-bit key, else null. */
+export function relayKeyBytes(key: string): Uint8Array<ArrayBuffer> | null {
+  const bytes = fromCanonicalBase64url(key)
+  return bytes !== null && (bytes.length === 16 || bytes.length === 32) ? bytes : null
+}
+
+/** True for a canonical base64url 128- or 256-bit key. */
+export function isRelayKey(key: string): boolean {
+  return relayKeyBytes(key) !== null
+}
+
+/** Throws RangeError unless `id` and `key` can name a relay invite. */
+export function checkRelayRef(id: string, key: string): void {
   if (!isRelayId(id)) throw new RangeError(`Not a relay invite id: ${JSON.stringify(id)}`)
   if (!isRelayKey(key)) throw new RangeError('Not a relay invite key')
+}
+
+/** `#session=r.<id>.<key>` */
+export function relayFragment(id: string, key: string): string {
+  checkRelayRef(id, key)
   return `#${SESSION_PARAM}=${RELAY_FRAGMENT_PREFIX}${id}.${key}`
 }
 

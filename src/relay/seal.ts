@@ -11,8 +11,9 @@
  * sealed): it is bound to its invite by the key, which is fresh for every published offer
  * and never reused.
  */
-import { fromBase64url, toBase64url } from '../invite/bytes.js'
+import { fromCanonicalBase64url, toBase64url } from '../encoding/bytes.js'
 import { RelayError } from './errors.js'
+import { relayKeyBytes } from './fragment.js'
 
 const SEAL_VERSION = 1
 const IV_BYTES = 12
@@ -24,12 +25,6 @@ export type SealKind = 'offer' | 'answer'
 /** A fresh 256-bit key, base64url (43 characters). */
 export function newRelayKey(): string {
   return toBase64url(crypto.getRandomValues(new Uint8Array(KEY_BYTES)))
-}
-
-/** True for a canonical base64url 128- or 256-bit key. */
-export function isRelayKey(key: string): boolean {
-  const bytes = decodeCanonical(key)
-  return bytes !== null && (bytes.length === 16 || bytes.length === 32)
 }
 
 export async function seal(kind: SealKind, id: string, key: string, plaintext: string): Promise<string> {
@@ -51,7 +46,7 @@ export async function seal(kind: SealKind, id: string, key: string, plaintext: s
 
 /** Throws RelayError('relay-damaged') for anything that does not open under this key. */
 export async function open(kind: SealKind, id: string, key: string, sealed: string): Promise<string> {
-  const bytes = decodeCanonical(sealed)
+  const bytes = fromCanonicalBase64url(sealed)
   if (bytes === null || bytes.length < 1 + IV_BYTES + TAG_BYTES) throw new RelayError('relay-damaged', `the ${kind} is not sealed data`)
   if (bytes[0] !== SEAL_VERSION) throw new RelayError('relay-damaged', `the ${kind} was sealed by version ${bytes[0]}, this page reads version ${SEAL_VERSION}`)
   const cryptoKey = await importKey(key)
@@ -79,17 +74,7 @@ function additionalData(kind: SealKind, id: string): Uint8Array<ArrayBuffer> {
 async function importKey(key: string): Promise<CryptoKey> {
   // Plain http on a LAN address is not a secure context: no crypto.subtle at all.
   if (!globalThis.crypto?.subtle) throw new RelayError('relay-insecure-page')
-  const raw = decodeCanonical(key)
-  if (raw === null || (raw.length !== 16 && raw.length !== 32)) throw new RelayError('relay-damaged', 'the invite key is malformed')
+  const raw = relayKeyBytes(key)
+  if (raw === null) throw new RelayError('relay-damaged', 'the invite key is malformed')
   return crypto.subtle.importKey('raw', raw, 'AES-GCM', false, ['encrypt', 'decrypt'])
-}
-
-/** base64url that re-encodes to itself (no stray low bits), else null. */
-export function decodeCanonical(text: string): Uint8Array<ArrayBuffer> | null {
-  try {
-    const bytes = fromBase64url(text)
-    return toBase64url(bytes) === text ? new Uint8Array(bytes) : null
-  } catch {
-    return null
-  }
 }

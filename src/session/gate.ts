@@ -56,7 +56,8 @@ export const SENDER_RULES: { [T in WireType]: Rule<T> } = {
   end: fromHost,
   connect: fromHost,
   relay: fromHost,
-  handover: fromHost,
+  // From our host as it steps down; to a host, from a peer of its that follows another now.
+  handover: (link) => (link.role === 'host' ? fromPeer(link) : fromHost(link)),
   intent: fromGuest,
   resend: fromGuest,
   signal: fromGuest,

@@ -1,6 +1,7 @@
 import { IllegalTransitionError } from '../errors.js'
+import type { SessionState } from '../types.js'
 
-export type SessionState = 'idle' | 'hosting' | 'joining' | 'connected' | 'reconnecting' | 'leaving'
+export type { SessionState }
 
 /** The only legal moves. Anything else is a bug, and throws. */
 export const TRANSITIONS: Readonly<Record<SessionState, readonly SessionState[]>> = {

@@ -31,7 +31,7 @@ import type {
   SignalCodec,
   Transport,
 } from './transport.js'
-import { sdpCodec } from '../invite/sdp-codec.js'
+import { sdpCodec } from './sdp-codec.js'
 
 export interface WebRtcTransportOptions {
   /** STUN/TURN servers. Default: none, so only peers on the same network can connect. */

@@ -1,4 +1,5 @@
-import { MemoryNetwork, SessionSyncController, type SessionEvents, type SessionSyncOptions, type SessionViewer } from '../../src/index.js'
+import { SessionSyncController, type SessionEvents, type SessionSyncOptions, type SessionViewer } from '../../src/index.js'
+import { MemoryNetwork } from '../../src/testing.js'
 import { KvProvider } from './kv-provider.js'
 
 export const VIEWERS: SessionViewer[] = [{ uniqueId: 'left' }, { uniqueId: 'right' }]

@@ -2,7 +2,7 @@ import fc from 'fast-check'
 import { gzipSync } from 'node:zlib'
 import { describe, expect, it } from 'vitest'
 import { InviteError, type InviteErrorCode } from '../../src/errors.js'
-import { fromBase64url, toBase64url } from '../../src/invite/bytes.js'
+import { fromBase64url, toBase64url } from '../../src/encoding/bytes.js'
 import {
   INVITE_VERSION,
   decodeAnswer,
@@ -14,8 +14,8 @@ import {
   type Answer,
   type Invite,
 } from '../../src/invite/invite.js'
-import { sdpCodec } from '../../src/invite/sdp-codec.js'
-import { chromiumAnswer, chromiumOffer } from './sdp-samples.js'
+import { sdpCodec } from '../../src/transport/sdp-codec.js'
+import { chromiumAnswer, chromiumOffer } from '../transport/sdp-samples.js'
 
 const expiresAt = Date.UTC(2031, 0, 2, 3, 4, 5)
 const sampleInvite: Invite = {

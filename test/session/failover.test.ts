@@ -141,7 +141,7 @@ describe('host failover', () => {
     const { s, host, guests } = await started(4)
     const [g1, g2, g3] = guests as [TestPeer, TestPeer, TestPeer]
     s.net.cut('host', 'g2')
-    await s.settle(3_000)
+    await s.settle(5_000)
     // g2 leaves: its peers told it the host lives, and alone it is no majority
     expect(g2.controller.getState()).toBe('idle')
     expect(eventsOf(g2, 'session-ended').at(-1)?.reason).toMatch(/^(host-unreachable|isolated)$/)

@@ -1,5 +1,6 @@
 /// <reference path="../../types/global.d.ts" />
-import { MemoryNetwork, SessionStateError, SessionSyncController, installSession } from '../../src/index.js'
+import { SessionStateError, SessionSyncController, installSession } from '../../src/index.js'
+import { MemoryNetwork } from '../../src/testing.js'
 import { describe, expect, it } from 'vitest'
 
 describe('installSession', () => {

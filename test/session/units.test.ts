@@ -7,7 +7,8 @@ import { ProviderRegistry } from '../../src/providers/registry.js'
 import { scanModules } from '../../src/session/compat.js'
 import { ReplayLog } from '../../src/session/replay-log.js'
 import { DuplicateProviderError, IllegalTransitionError, SessionLockedError } from '../../src/errors.js'
-import { MemoryNetwork, SessionSyncController, IncompatibleModulesError, UndeclaredModulesRefusedError } from '../../src/index.js'
+import { SessionSyncController, IncompatibleModulesError, UndeclaredModulesRefusedError } from '../../src/index.js'
+import { MemoryNetwork } from '../../src/testing.js'
 
 describe('LruSet (intent dedupe)', () => {
   it('evicts the least recently used key, not the oldest inserted', () => {

@@ -11,5 +11,21 @@
  * 9828: a host that said goodbye kept its link and was greeted by a host that did not list it;
  * 52, 108: messages arriving together (one batch frame) were role-checked on arrival, before the
  * new host's hello ahead of them had been handled, so its orders were dropped.
+ * 987, 2655, 7596, 3965, 4020, 6038, 8152: with the majority rule, a guest frozen through an
+ * election stayed with its stepped-down host, an old host thawed into a second session, or a
+ * change past the new host's fork was kept.
+ * All were found before the modes (hostile guest, stalls, host lost while forming) existed:
+ * they run with every mode off, exactly as they ran then.
  */
-export const REGRESSION_SEEDS: number[] = [3, 4, 12, 37, 43, 52, 108, 167, 332, 517, 708, 1618, 636, 2208, 2728, 3394, 3729, 3816, 9828]
+export const REGRESSION_SEEDS: number[] = [3, 4, 12, 37, 43, 52, 108, 167, 332, 517, 708, 1618, 636, 2208, 2728, 3394, 3729, 3816, 9828, 987, 2655, 3965, 4020, 6038, 7596, 8152]
+
+/**
+ * Seeds found since the modes existed: they run with the modes `modesOf` gives them, as plain `simulate(seed)` does.
+ * 17, 183, 375, 700: a peer gave up on a hostile guest's word that the lost host was alive;
+ * 86, 350: a host followed the hostile guest's forged hello; 203, 719, 1151, 1352, 1383, 3965,
+ * 4020: an old host and its successor both hosted (a stall or partition of the old host; rosters
+ * that changed meanwhile; a stale successor's claim); 718: a guest taken back missed deltas sent
+ * before it acted as a guest; 1314: a guest taken back was never listed again; 2771, 5904: a
+ * demoted host's changes were refused while it was on probation.
+ */
+export const MODE_REGRESSION_SEEDS: number[] = [17, 86, 183, 203, 350, 375, 700, 718, 719, 1151, 1314, 1352, 1383, 2771, 3965, 4020, 5904]

@@ -1,5 +1,5 @@
-import { REGRESSION_SEEDS } from './regressions.js'
-import { simulate } from './simulate.js'
+import { MODE_REGRESSION_SEEDS, REGRESSION_SEEDS } from './regressions.js'
+import { NO_MODES, simulate } from './simulate.js'
 
 /** How many random seeds a test run covers (SIM_SEEDS to change), split over the sim test files. */
 export const SEEDS = Number(process.env.SIM_SEEDS ?? 10_000)
@@ -10,16 +10,20 @@ export function seedsOf(part: number, parts: number): number[] {
   return Array.from({ length: SEEDS }, (_, i) => FIRST_SEED + i).filter((_, i) => i % parts === part)
 }
 
-/** Runs seeds; returns one line per failing seed, with the command that replays it. */
-export async function failingSeeds(seeds: Iterable<number>): Promise<string[]> {
+/**
+ * Runs seeds (with their modes, or with none: `modesOff`); returns one line per failing
+ * seed, with the command that replays it.
+ */
+export async function failingSeeds(seeds: Iterable<number>, modesOff = false): Promise<string[]> {
   const failed: string[] = []
   for (const seed of seeds) {
-    const result = await simulate(seed)
+    const result = await simulate(seed, undefined, modesOff ? NO_MODES : undefined)
     if (result.failures.length) {
-      failed.push(`seed ${seed}: ${result.failures.join('; ')}\n  replay: SIM_SEED=${seed} npx vitest run test/sim/replay.test.ts`)
+      const replay = `SIM_SEED=${seed}${modesOff ? ' SIM_MODES=none' : ''} npx vitest run test/sim/replay.test.ts`
+      failed.push(`seed ${seed}: ${result.failures.join('; ')}\n  replay: ${replay}`)
     }
   }
   return failed
 }
 
-export { REGRESSION_SEEDS }
+export { MODE_REGRESSION_SEEDS, REGRESSION_SEEDS }

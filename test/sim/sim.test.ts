@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest'
-import { simulate } from './simulate.js'
-import { REGRESSION_SEEDS, failingSeeds, seedsOf } from './seeds.js'
+import { seededRandom } from '../../src/runtime/random.js'
+import { decodeMessage } from '../../src/wire/codec.js'
+import { WIRE_TYPES } from '../../src/wire/messages.js'
+import { FORGERS, encode, type Kit } from './hostile.js'
+import { modesOf, simulate } from './simulate.js'
+import { MODE_REGRESSION_SEEDS, REGRESSION_SEEDS, failingSeeds, seedsOf } from './seeds.js'
 
 describe('deterministic fault-injection simulation', () => {
   it('replays a seed to the identical trace', async () => {
@@ -10,8 +14,35 @@ describe('deterministic fault-injection simulation', () => {
     expect(b.trace).toEqual(a.trace)
   })
 
+  it('replays a seed with every mode (hostile guest, stalls, host lost while forming) to the identical trace', async () => {
+    const seed = Array.from({ length: 500 }, (_, i) => i + 1).find((n) => {
+      const m = modesOf(n)
+      return m.hostile !== null && m.stall && m.formingLoss
+    })!
+    const a = await simulate(seed)
+    const b = await simulate(seed)
+    expect(a.trace.some((line) => line.includes(' sim hostile '))).toBe(true)
+    expect(b.trace).toEqual(a.trace)
+  })
+
+  it('the hostile guest forges well-formed messages of every wire type', () => {
+    const rng = seededRandom(7)
+    let n = 0
+    const kit: Kit = {
+      self: 'u-p2', sessionId: 's1', inviteId: 'i1', epoch: 3, seq: 17, honest: ['u-p0', 'u-p1'], intentIds: ['abcdefghijkl1z'], nextIds: ['abcdefghijkl20'],
+      pick: (items) => items[Math.floor(rng.next() * items.length)]!,
+      between: (min, max) => min + Math.floor(rng.next() * (max - min + 1)),
+      chance: (p) => rng.next() < p,
+      n: () => ++n,
+    }
+    for (const t of WIRE_TYPES) {
+      expect(FORGERS[t], `a forger for "${t}"`).toBeDefined()
+      for (let i = 0; i < 20; i++) for (const m of FORGERS[t]!(kit).messages) expect(decodeMessage(encode(m), Infinity).t).toBe(t)
+    }
+  })
+
   it('holds every invariant for the seeds that once found bugs', async () => {
-    expect(await failingSeeds(REGRESSION_SEEDS)).toEqual([])
+    expect([...(await failingSeeds(REGRESSION_SEEDS, true)), ...(await failingSeeds(MODE_REGRESSION_SEEDS))]).toEqual([])
   })
 
   it('holds every invariant for random seeds (part 1 of 2)', async () => {

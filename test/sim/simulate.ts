@@ -3,56 +3,144 @@
  * network, driven by one seed through random joins, leaves, changes and faults (crash,
  * freeze and thaw, partition and heal, cut links, delays), then checked against the
  * invariants that make failover trustworthy. The same seed replays the same run exactly.
+ *
+ * Some seeds also turn on modes (see `modesOf`): a hostile guest, guests that stall past
+ * the hard timeout, and a host lost right after admitting a guest. The modes draw from
+ * their own generators, so a seed with none of them runs exactly as it did before they existed.
  */
-import { seededRandom } from '../../src/runtime/random.js'
+import { seededRandom, type Random } from '../../src/runtime/random.js'
 import { TestSession, type TestPeer } from '../helpers/session.js'
+import { HostileGuest } from './hostile.js'
+import { check, type Change } from './invariants.js'
+import { RECOVERY_BOUND_MS, SIM_TIMERS } from './timers.js'
 
-export const SIM_TIMERS = {
-  heartbeat: { intervalMs: 1_000, softTimeoutMs: 3_000, hardTimeoutMs: 8_000 },
-  electionTimeoutMs: 1_500,
-  linkTimeoutMs: 5_000,
-  joinTimeoutMs: 10_000,
-  meshLimit: 4,
+export { RECOVERY_BOUND_MS, SIM_TIMERS }
+
+const HARD = SIM_TIMERS.heartbeat.hardTimeoutMs
+
+export interface SimModes {
+  /** Which of the first guests turns hostile (a fraction of them), or null: all are honest. */
+  hostile: number | null
+  /** Guests stall (clock and event loop stopped, as a blocked tab's) for longer than the hard timeout. */
+  stall: boolean
+  /** The host may close or crash 0–300 ms after admitting a guest, before its mesh links exist. */
+  formingLoss: boolean
 }
-
-/** After the last fault heals, everyone must be settled within this: hard timeout + election bound. */
-export const RECOVERY_BOUND_MS = SIM_TIMERS.heartbeat.hardTimeoutMs + 4 * SIM_TIMERS.electionTimeoutMs + SIM_TIMERS.joinTimeoutMs
 
 export interface SimResult {
   seed: number
+  modes: SimModes
   failures: string[]
   trace: string[]
   peers: number
 }
 
-interface Change {
-  peer: TestPeer
-  key: string
-  value: number
+/** Every mode off: the simulator as it was before the modes, for the seeds found then. */
+export const NO_MODES: SimModes = { hostile: null, stall: false, formingLoss: false }
+
+export function modesOf(seed: number): SimModes {
+  const r = seededRandom(seed ^ 0x0de5ca1e)
+  const [hostile, where, stall, formingLoss] = [r.next(), r.next(), r.next(), r.next()]
+  return { hostile: hostile < 1 / 3 ? where : null, stall: stall < 1 / 3, formingLoss: formingLoss < 1 / 3 }
 }
 
-export async function simulate(seed: number, steps = 24): Promise<SimResult> {
+export async function simulate(seed: number, steps = 24, modes = modesOf(seed)): Promise<SimResult> {
   const rng = seededRandom(seed ^ 0x5eed5eed)
-  const pick = <T>(items: readonly T[]): T | undefined => items[Math.floor(rng.next() * items.length)]
-  const between = (min: number, max: number) => min + Math.floor(rng.next() * (max - min + 1))
+  // Mode decisions draw from here, never from `rng`.
+  const extra = seededRandom(seed ^ 0x0fa17fa1)
+  const draw = (r: Random) => ({
+    pick: <T>(items: readonly T[]): T | undefined => items[Math.floor(r.next() * items.length)],
+    between: (min: number, max: number) => min + Math.floor(r.next() * (max - min + 1)),
+  })
+  const { pick, between } = draw(rng)
+  const x = draw(extra)
   const s = new TestSession(seed)
   const log = (line: string) => s.trace.push(`${s.clock.now()} sim ${line}`)
   const maxPeers = between(2, 12)
   const crashed = new Set<TestPeer>()
   const frozen = new Set<TestPeer>()
+  /** Peers the simulation itself made leave: their ending is no one's fault. */
+  const departed = new Set<TestPeer>()
   const changes: Change[] = []
+  const inviteOf = new Map<TestPeer, string>()
+  const misled: string[] = []
+  /** Until when the simulation cut each isolated peer off from everyone: its giving up is no one's fault. */
+  const isolatedUntil = new Map<TestPeer, number>()
+  let hostile: HostileGuest | undefined
+  /** When the last scheduled fault (freeze, stall, isolation) ends. */
+  let quietAt = 0
   let named = 0
-  const newPeer = () => s.peer(`p${named++}`, SIM_TIMERS)
+  const newPeer = () => {
+    const peer = s.peer(`p${named++}`, SIM_TIMERS)
+    let lostHost: string | undefined
+    let lostAt = 0
+    peer.controller.on('session-host-lost', ({ hostId }) => {
+      lostHost = hostId
+      lostAt = s.clock.now()
+    })
+    peer.controller.on('session-ended', ({ reason }) => {
+      if (!hostile || peer === hostile.peer || departed.has(peer) || !/disconnected|unreachable/.test(reason)) return
+      const now = s.clock.now()
+      if ((isolatedUntil.get(peer) ?? -Infinity) > now - HARD) return
+      // Giving up when no majority could back anyone is allowed; giving up before waiting for one is not.
+      if (now - lostAt >= 2 * SIM_TIMERS.electionTimeoutMs) return
+      if (!hostile.aliveSent.some((a) => a.to === peer.name && now - a.at <= 4 * SIM_TIMERS.electionTimeoutMs)) return
+      const host = s.peers.find((p) => p.controller.getSelf().id === lostHost)
+      const gone = !host || crashed.has(host) || !host.controller.isActive() || host.controller.getRole() !== 'host'
+      if (gone) misled.push(peer.name)
+    })
+    return peer
+  }
   const live = () => s.peers.filter((p) => !crashed.has(p) && !frozen.has(p) && p.controller.isActive())
   const hostOf = () => pick(live().filter((p) => p.controller.getRole() === 'host'))
 
-  const join = async (host: TestPeer) => {
+  /** Stops `peer`'s clock and event loop for `ms`; then what came due meanwhile runs at once. */
+  const freeze = (peer: TestPeer, ms: number, what = 'freeze') => {
+    log(`${what} ${peer.name} for ${ms}`)
+    s.net.freeze(peer.name)
+    frozen.add(peer)
+    quietAt = Math.max(quietAt, s.clock.now() + ms)
+    s.clock.setTimeout(() => {
+      s.net.resume(peer.name)
+      frozen.delete(peer)
+      log(`thaw ${peer.name}`)
+    }, ms)
+  }
+  /** A guest busy past the hard timeout: the others drop it meanwhile. */
+  const stall = (peer: TestPeer) => freeze(peer, extra.next() < 0.25 ? 2.5 * HARD : HARD + x.between(1_000, 3_000), 'stall')
+
+  /** The host goes (page closed or crashed) right after admitting `guest`, while its links still form. */
+  const loseHostWhileForming = async (host: TestPeer, guest: TestPeer, accepted: Promise<unknown>) => {
+    let done = false
+    void accepted.then(() => (done = true))
+    for (let i = 0; !done && i < 100; i++) await s.settle(1)
+    const ms = extra.next() < 0.6 ? x.between(0, 40) : x.between(0, 300)
+    await s.settle(ms)
+    if (crashed.has(host) || !host.controller.isActive()) return
+    const crash = extra.next() < 0.5
+    log(`lose host ${host.name} (${crash ? 'crash' : 'goodbye'}) ${ms} ms after admitting ${guest.name}`)
+    if (crash) {
+      s.net.crash(host.name)
+      crashed.add(host)
+    } else {
+      departed.add(host)
+      host.controller.goodbye()
+    }
+  }
+
+  /** `loseHost`: in formingLoss seeds, lose the host right after this admission (always, or half the time). */
+  const join = async (host: TestPeer, loseHost: 'never' | 'maybe' | 'always' = 'never') => {
     const guest = newPeer()
     log(`join ${guest.name} via ${host.name}`)
     try {
       const invite = await host.controller.createInvite()
       const { answerCode } = await guest.controller.join(invite.url)
+      inviteOf.set(guest, invite.inviteId)
+      const others = host.controller.getPeers().length - 1
       const accepted = host.controller.acceptAnswer(answerCode).catch((error: Error) => log(`accept failed: ${error.message}`))
+      if (modes.formingLoss && others > 0 && (loseHost === 'always' || (loseHost === 'maybe' && extra.next() < 0.5))) {
+        return await loseHostWhileForming(host, guest, accepted)
+      }
       await s.settle(50)
       await accepted
     } catch (error) {
@@ -63,21 +151,44 @@ export async function simulate(seed: number, steps = 24): Promise<SimResult> {
   const first = newPeer()
   await first.controller.start()
   for (let i = 1, n = between(1, maxPeers - 1); i <= n; i++) await join(first)
+  if (modes.hostile !== null) {
+    const guests = s.peers.slice(1).filter((p) => p.controller.isActive())
+    const peer = guests[Math.floor(modes.hostile * guests.length)]
+    if (peer) {
+      log(`${peer.name} turns hostile`)
+      hostile = new HostileGuest(s, peer, seededRandom(seed ^ 0x0bad0bad), inviteOf.get(peer) ?? 'unknown', log)
+      hostile.start()
+    }
+  }
+  // Each mode happens at least once, at a step of its own.
+  const stallStep = modes.stall ? x.between(0, steps - 1) : -1
+  const formingStep = modes.formingLoss ? x.between(0, steps - 1) : -1
 
   for (let step = 0; step < steps; step++) {
+    if (step === stallStep) {
+      const guest = x.pick(live().filter((p) => p.controller.getRole() === 'guest'))
+      if (guest) stall(guest)
+    }
+    if (step === formingStep) {
+      const host = x.pick(live().filter((p) => p.controller.getRole() === 'host'))
+      if (host) await join(host, 'always')
+    }
     const roll = rng.next()
     const peer = pick(live())
     if (roll < 0.4 && peer) {
       const key = `${peer.name}:${step}`
-      peer.kv.set(key, step)
-      changes.push({ peer, key, value: step })
+      const id = peer.kv.set(key, step)
+      changes.push({ peer, key, value: step, id })
     } else if (roll < 0.52 && peer) {
       peer.cursor.set('pos', `${peer.name}:${step}`)
     } else if (roll < 0.62) {
       const host = hostOf()
-      if (host && s.peers.length < maxPeers + 2) await join(host)
+      if (host && s.peers.length < maxPeers + 2) await join(host, 'maybe')
+    } else if (roll < 0.73 && peer && peer === hostile?.peer) {
+      // The hostile guest neither leaves nor crashes (the session may still throw it out): it is the adversary.
     } else if (roll < 0.67 && peer) {
       log(`leave ${peer.name}`)
+      departed.add(peer)
       if (rng.next() < 0.5) await peer.controller.leave()
       else peer.controller.goodbye()
     } else if (roll < 0.73 && peer) {
@@ -85,20 +196,17 @@ export async function simulate(seed: number, steps = 24): Promise<SimResult> {
       s.net.crash(peer.name)
       crashed.add(peer)
     } else if (roll < 0.8 && peer) {
-      const ms = between(1_000, 2 * SIM_TIMERS.heartbeat.hardTimeoutMs)
-      log(`freeze ${peer.name} for ${ms}`)
-      s.net.freeze(peer.name)
-      frozen.add(peer)
-      s.clock.setTimeout(() => {
-        s.net.resume(peer.name)
-        frozen.delete(peer)
-        log(`thaw ${peer.name}`)
-      }, ms)
+      const ms = between(1_000, 2 * HARD)
+      const guest = modes.stall && (peer.controller.getRole() === 'guest' ? peer : x.pick(live().filter((p) => p.controller.getRole() === 'guest')))
+      if (guest) stall(guest)
+      else freeze(peer, ms)
     } else if (roll < 0.86 && peer) {
-      const ms = between(1_000, 2 * SIM_TIMERS.heartbeat.hardTimeoutMs)
+      const ms = between(1_000, 2 * HARD)
       const others = s.peers.filter((p) => p !== peer).map((p) => p.name)
       log(`isolate ${peer.name} for ${ms}`)
       s.net.partition([peer.name], others)
+      isolatedUntil.set(peer, s.clock.now() + ms)
+      quietAt = Math.max(quietAt, s.clock.now() + ms)
       s.clock.setTimeout(() => {
         s.net.heal()
         log('heal')
@@ -119,59 +227,13 @@ export async function simulate(seed: number, steps = 24): Promise<SimResult> {
     }
     await s.settle(between(0, 1_500))
   }
-  // Every fault ends; then the session must settle within the recovery bound.
-  await s.settle(2 * SIM_TIMERS.heartbeat.hardTimeoutMs)
+  // Every fault ends (the hostile guest's too); then the session must settle within the recovery bound.
+  await s.settle(Math.max(2 * HARD, quietAt - s.clock.now()))
+  hostile?.stop()
   s.net.heal()
   for (const a of s.peers) for (const b of s.peers) s.net.setFault(a.name, b.name, undefined)
   log('all faults healed')
   await s.settle(RECOVERY_BOUND_MS)
-  return { seed, failures: check(s, crashed, changes), trace: s.trace, peers: s.peers.length }
-}
-
-function check(s: TestSession, crashed: Set<TestPeer>, changes: Change[]): string[] {
-  const failures: string[] = []
-  const alive = s.peers.filter((p) => !crashed.has(p) && p.controller.isActive())
-  const byId = new Map(alive.map((p) => [p.controller.getSelf().id, p]))
-  const groups = new Map<TestPeer, TestPeer[]>()
-  for (const p of alive) {
-    const state = p.controller.getState()
-    if (state !== 'connected') failures.push(`${p.name} is ${state}, not connected, ${RECOVERY_BOUND_MS} ms after the last fault`)
-    const hostInfo = p.controller.getPeers().find((x) => x.role === 'host')
-    const host = hostInfo && byId.get(hostInfo.id)
-    if (!host || host.controller.getRole() !== 'host') {
-      failures.push(`${p.name} follows ${hostInfo?.name ?? 'nobody'}, which is not a live host`)
-      continue
-    }
-    if (!host.controller.getPeers().some((x) => x.id === p.controller.getSelf().id)) failures.push(`${host.name} does not list its guest ${p.name}`)
-    groups.set(host, [...(groups.get(host) ?? []), p])
-  }
-  const hosts = [...groups.keys()]
-  for (const a of hosts) for (const b of hosts) {
-    if (a !== b && a.controller.getPeers().some((x) => x.id === b.controller.getSelf().id)) failures.push(`two hosts in one session: ${a.name} lists ${b.name}`)
-  }
-  for (const [host, members] of groups) {
-    const want = JSON.stringify(sorted(host.kv.store()))
-    for (const m of members) {
-      if (JSON.stringify(sorted(m.kv.store())) !== want) failures.push(`${m.name} state differs from its host ${host.name}: ${diffKeys(m.kv.store(), host.kv.store())}`)
-      if (JSON.stringify(m.layers.stores.get('left') ?? {}) !== JSON.stringify(host.layers.stores.get('left') ?? {})) failures.push(`${m.name} per-viewer state differs from ${host.name}`)
-    }
-  }
-  for (const { peer, key, value } of changes) {
-    if (!alive.includes(peer)) continue
-    const host = [...groups].find(([, members]) => members.includes(peer))?.[0]
-    if (host && host.kv.store()[key] !== value) failures.push(`lost: ${peer.name}'s change ${key} is missing at its host ${host.name}`)
-  }
-  // Exactly once: a snapshot replaces state (so what follows it may re-apply), but between
-  // two snapshots no intent is ever applied twice.
-  for (const p of alive) if (p.kv.duplicates.length) failures.push(`${p.name} applied intent ${p.kv.duplicates[0]} twice`)
-  return failures
-}
-
-function sorted(record: Record<string, unknown>): Array<[string, unknown]> {
-  return Object.entries(record).sort(([a], [b]) => (a < b ? -1 : 1))
-}
-
-function diffKeys(a: Record<string, unknown>, b: Record<string, unknown>): string {
-  const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k]))
-  return keys.map((k) => `${k}=${JSON.stringify(a[k])}/${JSON.stringify(b[k])}`).join(' ')
+  const failures = check(s, { crashed, changes, hostile: hostile?.peer, misled })
+  return { seed, modes, failures, trace: s.trace, peers: s.peers.length }
 }

@@ -7,8 +7,8 @@
  * need no type mark: their rebuilt SDPs differ only in the setup role they carry.
  */
 import { InviteError, TransportError } from '../errors.js'
-import { Alphabet64, ByteReader, ByteWriter } from './bytes.js'
-import type { Signal, SignalCodec } from '../transport/transport.js'
+import { Alphabet64, ByteReader, ByteWriter } from '../encoding/bytes.js'
+import type { Signal, SignalCodec } from './transport.js'
 
 const SETUP_ROLES = ['actpass', 'active', 'passive'] as const
 /** Digest lengths are implied by the hash, so only its index travels. */

@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { InviteError, TransportError } from '../../src/errors.js'
-import { sdpCodec } from '../../src/invite/sdp-codec.js'
+import { sdpCodec } from '../../src/transport/sdp-codec.js'
 import { chromiumOffer, essentials, offerWith, replaceLine, variants } from './sdp-samples.js'
 
 const roundTrip = (signal: string) => sdpCodec.unpack(sdpCodec.pack(signal))

@@ -1,7 +1,8 @@
 /**
  * Small symmetric binary helpers (after lib0's encoding/decoding): a writer that grows,
- * a reader that throws RangeError on truncated input. Invite codecs build on these and
- * never hand-roll bytes.
+ * a reader that throws RangeError on truncated input, and base64url. The invite and SDP
+ * codecs and the relay's seal build on these and never hand-roll bytes. A base module:
+ * it imports nothing.
  */
 export class ByteWriter {
   private buf = new Uint8Array(64)
@@ -190,4 +191,14 @@ export function fromBase64url(text: string): Uint8Array {
     }
   }
   return out
+}
+
+/** base64url that re-encodes to itself (no stray low bits), else null. */
+export function fromCanonicalBase64url(text: string): Uint8Array<ArrayBuffer> | null {
+  try {
+    const bytes = fromBase64url(text)
+    return toBase64url(bytes) === text ? new Uint8Array(bytes) : null
+  } catch {
+    return null
+  }
 }

@@ -1,0 +1,221 @@
+/**
+ * Failover: when the host is lost, survivors stand, back one winner each, and the winner
+ * catches up and takes over once a majority backs it (the rules are in election.ts).
+ */
+import type { SessionViewer } from '../types.js'
+import { wire } from '../wire/build.js'
+import type { MessageOf } from '../wire/messages.js'
+import { chooseWinner, furthestAhead, quorumOf } from './election.js'
+import { type Conn, type Election, Part } from './state.js'
+
+/** Why a session ended when no new host could be agreed on, in words for the person. */
+export const ELECTION_FAILURES = {
+  isolated: 'The host is gone, and too few of the others could be reached to go on without it (the host may have left before you were linked to them); ask for a new invite.',
+  'host-unreachable': 'You lost your link to the host while the others still reach it; ask for a new invite.',
+  'no-new-host': 'The host left and no new host could be agreed on; ask for a new invite.',
+  'cut-off': 'You were out of touch with most of the session for too long, and they carry on without you; ask for a new invite.',
+} as const
+
+export class Failover<V extends SessionViewer = SessionViewer> extends Part<V> {
+  /**
+   * The host is gone (goodbye, closed link, or silence past the hard timeout). Survivors
+   * elect the best-ranked of them; local changes keep queueing in the outbox meanwhile.
+   * `handedOver`: the host said goodbye, so it no longer counts in the electorate.
+   */
+  onHostLost(reason: string, handedOver = false): void {
+    const lostId = this.s.hostId
+    this.s.hostConn = null
+    if (lostId) this.core.emit('session-host-lost', { hostId: lostId })
+    if (!this.s.bootstrapped) return this.core.finish('host-lost')
+    if (lostId) this.forgetPeer(lostId, reason)
+    this.startElection(lostId, handedOver)
+  }
+
+  /** Removes a peer from this guest's view at once (the host's roster would say so later). */
+  forgetPeer(peerId: string, reason: string): void {
+    const peer = this.s.peers.get(peerId)
+    this.s.peers.delete(peerId)
+    this.s.rank = this.s.rank.filter((id) => id !== peerId)
+    if (peer) this.core.emit('session-peer-dropped', { peer, reason })
+  }
+
+  private startElection(lostHost: string | null, handedOver: boolean): void {
+    if (this.core.lifecycle.state === 'connected') this.core.lifecycle.to('reconnecting')
+    if (this.s.election) this.core.clock.clearTimeout(this.s.election.timer)
+    const session = this.s
+    this.s.election = {
+      epoch: this.s.epoch,
+      lostHost,
+      quorum: quorumOf({ succession: this.electorate(), lostHost, handedOver }),
+      votes: new Map([[this.core.self.id, this.s.seq]]),
+      backers: new Set(),
+      alive: new Set(),
+      timer: this.core.clock.setTimeout(() => this.current(session) && this.decide(), this.core.timers.electionTimeoutMs),
+    }
+    this.parts.links.broadcast(wire.candidate({ epoch: this.s.epoch, seq: this.s.seq }))
+    this.maybeDecide()
+  }
+
+  /** The published succession, and whoever was in a roster within two hard timeouts and did not say goodbye. */
+  private electorate(): string[] {
+    const recent = this.core.clock.now() - 2 * this.core.heartbeat.hardTimeoutMs
+    const lately = [...this.s.rosterSeen].filter(([id, at]) => at >= recent && !this.s.succession.includes(id)).map(([id]) => id)
+    return [...this.s.succession, ...lately]
+  }
+
+  eligible(peerId: string): boolean {
+    const access = peerId === this.core.self.id ? this.core.self.access : this.s.successionAccess.get(peerId)
+    return access !== 'viewer'
+  }
+
+  onCandidate(conn: Conn, message: MessageOf<'candidate'>): void {
+    const sender = conn.peerId!
+    if (this.s.role === 'host') {
+      // A survivor late to an election I won, or one from a split-off side: take it back.
+      if (message.epoch <= this.s.epoch && !message.alive) this.parts.takeover.takeBack(conn)
+      return
+    }
+    if (message.epoch < this.s.epoch) return
+    if (!this.s.election && message.epoch === this.s.epoch && !message.alive && this.s.hostConn) {
+      // Someone lost the host before we noticed. If our link to it is quiet too, it is gone;
+      // otherwise say so: the host lives, only their link to it failed.
+      if (!this.s.hostConn.stale) return this.parts.links.sendTo(conn, wire.candidate({ epoch: this.s.epoch, seq: this.s.seq, alive: true }))
+      this.s.hostConn.fenced = true
+      this.onHostLost('timeout')
+    }
+    const election = this.s.election
+    if (!election || message.epoch !== election.epoch || !election.quorum.members.has(sender)) return
+    if (message.alive) election.alive.add(sender)
+    else {
+      election.alive.delete(sender)
+      election.votes.set(sender, message.seq)
+    }
+    this.maybeDecide()
+  }
+
+  /** A survivor backs us as the new host. */
+  onBack(conn: Conn, message: MessageOf<'back'>): void {
+    const election = this.s.election
+    if (!election || message.epoch !== election.epoch || !election.quorum.members.has(conn.peerId!)) return
+    election.backers.add(conn.peerId!)
+    this.maybeTakeOver()
+  }
+
+  /** Decides as soon as every survivor this peer is linked to has stood (or said the host lives). */
+  maybeDecide(): void {
+    const election = this.s.election
+    if (!election || election.backed) return
+    const linked = [...this.s.conns].filter((c) => c.peerId && !c.fenced && election.quorum.members.has(c.peerId))
+    if (linked.every((c) => election.votes.has(c.peerId!) || election.alive.has(c.peerId!))) this.decide()
+  }
+
+  /** Backs the best-ranked eligible candidate heard, once; if that is us, we gather backing. */
+  private decide(): void {
+    const election = this.s.election
+    if (!election || election.backed) return
+    this.core.clock.clearTimeout(election.timer)
+    const winner = chooseWinner(election.votes.keys(), this.s.succession, (id) => this.eligible(id))
+    if (!winner) return this.giveUp(election.alive.size ? 'host-unreachable' : 'no-new-host')
+    election.backed = winner
+    const session = this.s
+    const expire = (ms: number, reason: keyof typeof ELECTION_FAILURES) =>
+      (election.timer = this.core.clock.setTimeout(() => {
+        if (this.current(session) && this.s.election === election) this.giveUp(reason)
+      }, ms))
+    if (winner !== this.core.self.id) {
+      const conn = this.s.connOf(winner)
+      if (conn) this.parts.links.sendTo(conn, wire.back({ epoch: election.epoch }))
+      // Backing is final: a winner that never greets us may have taken over all the same.
+      expire(3 * this.core.timers.electionTimeoutMs, 'no-new-host')
+      return
+    }
+    expire(2 * this.core.timers.electionTimeoutMs, election.alive.size ? 'host-unreachable' : 'isolated')
+    if (!this.canGatherQuorum(election)) return
+    this.maybeTakeOver()
+  }
+
+  /**
+   * Standing, whether a majority may still back us: only linked members can (no new link
+   * forms without a host). Gives up at once when not. Who says the host lives is still
+   * counted: an untrusted peer could say so falsely to make us all give up.
+   */
+  canGatherQuorum(election: Election): boolean {
+    const { members, needed } = election.quorum
+    const reachable = [...this.s.conns].filter((c) => c.peerId && !c.fenced && members.has(c.peerId)).length
+    if (reachable + (members.has(this.core.self.id) ? 1 : 0) >= needed) return true
+    this.giveUp('isolated')
+    return false
+  }
+
+  /** The winner, once a majority backs it: catch up from the survivor furthest ahead, then take over. */
+  private maybeTakeOver(): void {
+    const election = this.s.election
+    if (!election || election.backed !== this.core.self.id || election.catchup) return
+    const backing = election.backers.size + (election.quorum.members.has(this.core.self.id) ? 1 : 0)
+    if (backing < election.quorum.needed) return
+    this.core.clock.clearTimeout(election.timer)
+    const [aheadId, aheadSeq] = furthestAhead(election.votes) ?? [this.core.self.id, this.s.seq]
+    const ahead = this.s.connOf(aheadId)
+    if (aheadSeq <= this.s.seq || !ahead || !election.backers.has(aheadId)) return this.parts.links.serial(() => this.becomeHost())
+    // Catch up first: no delta any survivor applied may be lost.
+    election.catchup = ahead
+    election.target = aheadSeq
+    this.parts.links.sendTo(ahead, wire.catchup({ from: this.s.seq + 1 }))
+    const session = this.s
+    election.timer = this.core.clock.setTimeout(() => {
+      if (!this.current(session) || this.s.election !== election) return
+      this.core.diagnostic('catchup-incomplete', `Took over at #${this.s.seq}; ${aheadId} was at #${aheadSeq} but did not send the rest.`)
+      this.parts.links.serial(() => this.becomeHost())
+    }, this.core.timers.electionTimeoutMs)
+  }
+
+  /** No host could be agreed on: end rather than host a copy of the session while others go on. */
+  giveUp(reason: keyof typeof ELECTION_FAILURES): void {
+    const unsent = this.s.outbox.size ? ` ${this.s.outbox.size} unsent change(s) could not be delivered.` : ''
+    this.core.diagnostic('election-failed', `${ELECTION_FAILURES[reason]}${unsent}`, { reason })
+    // A host cut off ends the session for those still with it: they cannot reach the others either.
+    this.parts.links.broadcast(this.s.role === 'host' ? wire.end({ reason }) : wire.bye({ reason: 'disconnected' }))
+    this.core.finish(reason)
+  }
+
+  /** After a catch-up delta or snapshot: take over once we hold everything anyone applied. */
+  async afterCatchup(): Promise<void> {
+    const election = this.s.election
+    if (election?.catchup && this.s.seq >= (election.target ?? 0)) await this.becomeHost()
+  }
+
+  private async becomeHost(): Promise<void> {
+    const election = this.s.election
+    if (!election || this.s.role !== 'guest') return
+    this.core.clock.clearTimeout(election.timer)
+    this.s.election = null
+    this.s.epoch = election.epoch + 1
+    this.s.hostId = this.core.self.id
+    this.core.setRole('host')
+    // Whoever has no link to us is out of reach; a linked one that did not stand is only slow.
+    for (const id of [...this.s.rank]) {
+      const conn = this.s.connOf(id)
+      if (id !== this.core.self.id && (!conn || conn.fenced)) this.forgetPeer(id, 'unreachable')
+    }
+    this.s.rank = [this.core.self.id, ...this.s.rank.filter((id) => id !== this.core.self.id)]
+    for (const [id, peer] of this.s.peers) this.s.peers.set(id, { ...peer, role: 'guest' })
+    this.s.reported = new Map()
+    this.s.requested = new Set()
+    this.parts.mesh.setTopology()
+    // Survivors (and a thawed old host) may hand over deltas we lack, for a while.
+    const witnesses = new Set(election.quorum.members)
+    if (election.lostHost) witnesses.add(election.lostHost)
+    this.s.handover = { witnesses, until: this.core.clock.now() + this.core.timers.handoverHardTimeouts * this.core.heartbeat.hardTimeoutMs }
+    // Our own unconfirmed changes become authoritative right after the hello. The digest
+    // describes our state once they are out (at `digestSeq`), so followers compare it there.
+    this.s.forkSeq = this.s.seq
+    const own = this.s.outbox.pending().filter((entry) => !this.s.seen.has(entry.intentId))
+    for (const entry of own) if (entry.overwritten) await this.parts.bridge.applyChange({ p: entry.providerId, d: entry.payload }, this.core.self.id, entry.intentId)
+    this.s.lastDigest = { digest: await this.parts.bridge.stateDigest(), seq: this.s.seq + own.length }
+    for (const conn of this.s.conns) if (conn.peerId && !conn.fenced && this.s.peers.has(conn.peerId)) this.parts.host.sendHello(conn, this.s.lastDigest)
+    if (this.core.lifecycle.state === 'reconnecting') this.core.lifecycle.to('connected')
+    this.s.outbox.clear()
+    for (const entry of own) this.parts.host.broadcastDelta(entry.intentId, this.core.self.id, [{ p: entry.providerId, d: entry.payload }])
+    this.parts.mesh.requestMeshLinks()
+  }
+}

@@ -1,0 +1,181 @@
+/**
+ * A follower's side: the host's hello and roster, bootstrap, authoritative deltas applied
+ * in order, acks, and the outbox sent again when needed.
+ */
+import type { SessionViewer } from '../types.js'
+import { wire } from '../wire/build.js'
+import { decodeMessage, encodeMessage } from '../wire/codec.js'
+import type { MessageOf, PeerInfo } from '../wire/messages.js'
+import { type Conn, Part } from './state.js'
+
+export class Follower<V extends SessionViewer = SessionViewer> extends Part<V> {
+  onHello(conn: Conn, message: MessageOf<'hello'>): void | Promise<void> {
+    // The host we follow saying hello again (it took us back): the roster is news, and what we missed.
+    if (conn === this.s.hostConn && conn.peerId !== null) {
+      this.onRoster(message.rank, message.peers, message.mesh)
+      if (this.s.bootstrapped && !this.s.rebootstrapping && message.seq > this.s.seq) this.parts.links.sendTo(conn, wire.resend({ from: this.s.seq + 1 }))
+      // Our links, as we always answer a hello: a host that took us back lists us once we do.
+      this.parts.mesh.reportLinks()
+      return this.flushOutbox()
+    }
+    if (conn.peerId !== null) return this.parts.takeover.followNewHost(conn, message)
+    conn.peerId = message.hostId
+    this.s.hostId = message.hostId
+    this.s.epoch = message.epoch
+    this.s.sessionId = message.sessionId
+    this.core.emit('session-started', { sessionId: message.sessionId, role: 'guest', self: this.core.getSelf() })
+    this.onRoster(message.rank, message.peers, message.mesh)
+  }
+
+  onRoster(rank: string[], peers: PeerInfo[], mesh: boolean): void {
+    const next = new Map(peers.filter((p) => p.id !== this.core.self.id).map((p) => [p.id, p]))
+    for (const peer of next.values()) this.core.formerNames.set(peer.id, peer.name)
+    const me = peers.find((p) => p.id === this.core.self.id)
+    if (me?.access) this.core.self = { ...this.core.self, access: me.access }
+    // A fenced old host that the new host took back is a peer again.
+    for (const conn of this.s.conns) if (conn.fenced && conn.peerId && next.has(conn.peerId)) conn.fenced = false
+    const previous = this.s.peers
+    this.s.peers = next
+    this.s.rank = rank
+    this.s.succession = [...rank]
+    const now = this.core.clock.now()
+    for (const id of rank) this.s.rosterSeen.set(id, now)
+    this.s.successionAccess = new Map(peers.map((p) => [p.id, p.access ?? 'editor']))
+    this.s.mesh = mesh
+    for (const [id, peer] of next) if (!previous.has(id)) this.core.emit('session-peer-joined', { peer })
+    for (const [id, peer] of previous) if (!next.has(id)) this.core.emit('session-peer-dropped', { peer, reason: 'left' })
+    this.parts.mesh.pruneGuestLinks()
+  }
+
+  async onSnapshot(message: MessageOf<'snapshot'>): Promise<void> {
+    if (this.s.bootstrapped && !this.s.rebootstrapping && message.seq < this.s.seq) {
+      // An answer to an earlier request, overtaken by deltas we already applied: it would roll us back.
+      this.core.diagnostic('stale-snapshot', `Ignored a snapshot at #${message.seq}; this peer is at #${this.s.seq}.`)
+      return
+    }
+    const order = (p: string) => this.core.registry.priorityOf(p)
+    const entries = message.entries.map((e, i) => ({ e, i })).sort((a, b) => order(a.e.p) - order(b.e.p) || a.i - b.i)
+    for (const { e } of entries) {
+      const provider = this.core.registry.get(e.p)
+      if (!provider) {
+        this.core.diagnostic('unknown-provider', `Snapshot for provider "${e.p}", which this page does not have; skipped.`, { providerId: e.p })
+        continue
+      }
+      const { ok, viewer } = this.parts.bridge.resolveViewer(provider, e.w)
+      if (!ok) continue
+      await this.parts.bridge.callProvider(provider.id, 'applySnapshot', () => provider.applySnapshot(e.d, viewer), {})
+    }
+    this.s.seq = message.seq
+    // What we had seen no longer says what our state holds; the snapshot's ids do.
+    this.s.seen.reset(message.ids)
+    this.s.replay.clear()
+    // Intents the snapshot already reflects are done; the rest it replaced must be applied again.
+    for (const entry of this.s.outbox.pending()) {
+      if (this.s.seen.has(entry.intentId)) this.s.outbox.settle(entry.intentId)
+      else entry.overwritten = true
+    }
+    this.s.reorder = new Map([...this.s.reorder].filter(([seq]) => seq > message.seq))
+    const first = !this.s.bootstrapped
+    this.s.bootstrapped = true
+    this.s.rebootstrapping = false
+    if (first) {
+      if (this.s.joinTimer) this.core.clock.clearTimeout(this.s.joinTimer)
+      this.s.joinTimer = null
+    }
+    if (this.core.lifecycle.state === 'joining') this.core.lifecycle.to('connected')
+    this.core.emit('session-bootstrap-complete', { entries: message.entries.length, seq: message.seq })
+    const early = this.s.earlyDeltas
+    this.s.earlyDeltas = []
+    for (const delta of early) await this.onDelta(delta)
+    await this.drainReorder()
+    if (first) this.flushOutbox()
+    await this.parts.failover.afterCatchup()
+  }
+
+  /** Sends every unconfirmed intent again, with its original id: the host dedupes. */
+  flushOutbox(): void {
+    if (!this.s.hostConn) return
+    for (const entry of this.s.outbox.pending()) {
+      this.parts.links.sendTo(this.s.hostConn, wire.intent({ id: entry.intentId, p: entry.providerId, d: entry.payload }))
+    }
+  }
+
+  async onDelta(message: MessageOf<'delta'>): Promise<void> {
+    if (!this.s.bootstrapped || this.s.rebootstrapping) {
+      this.s.earlyDeltas.push(message)
+      return
+    }
+    // Only our current host (or the survivor we catch up from) gets here; an older epoch is
+    // history it resends. A fenced old host's deltas are refused at the edge.
+    if (message.epoch > this.s.epoch) return
+    if (message.seq <= this.s.seq) {
+      if (message.origin === this.core.self.id) this.s.outbox.settle(message.id)
+      return
+    }
+    if (message.seq > this.s.seq + 1) {
+      if (this.s.reorder.size < this.core.limits.reorderBufferSize) this.s.reorder.set(message.seq, message)
+      this.requestResend()
+      return
+    }
+    await this.applyAuthoritative(message)
+    await this.drainReorder()
+    await this.checkDigest()
+    await this.parts.failover.afterCatchup()
+  }
+
+  private async drainReorder(): Promise<void> {
+    for (let next = this.s.reorder.get(this.s.seq + 1); next; next = this.s.reorder.get(this.s.seq + 1)) {
+      this.s.reorder.delete(next.seq)
+      await this.applyAuthoritative(next)
+    }
+  }
+
+  /** Asks the host for what is missing, once per gap position. */
+  private requestResend(): void {
+    const from = this.s.seq + 1
+    if (this.s.resendRequested === from || !this.s.hostConn) return
+    this.s.resendRequested = from
+    this.core.diagnostic('seq-gap', `Missed deltas from #${from}; asking the host to resend.`)
+    this.parts.links.sendTo(this.s.hostConn, wire.resend({ from }))
+  }
+
+  private async applyAuthoritative(message: MessageOf<'delta'>): Promise<void> {
+    this.s.seq = message.seq
+    // Kept as it came, to serve a new host's catch-up: no second encoding.
+    this.s.replay.add(message.seq, this.core.received.get(message) ?? encodeMessage(message))
+    const mine = message.origin === this.core.self.id ? this.s.outbox.settle(message.id) : undefined
+    if (this.s.seen.touch(message.id) && !mine) return
+    const [only] = message.changes
+    if (mine && !mine.overwritten && message.changes.length === 1 && only!.p === mine.providerId && JSON.stringify(only!.d) === mine.json) return
+    for (const change of message.changes) await this.parts.bridge.applyChange(change, message.origin, message.id, message.seq)
+  }
+
+  onAck(message: MessageOf<'ack'>): void {
+    const entry = this.s.outbox.settle(message.id)
+    if (!entry || message.ok) return
+    const reason = message.reason ?? 'refused'
+    this.core.diagnostic('intent-refused', `The host refused a change to "${entry.providerId}" (${reason}); it was undone.`, { providerId: entry.providerId, intentId: entry.intentId, reason })
+    // Undo our optimistic change the one way every provider supports: take the host's state again.
+    this.rebootstrap()
+  }
+
+  /** Asks our host for a fresh snapshot. Newer deltas wait for it: it travels as bulk, and they may overtake it. */
+  rebootstrap(): void {
+    if (this.s.rebootstrapping || !this.s.hostConn) return
+    this.s.rebootstrapping = true
+    this.parts.links.sendTo(this.s.hostConn, wire.resend({ from: 0 }))
+  }
+
+  /** A delta from our own replay log: bytes we validated (or encoded) ourselves. */
+  readonly keptDelta = (bytes: Uint8Array): MessageOf<'delta'> => decodeMessage(bytes, this.core.limits.maxMessageBytes) as MessageOf<'delta'>
+
+  /** Follower: at the sequence number the takeover digest describes, compare; differ → re-bootstrap. */
+  async checkDigest(): Promise<void> {
+    const check = this.s.digestCheck
+    if (!check || this.s.seq < check.seq || this.s.rebootstrapping) return
+    this.s.digestCheck = null
+    if (this.s.seq > check.seq || check.digest === (await this.parts.bridge.stateDigest())) return
+    this.core.diagnostic('digest-mismatch', `State differs from the new host's at #${check.seq}; fetching a fresh snapshot.`)
+    this.rebootstrap()
+  }
+}

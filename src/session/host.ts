@@ -1,0 +1,209 @@
+/**
+ * The host's side: admission, intents turned into authoritative deltas, handed-over
+ * changes, replay and snapshots, dropping and removing peers.
+ */
+import { SessionStateError } from '../errors.js'
+import type { SessionDelta, SessionDeltaMeta, SessionViewer } from '../types.js'
+import { wire } from '../wire/build.js'
+import { encodeMessage } from '../wire/codec.js'
+import type { MessageOf, PeerInfo, WireMessage } from '../wire/messages.js'
+import { type ApplyContext, type Change, type Conn, Part } from './state.js'
+
+export class HostSide<V extends SessionViewer = SessionViewer> extends Part<V> {
+  async onJoin(conn: Conn, message: MessageOf<'join'>): Promise<void> {
+    conn.joined = true
+    const user = message.user
+    if (message.inviteId !== conn.inviteId) {
+      this.core.diagnostic('join-refused', `Refused a join for invite ${message.inviteId} on a link opened for another invite.`)
+      return this.parts.links.detach(conn, 'wrong-invite')
+    }
+    if (user.id === this.core.self.id || this.s.peers.has(user.id)) {
+      this.core.diagnostic('join-refused', `Refused a join from "${user.name}": user id ${user.id} is already in the session.`)
+      return this.parts.links.detach(conn, 'duplicate-user')
+    }
+    if (this.core.removed.has(user.id)) return this.turnAway(conn, user, 'removed')
+    const admit = this.core.options.admit
+    if (admit) {
+      // Asking may take a person's time: never hold up the session while they decide.
+      const session = this.s
+      Promise.resolve()
+        .then(() => admit({ ...user, role: 'guest' }, { inviteId: message.inviteId, access: conn.access ?? 'editor' }))
+        .catch((error: unknown) => {
+          this.core.diagnostic('admit-error', `The admit hook failed: ${(error as Error)?.message ?? String(error)}; refusing.`, { error })
+          return false
+        })
+        .then((ok) => {
+          if (!this.current(session) || !this.s.conns.has(conn)) return
+          if (ok) this.parts.links.serial(() => this.admit(conn, user))
+          else this.turnAway(conn, user, 'refused')
+        })
+      return
+    }
+    await this.admit(conn, user)
+  }
+
+  private turnAway(conn: Conn, user: PeerInfo, reason: string): void {
+    this.core.diagnostic('join-refused', `Refused "${user.name}" (${reason}).`, { peerId: user.id })
+    this.parts.links.sendTo(conn, wire.end({ reason }))
+    this.parts.links.detach(conn, reason)
+  }
+
+  private async admit(conn: Conn, user: PeerInfo): Promise<void> {
+    if (this.s.peers.has(user.id)) return this.parts.links.detach(conn, 'duplicate-user')
+    const peer: PeerInfo = { id: user.id, name: user.name, role: 'guest', ...(conn.access === 'viewer' ? { access: 'viewer' as const } : {}) }
+    conn.peerId = peer.id
+    conn.admittedAt = this.core.clock.now()
+    this.s.peers.set(peer.id, peer)
+    this.s.successionAccess.set(peer.id, conn.access ?? 'editor')
+    this.s.rank.push(peer.id)
+    this.parts.mesh.setTopology()
+    this.core.formerNames.set(peer.id, peer.name)
+    this.sendHello(conn)
+    this.parts.links.broadcast(this.rosterMessage(), conn)
+    if (this.core.lifecycle.state === 'hosting') this.core.lifecycle.to('connected')
+    this.core.emit('session-peer-joined', { peer })
+    this.parts.mesh.requestMeshLinks()
+    await this.sendSnapshot(conn)
+  }
+
+  rosterMessage(): WireMessage {
+    return wire.roster({ rank: this.s.rank, peers: this.rosterPeers(), mesh: this.s.mesh })
+  }
+
+  private rosterPeers(): PeerInfo[] {
+    return [this.core.self, ...this.s.peers.values()]
+  }
+
+  private async sendSnapshot(conn: Conn): Promise<void> {
+    const seq = this.s.seq
+    const ids = this.s.seen.recent(this.core.limits.replayLogSize)
+    const entries = await this.parts.bridge.collectSnapshot()
+    if (this.s.conns.has(conn)) this.parts.links.sendTo(conn, wire.snapshot({ seq, ids, entries }))
+  }
+
+  async onIntent(conn: Conn, message: MessageOf<'intent'>): Promise<void> {
+    const origin = conn.peerId!
+    const ack = (ok: boolean, reason?: string) => this.parts.links.sendTo(conn, wire.ack({ id: message.id, ok, ...(reason ? { reason } : {}) }))
+    if (this.s.seen.has(message.id)) return ack(true)
+    if (!this.authorized(conn, message)) {
+      this.core.diagnostic('intent-unauthorized', `Refused a change to "${message.p}" from ${origin}: not allowed.`, { peerId: origin, providerId: message.p })
+      return ack(false, 'unauthorized')
+    }
+    // Only an intent that takes effect is remembered (broadcastDelta records it): a flood of
+    // refused ones must not push real ids out of the dedupe window.
+    const provider = this.core.registry.get(message.p)
+    if (!provider) {
+      this.core.diagnostic('unknown-provider', `Intent from ${origin} for unknown provider "${message.p}" refused.`, { peerId: origin, providerId: message.p })
+      return ack(false, 'unknown-provider')
+    }
+    const { ok, viewer } = this.parts.bridge.resolveViewer(provider, message.d.viewerId, origin)
+    if (!ok) return ack(false, 'unknown-viewer')
+    const delta: SessionDelta = { ...message.d, intentId: message.id }
+    const meta: SessionDeltaMeta<V> = { remote: true, origin, role: 'host', viewer, intentId: message.id, view: false }
+    const context: ApplyContext = { capture: [] }
+    const { failed, value } = await this.parts.bridge.callProvider(provider.id, 'applyDelta', () => provider.applyDelta(delta, meta as SessionDeltaMeta), context)
+    if (failed) return ack(false, 'provider-error')
+    if (value === false) return ack(false, 'refused')
+    const changes = context.capture!.length ? context.capture! : [{ p: provider.id, d: message.d }]
+    this.broadcastDelta(message.id, origin, changes)
+  }
+
+  /** Viewers may not change anything; `authorizeIntent` refines the rule per provider and kind. */
+  private authorized(conn: Conn, message: Pick<MessageOf<'intent'>, 'id' | 'p' | 'd'>): boolean {
+    const peer = this.s.peers.get(conn.peerId!)
+    if (!peer) return false
+    const allowed = (peer.access ?? 'editor') === 'editor'
+    const hook = this.core.options.authorizeIntent
+    if (!hook) return allowed
+    try {
+      return hook({ intentId: message.id, providerId: message.p, origin: peer.id, delta: { ...message.d, intentId: message.id } }, peer, allowed) === true
+    } catch (error) {
+      this.core.diagnostic('authorize-error', `authorizeIntent threw: ${(error as Error)?.message ?? String(error)}; refusing.`, { error })
+      return false
+    }
+  }
+
+  /** Host: removes a guest. It is told, its links go on every peer, and it cannot come back. */
+  kick(peerId: string, reason = 'removed'): void {
+    if (this.s.role !== 'host') throw new SessionStateError('not-host', 'Only the host can remove a peer.')
+    this.core.removed.touch(peerId)
+    const conn = this.s.connOf(peerId)
+    if (conn) {
+      this.parts.links.sendTo(conn, wire.end({ reason }))
+      this.parts.links.detach(conn, reason)
+    }
+    this.dropPeer(peerId, reason)
+  }
+
+  /**
+   * New host: a survivor hands over a delta the old host authorised and we never got.
+   * Taken only from those who were in the session, while the handover lasts, and checked
+   * like an intent of the forwarding peer: re-issued once, under the origin it names.
+   */
+  async onForward(conn: Conn, message: MessageOf<'forward'>): Promise<void> {
+    if (this.s.seen.has(message.id)) return
+    if (!this.s.handover?.witnesses.has(message.origin) && message.origin !== conn.peerId) {
+      this.core.diagnostic('wire-out-of-role', `Dropped a handed-over change from ${conn.peerId} naming ${message.origin}, who was not in the session.`, { peerId: conn.peerId ?? undefined, reason: 'unknown-origin' })
+      return
+    }
+    for (const change of message.changes) {
+      if (!this.authorized(conn, { id: message.id, p: change.p, d: change.d })) {
+        this.core.diagnostic('intent-unauthorized', `Refused a handed-over change to "${change.p}" from ${conn.peerId}: not allowed.`, { peerId: conn.peerId ?? undefined, providerId: change.p })
+        return
+      }
+    }
+    this.s.seen.touch(message.id)
+    for (const change of message.changes) await this.parts.bridge.applyChange(change, message.origin, message.id)
+    this.broadcastDelta(message.id, message.origin, message.changes)
+  }
+
+  /** Throws (and changes nothing) when `changes` cannot be encoded. */
+  broadcastDelta(intentId: string, origin: string, changes: Change[]): void {
+    const seq = this.s.seq + 1
+    const bytes = encodeMessage(wire.delta({ seq, epoch: this.s.epoch, id: intentId, origin, changes }))
+    this.s.seq = seq
+    this.s.seen.touch(intentId)
+    this.s.replay.add(seq, bytes)
+    for (const conn of this.s.conns) if (conn.peerId && !conn.fenced) this.parts.links.sendBytes(conn, bytes)
+  }
+
+  /** Deltas `from`..now from the replay log, or a snapshot when the log no longer has them all. */
+  serveMissing(conn: Conn, from: number): Promise<void> | void {
+    if (!this.withinBudget(conn)) {
+      this.core.diagnostic('budget-exceeded', `${conn.peerId} asked for missed changes too often; request dropped.`, { peerId: conn.peerId ?? undefined, reason: 'resend-budget' })
+      return
+    }
+    const missed = from <= this.s.seq ? this.s.replay.range(from, this.s.seq) : []
+    if (!missed || from === 0) return this.sendSnapshot(conn)
+    for (const bytes of missed) this.parts.links.sendBytes(conn, bytes)
+  }
+
+  /** A few resend or catch-up requests per link per hard timeout: each may cost a whole snapshot. */
+  private withinBudget(conn: Conn): boolean {
+    const now = this.core.clock.now()
+    if (!conn.served || now - conn.served.since >= this.core.heartbeat.hardTimeoutMs) conn.served = { since: now, count: 0 }
+    return ++conn.served.count <= this.core.timers.resendBudget
+  }
+
+  dropPeer(peerId: string, reason: string): void {
+    if (!this.s.peers.has(peerId)) return
+    this.parts.failover.forgetPeer(peerId, reason)
+    if (this.s.role === 'host') {
+      this.s.reported.delete(peerId)
+      for (const pair of this.s.requested) if (pair.split('|').includes(peerId)) this.s.requested.delete(pair)
+      this.parts.mesh.setTopology()
+      this.parts.links.broadcast(this.rosterMessage())
+      this.parts.mesh.requestMeshLinks()
+    }
+    this.parts.liveness.updateConnectivity()
+  }
+
+  sendHello(conn: Conn, digest?: { digest: string; seq: number }): void {
+    this.parts.links.sendTo(conn, wire.hello({
+      sessionId: this.s.sessionId, epoch: this.s.epoch, hostId: this.core.self.id,
+      rank: this.s.rank, peers: this.rosterPeers(), mesh: this.s.mesh, seq: this.s.seq,
+      ...(digest ? { digest: digest.digest, digestSeq: digest.seq } : {}),
+      ...(this.s.forkSeq !== null ? { forkSeq: this.s.forkSeq } : {}),
+    }))
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * The link table: attach and detach links, send and broadcast, and receive: bytes decoded
+ * at the edge, then handled one at a time in arrival order.
+ */
+import { WireError } from '../errors.js'
+import type { Link } from '../transport/transport.js'
+import type { SessionViewer } from '../types.js'
+import { decodeMessage, encodeMessage } from '../wire/codec.js'
+import type { WireMessage } from '../wire/messages.js'
+import { type Conn, Part } from './state.js'
+
+export class Links<V extends SessionViewer = SessionViewer> extends Part<V> {
+  attach(link: Link, inviteId?: string): Conn {
+    const conn: Conn = { link, peerId: null, inviteId, offs: [], lastHeard: this.core.clock.now(), stale: false }
+    this.s.conns.add(conn)
+    const session = this.s
+    conn.offs.push(
+      link.on('message', (bytes) => {
+        if (this.current(session)) this.receive(conn, bytes)
+      }),
+      link.on('close', ({ reason }) => {
+        if (this.current(session)) this.parts.router.onLinkClosed(conn, reason)
+      }),
+      link.on('error', (error) => {
+        if (this.current(session)) this.core.diagnostic('link-error', error.message, { peerId: conn.peerId ?? undefined, error })
+      }),
+      link.on('progress', (progress) => {
+        if (this.current(session) && conn === this.s.hostConn && !this.s.bootstrapped) this.core.emit('session-bootstrap-progress', progress)
+      }),
+    )
+    return conn
+  }
+
+  detach(conn: Conn, reason: string): void {
+    this.s.conns.delete(conn)
+    for (const off of conn.offs) off()
+    conn.link.close(reason)
+  }
+
+  sendTo(conn: Conn, message: WireMessage): void {
+    this.sendBytes(conn, encodeMessage(message), message.t === 'snapshot' ? 'bulk' : 'control')
+  }
+
+  sendBytes(conn: Conn, bytes: Uint8Array, lane: 'control' | 'bulk' = 'control'): void {
+    if (!conn.link.open) return
+    try {
+      conn.link.send(bytes, lane)
+    } catch (error) {
+      this.core.diagnostic('send-failed', `Could not send to ${conn.peerId ?? 'a peer'}: ${(error as Error).message}`, { peerId: conn.peerId ?? undefined, error })
+    }
+  }
+
+  /** To every admitted peer this page is linked to (the host link, for a guest). */
+  broadcast(message: WireMessage, except?: Conn): void {
+    const bytes = encodeMessage(message)
+    for (const conn of this.s.conns) if (conn.peerId && !conn.fenced && conn !== except) this.sendBytes(conn, bytes)
+  }
+
+  private receive(conn: Conn, bytes: Uint8Array): void {
+    this.parts.liveness.noticeStall(this.core.clock.now())
+    this.parts.liveness.heard(conn)
+    let message: WireMessage
+    try {
+      message = decodeMessage(bytes, this.core.limits.maxMessageBytes)
+    } catch (error) {
+      const code = error instanceof WireError ? error.code : 'wire-malformed'
+      this.core.diagnostic(code, `Dropped a message from ${conn.peerId ?? 'an unadmitted link'}: ${(error as Error).message}`, { peerId: conn.peerId ?? undefined, error })
+      return
+    }
+    if (message.t === 'delta') this.core.received.set(message, bytes)
+    // Liveness is answered at once; everything else waits for the messages before it, whose
+    // handlers may change who may send what (a new host's hello, then its orders).
+    if (message.t === 'ping' || message.t === 'pong') this.parts.router.dispatch(conn, message)
+    else this.serial(() => this.parts.router.dispatch(conn, message))
+  }
+
+  /** Runs handlers one at a time, in arrival order, across async provider calls. */
+  serial(task: () => void | Promise<void>): void {
+    const session = this.s
+    this.s.chain = this.s.chain
+      .then(() => (this.current(session) ? task() : undefined))
+      .catch((error: unknown) => this.core.diagnostic('internal-error', `Unexpected error: ${(error as Error)?.message ?? String(error)}`, { error }))
+  }
+
+  toHost(message: WireMessage): void {
+    if (this.s.hostConn) this.sendTo(this.s.hostConn, message)
+  }
+}

@@ -1,0 +1,131 @@
+/**
+ * Liveness: heartbeats, stale and dead links, our own stalls, and a host's isolation.
+ */
+import type { SessionViewer } from '../types.js'
+import { wire } from '../wire/build.js'
+import { type Conn, Part } from './state.js'
+
+export class Liveness<V extends SessionViewer = SessionViewer> extends Part<V> {
+  scheduleHeartbeat(): void {
+    const session = this.s
+    // From the first beat on, a timer firing far past its time is noticed as a stall.
+    if (session.lastBeat === 0) session.lastBeat = this.core.clock.now()
+    session.heartbeatTimer = this.core.clock.setTimeout(() => {
+      if (!this.current(session)) return
+      this.beat()
+      // A beat may end the session (a host cut off too long).
+      if (this.current(session)) this.scheduleHeartbeat()
+    }, this.core.heartbeat.intervalMs)
+  }
+
+  /** Pings every admitted link and judges silence: stale at the soft timeout, dead at the hard one. */
+  private beat(): void {
+    const now = this.core.clock.now()
+    // After our own stall, what arrived meanwhile is handled first: judge nobody this beat.
+    const stalled = this.noticeStall(now)
+    this.s.lastBeat = now
+    if (!stalled && this.s.role === 'host') this.checkIsolation(now)
+    if (!this.core.isActive()) return
+    for (const conn of [...this.s.conns]) {
+      const silence = now - conn.lastHeard
+      // A fenced peer that never speaks again (it crashed) is let go after a second hard timeout.
+      if (conn.fenced && silence >= 2 * this.core.heartbeat.hardTimeoutMs) {
+        if (this.s.role === 'host' && conn.peerId) this.s.departed.set(conn.peerId, { admittedAt: conn.admittedAt ?? 0, since: conn.awaySince ?? conn.lastHeard, at: now })
+        this.parts.links.detach(conn, 'timeout')
+      }
+      if (!conn.peerId) continue
+      // A fenced link is still pinged: if the peer behind it is back, it hears us and we it.
+      if (conn.fenced) {
+        this.parts.links.sendTo(conn, wire.ping({ n: Math.floor(now) }))
+        continue
+      }
+      if (!stalled && silence >= this.core.heartbeat.hardTimeoutMs) {
+        conn.fenced = conn === this.s.hostConn || this.s.role === 'host'
+        if (conn === this.s.hostConn) this.parts.failover.onHostLost('timeout')
+        // The host keeps the link, fenced: a guest back from a long stall is taken back when it speaks.
+        else if (this.s.role === 'host') this.parts.host.dropPeer(conn.peerId, 'timeout')
+        else {
+          this.parts.links.detach(conn, 'timeout')
+          this.parts.failover.forgetPeer(conn.peerId, 'timeout')
+          // The host forwards view deltas and asks for links by what we report: say it.
+          this.parts.mesh.reportLinks()
+        }
+        if (!this.core.isActive()) return
+        continue
+      }
+      if (silence >= this.core.heartbeat.softTimeoutMs && !conn.stale) {
+        conn.stale = true
+        this.core.emit('session-reconnecting', { peerId: conn.peerId })
+      }
+      this.parts.links.sendTo(conn, wire.ping({ n: Math.floor(now) }))
+      conn.link.getStats?.().then((stats) => (conn.stats = stats), () => {})
+    }
+    this.updateConnectivity()
+  }
+
+  /**
+   * Our own event loop stood still (a busy tab, a frozen page): a timer fired far past its
+   * time. The silence is ours, not theirs, so every link gets a fresh heartbeat window.
+   */
+  noticeStall(now: number): boolean {
+    const late = this.s.lastBeat > 0 ? now - this.s.lastBeat - this.core.heartbeat.intervalMs : 0
+    if (late <= this.core.heartbeat.intervalMs) return false
+    this.s.lastBeat = now
+    for (const conn of this.s.conns) conn.lastHeard = now
+    this.core.diagnostic('stalled', `This page stood still for ${Math.round(late)} ms; links get a fresh heartbeat window before anyone is judged silent.`)
+    return true
+  }
+
+  /**
+   * Host: whether the peers it cannot hear could elect a successor without it: a majority of
+   * the session as they last saw it (peers admitted since they went quiet are not in their
+   * roster). Then a successor's hello may be real; and if that lasts past the time our links
+   * to them are kept, the others carry on without us: we end rather than host a second copy.
+   */
+  private checkIsolation(now: number): void {
+    const members = [...this.s.conns].filter((c) => c.peerId && (c.fenced || this.s.peers.has(c.peerId)))
+    // A peer that says it follows another host, or claims to be one, is no more ours than a silent one.
+    const followsAnother = new Set([...this.s.movedOn.values()].flatMap((ids) => [...ids]))
+    for (const claimer of this.s.claims.keys()) followsAnother.add(claimer)
+    for (const c of members) {
+      const quiet = c.fenced || now - c.lastHeard >= this.core.heartbeat.softTimeoutMs
+      // Away since it went quiet (a peer that strays after talking again keeps that time).
+      if (quiet || followsAnother.has(c.peerId!)) c.awaySince ??= quiet ? c.lastHeard : now
+      else c.awaySince = undefined
+    }
+    for (const [id, gone] of this.s.departed) if (now - gone.at > 4 * this.core.heartbeat.hardTimeoutMs) this.s.departed.delete(id)
+    const away = [
+      ...members.filter((c) => c.awaySince !== undefined).map((c) => ({ admittedAt: c.admittedAt ?? 0, since: c.awaySince! })),
+      ...[...this.s.departed.values()].map((gone) => ({ admittedAt: gone.admittedAt, since: gone.since })),
+    ]
+    const since = Math.min(...away.map((a) => a.since))
+    const electorate = 1 + [...members, ...this.s.departed.values()].filter((m) => (m.admittedAt ?? 0) <= since).length
+    const silent = away.filter((a) => a.admittedAt <= since)
+    if (!silent.length || electorate < 3 || silent.length < Math.floor(electorate / 2) + 1) {
+      this.s.isolatedSince = null
+      return
+    }
+    this.s.isolatedSince ??= now
+    if (now - this.s.isolatedSince >= 2 * this.core.heartbeat.hardTimeoutMs) this.parts.failover.giveUp('cut-off')
+  }
+
+  heard(conn: Conn): void {
+    conn.lastHeard = this.core.clock.now()
+    if (!conn.stale) return
+    conn.stale = false
+    this.updateConnectivity()
+  }
+
+  /**
+   * `reconnecting` while the links this peer depends on are all stale: a guest's link to
+   * its host; for the host, every guest link (one quiet guest is that guest's problem).
+   */
+  updateConnectivity(): void {
+    const state = this.core.lifecycle.state
+    if ((state !== 'connected' && state !== 'reconnecting') || this.s.election) return
+    const admitted = [...this.s.conns].filter((c) => c.peerId && !c.fenced)
+    const cutOff = this.s.role === 'guest' ? !!this.s.hostConn?.stale : admitted.length > 0 && admitted.every((c) => c.stale)
+    if (cutOff && state === 'connected') this.core.lifecycle.to('reconnecting')
+    else if (!cutOff && state === 'reconnecting') this.core.lifecycle.to('connected')
+  }
+}

@@ -1,0 +1,67 @@
+/**
+ * Changes made on this page: a view delta goes to every peer, a host's change becomes a
+ * delta at once, a guest's waits in the outbox as an intent.
+ */
+import type { SessionDelta, SessionSyncProvider, SessionViewer } from '../types.js'
+import { wire } from '../wire/build.js'
+import { stripIntent } from './provider-bridge.js'
+import { Part } from './state.js'
+
+/** 16 characters of a 64-letter alphabet: 96 bits. */
+const INTENT_ID_SIZE = 16
+
+export class LocalChanges<V extends SessionViewer = SessionViewer> extends Part<V> {
+  /** A change made on this page, reported by a provider; returns its intent id (none for a view delta). */
+  onLocalDelta(provider: SessionSyncProvider, delta: SessionDelta): string | undefined {
+    if (!delta || typeof delta !== 'object' || Array.isArray(delta)) {
+      this.core.diagnostic('invalid-delta', `Provider "${provider.id}" emitted a delta that is not an object.`, { providerId: provider.id })
+      return undefined
+    }
+    if (provider.scope === 'per-viewer' && typeof delta.viewerId !== 'string') {
+      this.core.diagnostic('invalid-delta', `Provider "${provider.id}" is per-viewer but emitted a delta without a viewerId.`, { providerId: provider.id })
+      return undefined
+    }
+    const payload = stripIntent(delta)
+    const notJson = (error: unknown) => {
+      this.core.diagnostic('invalid-delta', `Provider "${provider.id}" emitted a delta that is not JSON.`, { providerId: provider.id, error })
+      return undefined
+    }
+    // Host and view deltas are encoded once, for the wire; that encoding is also the JSON check.
+    const view = provider.view === true
+    if (delta.view === true && !view) {
+      this.core.diagnostic('invalid-delta', `Provider "${provider.id}" emitted a view delta but is not declared \`view: true\`; peers would refuse it.`, { providerId: provider.id })
+      return undefined
+    }
+    const intentId = view ? '' : typeof delta.intentId === 'string' && delta.intentId ? delta.intentId : this.nextIntentId()
+    if (view || this.s.role === 'host') {
+      try {
+        if (view) this.parts.views.sendView(provider.id, payload)
+        else this.parts.host.broadcastDelta(intentId, this.core.self.id, [{ p: provider.id, d: payload }])
+      } catch (error) {
+        return notJson(error)
+      }
+      return view ? undefined : intentId
+    }
+    let json: string
+    try {
+      json = JSON.stringify(payload)
+    } catch (error) {
+      return notJson(error)
+    }
+    if (this.s.outbox.full) {
+      this.core.diagnostic('outbox-full', `${this.s.outbox.size} changes are waiting for the host; this change was not sent.`, { providerId: provider.id })
+      return undefined
+    }
+    this.s.outbox.add({ intentId, providerId: provider.id, payload, json })
+    if (this.s.bootstrapped && this.s.hostConn) this.parts.links.sendTo(this.s.hostConn, wire.intent({ id: intentId, p: provider.id, d: payload }))
+    return intentId
+  }
+
+  /**
+   * Fresh randomness per change, not a counter: an untrusted guest that could predict
+   * another peer's next id could take it first, and that peer's change would be dropped.
+   */
+  private nextIntentId(): string {
+    return this.core.random.id(INTENT_ID_SIZE)
+  }
+}

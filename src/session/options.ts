@@ -1,0 +1,128 @@
+/**
+ * Everything a controller can be told, and every default: limits in counts and bytes,
+ * heartbeat timers, and the other timers and sizes of the protocol, in one place.
+ */
+import type { RelayClient } from '../relay/index.js'
+import type { Clock } from '../runtime/clock.js'
+import type { Random } from '../runtime/random.js'
+import type { Transport } from '../transport/transport.js'
+import type { SessionAccess, SessionIntent } from '../types.js'
+import type { PeerInfo } from '../wire/messages.js'
+
+export interface SessionLimits {
+  /** Largest wire message accepted (a bootstrap snapshot is one message). */
+  maxMessageBytes: number
+  /** Intent ids remembered for dedupe (LRU). */
+  dedupeSize: number
+  /** Unconfirmed intents a guest may hold. */
+  outboxSize: number
+  /** Authoritative deltas the host keeps for guests that missed some. */
+  replayLogSize: number
+  /** (origin, provider, viewer) keys remembered for last-write-wins. */
+  viewStateSize: number
+  /** Out-of-order deltas a guest buffers while it waits for a gap to fill. */
+  reorderBufferSize: number
+  /** Invites open at once. */
+  pendingInvites: number
+  /** Live plus pending links a controller may hold (Chromium caps a page near 500). */
+  maxLinks: number
+}
+
+export const DEFAULT_LIMITS: SessionLimits = {
+  maxMessageBytes: 32 * 1024 * 1024,
+  dedupeSize: 10_000,
+  outboxSize: 10_000,
+  replayLogSize: 1_000,
+  viewStateSize: 10_000,
+  reorderBufferSize: 1_000,
+  pendingInvites: 64,
+  maxLinks: 64,
+}
+
+export interface SessionSyncOptions {
+  transport: Transport
+  clock?: Clock
+  random?: Random
+  user?: { id?: string; name?: string }
+  /** Page URL invites point at; the fragment is replaced by `#session=…`. */
+  baseUrl?: string
+  /** How long an invite stays valid. */
+  inviteTtlMs?: number
+  /** An invite URL longer than this is refused with `invite-too-long` (use the paste code). */
+  maxInviteUrlLength?: number
+  /** How long a guest waits for the host to complete the link after answering. */
+  joinTimeoutMs?: number
+  limits?: Partial<SessionLimits>
+  /** Gets a mirror of every event, e.g. an app's own event bus. */
+  emitter?: { emit(type: string, payload: unknown): void }
+  /** Asked before starting or joining when some modules declare nothing; default: go on. */
+  confirmUndeclared?: (modules: string[]) => boolean | Promise<boolean>
+  /** App config (plugin set…) to carry in invites, so a guest can load the host's set. */
+  provision?: () => unknown
+  heartbeat?: Partial<HeartbeatOptions>
+  /** Full mesh up to this many peers (host included); a host star beyond. */
+  meshLimit?: number
+  /** How long a peer-assisted link may take to open before it is abandoned. */
+  linkTimeoutMs?: number
+  /** How long survivors wait for each other's candidacy after losing the host. */
+  electionTimeoutMs?: number
+  /**
+   * A signalling relay (see relay/): invites become one click — the guest's page fetches the
+   * offer and posts its answer, end-to-end encrypted; the host picks it up. Without it, or
+   * when it is down, the link-and-answer-code flow works as ever.
+   */
+  signalingEndpoint?: string
+  /** A relay client of your own (e.g. with a custom fetch); overrides `signalingEndpoint`. */
+  relay?: RelayClient
+  /** Host: let a knocking guest in (e.g. ask "Alice wants to join"). Default: everyone with a valid invite. */
+  admit?: (peer: PeerInfo, invite: { inviteId: string; access: SessionAccess }) => boolean | Promise<boolean>
+  /** Host: may this guest's intent take effect? `allowed` is the default (editors yes, viewers no). */
+  authorizeIntent?: (intent: SessionIntent, peer: PeerInfo, allowed: boolean) => boolean
+}
+
+export interface HeartbeatOptions {
+  /** A ping on every link this often. */
+  intervalMs: number
+  /** A link silent this long is stale: `session-reconnecting`, state `reconnecting`. */
+  softTimeoutMs: number
+  /** A link silent this long is dead: the peer is dropped (or, the host's, lost). */
+  hardTimeoutMs: number
+}
+
+export const DEFAULT_HEARTBEAT: HeartbeatOptions = { intervalMs: 2_000, softTimeoutMs: 6_000, hardTimeoutMs: 20_000 }
+
+/** The protocol's other timers and sizes; the options above override the first five. */
+export const DEFAULT_TIMERS = {
+  inviteTtlMs: 15 * 60_000,
+  maxInviteUrlLength: 2_000,
+  joinTimeoutMs: 10 * 60_000,
+  linkTimeoutMs: 30_000,
+  electionTimeoutMs: 1_500,
+  meshLimit: 6,
+  /** Length of generated session, invite and user ids. */
+  idSize: 10,
+  /** In a star, guests keep standby links to this many successors in the rank list. */
+  standbySuccessors: 2,
+  /** Resend and catch-up requests one link may make per hard timeout (each may cost a snapshot). */
+  resendBudget: 16,
+  /** A new host takes FORWARDs from the session it took over, and a host takes a successor's hello after losing touch, for this many hard timeouts. */
+  handoverHardTimeouts: 3,
+}
+
+export type SessionTimers = typeof DEFAULT_TIMERS
+
+/** Options with every default filled in. */
+export interface Settings {
+  limits: SessionLimits
+  heartbeat: HeartbeatOptions
+  timers: SessionTimers
+}
+
+export function resolveSettings(options: SessionSyncOptions): Settings {
+  const timers = { ...DEFAULT_TIMERS }
+  for (const key of ['inviteTtlMs', 'maxInviteUrlLength', 'joinTimeoutMs', 'linkTimeoutMs', 'electionTimeoutMs', 'meshLimit'] as const) {
+    const value = options[key]
+    if (value !== undefined) timers[key] = value
+  }
+  return { limits: { ...DEFAULT_LIMITS, ...options.limits }, heartbeat: { ...DEFAULT_HEARTBEAT, ...options.heartbeat }, timers }
+}

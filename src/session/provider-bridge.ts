@@ -1,0 +1,128 @@
+/**
+ * The provider bridge: subscribes providers while a session is on, calls them with every
+ * failure contained, and collects their snapshots.
+ */
+import type { SessionDelta, SessionDeltaMeta, SessionSyncProvider, SessionViewer } from '../types.js'
+import type { MessageOf } from '../wire/messages.js'
+import { digestOf } from './digest.js'
+import { type ApplyContext, type Change, Part } from './state.js'
+
+export class ProviderBridge<V extends SessionViewer = SessionViewer> extends Part<V> {
+  private readonly unsubscribes = new Map<string, () => void>()
+  /** Set while a provider applies a remote change: what it emits then is an echo (or, on the host, the captured result). */
+  private applying: ApplyContext | null = null
+
+  /** True while the controller applies a remote delta or snapshot: a provider's subscribe can skip those changes. */
+  isApplyingRemote(): boolean {
+    return this.applying !== null
+  }
+
+  subscribeAll(): void {
+    for (const provider of this.core.registry.all()) this.subscribeProvider(provider)
+  }
+
+  unsubscribeAll(): void {
+    for (const id of [...this.unsubscribes.keys()]) this.unsubscribeProvider(id)
+  }
+
+  subscribeProvider(provider: SessionSyncProvider): void {
+    try {
+      const off = provider.subscribe((delta) => this.onEmit(provider, delta))
+      this.unsubscribes.set(provider.id, typeof off === 'function' ? off : () => {})
+    } catch (error) {
+      this.providerError(provider.id, 'subscribe', error)
+    }
+  }
+
+  unsubscribeProvider(id: string): void {
+    const off = this.unsubscribes.get(id)
+    this.unsubscribes.delete(id)
+    try {
+      off?.()
+    } catch (error) {
+      this.providerError(id, 'unsubscribe', error)
+    }
+  }
+
+  /** A provider reports a change: an echo of a remote change we apply, or a change made on this page. */
+  private onEmit(provider: SessionSyncProvider, delta: SessionDelta): string | undefined {
+    if (!this.core.isActive() || !this.unsubscribes.has(provider.id)) return undefined
+    if (!this.applying) return this.parts.local.onLocalDelta(provider, delta)
+    // The host capturing what a guest's intent did: that becomes the authoritative delta.
+    if (this.applying.capture && delta && typeof delta === 'object') this.applying.capture.push({ p: provider.id, d: stripIntent(delta) })
+    return undefined
+  }
+
+  private providerError(providerId: string, method: string, error: unknown): void {
+    const detail = error instanceof Error ? error.message : String(error)
+    this.core.diagnostic('provider-error', `Provider "${providerId}" threw in ${method}: ${detail}`, { providerId, error })
+  }
+
+  /**
+   * Calls a provider method, containing sync throws and async rejections. Resolves to
+   * `failed` when it threw, so callers can tell a refusal from an error.
+   */
+  async callProvider<T>(providerId: string, method: string, call: () => T | Promise<T>, context: ApplyContext | null = null): Promise<{ failed: boolean; value?: T }> {
+    let result: T | Promise<T>
+    this.applying = context
+    try {
+      result = call()
+    } catch (error) {
+      this.providerError(providerId, method, error)
+      return { failed: true }
+    } finally {
+      this.applying = null
+    }
+    try {
+      return { failed: false, value: await result }
+    } catch (error) {
+      this.providerError(providerId, method, error)
+      return { failed: true }
+    }
+  }
+
+  resolveViewer(provider: SessionSyncProvider, viewerId: unknown, peerId?: string): { ok: boolean; viewer: V | null } {
+    if (provider.scope === 'global') return { ok: true, viewer: null }
+    const viewer = typeof viewerId === 'string' ? this.core.viewers.get(viewerId) : undefined
+    if (viewer) return { ok: true, viewer }
+    this.core.diagnostic('unknown-viewer', `No viewer "${String(viewerId)}" here for provider "${provider.id}"; change skipped.`, { providerId: provider.id, peerId })
+    return { ok: false, viewer: null }
+  }
+
+  /** Every provider's snapshot (per viewer for per-viewer ones), in bootstrap order. */
+  async collectSnapshot(): Promise<MessageOf<'snapshot'>['entries']> {
+    const entries: MessageOf<'snapshot'>['entries'] = []
+    for (const provider of this.core.registry.ordered()) {
+      const targets: Array<V | null> = provider.scope === 'global' ? [null] : [...this.core.viewers.values()]
+      for (const viewer of targets) {
+        const { failed, value } = await this.callProvider(provider.id, 'snapshot', () => provider.snapshot(viewer))
+        if (!failed) entries.push({ p: provider.id, w: viewer?.uniqueId ?? null, d: value ?? null })
+      }
+    }
+    return entries
+  }
+
+  /** Applies one authoritative change through its provider; the provider's echoes are dropped. */
+  async applyChange(change: Change, origin: string, intentId: string, seq?: number): Promise<void> {
+    const provider = this.core.registry.get(change.p)
+    if (!provider) {
+      this.core.diagnostic('unknown-provider', `Delta for provider "${change.p}", which this page does not have; skipped.`, { providerId: change.p })
+      return
+    }
+    const { ok, viewer } = this.resolveViewer(provider, change.d.viewerId)
+    if (!ok) return
+    const meta: SessionDeltaMeta<V> = { remote: true, origin, role: this.s.role ?? 'guest', viewer, intentId, ...(seq !== undefined ? { seq } : {}), view: false }
+    await this.callProvider(provider.id, 'applyDelta', () => provider.applyDelta({ ...change.d, intentId }, meta as SessionDeltaMeta), {})
+  }
+
+  /** A hash over every provider's canonical snapshot. */
+  async stateDigest(): Promise<string> {
+    return digestOf(await this.collectSnapshot())
+  }
+}
+
+/** A delta as it travels: the controller's `intentId` is carried beside it, not in it. */
+export function stripIntent(delta: SessionDelta): Record<string, unknown> {
+  const { intentId: _drop, ...rest } = delta
+  return rest
+}

@@ -1,0 +1,118 @@
+/**
+ * Routing: every received message passes the gate (session/gate.ts), then goes to the part
+ * that handles it; links that close or say goodbye end here too.
+ */
+import type { SessionViewer } from '../types.js'
+import { wire } from '../wire/build.js'
+import type { WireMessage } from '../wire/messages.js'
+import { outranks } from './election.js'
+import { checkSender, type LinkFacts } from './gate.js'
+import { type Conn, Part } from './state.js'
+
+/** What only a guest of ours sends: a peer taken back that sends one follows us now. */
+const GUEST_ACTS: ReadonlySet<WireMessage['t']> = new Set(['links', 'resend', 'intent', 'signal', 'forward'])
+
+export class Router<V extends SessionViewer = SessionViewer> extends Part<V> {
+  dispatch(conn: Conn, message: WireMessage): void | Promise<void> {
+    // A link closed or dropped while this message waited its turn: as if it never arrived.
+    if (!this.s.conns.has(conn)) return
+    if (conn.fenced) {
+      // A peer we stopped hearing speaks again (a thawed old host, a guest back from a stall).
+      // A host takes it back with a hello; a guest tells its old host whom it follows now.
+      if (this.s.role === 'host') this.parts.takeover.takeBack(conn)
+      else this.parts.takeover.tellMovedOn(conn)
+      return
+    }
+    const claim = { epoch: this.s.epoch, hostId: this.s.hostId }
+    if (this.s.role === 'host' && conn.peerId !== null && ((message.t === 'delta' && message.epoch < this.s.epoch) || (message.t === 'hello' && !outranks(message, claim)))) {
+      this.core.diagnostic('stale-epoch', `${conn.peerId} still acts as host of epoch ${message.epoch}; fencing it.`, { peerId: conn.peerId })
+      return this.parts.takeover.takeBack(conn)
+    }
+    const refusal = checkSender(this.factsOf(conn), message)
+    if (refusal) {
+      this.core.diagnostic('wire-out-of-role', `Dropped "${message.t}" from ${conn.peerId ?? 'an unadmitted link'}: ${refusal}.`, { peerId: conn.peerId ?? undefined, reason: refusal })
+      return
+    }
+    if (conn.probation && GUEST_ACTS.has(message.t)) this.parts.takeover.readmit(conn)
+    if (message.t === 'ping') return this.parts.links.sendTo(conn, wire.pong({ n: message.n }))
+    if (message.t === 'pong') {
+      conn.rtt = this.core.clock.now() - message.n
+      return
+    }
+    return this.handle(conn, message)
+  }
+
+  /** What the gate needs to know about a link, as of now. */
+  private factsOf(conn: Conn): LinkFacts {
+    const election = this.s.election
+    const peerId = conn.peerId
+    return {
+      role: this.s.role,
+      peerId,
+      hostLink: conn === this.s.hostConn,
+      awaitingJoin: conn.inviteId !== undefined && !conn.joined,
+      viewer: conn.access === 'viewer',
+      catchupSource: !!election && conn === election.catchup,
+      backedWinner: !!election && peerId !== null && election.backed === peerId && peerId !== this.core.self.id,
+      handoverWitness: !!this.s.handover && peerId !== null && this.s.handover.witnesses.has(peerId) && this.core.clock.now() <= this.s.handover.until,
+      viewProvider: (id) => this.core.registry.get(id)?.view === true,
+      helloRefusal: (hello) => this.parts.takeover.helloRefusal(conn, hello),
+    }
+  }
+
+  private handle(conn: Conn, message: WireMessage): void | Promise<void> {
+    switch (message.t) {
+      case 'join': return this.parts.host.onJoin(conn, message)
+      case 'snapshot': return this.parts.follower.onSnapshot(message)
+      case 'view': return this.parts.views.onView(conn, message)
+      case 'intent': return this.parts.host.onIntent(conn, message)
+      case 'delta': return this.parts.follower.onDelta(message)
+      case 'ack': return this.parts.follower.onAck(message)
+      case 'resend': return this.parts.host.serveMissing(conn, message.from)
+      case 'roster': return this.parts.follower.onRoster(message.rank, message.peers, message.mesh)
+      case 'connect': return this.parts.mesh.onConnect(message.peer)
+      case 'signal': return this.parts.mesh.onSignal(conn, message)
+      case 'relay': return this.parts.mesh.onRelay(message)
+      case 'links': return this.parts.mesh.onLinks(conn, message.peers)
+      case 'candidate': return this.parts.failover.onCandidate(conn, message)
+      case 'back': return this.parts.failover.onBack(conn, message)
+      case 'handover': return this.parts.takeover.onHandover(conn, message)
+      case 'forward': return this.parts.host.onForward(conn, message)
+      case 'catchup': return this.parts.host.serveMissing(conn, message.from)
+      case 'hello': return this.parts.follower.onHello(conn, message)
+      case 'bye': return this.onBye(conn, message.reason)
+      case 'end': return this.core.finish(message.reason === 'ended' ? 'host-ended' : message.reason)
+      case 'ping':
+      case 'pong':
+        return
+    }
+  }
+
+  onLinkClosed(conn: Conn, reason: string): void {
+    if (!this.s.conns.has(conn)) return
+    this.s.conns.delete(conn)
+    for (const off of conn.offs) off()
+    if (conn === this.s.hostConn) return this.parts.failover.onHostLost(reason)
+    if (this.s.role === 'host' && conn.peerId) {
+      // Gone without a goodbye: for a while it still counts among those who could elect without us.
+      this.s.departed.set(conn.peerId, { admittedAt: conn.admittedAt ?? 0, since: conn.awaySince ?? this.core.clock.now(), at: this.core.clock.now() })
+      this.parts.host.dropPeer(conn.peerId, `link-closed: ${reason}`)
+    } else this.parts.mesh.reportLinks()
+    const election = this.s.election
+    if (!election) return
+    if (election.backed === this.core.self.id && !election.catchup) this.parts.failover.canGatherQuorum(election)
+    else this.parts.failover.maybeDecide()
+  }
+
+  /** A goodbye on any link drops that peer at once; the host's roster confirms it later. */
+  private onBye(conn: Conn, reason: string): void {
+    this.parts.links.detach(conn, 'bye')
+    // It left for good: it cannot stand on another side of a split, so it no longer counts in an election.
+    if (conn.peerId) this.s.rosterSeen.delete(conn.peerId)
+    if (conn === this.s.hostConn) return this.parts.failover.onHostLost(reason, true)
+    // The winner we backed gave up: nobody else can be backed in this election.
+    if (this.s.election?.backed === conn.peerId && conn.peerId !== this.core.self.id) return this.parts.failover.giveUp('no-new-host')
+    if (conn.peerId) this.parts.host.dropPeer(conn.peerId, reason)
+    if (this.s.role === 'guest') this.parts.mesh.reportLinks()
+  }
+}

@@ -1,0 +1,232 @@
+/**
+ * The state every part of the core shares: `Core`, one per controller (services, the
+ * provider registry, this user), and `Session`, one per session, made at start or join
+ * and dropped at its end — so nothing of a finished session can leak into the next, and
+ * a callback that outlives its session sees that it did (`core.session !== session`).
+ */
+import type { ProviderRegistry } from '../providers/registry.js'
+import type { RelayClient } from '../relay/index.js'
+import type { Clock, TimerHandle } from '../runtime/clock.js'
+import type { Random } from '../runtime/random.js'
+import type { Link, LinkStats, PendingOffer, Transport } from '../transport/transport.js'
+import type { SessionAccess, SessionEvents, SessionRole, SessionViewer } from '../types.js'
+import type { MessageOf, PeerInfo } from '../wire/messages.js'
+import type { Lifecycle } from './lifecycle.js'
+import { LruMap, LruSet } from './lru.js'
+import type { HeartbeatOptions, SessionLimits, SessionSyncOptions, SessionTimers } from './options.js'
+import { Outbox } from './outbox.js'
+import type { Parts } from './parts.js'
+import { ReplayLog } from './replay-log.js'
+
+/** One link to another peer, before and after we know who is on the other end. */
+export interface Conn {
+  link: Link
+  peerId: string | null
+  /** Host side: the invite this link was opened for; JOIN must name it. */
+  inviteId?: string
+  /** Host side: what the invite lets its guest do. */
+  access?: SessionAccess
+  offs: Array<() => void>
+  /** A link to a host that went silent: kept open so a thawed old host can be fenced and taken back. */
+  fenced?: boolean
+  /** Clock time of the last message from this link. */
+  lastHeard: number
+  stale: boolean
+  rtt?: number
+  /** The link's statistics as of the last heartbeat. */
+  stats?: LinkStats
+  /** Host: taken back (sent our hello and our deltas) but not acting as our guest yet, so not in the roster. */
+  probation?: boolean
+  /** Host: when the peer was admitted (or taken back). */
+  admittedAt?: number
+  /** Host: the link's JOIN has come (one per link). */
+  joined?: boolean
+  /** Host: since when this peer has been silent, or following another host. */
+  awaySince?: number
+  /** Guest: when we last told this (old host's) link whom we follow now. */
+  toldMovedOn?: number
+  /** Host: resend and catch-up requests served in the current budget window. */
+  served?: { since: number; count: number }
+}
+
+export interface PendingInvite {
+  pending: PendingOffer
+  /** Stops waiting for a relayed answer. */
+  abort?: () => void
+  access: SessionAccess
+  expiresAt: number
+  used: boolean
+  timer: TimerHandle
+}
+
+export interface ApplyContext {
+  /** Host applying a guest's intent: emitted deltas become the authoritative result. */
+  capture?: Array<{ p: string; d: Record<string, unknown> }>
+}
+
+export interface Election {
+  epoch: number
+  lostHost: string | null
+  /** The peers whose backing counts, and how many a winner needs. */
+  quorum: { members: Set<string>; needed: number }
+  /** Survivor id → the last host sequence number it applied (its candidacy). */
+  votes: Map<string, number>
+  /** Survivors that backed us as the winner. */
+  backers: Set<string>
+  /** Peers that still hear the host: only our own link to it failed. */
+  alive: Set<string>
+  timer: TimerHandle
+  /** The winner we back (ourselves, when we stand); once chosen, never changed. */
+  backed?: string
+  /** The survivor furthest ahead, while the winner catches up from it. */
+  catchup?: Conn
+  target?: number
+}
+
+export interface Negotiation {
+  cancel: () => void
+  offer?: PendingOffer
+  timer: TimerHandle
+}
+
+export interface Change {
+  p: string
+  d: Record<string, unknown>
+}
+
+/** One session, from start or join to its end. */
+export class Session {
+  role: SessionRole
+  epoch = 0
+  hostId: string | null = null
+  rank: string[] = []
+  /** The failover succession as the host last published it (guests trim `rank` locally; this they do not). */
+  succession: string[] = []
+  /**
+   * When each peer was last in a published roster. A peer dropped lately still counts in an
+   * election: a guest that missed the roster taking it back must not win with a smaller majority.
+   */
+  readonly rosterSeen = new Map<string, number>()
+  /** Access of each peer in the published roster: viewers are never eligible to host. */
+  successionAccess = new Map<string, SessionAccess>()
+  peers = new Map<string, PeerInfo>()
+  readonly conns = new Set<Conn>()
+  hostConn: Conn | null = null
+  readonly invites = new Map<string, PendingInvite>()
+  /** Host: whether guests link to each other. Guest: what the host said. */
+  mesh = true
+  /** Host: each guest's reported direct links, to forward view deltas only where needed. */
+  reported = new Map<string, Set<string>>()
+  /** Host: pairs already asked to link, `older|newer`. */
+  requested = new Set<string>()
+  /** Guest: peer-assisted links being negotiated, by peer id. */
+  readonly negotiating = new Map<string, Negotiation>()
+  election: Election | null = null
+  /** New host: who was in the session it took over, and until when their FORWARDs are taken. */
+  handover: { witnesses: Set<string>; until: number } | null = null
+  /** Guest: the successor our host handed over to. */
+  handedTo: { hostId: string; epoch: number } | null = null
+  /** Host claims we could not follow yet, by claimer: its hello waits for the word that makes it ours. */
+  readonly claims = new Map<string, { conn: Conn; hello: MessageOf<'hello'> }>()
+  /** Host after a takeover: the sequence number its epoch began after. */
+  forkSeq: number | null = null
+  /** Host: since when it cannot hear enough of its session to keep a majority. */
+  isolatedSince: number | null = null
+  /** Host: peers whose link closed or timed out without a goodbye, and since when they were away (kept for four hard timeouts). */
+  readonly departed = new Map<string, { admittedAt: number; since: number; at: number }>()
+  /** Host: who told us they follow another host (`hostId@epoch`): a majority makes that host real. */
+  readonly movedOn = new Map<string, Set<string>>()
+  /** The digest (and the sequence number it describes) this host announced when it took over. */
+  lastDigest: { digest: string; seq: number } | undefined
+  /** Follower: the new host's digest, to compare once we reach its sequence number. */
+  digestCheck: { digest: string; seq: number } | null = null
+  lastBeat = 0
+  joinTimer: TimerHandle | null = null
+  heartbeatTimer: TimerHandle | null = null
+  seq = 0
+  bootstrapped = false
+  /** A guest waiting for a fresh snapshot after a takeover found its state diverged. */
+  rebootstrapping = false
+  earlyDeltas: MessageOf<'delta'>[] = []
+  reorder = new Map<number, MessageOf<'delta'>>()
+  resendRequested = -1
+  viewCounter = 0
+  /** Handlers run one at a time, in arrival order, across async provider calls. */
+  chain: Promise<void> = Promise.resolve()
+  /** Intent ids applied (dedupe), and the last view counter per (origin, provider, viewer). */
+  readonly seen: LruSet<string>
+  readonly viewState: LruMap<string, number>
+  readonly outbox: Outbox
+  readonly replay: ReplayLog
+
+  constructor(
+    public sessionId: string,
+    role: SessionRole,
+    limits: SessionLimits,
+  ) {
+    this.role = role
+    this.seen = new LruSet(limits.dedupeSize)
+    this.viewState = new LruMap(limits.viewStateSize)
+    this.outbox = new Outbox(limits.outboxSize)
+    this.replay = new ReplayLog(limits.replayLogSize)
+  }
+
+  connOf(peerId: string): Conn | undefined {
+    for (const conn of this.conns) if (conn.peerId === peerId) return conn
+    return undefined
+  }
+}
+
+/** What every part of one controller shares. */
+export interface Core<V extends SessionViewer = SessionViewer> {
+  readonly transport: Transport
+  readonly clock: Clock
+  readonly random: Random
+  readonly options: SessionSyncOptions
+  readonly limits: SessionLimits
+  readonly heartbeat: HeartbeatOptions
+  readonly timers: SessionTimers
+  readonly registry: ProviderRegistry
+  readonly relay: RelayClient | undefined
+  readonly viewers: Map<string, V>
+  readonly lifecycle: Lifecycle
+  /** Names of peers that were in the session, to welcome one back by name. */
+  readonly formerNames: LruMap<string, string>
+  /** User ids the host removed: they may not join again. */
+  readonly removed: LruSet<string>
+  readonly usedInvites: LruSet<string>
+  /** The bytes each received delta came in (weakly held: gone with the message). */
+  readonly received: WeakMap<object, Uint8Array>
+  self: PeerInfo
+  /** The session going on, if any. */
+  session: Session | null
+  /** The last one, once over: callbacks that outlive it act on it, harmlessly, and see it is not current. */
+  ended: Session | null
+  readonly parts: Parts<V>
+  emit<K extends keyof SessionEvents>(type: K, payload: SessionEvents[K]): void
+  diagnostic(code: string, message: string, extra?: Partial<SessionEvents['session-diagnostic']>): void
+  setRole(role: SessionRole | null): void
+  /** Ends the session here and returns to idle. Idempotent per session. */
+  finish(reason: string): void
+  isActive(): boolean
+  getSelf(): PeerInfo
+}
+
+/** A part of the core: reaches the shared state, and the other parts, through `core`. */
+export abstract class Part<V extends SessionViewer = SessionViewer> {
+  constructor(protected readonly core: Core<V>) {}
+
+  /** The current session (or, for a callback that outlived it, the one that just ended). */
+  protected get s(): Session {
+    return (this.core.session ?? this.core.ended)!
+  }
+
+  protected get parts(): Parts<V> {
+    return this.core.parts
+  }
+
+  /** Whether `session` is still the one going on (a callback may outlive it). */
+  protected current(session: Session): boolean {
+    return this.core.session === session
+  }
+}

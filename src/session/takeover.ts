@@ -1,0 +1,173 @@
+/**
+ * Following a new host, and taking peers back: who may claim to be our host, following
+ * one, handing over, and re-admitting a peer we stopped hearing.
+ */
+import type { SessionViewer } from '../types.js'
+import { wire } from '../wire/build.js'
+import type { MessageOf, PeerInfo } from '../wire/messages.js'
+import { chooseWinner } from './election.js'
+import { type Conn, Part } from './state.js'
+
+export class Takeover<V extends SessionViewer = SessionViewer> extends Part<V> {
+  /**
+   * Whether a hello may make its sender our host. Our host's link is ours from the invite;
+   * anyone else becomes host only through an election we take part in, as the winner we
+   * back — or, for a host, only when a majority of its session, each over its own link,
+   * says it follows that successor now (after a stall or a partition of the host's).
+   */
+  helloRefusal(conn: Conn, hello: MessageOf<'hello'>): string | null {
+    if (conn === this.s.hostConn) {
+      if (conn.peerId === null) return null
+      return hello.hostId === this.s.hostId && hello.epoch === this.s.epoch ? null : 'host-claim-changed'
+    }
+    if (hello.hostId !== conn.peerId) return 'names-another-host'
+    if (this.s.role === 'host') {
+      if (this.core.formerNames.get(conn.peerId) === undefined || conn.access === 'viewer' || !this.parts.failover.eligible(conn.peerId)) return 'not-eligible'
+      if (this.corroborated(hello.hostId, hello.epoch)) return null
+      // Its followers may yet tell us: keep the latest claim until a majority has.
+      this.s.claims.set(conn.peerId, { conn, hello })
+      return 'host-still-leads'
+    }
+    if (this.s.handedTo?.hostId === conn.peerId && this.s.handedTo.epoch === hello.epoch) return null
+    const election = this.s.election
+    if (!election) {
+      // Our host may yet tell us it stepped down for this one: keep the latest claim until then.
+      this.s.claims.set(conn.peerId, { conn, hello })
+      return 'no-election'
+    }
+    if (hello.epoch !== election.epoch + 1) return 'wrong-epoch'
+    if (election.backed) return election.backed === conn.peerId ? null : 'backed-another'
+    const best = chooseWinner([...election.votes.keys(), conn.peerId], this.s.succession, (id) => this.parts.failover.eligible(id))
+    return best === conn.peerId ? null : 'better-candidate'
+  }
+
+  /**
+   * Host: whether enough of its session follow `hostId` (itself included) that it can have
+   * won an election without us: a majority of the members we had, as each says on its link.
+   */
+  private corroborated(hostId: string, epoch: number): boolean {
+    const members = new Set([this.core.self.id, ...this.s.rank])
+    for (const conn of this.s.conns) if (conn.peerId) members.add(conn.peerId)
+    // Word of a later epoch makes an earlier claim stale: its host was replaced in turn.
+    for (const key of this.s.movedOn.keys()) if (Number(key.slice(key.lastIndexOf('@') + 1)) > epoch) return false
+    const followers = new Set(this.s.movedOn.get(`${hostId}@${epoch}`))
+    followers.add(hostId)
+    return followers.size >= Math.floor(members.size / 2) + 1
+  }
+
+  /** Our host stepped down for a successor: its hello is ours to follow, whether it came already or comes next. */
+  onHandover(conn: Conn, message: MessageOf<'handover'>): void | Promise<void> {
+    if (this.s.role === 'host') return this.onMovedOn(conn, message)
+    this.s.handedTo = { hostId: message.hostId, epoch: message.epoch }
+    const claim = this.s.claims.get(message.hostId)
+    if (claim && claim.hello.epoch === message.epoch && this.s.conns.has(claim.conn)) return this.followNewHost(claim.conn, claim.hello)
+  }
+
+  /** Guest: our old host speaks again; say (once a heartbeat) whom we follow, so it can step down. */
+  tellMovedOn(conn: Conn): void {
+    const now = this.core.clock.now()
+    if (!this.s.hostId || conn.peerId === this.s.hostId || now - (conn.toldMovedOn ?? -Infinity) < this.core.heartbeat.intervalMs) return
+    conn.toldMovedOn = now
+    this.parts.links.sendTo(conn, wire.handover({ epoch: this.s.epoch, hostId: this.s.hostId }))
+  }
+
+  /** Host: a peer of ours says it follows another host now (we were cut off, or stood still). */
+  private onMovedOn(conn: Conn, message: MessageOf<'handover'>): void | Promise<void> {
+    const key = `${message.hostId}@${message.epoch}`
+    if (message.epoch <= this.s.epoch) return
+    const followers = this.s.movedOn.get(key) ?? new Set<string>()
+    followers.add(conn.peerId!)
+    this.s.movedOn.set(key, followers)
+    const claim = this.s.claims.get(message.hostId)
+    if (!claim || claim.hello.epoch !== message.epoch || !this.s.conns.has(claim.conn)) return
+    if (this.corroborated(message.hostId, message.epoch)) return this.followNewHost(claim.conn, claim.hello)
+  }
+
+  /**
+   * A survivor hears from the new host (or a fenced old host hears from its successor):
+   * follow it, fetch what we lack, and re-send our unconfirmed intents with their ids.
+   */
+  async followNewHost(conn: Conn, message: MessageOf<'hello'>): Promise<void> {
+    const wasHost = this.s.role === 'host'
+    const oldEpoch = this.s.epoch
+    // Our former host's link stays, fenced: should it come back, we tell it whom we follow now.
+    const former = !wasHost && this.s.hostId ? this.s.connOf(this.s.hostId) : undefined
+    if (former && former !== conn) former.fenced = true
+    // Our guests on the losing side that the winner does not know: let them go, so they elect again and find it.
+    const myGuests = wasHost ? [...this.s.conns].filter((c) => c !== conn && c.peerId && !c.fenced) : []
+    if (this.s.election) this.core.clock.clearTimeout(this.s.election.timer)
+    this.s.election = null
+    this.s.handover = null
+    this.s.handedTo = null
+    this.s.claims.clear()
+    this.s.movedOn.clear()
+    this.s.isolatedSince = null
+    conn.fenced = false
+    this.s.hostConn = conn
+    // A demoted host holds state as good as a bootstrap; its changes go out as intents now.
+    this.s.bootstrapped = true
+    this.s.hostId = message.hostId
+    this.s.epoch = message.epoch
+    this.core.setRole('guest')
+    this.parts.follower.onRoster(message.rank, message.peers, message.mesh)
+    if (this.core.lifecycle.state === 'reconnecting') this.core.lifecycle.to('connected')
+    // Deltas we applied that the new host never got: hand them over, with their ids and origins.
+    // A demoted host hands over everything of its own epoch: the winner's lineage lacks all of it.
+    // Older-epoch deltas past the new host's fork are from a lineage it does not share (an old
+    // host that went on after it was replaced): hand them over too, then take its state afresh.
+    const fork = message.forkSeq
+    const forked = fork === undefined || wasHost ? [] : this.s.replay.all().map(this.parts.follower.keptDelta).filter((d) => d.epoch < message.epoch && d.seq > fork)
+    const ahead = wasHost
+      ? this.s.replay.all().map(this.parts.follower.keptDelta).filter((d) => d.epoch === oldEpoch || d.seq > message.seq)
+      : forked.length ? forked
+      : this.s.seq > message.seq ? this.s.replay.range(message.seq + 1, this.s.seq)?.map(this.parts.follower.keptDelta) : []
+    for (const delta of ahead ?? []) {
+      this.parts.links.sendTo(conn, wire.forward({ id: delta.id, origin: delta.origin, changes: delta.changes }))
+    }
+    if (!wasHost && ahead?.length) this.s.seq = message.seq
+    for (const guest of myGuests) {
+      const known = message.peers.some((p) => p.id === guest.peerId)
+      this.parts.links.sendTo(guest, known ? wire.handover({ epoch: message.epoch, hostId: message.hostId }) : wire.bye({ reason: 'merged' }))
+    }
+    // Whatever we were waiting for from the old host will not come: start over with this one.
+    this.s.reorder = new Map()
+    this.s.earlyDeltas = []
+    this.s.rebootstrapping = false
+    this.s.resendRequested = -1
+    this.s.digestCheck = !ahead?.length && !forked.length && message.digest !== undefined ? { digest: message.digest, seq: message.digestSeq ?? message.seq } : null
+    if (wasHost || forked.length || !ahead) this.parts.follower.rebootstrap()
+    // Whatever it issued since its hello (which may have waited for our host's word) too.
+    else this.parts.links.sendTo(conn, wire.resend({ from: this.s.seq + 1 }))
+    this.parts.mesh.reportLinks()
+    this.parts.follower.flushOutbox()
+    await this.parts.follower.checkDigest()
+  }
+
+  /**
+   * New host: a peer of the old epoch speaks (a thawed old host, or a survivor late to the
+   * election). The hello fences it — it follows us — and it is a guest of ours again.
+   */
+  takeBack(conn: Conn): void {
+    conn.fenced = false
+    conn.admittedAt ??= this.core.clock.now()
+    // Back in the roster only once it acts as our guest: a host that has not stepped down yet is not one.
+    if (!this.s.peers.has(conn.peerId!)) conn.probation = true
+    this.parts.host.sendHello(conn, this.s.lastDigest)
+  }
+
+  /** A peer taken back acts as our guest now: it is in the session again. */
+  readmit(conn: Conn): void {
+    const peerId = conn.peerId!
+    conn.probation = false
+    if (this.s.peers.has(peerId)) return
+    const access = conn.access ?? this.s.successionAccess.get(peerId)
+    const peer: PeerInfo = { id: peerId, name: this.core.formerNames.get(peerId) ?? peerId, role: 'guest', ...(access === 'viewer' ? { access } : {}) }
+    this.s.peers.set(peerId, peer)
+    this.s.rank.push(peerId)
+    this.parts.mesh.setTopology()
+    this.parts.links.broadcast(this.parts.host.rosterMessage())
+    this.core.emit('session-peer-joined', { peer })
+    this.parts.mesh.requestMeshLinks()
+  }
+
+}

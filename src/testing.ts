@@ -1,0 +1,83 @@
+/**
+ * `session-sync/testing`: what tests, simulations and benchmarks need and an app does not.
+ *
+ * - MemoryNetwork: an in-memory Transport whose links deliver through a VirtualClock, with
+ *   seeded latency and faults (drop, delay, partition): whole sessions, deterministic.
+ * - VirtualClock and seededRandom: time and randomness that replay exactly.
+ * - linkOf, onIntentSettled, boundedSizes: read-only views into a controller, for
+ *   instrumentation, so that no test reads the controller's private fields.
+ *
+ * Kept apart from the main entry so an app's bundle never carries any of it.
+ */
+import type { SessionSyncController } from './session/controller.js'
+import { coreOf } from './session/internals.js'
+import type { Link } from './transport/transport.js'
+
+export { MemoryNetwork } from './transport/memory.js'
+export type { LinkFault, MemoryNetworkOptions } from './transport/memory.js'
+export { VirtualClock } from './runtime/virtual-clock.js'
+export { seededRandom } from './runtime/random.js'
+
+type AnyController = SessionSyncController<any>
+
+/**
+ * The transport Link of the controller's direct link to `peerId` in the current session,
+ * or undefined when there is none. For instrumentation (listening to its events, timing
+ * its sends); a message sent on it bypasses the session.
+ */
+export function linkOf(controller: AnyController, peerId: string): Link | undefined {
+  return coreOf(controller).session?.connOf(peerId)?.link
+}
+
+/**
+ * Calls `listener` with the intent id each time the host confirms one of this guest's
+ * intents (its authoritative delta or its ack arrived) in the session going on now; the
+ * returned function stops it. Throws when no session is active.
+ */
+export function onIntentSettled(controller: AnyController, listener: (intentId: string) => void): () => void {
+  const outbox = coreOf(controller).session?.outbox
+  if (!outbox) throw new Error('onIntentSettled: no session is active')
+  const settle = outbox.settle
+  outbox.settle = function (intentId) {
+    const entry = settle.call(this, intentId)
+    if (entry !== undefined) listener(intentId)
+    return entry
+  }
+  return () => {
+    outbox.settle = settle
+  }
+}
+
+/** How many entries the controller's bounded structures hold (-1 for a session's, when there is none). */
+export interface BoundedSizes {
+  /** Intent ids applied (dedupe). */
+  seen: number
+  /** Last view counter per origin, provider and viewer. */
+  viewState: number
+  /** Authoritative deltas kept, encoded, for a resend or a new host's catch-up. */
+  replay: number
+  /** A guest's unconfirmed intents. */
+  outbox: number
+  /** Deltas that arrived ahead of a gap. */
+  reorder: number
+  /** Deltas that arrived before the bootstrap. */
+  earlyDeltas: number
+  formerNames: number
+  usedInvites: number
+}
+
+/** Sizes of the controller's bounded structures: for memory benchmarks and leak tests. */
+export function boundedSizes(controller: AnyController): BoundedSizes {
+  const core = coreOf(controller)
+  const s = core.session
+  return {
+    seen: s ? s.seen.size : -1,
+    viewState: s ? s.viewState.size : -1,
+    replay: s ? s.replay.all().length : -1,
+    outbox: s ? s.outbox.size : -1,
+    reorder: s ? s.reorder.size : -1,
+    earlyDeltas: s ? s.earlyDeltas.length : -1,
+    formerNames: core.formerNames.size,
+    usedInvites: core.usedInvites.size,
+  }
+}

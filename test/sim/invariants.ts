@@ -1,0 +1,91 @@
+/**
+ * What must hold once every fault has healed and the recovery bound has passed. A hostile
+ * guest, when there is one, is no party to these promises: they are about the honest peers.
+ */
+import type { TestPeer, TestSession } from '../helpers/session.js'
+import { RECOVERY_BOUND_MS } from './timers.js'
+
+export interface Change {
+  peer: TestPeer
+  key: string
+  value: number
+  /** The intent id its controller gave it. */
+  id?: string | void
+}
+
+export interface Outcome {
+  crashed: Set<TestPeer>
+  changes: Change[]
+  hostile?: TestPeer | undefined
+  /** Honest peers that ended their session right after the hostile guest told them "the host is alive", though it was not. */
+  misled: string[]
+}
+
+export function check(s: TestSession, { crashed, changes, hostile, misled }: Outcome): string[] {
+  const failures: string[] = []
+  const known = new Set(s.peers.map((p) => p.controller.getSelf().id))
+  const alive = s.peers.filter((p) => !crashed.has(p) && p.controller.isActive())
+  const honest = alive.filter((p) => p !== hostile)
+  const byId = new Map(alive.map((p) => [p.controller.getSelf().id, p]))
+  const groups = new Map<TestPeer, TestPeer[]>()
+  for (const p of honest) {
+    const state = p.controller.getState()
+    if (state !== 'connected') failures.push(`${p.name} is ${state}, not connected, ${RECOVERY_BOUND_MS} ms after the last fault`)
+    const ghosts = p.controller.getPeers().filter((x) => !known.has(x.id))
+    if (ghosts.length) failures.push(`${p.name} lists ${ghosts.map((x) => x.id).join(', ')}, who is no peer of this session`)
+    const hostInfo = p.controller.getPeers().find((x) => x.role === 'host')
+    const host = hostInfo && byId.get(hostInfo.id)
+    if (host && host === hostile && host.controller.getRole() !== 'host') {
+      failures.push(`${p.name} follows the hostile guest ${host.name} as its host`)
+      continue
+    }
+    if (!host || host.controller.getRole() !== 'host') {
+      failures.push(`${p.name} follows ${hostInfo?.name ?? 'nobody'}, which is not a live host`)
+      continue
+    }
+    if (!host.controller.getPeers().some((x) => x.id === p.controller.getSelf().id)) failures.push(`${host.name} does not list its guest ${p.name}`)
+    groups.set(host, [...(groups.get(host) ?? []), p])
+  }
+  // One host per session among the peers still in it: a peer that cannot reach the others
+  // may end its session (with a reason), never host a copy of it.
+  const bySession = new Map<string | null, TestPeer[]>()
+  for (const p of honest) if (p.controller.getRole() === 'host') bySession.set(p.controller.sessionId, [...(bySession.get(p.controller.sessionId) ?? []), p])
+  for (const hosts of bySession.values()) if (hosts.length > 1) failures.push(`${hosts.length} hosts in one session: ${hosts.map((p) => p.name).join(', ')}`)
+  const hosts = [...groups.keys()]
+  for (const a of hosts) for (const b of hosts) {
+    if (a !== b && a.controller.getPeers().some((x) => x.id === b.controller.getSelf().id)) failures.push(`two hosts in one session: ${a.name} lists ${b.name}`)
+  }
+  for (const [host, members] of groups) {
+    const want = JSON.stringify(sorted(host.kv.store()))
+    for (const m of members) {
+      if (JSON.stringify(sorted(m.kv.store())) !== want) failures.push(`${m.name} state differs from its host ${host.name}: ${diffKeys(m.kv.store(), host.kv.store())}`)
+      if (JSON.stringify(m.layers.stores.get('left') ?? {}) !== JSON.stringify(host.layers.stores.get('left') ?? {})) failures.push(`${m.name} per-viewer state differs from ${host.name}`)
+    }
+  }
+  for (const { peer, key, value, id } of changes) {
+    if (peer === hostile || !alive.includes(peer)) continue
+    const host = [...groups].find(([, members]) => members.includes(peer))?.[0]
+    if (!host || host.kv.store()[key] === value) continue
+    const squatter = host.kv.applied.find((a) => a.delta.intentId === id && a.meta.origin !== peer.controller.getSelf().id)?.meta.origin
+    failures.push(`lost: ${peer.name}'s change ${key} is missing at its host ${host.name}${squatter ? ` (its intent id ${id} was taken by ${squatter})` : ''}`)
+  }
+  // Nothing the hostile guest forged takes hold: only honest peers and its own intents write state.
+  for (const p of honest) {
+    const forged = [...p.kv.stores.values(), ...p.layers.stores.values()].flatMap((store) => Object.keys(store)).filter((k) => k.startsWith('forged:'))
+    if (forged.length) failures.push(`${p.name} holds forged state: ${forged.slice(0, 3).join(' ')}`)
+  }
+  for (const name of misled) failures.push(`${name} ended its session on the hostile guest's word that the lost host was alive`)
+  // Exactly once: a snapshot replaces state (so what follows it may re-apply), but between
+  // two snapshots no intent is ever applied twice.
+  for (const p of honest) if (p.kv.duplicates.length) failures.push(`${p.name} applied intent ${p.kv.duplicates[0]} twice`)
+  return failures
+}
+
+function sorted(record: Record<string, unknown>): Array<[string, unknown]> {
+  return Object.entries(record).sort(([a], [b]) => (a < b ? -1 : 1))
+}
+
+function diffKeys(a: Record<string, unknown>, b: Record<string, unknown>): string {
+  const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k]))
+  return keys.map((k) => `${k}=${JSON.stringify(a[k])}/${JSON.stringify(b[k])}`).join(' ')
+}
