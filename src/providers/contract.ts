@@ -47,6 +47,10 @@ export interface SessionSyncProvider<V extends SessionViewer = SessionViewer, S 
   readonly priority?: number
   /** Every delta of this provider is a view delta. */
   readonly view?: boolean
+  /**
+   * The state as it is when called; a promise may resolve later, but should not take in
+   * changes made meanwhile (the host labels the snapshot with its sequence number at the call).
+   */
   snapshot(viewer: V | null): S | Promise<S>
   applySnapshot(data: S, viewer: V | null): void | Promise<void>
   subscribe(emit: (delta: D) => void): () => void

@@ -40,6 +40,7 @@ import { Mesh } from './mesh.js'
 import { resolveSettings, type SessionSyncOptions } from './options.js'
 import type { Parts } from './parts.js'
 import { ProviderBridge } from './provider-bridge.js'
+import { Resync } from './resync.js'
 import { Router } from './router.js'
 import { type Core, Session } from './state.js'
 import { Takeover } from './takeover.js'
@@ -96,6 +97,7 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
       liveness: new Liveness(core),
       views: new Views(core),
       invites: new Invites(core),
+      resync: new Resync(core),
     } satisfies Parts<V>)
     this.core = core
     registerCore(this, core)

@@ -66,6 +66,9 @@ export class Follower<V extends SessionViewer = SessionViewer> extends Part<V> {
       await this.parts.bridge.callProvider(provider.id, 'applySnapshot', () => provider.applySnapshot(e.d, viewer), {})
     }
     this.s.seq = message.seq
+    this.s.snapshotSeq = message.seq
+    // Every provider's state is the host's at `seq` now: no earlier reset's marks hold.
+    this.s.resetAt.clear()
     // What we had seen no longer says what our state holds; the snapshot's ids do.
     this.s.seen.reset(message.ids)
     this.s.replay.clear()
@@ -147,16 +150,21 @@ export class Follower<V extends SessionViewer = SessionViewer> extends Part<V> {
     if (this.s.seen.touch(message.id) && !mine) return
     const [only] = message.changes
     if (mine && !mine.overwritten && message.changes.length === 1 && only!.p === mine.providerId && JSON.stringify(only!.d) === mine.json) return
-    for (const change of message.changes) await this.parts.bridge.applyChange(change, message.origin, message.id, message.seq)
+    for (const change of message.changes) {
+      if (!this.parts.resync.holds(change, message.seq)) await this.parts.bridge.applyChange(change, message.origin, message.id, message.seq)
+    }
   }
 
   onAck(message: MessageOf<'ack'>): void {
     const entry = this.s.outbox.settle(message.id)
     if (!entry || message.ok) return
     const reason = message.reason ?? 'refused'
-    this.core.diagnostic('intent-refused', `The host refused a change to "${entry.providerId}" (${reason}); it was undone.`, { providerId: entry.providerId, intentId: entry.intentId, reason })
-    // Undo our optimistic change the one way every provider supports: take the host's state again.
-    this.rebootstrap()
+    const extra = { providerId: entry.providerId, intentId: entry.intentId, reason }
+    if (reason === 'provider-error') this.core.diagnostic('intent-failed', `The host's provider "${entry.providerId}" failed on a change made here; taking that provider's state again.`, extra)
+    else this.core.diagnostic('intent-refused', `The host refused a change to "${entry.providerId}" (${reason}); it was undone.`, extra)
+    // Undo our optimistic change in that provider alone, by taking its state again: a whole
+    // snapshot would hold back every other provider's deltas until it came.
+    if (reason !== 'unknown-provider') this.parts.resync.request(entry.providerId)
   }
 
   /** Asks our host for a fresh snapshot. Newer deltas wait for it: it travels as bulk, and they may overtake it. */

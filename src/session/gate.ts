@@ -25,6 +25,8 @@ export interface LinkFacts {
   backedWinner: boolean
   /** New host: the sender was in the session we took over, and the handover window is open. */
   handoverWitness: boolean
+  /** Host: whether we declined a change of this link's guest to that provider and have not sent it the provider's state since. */
+  owes(providerId: string): boolean
   /** Whether a provider of that id takes view deltas on this page. */
   viewProvider(providerId: string): boolean
   /** Whether this hello may make its sender our host (an election we take part in decides). */
@@ -52,6 +54,7 @@ export const SENDER_RULES: { [T in WireType]: Rule<T> } = {
   snapshot: (link) => (link.catchupSource ? null : fromHost(link)),
   delta: (link) => (link.catchupSource ? null : fromHost(link)),
   ack: fromHost,
+  reset: fromHost,
   roster: fromHost,
   end: fromHost,
   connect: fromHost,
@@ -60,6 +63,8 @@ export const SENDER_RULES: { [T in WireType]: Rule<T> } = {
   handover: (link) => (link.role === 'host' ? fromPeer(link) : fromHost(link)),
   intent: fromGuest,
   resend: fromGuest,
+  // One provider's state, only after we declined a change of the sender's to it: no free snapshots.
+  resync: (link, message) => fromGuest(link) ?? (link.owes(message.p) ? null : 'not-owed'),
   signal: fromGuest,
   links: fromGuest,
   // A change of its own it is like an intent; another's only from a witness of the handover.

@@ -9,6 +9,9 @@ import { encodeMessage } from '../wire/codec.js'
 import type { MessageOf, PeerInfo, WireMessage } from '../wire/messages.js'
 import { type ApplyContext, type Change, type Conn, Part } from './state.js'
 
+/** How often a snapshot is collected again when host changes were made while it was collected. */
+const SNAPSHOT_ATTEMPTS = 3
+
 export class HostSide<V extends SessionViewer = SessionViewer> extends Part<V> {
   async onJoin(conn: Conn, message: MessageOf<'join'>): Promise<void> {
     conn.joined = true
@@ -75,37 +78,71 @@ export class HostSide<V extends SessionViewer = SessionViewer> extends Part<V> {
   }
 
   private async sendSnapshot(conn: Conn): Promise<void> {
-    const seq = this.s.seq
-    const ids = this.s.seen.recent(this.core.limits.replayLogSize)
-    const entries = await this.parts.bridge.collectSnapshot()
+    const { seq, ids, entries } = await this.labelledSnapshot()
     if (this.s.conns.has(conn)) this.parts.links.sendTo(conn, wire.snapshot({ seq, ids, entries }))
+  }
+
+  /**
+   * Every provider's state (or only one's) with the label that says what it holds: the
+   * sequence number and the intent ids it reflects. The label is read in the same
+   * synchronous stretch in which every provider's `snapshot()` is called (collectSnapshot
+   * starts them all before it returns), so no host change can fall between label and
+   * content, however long a provider takes to resolve. Holding local changes back instead
+   * would not help: the provider's own state has changed by the time it emits. A provider
+   * that reads its state late (after an await) could still take in a change made while we
+   * wait; when the sequence number moved meanwhile, we collect again, a few times at most,
+   * and then rely on the contract (a snapshot is the state when it was called).
+   */
+  async labelledSnapshot(only?: string): Promise<{ seq: number; ids: string[]; entries: MessageOf<'snapshot'>['entries'] }> {
+    for (let attempt = 1; ; attempt++) {
+      const collecting = this.parts.bridge.collectSnapshot(only)
+      const seq = this.s.seq
+      const ids = this.s.seen.recent(this.core.limits.replayLogSize)
+      const entries = await collecting
+      if (this.s.seq === seq || attempt >= SNAPSHOT_ATTEMPTS) return { seq, ids, entries }
+    }
   }
 
   async onIntent(conn: Conn, message: MessageOf<'intent'>): Promise<void> {
     const origin = conn.peerId!
     const ack = (ok: boolean, reason?: string) => this.parts.links.sendTo(conn, wire.ack({ id: message.id, ok, ...(reason ? { reason } : {}) }))
     if (this.s.seen.has(message.id)) return ack(true)
+    // Sent again (a flushed outbox): the same answer, and the provider does not see it twice.
+    const declined = this.s.declined.get(`${origin}|${message.id}`)
+    if (declined) return ack(false, declined)
     if (!this.authorized(conn, message)) {
       this.core.diagnostic('intent-unauthorized', `Refused a change to "${message.p}" from ${origin}: not allowed.`, { peerId: origin, providerId: message.p })
-      return ack(false, 'unauthorized')
+      return this.decline(conn, message, 'unauthorized')
     }
-    // Only an intent that takes effect is remembered (broadcastDelta records it): a flood of
-    // refused ones must not push real ids out of the dedupe window.
+    // Only an intent that takes effect is remembered in `seen` (broadcastDelta records it): a
+    // flood of refused ones must not push real ids out of the dedupe window.
     const provider = this.core.registry.get(message.p)
     if (!provider) {
       this.core.diagnostic('unknown-provider', `Intent from ${origin} for unknown provider "${message.p}" refused.`, { peerId: origin, providerId: message.p })
       return ack(false, 'unknown-provider')
     }
     const { ok, viewer } = this.parts.bridge.resolveViewer(provider, message.d.viewerId, origin)
-    if (!ok) return ack(false, 'unknown-viewer')
+    if (!ok) return this.decline(conn, message, 'unknown-viewer')
     const delta: SessionDelta = { ...message.d, intentId: message.id }
     const meta: SessionDeltaMeta<V> = { remote: true, origin, role: 'host', viewer, intentId: message.id, view: false }
     const context: ApplyContext = { capture: [] }
     const { failed, value } = await this.parts.bridge.callProvider(provider.id, 'applyDelta', () => provider.applyDelta(delta, meta as SessionDeltaMeta), context)
-    if (failed) return ack(false, 'provider-error')
-    if (value === false) return ack(false, 'refused')
+    // A provider that throws has refused nothing: the guest is told it failed (not that it was
+    // refused) and takes that provider's state again; no other provider is touched.
+    if (failed) return this.decline(conn, message, 'provider-error')
+    if (value === false) return this.decline(conn, message, 'refused')
     const changes = context.capture!.length ? context.capture! : [{ p: provider.id, d: message.d }]
     this.broadcastDelta(message.id, origin, changes)
+  }
+
+  /**
+   * A change that did not take effect here: the guest gets an ack that says why and may ask
+   * for that provider's state once (`resync`), to undo its optimistic change; only then.
+   */
+  private decline(conn: Conn, message: MessageOf<'intent'>, reason: string): void {
+    this.s.declined.set(`${conn.peerId}|${message.id}`, reason)
+    if (this.core.registry.get(message.p)) (conn.owed ??= new Set()).add(message.p)
+    this.parts.links.sendTo(conn, wire.ack({ id: message.id, ok: false, reason }))
   }
 
   /** Viewers may not change anything; `authorizeIntent` refines the rule per provider and kind. */
@@ -142,6 +179,8 @@ export class HostSide<V extends SessionViewer = SessionViewer> extends Part<V> {
    */
   async onForward(conn: Conn, message: MessageOf<'forward'>): Promise<void> {
     if (this.s.seen.has(message.id)) return
+    // We already declined it, sent to us as its origin's intent: that answer stands, and the provider does not see it again.
+    if (this.s.declined.get(`${message.origin}|${message.id}`)) return
     if (!this.s.handover?.witnesses.has(message.origin) && message.origin !== conn.peerId) {
       this.core.diagnostic('wire-out-of-role', `Dropped a handed-over change from ${conn.peerId} naming ${message.origin}, who was not in the session.`, { peerId: conn.peerId ?? undefined, reason: 'unknown-origin' })
       return
@@ -178,8 +217,8 @@ export class HostSide<V extends SessionViewer = SessionViewer> extends Part<V> {
     for (const bytes of missed) this.parts.links.sendBytes(conn, bytes)
   }
 
-  /** A few resend or catch-up requests per link per hard timeout: each may cost a whole snapshot. */
-  private withinBudget(conn: Conn): boolean {
+  /** A few resend, catch-up or resync requests per link per hard timeout: each may cost a whole snapshot (or a provider's). */
+  withinBudget(conn: Conn): boolean {
     const now = this.core.clock.now()
     if (!conn.served || now - conn.served.since >= this.core.heartbeat.hardTimeoutMs) conn.served = { since: now, count: 0 }
     return ++conn.served.count <= this.core.timers.resendBudget

@@ -38,7 +38,7 @@ export class Links<V extends SessionViewer = SessionViewer> extends Part<V> {
   }
 
   sendTo(conn: Conn, message: WireMessage): void {
-    this.sendBytes(conn, encodeMessage(message), message.t === 'snapshot' ? 'bulk' : 'control')
+    this.sendBytes(conn, encodeMessage(message), message.t === 'snapshot' || message.t === 'reset' ? 'bulk' : 'control')
   }
 
   sendBytes(conn: Conn, bytes: Uint8Array, lane: 'control' | 'bulk' = 'control'): void {

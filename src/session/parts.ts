@@ -9,6 +9,7 @@ import type { Liveness } from './liveness.js'
 import type { LocalChanges } from './local-changes.js'
 import type { Mesh } from './mesh.js'
 import type { ProviderBridge } from './provider-bridge.js'
+import type { Resync } from './resync.js'
 import type { Router } from './router.js'
 import type { Takeover } from './takeover.js'
 import type { Views } from './views.js'
@@ -26,4 +27,5 @@ export interface Parts<V extends SessionViewer = SessionViewer> {
   takeover: Takeover<V>
   liveness: Liveness<V>
   views: Views<V>
+  resync: Resync<V>
 }

@@ -89,17 +89,23 @@ export class ProviderBridge<V extends SessionViewer = SessionViewer> extends Par
     return { ok: false, viewer: null }
   }
 
-  /** Every provider's snapshot (per viewer for per-viewer ones), in bootstrap order. */
-  async collectSnapshot(): Promise<MessageOf<'snapshot'>['entries']> {
-    const entries: MessageOf<'snapshot'>['entries'] = []
+  /**
+   * Every provider's snapshot (per viewer for per-viewer ones), in bootstrap order; `only`
+   * keeps one provider's. Every `snapshot()` is called before this returns, in one
+   * synchronous stretch, so a label read right after the call describes what they capture
+   * (see HostSide.labelledSnapshot).
+   */
+  collectSnapshot(only?: string): Promise<MessageOf<'snapshot'>['entries']> {
+    const calls: Array<Promise<MessageOf<'snapshot'>['entries'][number] | null>> = []
     for (const provider of this.core.registry.ordered()) {
+      if (only !== undefined && provider.id !== only) continue
       const targets: Array<V | null> = provider.scope === 'global' ? [null] : [...this.core.viewers.values()]
       for (const viewer of targets) {
-        const { failed, value } = await this.callProvider(provider.id, 'snapshot', () => provider.snapshot(viewer))
-        if (!failed) entries.push({ p: provider.id, w: viewer?.uniqueId ?? null, d: value ?? null })
+        const call = this.callProvider(provider.id, 'snapshot', () => provider.snapshot(viewer))
+        calls.push(call.then(({ failed, value }) => (failed ? null : { p: provider.id, w: viewer?.uniqueId ?? null, d: value ?? null })))
       }
     }
-    return entries
+    return Promise.all(calls).then((entries) => entries.filter((e) => e !== null))
   }
 
   /** Applies one authoritative change through its provider; the provider's echoes are dropped. */

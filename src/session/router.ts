@@ -10,7 +10,7 @@ import { checkSender, type LinkFacts } from './gate.js'
 import { type Conn, Part } from './state.js'
 
 /** What only a guest of ours sends: a peer taken back that sends one follows us now. */
-const GUEST_ACTS: ReadonlySet<WireMessage['t']> = new Set(['links', 'resend', 'intent', 'signal', 'forward'])
+const GUEST_ACTS: ReadonlySet<WireMessage['t']> = new Set(['links', 'resend', 'resync', 'intent', 'signal', 'forward'])
 
 export class Router<V extends SessionViewer = SessionViewer> extends Part<V> {
   dispatch(conn: Conn, message: WireMessage): void | Promise<void> {
@@ -55,6 +55,7 @@ export class Router<V extends SessionViewer = SessionViewer> extends Part<V> {
       catchupSource: !!election && conn === election.catchup,
       backedWinner: !!election && peerId !== null && election.backed === peerId && peerId !== this.core.self.id,
       handoverWitness: !!this.s.handover && peerId !== null && this.s.handover.witnesses.has(peerId) && this.core.clock.now() <= this.s.handover.until,
+      owes: (id) => conn.owed?.has(id) === true,
       viewProvider: (id) => this.core.registry.get(id)?.view === true,
       helloRefusal: (hello) => this.parts.takeover.helloRefusal(conn, hello),
     }
@@ -69,6 +70,8 @@ export class Router<V extends SessionViewer = SessionViewer> extends Part<V> {
       case 'delta': return this.parts.follower.onDelta(message)
       case 'ack': return this.parts.follower.onAck(message)
       case 'resend': return this.parts.host.serveMissing(conn, message.from)
+      case 'resync': return this.parts.resync.onResync(conn, message)
+      case 'reset': return this.parts.resync.onReset(message)
       case 'roster': return this.parts.follower.onRoster(message.rank, message.peers, message.mesh)
       case 'connect': return this.parts.mesh.onConnect(message.peer)
       case 'signal': return this.parts.mesh.onSignal(conn, message)

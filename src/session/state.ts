@@ -47,6 +47,12 @@ export interface Conn {
   toldMovedOn?: number
   /** Host: resend and catch-up requests served in the current budget window. */
   served?: { since: number; count: number }
+  /** Host: providers this link's guest may ask to resync (we refused or failed on its change to them). */
+  owed?: Set<string>
+  /** Host: a resync over budget waits for the next window; this timer serves it then. */
+  resyncLater?: TimerHandle
+  /** Host: the providers whose resync waits for that timer. */
+  resyncAsked?: Set<string>
 }
 
 export interface PendingInvite {
@@ -148,6 +154,15 @@ export class Session {
   /** A guest waiting for a fresh snapshot after a takeover found its state diverged. */
   rebootstrapping = false
   earlyDeltas: MessageOf<'delta'>[] = []
+  /** Guest: the sequence number of the last whole snapshot applied (older per-provider resets are stale). */
+  snapshotSeq = 0
+  /** Guest: providers whose state we asked the host for again, and on which link. */
+  readonly resyncing = new Map<string, Conn>()
+  /**
+   * Guest: per (provider, viewer), the host sequence number a reset's state reflects: a delta
+   * up to it is already in that state, so that provider skips it (the others do not).
+   */
+  readonly resetAt = new Map<string, number>()
   reorder = new Map<number, MessageOf<'delta'>>()
   resendRequested = -1
   viewCounter = 0
@@ -155,6 +170,12 @@ export class Session {
   chain: Promise<void> = Promise.resolve()
   /** Intent ids applied (dedupe), and the last view counter per (origin, provider, viewer). */
   readonly seen: LruSet<string>
+  /**
+   * Host: intents refused or failed, by `origin|id`, with the reason: one sent again gets the
+   * same answer without the provider seeing it twice. Apart from `seen`, so a flood of
+   * refused intents cannot push accepted ids out; keyed by origin, so no one can pre-empt another's id.
+   */
+  readonly declined: LruMap<string, string>
   readonly viewState: LruMap<string, number>
   readonly outbox: Outbox
   readonly replay: ReplayLog
@@ -166,6 +187,7 @@ export class Session {
   ) {
     this.role = role
     this.seen = new LruSet(limits.dedupeSize)
+    this.declined = new LruMap(limits.dedupeSize)
     this.viewState = new LruMap(limits.viewStateSize)
     this.outbox = new Outbox(limits.outboxSize)
     this.replay = new ReplayLog(limits.replayLogSize)

@@ -92,6 +92,16 @@ const ack = v.object({ ...header('ack'), id, ok: v.boolean(), reason: v.optional
 /** Guest → host: I missed deltas from `from` on; resend them or a snapshot. */
 const resend = v.object({ ...header('resend'), from: count })
 
+/** Guest → host, after the host refused or failed on its change to provider `p`: send me that provider's state again. */
+const resync = v.object({ ...header('resync'), p: id })
+
+/**
+ * Host → guest: provider `p`'s state at host sequence `seq` (per viewer for a per-viewer
+ * provider), in answer to a resync. It replaces that provider's state only; every other
+ * provider goes on with its deltas. No entries: the provider's snapshot failed.
+ */
+const reset = v.object({ ...header('reset'), seq: count, p: id, entries: v.array(v.object({ w: v.nullable(id), d: v.unknown() })) })
+
 /** Host → guests: who is in the session now. */
 const roster = v.object({
   ...header('roster'),
@@ -141,7 +151,7 @@ const ping = v.object({ ...header('ping'), n: count })
 const pong = v.object({ ...header('pong'), n: count })
 
 export const wireMessageSchema = v.variant('t', [
-  join, hello, snapshot, view, intent, delta, ack, resend, roster, bye, end, ping, pong, connect, signal, relay, links, candidate, back, handover, catchup, forward,
+  join, hello, snapshot, view, intent, delta, ack, resend, roster, bye, end, ping, pong, connect, signal, relay, links, candidate, back, handover, catchup, forward, resync, reset,
 ])
 
 export type WireMessage = v.InferOutput<typeof wireMessageSchema>
@@ -151,6 +161,6 @@ export type MessageOf<T extends WireType> = Extract<WireMessage, { t: T }>
 export const WIRE_TYPES: readonly WireType[] = wireMessageSchema.options.map((o) => o.entries.t.literal)
 
 /** Messages only a host may send; a guest sending one is out of role. */
-export const HOST_ONLY: ReadonlySet<WireType> = new Set(['hello', 'snapshot', 'delta', 'ack', 'roster', 'end', 'connect', 'relay'])
+export const HOST_ONLY: ReadonlySet<WireType> = new Set(['hello', 'snapshot', 'delta', 'ack', 'roster', 'end', 'connect', 'relay', 'reset'])
 /** Messages only a guest may send. */
-export const GUEST_ONLY: ReadonlySet<WireType> = new Set(['join', 'intent', 'resend', 'signal', 'links', 'forward'])
+export const GUEST_ONLY: ReadonlySet<WireType> = new Set(['join', 'intent', 'resend', 'signal', 'links', 'forward', 'resync'])

@@ -15,8 +15,8 @@ export class KvProvider implements SessionSyncProvider<SessionViewer, Record<str
   readonly snapshotsApplied: string[] = []
   /** Intent ids applied twice with no snapshot in between: a dedupe failure. */
   readonly duplicates: string[] = []
-  private sinceSnapshot = new Set<string>()
-  private emitter: ((delta: SetDelta) => string | void) | null = null
+  protected sinceSnapshot = new Set<string>()
+  protected emitter: ((delta: SetDelta) => string | void) | null = null
   /** Host-side behaviour knobs. */
   refuse = false
   transform: ((delta: SetDelta) => SetDelta) | null = null
