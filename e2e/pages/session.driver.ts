@@ -144,6 +144,11 @@ export class Peer {
     return this.page.evaluate(([i, w, k, v]) => window.sessionHarness.setLayer(i, w, k, v), [this.index, viewerId, key, value] as const)
   }
 
+  /** A local change `{ key, value }` through `provider`; resolves to its intent id. */
+  change(provider: string, key: string, value: unknown): Promise<string | null> {
+    return this.page.evaluate(([i, p, k, v]) => window.sessionHarness.change(i, p, k, v), [this.index, provider, key, value] as const)
+  }
+
   moveCursor(x: number, y: number): Promise<void> {
     return this.page.evaluate(([i, px, py]) => window.sessionHarness.moveCursor(i, px, py), [this.index, x, y] as const)
   }

@@ -49,6 +49,11 @@ export interface PeerOptions {
    * still gets the transport's own Link objects; the tap only listens and remembers them.
    */
   tap?: boolean
+  /**
+   * Two failing providers beside the good ones (see `failingProviders`): 'throwing' throws in
+   * snapshot, applySnapshot, applyDelta and its unsubscribe; 'rejecting' rejects in the first three.
+   */
+  failing?: boolean
 }
 
 /** A link a tapped peer opened (see PeerOptions.tap), as the test sees it. */
@@ -230,6 +235,49 @@ function providersFor(peer: Peer): SessionSyncProvider[] {
   return [kv, layers, cursor, blob]
 }
 
+/** Providers that fail in every method they can, as a buggy module would; a change to one is made with `change`. */
+function failingProviders(peer: Peer): SessionSyncProvider[] {
+  const fail = (id: string, method: string) => new Error(`${id} fails in ${method}`)
+  const throwing: SessionSyncProvider = {
+    id: 'throwing',
+    scope: 'global',
+    priority: 5,
+    snapshot: () => {
+      throw fail('throwing', 'snapshot')
+    },
+    applySnapshot: () => {
+      throw fail('throwing', 'applySnapshot')
+    },
+    subscribe: (emit) => {
+      peer.emitters.set('throwing', emit)
+      return () => {
+        peer.emitters.delete('throwing')
+        throw fail('throwing', 'unsubscribe')
+      }
+    },
+    applyDelta: (delta, meta) => {
+      record(peer, 'throwing', delta, meta)
+      throw fail('throwing', 'applyDelta')
+    },
+  }
+  const rejecting: SessionSyncProvider = {
+    id: 'rejecting',
+    scope: 'global',
+    priority: 30,
+    snapshot: () => Promise.reject(fail('rejecting', 'snapshot')),
+    applySnapshot: () => Promise.reject(fail('rejecting', 'applySnapshot')),
+    subscribe: (emit) => {
+      peer.emitters.set('rejecting', emit)
+      return () => peer.emitters.delete('rejecting')
+    },
+    applyDelta: (delta, meta) => {
+      record(peer, 'rejecting', delta, meta)
+      return Promise.reject(fail('rejecting', 'applyDelta'))
+    },
+  }
+  return [throwing, rejecting]
+}
+
 function admitHook(mode: PeerOptions['admit'], index: number): SessionSyncOptions['admit'] {
   if (mode === undefined) return undefined
   if (mode === 'accept') return () => true
@@ -310,6 +358,7 @@ function create(options: PeerOptions = {}): number {
   controller.events.on('*', (type, payload) => peer.events.push({ type, payload: plain(payload), at: performance.now(), wall: Date.now() }))
   controller.setViewers(VIEWERS)
   for (const provider of providersFor(peer)) controller.registerProvider(provider)
+  if (options.failing) for (const provider of failingProviders(peer)) controller.registerProvider(provider)
   peers.push(peer)
   if (index === 0) installSession(controller)
   return index
@@ -408,6 +457,8 @@ export interface SessionHarness {
   setKv(index: number, key: string, value: unknown): string | null
   setLayer(index: number, viewerId: string, key: string, value: unknown): string | null
   moveCursor(index: number, x: number, y: number): void
+  /** A local change `{ key, value }` through any provider (the failing ones keep no state); returns its intent id. */
+  change(index: number, provider: string, key: string, value: unknown): string | null
   /** Sets the blob provider's state (no delta) and returns what a receiver must end up with. */
   setBlob(index: number, megabytes: number, seed?: number): BlobInfo
   view(index: number): PeerView
@@ -476,6 +527,7 @@ const harness: SessionHarness = {
   moveCursor(index, x, y) {
     emit(index, 'cursor', { x, y })
   },
+  change: (index, provider, key, value) => emit(index, provider, { key, value }),
   setBlob(index, megabytes, seed = 1) {
     const peer = peerAt(index)
     peer.blob = makeBlob(Math.round(megabytes * 1024 * 1024), seed)

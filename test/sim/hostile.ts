@@ -85,6 +85,9 @@ export const FORGERS: Record<string, (k: Kit) => Forgery> = {
   })) }),
   ack: (k) => ({ to: 'guest', messages: [{ t: 'ack', id: k.intentIds.length ? k.pick(k.intentIds) : `raw${k.n()}`, ok: k.chance(0.3), reason: 'refused' }] }),
   resend: (k) => ({ to: k.chance(0.7) ? 'host' : 'guest', messages: Array.from({ length: k.between(1, 20) }, () => ({ t: 'resend', from: k.pick([0, 1, k.seq, HUGE]) })) }),
+  // Provider state it is not owed (no change of its was declined), or again and again.
+  resync: (k) => ({ to: k.chance(0.8) ? 'host' : 'guest', messages: Array.from({ length: k.between(1, 20) }, () => ({ t: 'resync', p: k.pick(['kv', 'layers', 'cursor', 'nope']) })) }),
+  reset: (k) => ({ to: 'guest', messages: [{ t: 'reset', seq: k.seq + k.between(0, 5), p: k.pick(['kv', 'layers']), entries: [{ w: k.chance(0.5) ? null : 'left', d: { [`forged:reset:${k.n()}`]: 1 } }] }] }),
   roster: (k) => ({ to: 'guest', messages: [{ t: 'roster', rank: [k.self, ...k.honest], peers: [{ id: k.self, name: 'Mallory', role: 'host' }, ...k.honest.map((id) => ({ id, name: id, role: 'guest' }))], mesh: k.chance(0.5) }] }),
   bye: (k) => ({ to: k.chance(0.2) ? 'host' : 'guest', messages: [{ t: 'bye', reason: k.pick(['left', 'page-closed', 'merged']) }] }),
   end: (k) => ({ to: 'any', messages: [{ t: 'end', reason: k.pick(['ended', 'removed']) }] }),
@@ -107,6 +110,12 @@ export const FORGERS: Record<string, (k: Kit) => Forgery> = {
     origin: k.pick(k.honest.length ? k.honest : ['u-nobody']), changes: [forgedKv(k, 'fwd')],
   }] }),
 }
+
+/**
+ * Wire types added after the hostile guest's draw was fixed. They are forged from a generator
+ * of their own (`HostileGuest.actLater`), so every earlier seed's attacks stay exactly as they were.
+ */
+const LATER_TYPES: ReadonlySet<string> = new Set(['resync', 'reset'])
 
 /** Forgers the attacks lean on (the rest stay in the mix), by weight. */
 const WEIGHTS: Record<string, number> = { hello: 4, forward: 3, view: 3, candidate: 2, join: 2, intent: 3, delta: 2, snapshot: 2, back: 2, handover: 2 }
@@ -131,6 +140,12 @@ export const FORGES_HISTORY = false
 export class HostileGuest {
   /** When the hostile guest told which peer "the host is alive". */
   readonly aliveSent: Array<{ to: string; at: number }> = []
+  /**
+   * Peers it told it stands far ahead: they may catch up from it, and then take its deltas
+   * as history. Without FORGES_HISTORY it sends them no forged delta or snapshot (the known
+   * limit, issue #14, is not what the simulator looks for).
+   */
+  private readonly toldAhead = new Set<string>()
   private readonly watched = new WeakSet<Link>()
   private readonly heard: Uint8Array[] = []
   private readonly intentIds: string[] = []
@@ -138,6 +153,7 @@ export class HostileGuest {
   private epoch = 1
   private seq = 0
   private counter = 0
+  private laterCounter = 0
   private stopped = false
   private lastReaction = -Infinity
   /** When it last saw a sign of failover (a hello, a candidacy, a catch-up): survivors' forwards are legitimate then. */
@@ -150,6 +166,8 @@ export class HostileGuest {
     private readonly rng: Random,
     private readonly inviteId: string,
     private readonly log: (line: string) => void,
+    /** Draws for LATER_TYPES only. */
+    private readonly later: Random = rng,
   ) {
     // Its own clock: a frozen hostile page forges nothing, a crashed one never again.
     this.clock = s.net.clockFor(peer.name)
@@ -165,6 +183,7 @@ export class HostileGuest {
       if (this.stopped || !this.peer.controller.isActive()) return
       this.watch()
       if (this.rng.next() < 0.6) this.act()
+      this.actLater()
       this.clock.setTimeout(tick, 200 + Math.floor(this.rng.next() * 1_800))
     }
     this.watch()
@@ -179,7 +198,7 @@ export class HostileGuest {
   act(): void {
     if (!this.forging()) return
     const kit = this.kit()
-    const types = WIRE_TYPES.filter((t) => FORGERS[t])
+    const types = WIRE_TYPES.filter((t) => FORGERS[t] && !LATER_TYPES.has(t))
     const weighted = types.flatMap((t) => Array<string>(WEIGHTS[t] ?? 1).fill(t))
     const sent: string[] = []
     for (let i = kit.between(1, 3); i > 0; i--) {
@@ -197,11 +216,23 @@ export class HostileGuest {
         ? { to: 'host' as const, how: 'nope', messages: Array.from({ length: 200 }, (): Forged => ({ t: 'intent', id: `junk${kit.n()}`, p: 'nope', d: {} })) }
         : FORGERS[type]!(kit)
       const count = forgery.messages.length > 1 ? `${forgery.messages.length}×` : ''
-      const to = this.send(forgery.to, forgery.messages.map(encode))
+      const history = !FORGES_HISTORY && (type === 'delta' || type === 'snapshot') ? this.toldAhead : undefined
+      const to = this.send(forgery.to, forgery.messages.map(encode), this.rng, history)
       if (forgery.messages.some((m) => m.t === 'candidate' && m.alive)) this.toldAlive(to)
+      if (forgery.messages.some((m) => m.t === 'candidate' && !m.alive)) for (const name of to) this.toldAhead.add(name)
       sent.push(`${count}${type}${forgery.how ? `:${forgery.how}` : ''}>${to.join(',') || '-'}`)
     }
     if (sent.length) this.log(`hostile ${this.peer.name}: ${sent.join(' ')}`)
+  }
+
+  /** Now and then, one forgery of a LATER_TYPES type, drawn from its own generator. */
+  private actLater(): void {
+    if (!this.forging() || this.later.next() >= 0.3) return
+    const kit = this.kit(this.later, () => ++this.laterCounter)
+    const type = kit.pick([...LATER_TYPES])
+    const forgery = FORGERS[type]!(kit)
+    const to = this.send(forgery.to, forgery.messages.map(encode), this.later)
+    this.log(`hostile ${this.peer.name}: ${forgery.messages.length > 1 ? `${forgery.messages.length}×` : ''}${type}>${to.join(',') || '-'}`)
   }
 
   /** Only while its own controller is an active guest: a legitimate host's word is law anyway. */
@@ -209,17 +240,16 @@ export class HostileGuest {
     return !this.stopped && this.peer.controller.isActive() && this.peer.controller.getRole() === 'guest'
   }
 
-  private kit(): Kit {
+  private kit(rng = this.rng, n = () => ++this.counter): Kit {
     const self = this.id
     const honest = this.s.peers.map((p) => p.controller.getSelf().id).filter((id) => id !== self)
-    const rng = this.rng
     return {
       self, sessionId: this.peer.controller.sessionId ?? 'forged', inviteId: this.inviteId, epoch: this.epoch, seq: this.seq, honest,
       intentIds: this.intentIds, nextIds: [...this.nextIds.values()],
       pick: (items) => items[Math.floor(rng.next() * items.length)]!,
       between: (min, max) => min + Math.floor(rng.next() * (max - min + 1)),
       chance: (p) => rng.next() < p,
-      n: () => ++this.counter,
+      n,
     }
   }
 
@@ -234,12 +264,14 @@ export class HostileGuest {
   }
 
   /** Sends to the links `to` names; returns the names of the peers it sent to. */
-  private send(to: Target, messages: Uint8Array[]): string[] {
+  private send(to: Target, messages: Uint8Array[], rng = this.rng, except?: ReadonlySet<string>): string[] {
     const links = this.links()
     const hostId = this.peer.controller.getPeers().find((p) => p.role === 'host' && !p.self)?.id
     const isHost = (name: string) => this.s.peers.find((p) => p.name === name)?.controller.getSelf().id === hostId
     let targets = to === 'host' ? links.filter(([name]) => isHost(name)) : to === 'guest' ? links.filter(([name]) => !isHost(name)) : links
-    if (to !== 'all' && targets.length > 1) targets = [targets[Math.floor(this.rng.next() * targets.length)]!]
+    if (to !== 'all' && targets.length > 1) targets = [targets[Math.floor(rng.next() * targets.length)]!]
+    // Left out after the pick, so the draw is the same with or without them.
+    if (except) targets = targets.filter(([name]) => !except.has(name))
     for (const [, link] of targets) {
       for (const bytes of messages) {
         try {
@@ -298,6 +330,7 @@ export class HostileGuest {
         if (!this.forging()) return
         const to = this.send('all', [encode(lie)])
         if (lie.alive) this.toldAlive(to)
+        else for (const name of to) this.toldAhead.add(name)
         this.log(`hostile ${this.peer.name}: candidate:${lie.alive ? 'alive' : 'ahead'}>${to.join(',') || '-'}`)
       }, kit.between(0, 20))
     }

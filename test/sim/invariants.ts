@@ -3,6 +3,7 @@
  * guest, when there is one, is no party to these promises: they are about the honest peers.
  */
 import type { TestPeer, TestSession } from '../helpers/session.js'
+import type { FaultProviders } from './providers.js'
 import { RECOVERY_BOUND_MS } from './timers.js'
 
 export interface Change {
@@ -19,9 +20,11 @@ export interface Outcome {
   hostile?: TestPeer | undefined
   /** Honest peers that ended their session right after the hostile guest told them "the host is alive", though it was not. */
   misled: string[]
+  /** In provider-fault seeds: each peer's failing, slow and counting providers. */
+  faulty?: Map<TestPeer, FaultProviders>
 }
 
-export function check(s: TestSession, { crashed, changes, hostile, misled }: Outcome): string[] {
+export function check(s: TestSession, { crashed, changes, hostile, misled, faulty }: Outcome): string[] {
   const failures: string[] = []
   const known = new Set(s.peers.map((p) => p.controller.getSelf().id))
   const alive = s.peers.filter((p) => !crashed.has(p) && p.controller.isActive())
@@ -60,6 +63,11 @@ export function check(s: TestSession, { crashed, changes, hostile, misled }: Out
     for (const m of members) {
       if (JSON.stringify(sorted(m.kv.store())) !== want) failures.push(`${m.name} state differs from its host ${host.name}: ${diffKeys(m.kv.store(), host.kv.store())}`)
       if (JSON.stringify(m.layers.stores.get('left') ?? {}) !== JSON.stringify(host.layers.stores.get('left') ?? {})) failures.push(`${m.name} per-viewer state differs from ${host.name}`)
+      // The slow provider and the counter are honest, only slow or not idempotent: they must agree too.
+      for (const id of ['slow', 'tally'] as const) {
+        const [mine, theirs] = [faulty?.get(m)?.[id], faulty?.get(host)?.[id]]
+        if (mine && theirs && JSON.stringify(sorted(mine.store())) !== JSON.stringify(sorted(theirs.store()))) failures.push(`${m.name} ${id} state differs from its host ${host.name}: ${diffKeys(mine.store(), theirs.store())}`)
+      }
     }
   }
   for (const { peer, key, value, id } of changes) {
@@ -77,7 +85,23 @@ export function check(s: TestSession, { crashed, changes, hostile, misled }: Out
   for (const name of misled) failures.push(`${name} ended its session on the hostile guest's word that the lost host was alive`)
   // Exactly once: a snapshot replaces state (so what follows it may re-apply), but between
   // two snapshots no intent is ever applied twice.
-  for (const p of honest) if (p.kv.duplicates.length) failures.push(`${p.name} applied intent ${p.kv.duplicates[0]} twice`)
+  // Exactly once holds for every provider, the failing one too.
+  for (const p of honest) {
+    const providers = [p.kv, p.layers, ...Object.values(faulty?.get(p) ?? {})]
+    for (const provider of providers) if (provider.duplicates.length) failures.push(`${p.name} applied intent ${provider.duplicates[0]} twice (${provider.id})`)
+  }
+  // A failing provider changes nothing the others receive: an honest editor's change is never
+  // refused (a provider error is not a refusal), and an honest provider's state is replaced
+  // only by whole snapshots, never rolled back because another provider failed.
+  for (const p of honest) {
+    const refused = p.events.filter((e) => e.type === 'session-diagnostic' && (e.payload as { code: string }).code === 'intent-refused')
+    if (refused.length) failures.push(`${p.name}'s change was refused: ${JSON.stringify(refused[0]!.payload)}`)
+    const wholeSnapshots = p.events.filter((e) => e.type === 'session-bootstrap-complete').length
+    const good = [p.kv, ...(faulty?.get(p) ? [faulty.get(p)!.slow, faulty.get(p)!.tally] : [])]
+    for (const provider of good) {
+      if (provider.snapshotsApplied.length !== wholeSnapshots) failures.push(`${p.name}'s ${provider.id} took ${provider.snapshotsApplied.length} snapshots, not the ${wholeSnapshots} whole ones`)
+    }
+  }
   return failures
 }
 

@@ -5,13 +5,15 @@
  * invariants that make failover trustworthy. The same seed replays the same run exactly.
  *
  * Some seeds also turn on modes (see `modesOf`): a hostile guest, guests that stall past
- * the hard timeout, and a host lost right after admitting a guest. The modes draw from
+ * the hard timeout, a host lost right after admitting a guest, and providers that throw,
+ * reject or answer slowly beside the honest ones (test/sim/providers.ts). The modes draw from
  * their own generators, so a seed with none of them runs exactly as it did before they existed.
  */
 import { seededRandom, type Random } from '../../src/runtime/random.js'
 import { TestSession, type TestPeer } from '../helpers/session.js'
 import { HostileGuest } from './hostile.js'
 import { check, type Change } from './invariants.js'
+import { FlakyProvider, SlowProvider, TallyProvider, type FaultProviders } from './providers.js'
 import { RECOVERY_BOUND_MS, SIM_TIMERS } from './timers.js'
 
 export { RECOVERY_BOUND_MS, SIM_TIMERS }
@@ -25,6 +27,8 @@ export interface SimModes {
   stall: boolean
   /** The host may close or crash 0–300 ms after admitting a guest, before its mesh links exist. */
   formingLoss: boolean
+  /** Every peer also has a provider that throws and rejects, a slow one and a counter; changes touch them too. */
+  providerFaults: boolean
 }
 
 export interface SimResult {
@@ -36,12 +40,12 @@ export interface SimResult {
 }
 
 /** Every mode off: the simulator as it was before the modes, for the seeds found then. */
-export const NO_MODES: SimModes = { hostile: null, stall: false, formingLoss: false }
+export const NO_MODES: SimModes = { hostile: null, stall: false, formingLoss: false, providerFaults: false }
 
 export function modesOf(seed: number): SimModes {
   const r = seededRandom(seed ^ 0x0de5ca1e)
-  const [hostile, where, stall, formingLoss] = [r.next(), r.next(), r.next(), r.next()]
-  return { hostile: hostile < 1 / 3 ? where : null, stall: stall < 1 / 3, formingLoss: formingLoss < 1 / 3 }
+  const [hostile, where, stall, formingLoss, providerFaults] = [r.next(), r.next(), r.next(), r.next(), r.next()]
+  return { hostile: hostile < 1 / 3 ? where : null, stall: stall < 1 / 3, formingLoss: formingLoss < 1 / 3, providerFaults: providerFaults < 1 / 3 }
 }
 
 export async function simulate(seed: number, steps = 24, modes = modesOf(seed)): Promise<SimResult> {
@@ -67,11 +71,19 @@ export async function simulate(seed: number, steps = 24, modes = modesOf(seed)):
   /** Until when the simulation cut each isolated peer off from everyone: its giving up is no one's fault. */
   const isolatedUntil = new Map<TestPeer, number>()
   let hostile: HostileGuest | undefined
+  const faulty = new Map<TestPeer, FaultProviders>()
   /** When the last scheduled fault (freeze, stall, isolation) ends. */
   let quietAt = 0
   let named = 0
   const newPeer = () => {
-    const peer = s.peer(`p${named++}`, SIM_TIMERS)
+    const n = named++
+    const peer = s.peer(`p${n}`, SIM_TIMERS)
+    if (modes.providerFaults) {
+      const own = (salt: number) => seededRandom((seed * 131 + n * 7919) ^ salt)
+      const providers = { flaky: new FlakyProvider(own(0x0f1a4e)), slow: new SlowProvider(s.net.clockFor(peer.name), own(0x5105)), tally: new TallyProvider() }
+      for (const provider of Object.values(providers)) peer.controller.registerProvider(provider)
+      faulty.set(peer, providers)
+    }
     let lostHost: string | undefined
     let lostAt = 0
     peer.controller.on('session-host-lost', ({ hostId }) => {
@@ -156,7 +168,7 @@ export async function simulate(seed: number, steps = 24, modes = modesOf(seed)):
     const peer = guests[Math.floor(modes.hostile * guests.length)]
     if (peer) {
       log(`${peer.name} turns hostile`)
-      hostile = new HostileGuest(s, peer, seededRandom(seed ^ 0x0bad0bad), inviteOf.get(peer) ?? 'unknown', log)
+      hostile = new HostileGuest(s, peer, seededRandom(seed ^ 0x0bad0bad), inviteOf.get(peer) ?? 'unknown', log, seededRandom(seed ^ 0x1a7e1a7e))
       hostile.start()
     }
   }
@@ -179,6 +191,12 @@ export async function simulate(seed: number, steps = 24, modes = modesOf(seed)):
       const key = `${peer.name}:${step}`
       const id = peer.kv.set(key, step)
       changes.push({ peer, key, value: step, id })
+      const extra = faulty.get(peer)
+      if (extra) {
+        extra.flaky.set(key, step)
+        extra.slow.set(key, step)
+        extra.tally.bump(key)
+      }
     } else if (roll < 0.52 && peer) {
       peer.cursor.set('pos', `${peer.name}:${step}`)
     } else if (roll < 0.62) {
@@ -234,6 +252,6 @@ export async function simulate(seed: number, steps = 24, modes = modesOf(seed)):
   for (const a of s.peers) for (const b of s.peers) s.net.setFault(a.name, b.name, undefined)
   log('all faults healed')
   await s.settle(RECOVERY_BOUND_MS)
-  const failures = check(s, { crashed, changes, hostile: hostile?.peer, misled })
+  const failures = check(s, { crashed, changes, hostile: hostile?.peer, misled, faulty })
   return { seed, modes, failures, trace: s.trace, peers: s.peers.length }
 }
