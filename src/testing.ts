@@ -17,6 +17,8 @@ export { MemoryNetwork } from './transport/memory.js'
 export type { LinkFault, MemoryNetworkOptions } from './transport/memory.js'
 export { VirtualClock } from './runtime/virtual-clock.js'
 export { seededRandom } from './runtime/random.js'
+/** The compact SDP codec the WebRTC transport loads with the first invite, for tools and tests. */
+export { sdpCodec } from './transport/sdp-codec.js'
 
 type AnyController = SessionSyncController<any>
 

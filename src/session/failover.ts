@@ -87,7 +87,8 @@ export class Failover<V extends SessionViewer = SessionViewer> extends Part<V> {
     if (!election || message.epoch !== election.epoch || !election.quorum.members.has(sender)) return
     if (message.alive) election.alive.add(sender)
     else {
-      election.alive.delete(sender)
+      // It said the host lives before it lost the host too: it never counted our candidacy.
+      if (election.alive.delete(sender)) this.parts.links.sendTo(conn, wire.candidate({ epoch: election.epoch, seq: this.s.seq }))
       election.votes.set(sender, message.seq)
     }
     this.maybeDecide()

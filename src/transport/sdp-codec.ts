@@ -73,7 +73,7 @@ interface DataChannelDescription {
   candidates: IceCandidate[]
 }
 
-export const sdpCodec: SignalCodec = {
+export const sdpCodec = {
   pack(signal: Signal): Uint8Array {
     const writer = new ByteWriter()
     writeDescription(writer, parseSdp(signal))
@@ -89,7 +89,7 @@ export const sdpCodec: SignalCodec = {
       throw new InviteError('invite-damaged', `unreadable connection signal: ${messageOf(cause)}`, { cause })
     }
   },
-}
+} satisfies SignalCodec
 
 // ---- SDP text → description -------------------------------------------------------
 

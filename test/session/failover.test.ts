@@ -43,6 +43,19 @@ describe('host failover', () => {
     expect(g1.kv.applied.map((a) => a.meta.origin)).toEqual(['u-g3'])
   })
 
+  it('elects a host when one survivor answered "the host lives" just before it got the goodbye too', async () => {
+    const { s, host, guests } = await started(3)
+    const [g1, g2] = guests as [TestPeer, TestPeer]
+    // The goodbye reaches g2 late: g1's candidacy arrives first, and g2 still hears the host.
+    s.net.setFault('host', 'g2', { delay: 40 })
+    host.controller.goodbye()
+    await s.settle(5_000)
+    expect(g1.controller.getRole()).toBe('host')
+    expect(g2.controller.getRole()).toBe('guest')
+    expect(g2.controller.getPeers()[0]).toMatchObject({ name: 'g1', role: 'host' })
+    expect(diagnostics(g1, 'election-failed')).toEqual([])
+  })
+
   it('does not make followers re-bootstrap because the new host had changes of its own pending', async () => {
     const { s, host, guests } = await started(4)
     const [g1, g2] = guests as [TestPeer, TestPeer]
