@@ -56,7 +56,7 @@ export interface BoundedSizes {
   seen: number
   /** Last view counter per origin, provider and viewer. */
   viewState: number
-  /** Authoritative deltas kept, encoded, for a resend or a new host's catch-up. */
+  /** Authoritative deltas kept, encoded, for a resend or for handing over one's own changes. */
   replay: number
   /** A guest's unconfirmed intents. */
   outbox: number

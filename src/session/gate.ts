@@ -19,12 +19,6 @@ export interface LinkFacts {
   awaitingJoin: boolean
   /** Host: the sender's invite lets it only look and point. */
   viewer: boolean
-  /** The survivor we catch up from while we win an election. */
-  catchupSource: boolean
-  /** The election winner we backed, catching up from us. */
-  backedWinner: boolean
-  /** New host: the sender was in the session we took over, and the handover window is open. */
-  handoverWitness: boolean
   /** Whether a provider of that id takes view deltas on this page. */
   viewProvider(providerId: string): boolean
   /** Whether this hello may make its sender our host (an election we take part in decides). */
@@ -49,8 +43,8 @@ export const SENDER_RULES: { [T in WireType]: Rule<T> } = {
     return link.awaitingJoin ? null : 'not-invited'
   },
   hello: (link, message) => (link.role === null ? 'no-session' : link.helloRefusal(message)),
-  snapshot: (link) => (link.catchupSource ? null : fromHost(link)),
-  delta: (link) => (link.catchupSource ? null : fromHost(link)),
+  snapshot: fromHost,
+  delta: fromHost,
   ack: fromHost,
   roster: fromHost,
   end: fromHost,
@@ -62,9 +56,9 @@ export const SENDER_RULES: { [T in WireType]: Rule<T> } = {
   resend: fromGuest,
   signal: fromGuest,
   links: fromGuest,
-  // A change of its own it is like an intent; another's only from a witness of the handover.
-  forward: (link, message) => fromGuest(link) ?? (link.viewer ? 'viewer' : message.origin === link.peerId || link.handoverWitness ? null : 'no-handover'),
-  catchup: (link) => (link.backedWinner ? null : 'not-our-winner'),
+  // A change of its own the new host lacks, handed over after a failover: like an intent.
+  // Nobody's word is taken for another's change.
+  forward: (link, message) => fromGuest(link) ?? (link.viewer ? 'viewer' : message.origin === link.peerId ? null : 'not-own-change'),
   candidate: fromPeer,
   back: fromPeer,
   view: (link, message) => {

@@ -100,7 +100,6 @@ export const FORGERS: Record<string, (k: Kit) => Forgery> = {
   },
   back: (k) => ({ to: 'all', messages: [{ t: 'back', epoch: k.pick([k.epoch, k.epoch + 1]) }] }),
   handover: (k) => ({ to: k.pick(['host', 'guest', 'all'] as const), messages: [{ t: 'handover', epoch: k.pick([k.epoch, k.epoch + 1]), hostId: claimant(k) }] }),
-  catchup: (k) => ({ to: 'any', messages: [{ t: 'catchup', from: k.pick([0, 1, k.seq]) }] }),
   forward: (k) => ({ to: 'host', messages: [{
     t: 'forward', id: k.chance(0.7) || !k.intentIds.length ? `forged${k.n()}` : k.pick(k.intentIds),
     // A forward in the hostile's own name is just an editor's change; the forgery is in another's name.
@@ -121,12 +120,6 @@ function nextId(id: string): string | undefined {
   return m ? `${m[1]}${(parseInt(m[2]!, 36) + 1).toString(36)}` : undefined
 }
 
-/**
- * Whether the hostile guest hands a new host made-up history (forged FORWARDs, lies in
- * answer to a catch-up). Off until host-signed history lands (issue #14, still open): a
- * survivor's history is taken on its word today, and the simulator would only re-find that.
- */
-export const FORGES_HISTORY = false
 
 export class HostileGuest {
   /** When the hostile guest told which peer "the host is alive". */
@@ -141,7 +134,6 @@ export class HostileGuest {
   private stopped = false
   private lastReaction = -Infinity
   /** When it last saw a sign of failover (a hello, a candidacy, a catch-up): survivors' forwards are legitimate then. */
-  private lastFailover = -Infinity
   private readonly clock
 
   constructor(
@@ -189,9 +181,6 @@ export class HostileGuest {
         continue
       }
       const type = kit.pick(weighted)
-      // A forward in another's name is a forgery only outside a failover; near one, it could be a survivor's.
-      if (type === 'forward' && !FORGES_HISTORY) continue
-      if (type === 'forward' && (this.s.clock.now() - this.lastFailover < 5_000 || this.peer.controller.getState() !== 'connected')) continue
       // A bulk of intents for providers nobody has, now and then.
       const forgery = type === 'intent' && kit.chance(0.1)
         ? { to: 'host' as const, how: 'nope', messages: Array.from({ length: 200 }, (): Forged => ({ t: 'intent', id: `junk${kit.n()}`, p: 'nope', d: {} })) }
@@ -274,7 +263,6 @@ export class HostileGuest {
       return
     }
     if (m.t === 'ping' || m.t === 'pong') return
-    if (['hello', 'candidate', 'catchup', 'back', 'handover'].includes(m.t)) this.lastFailover = this.s.clock.now()
     this.heard.push(bytes.slice())
     if (this.heard.length > 32) this.heard.shift()
     if (typeof m.epoch === 'number' && m.t !== 'candidate') this.epoch = Math.max(this.epoch, m.epoch)
@@ -301,15 +289,15 @@ export class HostileGuest {
         this.log(`hostile ${this.peer.name}: candidate:${lie.alive ? 'alive' : 'ahead'}>${to.join(',') || '-'}`)
       }, kit.between(0, 20))
     }
-    if (FORGES_HISTORY && m.t === 'catchup' && typeof m.from === 'number' && this.rng.next() < 0.8) {
-      // The winner wants history from us: feed it some no host ever made.
+    if (m.t === 'candidate' && !m.alive && this.rng.next() < 0.5) {
+      // A survivor stands: it may win, so feed it history no host ever made.
       const kit = this.kit()
-      const start = m.from
+      const start = typeof m.seq === 'number' ? m.seq + 1 : 1
       const lies: Forged[] = kit.chance(0.7)
-        ? [0, 1, 2].map((i) => ({ t: 'delta', seq: start + i, epoch: this.epoch, id: `forged${kit.n()}`, origin: kit.pick(kit.honest), changes: [forgedKv(kit, 'catchup')] }))
-        : [{ t: 'snapshot', seq: start + 2, ids: [], entries: [{ p: 'kv', w: null, d: { [`forged:catchup:${kit.n()}`]: 1 } }] }]
+        ? [0, 1, 2].map((i) => ({ t: 'delta', seq: start + i, epoch: this.epoch, id: `forged${kit.n()}`, origin: kit.pick(kit.honest), changes: [forgedKv(kit, 'history')] }))
+        : [{ t: 'snapshot', seq: start + 2, ids: [], entries: [{ p: 'kv', w: null, d: { [`forged:history:${kit.n()}`]: 1 } }] }]
       for (const lie of lies) if (link.open) link.send(encode(lie))
-      this.log(`hostile ${this.peer.name}: ${lies.length}×${lies[0]!.t}:catchup>${from}`)
+      this.log(`hostile ${this.peer.name}: ${lies.length}×${lies[0]!.t}:history>${from}`)
     }
   }
 }
