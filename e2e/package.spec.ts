@@ -166,9 +166,10 @@ test('the bundles import only their dependencies and their own chunks, and need 
   }
   expect([...bare].sort()).toEqual(EXTERNALS)
   for (const name of EXTERNALS) expect(Object.keys(manifest.dependencies)).toContain(name)
-  // One chunk comes later, when a relay is first used: the relay client and its sealing code.
-  expect(lazy).toEqual([expect.stringMatching(/^session-sync\.js → http-client-[\w-]+\.js$/)])
-  const relayClient = code.get(lazy[0]!.split(' → ')[1]!)!
+  // Two chunks come later: the relay client and its sealing code when a relay is first used,
+  // the compact SDP codec with the first invite or answer.
+  expect(lazy.sort()).toEqual([expect.stringMatching(/^session-sync\.js → http-client-[\w-]+\.js$/), expect.stringMatching(/^session-sync\.js → sdp-codec-[\w-]+\.js$/)])
+  const relayClient = code.get(lazy.find((l) => l.includes('http-client-'))!.split(' → ')[1]!)!
   expect(relayClient).toContain('AES-GCM')
   for (const [file, text] of code) if (!file.startsWith('http-client-')) expect(text, file).not.toContain('AES-GCM')
   // The testing entry's network stays out of the main entry; the two share their classes through chunks.

@@ -7,11 +7,10 @@
  * The host sits alone in its own page and context (its `window.SESSION`, so closing the page
  * says goodbye); each guest has a shared page of its own, so blocking one page blocks one guest.
  */
-import type { BrowserContext } from '@playwright/test'
 import { decodeMessage, encodeMessage } from '../src/wire/codec.js'
 import type { WireMessage } from '../src/wire/messages.js'
 import { expect, test } from './fixtures.js'
-import { connect, rankOrder, SessionPage, sharedSessionPages, type Peer } from './pages/session.driver.js'
+import { admit, connect, fullMesh, hostAlone, SessionPage, sharedSessionPages, type Peer } from './pages/session.driver.js'
 import type { PeerOptions, PeerView, RecordedEvent } from './pages/session.js'
 
 /** The library's defaults (src/session/controller.ts), spelled out for the assertions; test 1 passes no timer options. */
@@ -44,33 +43,6 @@ test.afterEach(async ({}, testInfo) => {
   console.log(`--- event timeline of "${testInfo.title}" (Date.now(), peer, event, payload) ---\n${timeline}`)
   await testInfo.attach('timeline', { body: timeline, contentType: 'text/plain' })
 })
-
-/** A host alone in a fresh page and context: the page's window.SESSION. */
-async function hostAlone(openContext: () => Promise<BrowserContext>, options: PeerOptions = {}): Promise<{ hostPage: SessionPage; host: Peer }> {
-  const hostPage = await SessionPage.open(await openContext())
-  const host = await hostPage.add({ name: 'host', ...options })
-  expect(host.index).toBe(0)
-  expect(await hostPage.page.evaluate(() => window.SESSION !== undefined)).toBe(true)
-  await host.start()
-  return { hostPage, host }
-}
-
-/** Admits one guest per page of `layout`, in order, with one invite each. */
-async function admit(host: Peer, layout: SessionPage[], options: PeerOptions = {}): Promise<Peer[]> {
-  const guests: Peer[] = []
-  for (const [n, page] of layout.entries()) {
-    const guest = await page.add({ name: `g${n + 1}`, ...options })
-    await connect(host, guest)
-    guests.push(guest)
-  }
-  expect(await rankOrder(host)).toEqual([host.id, ...guests.map((g) => g.id)])
-  return guests
-}
-
-/** Every peer holds a direct link to every other one. */
-async function fullMesh(everyone: Peer[]): Promise<void> {
-  await Promise.all(everyone.map((peer) => peer.waitFor({ linked: everyone.filter((p) => p !== peer).map((p) => p.id) })))
-}
 
 /** A measurement for the report: an annotation, and a line in the output. */
 function measured(description: string): void {

@@ -10,7 +10,7 @@
  */
 import type { BrowserContext } from '@playwright/test'
 import { expect, test } from './fixtures.js'
-import { connect, rankOrder, SessionPage, sharedSessionPages, type Peer } from './pages/session.driver.js'
+import { admit as admitWith, fullMesh, hostAlone as hostAloneWith, SessionPage, sharedSessionPages, type Peer } from './pages/session.driver.js'
 import type { PeerOptions, PeerView, RecordedEvent } from './pages/session.js'
 
 const HEARTBEAT = { intervalMs: 500, softTimeoutMs: 1_500, hardTimeoutMs: 4_000 }
@@ -25,37 +25,13 @@ let pageC: SessionPage
 
 sharedSessionPages(3, (a, b, c) => ([pageA, pageB, pageC] = [a, b, c]))
 
-/** A host alone in a fresh page and context: the page's window.SESSION. */
-async function hostAlone(openContext: () => Promise<BrowserContext>): Promise<{ hostPage: SessionPage; host: Peer }> {
-  const hostPage = await SessionPage.open(await openContext())
-  const host = await hostPage.add({ name: 'host', ...TIMERS })
-  expect(host.index).toBe(0)
-  expect(await hostPage.page.evaluate(() => window.SESSION !== undefined)).toBe(true)
-  await host.start()
-  return { hostPage, host }
-}
-
-/** Admits one guest per page of `layout`, in order (so rank follows the layout), with one invite each. */
-async function admit(host: Peer, layout: SessionPage[]): Promise<Peer[]> {
-  const guests: Peer[] = []
-  for (const [n, page] of layout.entries()) {
-    const guest = await page.add({ name: `g${n + 1}`, ...TIMERS })
-    await connect(host, guest)
-    guests.push(guest)
-  }
-  expect(await rankOrder(host)).toEqual([host.id, ...guests.map((g) => g.id)])
-  return guests
-}
-
-/** Every guest holds a direct link to every other peer. */
-async function fullMesh(everyone: Peer[]): Promise<void> {
-  await Promise.all(everyone.map((peer) => peer.waitFor({ linked: everyone.filter((p) => p !== peer).map((p) => p.id) })))
-}
-
 /** The wall-clock time of the first event matching `match` at or after `since`. */
 async function firstEvent(peer: Peer, type: RecordedEvent['type'], since: number, match: (payload: any) => boolean = () => true): Promise<number | undefined> {
   return (await peer.events(type)).find((e) => e.wall >= since && match(e.payload))?.wall
 }
+
+const hostAlone = (openContext: () => Promise<BrowserContext>) => hostAloneWith(openContext, TIMERS)
+const admit = (host: Peer, layout: SessionPage[]) => admitWith(host, layout, TIMERS)
 
 /** When each peer was `connected` again after `since` (the end of its failover). */
 async function connectedAgain(peers: Peer[], since: number): Promise<number[]> {

@@ -17,6 +17,8 @@ export { MemoryNetwork } from './transport/memory.js'
 export type { LinkFault, MemoryNetworkOptions } from './transport/memory.js'
 export { VirtualClock } from './runtime/virtual-clock.js'
 export { seededRandom } from './runtime/random.js'
+/** The compact SDP codec the WebRTC transport loads with the first invite, for tools and tests. */
+export { sdpCodec } from './transport/sdp-codec.js'
 
 type AnyController = SessionSyncController<any>
 
@@ -54,7 +56,7 @@ export interface BoundedSizes {
   seen: number
   /** Last view counter per origin, provider and viewer. */
   viewState: number
-  /** Authoritative deltas kept, encoded, for a resend or a new host's catch-up. */
+  /** Authoritative deltas kept, encoded, for a resend or for handing over one's own changes. */
   replay: number
   /** A guest's unconfirmed intents. */
   outbox: number

@@ -262,6 +262,33 @@ export async function rankOrder(host: Peer): Promise<string[]> {
 }
 
 /** How many of the page's RTCPeerConnections are connected (see e2e/fixtures.ts, which records them). */
+/** A host alone in a fresh page and context: the page's window.SESSION (so closing the page says goodbye). */
+export async function hostAlone(openContext: () => Promise<BrowserContext>, options: PeerOptions = {}): Promise<{ hostPage: SessionPage; host: Peer }> {
+  const hostPage = await SessionPage.open(await openContext())
+  const host = await hostPage.add({ name: 'host', ...options })
+  expect(host.index).toBe(0)
+  expect(await hostPage.page.evaluate(() => window.SESSION !== undefined)).toBe(true)
+  await host.start()
+  return { hostPage, host }
+}
+
+/** Admits one guest per page of `layout`, in order (so rank follows the layout), with one invite each. */
+export async function admit(host: Peer, layout: SessionPage[], options: PeerOptions = {}): Promise<Peer[]> {
+  const guests: Peer[] = []
+  for (const [n, page] of layout.entries()) {
+    const guest = await page.add({ name: `g${n + 1}`, ...options })
+    await connect(host, guest)
+    guests.push(guest)
+  }
+  expect(await rankOrder(host)).toEqual([host.id, ...guests.map((g) => g.id)])
+  return guests
+}
+
+/** Every peer holds a direct link to every other one. */
+export async function fullMesh(everyone: Peer[]): Promise<void> {
+  await Promise.all(everyone.map((peer) => peer.waitFor({ linked: everyone.filter((p) => p !== peer).map((p) => p.id) })))
+}
+
 export function connectedPeerConnections(page: Page): Promise<number> {
   return page.evaluate(
     () => (window as unknown as { __peerConnections: RTCPeerConnection[] }).__peerConnections.filter((pc) => pc.connectionState === 'connected').length,

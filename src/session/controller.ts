@@ -281,7 +281,7 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
   /** Leave the session. When the host leaves, the others elect a new host and go on. */
   async leave(reason = 'left'): Promise<void> {
     if (!this.isActive() || this.core.lifecycle.state === 'leaving') return
-    this.parts.links.broadcast(wire.bye({ reason }))
+    this.parts.links.broadcast(this.farewell(reason))
     this.finish(reason)
   }
 
@@ -318,11 +318,21 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
   /** For `pagehide`: say goodbye on every link now, synchronously; the page may be gone next tick. */
   goodbye(): void {
     if (!this.isActive() || this.core.lifecycle.state === 'leaving') return
-    this.parts.links.broadcast(wire.bye({ reason: 'page-closed' }))
+    this.parts.links.broadcast(this.farewell('page-closed'))
     this.finish('page-closed')
   }
 
   // ---------------------------------------------------------------- lifecycle
+
+  /**
+   * A goodbye hands the session over to the others — unless this host is cut off from a
+   * majority of it: then those still with it are a minority that must not carry on, and
+   * the goodbye ends the session for them.
+   */
+  private farewell(reason: string) {
+    const session = this.core.session
+    return session?.role === 'host' && session.isolatedSince !== null ? wire.end({ reason: 'cut-off' }) : wire.bye({ reason })
+  }
 
   private assertIdle(action: string): void {
     if (this.isActive()) throw new SessionStateError('session-active', `Cannot ${action}: a session is already active. Leave it first.`)

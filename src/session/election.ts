@@ -1,7 +1,7 @@
 /**
  * The rules of failover, as pure functions: who may win, how many must back the winner,
  * and which of two host claims is stronger. The machinery that runs an election (timers,
- * candidacies, catch-up, takeover) lives in the controller and calls these; keeping the
+ * candidacies, backing, takeover) lives in the controller and calls these; keeping the
  * rules here lets them be tested alone and read in one place.
  *
  * Why a quorum: a survivor decides from the candidacies it hears, and it hears only the
@@ -48,13 +48,6 @@ export function chooseWinner(
   return [...candidates]
     .filter((id) => eligible(id) && !passedOver.has(id))
     .sort((a, b) => rankIn(succession, a) - rankIn(succession, b) || (a < b ? -1 : 1))[0]
-}
-
-/** The survivor furthest ahead in the old host's sequence, to catch up from before taking over. */
-export function furthestAhead(votes: ReadonlyMap<string, number>): [string, number] | undefined {
-  let best: [string, number] | undefined
-  for (const vote of votes) if (!best || vote[1] > best[1]) best = vote
-  return best
 }
 
 export interface HostClaim {

@@ -5,7 +5,7 @@
 import type { SessionViewer } from '../types.js'
 import { wire } from '../wire/build.js'
 import type { MessageOf } from '../wire/messages.js'
-import { chooseWinner, furthestAhead, quorumOf } from './election.js'
+import { chooseWinner, quorumOf } from './election.js'
 import { type Conn, type Election, Part } from './state.js'
 
 /** Why a session ended when no new host could be agreed on, in words for the person. */
@@ -87,7 +87,8 @@ export class Failover<V extends SessionViewer = SessionViewer> extends Part<V> {
     if (!election || message.epoch !== election.epoch || !election.quorum.members.has(sender)) return
     if (message.alive) election.alive.add(sender)
     else {
-      election.alive.delete(sender)
+      // It said the host lives before it lost the host too: it never counted our candidacy.
+      if (election.alive.delete(sender)) this.parts.links.sendTo(conn, wire.candidate({ epoch: election.epoch, seq: this.s.seq }))
       election.votes.set(sender, message.seq)
     }
     this.maybeDecide()
@@ -147,26 +148,18 @@ export class Failover<V extends SessionViewer = SessionViewer> extends Part<V> {
     return false
   }
 
-  /** The winner, once a majority backs it: catch up from the survivor furthest ahead, then take over. */
+  /**
+   * The winner, once a majority backs it, takes over with what it holds. It takes no
+   * history from another survivor: nothing proves a survivor's word, and each survivor
+   * hands over its own changes that the winner lacks once it follows (Takeover).
+   */
   private maybeTakeOver(): void {
     const election = this.s.election
-    if (!election || election.backed !== this.core.self.id || election.catchup) return
+    if (!election || election.backed !== this.core.self.id) return
     const backing = election.backers.size + (election.quorum.members.has(this.core.self.id) ? 1 : 0)
     if (backing < election.quorum.needed) return
     this.core.clock.clearTimeout(election.timer)
-    const [aheadId, aheadSeq] = furthestAhead(election.votes) ?? [this.core.self.id, this.s.seq]
-    const ahead = this.s.connOf(aheadId)
-    if (aheadSeq <= this.s.seq || !ahead || !election.backers.has(aheadId)) return this.parts.links.serial(() => this.becomeHost())
-    // Catch up first: no delta any survivor applied may be lost.
-    election.catchup = ahead
-    election.target = aheadSeq
-    this.parts.links.sendTo(ahead, wire.catchup({ from: this.s.seq + 1 }))
-    const session = this.s
-    election.timer = this.core.clock.setTimeout(() => {
-      if (!this.current(session) || this.s.election !== election) return
-      this.core.diagnostic('catchup-incomplete', `Took over at #${this.s.seq}; ${aheadId} was at #${aheadSeq} but did not send the rest.`)
-      this.parts.links.serial(() => this.becomeHost())
-    }, this.core.timers.electionTimeoutMs)
+    this.parts.links.serial(() => this.becomeHost())
   }
 
   /** No host could be agreed on: end rather than host a copy of the session while others go on. */
@@ -176,12 +169,6 @@ export class Failover<V extends SessionViewer = SessionViewer> extends Part<V> {
     // A host cut off ends the session for those still with it: they cannot reach the others either.
     this.parts.links.broadcast(this.s.role === 'host' ? wire.end({ reason }) : wire.bye({ reason: 'disconnected' }))
     this.core.finish(reason)
-  }
-
-  /** After a catch-up delta or snapshot: take over once we hold everything anyone applied. */
-  async afterCatchup(): Promise<void> {
-    const election = this.s.election
-    if (election?.catchup && this.s.seq >= (election.target ?? 0)) await this.becomeHost()
   }
 
   private async becomeHost(): Promise<void> {
@@ -202,10 +189,6 @@ export class Failover<V extends SessionViewer = SessionViewer> extends Part<V> {
     this.s.reported = new Map()
     this.s.requested = new Set()
     this.parts.mesh.setTopology()
-    // Survivors (and a thawed old host) may hand over deltas we lack, for a while.
-    const witnesses = new Set(election.quorum.members)
-    if (election.lostHost) witnesses.add(election.lostHost)
-    this.s.handover = { witnesses, until: this.core.clock.now() + this.core.timers.handoverHardTimeouts * this.core.heartbeat.hardTimeoutMs }
     // Our own unconfirmed changes become authoritative right after the hello. The digest
     // describes our state once they are out (at `digestSeq`), so followers compare it there.
     this.s.forkSeq = this.s.seq

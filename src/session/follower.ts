@@ -92,7 +92,6 @@ export class Follower<V extends SessionViewer = SessionViewer> extends Part<V> {
     for (const delta of early) await this.onDelta(delta)
     await this.drainReorder()
     if (first) this.flushOutbox()
-    await this.parts.failover.afterCatchup()
   }
 
   /** Sends every unconfirmed intent again, with its original id: the host dedupes. */
@@ -123,7 +122,6 @@ export class Follower<V extends SessionViewer = SessionViewer> extends Part<V> {
     await this.applyAuthoritative(message)
     await this.drainReorder()
     await this.checkDigest()
-    await this.parts.failover.afterCatchup()
   }
 
   private async drainReorder(): Promise<void> {
@@ -144,7 +142,7 @@ export class Follower<V extends SessionViewer = SessionViewer> extends Part<V> {
 
   private async applyAuthoritative(message: MessageOf<'delta'>): Promise<void> {
     this.s.seq = message.seq
-    // Kept as it came, to serve a new host's catch-up: no second encoding.
+    // Kept as it came, to serve a resend: no second encoding.
     this.s.replay.add(message.seq, this.core.received.get(message) ?? encodeMessage(message))
     const mine = message.origin === this.core.self.id ? this.s.outbox.settle(message.id) : undefined
     if (this.s.seen.touch(message.id) && !mine) return

@@ -19,12 +19,6 @@ export interface LinkFacts {
   awaitingJoin: boolean
   /** Host: the sender's invite lets it only look and point. */
   viewer: boolean
-  /** The survivor we catch up from while we win an election. */
-  catchupSource: boolean
-  /** The election winner we backed, catching up from us. */
-  backedWinner: boolean
-  /** New host: the sender was in the session we took over, and the handover window is open. */
-  handoverWitness: boolean
   /** Host: whether we declined a change of this link's guest to that provider and have not sent it the provider's state since. */
   owes(providerId: string): boolean
   /** Whether a provider of that id takes view deltas on this page. */
@@ -51,8 +45,8 @@ export const SENDER_RULES: { [T in WireType]: Rule<T> } = {
     return link.awaitingJoin ? null : 'not-invited'
   },
   hello: (link, message) => (link.role === null ? 'no-session' : link.helloRefusal(message)),
-  snapshot: (link) => (link.catchupSource ? null : fromHost(link)),
-  delta: (link) => (link.catchupSource ? null : fromHost(link)),
+  snapshot: fromHost,
+  delta: fromHost,
   ack: fromHost,
   reset: fromHost,
   roster: fromHost,
@@ -67,9 +61,9 @@ export const SENDER_RULES: { [T in WireType]: Rule<T> } = {
   resync: (link, message) => fromGuest(link) ?? (link.owes(message.p) ? null : 'not-owed'),
   signal: fromGuest,
   links: fromGuest,
-  // A change of its own it is like an intent; another's only from a witness of the handover.
-  forward: (link, message) => fromGuest(link) ?? (link.viewer ? 'viewer' : message.origin === link.peerId || link.handoverWitness ? null : 'no-handover'),
-  catchup: (link) => (link.backedWinner ? null : 'not-our-winner'),
+  // A change of its own the new host lacks, handed over after a failover: like an intent.
+  // Nobody's word is taken for another's change.
+  forward: (link, message) => fromGuest(link) ?? (link.viewer ? 'viewer' : message.origin === link.peerId ? null : 'not-own-change'),
   candidate: fromPeer,
   back: fromPeer,
   view: (link, message) => {

@@ -53,6 +53,9 @@ export class HostSide<V extends SessionViewer = SessionViewer> extends Part<V> {
 
   private async admit(conn: Conn, user: PeerInfo): Promise<void> {
     if (this.s.peers.has(user.id)) return this.parts.links.detach(conn, 'duplicate-user')
+    // Cut off from most of the session, this host may have been replaced: it grows nothing
+    // the others cannot see (they would elect by a smaller roster than ours).
+    if (this.s.isolatedSince !== null) return this.turnAway(conn, user, 'cut-off')
     const peer: PeerInfo = { id: user.id, name: user.name, role: 'guest', ...(conn.access === 'viewer' ? { access: 'viewer' as const } : {}) }
     conn.peerId = peer.id
     conn.admittedAt = this.core.clock.now()
@@ -173,18 +176,13 @@ export class HostSide<V extends SessionViewer = SessionViewer> extends Part<V> {
   }
 
   /**
-   * New host: a survivor hands over a delta the old host authorised and we never got.
-   * Taken only from those who were in the session, while the handover lasts, and checked
-   * like an intent of the forwarding peer: re-issued once, under the origin it names.
+   * New host: a survivor hands over a change of its own that we never got (the gate lets
+   * nothing else through): checked like its intent, applied and re-issued once.
    */
   async onForward(conn: Conn, message: MessageOf<'forward'>): Promise<void> {
     if (this.s.seen.has(message.id)) return
     // We already declined it, sent to us as its origin's intent: that answer stands, and the provider does not see it again.
     if (this.s.declined.get(`${message.origin}|${message.id}`)) return
-    if (!this.s.handover?.witnesses.has(message.origin) && message.origin !== conn.peerId) {
-      this.core.diagnostic('wire-out-of-role', `Dropped a handed-over change from ${conn.peerId} naming ${message.origin}, who was not in the session.`, { peerId: conn.peerId ?? undefined, reason: 'unknown-origin' })
-      return
-    }
     for (const change of message.changes) {
       if (!this.authorized(conn, { id: message.id, p: change.p, d: change.d })) {
         this.core.diagnostic('intent-unauthorized', `Refused a handed-over change to "${change.p}" from ${conn.peerId}: not allowed.`, { peerId: conn.peerId ?? undefined, providerId: change.p })
@@ -217,7 +215,7 @@ export class HostSide<V extends SessionViewer = SessionViewer> extends Part<V> {
     for (const bytes of missed) this.parts.links.sendBytes(conn, bytes)
   }
 
-  /** A few resend, catch-up or resync requests per link per hard timeout: each may cost a whole snapshot (or a provider's). */
+  /** A few resend or resync requests per link per hard timeout: each may cost a whole snapshot (or a provider's). */
   withinBudget(conn: Conn): boolean {
     const now = this.core.clock.now()
     if (!conn.served || now - conn.served.since >= this.core.heartbeat.hardTimeoutMs) conn.served = { since: now, count: 0 }

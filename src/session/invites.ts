@@ -33,6 +33,10 @@ export class Invites<V extends SessionViewer = SessionViewer> extends Part<V> {
     }
     const session = this.s
     const pending = await this.core.transport.createOffer()
+    const signal = await this.packSignal(pending.offer).catch((error: unknown) => {
+      pending.cancel()
+      throw error
+    })
     if (!this.current(session)) {
       pending.cancel()
       throw new SessionStateError('session-ended', 'The session ended while the invite was being prepared.')
@@ -46,7 +50,7 @@ export class Invites<V extends SessionViewer = SessionViewer> extends Part<V> {
       inviteId,
       sessionId: this.s.sessionId,
       expiresAt,
-      signal: this.packSignal(pending.offer),
+      signal,
       provision: this.core.options.provision?.(),
     })
     const url = inviteUrl(this.core.options.baseUrl ?? '', code)
@@ -96,7 +100,7 @@ export class Invites<V extends SessionViewer = SessionViewer> extends Part<V> {
     }
     let signal: Signal
     try {
-      signal = this.unpackSignal(answer.signal)
+      signal = await this.unpackSignal(answer.signal)
     } catch (cause) {
       throw new InviteError('answer-damaged', undefined, { cause })
     }
@@ -143,7 +147,7 @@ export class Invites<V extends SessionViewer = SessionViewer> extends Part<V> {
     const invite = decodeInvite(ref ? await this.core.relay!.fetchOffer(ref.id, ref.key) : inviteBlobFrom(urlOrFragment))
     if (this.core.clock.now() > invite.expiresAt) throw new InviteError('invite-expired')
     try {
-      return { invite, offer: this.unpackSignal(invite.signal), ref }
+      return { invite, offer: await this.unpackSignal(invite.signal), ref }
     } catch (cause) {
       throw new InviteError('invite-damaged', undefined, { cause })
     }
@@ -173,7 +177,7 @@ export class Invites<V extends SessionViewer = SessionViewer> extends Part<V> {
         if (this.current(session)) this.core.finish('join-failed')
       },
     )
-    const answerCode = encodeAnswer({ inviteId: invite.inviteId, signal: this.packSignal(pending.answer) })
+    const answerCode = encodeAnswer({ inviteId: invite.inviteId, signal: await this.packSignal(pending.answer) })
     let relayed = false
     if (ref) {
       try {
@@ -194,11 +198,11 @@ export class Invites<V extends SessionViewer = SessionViewer> extends Part<V> {
 
   // ---------------------------------------------------------------- signals
 
-  private packSignal(signal: Signal): Uint8Array {
+  private async packSignal(signal: Signal): Promise<Uint8Array> {
     return this.core.transport.signalCodec ? this.core.transport.signalCodec.pack(signal) : new TextEncoder().encode(signal)
   }
 
-  private unpackSignal(bytes: Uint8Array): Signal {
+  private async unpackSignal(bytes: Uint8Array): Promise<Signal> {
     return this.core.transport.signalCodec ? this.core.transport.signalCodec.unpack(bytes) : new TextDecoder('utf-8', { fatal: true }).decode(bytes)
   }
 }

@@ -83,7 +83,7 @@ export class Liveness<V extends SessionViewer = SessionViewer> extends Part<V> {
    * to them are kept, the others carry on without us: we end rather than host a second copy.
    */
   private checkIsolation(now: number): void {
-    const members = [...this.s.conns].filter((c) => c.peerId && (c.fenced || this.s.peers.has(c.peerId)))
+    const members = [...this.s.conns].filter((c) => c.peerId && (c.fenced || c.probation || this.s.peers.has(c.peerId)))
     // A peer that says it follows another host, or claims to be one, is no more ours than a silent one.
     const followsAnother = new Set([...this.s.movedOn.values()].flatMap((ids) => [...ids]))
     for (const claimer of this.s.claims.keys()) followsAnother.add(claimer)

@@ -103,10 +103,8 @@ export const DEFAULT_TIMERS = {
   idSize: 10,
   /** In a star, guests keep standby links to this many successors in the rank list. */
   standbySuccessors: 2,
-  /** Resend and catch-up requests one link may make per hard timeout (each may cost a snapshot). */
+  /** Resend requests one link may make per hard timeout (each may cost a snapshot). */
   resendBudget: 16,
-  /** A new host takes FORWARDs from the session it took over, and a host takes a successor's hello after losing touch, for this many hard timeouts. */
-  handoverHardTimeouts: 3,
 }
 
 export type SessionTimers = typeof DEFAULT_TIMERS

@@ -52,9 +52,6 @@ export class Router<V extends SessionViewer = SessionViewer> extends Part<V> {
       hostLink: conn === this.s.hostConn,
       awaitingJoin: conn.inviteId !== undefined && !conn.joined,
       viewer: conn.access === 'viewer',
-      catchupSource: !!election && conn === election.catchup,
-      backedWinner: !!election && peerId !== null && election.backed === peerId && peerId !== this.core.self.id,
-      handoverWitness: !!this.s.handover && peerId !== null && this.s.handover.witnesses.has(peerId) && this.core.clock.now() <= this.s.handover.until,
       owes: (id) => conn.owed?.has(id) === true,
       viewProvider: (id) => this.core.registry.get(id)?.view === true,
       helloRefusal: (hello) => this.parts.takeover.helloRefusal(conn, hello),
@@ -81,7 +78,6 @@ export class Router<V extends SessionViewer = SessionViewer> extends Part<V> {
       case 'back': return this.parts.failover.onBack(conn, message)
       case 'handover': return this.parts.takeover.onHandover(conn, message)
       case 'forward': return this.parts.host.onForward(conn, message)
-      case 'catchup': return this.parts.host.serveMissing(conn, message.from)
       case 'hello': return this.parts.follower.onHello(conn, message)
       case 'bye': return this.onBye(conn, message.reason)
       case 'end': return this.core.finish(message.reason === 'ended' ? 'host-ended' : message.reason)
@@ -103,7 +99,7 @@ export class Router<V extends SessionViewer = SessionViewer> extends Part<V> {
     } else this.parts.mesh.reportLinks()
     const election = this.s.election
     if (!election) return
-    if (election.backed === this.core.self.id && !election.catchup) this.parts.failover.canGatherQuorum(election)
+    if (election.backed === this.core.self.id) this.parts.failover.canGatherQuorum(election)
     else this.parts.failover.maybeDecide()
   }
 

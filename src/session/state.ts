@@ -45,7 +45,7 @@ export interface Conn {
   awaySince?: number
   /** Guest: when we last told this (old host's) link whom we follow now. */
   toldMovedOn?: number
-  /** Host: resend and catch-up requests served in the current budget window. */
+  /** Host: resend requests served in the current budget window. */
   served?: { since: number; count: number }
   /** Host: providers this link's guest may ask to resync (we refused or failed on its change to them). */
   owed?: Set<string>
@@ -84,9 +84,6 @@ export interface Election {
   timer: TimerHandle
   /** The winner we back (ourselves, when we stand); once chosen, never changed. */
   backed?: string
-  /** The survivor furthest ahead, while the winner catches up from it. */
-  catchup?: Conn
-  target?: number
 }
 
 export interface Negotiation {
@@ -128,8 +125,6 @@ export class Session {
   /** Guest: peer-assisted links being negotiated, by peer id. */
   readonly negotiating = new Map<string, Negotiation>()
   election: Election | null = null
-  /** New host: who was in the session it took over, and until when their FORWARDs are taken. */
-  handover: { witnesses: Set<string>; until: number } | null = null
   /** Guest: the successor our host handed over to. */
   handedTo: { hostId: string; epoch: number } | null = null
   /** Host claims we could not follow yet, by claimer: its hello waits for the word that makes it ours. */

@@ -97,7 +97,6 @@ export class Takeover<V extends SessionViewer = SessionViewer> extends Part<V> {
     const myGuests = wasHost ? [...this.s.conns].filter((c) => c !== conn && c.peerId && !c.fenced) : []
     if (this.s.election) this.core.clock.clearTimeout(this.s.election.timer)
     this.s.election = null
-    this.s.handover = null
     this.s.handedTo = null
     this.s.claims.clear()
     this.s.movedOn.clear()
@@ -111,20 +110,16 @@ export class Takeover<V extends SessionViewer = SessionViewer> extends Part<V> {
     this.core.setRole('guest')
     this.parts.follower.onRoster(message.rank, message.peers, message.mesh)
     if (this.core.lifecycle.state === 'reconnecting') this.core.lifecycle.to('connected')
-    // Deltas we applied that the new host never got: hand them over, with their ids and origins.
-    // A demoted host hands over everything of its own epoch: the winner's lineage lacks all of it.
-    // Older-epoch deltas past the new host's fork are from a lineage it does not share (an old
-    // host that went on after it was replaced): hand them over too, then take its state afresh.
+    // Deltas we applied that the new host never got: past its hello's sequence number, or, of
+    // an older epoch, past the point its epoch forked from (an old host that went on after it
+    // was replaced). We hand over our own changes among them, as their origin may; nobody's
+    // word is taken for another's (that origin hands its own over). Then we take its state.
     const fork = message.forkSeq
-    const forked = fork === undefined || wasHost ? [] : this.s.replay.all().map(this.parts.follower.keptDelta).filter((d) => d.epoch < message.epoch && d.seq > fork)
-    const ahead = wasHost
-      ? this.s.replay.all().map(this.parts.follower.keptDelta).filter((d) => d.epoch === oldEpoch || d.seq > message.seq)
-      : forked.length ? forked
-      : this.s.seq > message.seq ? this.s.replay.range(message.seq + 1, this.s.seq)?.map(this.parts.follower.keptDelta) : []
-    for (const delta of ahead ?? []) {
-      this.parts.links.sendTo(conn, wire.forward({ id: delta.id, origin: delta.origin, changes: delta.changes }))
+    const kept = this.s.replay.all().map(this.parts.follower.keptDelta)
+    const beyond = kept.filter((d) => (wasHost && d.epoch === oldEpoch) || d.seq > message.seq || (fork !== undefined && d.epoch < message.epoch && d.seq > fork))
+    for (const delta of beyond) {
+      if (delta.origin === this.core.self.id) this.parts.links.sendTo(conn, wire.forward({ id: delta.id, origin: delta.origin, changes: delta.changes }))
     }
-    if (!wasHost && ahead?.length) this.s.seq = message.seq
     for (const guest of myGuests) {
       const known = message.peers.some((p) => p.id === guest.peerId)
       this.parts.links.sendTo(guest, known ? wire.handover({ epoch: message.epoch, hostId: message.hostId }) : wire.bye({ reason: 'merged' }))
@@ -134,8 +129,8 @@ export class Takeover<V extends SessionViewer = SessionViewer> extends Part<V> {
     this.s.earlyDeltas = []
     this.s.rebootstrapping = false
     this.s.resendRequested = -1
-    this.s.digestCheck = !ahead?.length && !forked.length && message.digest !== undefined ? { digest: message.digest, seq: message.digestSeq ?? message.seq } : null
-    if (wasHost || forked.length || !ahead) this.parts.follower.rebootstrap()
+    this.s.digestCheck = !beyond.length && message.digest !== undefined ? { digest: message.digest, seq: message.digestSeq ?? message.seq } : null
+    if (wasHost || beyond.length) this.parts.follower.rebootstrap()
     // Whatever it issued since its hello (which may have waited for our host's word) too.
     else this.parts.links.sendTo(conn, wire.resend({ from: this.s.seq + 1 }))
     this.parts.mesh.reportLinks()

@@ -40,9 +40,7 @@ const ABSENT_MAX_MESSAGE_SIZE = 65536
 /** What Chromium announces; the common case costs no bytes. */
 const DEFAULT_MAX_MESSAGE_SIZE = 262144
 /** Header bits (see writeDescription) that announce a non-default value in the body. */
-const CUSTOM_SCTP_PORT = 5
-const CUSTOM_MAX_MESSAGE_SIZE = 6
-const CUSTOM_MID = 7
+const CUSTOM_BIT = { sctpPort: 5, maxMessageSize: 6, mid: 7 } as const
 /** RFC 8445 §5.1.2.2 recommended type preferences. */
 const TYPE_PREFERENCE: Record<CandidateType, number> = { host: 126, prflx: 110, srflx: 100, relay: 0 }
 
@@ -73,7 +71,7 @@ interface DataChannelDescription {
   candidates: IceCandidate[]
 }
 
-export const sdpCodec: SignalCodec = {
+export const sdpCodec = {
   pack(signal: Signal): Uint8Array {
     const writer = new ByteWriter()
     writeDescription(writer, parseSdp(signal))
@@ -89,7 +87,7 @@ export const sdpCodec: SignalCodec = {
       throw new InviteError('invite-damaged', `unreadable connection signal: ${messageOf(cause)}`, { cause })
     }
   },
-}
+} satisfies SignalCodec
 
 // ---- SDP text → description -------------------------------------------------------
 
@@ -215,9 +213,9 @@ function writeDescription(writer: ByteWriter, d: DataChannelDescription): void {
   const header =
     SETUP_ROLES.indexOf(d.setup) |
     (FINGERPRINT_HASHES.findIndex(([name]) => name === d.fingerprint.hash) << 2) |
-    (Number(customSctpPort) << CUSTOM_SCTP_PORT) |
-    (Number(customMaxMessageSize) << CUSTOM_MAX_MESSAGE_SIZE) |
-    (Number(customMid) << CUSTOM_MID)
+    (Number(customSctpPort) << CUSTOM_BIT.sctpPort) |
+    (Number(customMaxMessageSize) << CUSTOM_BIT.maxMessageSize) |
+    (Number(customMid) << CUSTOM_BIT.mid)
   writer.varUint(header).sixBitText(d.iceUfrag, ICE_CHARS).sixBitText(d.icePwd, ICE_CHARS).bytes(d.fingerprint.digest)
   if (customSctpPort) writer.u16(d.sctpPort)
   if (customMaxMessageSize) writer.varUint(d.maxMessageSize)
@@ -228,15 +226,15 @@ function writeDescription(writer: ByteWriter, d: DataChannelDescription): void {
 
 function readDescription(reader: ByteReader): DataChannelDescription {
   const header = reader.varUint()
-  if (header >> (CUSTOM_MID + 1) !== 0) throw new RangeError('unknown header flags')
+  if (header >> (CUSTOM_BIT.mid + 1) !== 0) throw new RangeError('unknown header flags')
   const setup = enumAt(SETUP_ROLES, header & 3)
   const [hash, length] = enumAt(FINGERPRINT_HASHES, (header >> 2) & 7)
   const iceUfrag = reader.sixBitText(ICE_CHARS, MAX_ICE_CREDENTIAL)
   const icePwd = reader.sixBitText(ICE_CHARS, MAX_ICE_CREDENTIAL)
   const digest = reader.bytes(length).slice()
-  const sctpPort = header & (1 << CUSTOM_SCTP_PORT) ? reader.u16() : DEFAULT_SCTP_PORT
-  const maxMessageSize = header & (1 << CUSTOM_MAX_MESSAGE_SIZE) ? reader.varUint() : DEFAULT_MAX_MESSAGE_SIZE
-  const mid = header & (1 << CUSTOM_MID) ? matching(MID_PATTERN, reader.string(), 'mid') : DEFAULT_MID
+  const sctpPort = header & (1 << CUSTOM_BIT.sctpPort) ? reader.u16() : DEFAULT_SCTP_PORT
+  const maxMessageSize = header & (1 << CUSTOM_BIT.maxMessageSize) ? reader.varUint() : DEFAULT_MAX_MESSAGE_SIZE
+  const mid = header & (1 << CUSTOM_BIT.mid) ? matching(MID_PATTERN, reader.string(), 'mid') : DEFAULT_MID
   const count = reader.varUint()
   if (count > MAX_CANDIDATES) throw new RangeError(`${count} candidates`)
   const candidates = Array.from({ length: count }, () => readCandidate(reader))

@@ -36,10 +36,11 @@ export interface PendingAnswer {
   cancel(): void
 }
 
+/** Packs offers and answers into invite bytes; may be asynchronous (a codec loaded on first use). */
 export interface SignalCodec {
-  pack(signal: Signal): Uint8Array
-  /** Throws on bytes it cannot read; the invite layer turns that into a typed error. */
-  unpack(bytes: Uint8Array): Signal
+  pack(signal: Signal): Uint8Array | Promise<Uint8Array>
+  /** Throws (or rejects) on bytes it cannot read; the invite layer turns that into a typed error. */
+  unpack(bytes: Uint8Array): Signal | Promise<Signal>
 }
 
 /** Liveness and small deltas use `control`; bulk transfers (bootstrap) must not starve it. */

@@ -31,7 +31,6 @@ import type {
   SignalCodec,
   Transport,
 } from './transport.js'
-import { sdpCodec } from './sdp-codec.js'
 
 export interface WebRtcTransportOptions {
   /** STUN/TURN servers. Default: none, so only peers on the same network can connect. */
@@ -70,6 +69,16 @@ interface LinkSettings {
   reassemblyTimeoutMs: number
 }
 
+/**
+ * The compact SDP codec, loaded with the first invite rather than with the page: it is the
+ * largest module of the transport and only invites and answers use it.
+ */
+const loadSdpCodec = async () => (await import('./sdp-codec.js')).sdpCodec
+const lazySdpCodec: SignalCodec = {
+  pack: async (signal) => (await loadSdpCodec()).pack(signal),
+  unpack: async (bytes) => (await loadSdpCodec()).unpack(bytes),
+}
+
 export function createWebRtcTransport(options: WebRtcTransportOptions = {}): Transport {
   return new WebRtcTransport(options)
 }
@@ -85,7 +94,7 @@ class WebRtcTransport implements Transport {
   constructor(options: WebRtcTransportOptions) {
     this.iceServers = options.iceServers ?? []
     this.hasIceServers = this.iceServers.length > 0
-    this.signalCodec = options.signalCodec ?? sdpCodec
+    this.signalCodec = options.signalCodec ?? lazySdpCodec
     this.gatherTimeoutMs = options.gatherTimeoutMs ?? DEFAULT_GATHER_TIMEOUT_MS
     this.linkSettings = {
       chunkBytes: options.chunkBytes ?? DEFAULT_FRAME_BYTES,

@@ -137,9 +137,6 @@ const handover = v.object({ ...header('handover'), epoch: count, hostId: id })
 /** Survivor → the winner it chose: I back you as host after the host of `epoch`. One winner per election. */
 const back = v.object({ ...header('back'), epoch: count })
 
-/** Election winner → the survivor furthest ahead: send me your deltas from `from` (or a snapshot). */
-const catchup = v.object({ ...header('catchup'), from: count })
-
 /** Guest → host: the peers I now hold direct links to (the host forwards view deltas to the rest). */
 const links = v.object({ ...header('links'), peers: v.pipe(v.array(id), v.maxLength(MAX_PEERS)) })
 
@@ -151,7 +148,7 @@ const ping = v.object({ ...header('ping'), n: count })
 const pong = v.object({ ...header('pong'), n: count })
 
 export const wireMessageSchema = v.variant('t', [
-  join, hello, snapshot, view, intent, delta, ack, resend, roster, bye, end, ping, pong, connect, signal, relay, links, candidate, back, handover, catchup, forward, resync, reset,
+  join, hello, snapshot, view, intent, delta, ack, resend, roster, bye, end, ping, pong, connect, signal, relay, links, candidate, back, handover, forward, resync, reset,
 ])
 
 export type WireMessage = v.InferOutput<typeof wireMessageSchema>

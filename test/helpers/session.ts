@@ -1,4 +1,4 @@
-import { SessionSyncController, type SessionEvents, type SessionSyncOptions, type SessionViewer } from '../../src/index.js'
+import { SessionSyncController, type SessionAccess, type SessionEvents, type SessionSyncOptions, type SessionViewer } from '../../src/index.js'
 import { MemoryNetwork } from '../../src/testing.js'
 import { KvProvider } from './kv-provider.js'
 
@@ -56,13 +56,15 @@ export class TestSession {
   }
 
   /** The whole zero-infra handshake: invite link out, answer code back. */
-  async connect(host: TestPeer, guest: TestPeer): Promise<void> {
-    const invite = await host.controller.createInvite()
+  /** Returns the invite's id. */
+  async connect(host: TestPeer, guest: TestPeer, access: SessionAccess = 'editor'): Promise<string> {
+    const invite = await host.controller.createInvite({ access })
     const { answerCode } = await guest.controller.join(invite.url)
     const accepted = host.controller.acceptAnswer(answerCode)
     await this.settle()
     await accepted
     await this.settle()
+    return invite.inviteId
   }
 
   /** Host plus guests, all connected. */

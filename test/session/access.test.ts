@@ -8,12 +8,7 @@ async function withGuest(hostOptions: Partial<SessionSyncOptions>, access: 'edit
   host.kv.set('title', 'original')
   await host.controller.start()
   const guest = s.peer('g1')
-  const invite = await host.controller.createInvite({ access })
-  const { answerCode } = await guest.controller.join(invite.url)
-  const accepted = host.controller.acceptAnswer(answerCode)
-  await s.settle()
-  await accepted
-  await s.settle()
+  await s.connect(host, guest, access)
   return { s, host, guest }
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
-import { chooseWinner, furthestAhead, outranks, quorumOf, rankIn } from '../../src/session/election.js'
+import { chooseWinner, outranks, quorumOf, rankIn } from '../../src/session/election.js'
 
 const succession = ['host', 'g1', 'g2', 'g3', 'g4']
 const anyone = () => true
@@ -29,11 +29,6 @@ describe('election rules', () => {
     expect(rankIn(succession, 'stranger')).toBe(Number.MAX_SAFE_INTEGER)
     expect(chooseWinner(['zed', 'amy'], succession, anyone)).toBe('amy')
     expect(chooseWinner(['zed', 'g4'], succession, anyone)).toBe('g4')
-  })
-
-  it('finds the survivor furthest ahead', () => {
-    expect(furthestAhead(new Map([['g1', 4], ['g2', 9], ['g3', 9]]))).toEqual(['g2', 9])
-    expect(furthestAhead(new Map())).toBeUndefined()
   })
 
   it('orders host claims by epoch, then by the smaller id', () => {

@@ -1,7 +1,7 @@
 /**
  * A hostile guest for the simulator: an admitted editor whose page runs modified code. Its
  * controller is the ordinary one (it keeps its seat and may make ordinary changes), but at
- * random moments, and whenever it sees an election or a catch-up request, it writes raw
+ * random moments, and whenever it sees an election, it writes raw
  * messages onto its own links: forged, replayed and out-of-role ones of every wire type.
  *
  * What it forges is recognisable: any state it smuggles in uses keys `forged:<how>:<n>`,
@@ -103,7 +103,6 @@ export const FORGERS: Record<string, (k: Kit) => Forgery> = {
   },
   back: (k) => ({ to: 'all', messages: [{ t: 'back', epoch: k.pick([k.epoch, k.epoch + 1]) }] }),
   handover: (k) => ({ to: k.pick(['host', 'guest', 'all'] as const), messages: [{ t: 'handover', epoch: k.pick([k.epoch, k.epoch + 1]), hostId: claimant(k) }] }),
-  catchup: (k) => ({ to: 'any', messages: [{ t: 'catchup', from: k.pick([0, 1, k.seq]) }] }),
   forward: (k) => ({ to: 'host', messages: [{
     t: 'forward', id: k.chance(0.7) || !k.intentIds.length ? `forged${k.n()}` : k.pick(k.intentIds),
     // A forward in the hostile's own name is just an editor's change; the forgery is in another's name.
@@ -130,12 +129,6 @@ function nextId(id: string): string | undefined {
   return m ? `${m[1]}${(parseInt(m[2]!, 36) + 1).toString(36)}` : undefined
 }
 
-/**
- * Whether the hostile guest hands a new host made-up history (forged FORWARDs, lies in
- * answer to a catch-up). Off until host-signed history lands (issue #14, still open): a
- * survivor's history is taken on its word today, and the simulator would only re-find that.
- */
-export const FORGES_HISTORY = false
 
 export class HostileGuest {
   /** When the hostile guest told which peer "the host is alive". */
@@ -145,7 +138,6 @@ export class HostileGuest {
    * as history. Without FORGES_HISTORY it sends them no forged delta or snapshot (the known
    * limit, issue #14, is not what the simulator looks for).
    */
-  private readonly toldAhead = new Set<string>()
   private readonly watched = new WeakSet<Link>()
   private readonly heard: Uint8Array[] = []
   private readonly intentIds: string[] = []
@@ -156,8 +148,6 @@ export class HostileGuest {
   private laterCounter = 0
   private stopped = false
   private lastReaction = -Infinity
-  /** When it last saw a sign of failover (a hello, a candidacy, a catch-up): survivors' forwards are legitimate then. */
-  private lastFailover = -Infinity
   private readonly clock
 
   constructor(
@@ -208,18 +198,13 @@ export class HostileGuest {
         continue
       }
       const type = kit.pick(weighted)
-      // A forward in another's name is a forgery only outside a failover; near one, it could be a survivor's.
-      if (type === 'forward' && !FORGES_HISTORY) continue
-      if (type === 'forward' && (this.s.clock.now() - this.lastFailover < 5_000 || this.peer.controller.getState() !== 'connected')) continue
       // A bulk of intents for providers nobody has, now and then.
       const forgery = type === 'intent' && kit.chance(0.1)
         ? { to: 'host' as const, how: 'nope', messages: Array.from({ length: 200 }, (): Forged => ({ t: 'intent', id: `junk${kit.n()}`, p: 'nope', d: {} })) }
         : FORGERS[type]!(kit)
       const count = forgery.messages.length > 1 ? `${forgery.messages.length}×` : ''
-      const history = !FORGES_HISTORY && (type === 'delta' || type === 'snapshot') ? this.toldAhead : undefined
-      const to = this.send(forgery.to, forgery.messages.map(encode), this.rng, history)
+      const to = this.send(forgery.to, forgery.messages.map(encode), this.rng)
       if (forgery.messages.some((m) => m.t === 'candidate' && m.alive)) this.toldAlive(to)
-      if (forgery.messages.some((m) => m.t === 'candidate' && !m.alive)) for (const name of to) this.toldAhead.add(name)
       sent.push(`${count}${type}${forgery.how ? `:${forgery.how}` : ''}>${to.join(',') || '-'}`)
     }
     if (sent.length) this.log(`hostile ${this.peer.name}: ${sent.join(' ')}`)
@@ -264,14 +249,12 @@ export class HostileGuest {
   }
 
   /** Sends to the links `to` names; returns the names of the peers it sent to. */
-  private send(to: Target, messages: Uint8Array[], rng = this.rng, except?: ReadonlySet<string>): string[] {
+  private send(to: Target, messages: Uint8Array[], rng = this.rng): string[] {
     const links = this.links()
     const hostId = this.peer.controller.getPeers().find((p) => p.role === 'host' && !p.self)?.id
     const isHost = (name: string) => this.s.peers.find((p) => p.name === name)?.controller.getSelf().id === hostId
     let targets = to === 'host' ? links.filter(([name]) => isHost(name)) : to === 'guest' ? links.filter(([name]) => !isHost(name)) : links
     if (to !== 'all' && targets.length > 1) targets = [targets[Math.floor(rng.next() * targets.length)]!]
-    // Left out after the pick, so the draw is the same with or without them.
-    if (except) targets = targets.filter(([name]) => !except.has(name))
     for (const [, link] of targets) {
       for (const bytes of messages) {
         try {
@@ -297,7 +280,7 @@ export class HostileGuest {
     }
   }
 
-  /** Learns the epoch, sequence and intent ids; answers elections and catch-ups with lies. */
+  /** Learns the epoch, sequence and intent ids; answers elections with lies. */
   private observe(from: string, link: Link, bytes: Uint8Array): void {
     let m: Forged & { epoch?: number; seq?: number; id?: string; origin?: string; alive?: boolean }
     try {
@@ -306,7 +289,6 @@ export class HostileGuest {
       return
     }
     if (m.t === 'ping' || m.t === 'pong') return
-    if (['hello', 'candidate', 'catchup', 'back', 'handover'].includes(m.t)) this.lastFailover = this.s.clock.now()
     this.heard.push(bytes.slice())
     if (this.heard.length > 32) this.heard.shift()
     if (typeof m.epoch === 'number' && m.t !== 'candidate') this.epoch = Math.max(this.epoch, m.epoch)
@@ -330,19 +312,18 @@ export class HostileGuest {
         if (!this.forging()) return
         const to = this.send('all', [encode(lie)])
         if (lie.alive) this.toldAlive(to)
-        else for (const name of to) this.toldAhead.add(name)
         this.log(`hostile ${this.peer.name}: candidate:${lie.alive ? 'alive' : 'ahead'}>${to.join(',') || '-'}`)
       }, kit.between(0, 20))
     }
-    if (FORGES_HISTORY && m.t === 'catchup' && typeof m.from === 'number' && this.rng.next() < 0.8) {
-      // The winner wants history from us: feed it some no host ever made.
+    if (m.t === 'candidate' && !m.alive && this.rng.next() < 0.5) {
+      // A survivor stands: it may win, so feed it history no host ever made.
       const kit = this.kit()
-      const start = m.from
+      const start = typeof m.seq === 'number' ? m.seq + 1 : 1
       const lies: Forged[] = kit.chance(0.7)
-        ? [0, 1, 2].map((i) => ({ t: 'delta', seq: start + i, epoch: this.epoch, id: `forged${kit.n()}`, origin: kit.pick(kit.honest), changes: [forgedKv(kit, 'catchup')] }))
-        : [{ t: 'snapshot', seq: start + 2, ids: [], entries: [{ p: 'kv', w: null, d: { [`forged:catchup:${kit.n()}`]: 1 } }] }]
+        ? [0, 1, 2].map((i) => ({ t: 'delta', seq: start + i, epoch: this.epoch, id: `forged${kit.n()}`, origin: kit.pick(kit.honest), changes: [forgedKv(kit, 'history')] }))
+        : [{ t: 'snapshot', seq: start + 2, ids: [], entries: [{ p: 'kv', w: null, d: { [`forged:history:${kit.n()}`]: 1 } }] }]
       for (const lie of lies) if (link.open) link.send(encode(lie))
-      this.log(`hostile ${this.peer.name}: ${lies.length}×${lies[0]!.t}:catchup>${from}`)
+      this.log(`hostile ${this.peer.name}: ${lies.length}×${lies[0]!.t}:history>${from}`)
     }
   }
 }

@@ -26,6 +26,9 @@ export const REGRESSION_SEEDS: number[] = [3, 4, 12, 37, 43, 52, 108, 167, 332, 
  * 4020: an old host and its successor both hosted (a stall or partition of the old host; rosters
  * that changed meanwhile; a stale successor's claim); 718: a guest taken back missed deltas sent
  * before it acted as a guest; 1314: a guest taken back was never listed again; 2771, 5904: a
- * demoted host's changes were refused while it was on probation.
+ * demoted host's changes were refused while it was on probation; 7700: a forged snapshot taken
+ * as catch-up history; 5216: a survivor's history replayed over the new host's own; 1209, 8210,
+ * 5361: an old host cut off from most of the session admitted new guests or handed its minority
+ * over with its goodbye, or forgot a peer it was taking back.
  */
-export const MODE_REGRESSION_SEEDS: number[] = [17, 86, 183, 203, 350, 375, 700, 718, 719, 1151, 1314, 1352, 1383, 2771, 3965, 4020, 5904]
+export const MODE_REGRESSION_SEEDS: number[] = [17, 86, 183, 203, 350, 375, 700, 718, 719, 1151, 1209, 1314, 1352, 1383, 2771, 3965, 4020, 5216, 5361, 5904, 7700, 8210]
