@@ -35,6 +35,13 @@ const ENDED: Record<string, string> = {
   removed: 'the host removed you',
   refused: 'the host did not let you in',
   saved: 'saved by the host',
+  'host-lost': 'the host left before you had joined',
+  'join-timeout': 'the host did not add you in time',
+  'join-failed': 'no link to the host could be made',
+  isolated: 'the host left, and too few of the others could be reached to go on without it — ask for a new invite',
+  'host-unreachable': 'you lost your link to the host while the others still reach it — ask for a new invite',
+  'no-new-host': 'no new host could be agreed on — ask for a new invite',
+  'cut-off': 'you were out of touch with most of the session for too long — ask for a new invite',
 }
 
 const STATUS: Record<string, [string, string]> = {
