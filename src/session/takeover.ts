@@ -48,10 +48,13 @@ export class Takeover<V extends SessionViewer = SessionViewer> extends Part<V> {
   private corroborated(hostId: string, epoch: number): boolean {
     const members = new Set([this.core.self.id, ...this.s.rank])
     for (const conn of this.s.conns) if (conn.peerId) members.add(conn.peerId)
-    // Word of a later epoch makes an earlier claim stale: its host was replaced in turn.
-    for (const key of this.s.movedOn.keys()) if (Number(key.slice(key.lastIndexOf('@') + 1)) > epoch) return false
     const followers = new Set(this.s.movedOn.get(`${hostId}@${epoch}`))
     followers.add(hostId)
+    // Word of a later epoch makes an earlier claim stale (its host was replaced in turn) —
+    // when as many say so: one forged word must not keep us from a real successor.
+    for (const [key, later] of this.s.movedOn) {
+      if (Number(key.slice(key.lastIndexOf('@') + 1)) > epoch && later.size >= followers.size) return false
+    }
     return followers.size >= Math.floor(members.size / 2) + 1
   }
 
@@ -75,6 +78,8 @@ export class Takeover<V extends SessionViewer = SessionViewer> extends Part<V> {
   private onMovedOn(conn: Conn, message: MessageOf<'handover'>): void | Promise<void> {
     const key = `${message.hostId}@${message.epoch}`
     if (message.epoch <= this.s.epoch) return
+    // A peer follows one host at a time: its latest word replaces what it said before.
+    for (const earlier of this.s.movedOn.values()) earlier.delete(conn.peerId!)
     const followers = this.s.movedOn.get(key) ?? new Set<string>()
     followers.add(conn.peerId!)
     this.s.movedOn.set(key, followers)
