@@ -58,8 +58,7 @@ export class Failover<V extends SessionViewer = SessionViewer> extends Part<V> {
 
   /** The published succession, and whoever was in a roster within two hard timeouts and did not say goodbye. */
   private electorate(): string[] {
-    const recent = this.core.clock.now() - 2 * this.core.heartbeat.hardTimeoutMs
-    const lately = [...this.s.rosterSeen].filter(([id, at]) => at >= recent && !this.s.succession.includes(id)).map(([id]) => id)
+    const lately = this.parts.follower.listedLately().filter((id) => !this.s.succession.includes(id))
     return [...this.s.succession, ...lately]
   }
 

@@ -40,11 +40,19 @@ export class Follower<V extends SessionViewer = SessionViewer> extends Part<V> {
     this.s.succession = [...rank]
     const now = this.core.clock.now()
     for (const id of rank) this.s.rosterSeen.set(id, now)
+    this.listedLately()
     this.s.successionAccess = new Map(peers.map((p) => [p.id, p.access ?? 'editor']))
     this.s.mesh = mesh
     for (const [id, peer] of next) if (!previous.has(id)) this.core.emit('session-peer-joined', { peer })
     for (const [id, peer] of previous) if (!next.has(id)) this.core.emit('session-peer-dropped', { peer, reason: 'left' })
     this.parts.mesh.pruneGuestLinks()
+  }
+
+  /** Peers a roster listed within two hard timeouts; older entries are forgotten here. */
+  listedLately(): string[] {
+    const since = this.core.clock.now() - 2 * this.core.heartbeat.hardTimeoutMs
+    for (const [id, at] of this.s.rosterSeen) if (at < since) this.s.rosterSeen.delete(id)
+    return [...this.s.rosterSeen.keys()]
   }
 
   async onSnapshot(message: MessageOf<'snapshot'>): Promise<void> {

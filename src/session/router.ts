@@ -23,8 +23,7 @@ export class Router<V extends SessionViewer = SessionViewer> extends Part<V> {
       else this.parts.takeover.tellMovedOn(conn)
       return
     }
-    const claim = { epoch: this.s.epoch, hostId: this.s.hostId }
-    if (this.s.role === 'host' && conn.peerId !== null && ((message.t === 'delta' && message.epoch < this.s.epoch) || (message.t === 'hello' && !outranks(message, claim)))) {
+    if (this.s.role === 'host' && conn.peerId !== null && ((message.t === 'delta' && message.epoch < this.s.epoch) || (message.t === 'hello' && !outranks(message, this.s)))) {
       this.core.diagnostic('stale-epoch', `${conn.peerId} still acts as host of epoch ${message.epoch}; fencing it.`, { peerId: conn.peerId })
       return this.parts.takeover.takeBack(conn)
     }
@@ -44,11 +43,9 @@ export class Router<V extends SessionViewer = SessionViewer> extends Part<V> {
 
   /** What the gate needs to know about a link, as of now. */
   private factsOf(conn: Conn): LinkFacts {
-    const election = this.s.election
-    const peerId = conn.peerId
     return {
       role: this.s.role,
-      peerId,
+      peerId: conn.peerId,
       hostLink: conn === this.s.hostConn,
       awaitingJoin: conn.inviteId !== undefined && !conn.joined,
       viewer: conn.access === 'viewer',

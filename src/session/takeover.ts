@@ -79,7 +79,7 @@ export class Takeover<V extends SessionViewer = SessionViewer> extends Part<V> {
     const key = `${message.hostId}@${message.epoch}`
     if (message.epoch <= this.s.epoch) return
     // A peer follows one host at a time: its latest word replaces what it said before.
-    for (const earlier of this.s.movedOn.values()) earlier.delete(conn.peerId!)
+    for (const [earlierKey, earlier] of this.s.movedOn) if (earlier.delete(conn.peerId!) && !earlier.size) this.s.movedOn.delete(earlierKey)
     const followers = this.s.movedOn.get(key) ?? new Set<string>()
     followers.add(conn.peerId!)
     this.s.movedOn.set(key, followers)

@@ -157,7 +157,3 @@ export type MessageOf<T extends WireType> = Extract<WireMessage, { t: T }>
 
 export const WIRE_TYPES: readonly WireType[] = wireMessageSchema.options.map((o) => o.entries.t.literal)
 
-/** Messages only a host may send; a guest sending one is out of role. */
-export const HOST_ONLY: ReadonlySet<WireType> = new Set(['hello', 'snapshot', 'delta', 'ack', 'roster', 'end', 'connect', 'relay', 'reset'])
-/** Messages only a guest may send. */
-export const GUEST_ONLY: ReadonlySet<WireType> = new Set(['join', 'intent', 'resend', 'signal', 'links', 'forward', 'resync'])
