@@ -50,6 +50,11 @@ export interface PeerOptions {
    */
   tap?: boolean
   /**
+   * With `tap`: every link after the first (the invite's, to the host) stays in the making,
+   * as guest↔guest links do for seconds on a slow network: their offers are never answered.
+   */
+  holdPeerLinks?: boolean
+  /**
    * Two failing providers beside the good ones (see `failingProviders`): 'throwing' throws in
    * snapshot, applySnapshot, applyDelta and its unsubscribe; 'rejecting' rejects in the first three.
    */
@@ -292,7 +297,8 @@ const utf8 = new TextDecoder()
  * A Transport that hands out the inner one's links unchanged, recording each when it opens
  * (and what HELLOs arrive on it) into `into`, so the test can inspect them and write on them.
  */
-function tapTransport(inner: Transport, into: Array<TappedLink & { link: Link }>): Transport {
+function tapTransport(inner: Transport, into: Array<TappedLink & { link: Link }>, holdPeerLinks = false): Transport {
+  let accepted = 0
   const recordLink = (link: Link, via: TappedLink['via']): Link => {
     const entry: TappedLink & { link: Link } = { n: into.length, via, openedAt: Date.now(), closedAt: null, closeReason: null, helloFrom: [], link }
     into.push(entry)
@@ -328,6 +334,8 @@ function tapTransport(inner: Transport, into: Array<TappedLink & { link: Link }>
       }
     },
     async acceptOffer(offer) {
+      // The newest guest answers its peers' offers; a held one never answers them.
+      if (holdPeerLinks && accepted++ > 0) return new Promise<never>(() => {})
       const pending = await inner.acceptOffer(offer)
       const link = pending.link.then((l) => recordLink(l, 'answer'))
       // The controller may drop the answer without waiting for its link: no unhandled rejection here.
@@ -343,7 +351,7 @@ function create(options: PeerOptions = {}): number {
   const tapped: Peer['tapped'] = options.tap ? [] : null
   const transport = createWebRtcTransport({ iceServers: [] })
   const controller = new SessionSyncController({
-    transport: tapped ? tapTransport(transport, tapped) : transport,
+    transport: tapped ? tapTransport(transport, tapped, options.holdPeerLinks) : transport,
     baseUrl: location.href.split('#')[0],
     user: { name: options.name ?? `peer${index}` },
     ...(options.heartbeat ? { heartbeat: options.heartbeat } : {}),
