@@ -3,6 +3,7 @@
  * message a person can act on.
  */
 export class SessionError extends Error {
+  /** Stable, for programs; `message` is for people. */
   readonly code: string
   constructor(code: string, message: string, options?: { cause?: unknown }) {
     super(message, options)
@@ -13,6 +14,7 @@ export class SessionError extends Error {
 
 /** Thrown when a plugin would be loaded while a session is active. */
 export class SessionLockedError extends SessionError {
+  /** The plugin that was refused. */
   readonly pluginId: string
   constructor(pluginId: string) {
     super(
@@ -23,7 +25,9 @@ export class SessionLockedError extends SessionError {
   }
 }
 
+/** `registerProvider()` was given an id that is already registered. */
 export class DuplicateProviderError extends SessionError {
+  /** @param providerId The id already taken. */
   constructor(readonly providerId: string) {
     super('duplicate-provider', `A session provider with id "${providerId}" is already registered.`)
   }
@@ -31,6 +35,7 @@ export class DuplicateProviderError extends SessionError {
 
 /** Starting or joining was refused because some modules declared `sessionCompatible: false`. */
 export class IncompatibleModulesError extends SessionError {
+  /** @param modules The ids of the modules that declared `sessionCompatible: false`. */
   constructor(readonly modules: readonly string[]) {
     super(
       'incompatible-modules',
@@ -41,12 +46,18 @@ export class IncompatibleModulesError extends SessionError {
 
 /** The user declined to go on with modules that declare nothing about sessions. */
 export class UndeclaredModulesRefusedError extends SessionError {
+  /** @param modules The ids of the modules that declared nothing. */
   constructor(readonly modules: readonly string[]) {
     super('undeclared-modules-refused', `Session not started: these modules may not sync: ${modules.join(', ')}.`)
   }
 }
 
+/** A lifecycle move outside `TRANSITIONS`: a bug in the library, reported rather than hidden. */
 export class IllegalTransitionError extends SessionError {
+  /**
+   * @param from The state it was in.
+   * @param to The state asked for.
+   */
   constructor(readonly from: string, readonly to: string) {
     super('illegal-transition', `Session state cannot go from "${from}" to "${to}".`)
   }
@@ -55,6 +66,7 @@ export class IllegalTransitionError extends SessionError {
 /** A call that does not fit the current state, e.g. `start()` during a session. */
 export class SessionStateError extends SessionError {}
 
+/** Why an invite or answer code was refused; `InviteError`'s message says it in words. */
 export type InviteErrorCode =
   | 'invite-damaged'
   | 'invite-version'
@@ -80,6 +92,7 @@ const INVITE_MESSAGES: Record<InviteErrorCode, string> = {
   'answer-version': 'This answer code was made by a different version of the app. Both sides need the same version: reload the page and invite again.',
 }
 
+/** A damaged, foreign, expired, used or other-version invite or answer code. */
 export class InviteError extends SessionError {
   declare readonly code: InviteErrorCode
   constructor(code: InviteErrorCode, detail?: string, options?: { cause?: unknown }) {
@@ -87,6 +100,7 @@ export class InviteError extends SessionError {
   }
 }
 
+/** Why a message from the network was refused. */
 export type WireErrorCode = 'wire-malformed' | 'wire-oversized' | 'wire-version' | 'wire-unknown-type'
 
 /** A message from the network that failed validation. Never reaches the core. */
@@ -94,4 +108,5 @@ export class WireError extends SessionError {
   declare readonly code: WireErrorCode
 }
 
+/** A link could not be made or used (e.g. `ice-no-candidates`, `connect-failed`, `link-closed`). */
 export class TransportError extends SessionError {}

@@ -64,7 +64,9 @@ export interface BoundedSizes {
   reorder: number
   /** Deltas that arrived before the bootstrap. */
   earlyDeltas: number
+  /** Names of peers that left, kept for messages about them. */
   formerNames: number
+  /** Ids of invites already redeemed, so none is redeemed twice. */
   usedInvites: number
 }
 

@@ -15,24 +15,36 @@ export type SessionAccess = 'editor' | 'viewer'
 
 /** A guest's request for a mutating change, as the host sees it. */
 export interface SessionIntent {
+  /** Random per change, chosen by the guest; the host dedupes by it. */
   intentId: string
+  /** The provider the change is for. */
   providerId: string
+  /** The guest's user id, as its link proves it (never a field the guest wrote). */
   origin: string
+  /** The change as the guest's provider emitted it. */
   delta: SessionDelta
 }
 
 /** What a module says about sessions; omitted = undeclared. */
 export type SessionCompatibility = 'provider' | true | false | undefined
 
+/** An app module (plugin) the controller checks before a session starts or is joined. */
 export interface SessionModule {
+  /** The module's id, as reports and `guardPluginLoad` name it. */
   readonly id: string
+  /** `'provider'` or `true`: takes part; `false`: no session while it is loaded; omitted: undeclared. */
   readonly sessionCompatible?: SessionCompatibility
 }
 
+/** Something went wrong that the session survived: refused input, a provider's failure, a refused change. Emitted as `session-diagnostic`. */
 export interface SessionDiagnostic {
+  /** Stable, for programs: e.g. `wire-out-of-role`, `intent-refused`, `provider-error`, `invalid-delta`. */
   code: string
+  /** A sentence a person can act on. */
   message: string
+  /** The peer concerned (the sender of refused input), where there is one. */
   peerId?: string
+  /** The provider concerned, where there is one. */
   providerId?: string
   /** The change concerned, where there is one (e.g. `intent-refused`). */
   intentId?: string
@@ -41,12 +53,15 @@ export interface SessionDiagnostic {
    * (`unauthorized`, `refused`, `provider-error`, `unknown-provider`, `unknown-viewer`).
    */
   reason?: string
+  /** The underlying error (a provider's throw, a decoding failure), when there was one. */
   error?: unknown
 }
 
+/** A peer of the current session as this controller sees it (`getPeers()`), itself included. */
 export interface SessionPeer extends PeerInfo {
   /** Position in the failover succession (0 = host). */
   rank: number
+  /** This is the local controller. */
   self: boolean
   /** Directly linked to this peer. */
   linked: boolean
@@ -58,13 +73,17 @@ export interface SessionPeer extends PeerInfo {
   stats?: LinkStats
 }
 
+/** An open seat in the session (`createInvite()`): one guest, once, until `expiresAt`. */
 export interface SessionInvite {
+  /** Names the seat; `admit` is told which seat a guest redeems. */
   inviteId: string
+  /** `baseUrl` with its fragment replaced by `#session=…`: what the guest opens. */
   url: string
   /** `#session=<blob>` */
   fragment: string
   /** The blob alone, for pasting into a guest's join field. */
   code: string
+  /** When the seat closes, in ms on the controller's clock (`Date.now()` with the system clock). */
   expiresAt: number
   /** The link goes through the signalling relay: the guest's answer comes back by itself. */
   relayed?: boolean
@@ -74,23 +93,88 @@ export interface SessionInvite {
 
 /** The host's final save: every provider's state at the last sequence number. */
 export interface SessionFinalSave {
+  /** The session saved. */
   sessionId: string
+  /** The host sequence number the state reflects. */
   seq: number
+  /** Digest of `entries`: equal digests, equal state. */
   digest: string
-  entries: Array<{ p: string; w: string | null; d: unknown }>
+  /** One entry per provider (per viewer, for per-viewer providers): `p` the provider id, `w` the viewer id (null for global), `d` what its `snapshot()` returned. */
+  entries: Array<{
+    /** The provider's id. */
+    p: string
+    /** The viewer's id, or null for a global provider. */
+    w: string | null
+    /** What the provider's `snapshot()` returned. */
+    d: unknown
+  }>
 }
 
+/** Every event a controller emits, by name, with its payload: `controller.on(name, fn)`. */
 export type SessionEvents = {
+  /** Host: `saveAndEnd()` collected every provider's state; write it wherever the app keeps documents. */
   'session-final-save': SessionFinalSave
-  'session-started': { sessionId: string; role: SessionRole; self: PeerInfo }
-  'session-ended': { sessionId: string; reason: string }
-  'session-peer-joined': { peer: PeerInfo }
-  'session-peer-dropped': { peer: PeerInfo; reason: string }
-  'session-role-changed': { role: SessionRole | null; previous: SessionRole | null }
-  'session-reconnecting': { peerId: string }
-  'session-state-changed': { state: SessionState; previous: SessionState }
-  'session-host-lost': { hostId: string }
+  /** In a session: as host at `start()`, as guest when the host's hello arrives. */
+  'session-started': {
+    /** The session's id, the same on every peer. */
+    sessionId: string
+    /** The role this controller starts with. */
+    role: SessionRole
+    /** This user, as the others see it. */
+    self: PeerInfo
+  }
+  /** The session is over here (state back to `idle`); `reason` says why, e.g. `left`, `host-ended`, `removed` (kicked), `join-failed`, `isolated`, `cut-off`. */
+  'session-ended': {
+    /** The session that ended. */
+    sessionId: string
+    /** Why, in a word a program can act on. */
+    reason: string
+  }
+  /** A peer is in the session (admitted by this host, or new in the host's roster). */
+  'session-peer-joined': {
+    /** Who joined. */
+    peer: PeerInfo
+  }
+  /** A peer left, fell silent past the hard timeout, or was removed. */
+  'session-peer-dropped': {
+    /** Who is gone. */
+    peer: PeerInfo
+    /** Why, e.g. `left`, `timeout`, `removed`, `link-closed: …`. */
+    reason: string
+  }
+  /** This controller's role: set at start or join, `host` after an election, `null` at the end. */
+  'session-role-changed': {
+    /** The role now; null when the session ended. */
+    role: SessionRole | null
+    /** The role before; null when the session began. */
+    previous: SessionRole | null
+  }
+  /** A link has been silent past the soft timeout; the state is `reconnecting` until it speaks again. */
+  'session-reconnecting': {
+    /** The peer whose link went quiet. */
+    peerId: string
+  }
+  /** Every lifecycle move (`TRANSITIONS` lists the legal ones). */
+  'session-state-changed': {
+    /** The state now. */
+    state: SessionState
+    /** The state before. */
+    previous: SessionState
+  }
+  /** Guest: the host is gone (silence, goodbye or a closed link); an election follows. */
+  'session-host-lost': {
+    /** The lost host's user id. */
+    hostId: string
+  }
+  /** Guest: bytes of the host's snapshot so far, for a progress bar. */
   'session-bootstrap-progress': TransferProgress
-  'session-bootstrap-complete': { entries: number; seq: number }
+  /** Guest: every provider has its state from the host's snapshot. */
+  'session-bootstrap-complete': {
+    /** How many provider (and viewer) states the snapshot held. */
+    entries: number
+    /** The host sequence number the snapshot reflects. */
+    seq: number
+  }
+  /** Refused input, a provider's failure, a refused change: the session goes on. */
   'session-diagnostic': SessionDiagnostic
 }

@@ -5,11 +5,14 @@
  * this file alone. `types.ts` re-exports all of it.
  */
 
+/** A peer's part in a session: the host orders every mutating change; guests propose them. */
 export type SessionRole = 'host' | 'guest'
+/** `per-viewer`: state per viewer, snapshots and deltas name the viewer; `global`: one state for the page. */
 export type SessionScope = 'per-viewer' | 'global'
 
 /** Anything the app shows session state in; per-viewer providers are called once per viewer. */
 export interface SessionViewer {
+  /** Names the viewer on every peer: the same viewer has the same id everywhere. */
   readonly uniqueId: string
 }
 
@@ -19,12 +22,16 @@ export interface SessionViewer {
  * per-viewer providers) and `view` (true for a view delta: last write wins, no host round trip).
  */
 export interface SessionDelta {
+  /** The change's id, the same on every peer: set by the controller (random per change) unless the provider emits one. Apply each id once. */
   intentId?: string
+  /** Which viewer, for per-viewer providers (required there). */
   viewerId?: string | null
+  /** A view delta's mark. Only a provider declared `view: true` sends view deltas (all its deltas are); `true` from any other is refused as `invalid-delta`. */
   view?: boolean
   [key: string]: unknown
 }
 
+/** What the controller tells `applyDelta` about a delta. */
 export interface SessionDeltaMeta<V extends SessionViewer = SessionViewer> {
   /** True when the delta came from another peer (always, for applyDelta). */
   remote: boolean
@@ -32,7 +39,9 @@ export interface SessionDeltaMeta<V extends SessionViewer = SessionViewer> {
   origin: string
   /** This peer's role: side effects that must happen once can run on the host only. */
   role: SessionRole
+  /** The viewer the delta is for (per-viewer providers); null for global ones. */
   viewer: V | null
+  /** The change's id (mutating deltas); the same as `delta.intentId`. */
   intentId?: string
   /** Host sequence number of an authoritative delta. */
   seq?: number
@@ -40,8 +49,17 @@ export interface SessionDeltaMeta<V extends SessionViewer = SessionViewer> {
   view: boolean
 }
 
+/**
+ * What an app module implements to take part in a session: its state as a snapshot, and its changes as deltas.
+ *
+ * @typeParam V The app's viewer type.
+ * @typeParam S The snapshot's type (JSON).
+ * @typeParam D The delta's type (a JSON object).
+ */
 export interface SessionSyncProvider<V extends SessionViewer = SessionViewer, S = unknown, D extends SessionDelta = SessionDelta> {
+  /** Unique per page and the same on every peer: it routes deltas and snapshots. */
   readonly id: string
+  /** Whether state is per viewer or one for the page. */
   readonly scope: SessionScope
   /** Lower applies first at bootstrap. Default 100. */
   readonly priority?: number
@@ -52,7 +70,9 @@ export interface SessionSyncProvider<V extends SessionViewer = SessionViewer, S 
    * changes made meanwhile (the host labels the snapshot with its sequence number at the call).
    */
   snapshot(viewer: V | null): S | Promise<S>
+  /** Replaces the state with the host's (guests: at bootstrap and resync). Per-viewer providers are called once per viewer. */
   applySnapshot(data: S, viewer: V | null): void | Promise<void>
+  /** Called when a session starts: call `emit` for every local change; return a function that stops. What it emits synchronously inside `applyDelta`/`applySnapshot` is an echo, never sent. */
   subscribe(emit: (delta: D) => void): () => void
   /**
    * Must be idempotent per delta.intentId. On the host, returning false means "refused or

@@ -11,6 +11,7 @@
  */
 import { RelayError } from './errors.js'
 
+/** How to reach a signalling relay (`relay/`, `npm run relay`). */
 export interface RelayClientOptions {
   /** The relay's base URL, e.g. `https://relay.example.org` (requests go to `<endpoint>/v1/…`). */
   endpoint: string
@@ -22,10 +23,17 @@ export interface RelayClientOptions {
   waitSeconds?: number
 }
 
+/** Carries sealed invites through a signalling relay; the relay never sees an offer, an answer or the key. `createRelayClient` makes one. */
 export interface RelayClient {
+  /** The relay's base URL, without a trailing slash. */
   readonly endpoint: string
   /** Seals the offer under a fresh key and stores it: share `relayFragment(id, key)`. */
-  publishOffer(offerBlob: string, ttlSeconds: number): Promise<{ id: string; key: string }>
+  publishOffer(offerBlob: string, ttlSeconds: number): Promise<{
+    /** Names the sealed offer on the relay. */
+    id: string
+    /** Opens it; it travels only in the link's fragment. */
+    key: string
+  }>
   /** Guest: the offer blob behind a relay link. */
   fetchOffer(id: string, key: string): Promise<string>
   /** Guest: seals and delivers the answer; a second answer to one invite is `relay-answered`. */
@@ -37,6 +45,11 @@ export interface RelayClient {
   waitForAnswer(id: string, key: string, options?: { signal?: AbortSignal }): Promise<string>
 }
 
+/**
+ * A relay client for `options.endpoint`. Its HTTP and sealing code loads on the first call, so a page that never uses the relay never loads it.
+ *
+ * @throws RangeError when the endpoint is not an http(s) URL.
+ */
 export function createRelayClient(options: RelayClientOptions): RelayClient {
   const endpoint = options.endpoint.replace(/\/+$/, '')
   if (!/^https?:\/\//i.test(endpoint)) throw new RangeError(`The relay endpoint must be an http(s) URL, got ${JSON.stringify(options.endpoint)}`)

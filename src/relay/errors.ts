@@ -1,5 +1,6 @@
 import { SessionError } from '../errors.js'
 
+/** Why a relay call failed; `RelayError`'s message says it in words. */
 export type RelayErrorCode =
   | 'relay-not-found'
   | 'relay-expired'

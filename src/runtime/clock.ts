@@ -5,11 +5,17 @@
 export interface Clock {
   /** Milliseconds on this clock's own time line. */
   now(): number
+  /** Runs `fn` once, `ms` from now. */
   setTimeout(fn: () => void, ms: number): TimerHandle
+  /** Cancels a timer that has not run; a handle that ran is ignored. */
   clearTimeout(handle: TimerHandle): void
 }
 
-export type TimerHandle = { readonly __timer: true } | number | object
+/** Whatever the clock's `setTimeout` returns; only that clock's `clearTimeout` reads it. */
+export type TimerHandle = {
+  /** Brands a handle type of one's own. */
+  readonly __timer: true
+} | number | object
 
 /** The host environment's clock. */
 export const systemClock: Clock = {

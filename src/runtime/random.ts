@@ -10,6 +10,7 @@ export interface Random {
 
 const ALPHABET = 'useandom-26T198340PX75pxJACKVERYMINDBUSHWOLF_GQZbfghjklqvwyzrict'
 
+/** The default: nanoid for ids, `Math.random` for floats. */
 export const systemRandom: Random = {
   id: (size = 21) => nanoid(size),
   next: () => Math.random(),

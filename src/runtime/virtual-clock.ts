@@ -25,12 +25,14 @@ export class VirtualClock implements Clock {
     return this.time
   }
 
+  /** Schedules `fn` at now + `ms` on virtual time. */
   setTimeout(fn: () => void, ms: number): TimerHandle {
     const task: Task = { at: this.time + Math.max(0, ms), order: this.order++, fn, cancelled: false }
     this.push(task)
     return task
   }
 
+  /** Cancels a task that has not run. */
   clearTimeout(handle: TimerHandle): void {
     if (handle && typeof handle === 'object' && 'cancelled' in handle) (handle as Task).cancelled = true
   }

@@ -1,6 +1,7 @@
 import { SessionLockedError } from '../errors.js'
 import type { SessionModule } from '../types.js'
 
+/** What the declared modules say about a session, from `scanCompatibility()`. */
 export interface CompatibilityReport {
   /** Modules that declared `sessionCompatible: false`: starting is refused. */
   incompatible: string[]
@@ -8,6 +9,7 @@ export interface CompatibilityReport {
   undeclared: string[]
 }
 
+/** Sorts modules by what they declare: `false` is incompatible, nothing is undeclared; `true` and `'provider'` pass. */
 export function scanModules(modules: Iterable<SessionModule>): CompatibilityReport {
   const report: CompatibilityReport = { incompatible: [], undeclared: [] }
   for (const module of modules) {

@@ -46,7 +46,15 @@ import { type Core, Session } from './state.js'
 import { Takeover } from './takeover.js'
 import { Views } from './views.js'
 
+/**
+ * One page's part in a live session: it keeps the registered providers of every peer in step, as host or guest, and survives the host's loss.
+ *
+ * Make one per page (`installSession` makes it `window.SESSION`); `start()` hosts, `join()` joins.
+ *
+ * @typeParam V The app's viewer type, handed back to per-viewer providers.
+ */
 export class SessionSyncController<V extends SessionViewer = SessionViewer> {
+  /** The typed event emitter (mitt) behind `on()`: `events.on('*', fn)` sees every event. */
   readonly events: Emitter<SessionEvents> = mitt<SessionEvents>()
   private readonly core: Core<V>
   private readonly options: SessionSyncOptions
@@ -109,14 +117,17 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
 
   // ---------------------------------------------------------------- queries
 
+  /** The current session's id, or null when idle. */
   get sessionId(): string | null {
     return this.core.session?.sessionId ?? null
   }
 
+  /** Where the controller is in a session's life (see `TRANSITIONS`). */
   getState(): SessionState {
     return this.core.lifecycle.state
   }
 
+  /** `host` or `guest` in a session; null when idle. */
   getRole(): SessionRole | null {
     return this.core.session?.role ?? null
   }
@@ -126,6 +137,7 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     return this.core.lifecycle.state !== 'idle'
   }
 
+  /** This user as the others see it. */
   getSelf(): PeerInfo {
     return { ...this.core.self }
   }
@@ -141,6 +153,7 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     return this.core.session?.connOf(peerId)?.link.getStats?.()
   }
 
+  /** Everyone in the session, this user included, in succession order (the host first); empty when idle. */
   getPeers(): SessionPeer[] {
     const session = this.core.session
     if (!session) return []
@@ -174,6 +187,7 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     return this.parts.bridge.isApplyingRemote()
   }
 
+  /** Listens to one event; the returned function stops listening. */
   on<K extends keyof SessionEvents>(type: K, handler: (event: SessionEvents[K]) => void): () => void {
     this.events.on(type, handler)
     return () => this.events.off(type, handler)
@@ -181,6 +195,11 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
 
   // ---------------------------------------------------------------- app wiring
 
+  /**
+   * Adds a provider; it takes part from the next session on, or at once if one is active. The returned function removes it.
+   *
+   * @throws DuplicateProviderError when its id is taken.
+   */
   registerProvider(provider: SessionSyncProvider<V, any, any>): () => void {
     const p = provider as unknown as SessionSyncProvider
     this.core.registry.add(p)
@@ -191,15 +210,18 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     }
   }
 
+  /** The viewers per-viewer providers are called for, replacing any set before; each is known by its `uniqueId`, the same on every peer. */
   setViewers(viewers: Iterable<V>): void {
     this.core.viewers.clear()
     for (const viewer of viewers) this.core.viewers.set(viewer.uniqueId, viewer)
   }
 
+  /** Adds (or replaces) one viewer by its `uniqueId`. */
   addViewer(viewer: V): void {
     this.core.viewers.set(viewer.uniqueId, viewer)
   }
 
+  /** Forgets a viewer; a change for it is then skipped with an `unknown-viewer` diagnostic (the host declines it). */
   removeViewer(uniqueId: string): void {
     this.core.viewers.delete(uniqueId)
   }
@@ -212,6 +234,7 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     }
   }
 
+  /** The declared modules that would refuse a start (`false`) or ask first (undeclared). */
   scanCompatibility(): CompatibilityReport {
     return scanModules(this.modules.values())
   }
@@ -263,7 +286,14 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
    * Open an invite. Returns the answer code for the guest to send back to the host — or,
    * for a relayed invite, posts it to the relay itself (`relayed: true`): nothing to paste.
    */
-  async join(urlOrFragment: string): Promise<{ answerCode: string; provision?: unknown; relayed: boolean }> {
+  async join(urlOrFragment: string): Promise<{
+    /** The code for the guest to send back to the host; already delivered when `relayed`. */
+    answerCode: string
+    /** The host's `provision()`, carried in the invite (e.g. its plugin set). */
+    provision?: unknown
+    /** The answer went back through the relay: nothing to paste. */
+    relayed: boolean
+  }> {
     this.assertIdle('join')
     const opened = await this.parts.invites.open(urlOrFragment)
     await this.checkCompatibility()

@@ -19,6 +19,10 @@ export interface OpenedInvite {
 
 /** Thrown by createInvite when the link would be too long; `invite.code` can be pasted instead. */
 export class InviteTooLongError extends InviteError {
+  /**
+   * @param invite The invite made, still open: its `code` can be pasted.
+   * @param maxLength The `maxInviteUrlLength` it exceeds.
+   */
   constructor(readonly invite: SessionInvite, readonly maxLength: number) {
     super('invite-too-long', `${invite.url.length} > ${maxLength} characters`)
   }

@@ -9,6 +9,7 @@ import type { Transport } from '../transport/transport.js'
 import type { SessionAccess, SessionIntent } from '../types.js'
 import type { PeerInfo } from '../wire/messages.js'
 
+/** Bounds on what a session may hold (counts of entries, and bytes), so no peer can grow another's memory without end. */
 export interface SessionLimits {
   /** Largest wire message accepted (a bootstrap snapshot is one message). */
   maxMessageBytes: number
@@ -28,6 +29,7 @@ export interface SessionLimits {
   maxLinks: number
 }
 
+/** The limits a controller uses where `options.limits` says nothing. */
 export const DEFAULT_LIMITS: SessionLimits = {
   maxMessageBytes: 32 * 1024 * 1024,
   dedupeSize: 10_000,
@@ -39,11 +41,21 @@ export const DEFAULT_LIMITS: SessionLimits = {
   maxLinks: 64,
 }
 
+/** What a `SessionSyncController` is built with; only `transport` is required. */
 export interface SessionSyncOptions {
+  /** How links are made: `createWebRtcTransport()` in browsers, `MemoryNetwork.transport(name)` in tests. */
   transport: Transport
+  /** Time, for every timer of the protocol. Default: the system clock. */
   clock?: Clock
+  /** Randomness, for ids. Default: nanoid and `Math.random`. */
   random?: Random
-  user?: { id?: string; name?: string }
+  /** This user. Default: a random id and the name `Guest`; `setUser()` changes it between sessions. */
+  user?: {
+    /** The `origin` of this user's changes on every peer. Default: random, per controller. */
+    id?: string
+    /** Shown to the others. */
+    name?: string
+  }
   /** Page URL invites point at; the fragment is replaced by `#session=…`. */
   baseUrl?: string
   /** How long an invite stays valid. */
@@ -52,13 +64,18 @@ export interface SessionSyncOptions {
   maxInviteUrlLength?: number
   /** How long a guest waits for the host to complete the link after answering. */
   joinTimeoutMs?: number
+  /** Overrides of `DEFAULT_LIMITS`. */
   limits?: Partial<SessionLimits>
   /** Gets a mirror of every event, e.g. an app's own event bus. */
-  emitter?: { emit(type: string, payload: unknown): void }
+  emitter?: {
+    /** Called with each event's name and payload, after the controller's own listeners. */
+    emit(type: string, payload: unknown): void
+  }
   /** Asked before starting or joining when some modules declare nothing; default: go on. */
   confirmUndeclared?: (modules: string[]) => boolean | Promise<boolean>
   /** App config (plugin set…) to carry in invites, so a guest can load the host's set. */
   provision?: () => unknown
+  /** Overrides of `DEFAULT_HEARTBEAT`. */
   heartbeat?: Partial<HeartbeatOptions>
   /** Full mesh up to this many peers (host included); a host star beyond. */
   meshLimit?: number
@@ -80,6 +97,7 @@ export interface SessionSyncOptions {
   authorizeIntent?: (intent: SessionIntent, peer: PeerInfo, allowed: boolean) => boolean
 }
 
+/** How links are watched: a ping every `intervalMs`, then stale, then dead. */
 export interface HeartbeatOptions {
   /** A ping on every link this often. */
   intervalMs: number
@@ -89,15 +107,22 @@ export interface HeartbeatOptions {
   hardTimeoutMs: number
 }
 
+/** Ping every 2 s; stale after 6 s of silence, dead after 20 s. */
 export const DEFAULT_HEARTBEAT: HeartbeatOptions = { intervalMs: 2_000, softTimeoutMs: 6_000, hardTimeoutMs: 20_000 }
 
-/** The protocol's other timers and sizes; the options above override the first five. */
+/** The protocol's other timers and sizes; the options above override the first six. */
 export const DEFAULT_TIMERS = {
+  /** How long an invite stays valid: 15 min. */
   inviteTtlMs: 15 * 60_000,
+  /** Longest invite URL `createInvite()` returns; a longer one is `invite-too-long`. */
   maxInviteUrlLength: 2_000,
+  /** How long a guest waits, after answering, for the host to complete the link: 10 min. */
   joinTimeoutMs: 10 * 60_000,
+  /** How long a peer-assisted (guest↔guest) link may take to open. */
   linkTimeoutMs: 30_000,
+  /** How long survivors gather candidacies after losing the host. */
   electionTimeoutMs: 1_500,
+  /** Full mesh up to this many peers, host included; a host star beyond. */
   meshLimit: 6,
   /** Length of generated session, invite and user ids. */
   idSize: 10,

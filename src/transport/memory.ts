@@ -11,10 +11,17 @@ import type { Clock } from '../runtime/clock.js'
 import { DEFAULT_MAX_MESSAGE_BYTES } from './framing.js'
 import type { Lane, Link, LinkEvents, LinkStats, PendingAnswer, PendingOffer, Signal, Transport } from './transport.js'
 
+/** How a `MemoryNetwork` delivers. */
 export interface MemoryNetworkOptions {
+  /** Seeds latency, faults and `randomFor`: the same seed, the same run. Default 1. */
   seed?: number
   /** One-way latency bounds in virtual ms; each message draws from them. */
-  latency?: { min: number; max: number }
+  latency?: {
+    /** Fewest ms a message takes. Default 1. */
+    min: number
+    /** Most ms a message takes. Default 5. */
+    max: number
+  }
   /**
    * Link bandwidth in bytes per virtual ms; a message also takes floor(size / bytesPerMs)
    * to arrive. Default: unlimited. Set it to let control messages overtake bulk ones.
@@ -46,8 +53,11 @@ interface PendingMemoryOffer {
 
 let networkCount = 0
 
+/** An in-memory network for tests and simulations: controllers on it talk through links that deliver on a `VirtualClock`, with seeded latency and faults you can inject. Nothing runs until the clock is advanced. */
 export class MemoryNetwork {
+  /** The network's time; `await net.clock.advance(ms)` lets messages arrive and timers run. */
   readonly clock = new VirtualClock()
+  /** The seed it was made with. */
   readonly seed: number
   private readonly random: Random
   private readonly latency: { min: number; max: number }
@@ -65,6 +75,7 @@ export class MemoryNetwork {
   private readonly arriving = new Map<string, { at: number; messages: Uint8Array[] }>()
   private offerCount = 0
   private linkCount = 0
+  /** Distinguishes networks in traces. */
   readonly name = `net${++networkCount}`
 
   constructor(options: MemoryNetworkOptions = {}) {
@@ -124,12 +135,13 @@ export class MemoryNetwork {
     return seededRandom(h)
   }
 
+  /** Sets (or, with undefined, clears) the faults of the `from`→`to` direction. */
   setFault(from: string, to: string, fault: LinkFault | undefined): void {
     if (fault) this.faults.set(`${from}>${to}`, fault)
     else this.faults.delete(`${from}>${to}`)
   }
 
-  /** Blocks every direction between the groups (messages across are lost). */
+  /** Blocks every direction between the groups: nothing crosses until `heal()`. */
   partition(...groups: string[][]): void {
     for (const a of groups) for (const b of groups) {
       if (a === b) continue
@@ -137,6 +149,7 @@ export class MemoryNetwork {
     }
   }
 
+  /** Lifts every partition; what was held arrives now, in order, on links still open. */
   heal(): void {
     for (const [key, fault] of this.faults) {
       if (fault.blocked) this.faults.set(key, { ...fault, blocked: false })

@@ -72,11 +72,13 @@ interface DataChannelDescription {
 }
 
 export const sdpCodec = {
+  /** A complete DataChannel SDP as some 70 bytes. @throws TransportError for SDP it cannot represent. */
   pack(signal: Signal): Uint8Array {
     const writer = new ByteWriter()
     writeDescription(writer, parseSdp(signal))
     return writer.finish()
   },
+  /** The canonical SDP the bytes describe. @throws InviteError for bytes it cannot read. */
   unpack(bytes: Uint8Array): Signal {
     try {
       const reader = new ByteReader(bytes)

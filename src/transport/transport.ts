@@ -8,6 +8,7 @@
 /** Non-trickle signalling: an offer or answer is one opaque, complete string. */
 export type Signal = string
 
+/** How the controller makes links: WebRTC in browsers (`createWebRtcTransport`), in memory in tests (`MemoryNetwork`). Implement it to carry sessions over something else. */
 export interface Transport {
   /** Start an outgoing link. Resolves once the offer is complete (ICE gathered). */
   createOffer(): Promise<PendingOffer>
@@ -22,7 +23,9 @@ export interface Transport {
   readonly hasIceServers?: boolean
 }
 
+/** An outgoing link waiting for its answer. */
 export interface PendingOffer {
+  /** The complete offer, to carry to the other side (in an invite). */
   readonly offer: Signal
   /** Deliver the remote answer; settles when the link opens (or fails to). */
   complete(answer: Signal): Promise<Link>
@@ -30,14 +33,19 @@ export interface PendingOffer {
   cancel(): void
 }
 
+/** An incoming link whose answer is ready to send back. */
 export interface PendingAnswer {
+  /** The complete answer, to carry back to the offerer (the answer code). */
   readonly answer: Signal
+  /** Settles when the link opens, or rejects when it cannot. */
   readonly link: Promise<Link>
+  /** Abandons the attempt and frees its resources. Safe to call more than once. */
   cancel(): void
 }
 
 /** Packs offers and answers into invite bytes; may be asynchronous (a codec loaded on first use). */
 export interface SignalCodec {
+  /** A signal as compact bytes. */
   pack(signal: Signal): Uint8Array | Promise<Uint8Array>
   /** Throws (or rejects) on bytes it cannot read; the invite layer turns that into a typed error. */
   unpack(bytes: Uint8Array): Signal | Promise<Signal>
@@ -46,37 +54,57 @@ export interface SignalCodec {
 /** Liveness and small deltas use `control`; bulk transfers (bootstrap) must not starve it. */
 export type Lane = 'control' | 'bulk'
 
+/** What a Link reports, by event name. */
 export type LinkEvents = {
   /** One whole message, as it was sent (framing is the transport's concern). */
   message: Uint8Array
   /** The link is gone; emitted exactly once. */
-  close: { reason: string }
+  close: {
+    /** Why the link ended, in a word or a short phrase. */
+    reason: string
+  }
+  /** A failure on the link; `close` follows if it is fatal. */
   error: Error
   /** Progress of a large message, either direction. */
   progress: TransferProgress
 }
 
+/** How far a large message has come. */
 export interface TransferProgress {
+  /** Whether this side is sending or receiving it. */
   direction: 'send' | 'receive'
+  /** Bytes so far. */
   bytes: number
+  /** Bytes in all. */
   total: number
 }
 
+/** A link's network facts, from WebRTC's `getStats()`. */
 export interface LinkStats {
   /** host | srflx | relay | prflx, of the selected candidate pair, when known. */
   candidateType?: string
+  /** This side's address of the selected candidate pair. */
   localAddress?: string
+  /** The other side's address of the selected candidate pair. */
   remoteAddress?: string
+  /** Bytes sent on the link so far. */
   bytesSent: number
+  /** Bytes received on the link so far. */
   bytesReceived: number
 }
 
+/** One open, reliable, ordered channel to one peer: whole messages, in order. */
 export interface Link {
   /** Stable for the life of the link, unique within its transport. */
   readonly id: string
+  /** False once closed. */
   readonly open: boolean
+  /** Sends one whole message; `lane` (default `control`) lets small messages overtake bulk ones. */
   send(message: Uint8Array, lane?: Lane): void
+  /** Closes the link; `close` is emitted once. */
   close(reason?: string): void
+  /** Listens to one event; the returned function stops listening. */
   on<K extends keyof LinkEvents>(type: K, handler: (event: LinkEvents[K]) => void): () => void
+  /** The selected candidate pair and byte counts, where the transport knows them. */
   getStats?(): Promise<LinkStats>
 }

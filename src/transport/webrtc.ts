@@ -32,6 +32,7 @@ import type {
   Transport,
 } from './transport.js'
 
+/** How WebRTC links are made; everything has a default. */
 export interface WebRtcTransportOptions {
   /** STUN/TURN servers. Default: none, so only peers on the same network can connect. */
   iceServers?: RTCIceServer[]
@@ -79,6 +80,7 @@ const lazySdpCodec: SignalCodec = {
   unpack: async (bytes) => (await loadSdpCodec()).unpack(bytes),
 }
 
+/** The browser transport: one RTCPeerConnection and DataChannel per link (simple-peer), non-trickle signalling, framing with back-pressure. Without `iceServers`, only peers on the same network connect. */
 export function createWebRtcTransport(options: WebRtcTransportOptions = {}): Transport {
   return new WebRtcTransport(options)
 }

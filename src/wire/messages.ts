@@ -4,6 +4,7 @@
  */
 import * as v from 'valibot'
 
+/** The wire protocol's version, in every message: a peer refuses messages of another version (`wire-version`). */
 export const PROTOCOL_VERSION = 1
 
 const MAX_ID = 64
@@ -23,9 +24,15 @@ export const peerInfoSchema = v.object({
   id,
   name: v.pipe(v.string(), v.maxLength(MAX_NAME)),
   role,
-  /** What the host lets this guest do; absent = editor. */
+  // What the host lets this guest do; absent = editor. (A line comment: TypeDoc sees the
+  // inferred PeerInfo's properties twice and warns about a doc comment here; the PeerInfo alias documents it.)
   access: v.optional(v.picklist(['editor', 'viewer'])),
 })
+/**
+ * Who a peer is: `id`, its user id (the `origin` of its changes); `name`, shown to the
+ * others; `role`, host or guest; `access`, what the host lets a guest do (`editor` or
+ * `viewer`; absent = editor).
+ */
 export type PeerInfo = v.InferOutput<typeof peerInfoSchema>
 
 const header = <T extends string>(t: T) => ({ v: v.literal(PROTOCOL_VERSION), t: v.literal(t) })

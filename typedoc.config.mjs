@@ -1,0 +1,37 @@
+// @ts-check
+/**
+ * The API reference (`npm run docs` → docs/api/). Its entry points are the package's own:
+ * every `exports` subpath whose types live in dist/ maps back to its source file, so a new
+ * entry (e.g. `session-sync/openseadragon`) is documented, and checked, without an edit here.
+ * Every export must carry a doc comment: a missing one fails the build (and `npm test`).
+ */
+import { readFileSync } from 'node:fs'
+
+const manifest = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8'))
+const entryPoints = Object.values(manifest.exports)
+  .map((target) => (typeof target === 'object' ? target.types : undefined))
+  .filter((types) => typeof types === 'string' && types.startsWith('./dist/'))
+  .map((types) => types.replace(/^\.\/dist\//, './src/').replace(/\.d\.ts$/, '.ts'))
+
+/** @type {Partial<import('typedoc').TypeDocOptions>} */
+const config = {
+  entryPoints,
+  tsconfig: './tsconfig.build.json',
+  out: './docs/api',
+  name: 'session-sync',
+  readme: 'none',
+  excludePrivate: true,
+  excludeInternal: true,
+  validation: { notExported: true, invalidLink: true, notDocumented: true },
+  // Internal types that public signatures mention; their shape is shown where they are used.
+  intentionallyNotExported: ['InstallTarget', 'AnyController', 'peerInfoSchema', 'RelayInviteRef'],
+  // PeerInfo is inferred from its valibot schema, whose mapped types give each property two
+  // declarations: a doc comment on one makes TypeDoc warn of two. The PeerInfo alias documents them.
+  intentionallyNotDocumented: [
+    ...['id', 'name', 'role', 'access'].flatMap((field) => [`index.SessionPeer.${field}`, `index.SessionSyncController.getSelf.__type.${field}`]),
+  ],
+  treatWarningsAsErrors: true,
+  githubPages: false,
+}
+
+export default config
