@@ -1,0 +1,80 @@
+/**
+ * The guide's examples cannot rot. Each `docs/snippets/*.ts` is type-checked against the
+ * built package's declarations (dist/, what an app's compiler sees), run against the built
+ * package (the snippets import 'session-sync', which resolves to dist/ through the package's
+ * own `exports`) with its assertions, and shown verbatim by the page that names it.
+ */
+import { execFile } from 'node:child_process'
+import { readFileSync, readdirSync, statSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { TRANSITIONS } from '../../src/index.js'
+import { pageSnippets, SNIPPETS_DIR } from '../../docs/snippet-blocks.mjs'
+
+const run = promisify(execFile)
+const repo = fileURLToPath(new URL('../..', import.meta.url))
+const docs = join(repo, 'docs')
+const snippetNames = readdirSync(join(docs, SNIPPETS_DIR)).filter((name) => name.endsWith('.ts')).sort()
+const pages = readdirSync(docs).filter((name) => name.endsWith('.md')).sort()
+/** Each snippet runs once, on import: its own assertions are the test. */
+const runSnippet = import.meta.glob<unknown>('../../docs/snippets/*.ts')
+
+function newestMtime(dir: string): number {
+  return Math.max(...readdirSync(dir, { withFileTypes: true, recursive: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => statSync(join(entry.parentPath, entry.name)).mtimeMs))
+}
+
+/** Builds dist/ unless it is newer than every source file: a stale build would test old code. */
+async function ensureBuilt(): Promise<void> {
+  const built = (file: string) => {
+    try {
+      return statSync(join(repo, 'dist', file)).mtimeMs
+    } catch {
+      return 0
+    }
+  }
+  const oldestOutput = Math.min(built('session-sync.js'), built('testing.js'), built('index.d.ts'))
+  const newestInput = Math.max(newestMtime(join(repo, 'src')), statSync(join(repo, 'package.json')).mtimeMs)
+  if (oldestOutput <= newestInput) await run('npm', ['run', 'build'], { cwd: repo })
+}
+
+beforeAll(ensureBuilt, 120_000)
+
+describe('the guide', () => {
+  it('every snippet type-checks against the built declarations', async () => {
+    const result = await run(join(repo, 'node_modules/.bin/tsc'), ['-p', join(docs, SNIPPETS_DIR, 'tsconfig.json')], { cwd: repo }).catch(
+      (error: { stdout: string }) => ({ stdout: error.stdout }),
+    )
+    expect(result.stdout).toBe('')
+  }, 60_000)
+
+  it.each(snippetNames)('%s runs against the built package', async (name) => {
+    const load = runSnippet[`../../docs/snippets/${name}`]
+    expect(load).toBeDefined()
+    await load!()
+  })
+
+  it.each(pages)('%s shows its snippets exactly as they are', (page) => {
+    for (const block of pageSnippets(readFileSync(join(docs, page), 'utf8'))) {
+      expect(snippetNames, `${page} names a snippet that does not exist`).toContain(block.name)
+      expect(block.code, `${page}: ${block.name} differs; run npm run docs:snippets`).toBe(readFileSync(join(docs, SNIPPETS_DIR, block.name), 'utf8'))
+    }
+  })
+
+  it('every snippet is shown on some page, and every topic page shows one', () => {
+    const shown = new Map(pages.map((page) => [page, pageSnippets(readFileSync(join(docs, page), 'utf8')).map((b) => b.name)]))
+    const onPages = new Set([...shown.values()].flat())
+    expect(snippetNames.filter((name) => !onPages.has(name))).toEqual([])
+    expect([...shown].filter(([page, names]) => page !== 'README.md' && names.length === 0).map(([page]) => page)).toEqual([])
+  })
+
+  it("the lifecycle page's diagram has exactly the legal transitions", () => {
+    const page = readFileSync(join(docs, 'lifecycle.md'), 'utf8')
+    const drawn = [...page.matchAll(/^\s*(\w+) --> (\w+)/gm)].map(([, from, to]) => `${from}->${to}`).sort()
+    const legal = Object.entries(TRANSITIONS).flatMap(([from, tos]) => tos.map((to) => `${from}->${to}`)).sort()
+    expect(drawn).toEqual(legal)
+  })
+})
