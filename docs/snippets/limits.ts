@@ -1,0 +1,53 @@
+import assert from 'node:assert/strict'
+import { DEFAULT_HEARTBEAT, DEFAULT_LIMITS, DEFAULT_TIMERS, SessionStateError, SessionSyncController, type SessionSyncProvider, type SessionViewer } from 'session-sync'
+import { MemoryNetwork } from 'session-sync/testing'
+
+assert.equal(DEFAULT_LIMITS.maxMessageBytes, 32 * 1024 * 1024) // the largest message, a whole snapshot included
+assert.equal(DEFAULT_LIMITS.outboxSize, 10_000) // a guest's changes waiting for the host
+assert.deepEqual(DEFAULT_HEARTBEAT, { intervalMs: 2_000, softTimeoutMs: 6_000, hardTimeoutMs: 20_000 })
+assert.equal(DEFAULT_TIMERS.resendBudget, 16) // resend/resync requests per link per hard timeout
+
+const net = new MemoryNetwork()
+/** A module whose changes the host accepts and nobody needs to see. */
+function counter() {
+  let emit: (delta: { n: number }) => void = () => {}
+  const provider: SessionSyncProvider<SessionViewer, null, { n: number }> = {
+    id: 'counter',
+    scope: 'global',
+    snapshot: () => null,
+    applySnapshot: () => {},
+    subscribe: (send) => {
+      emit = send
+      return () => {}
+    },
+    applyDelta: () => {},
+  }
+  return { provider, change: (n: number) => emit({ n }) }
+}
+// Every limit is an option; what is not given keeps its default.
+const host = new SessionSyncController({ transport: net.transport('ada'), clock: net.clockFor('ada'), limits: { pendingInvites: 1 } })
+const guest = new SessionSyncController({ transport: net.transport('bob'), clock: net.clockFor('bob'), limits: { outboxSize: 2 } })
+const guestCounter = counter()
+host.registerProvider(counter().provider)
+guest.registerProvider(guestCounter.provider)
+await host.start()
+const invite = await host.createInvite()
+await assert.rejects(host.createInvite(), (error: SessionStateError) => error.code === 'too-many-invites')
+
+const { answerCode } = await guest.join(invite.url)
+const accepted = host.acceptAnswer(answerCode)
+await net.clock.advance(200)
+await accepted
+await net.clock.advance(200)
+
+// At a limit, the library refuses and says so; it never grows past it.
+const full: string[] = []
+guest.on('session-diagnostic', (d) => d.code === 'outbox-full' && full.push(d.message))
+net.freeze('ada') // the host stops answering: the guest's changes wait in its outbox
+for (let n = 1; n <= 3; n++) guestCounter.change(n)
+assert.equal(guest.pendingIntents, 2)
+assert.equal(full.length, 1) // the third change was not sent
+net.resume('ada')
+await net.clock.advance(200)
+assert.equal(guest.pendingIntents, 0)
+await host.end()
