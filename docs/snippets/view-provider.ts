@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict'
-import { SessionSyncController, type SessionDeltaMeta, type SessionSyncProvider, type SessionViewer } from 'session-sync'
+import { SessionSyncController, type SessionDelta, type SessionDeltaMeta, type SessionSyncProvider, type SessionViewer } from 'session-sync'
 import { MemoryNetwork } from 'session-sync/testing'
 
-interface PointerDelta { viewerId: string; x: number; y: number }
+interface PointerDelta extends SessionDelta {
+  viewerId: string
+  x: number
+  y: number
+}
 
 /** Where each peer points, per viewer: view deltas, last write wins, no round trip through the host. */
 function pointerProvider(pointers: Map<string, PointerDelta>, send: { move?: (delta: PointerDelta) => void }): SessionSyncProvider<SessionViewer, null, PointerDelta> {
