@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
-import { SessionSyncController, type SessionSyncProvider, type SessionViewer } from 'session-sync'
+import { SessionSyncController } from 'session-sync'
 import { MemoryNetwork } from 'session-sync/testing'
+import { connect, keyValue } from './memory-session.js'
 
 const net = new MemoryNetwork()
 const knocked: string[] = []
@@ -17,51 +18,22 @@ const host = new SessionSyncController({
   authorizeIntent: (intent, _peer, allowed) => allowed && intent.providerId !== 'layers',
 })
 
-/** A key-value module, to have something to change. */
-function kv(id: string, initial: Record<string, unknown> = {}) {
-  const store = { ...initial }
-  let emit: (delta: { key: string; value: unknown }) => void = () => {}
-  const provider: SessionSyncProvider<SessionViewer, Record<string, unknown>> = {
-    id,
-    scope: 'global',
-    snapshot: () => ({ ...store }),
-    applySnapshot: (data) => {
-      for (const key in store) delete store[key]
-      Object.assign(store, data)
-    },
-    subscribe: (send) => {
-      emit = send
-      return () => {}
-    },
-    applyDelta: (delta) => { store[String(delta.key)] = delta.value },
-  }
-  const set = (key: string, value: unknown) => {
-    store[key] = value
-    emit({ key, value })
-  }
-  return { provider, set, store }
-}
-
 async function invite(name: string, access: 'editor' | 'viewer') {
   const session = new SessionSyncController({ transport: net.transport(name), clock: net.clockFor(name), user: { id: name.toLowerCase(), name } })
-  const notes = kv('notes')
-  const layers = kv('layers', { he: 'visible' })
+  const notes = keyValue('notes')
+  const layers = keyValue('layers', { he: 'visible' })
   session.registerProvider(notes.provider)
   session.registerProvider(layers.provider)
   const refused: string[] = []
   session.on('session-diagnostic', (d) => d.code === 'intent-refused' && refused.push(`${d.providerId}: ${d.reason}`))
   const ended: string[] = []
   session.on('session-ended', ({ reason }) => ended.push(reason))
-  const { answerCode } = await session.join((await host.createInvite({ access })).url)
-  const accepted = host.acceptAnswer(answerCode)
-  await net.clock.advance(200)
-  await accepted
-  await net.clock.advance(200)
+  await connect(net, host, session, access)
   return { session, notes, layers, refused, ended }
 }
 
-const notes = kv('notes')
-const layers = kv('layers', { he: 'visible' })
+const notes = keyValue('notes')
+const layers = keyValue('layers', { he: 'visible' })
 host.registerProvider(notes.provider)
 host.registerProvider(layers.provider)
 await host.start()

@@ -1,47 +1,22 @@
 import assert from 'node:assert/strict'
-import { SessionSyncController, type SessionSyncProvider, type SessionViewer } from 'session-sync'
+import { SessionSyncController } from 'session-sync'
 import { MemoryNetwork } from 'session-sync/testing'
+import { connect, keyValue } from './memory-session.js'
 
 const net = new MemoryNetwork()
 function page(name: string) {
-  const notes: Record<string, string> = {}
-  let emit: (delta: { key: string; text: string }) => void = () => {}
-  const provider: SessionSyncProvider<SessionViewer, Record<string, string>, { key: string; text: string }> = {
-    id: 'notes',
-    scope: 'global',
-    snapshot: () => ({ ...notes }),
-    applySnapshot: (data) => {
-      for (const key in notes) delete notes[key]
-      Object.assign(notes, data)
-    },
-    subscribe: (send) => {
-      emit = send
-      return () => {}
-    },
-    applyDelta: (delta) => { notes[delta.key] = delta.text },
-  }
   const session = new SessionSyncController({ transport: net.transport(name), clock: net.clockFor(name), user: { id: name, name } })
-  session.registerProvider(provider)
-  const write = (key: string, text: string) => {
-    notes[key] = text
-    emit({ key, text })
-  }
-  return { session, notes, write }
-}
-async function connect(host: SessionSyncController, guest: SessionSyncController) {
-  const { answerCode } = await guest.join((await host.createInvite()).url)
-  const accepted = host.acceptAnswer(answerCode)
-  await net.clock.advance(200)
-  await accepted
-  await net.clock.advance(200)
+  const notes = keyValue('notes')
+  session.registerProvider(notes.provider)
+  return { session, notes: notes.store, write: notes.set }
 }
 
 const ada = page('ada')
 const bob = page('bob')
 const carol = page('carol')
 await ada.session.start()
-await connect(ada.session, bob.session)
-await connect(ada.session, carol.session) // guests link to each other too (a mesh, up to 6 peers)
+await connect(net, ada.session, bob.session)
+await connect(net, ada.session, carol.session) // guests link to each other too (a mesh, up to 6 peers)
 bob.write('b1', 'from Bob')
 ada.write('a1', 'from Ada')
 await net.clock.advance(200)

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { SessionSyncController, type SessionState } from 'session-sync'
 import { MemoryNetwork } from 'session-sync/testing'
+import { connect } from './memory-session.js'
 
 const net = new MemoryNetwork()
 const page = (name: string) => new SessionSyncController({ transport: net.transport(name), clock: net.clockFor(name), user: { name } })
@@ -15,12 +16,9 @@ const adaStates = states(ada)
 const bobStates = states(bob)
 
 await ada.start() // idle → hosting
-const invite = await ada.createInvite()
-const { answerCode } = await bob.join(invite.url) // idle → joining
-const accepted = ada.acceptAnswer(answerCode)
-await net.clock.advance(200)
-await accepted // the host: hosting → connected once its first guest is in
-await net.clock.advance(200) // the guest: joining → connected once it has the host's state
+// Bob: idle → joining at join(), → connected once it has the host's state.
+// Ada: hosting → connected once her first guest is in.
+await connect(net, ada, bob)
 
 net.freeze('bob') // Bob's tab stops (a busy main thread, a laptop lid)
 await net.clock.advance(8_000) // past the soft timeout (6 s): every guest quiet → reconnecting

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { DEFAULT_HEARTBEAT, DEFAULT_LIMITS, DEFAULT_TIMERS, SessionStateError, SessionSyncController, type SessionSyncProvider, type SessionViewer } from 'session-sync'
 import { MemoryNetwork } from 'session-sync/testing'
+import { connect } from './memory-session.js'
 
 assert.equal(DEFAULT_LIMITS.maxMessageBytes, 32 * 1024 * 1024) // the largest message, a whole snapshot included
 assert.equal(DEFAULT_LIMITS.outboxSize, 10_000) // a guest's changes waiting for the host
@@ -31,14 +32,9 @@ const guestCounter = counter()
 host.registerProvider(counter().provider)
 guest.registerProvider(guestCounter.provider)
 await host.start()
-const invite = await host.createInvite()
+await connect(net, host, guest)
+await host.createInvite() // one open invite: the most this host allows
 await assert.rejects(host.createInvite(), (error: SessionStateError) => error.code === 'too-many-invites')
-
-const { answerCode } = await guest.join(invite.url)
-const accepted = host.acceptAnswer(answerCode)
-await net.clock.advance(200)
-await accepted
-await net.clock.advance(200)
 
 // At a limit, the library refuses and says so; it never grows past it.
 const full: string[] = []

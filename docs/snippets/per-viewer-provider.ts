@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { SessionSyncController, type SessionDelta, type SessionDeltaMeta, type SessionSyncProvider, type SessionViewer } from 'session-sync'
 import { MemoryNetwork } from 'session-sync/testing'
+import { connect } from './memory-session.js'
 
 interface Pin { id: string; x: number; y: number; label: string }
 interface PinDelta extends SessionDelta {
@@ -62,19 +63,12 @@ function page(name: string) {
   session.registerProvider(pinsProvider(pins))
   return { session, pins }
 }
-async function connect(host: SessionSyncController, guest: SessionSyncController) {
-  const { answerCode } = await guest.join((await host.createInvite()).url)
-  const accepted = host.acceptAnswer(answerCode)
-  await net.clock.advance(200)
-  await accepted
-  await net.clock.advance(200)
-}
 
 const ada = page('ada')
 const bob = page('bob')
 ada.pins.add('left', { id: 'p1', x: 0.2, y: 0.3, label: 'mitosis?' })
 await ada.session.start()
-await connect(ada.session, bob.session)
+await connect(net, ada.session, bob.session)
 assert.deepEqual(bob.pins.of('left').map((p) => p.id), ['p1']) // bootstrap, per viewer
 assert.deepEqual(bob.pins.of('right'), [])
 

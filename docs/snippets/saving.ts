@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { SessionStateError, SessionSyncController, type SessionFinalSave, type SessionSyncProvider, type SessionViewer } from 'session-sync'
 import { MemoryNetwork } from 'session-sync/testing'
+import { connect } from './memory-session.js'
 
 const net = new MemoryNetwork()
 const shapes = new Map<string, { id: string; kind: string }[]>([['left', [{ id: 's1', kind: 'ellipse' }]]])
@@ -27,10 +28,7 @@ assert.equal(save.seq, 0) // the host sequence number it reflects
 
 // Guests hold copies; the host owns the document.
 const guest = new SessionSyncController({ transport: net.transport('bob'), clock: net.clockFor('bob') })
-const { answerCode } = await guest.join((await host.createInvite()).url)
-const accepted = host.acceptAnswer(answerCode)
-await net.clock.advance(200)
-await accepted
+await connect(net, host, guest)
 await assert.rejects(guest.save(), SessionStateError)
 
 // The final save: handed to `session-final-save` listeners (write it where documents live), then the end.

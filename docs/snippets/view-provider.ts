@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { SessionSyncController, type SessionDelta, type SessionDeltaMeta, type SessionSyncProvider, type SessionViewer } from 'session-sync'
 import { MemoryNetwork } from 'session-sync/testing'
+import { connect } from './memory-session.js'
 
 interface PointerDelta extends SessionDelta {
   viewerId: string
@@ -62,11 +63,7 @@ function page(name: string) {
 const ada = page('ada')
 const bob = page('bob')
 await ada.session.start()
-const { answerCode } = await bob.session.join((await ada.session.createInvite()).url)
-const accepted = ada.session.acceptAnswer(answerCode)
-await net.clock.advance(200)
-await accepted
-await net.clock.advance(200)
+await connect(net, ada.session, bob.session)
 assert.deepEqual(bootstrapOrder, ['slide', 'notes'])
 assert.equal(bob.slide.id, 'kidney-04')
 
