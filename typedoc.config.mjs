@@ -28,7 +28,7 @@ const config = {
   // PeerInfo is inferred from its valibot schema, whose mapped types give each property two
   // declarations: a doc comment on one makes TypeDoc warn of two. The PeerInfo alias documents them.
   intentionallyNotDocumented: [
-    ...['id', 'name', 'role', 'access'].flatMap((field) => [`index.SessionPeer.${field}`, `index.SessionSyncController.getSelf.__type.${field}`]),
+    ...['id', 'name', 'role', 'access'].flatMap((field) => [`session-sync.SessionPeer.${field}`, `session-sync.SessionSyncController.getSelf.__type.${field}`]),
   ],
   treatWarningsAsErrors: true,
   githubPages: false,

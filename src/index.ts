@@ -1,3 +1,10 @@
+/**
+ * `session-sync`: live multi-user sessions for browser viewer apps over WebRTC, peer to
+ * peer. Start with `SessionSyncController` and the provider contract,
+ * `SessionSyncProvider`; the guide is in `docs/`.
+ *
+ * @module session-sync
+ */
 export { SessionSyncController } from './session/controller.js'
 export { InviteTooLongError } from './session/invites.js'
 export { DEFAULT_LIMITS, DEFAULT_HEARTBEAT, DEFAULT_TIMERS } from './session/options.js'

@@ -8,6 +8,8 @@
  *   instrumentation, so that no test reads the controller's private fields.
  *
  * Kept apart from the main entry so an app's bundle never carries any of it.
+ *
+ * @module session-sync/testing
  */
 import type { SessionSyncController } from './session/controller.js'
 import { coreOf } from './session/internals.js'
