@@ -78,6 +78,19 @@ describe('the guide', () => {
     expect([...shown].filter(([page, names]) => page !== 'README.md' && names.length === 0).map(([page]) => page)).toEqual([])
   })
 
+  it('every link between pages leads to a page and a heading that exist', () => {
+    const slug = (heading: string) => heading.toLowerCase().replace(/[^\p{L}\p{N}\s-]/gu, '').trim().replace(/\s/g, '-')
+    const headings = new Map(pages.map((page) => [page, [...readFileSync(join(docs, page), 'utf8').matchAll(/^#+ (.+)$/gm)].map(([, h]) => slug(h!))]))
+    const broken: string[] = []
+    for (const page of pages) {
+      for (const [, target, anchor] of readFileSync(join(docs, page), 'utf8').matchAll(/\]\(([\w-]+\.md)(?:#([\w-]+))?\)/g)) {
+        const known = headings.get(target!)
+        if (!known || (anchor && !known.includes(anchor))) broken.push(`${page} → ${target}${anchor ? `#${anchor}` : ''}`)
+      }
+    }
+    expect(broken).toEqual([])
+  })
+
   it("the lifecycle page's diagram has exactly the legal transitions", () => {
     const page = readFileSync(join(docs, 'lifecycle.md'), 'utf8')
     const drawn = [...page.matchAll(/^\s*(\w+) --> (\w+)/gm)].map(([, from, to]) => `${from}->${to}`).sort()
