@@ -7,7 +7,7 @@ import type { SessionDelta, SessionDeltaMeta, SessionViewer } from '../types.js'
 import { wire } from '../wire/build.js'
 import { encodeMessage } from '../wire/codec.js'
 import type { MessageOf, PeerInfo, WireMessage } from '../wire/messages.js'
-import { type ApplyContext, type Change, type Conn, Part } from './state.js'
+import { type ApplyContext, type Change, checkSize, type Conn, Part } from './state.js'
 
 /** How often a snapshot is collected again when host changes were made while it was collected. */
 const SNAPSHOT_ATTEMPTS = 3
@@ -111,7 +111,7 @@ export class HostSide<V extends SessionViewer = SessionViewer> extends Part<V> {
     const ack = (ok: boolean, reason?: string) => this.parts.links.sendTo(conn, wire.ack({ id: message.id, ok, ...(reason ? { reason } : {}) }))
     if (this.s.seen.has(message.id)) return ack(true)
     // Sent again (a flushed outbox): the same answer, and the provider does not see it twice.
-    const declined = this.s.declined.get(`${origin}|${message.id}`)
+    const declined = this.s.declined.of(origin).get(message.id)
     if (declined) return ack(false, declined)
     if (!this.authorized(conn, message)) {
       this.core.diagnostic('intent-unauthorized', `Refused a change to "${message.p}" from ${origin}: not allowed.`, { peerId: origin, providerId: message.p })
@@ -134,8 +134,15 @@ export class HostSide<V extends SessionViewer = SessionViewer> extends Part<V> {
     // refused) and takes that provider's state again; no other provider is touched.
     if (failed) return this.decline(conn, message, 'provider-error')
     if (value === false) return this.decline(conn, message, 'refused')
-    const changes = context.capture!.length ? context.capture! : [{ p: provider.id, d: message.d }]
-    this.broadcastDelta(message.id, origin, changes)
+    const asSent = [{ p: provider.id, d: message.d }]
+    try {
+      this.broadcastDelta(message.id, origin, context.capture!.length ? context.capture! : asSent)
+    } catch (error) {
+      // What the provider emitted cannot travel (too large, not JSON): the others get the
+      // change as the guest sent it, which did travel, so every peer still applies it.
+      this.core.diagnostic('capture-unsendable', `Provider "${provider.id}" answered a change from ${origin} with one that cannot be sent (${(error as Error).message}); sending the change as made.`, { providerId: provider.id, peerId: origin, error })
+      this.broadcastDelta(message.id, origin, asSent, this.core.limits.maxMessageBytes)
+    }
   }
 
   /**
@@ -143,7 +150,7 @@ export class HostSide<V extends SessionViewer = SessionViewer> extends Part<V> {
    * for that provider's state once (`resync`), to undo its optimistic change; only then.
    */
   private decline(conn: Conn, message: MessageOf<'intent'>, reason: string): void {
-    this.s.declined.set(`${conn.peerId}|${message.id}`, reason)
+    this.s.declined.of(conn.peerId!).set(message.id, reason)
     if (this.core.registry.get(message.p)) (conn.owed ??= new Set()).add(message.p)
     this.parts.links.sendTo(conn, wire.ack({ id: message.id, ok: false, reason }))
   }
@@ -182,7 +189,7 @@ export class HostSide<V extends SessionViewer = SessionViewer> extends Part<V> {
   async onForward(conn: Conn, message: MessageOf<'forward'>): Promise<void> {
     if (this.s.seen.has(message.id)) return
     // We already declined it, sent to us as its origin's intent: that answer stands, and the provider does not see it again.
-    if (this.s.declined.get(`${message.origin}|${message.id}`)) return
+    if (this.s.declined.of(message.origin).get(message.id)) return
     for (const change of message.changes) {
       if (!this.authorized(conn, { id: message.id, p: change.p, d: change.d })) {
         this.core.diagnostic('intent-unauthorized', `Refused a handed-over change to "${change.p}" from ${conn.peerId}: not allowed.`, { peerId: conn.peerId ?? undefined, providerId: change.p })
@@ -194,10 +201,11 @@ export class HostSide<V extends SessionViewer = SessionViewer> extends Part<V> {
     this.broadcastDelta(message.id, message.origin, message.changes)
   }
 
-  /** Throws (and changes nothing) when `changes` cannot be encoded. */
-  broadcastDelta(intentId: string, origin: string, changes: Change[]): void {
+  /** Throws (and changes nothing) when `changes` cannot be encoded, or encode larger than `maxBytes`. */
+  broadcastDelta(intentId: string, origin: string, changes: Change[], maxBytes = this.core.limits.maxDeltaBytes): void {
     const seq = this.s.seq + 1
     const bytes = encodeMessage(wire.delta({ seq, epoch: this.s.epoch, id: intentId, origin, changes }))
+    checkSize(bytes, maxBytes, changes[0]!.p)
     this.s.seq = seq
     this.s.seen.touch(intentId)
     this.s.replay.add(seq, bytes)

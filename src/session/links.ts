@@ -52,7 +52,10 @@ export class Links<V extends SessionViewer = SessionViewer> extends Part<V> {
 
   /** To every admitted peer this page is linked to (the host link, for a guest). */
   broadcast(message: WireMessage, except?: Conn): void {
-    const bytes = encodeMessage(message)
+    this.broadcastBytes(encodeMessage(message), except)
+  }
+
+  broadcastBytes(bytes: Uint8Array, except?: Conn): void {
     for (const conn of this.s.conns) if (conn.peerId && !conn.fenced && conn !== except) this.sendBytes(conn, bytes)
   }
 

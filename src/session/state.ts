@@ -4,6 +4,7 @@
  * and dropped at its end — so nothing of a finished session can leak into the next, and
  * a callback that outlives its session sees that it did (`core.session !== session`).
  */
+import { PayloadLimitError } from '../errors.js'
 import type { ProviderRegistry } from '../providers/registry.js'
 import type { RelayClient } from '../relay/index.js'
 import type { Clock, TimerHandle } from '../runtime/clock.js'
@@ -12,8 +13,8 @@ import type { Link, LinkStats, PendingOffer, Transport } from '../transport/tran
 import type { SessionAccess, SessionEvents, SessionRole, SessionViewer } from '../types.js'
 import type { MessageOf, PeerInfo } from '../wire/messages.js'
 import type { Lifecycle } from './lifecycle.js'
-import { LruMap, LruSet } from './lru.js'
-import type { HeartbeatOptions, SessionLimits, SessionSyncOptions, SessionTimers } from './options.js'
+import { BoundedMap, ENTRY_OVERHEAD, type LruMap, LruSet, PerPeer, weighString } from './bounded.js'
+import { budgetsOf, type HeartbeatOptions, type SessionLimits, type SessionSyncOptions, type SessionTimers } from './options.js'
 import { Outbox } from './outbox.js'
 import type { Parts } from './parts.js'
 import { ReplayLog } from './replay-log.js'
@@ -97,6 +98,11 @@ export interface Change {
   d: Record<string, unknown>
 }
 
+/** Throws when a change made here is larger, encoded, than `maxBytes`. */
+export function checkSize(bytes: Uint8Array, maxBytes: number, providerId: string): void {
+  if (bytes.byteLength > maxBytes) throw new PayloadLimitError('payload-too-large', providerId, `of ${bytes.byteLength} bytes encoded, over the limit of ${maxBytes}`)
+}
+
 /** One session, from start or join to its end. */
 export class Session {
   role: SessionRole
@@ -148,7 +154,8 @@ export class Session {
   bootstrapped = false
   /** A guest waiting for a fresh snapshot after a takeover found its state diverged. */
   rebootstrapping = false
-  earlyDeltas: MessageOf<'delta'>[] = []
+  /** Guest: deltas that came before the bootstrap (or while it is taken again), within the reorder budget. */
+  readonly earlyDeltas: BoundedMap<number, MessageOf<'delta'>>
   /** Guest: the sequence number of the last whole snapshot applied (older per-provider resets are stale). */
   snapshotSeq = 0
   /** Guest: providers whose state we asked the host for again, and on which link. */
@@ -158,7 +165,8 @@ export class Session {
    * up to it is already in that state, so that provider skips it (the others do not).
    */
   readonly resetAt = new Map<string, number>()
-  reorder = new Map<number, MessageOf<'delta'>>()
+  /** Guest: deltas ahead of a gap, with their size as received. */
+  readonly reorder: BoundedMap<number, MessageOf<'delta'>>
   resendRequested = -1
   viewCounter = 0
   /** Handlers run one at a time, in arrival order, across async provider calls. */
@@ -170,8 +178,9 @@ export class Session {
    * same answer without the provider seeing it twice. Apart from `seen`, so a flood of
    * refused intents cannot push accepted ids out; keyed by origin, so no one can pre-empt another's id.
    */
-  readonly declined: LruMap<string, string>
-  readonly viewState: LruMap<string, number>
+  readonly declined: PerPeer<string>
+  /** Per origin: the last view counter per (provider, viewer). */
+  readonly viewState: PerPeer<number>
   readonly outbox: Outbox
   readonly replay: ReplayLog
 
@@ -179,13 +188,19 @@ export class Session {
     public sessionId: string,
     role: SessionRole,
     limits: SessionLimits,
+    /** A received delta's size as it came (see Core.received). */
+    sizeOf: (delta: MessageOf<'delta'>) => number,
   ) {
     this.role = role
-    this.seen = new LruSet(limits.dedupeSize)
-    this.declined = new LruMap(limits.dedupeSize)
-    this.viewState = new LruMap(limits.viewStateSize)
-    this.outbox = new Outbox(limits.outboxSize)
-    this.replay = new ReplayLog(limits.replayLogSize)
+    const budget = budgetsOf(limits)
+    this.seen = new LruSet(budget.dedupe)
+    this.declined = new PerPeer(budget.declined, weighString)
+    this.viewState = new PerPeer(budget.viewState)
+    this.outbox = new Outbox(budget.outbox)
+    this.replay = new ReplayLog(budget.replayLog)
+    const weighDelta = (_seq: number, delta: MessageOf<'delta'>) => ENTRY_OVERHEAD + sizeOf(delta)
+    this.reorder = new BoundedMap(budget.reorderBuffer, weighDelta, false)
+    this.earlyDeltas = new BoundedMap(budget.earlyDeltas, weighDelta, false)
   }
 
   connOf(peerId: string): Conn | undefined {
