@@ -8,6 +8,9 @@
 /** What the map, its key and its bookkeeping cost per entry, whatever the value. */
 export const ENTRY_OVERHEAD = 48
 
+/** Peers a per-peer table keeps at once: a roster holds at most 256. */
+export const MAX_TRACKED_PEERS = 256
+
 export interface Budget {
   entries: number
   bytes: number
@@ -153,8 +156,8 @@ export class LruMap<K, V> extends BoundedMap<K, V> {
 
 /**
  * One bounded map per peer: what one peer sends can only push out its own entries, never
- * another's. The peers themselves are bounded by the session's links. `stats()` gives the
- * sum over peers, with the budget of one peer.
+ * another's. Peers come and go: past `MAX_TRACKED_PEERS` the longest known is forgotten.
+ * `stats()` gives the sum over peers, with the budget of one peer.
  */
 export class PerPeer<V> {
   private readonly maps = new Map<string, LruMap<string, V>>()
@@ -166,7 +169,10 @@ export class PerPeer<V> {
 
   of(peerId: string): LruMap<string, V> {
     let map = this.maps.get(peerId)
-    if (!map) this.maps.set(peerId, (map = new LruMap(this.budget, this.weighValue)))
+    if (!map) {
+      this.maps.set(peerId, (map = new LruMap(this.budget, this.weighValue)))
+      if (this.maps.size > MAX_TRACKED_PEERS) this.maps.delete(this.maps.keys().next().value!)
+    }
     return map
   }
 

@@ -380,6 +380,7 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     for (const conn of [...session.conns]) this.parts.links.detach(conn, reason)
     for (const inviteId of [...session.invites.keys()]) this.parts.invites.dropInvite(inviteId)
     for (const peerId of [...session.negotiating.keys()]) this.parts.mesh.stopNegotiating(peerId)
+    session.pendingJoin?.cancel()
     for (const timer of [session.joinTimer, session.heartbeatTimer, session.election?.timer]) if (timer) this.core.clock.clearTimeout(timer)
     this.parts.bridge.unsubscribeAll()
     this.setRole(null)

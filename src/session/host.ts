@@ -212,22 +212,55 @@ export class HostSide<V extends SessionViewer = SessionViewer> extends Part<V> {
     for (const conn of this.s.conns) if (conn.peerId && !conn.fenced) this.parts.links.sendBytes(conn, bytes)
   }
 
-  /** Deltas `from`..now from the replay log, or a snapshot when the log no longer has them all. */
+  /**
+   * Deltas `from`..now from the replay log, or a snapshot when the log no longer has them
+   * all. A snapshot costs the host far more than the request: a few per link per window,
+   * one at a time; beyond, one more is sent in the next window (an honest guest waiting
+   * to re-bootstrap is served late, never stranded), and requests meanwhile cost nothing.
+   */
   serveMissing(conn: Conn, from: number): Promise<void> | void {
-    if (!this.withinBudget(conn)) {
-      this.core.diagnostic('budget-exceeded', `${conn.peerId} asked for missed changes too often; request dropped.`, { peerId: conn.peerId ?? undefined, reason: 'resend-budget' })
+    if (!this.withinBudget(conn, 'resend')) return this.overBudget(conn, 'resend')
+    const missed = from <= this.s.seq ? this.s.replay.range(from, this.s.seq) : []
+    if (missed && from !== 0) {
+      for (const bytes of missed) this.parts.links.sendBytes(conn, bytes)
       return
     }
-    const missed = from <= this.s.seq ? this.s.replay.range(from, this.s.seq) : []
-    if (!missed || from === 0) return this.sendSnapshot(conn)
-    for (const bytes of missed) this.parts.links.sendBytes(conn, bytes)
+    if (conn.snapshotOwed) return
+    if (!this.withinBudget(conn, 'snapshot')) {
+      conn.snapshotOwed = true
+      this.overBudget(conn, 'snapshot')
+      const session = this.s
+      this.core.clock.setTimeout(() => {
+        if (this.current(session) && this.s.conns.has(conn)) this.parts.links.serial(() => this.sendOwedSnapshot(conn))
+      }, this.core.heartbeat.hardTimeoutMs)
+      return
+    }
+    conn.snapshotOwed = true
+    return this.sendOwedSnapshot(conn)
   }
 
-  /** A few resend or resync requests per link per hard timeout: each may cost a whole snapshot (or a provider's). */
-  withinBudget(conn: Conn): boolean {
+  private async sendOwedSnapshot(conn: Conn): Promise<void> {
+    try {
+      await this.sendSnapshot(conn)
+    } finally {
+      conn.snapshotOwed = false
+    }
+  }
+
+  /** Requests of one kind per link per hard timeout: each costs us more than it costs the sender. */
+  withinBudget(conn: Conn, kind: 'resend' | 'snapshot' | 'signal'): boolean {
     const now = this.core.clock.now()
-    if (!conn.served || now - conn.served.since >= this.core.heartbeat.hardTimeoutMs) conn.served = { since: now, count: 0 }
-    return ++conn.served.count <= this.core.timers.resendBudget
+    const served = (conn.served ??= new Map())
+    let window = served.get(kind)
+    if (!window || now - window.since >= this.core.heartbeat.hardTimeoutMs) served.set(kind, (window = { since: now, count: 0 }))
+    return ++window.count <= this.core.timers[`${kind}Budget`]
+  }
+
+  /** Reported once per window and kind, not once per request: a flood must not become a flood of diagnostics. */
+  overBudget(conn: Conn, kind: 'resend' | 'snapshot' | 'signal'): void {
+    const window = conn.served?.get(kind)
+    if (window && window.count !== this.core.timers[`${kind}Budget`] + 1) return
+    this.core.diagnostic('budget-exceeded', `${conn.peerId} sent too many ${kind} requests; ${kind === 'snapshot' ? 'one more is answered in a while' : 'the rest are dropped for now'}.`, { peerId: conn.peerId ?? undefined, reason: `${kind}-budget` })
   }
 
   dropPeer(peerId: string, reason: string): void {

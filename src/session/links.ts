@@ -9,6 +9,11 @@ import { decodeMessage, encodeMessage } from '../wire/codec.js'
 import type { WireMessage } from '../wire/messages.js'
 import { type Conn, Part } from './state.js'
 
+/** Messages that carry one change of a peer's (not the host's deltas, whose size the host checked): limited to `maxDeltaBytes`. */
+const SINGLE_CHANGES: ReadonlySet<WireMessage['t']> = new Set(['view', 'intent', 'forward'])
+/** Room for a message's own fields around the change. */
+const ENVELOPE_BYTES = 1024
+
 export class Links<V extends SessionViewer = SessionViewer> extends Part<V> {
   attach(link: Link, inviteId?: string): Conn {
     const conn: Conn = { link, peerId: null, inviteId, offs: [], lastHeard: this.core.clock.now(), stale: false }
@@ -68,6 +73,10 @@ export class Links<V extends SessionViewer = SessionViewer> extends Part<V> {
     } catch (error) {
       const code = error instanceof WireError ? error.code : 'wire-malformed'
       this.core.diagnostic(code, `Dropped a message from ${conn.peerId ?? 'an unadmitted link'}: ${(error as Error).message}`, { peerId: conn.peerId ?? undefined, error })
+      return
+    }
+    if (SINGLE_CHANGES.has(message.t) && bytes.byteLength > this.core.limits.maxDeltaBytes + ENVELOPE_BYTES) {
+      this.core.diagnostic('payload-too-large', `Dropped a "${message.t}" of ${bytes.byteLength} bytes from ${conn.peerId ?? 'an unadmitted link'}: changes are limited to ${this.core.limits.maxDeltaBytes} bytes.`, { peerId: conn.peerId ?? undefined })
       return
     }
     if (message.t === 'delta') this.core.received.set(message, bytes)

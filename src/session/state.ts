@@ -9,7 +9,7 @@ import type { ProviderRegistry } from '../providers/registry.js'
 import type { RelayClient } from '../relay/index.js'
 import type { Clock, TimerHandle } from '../runtime/clock.js'
 import type { Random } from '../runtime/random.js'
-import type { Link, LinkStats, PendingOffer, Transport } from '../transport/transport.js'
+import type { Link, LinkStats, PendingAnswer, PendingOffer, Transport } from '../transport/transport.js'
 import type { SessionAccess, SessionEvents, SessionRole, SessionViewer } from '../types.js'
 import type { MessageOf, PeerInfo } from '../wire/messages.js'
 import type { Lifecycle } from './lifecycle.js'
@@ -46,8 +46,10 @@ export interface Conn {
   awaySince?: number
   /** Guest: when we last told this (old host's) link whom we follow now. */
   toldMovedOn?: number
-  /** Host: resend requests served in the current budget window. */
-  served?: { since: number; count: number }
+  /** Host: requests served in the current budget window, by kind. */
+  served?: Map<string, { since: number; count: number }>
+  /** Host: a snapshot is being sent to this link, or owed to it in the next window. */
+  snapshotOwed?: boolean
   /** Host: providers this link's guest may ask to resync (we refused or failed on its change to them). */
   owed?: Set<string>
   /** Host: a resync over budget waits for the next window; this timer serves it then. */
@@ -149,6 +151,8 @@ export class Session {
   digestCheck: { digest: string; seq: number } | null = null
   lastBeat = 0
   joinTimer: TimerHandle | null = null
+  /** Guest: the link to the host in the making; cancelled (freed) when the session ends. */
+  pendingJoin: PendingAnswer | null = null
   heartbeatTimer: TimerHandle | null = null
   seq = 0
   bootstrapped = false
