@@ -71,6 +71,7 @@ export class Follower<V extends SessionViewer = SessionViewer> extends Part<V> {
       }
       const { ok, viewer } = this.parts.bridge.resolveViewer(provider, e.w)
       if (!ok) continue
+      await this.parts.links.breathe()
       await this.parts.bridge.callProvider(provider.id, 'applySnapshot', () => provider.applySnapshot(e.d, viewer), {})
     }
     this.s.seq = message.seq

@@ -11,6 +11,8 @@ import { type Conn, Part } from './state.js'
 
 /** Messages that carry one change of a peer's (not the host's deltas, whose size the host checked): limited to `maxDeltaBytes`. */
 const SINGLE_CHANGES: ReadonlySet<WireMessage['t']> = new Set(['view', 'intent', 'forward'])
+/** Longest stretch of message handling before the page gets the event loop back. */
+const SLICE_MS = 8
 /** Room for a message's own fields around the change. */
 const ENVELOPE_BYTES = 1024
 
@@ -89,9 +91,25 @@ export class Links<V extends SessionViewer = SessionViewer> extends Part<V> {
   /** Runs handlers one at a time, in arrival order, across async provider calls. */
   serial(task: () => void | Promise<void>): void {
     const session = this.s
+    if (session.queued++ === 0) session.busySince = this.core.clock.now()
     this.s.chain = this.s.chain
+      .then(() => this.breathe())
       .then(() => (this.current(session) ? task() : undefined))
       .catch((error: unknown) => this.core.diagnostic('internal-error', `Unexpected error: ${(error as Error)?.message ?? String(error)}`, { error }))
+      .finally(() => void session.queued--)
+  }
+
+  /**
+   * A burst (thousands of deltas, a bootstrap's providers) is handled in slices: after
+   * SLICE_MS of work, the page gets the event loop back — it renders, takes input, and its
+   * heartbeats go out — before the next message, so no burst looks like a dead peer.
+   */
+  breathe(): Promise<void> | void {
+    const session = this.s
+    if (this.core.clock.now() - session.busySince < SLICE_MS) return
+    const clock = this.core.clock
+    const pause = clock.yield ? clock.yield() : new Promise<void>((resolve) => clock.setTimeout(resolve, 0))
+    return pause.then(() => void (session.busySince = clock.now()))
   }
 
   toHost(message: WireMessage): void {

@@ -175,6 +175,9 @@ export class Session {
   viewCounter = 0
   /** Handlers run one at a time, in arrival order, across async provider calls. */
   chain: Promise<void> = Promise.resolve()
+  /** Handlers waiting or running, and since when they have run without a break (see Links.breathe). */
+  queued = 0
+  busySince = 0
   /** Intent ids applied (dedupe), and the last view counter per (origin, provider, viewer). */
   readonly seen: LruSet<string>
   /**

@@ -16,8 +16,11 @@ const MAX_SIGNAL = 16 * 1024
 const id = v.pipe(v.string(), v.minLength(1), v.maxLength(MAX_ID))
 const count = v.pipe(v.number(), v.safeInteger(), v.minValue(0))
 const reason = v.pipe(v.string(), v.maxLength(200))
-/** Any JSON value a provider holds, nested at most MAX_PAYLOAD_DEPTH deep. */
-const state = v.pipe(v.unknown(), v.check((d) => nestsWithin(d), `nested deeper than ${MAX_PAYLOAD_DEPTH}`))
+/**
+ * A provider's whole state, from the host: not walked again here (a 10 MiB bootstrap would
+ * pay for it); the host checked each provider's snapshot when it collected it.
+ */
+const state = v.unknown()
 /** A viewer id inside a payload: the key of per-viewer state and of last-write-wins, so bounded like every id. */
 const viewerKey = (d: Record<string, unknown>) => [d.viewerId, d.viewerUniqueId].every((w) => w == null || (typeof w === 'string' && w.length <= MAX_ID))
 /** A provider's own payload: any JSON object. Its shape is the provider's business. */

@@ -9,17 +9,25 @@
 export const MAX_PAYLOAD_DEPTH = 64
 
 /**
- * Whether `value` nests at most `maxDepth` objects/arrays deep. Iterative: a hostile value
- * nested 100,000 deep is measured without using the stack.
+ * Whether `value` nests at most `maxDepth` objects/arrays deep. It recurses, but never
+ * deeper than `maxDepth`: a hostile value nested 100,000 deep costs 64 frames.
  */
 export function nestsWithin(value: unknown, maxDepth = MAX_PAYLOAD_DEPTH): boolean {
-  if (value === null || typeof value !== 'object') return true
-  const stack: Array<[object, number]> = [[value, 1]]
-  while (stack.length) {
-    const [node, depth] = stack.pop()!
-    if (depth > maxDepth) return false
-    const children = Array.isArray(node) ? node : Object.values(node)
-    for (const child of children) if (child !== null && typeof child === 'object') stack.push([child, depth + 1])
+  return value === null || typeof value !== 'object' || within(value, maxDepth)
+}
+
+function within(node: object, left: number): boolean {
+  if (left === 0) return false
+  if (Array.isArray(node)) {
+    for (let i = 0; i < node.length; i++) {
+      const child: unknown = node[i]
+      if (child !== null && typeof child === 'object' && !within(child, left - 1)) return false
+    }
+    return true
+  }
+  for (const key in node) {
+    const child = (node as Record<string, unknown>)[key]
+    if (child !== null && typeof child === 'object' && !within(child, left - 1)) return false
   }
   return true
 }

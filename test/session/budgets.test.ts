@@ -97,7 +97,7 @@ describe('byte budgets', () => {
     expect(s.host.cursor.store().honest).toBe(1)
   })
 
-  it('keeps the replay log within its byte budget; a guest that missed more than it holds gets a snapshot', async () => {
+  it('keeps the replay log within its byte budget on host and guest, and both end equal', async () => {
     const t = new TestSession(7)
     const limits = { replayLogBytes: 2 * MiB }
     const host = t.peer('host', { limits })
@@ -194,5 +194,46 @@ describe('abandoned connections', () => {
     expect(s.net.pendingAttempts().answers).toBe(0)
     await host.controller.leave()
     expect(s.net.pendingAttempts()).toEqual({ offers: 0, answers: 0 })
+  })
+})
+
+describe('long tasks', () => {
+  it('applies a burst of 1,500 deltas in slices, giving the event loop back between them, in order', async () => {
+    const s = new TestSession(13)
+    const host = s.peer('host')
+    await host.controller.start()
+    // The guest's clock counts the time its provider spends (3 ms a delta) and records each yield.
+    let busy = 0
+    const yields: number[] = []
+    const base = s.net.clockFor('g1')
+    const clock = { ...base, now: () => base.now() + busy, yield: () => (yields.push(busy), Promise.resolve()) }
+    const guest = s.peer('g1', { clock })
+    await s.connect(host, guest)
+    const apply = guest.kv.applyDelta.bind(guest.kv)
+    guest.kv.applyDelta = (delta, meta) => {
+      busy += 3
+      return apply(delta, meta)
+    }
+    for (let i = 0; i < 1_500; i++) host.kv.set(`k${i}`, i)
+    await s.settle(2_000)
+    expect(guest.kv.store()).toEqual(host.kv.store())
+    expect(guest.kv.applied.map((a) => a.delta.key)).toEqual(Array.from({ length: 1_500 }, (_, i) => `k${i}`))
+    // 4,500 ms of work in slices of about 8 ms: no stretch longer than a slice and one delta.
+    expect(yields.length).toBeGreaterThan(4_500 / 12)
+    const gaps = yields.slice(1).map((at, i) => at - yields[i]!)
+    expect(Math.max(...gaps)).toBeLessThanOrEqual(12)
+  })
+
+  it('leaves out a provider snapshot nested too deep to encode; the rest bootstraps', async () => {
+    const s = await TestSession.started(1)
+    let deep: unknown = 0
+    for (let i = 0; i < 5_000; i++) deep = [deep]
+    s.host.layers.snapshot = () => ({ deep })
+    s.host.kv.set('title', 'kept')
+    const late = s.peer('late')
+    await s.connect(s.host, late)
+    expect(late.kv.store()).toEqual({ title: 'kept' })
+    expect(diagnostics(s.host, 'payload-too-deep').length).toBeGreaterThan(0)
+    expect((await s.host.controller.save()).entries.some((e) => e.p === 'kv')).toBe(true)
   })
 })
