@@ -98,6 +98,8 @@ export class BoundedMap<K, V> {
   private trim(): void {
     const { entries: most, bytes } = this.budget
     let excess = this.entries.size > most + (most >> 3) ? this.entries.size - most : 0
+    // Not even an iterator when within budget: starting one walks the holes at the front.
+    if (excess <= 0 && this.weight <= bytes) return
     for (const [key, value] of this.entries) {
       if (excess <= 0 && this.weight <= bytes) break
       this.entries.delete(key)

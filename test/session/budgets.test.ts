@@ -237,3 +237,24 @@ describe('long tasks', () => {
     expect((await s.host.controller.save()).entries.some((e) => e.p === 'kv')).toBe(true)
   })
 })
+
+describe('heartbeats during a burst', () => {
+  it('answers a ping at once while thousands of messages wait their turn', async () => {
+    const s = await TestSession.started(2)
+    const [guest] = s.guests
+    let release = () => {}
+    const gate = new Promise<void>((resolve) => (release = resolve))
+    const apply = guest!.kv.applyDelta.bind(guest!.kv)
+    guest!.kv.applyDelta = (delta, meta) => (delta.key === 'k0' ? gate.then(() => apply(delta, meta)) : apply(delta, meta))
+    for (let i = 0; i < 2_000; i++) s.host.kv.set(`k${i}`, i)
+    await s.settle(100)
+    expect(guest!.kv.applied.length).toBe(0) // the first delta holds up the queue
+    const heard = tap(s, 'host', 'g1')
+    forge(s, 'host', 'g1', { t: 'ping', n: 42 })
+    await s.settle(100)
+    expect(heard.map((b) => decodeMessage(b, Infinity)).filter((m) => m.t === 'pong').map((m) => (m as { n: number }).n)).toContain(42)
+    release()
+    await s.settle(1_000)
+    expect(guest!.kv.store()).toEqual(s.host.kv.store())
+  })
+})
