@@ -73,5 +73,3 @@ export class Outbox {
     this.weight = 0
   }
 }
-
-const weighOutbox = (json: string): number => weighString(json)

@@ -5,9 +5,10 @@
  */
 import { describe, expect, it } from 'vitest'
 import { decodeAnswer, encodeAnswer, MAX_BLOB_BYTES } from '../../src/invite/invite.js'
-import { PayloadLimitError } from '../../src/index.js'
+import { PayloadLimitError, type SessionDeltaMeta } from '../../src/index.js'
 import { decodeMessage } from '../../src/wire/codec.js'
 import { MAX_PAYLOAD_DEPTH } from '../../src/wire/shape.js'
+import type { SetDelta } from '../helpers/kv-provider.js'
 import { TestSession, diagnostics, forge, tap } from '../helpers/session.js'
 
 const MiB = 1024 * 1024
@@ -245,7 +246,8 @@ describe('heartbeats during a burst', () => {
     let release = () => {}
     const gate = new Promise<void>((resolve) => (release = resolve))
     const apply = guest!.kv.applyDelta.bind(guest!.kv)
-    guest!.kv.applyDelta = (delta, meta) => (delta.key === 'k0' ? gate.then(() => apply(delta, meta)) : apply(delta, meta))
+    // A provider may apply asynchronously (the contract allows a promise): the first delta takes its time.
+    Object.assign(guest!.kv, { applyDelta: (delta: SetDelta, meta: SessionDeltaMeta) => (delta.key === 'k0' ? gate.then(() => apply(delta, meta)) : apply(delta, meta)) })
     for (let i = 0; i < 2_000; i++) s.host.kv.set(`k${i}`, i)
     await s.settle(100)
     expect(guest!.kv.applied.length).toBe(0) // the first delta holds up the queue
