@@ -111,6 +111,7 @@ export class WireError extends SessionError {
 /** A link could not be made or used (e.g. `ice-no-candidates`, `connect-failed`, `link-closed`). */
 export class TransportError extends SessionError {}
 
+/** Which structural limit a change broke: nested too deeply, or too large encoded. */
 export type PayloadLimitCode = 'payload-too-deep' | 'payload-too-large'
 
 /**
@@ -119,7 +120,13 @@ export type PayloadLimitCode = 'payload-too-deep' | 'payload-too-large'
  */
 export class PayloadLimitError extends SessionError {
   declare readonly code: PayloadLimitCode
+  /** Kept by name: a bundler's renaming of classes must not show in errors. */
   override readonly name = 'PayloadLimitError'
+  /**
+   * @param code Which limit.
+   * @param providerId The provider whose change it was.
+   * @param detail The measure that broke it, in words.
+   */
   constructor(code: PayloadLimitCode, readonly providerId: string, detail: string) {
     super(code, `Provider "${providerId}" emitted a change ${detail}; it was not sent to the others. Undo it here, or make it in smaller changes.`)
   }

@@ -11,14 +11,21 @@ export const ENTRY_OVERHEAD = 48
 /** Peers a per-peer table keeps at once: a roster holds at most 256. */
 export const MAX_TRACKED_PEERS = 256
 
+/** How much a cache may hold: entries and bytes (`Infinity` where only entries are bounded). */
 export interface Budget {
+  /** Most entries. */
   entries: number
+  /** Most bytes, weighed as encoded plus a fixed overhead per entry. */
   bytes: number
 }
 
+/** One cache now, beside its budget. */
 export interface CacheStats {
+  /** Entries held. */
   entries: number
+  /** Their bytes, as weighed against the budget. */
   bytes: number
+  /** What it may hold. */
   budget: Budget
 }
 

@@ -30,6 +30,7 @@ export interface SessionLimits {
   outboxBytes: number
   /** Authoritative deltas every peer keeps for peers that missed some (oldest out first). */
   replayLogSize: number
+  /** Their bytes, encoded. */
   replayLogBytes: number
   /** (provider, viewer) keys remembered per peer for last-write-wins of view deltas. */
   viewStateSize: number
@@ -37,6 +38,7 @@ export interface SessionLimits {
   declinedSize: number
   /** Out-of-order deltas a guest buffers while it waits for a gap to fill (beyond: resent later). */
   reorderBufferSize: number
+  /** Their bytes, encoded; the same budget holds deltas that came before the bootstrap. */
   reorderBufferBytes: number
   /** Invites open at once. */
   pendingInvites: number

@@ -7,6 +7,7 @@ import { type CacheStats, ENTRY_OVERHEAD } from './bounded.js'
 import { budgetsOf } from './options.js'
 import type { Core } from './state.js'
 
+/** Every cache a peer keeps for a session, by name (`getStats().caches`). */
 export interface SessionCaches {
   /** Intent ids applied (dedupe). */
   dedupe: CacheStats
@@ -26,7 +27,9 @@ export interface SessionCaches {
   pendingInvites: CacheStats
 }
 
+/** What a peer holds for its session (`getStats()`): each cache beside its budget, and the total. */
 export interface SessionStats {
+  /** Each cache's entries and bytes, and its budget. */
   caches: SessionCaches
   /** The sum of every cache's bytes. */
   bytes: number

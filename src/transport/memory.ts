@@ -172,7 +172,12 @@ export class MemoryNetwork {
   }
 
   /** Connection attempts not yet open nor abandoned: offers waiting for an answer, answers waiting for the offerer. */
-  pendingAttempts(): { offers: number; answers: number } {
+  pendingAttempts(): {
+    /** Offers made and not yet answered, completed or cancelled. */
+    offers: number
+    /** Answers made to those offers and not yet taken up. */
+    answers: number
+  } {
     let answers = 0
     for (const offer of this.offers.values()) answers += offer.answers.size
     return { offers: this.offers.size, answers }
