@@ -248,7 +248,7 @@ export function sessionUi(options: SessionUiOptions) {
     if (!peer.linked) return `rank ${peer.rank} · RTT ${rtt} · via host`
     if (!peer.stats) return `rank ${peer.rank} · RTT ${rtt} · candidate measuring`
     const { candidateType, bytesSent, bytesReceived } = peer.stats
-    return `rank ${peer.rank} · RTT ${rtt} · ${peer.path ?? 'direct'} (${candidateType ?? 'unknown'}) · ↑ ${bytes(bytesSent)} ↓ ${bytes(bytesReceived)}`
+    return `rank ${peer.rank} · RTT ${rtt} · candidate ${candidateType ?? 'unknown'} · ${peer.path ?? 'path unknown'} · ↑ ${bytes(bytesSent)} ↓ ${bytes(bytesReceived)}`
   }
 
   // ---- admission: knocks queue up, one prompt at a time; the session goes on meanwhile

@@ -15,7 +15,7 @@ export { expect } from '@playwright/test'
 const LAUNCHER = fileURLToPath(new URL('./chromium-in-netns.sh', import.meta.url))
 
 interface NatFixtures {
-  /** A session page in a fresh browser running inside home network `site`; closed after the test. */
+  /** A session page in its own context of a browser running inside home network `site` (one per site and test, closed after it). */
   openHome: (site: Site) => Promise<SessionPage>
 }
 
@@ -30,6 +30,7 @@ export const test = base.extend<NatFixtures, { net: Topology }>({
         await services.start()
         await use(topology)
       } finally {
+        if (process.env.NAT_DEBUG) console.log(services.log.join(''))
         services.stop()
         topology.remove()
       }
@@ -37,13 +38,19 @@ export const test = base.extend<NatFixtures, { net: Topology }>({
     { scope: 'worker' },
   ],
   openHome: async ({ net }, use) => {
-    const browsers: Browser[] = []
+    const browsers = new Map<Site, Promise<Browser>>()
+    const launch = (site: Site) =>
+      chromium.launch({
+        executablePath: LAUNCHER,
+        // Without the loopback flag: the candidates are the home's real addresses only.
+        args: CHROMIUM_ARGS.filter((arg) => arg !== '--allow-loopback-in-peer-connection'),
+        env: { ...process.env, NAT_NETNS: net.home(site) },
+      })
     await use(async (site) => {
-      const browser = await chromium.launch({ executablePath: LAUNCHER, args: CHROMIUM_ARGS, env: { ...process.env, NAT_NETNS: net.home(site) } })
-      browsers.push(browser)
-      return SessionPage.open(await newPeerContext(browser), `${PAGE_ORIGIN}/session.html`)
+      if (!browsers.has(site)) browsers.set(site, launch(site))
+      return SessionPage.open(await newPeerContext(await browsers.get(site)!), `${PAGE_ORIGIN}/session.html`)
     })
-    await Promise.all(browsers.map((browser) => browser.close()))
+    await Promise.all([...browsers.values()].map(async (browser) => (await browser).close()))
   },
 })
 

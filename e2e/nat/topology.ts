@@ -8,7 +8,8 @@
  *
  * Only documentation ranges; no namespace has a link or route to the root namespace, so
  * nothing reaches the machine's real interfaces. A home's own address is unreachable
- * from the other side: only its router's public address is.
+ * from the other side: only its router's public address is. The routers' default route
+ * leads to the public namespace, whose default route leads to a device that drops all.
  */
 import { execFileSync } from 'node:child_process'
 
@@ -26,6 +27,8 @@ export type NatKind = 'eim' | 'symmetric'
 export const PUBLIC_ADDRESS = '203.0.113.1'
 export const HOME_ADDRESS: Record<Site, string> = { a: '192.0.2.10', b: '198.51.100.10' }
 export const ROUTER_PUBLIC_ADDRESS: Record<Site, string> = { a: '203.0.113.2', b: '203.0.113.3' }
+/** The public network's default gateway: nobody (see `build`). */
+const VOID_GATEWAY = '203.0.113.254'
 const LAN: Record<Site, { router: string; prefix: number }> = {
   a: { router: '192.0.2.1', prefix: 24 },
   b: { router: '198.51.100.1', prefix: 24 },
@@ -54,6 +57,13 @@ export class Topology {
     this.ip(this.pub, 'link', 'add', 'name', 'br0', 'type', 'bridge')
     this.ip(this.pub, 'addr', 'add', `${PUBLIC_ADDRESS}/24`, 'dev', 'br0')
     this.ip(this.pub, 'link', 'set', 'br0', 'up')
+    // Where the internet drops what it cannot route (a home's own address): a veth pair whose far
+    // end goes nowhere. Without it coturn's sends to such an address fail with ENETUNREACH, and
+    // coturn then ends the sender's whole allocation.
+    this.ip(this.pub, 'link', 'add', 'name', 'void', 'type', 'veth', 'peer', 'name', 'void-end')
+    for (const dev of ['void', 'void-end']) this.ip(this.pub, 'link', 'set', dev, 'up')
+    this.ip(this.pub, 'neigh', 'add', VOID_GATEWAY, 'lladdr', '02:00:00:00:00:01', 'dev', 'void', 'nud', 'permanent')
+    this.ip(this.pub, 'route', 'add', 'default', 'via', VOID_GATEWAY, 'dev', 'void', 'onlink')
     for (const site of ['a', 'b'] as const) this.buildSite(site)
   }
 
@@ -70,6 +80,7 @@ export class Topology {
     this.ip(home, 'addr', 'add', `${HOME_ADDRESS[site]}/${LAN[site].prefix}`, 'dev', 'eth0')
     for (const [ns, dev] of [[router, 'wan'], [router, 'lan'], [home, 'eth0']] as const) this.ip(ns, 'link', 'set', dev, 'up')
     this.ip(home, 'route', 'add', 'default', 'via', LAN[site].router)
+    this.ip(router, 'route', 'add', 'default', 'via', PUBLIC_ADDRESS)
     run('ip', 'netns', 'exec', router, 'sysctl', '-qw', 'net.ipv4.ip_forward=1')
     this.setNat(site, 'eim')
   }
