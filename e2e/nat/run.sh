@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Runs the NAT suite (e2e/nat/*.spec.ts) from the root network namespace: the tests build
+# their own namespaces (two homes behind NATs, a public network with coturn), run every
+# browser and server inside them, and remove them afterwards. Nothing leaves the machine.
+# Where namespaces cannot be created the suite is skipped, loudly; a missing tool fails it.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+skip() {
+  printf '\n%s\n' "################################################################################" >&2
+  printf '%s\n' "## NAT SUITE SKIPPED: $1" "## STUN/TURN across NATs is NOT tested on this machine (needs root and 'ip netns')." >&2
+  printf '%s\n\n' "################################################################################" >&2
+  exit 0
+}
+
+for tool in ip nft turnserver; do
+  if ! command -v "$tool" >/dev/null 2>&1; then
+    echo "e2e/nat: '$tool' is not installed (apt-get install iproute2 nftables coturn)." >&2
+    exit 1
+  fi
+done
+
+export NAT_PREFIX="ssnat$$-"
+probe="${NAT_PREFIX}probe"
+ip netns add "$probe" 2>/dev/null || skip "cannot create a network namespace here."
+ip netns delete "$probe"
+
+# The tests remove what they made; this catches a run that was killed halfway.
+cleanup() {
+  for ns in $(ip netns list | awk '{print $1}' | grep "^${NAT_PREFIX}" || true); do ip netns delete "$ns" || true; done
+}
+trap cleanup EXIT
+
+npx playwright test --config e2e/nat/playwright.config.ts "$@"
