@@ -2,7 +2,7 @@
  * Fixtures of the NAT suite: the emulated internet (one per worker, removed after it even
  * when a test fails) and a browser per home network, launched inside that home's namespace.
  */
-import { test as base, chromium, type Browser, type Page } from '@playwright/test'
+import { test as base, chromium, type Browser } from '@playwright/test'
 import { fileURLToPath } from 'node:url'
 import { CHROMIUM_ARGS } from '../chromium.mjs'
 import { newPeerContext } from '../fixtures.js'
@@ -11,6 +11,7 @@ import { PAGE_ORIGIN, PublicServices } from './services.js'
 import { type Site, Topology } from './topology.js'
 
 export { expect } from '@playwright/test'
+export { selectedPairs, type SelectedPair } from '../fixtures.js'
 
 const LAUNCHER = fileURLToPath(new URL('./chromium-in-netns.sh', import.meta.url))
 
@@ -53,27 +54,3 @@ export const test = base.extend<NatFixtures, { net: Topology }>({
     await Promise.all([...browsers.values()].map(async (browser) => (await browser).close()))
   },
 })
-
-export interface CandidatePair {
-  state: string
-  local: { type: string; address: string }
-  remote: { type: string; address: string }
-}
-
-/** The selected candidate pair of every connected RTCPeerConnection of the page (e2e/fixtures.ts records them). */
-export function selectedPairs(page: Page): Promise<CandidatePair[]> {
-  return page.evaluate(async () => {
-    type Stats = Record<string, string | undefined>
-    const connections = (window as unknown as { __peerConnections: RTCPeerConnection[] }).__peerConnections
-    const pairs: CandidatePair[] = []
-    for (const connection of connections.filter((pc) => pc.connectionState === 'connected')) {
-      const stats = new Map<string, Stats>()
-      ;(await connection.getStats()).forEach((entry: Stats, id: string) => stats.set(id, entry))
-      const transport = [...stats.values()].find((entry) => entry.type === 'transport')
-      const pair = stats.get(transport?.selectedCandidatePairId ?? '')
-      const candidate = (id = '') => ({ type: stats.get(id)?.candidateType ?? '?', address: stats.get(id)?.address ?? '?' })
-      pairs.push({ state: pair?.state ?? '?', local: candidate(pair?.localCandidateId), remote: candidate(pair?.remoteCandidateId) })
-    }
-    return pairs
-  })
-}
