@@ -25,9 +25,13 @@ probe="${NAT_PREFIX}probe"
 ip netns add "$probe" 2>/dev/null || skip "cannot create a network namespace here."
 ip netns delete "$probe"
 
-# The tests remove what they made; this catches a run that was killed halfway.
+# The tests remove what they made; this catches a run that was killed halfway: whatever
+# still runs in this run's namespaces (coturn, the page server, a browser) ends with them.
 cleanup() {
-  for ns in $(ip netns list | awk '{print $1}' | grep "^${NAT_PREFIX}" || true); do ip netns delete "$ns" || true; done
+  for ns in $(ip netns list | awk '{print $1}' | grep "^${NAT_PREFIX}" || true); do
+    for pid in $(ip netns pids "$ns" 2>/dev/null); do kill "$pid" 2>/dev/null || true; done
+    ip netns delete "$ns" || true
+  done
 }
 trap cleanup EXIT
 
