@@ -32,7 +32,10 @@ cleanup() {
     for pid in $(ip netns pids "$ns" 2>/dev/null); do kill "$pid" 2>/dev/null || true; done
     ip netns delete "$ns" || true
   done
+  rm -rf "$NAT_SCRATCH"
 }
+NAT_SCRATCH="$(mktemp -d)"
+export NAT_SCRATCH
 trap cleanup EXIT
 
 npx playwright test --config e2e/nat/playwright.config.ts "$@"

@@ -21,7 +21,8 @@ const READY_TIMEOUT_MS = 30_000
 
 export class PublicServices {
   private readonly processes: ChildProcess[] = []
-  private readonly scratch = mkdtempSync(join(tmpdir(), 'session-sync-nat-'))
+  /** coturn's database and pid file; under run.sh's own scratch directory, which it removes even after a killed run. */
+  private readonly scratch = mkdtempSync(join(process.env.NAT_SCRATCH ?? tmpdir(), 'session-sync-nat-'))
   /** What the processes wrote, for the report of a failed start. */
   readonly log: string[] = []
 
