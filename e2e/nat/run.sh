@@ -13,17 +13,19 @@ skip() {
   exit 0
 }
 
-for tool in ip nft turnserver; do
-  if ! command -v "$tool" >/dev/null 2>&1; then
-    echo "e2e/nat: '$tool' is not installed (apt-get install iproute2 nftables coturn)." >&2
-    exit 1
-  fi
-done
+need() {
+  command -v "$1" >/dev/null 2>&1 && return
+  echo "e2e/nat: '$1' is not installed (apt-get install $2; .ci/run does)." >&2
+  exit 1
+}
 
+need ip iproute2
 export NAT_PREFIX="ssnat$$-"
 probe="${NAT_PREFIX}probe"
 ip netns add "$probe" 2>/dev/null || skip "cannot create a network namespace here."
 ip netns delete "$probe"
+need nft nftables
+need turnserver coturn
 
 # The tests remove what they made; this catches a run that was killed halfway: whatever
 # still runs in this run's namespaces (coturn, the page server, a browser) ends with them.
