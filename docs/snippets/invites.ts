@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict'
-import { InviteError, SessionSyncController, createRelayClient, createWebRtcTransport } from 'session-sync'
+import { ICE_FAILURES, InviteError, SessionSyncController, createRelayClient, createWebRtcTransport } from 'session-sync'
 import { MemoryNetwork } from 'session-sync/testing'
 
 // ICE: which servers help two browsers find a path to each other. None by default.
 const lan = createWebRtcTransport() // same network only: host candidates
-assert.equal(lan.hasIceServers, false) // the UI can say so before anyone tries ("no ICE configured")
+assert.equal(lan.hasIceServers, false) // the UI can say so before anyone tries, in the library's words:
+assert.match(ICE_FAILURES['ice-no-servers'], /^No ICE servers configured — same-network peers only/)
 const anywhere = createWebRtcTransport({
   iceServers: [
     { urls: 'stun:turn.example.org:3478' }, // learns each side's public address: enough behind most home NATs
