@@ -43,6 +43,8 @@ export interface WebRtcTransportOptions {
   chunkBytes?: number
   /** A partly received message with no new frame for this long is dropped. Default 30 s. */
   reassemblyTimeoutMs?: number
+  /** Bytes held per link for partly received messages; past it the stalest is dropped. Default: maxMessageBytes + 1 MiB. */
+  reassemblyBudgetBytes?: number
   /** How signals are packed into invites. Default: the compact SDP codec. */
   signalCodec?: SignalCodec
 }
@@ -67,6 +69,7 @@ interface LinkSettings {
   chunkBytes: number
   maxMessageBytes: number
   reassemblyTimeoutMs: number
+  reassemblyBudgetBytes: number | undefined
 }
 
 /**
@@ -100,9 +103,11 @@ class WebRtcTransport implements Transport {
       chunkBytes: options.chunkBytes ?? DEFAULT_FRAME_BYTES,
       maxMessageBytes: options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
       reassemblyTimeoutMs: options.reassemblyTimeoutMs ?? DEFAULT_REASSEMBLY_TIMEOUT_MS,
+      reassemblyBudgetBytes: options.reassemblyBudgetBytes,
     }
     checkFrameBytes(this.linkSettings.chunkBytes)
     checkMessageLimit(this.linkSettings.maxMessageBytes)
+    if (options.reassemblyBudgetBytes !== undefined) checkMessageLimit(options.reassemblyBudgetBytes)
   }
 
   async createOffer(): Promise<PendingOffer> {
@@ -235,6 +240,7 @@ class WebRtcLink implements Link {
     this.inbound = new Reassembler(systemClock, (error) => this.events.emit('error', error), {
       maxMessageBytes: settings.maxMessageBytes,
       timeoutMs: settings.reassemblyTimeoutMs,
+      maxBytesInFlight: settings.reassemblyBudgetBytes,
     })
     this.channel.bufferedAmountLowThreshold = LOW_WATER_BYTES
     this.channel.addEventListener('bufferedamountlow', this.flush)
