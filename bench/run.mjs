@@ -8,6 +8,8 @@
  *   npm run bench -- oneway intent     some of them   → bench/results/partial.{json,md}
  *   npm run bench:smoke                tiny samples, < 60 s → bench/results/smoke.{json,md}
  *   npm run bench -- --profile intent  also a CPU profile of the benchmark page (top functions on stderr)
+ *   npm run bench -- peers             beside PeerJS and y-webrtc (bench/peers.mjs) → bench/results/peers.{json,md}
+ *   npm run bench -- scale             the largest star this machine holds (bench/scale.mjs) → bench/results/scale.{json,md}
  *
  * Progress goes to stderr, the table to stdout. A missed target is a finding (✗ in the
  * table), not a failure: the exit code is non-zero only when a benchmark errors or times out.
@@ -23,6 +25,7 @@ import { gzipSync } from 'node:zlib'
 import { chromium } from '@playwright/test'
 import { build, preview } from 'vite'
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../e2e/chromium.mjs'
+import { peersTable, runPeers } from './peers.mjs'
 
 const repo = fileURLToPath(new URL('..', import.meta.url))
 const here = (path) => fileURLToPath(new URL(path, import.meta.url))
@@ -35,13 +38,15 @@ const PROFILE = argv.includes('--profile')
 const ALL = ['invite', 'connect', 'oneway', 'intent', 'throughput', 'bootstrap', 'fanout', 'failover', 'memory', 'size']
 const ALIASES = { 'one-way': 'oneway', view: 'oneway', rtt: 'intent', 'fan-out': 'fanout', heap: 'memory' }
 const unknownFlags = argv.filter((a) => a.startsWith('--') && !['--smoke', '--profile', '--help'].includes(a))
+/** Run only when named: each has its own table and results file. */
+const SEPARATE = ['peers', 'scale']
 const wanted = argv.filter((a) => !a.startsWith('--')).map((a) => ALIASES[a] ?? a)
-if (argv.includes('--help') || unknownFlags.length || wanted.some((name) => !ALL.includes(name))) {
-  console.error(`usage: node bench/run.mjs [--smoke] [--profile] [${ALL.join('|')} …]`)
+if (argv.includes('--help') || unknownFlags.length || wanted.some((name) => !ALL.includes(name) && !SEPARATE.includes(name))) {
+  console.error(`usage: node bench/run.mjs [--smoke] [--profile] [${[...ALL, ...SEPARATE].join('|')} …]`)
   process.exit(argv.includes('--help') ? 0 : 2)
 }
-const selected = wanted.length ? ALL.filter((name) => wanted.includes(name)) : ALL
-const MODE = SMOKE ? 'smoke' : wanted.length ? 'partial' : 'latest'
+const selected = wanted.length ? [...ALL, ...SEPARATE].filter((name) => wanted.includes(name)) : ALL
+const MODE = SMOKE ? 'smoke' : selected.length === 1 && SEPARATE.includes(selected[0]) ? selected[0] : wanted.length ? 'partial' : 'latest'
 
 const MiB = 1024 * 1024
 /** Sample counts and sizes; smoke keeps every code path with tiny numbers. */
@@ -114,6 +119,7 @@ const rows = []
 const notes = []
 const errors = []
 let sizeTable = null
+let peersResult = null
 
 /**
  * One table row. `session`/`raw` are stats objects (latency), or `{ value }` (a count,
@@ -441,6 +447,10 @@ const BENCHMARKS = {
     })
   },
 
+  async peers() {
+    peersResult = await runPeers({ browser, baseUrl, smoke: SMOKE, log })
+  },
+
   async size() {
     const output = await new Promise((resolve, reject) => {
       const child = spawn(process.execPath, [here('./size.mjs')], { cwd: repo, stdio: ['ignore', 'pipe', 'inherit'] })
@@ -564,6 +574,19 @@ function markdown(machine) {
     for (const cells of sizeTable.rows) md.push(`| ${sizeTable.header.map((_, i) => esc(cells[i] ?? '')).join(' | ')} |`)
     md.push('', sizeTable.footnote, '')
   }
+  if (peersResult) {
+    const { header, lines } = peersTable(peersResult, fmt)
+    md.push(
+      'Beside the peers (bench/peers.mjs): medians, ratio to raw in brackets; two pages in separate browser contexts, signalling servers on 127.0.0.1, no STUN/TURN.',
+      '',
+      `| ${header.map(esc).join(' | ')} |`,
+      `| ${header.map((_, i) => (i ? '---:' : '---')).join(' | ')} |`,
+      ...lines.map((line) => `| ${line.map(esc).join(' | ')} |`),
+      '',
+    )
+    for (const r of peersResult.rows) if (r.notes && Object.keys(r.notes).length) md.push(`- ${esc(r.op)}: ${Object.entries(r.notes).map(([lib, note]) => `${lib} ${note}`).join('; ')}`)
+    md.push('')
+  }
   if (errors.length) {
     md.push('Errors:', '', ...errors.map((e) => `- ${e.bench}: ${esc(e.message)}`), '')
   }
@@ -593,7 +616,16 @@ await build({
   configFile: false,
   root: pagesDir,
   logLevel: 'warn',
-  build: { outDir, emptyOutDir: true, minify: false, sourcemap: false, target: 'es2022', rolldownOptions: { input: join(pagesDir, 'bench.html') } },
+  build: {
+    outDir,
+    emptyOutDir: true,
+    minify: false,
+    sourcemap: false,
+    target: 'es2022',
+    rolldownOptions: { input: { bench: join(pagesDir, 'bench.html'), peers: join(pagesDir, 'peers.html') } },
+  },
+  // y-webrtc imports simple-peer's Node entry; the prebuilt browser bundle (what the library itself uses) needs no polyfills.
+  resolve: { alias: [{ find: /^simple-peer$/, replacement: 'simple-peer/simplepeer.min.js' }] },
 })
 log(`bench page built in ${((Date.now() - built) / 1000).toFixed(1)} s`)
 const server = await preview({
@@ -634,7 +666,7 @@ const profiles = {}
 for (const name of selected) {
   const t0 = Date.now()
   log(`${name} …`)
-  const context = name === 'size' || name === 'failover' ? null : await newContext()
+  const context = ['size', 'failover', 'peers'].includes(name) ? null : await newContext()
   let timer
   try {
     await Promise.race([
@@ -669,13 +701,17 @@ await rm(outDir, { recursive: true, force: true })
 console.log(`\nsession-sync benchmarks, ${MODE} run — ${machine.cpu}, ${machine.cores} cores, ${machine.chromium}, ${machine.date}\n`)
 console.log(textTable(HEADER, tableLines()))
 if (sizeTable) console.log(`\n${textTable(sizeTable.header, sizeTable.rows)}`)
+if (peersResult) {
+  const { header, lines } = peersTable(peersResult, fmt)
+  console.log(`\n${textTable(header, lines)}`)
+}
 if (errors.length) console.log(`\nErrors:\n${errors.map((e) => `  ${e.bench}: ${e.message}`).join('\n')}`)
 const missed = rows.filter((r) => r.ok === false)
 console.log(`\n${rows.length} rows, ${missed.length} missed target(s)${missed.length ? `: ${missed.map((r) => `${r.bench} · ${r.metric}`).join('; ')}` : ''}; ${errors.length} error(s); ${((Date.now() - started) / 1000).toFixed(0)} s`)
 
 const resultsDir = here('./results')
 await mkdir(resultsDir, { recursive: true })
-const json = { mode: MODE, selected, machine, config: CONFIG, crashTimers: CRASH_TIMERS, rows, sizes: sizeTable, errors, ...(PROFILE ? { profiles } : {}) }
+const json = { mode: MODE, selected, machine, config: CONFIG, crashTimers: CRASH_TIMERS, rows, sizes: sizeTable, peers: peersResult, errors, ...(PROFILE ? { profiles } : {}) }
 await writeAtomic(`${resultsDir}/${MODE}.json`, `${JSON.stringify(json, null, 2)}\n`)
 await writeAtomic(`${resultsDir}/${MODE}.md`, markdown(machine))
 log(`wrote bench/results/${MODE}.json and ${MODE}.md`)
