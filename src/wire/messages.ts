@@ -6,15 +6,16 @@ import * as v from 'valibot'
 
 export const PROTOCOL_VERSION = 1
 
-const MAX_ID = 64
+export const MAX_ID = 64
 const MAX_NAME = 80
 const MAX_PEERS = 256
-const MAX_CHANGES = 256
+export const MAX_CHANGES = 256
+export const MAX_REASON = 200
 const MAX_SIGNAL = 16 * 1024
 
 const id = v.pipe(v.string(), v.minLength(1), v.maxLength(MAX_ID))
 const count = v.pipe(v.number(), v.safeInteger(), v.minValue(0))
-const reason = v.pipe(v.string(), v.maxLength(200))
+const reason = v.pipe(v.string(), v.maxLength(MAX_REASON))
 /** A provider's own payload: any JSON object. Its shape is the provider's business. */
 const payload = v.record(v.string(), v.unknown())
 const role = v.picklist(['host', 'guest'])
