@@ -9,6 +9,8 @@
  *   batch:         [flags]([length u16][payload…])…   several whole messages of one lane
  *   chunk:         [flags][message id u32][total length u32][offset u32][payload…]
  * flags: bit 0 = lane (1 = bulk), bit 1 = chunk, bit 2 = batch; other bits must be zero.
+ *   text frame:    a lone small control message that is UTF-8 text goes as a text frame,
+ *                  headerless: browsers deliver small text frames sooner than binary ones.
  *
  * Batches are why a burst of small messages costs a few DataChannel sends rather than one
  * each: the browser's per-send cost, not the bytes, bounds the message rate.
@@ -47,8 +49,13 @@ export class FramingError extends TransportError {
   declare readonly code: FramingErrorCode
 }
 
+/** Messages up to this many bytes may go as text frames (UTF-8 → UTF-16 never outgrows the frame limit). */
+const TEXT_FRAME_MAX_BYTES = 4 * 1024
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }) // a leading BOM is content, not a marker to drop
+const utf8Encoder = new TextEncoder()
+
 export interface OutboundFrame {
-  frame: Uint8Array<ArrayBuffer>
+  frame: Uint8Array<ArrayBuffer> | string
   /** Set for frames of multi-frame messages: bytes of the message sent once this frame is. */
   progress?: TransferProgress
 }
@@ -98,6 +105,8 @@ export class OutboundQueue {
       const { count, bytes } = this.batchable(queue)
       if (count > 1) return { frame: batchFrame(queue.splice(0, count), bytes, laneFlag) }
       queue.shift()
+      const text = lane === 'control' ? asText(message) : undefined
+      if (text !== undefined) return { frame: text }
       const frame = new Uint8Array(WHOLE_HEADER_BYTES + message.byteLength)
       frame[0] = laneFlag
       frame.set(message, WHOLE_HEADER_BYTES)
@@ -133,6 +142,16 @@ export class OutboundQueue {
       count++
     }
     return { count, bytes }
+  }
+}
+
+/** The message as text, if it is small and valid UTF-8. */
+function asText(message: Uint8Array): string | undefined {
+  if (message.byteLength > TEXT_FRAME_MAX_BYTES) return undefined
+  try {
+    return utf8.decode(message)
+  } catch {
+    return undefined
   }
 }
 
@@ -225,7 +244,12 @@ export class Reassembler {
   }
 
   /** Undefined for frames of a message being discarded. Throws FramingError on bad frames. */
-  accept(frame: Uint8Array): Delivery | undefined {
+  accept(frame: Uint8Array | string): Delivery | undefined {
+    if (typeof frame === 'string') {
+      const message = utf8Encoder.encode(frame)
+      this.checkSize(message.byteLength)
+      return { lane: 'control', messages: [message] }
+    }
     const flags = frame[0]
     // 0–5: whole, chunk or batch, either lane; chunk and batch together (6, 7) mean nothing.
     if (flags === undefined || flags > (BULK_FLAG | BATCH_FLAG)) {

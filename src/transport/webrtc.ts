@@ -199,20 +199,20 @@ class WebRtcTransport implements Transport {
  * simple-peer says 'connect' and the link exists: those wait here, in order.
  */
 class FrameInbox {
-  private early: Uint8Array[] = []
-  private sink: ((frame: Uint8Array) => void) | null = null
+  private early: Array<Uint8Array | string> = []
+  private sink: ((frame: Uint8Array | string) => void) | null = null
 
   constructor(peer: Peer) {
     internals(peer)._onChannelMessage = (event) => {
       if (peer.destroyed) return
-      // binaryType is 'arraybuffer'; a text message is no frame of ours (the reassembler says so).
-      const frame = event.data instanceof ArrayBuffer ? new Uint8Array(event.data) : new Uint8Array(0)
+      // binaryType is 'arraybuffer'; text frames carry lone small messages (framing.ts).
+      const frame = event.data instanceof ArrayBuffer ? new Uint8Array(event.data) : typeof event.data === 'string' ? event.data : new Uint8Array(0)
       if (this.sink) this.sink(frame)
       else this.early.push(frame)
     }
   }
 
-  attach(sink: (frame: Uint8Array) => void): void {
+  attach(sink: (frame: Uint8Array | string) => void): void {
     this.sink = sink
     for (const frame of this.early.splice(0)) sink(frame)
   }
@@ -311,7 +311,8 @@ class WebRtcLink implements Link {
       const next = this.outbound.next()
       if (!next) return
       try {
-        this.channel.send(next.frame)
+        if (typeof next.frame === 'string') this.channel.send(next.frame)
+        else this.channel.send(next.frame)
       } catch (cause) {
         return this.destroy('send failed', new TransportError('link-failed', 'The data channel refused a frame.', { cause }))
       }
@@ -320,7 +321,7 @@ class WebRtcLink implements Link {
     }
   }
 
-  private readonly receive = (frame: Uint8Array): void => {
+  private readonly receive = (frame: Uint8Array | string): void => {
     if (this.closed) return
     let delivery
     try {

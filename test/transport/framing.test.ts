@@ -25,7 +25,7 @@ function receiver(limits: ReassemblyLimits = {}) {
   return { clock, expired, reassembler }
 }
 
-function framesOf(message: Uint8Array, lane: Lane = 'bulk'): Uint8Array[] {
+function framesOf(message: Uint8Array, lane: Lane = 'bulk'): Array<Uint8Array | string> {
   const queue = new OutboundQueue()
   queue.enqueue(message, lane)
   return drain(queue).map((f) => f.frame)
@@ -41,6 +41,8 @@ function codeOf(action: () => unknown): string | undefined {
 }
 
 const bytes = (length: number, fill = 1) => new Uint8Array(length).fill(fill)
+/** A frame's size on the channel: text frames travel as UTF-8. */
+const sizeOf = (frame: Uint8Array | string) => (typeof frame === 'string' ? new TextEncoder().encode(frame).byteLength : frame.byteLength)
 
 describe('framing', () => {
   it('splits any message into frames under 16 KiB and joins them byte for byte', () => {
@@ -48,7 +50,7 @@ describe('framing', () => {
       fc.property(fc.uint8Array({ maxLength: 70_000 }), fc.constantFrom<Lane>('control', 'bulk'), (message, lane) => {
         const { reassembler } = receiver()
         const deliveries = framesOf(message, lane).map((frame) => {
-          expect(frame.byteLength).toBeLessThan(FRAME_LIMIT_BYTES)
+          expect(sizeOf(frame)).toBeLessThan(FRAME_LIMIT_BYTES)
           return reassembler.accept(frame)
         })
         const last = deliveries.at(-1)
@@ -63,11 +65,37 @@ describe('framing', () => {
   it('sends a small message as one frame, without progress', () => {
     const queue = new OutboundQueue()
     expect(queue.next()).toBeUndefined()
-    queue.enqueue(bytes(100), 'control')
+    queue.enqueue(bytes(100, 0xff), 'bulk')
     const frames = drain(queue)
     expect(frames).toHaveLength(1)
     expect(frames[0]!.progress).toBeUndefined()
-    expect(frames[0]!.frame.byteLength).toBe(101)
+    expect(frames[0]!.frame).toHaveLength(101)
+  })
+
+  it('sends a lone small control message of UTF-8 text as a text frame, anything else as binary', () => {
+    const json = new TextEncoder().encode(JSON.stringify({ v: 1, t: 'view', d: { x: 'é€😀' } }))
+    const lone = (message: Uint8Array, lane: Lane = 'control') => {
+      const queue = new OutboundQueue()
+      queue.enqueue(message, lane)
+      return drain(queue).map((f) => f.frame)
+    }
+    const [text] = lone(json)
+    expect(typeof text).toBe('string')
+    expect(receiver().reassembler.accept(text!)).toEqual({ lane: 'control', messages: [json] })
+    const bom = Uint8Array.of(0xef, 0xbb, 0xbf, 0x41)
+    expect(receiver().reassembler.accept(lone(bom)[0]!)?.messages).toEqual([bom]) // byte for byte, a leading BOM too
+    expect(typeof lone(json, 'bulk')[0]).not.toBe('string') // bulk keeps its lane flag
+    expect(typeof lone(Uint8Array.of(0xc3, 0x28))[0]).not.toBe('string') // not UTF-8
+    expect(typeof lone(bytes(5_000, 0x41))[0]).not.toBe('string') // over the text limit
+    // Messages queued together still share a binary batch frame.
+    const queue = new OutboundQueue()
+    queue.enqueue(json, 'control')
+    queue.enqueue(json, 'control')
+    const batch = drain(queue)
+    expect(batch).toHaveLength(1)
+    expect(typeof batch[0]!.frame).not.toBe('string')
+    // A text frame over the message limit is refused like any other message.
+    expect(codeOf(() => receiver({ maxMessageBytes: 10 }).reassembler.accept('x'.repeat(11)))).toBe('message-oversized')
   })
 
   it('reports progress on both ends of a multi-frame message', () => {
@@ -97,7 +125,7 @@ describe('framing', () => {
       ['bulk', 100_000],
     ])
     // The bulk message had one frame out; the control messages (three frames) go next.
-    expect(rest.slice(0, 3).map((f) => f.frame[0]! & 0b01)).toEqual([0, 0, 0])
+    expect(rest.slice(0, 3).map((f) => (typeof f.frame === 'string' ? 0 : f.frame[0]! & 0b01))).toEqual([0, 0, 0])
   })
 
   it('packs messages queued together into shared frames, each lane in order, and splits them again', () => {
@@ -110,7 +138,7 @@ describe('framing', () => {
         const { reassembler } = receiver()
         const received: Record<Lane, Uint8Array[]> = { control: [], bulk: [] }
         for (const { frame } of frames) {
-          expect(frame.byteLength).toBeLessThan(FRAME_LIMIT_BYTES)
+          expect(sizeOf(frame)).toBeLessThan(FRAME_LIMIT_BYTES)
           const delivery = reassembler.accept(frame)!
           received[delivery.lane].push(...delivery.messages)
         }
