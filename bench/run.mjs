@@ -26,6 +26,7 @@ import { chromium } from '@playwright/test'
 import { build, preview } from 'vite'
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../e2e/chromium.mjs'
 import { peersTable, runPeers } from './peers.mjs'
+import { runScale, scaleTable } from './scale.mjs'
 
 const repo = fileURLToPath(new URL('..', import.meta.url))
 const here = (path) => fileURLToPath(new URL(path, import.meta.url))
@@ -120,6 +121,7 @@ const notes = []
 const errors = []
 let sizeTable = null
 let peersResult = null
+let scaleResult = null
 
 /**
  * One table row. `session`/`raw` are stats objects (latency), or `{ value }` (a count,
@@ -451,6 +453,10 @@ const BENCHMARKS = {
     peersResult = await runPeers({ browser, baseUrl, smoke: SMOKE, log })
   },
 
+  async scale() {
+    scaleResult = await runScale({ browser, openPage, smoke: SMOKE, log })
+  },
+
   async size() {
     const output = await new Promise((resolve, reject) => {
       const child = spawn(process.execPath, [here('./size.mjs')], { cwd: repo, stdio: ['ignore', 'pipe', 'inherit'] })
@@ -587,6 +593,17 @@ function markdown(machine) {
     for (const r of peersResult.rows) if (r.notes && Object.keys(r.notes).length) md.push(`- ${esc(r.op)}: ${Object.entries(r.notes).map(([lib, note]) => `${lib} ${note}`).join('; ')}`)
     md.push('')
   }
+  if (scaleResult) {
+    const { header, lines } = scaleTable(scaleResult, fmt)
+    md.push(
+      `Scale (bench/scale.mjs): a star, host in one page, each guest in its own browser context; the host emits ${scaleResult.viewHz} view deltas/s and the guests ${scaleResult.intentHz} intents/s between them, for ${scaleResult.windowMs / 1000} s per step. Delivery = emit → applyDelta on every guest. p95 passes ${scaleResult.limitMs} ms at: ${scaleResult.crossedAt ? `${scaleResult.crossedAt} guests` : `not within ${scaleResult.steps.at(-1)?.guests ?? 0} guests`}.`,
+      '',
+      `| ${header.map(esc).join(' | ')} |`,
+      `| ${header.map((_, i) => (i ? '---:' : '---')).join(' | ')} |`,
+      ...lines.map((line) => `| ${line.map(esc).join(' | ')} |`),
+      '',
+    )
+  }
   if (errors.length) {
     md.push('Errors:', '', ...errors.map((e) => `- ${e.bench}: ${esc(e.message)}`), '')
   }
@@ -666,7 +683,7 @@ const profiles = {}
 for (const name of selected) {
   const t0 = Date.now()
   log(`${name} …`)
-  const context = ['size', 'failover', 'peers'].includes(name) ? null : await newContext()
+  const context = ['size', 'failover', 'peers', 'scale'].includes(name) ? null : await newContext()
   let timer
   try {
     await Promise.race([
@@ -705,13 +722,17 @@ if (peersResult) {
   const { header, lines } = peersTable(peersResult, fmt)
   console.log(`\n${textTable(header, lines)}`)
 }
+if (scaleResult) {
+  const { header, lines } = scaleTable(scaleResult, fmt)
+  console.log(`\n${textTable(header, lines)}\np95 passes ${scaleResult.limitMs} ms at: ${scaleResult.crossedAt ?? 'not reached'}`)
+}
 if (errors.length) console.log(`\nErrors:\n${errors.map((e) => `  ${e.bench}: ${e.message}`).join('\n')}`)
 const missed = rows.filter((r) => r.ok === false)
 console.log(`\n${rows.length} rows, ${missed.length} missed target(s)${missed.length ? `: ${missed.map((r) => `${r.bench} · ${r.metric}`).join('; ')}` : ''}; ${errors.length} error(s); ${((Date.now() - started) / 1000).toFixed(0)} s`)
 
 const resultsDir = here('./results')
 await mkdir(resultsDir, { recursive: true })
-const json = { mode: MODE, selected, machine, config: CONFIG, crashTimers: CRASH_TIMERS, rows, sizes: sizeTable, peers: peersResult, errors, ...(PROFILE ? { profiles } : {}) }
+const json = { mode: MODE, selected, machine, config: CONFIG, crashTimers: CRASH_TIMERS, rows, sizes: sizeTable, peers: peersResult, scale: scaleResult, errors, ...(PROFILE ? { profiles } : {}) }
 await writeAtomic(`${resultsDir}/${MODE}.json`, `${JSON.stringify(json, null, 2)}\n`)
 await writeAtomic(`${resultsDir}/${MODE}.md`, markdown(machine))
 log(`wrote bench/results/${MODE}.json and ${MODE}.md`)

@@ -349,6 +349,43 @@ async function interleaved(
   return out
 }
 
+/** Absolute time in ms, comparable between the pages of one browser (scale runs span many pages). */
+const wall = () => performance.timeOrigin + performance.now()
+let scaleSamples: { view: number[]; delta: number[] } = { view: [], delta: [] }
+let scaleTimer: ReturnType<typeof setInterval> | undefined
+
+/** Scale runs (bench/scale.mjs): deltas stamped with their emit time, delivery times recorded where they are applied. */
+const scale = {
+  listen(index: number) {
+    scaleSamples = { view: [], delta: [] }
+    peerAt(index).onApply = (provider, delta) => {
+      const t = (delta as { t?: unknown }).t ?? (delta.value as { t?: unknown } | undefined)?.t
+      if (typeof t === 'number') (provider === 'cursor' ? scaleSamples.view : scaleSamples.delta).push(wall() - t)
+    }
+  },
+  /** This page's delivery times since the last call. */
+  take() {
+    const taken = scaleSamples
+    scaleSamples = { view: [], delta: [] }
+    return taken
+  },
+  /** The host: a view delta every `1000 / hz` ms until `stop`. */
+  views(index: number, hz: number) {
+    const cursor = peerAt(index).emitters.get('cursor')!
+    let n = 0
+    clearInterval(scaleTimer)
+    scaleTimer = setInterval(() => cursor({ x: n++, y: 0, t: wall() }), 1000 / hz)
+  },
+  stop() {
+    clearInterval(scaleTimer)
+  },
+  /** A guest: one intent, stamped. */
+  intent(index: number, n: number) {
+    peerAt(index).emitters.get('kv')!({ key: 'k', value: { n, t: wall() } })
+  },
+  peerCount: (index: number) => peerAt(index).c.getPeers().length,
+}
+
 const bench = {
   info() {
     return { userAgent: navigator.userAgent, crossOriginIsolated: globalThis.crossOriginIsolated, hardwareConcurrency: navigator.hardwareConcurrency }
@@ -804,7 +841,9 @@ const bench = {
     return { ...result, joined, topology, links }
   },
 
-  // ---------------------------------------------------------------- building blocks for multi-page runs (failover, memory)
+  // ---------------------------------------------------------------- building blocks for multi-page runs (failover, memory, scale)
+
+  scale,
 
   create,
   start: (index: number) => peerAt(index).c.start(),
