@@ -4,7 +4,8 @@
  * step the host fans out view deltas at 30/s while the guests send 5 intents/s between
  * them (each becomes a host delta to all), for a fixed window. Reported per step: delivery
  * p50/p95 over every guest (emit → applyDelta, one monotonic clock for all pages of the
- * browser), the host page's main-thread CPU and its JS heap after GC. A figure, not a test.
+ * browser), the host page's main-thread CPU and its JS heap after GC. A figure, not a test:
+ * the guest count from which p95 stays past 50 ms (steps past it only now and then are listed apart).
  */
 
 const VIEW_HZ = 30
@@ -99,8 +100,10 @@ export async function runScale({ browser, openPage, smoke, log }) {
       steps.push(step)
       log(`  ${target} guests: view p50/p95 ${step.view.p50.toFixed(1)}/${step.view.p95.toFixed(1)} ms (n ${view.length}), delta p50/p95 ${step.delta.p50.toFixed(1)}/${step.delta.p95.toFixed(1)} ms (n ${delta.length}), host CPU ${(hostCpu * 100).toFixed(0)} %, heap ${hostHeapMiB.toFixed(1)} MiB; joined in ${joinSeconds.toFixed(0)} s`)
     }
-    const crossed = steps.find((s) => s.view.p95 > P95_LIMIT_MS || s.delta.p95 > P95_LIMIT_MS)
-    return { steps, crossedAt: crossed?.guests ?? null, limitMs: P95_LIMIT_MS, viewHz: VIEW_HZ, intentHz: INTENT_HZ, windowMs: config.windowMs }
+    // Where p95 passes the limit and stays past it: one step's tail can be a stall of this shared machine.
+    const over = (s) => s.view.p95 > P95_LIMIT_MS || s.delta.p95 > P95_LIMIT_MS
+    const crossed = steps.find((s, i) => steps.slice(i).every(over))
+    return { steps, crossedAt: crossed?.guests ?? null, overAt: steps.filter(over).map((s) => s.guests), limitMs: P95_LIMIT_MS, viewHz: VIEW_HZ, intentHz: INTENT_HZ, windowMs: config.windowMs }
   } finally {
     await Promise.allSettled(contexts.map((context) => context.close()))
   }

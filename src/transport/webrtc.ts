@@ -255,8 +255,8 @@ class WebRtcLink implements Link {
   }
 
   /**
-   * Queues the message; frames go out at the end of the current task, so messages sent
-   * together (a fan-out, a burst of deltas) share frames instead of paying a send each.
+   * The first message of a task goes out at once; those sent after it in the same task (a
+   * burst of deltas) wait for its end and share frames instead of paying a send each.
    */
   send(message: Uint8Array, lane: Lane = 'control'): void {
     if (this.closed) throw new TransportError('link-closed', 'Cannot send on a closed link.')
@@ -264,6 +264,7 @@ class WebRtcLink implements Link {
     if (this.flushQueued) return
     this.flushQueued = true
     queueMicrotask(this.flushQueuedFrames)
+    if (this.channel.readyState === 'open') this.flush()
   }
 
   /** Whatever is queued (a goodbye, say) is handed to the channel first, which delivers it before closing. */
