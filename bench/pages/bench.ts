@@ -20,6 +20,7 @@ import {
 } from '../../src/index.js'
 import { boundedSizes, linkOf, onIntentSettled } from '../../src/testing.js'
 import { makeBlob } from '../../test/helpers/blob.js'
+import { turn, withTimeout } from './waits.js'
 
 // ------------------------------------------------------------------ peer connection recording
 
@@ -39,28 +40,7 @@ const now = () => performance.now()
 const encoder = new TextEncoder()
 const decoder = new TextDecoder()
 
-/** A macrotask turn without setTimeout's 4 ms clamp. */
-const turn = (() => {
-  const channel = new MessageChannel()
-  const waiting: Array<() => void> = []
-  channel.port1.onmessage = () => waiting.shift()?.()
-  return () =>
-    new Promise<void>((resolve) => {
-      waiting.push(resolve)
-      channel.port2.postMessage(0)
-    })
-})()
-
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
-
-/** Rejects with `what` after `ms`. */
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms)
-  })
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
-}
 
 /** Polls `condition` every `everyMs` until it holds (resolves with the time) or `ms` passes. */
 async function until(condition: () => boolean, ms: number, what: string, everyMs = 5): Promise<number> {

@@ -17,31 +17,12 @@ import {
   type SessionSyncProvider,
 } from '../../src/index.js'
 import { makeBlob } from '../../test/helpers/blob.js'
+import { turn, withTimeout } from './waits.js'
 
 export type Lib = 'session' | 'raw' | 'peerjs' | 'ywebrtc'
 
 /** Absolute time in ms, comparable between pages of one browser. */
 const at = () => performance.timeOrigin + performance.now()
-
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms)
-  })
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
-}
-
-/** A macrotask turn without setTimeout's clamp. */
-const turn = (() => {
-  const channel = new MessageChannel()
-  const waiting: Array<() => void> = []
-  channel.port1.onmessage = () => waiting.shift()?.()
-  return () =>
-    new Promise<void>((resolve) => {
-      waiting.push(resolve)
-      channel.port2.postMessage(0)
-    })
-})()
 
 /** A small update of about `bytes` bytes as JSON. */
 const update = (n: number, bytes: number) => ({ n, pad: 'x'.repeat(Math.max(0, bytes - 24)) })
