@@ -38,7 +38,6 @@ globalThis.RTCPeerConnection = class extends NativePeerConnection {
 
 const now = () => performance.now()
 const encoder = new TextEncoder()
-const decoder = new TextDecoder()
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 

@@ -6,7 +6,6 @@ import {
   FramingError,
   OutboundQueue,
   Reassembler,
-  type Delivery,
   type OutboundFrame,
   type ReassemblyLimits,
 } from '../../src/transport/framing.js'
