@@ -72,10 +72,10 @@ const CONFIG = SMOKE
       intent: { samples: 1_000, bytes: 100 },
       throughput: { count: 20_000, reps: 3, batch: 1_000 },
       bootstrap: [
-        { bytes: 1 * MiB, samples: 3, label: '1 MiB', target: 1.5 },
-        { bytes: 10 * MiB, samples: 2, label: '10 MiB' },
+        { bytes: 1 * MiB, samples: 3, label: '1 MiB', target: 1.1 },
+        { bytes: 10 * MiB, samples: 2, label: '10 MiB', target: 1.2 },
       ],
-      fanout: [{ total: 6, samples: 200, label: '6 peers (mesh)' }, { total: 16, samples: 200, label: '16 peers (star)' }],
+      fanout: [{ total: 6, samples: 200, label: '6 peers (mesh)', target: 1.2 }, { total: 16, samples: 200, label: '16 peers (star)' }],
       failover: { mesh: 4, star: 10, samples: 3 },
       memory: { guests: 8, longRun: 40_000 },
       timeoutMs: 240_000,
@@ -213,6 +213,38 @@ async function heapUsed(page) {
   return usedSize
 }
 
+/** Self size of the page's heap by kind of node (constructor name for objects), from a heap snapshot. */
+async function heapByKind(page) {
+  const cdp = await page.context().newCDPSession(page)
+  for (let i = 0; i < 2; i++) await cdp.send('HeapProfiler.collectGarbage')
+  let json = ''
+  cdp.on('HeapProfiler.addHeapSnapshotChunk', ({ chunk }) => (json += chunk))
+  await cdp.send('HeapProfiler.takeHeapSnapshot', { reportProgress: false })
+  await cdp.detach()
+  const { snapshot, nodes, strings } = JSON.parse(json)
+  const fields = snapshot.meta.node_fields
+  const types = snapshot.meta.node_types[0]
+  const [typeAt, nameAt, sizeAt] = ['type', 'name', 'self_size'].map((f) => fields.indexOf(f))
+  const bytes = new Map()
+  for (let i = 0; i < nodes.length; i += fields.length) {
+    const type = types[nodes[i + typeAt]]
+    const key = type === 'object' || type === 'native' ? `${type} ${strings[nodes[i + nameAt]]}` : `(${type})`
+    bytes.set(key, (bytes.get(key) ?? 0) + nodes[i + sizeAt])
+  }
+  return bytes
+}
+
+/** The kinds that grew most between two heapByKind() readings, per peer. */
+function heapGrowth(before, after, peers) {
+  const grown = [...after].map(([kind, size]) => [kind, (size - (before.get(kind) ?? 0)) / peers]).filter(([, size]) => size > 0)
+  const all = grown.reduce((sum, [, size]) => sum + size, 0)
+  return grown
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 25)
+    .map(([kind, size]) => ({ kind, kb: Math.round(size / 102.4) / 10, share: Math.round((1000 * size) / all) / 10 }))
+}
+let heapProfile = null
+
 // ------------------------------------------------------------------ benchmarks
 
 const b64url = (buffer) => buffer.toString('base64').replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')
@@ -266,6 +298,8 @@ const BENCHMARKS = {
       session: s,
       raw: r,
       ratio: s.p50 / r.p50,
+      target: '≤ 1.1× raw',
+      ok: s.p50 / r.p50 <= 1.1,
       note: `raw = non-trickle RTCPeerConnection pair to open channels; session phases (p50): createInvite ${phase('invite')}, join ${phase('join')}, acceptAnswer ${phase('accept')}, → connected ${phase('connected')} ms; pairs checked on 127.0.0.1`,
     })
   },
@@ -283,8 +317,8 @@ const BENCHMARKS = {
       session: s,
       raw: r,
       ratio: s.p50 / r.p50,
-      target: '≤ 1.3× raw',
-      ok: s.p50 / r.p50 <= 1.3,
+      target: '≤ 1.2× raw',
+      ok: s.p50 / r.p50 <= 1.2,
       note: `emit → remote applyDelta vs send → onmessage+JSON.parse; both peers in one page (shared clock); p99 ratio ×${fmt(s.p99 / r.p99)}; p50 split (send call + channel + simple-peer/reassembly/decode + to applyDelta) session ${splitText(result.split.session)} vs raw ${splitText(result.split.raw)}; raw sending a text message as long as the library's wire message: p50 ${fmt(stats(result.extra).p50)} ms (×${fmt(s.p50 / stats(result.extra).p50)})`,
     })
   },
@@ -364,6 +398,8 @@ const BENCHMARKS = {
         session: s,
         raw: r,
         ratio: s.p50 / r.p50,
+        target: run.target ? `≤ ${run.target}× raw` : '—',
+        ok: run.target ? s.p50 / r.p50 <= run.target : null,
         note: `host emit → last guest's applyDelta, vs one raw hub sending to ${run.total - 1} raw pairs; all in one page; set-up ${fmt(result.joined / 1000)} s, topology ${result.topology.settled ? 'settled' : 'NOT settled'} (links per peer ${result.links.join(',')})`,
       })
     }
@@ -396,9 +432,11 @@ const BENCHMARKS = {
     const warm = await page.evaluate((h) => window.bench.addGuests(h, 1), host)
     await page.evaluate(([all]) => window.bench.waitTopology(all, 2, 30_000), [[host, ...warm]])
     const s0 = await heapUsed(page)
+    const before = PROFILE ? await heapByKind(page) : null
     const ids = [...warm, ...(await page.evaluate(([h, n]) => window.bench.addGuests(h, n), [host, guests]))]
     const topology = await page.evaluate(([all, n]) => window.bench.waitTopology(all, n, 30_000), [[host, ...ids], guests + 2])
     const s1 = await heapUsed(page)
+    if (before) heapProfile = heapGrowth(before, await heapByKind(page), guests)
     await page.evaluate((all) => window.bench.dispose(all), [host, ...ids])
     await page.close()
     const perPeer = (s1 - s0) / guests
@@ -410,8 +448,8 @@ const BENCHMARKS = {
       session: { value: perPeer / 1024 },
       raw: { value: rawPerPeer / 1024 },
       ratio: perPeer / rawPerPeer,
-      target: '≤ 200 KB',
-      ok: perPeer <= 200 * 1024,
+      target: '≤ 64 KB',
+      ok: perPeer <= 64 * 1024,
       note: `heap growth (after GC) when ${guests} more guests join a host that already has one, in one page, ÷ ${guests} (controller, transport, simple-peer, links, the host's share; ${guests + 2} peers, ${guests + 2 <= 6 ? 'mesh' : 'star'}${topology.settled ? '' : '; topology not settled'}); raw = ${guests} more RTCPeerConnection pairs with a channel`,
     })
 
@@ -736,10 +774,13 @@ const json = { mode: MODE, selected, machine, config: CONFIG, crashTimers: CRASH
 await writeAtomic(`${resultsDir}/${MODE}.json`, `${JSON.stringify(json, null, 2)}\n`)
 await writeAtomic(`${resultsDir}/${MODE}.md`, markdown(machine))
 log(`wrote bench/results/${MODE}.json and ${MODE}.md`)
-if (PROFILE && Object.keys(profiles).length) {
+if (PROFILE && (Object.keys(profiles).length || heapProfile)) {
   // Kept beside the results: where the time goes, for targets still missed.
   const name = `profile-${selected.join('-')}`
   const lines = [`# CPU profile: ${selected.join(', ')} (self time, top functions of the benchmark pages)`, '', `${machine.cpu}, ${machine.cores} cores, ${machine.chromium}, ${machine.date}, load ${machine.load}`, '']
+  if (heapProfile) {
+    lines.push('## memory: heap growth per connected peer, by kind (heap snapshots before and after the guests joined)', '', '| KB per peer | share | kind |', '| ---: | ---: | --- |', ...heapProfile.map((e) => `| ${e.kb} | ${e.share} % | ${e.kind.replace(/\|/g, '\\|').slice(0, 100)} |`), '')
+  }
   for (const [bench, top] of Object.entries(profiles)) {
     lines.push(`## ${bench}`, '', '| ms | share | function |', '| ---: | ---: | --- |', ...top.map((e) => `| ${e.ms} | ${e.share} % | ${e.fn.replace(/\|/g, '\\|').replace(/https?:\/\/127\.0\.0\.1:\d+\//, '')} |`), '')
   }

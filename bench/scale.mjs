@@ -14,7 +14,7 @@ const P95_LIMIT_MS = 50
 
 export const SCALE_CONFIG = {
   smoke: { steps: [2, 4], windowMs: 2_000 },
-  full: { steps: [4, 8, 12, 16, 24, 32], windowMs: 8_000 },
+  full: { steps: [4, 8, 16, 24, 32, 40, 48], windowMs: 8_000 },
 }
 
 const quantile = (values, q) => {
