@@ -6,7 +6,8 @@
  * So the fast path never refuses and never accepts what valibot would not: a property
  * test (test/wire/fast-path.test.ts) holds the two to the same answers and outputs.
  */
-import { MAX_CHANGES, MAX_ID, MAX_REASON, PROTOCOL_VERSION, type WireMessage, type WireType } from './messages.js'
+import { MAX_CHANGES, MAX_ID, MAX_REASON, PROTOCOL_VERSION, viewerKey, type WireMessage, type WireType } from './messages.js'
+import { nestsWithin } from './shape.js'
 
 type Check = (value: unknown) => boolean
 interface Field {
@@ -22,8 +23,9 @@ const isBoolean: Check = (x) => typeof x === 'boolean'
 const isReason: Check = (x) => typeof x === 'string' && x.length <= MAX_REASON
 
 /**
- * A provider payload (valibot: a record of unknown). Plain objects only, without the keys
- * valibot's record leaves out of its output, so the object itself equals valibot's copy.
+ * A provider payload (valibot: a record of unknown, then the schema's own checks). Plain
+ * objects only, without the keys valibot's record leaves out of its output, so the object
+ * itself equals valibot's copy.
  */
 const isPayload: Check = (x) =>
   typeof x === 'object' &&
@@ -31,7 +33,9 @@ const isPayload: Check = (x) =>
   Object.getPrototypeOf(x) === Object.prototype &&
   !hasOwn.call(x, '__proto__') &&
   !hasOwn.call(x, 'prototype') &&
-  !hasOwn.call(x, 'constructor')
+  !hasOwn.call(x, 'constructor') &&
+  nestsWithin(x) &&
+  viewerKey(x as Record<string, unknown>)
 
 /** Exactly these keys (optional ones may be absent), each valid. */
 function exactly(fields: Record<string, Field>): Check {

@@ -21,10 +21,13 @@ const edgy = fc.oneof(
 /** Mostly valid, sometimes just past a bound. */
 const id = fc.oneof({ arbitrary: fc.string({ minLength: 1, maxLength: 12 }), weight: 6 }, fc.constantFrom('x'.repeat(64), 'x'.repeat(65), ''))
 const count = fc.oneof({ arbitrary: fc.nat(), weight: 6 }, fc.constantFrom(2 ** 53 - 1, 2 ** 53, -1, 1.5))
-/** Payloads, including the keys valibot's record drops and arrays it accepts as records. */
+/** `{ d: { d: … } }`, `depth` objects deep in all. */
+const nested = (depth: number): object => (depth <= 1 ? {} : { d: nested(depth - 1) })
+/** Payloads, including the keys valibot's record drops, arrays it accepts as records, and the schema's own bounds. */
 const payload = fc.oneof(
   fc.dictionary(fc.string({ maxLength: 8 }), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 4 }),
   fc.constantFrom({ constructor: 1 }, { prototype: 2 }, JSON.parse('{"__proto__":{"x":1},"a":1}') as object, [1, 2], [], null, 'text'),
+  fc.constantFrom(nested(64), nested(65), { viewerId: 'v'.repeat(64) }, { viewerId: 'v'.repeat(65) }, { viewerUniqueId: 'u'.repeat(65) }, { viewerId: 7 }, { viewerId: null }),
 )
 const change = fc.record({ p: id, d: payload })
 
