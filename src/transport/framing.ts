@@ -15,6 +15,7 @@
  * Batches are why a burst of small messages costs a few DataChannel sends rather than one
  * each: the browser's per-send cost, not the bytes, bounds the message rate.
  */
+import { concatBytes } from '../encoding/bytes.js'
 import { TransportError } from '../errors.js'
 import type { Clock, TimerHandle } from '../runtime/clock.js'
 import type { Lane, TransferProgress } from './transport.js'
@@ -397,14 +398,7 @@ export class Reassembler {
 
 /** The chunks of a message as one array; a single chunk is used as it is. */
 function join(chunks: Uint8Array[], total: number): Uint8Array {
-  if (chunks.length === 1) return chunks[0]!
-  const message = new Uint8Array(total)
-  let at = 0
-  for (const chunk of chunks) {
-    message.set(chunk, at)
-    at += chunk.byteLength
-  }
-  return message
+  return chunks.length === 1 ? chunks[0]! : concatBytes(chunks, total)
 }
 
 /** A plain Uint8Array over part of a frame, no copy (a Buffer's slice() would not be one). */
