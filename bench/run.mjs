@@ -179,9 +179,13 @@ async function openPage(context) {
   return page
 }
 
-/** Stops the CPU profiles of the pages opened since the last call; returns the top self-time functions. */
+/**
+ * Stops the CPU profiles of the pages opened since the last call; returns the top functions
+ * by self time and by inclusive time (self and callees; a recursive function counted once).
+ */
 async function collectProfiles() {
-  const totals = new Map()
+  const self = new Map()
+  const inclusive = new Map()
   let all = 0
   for (const { cdp } of profiled.splice(0)) {
     let profile
@@ -192,20 +196,38 @@ async function collectProfiles() {
     }
     const dt = new Map()
     for (let i = 0; i < profile.samples.length; i++) dt.set(profile.samples[i], (dt.get(profile.samples[i]) ?? 0) + (profile.timeDeltas[i] ?? 0))
+    const byId = new Map(profile.nodes.map((node) => [node.id, node]))
+    const keyOf = (node) => {
+      const { functionName, url, lineNumber } = node.callFrame
+      const file = url ? url.replace(/^.*?\/(src|bench|node_modules)\//, '$1/').replace(/\?.*$/, '') : ''
+      return `${functionName || '(anonymous)'}${file ? ` ${file}:${lineNumber + 1}` : ''}`
+    }
     for (const node of profile.nodes) {
       const us = dt.get(node.id) ?? 0
       if (!us) continue
-      const { functionName, url, lineNumber } = node.callFrame
-      const file = url ? url.replace(/^.*?\/(src|bench|node_modules)\//, '$1/').replace(/\?.*$/, '') : ''
-      const key = `${functionName || '(anonymous)'}${file ? ` ${file}:${lineNumber + 1}` : ''}`
-      totals.set(key, (totals.get(key) ?? 0) + us)
+      self.set(keyOf(node), (self.get(keyOf(node)) ?? 0) + us)
       all += us
     }
+    // Inclusive: each sample's time to every distinct function on its stack.
+    const parent = new Map()
+    for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id)
+    for (const [id, us] of dt) {
+      const seen = new Set()
+      for (let at = id; at !== undefined; at = parent.get(at)) {
+        const key = keyOf(byId.get(at))
+        if (seen.has(key)) continue
+        seen.add(key)
+        inclusive.set(key, (inclusive.get(key) ?? 0) + us)
+      }
+    }
   }
-  return [...totals]
-    .sort((a, b) => b[1] - a[1])
-    .slice(0, 25)
-    .map(([fn, us]) => ({ fn, ms: Math.round(us / 100) / 10, share: Math.round((1000 * us) / all) / 10 }))
+  const top = (totals, skip = () => false) =>
+    [...totals]
+      .filter(([fn]) => !skip(fn))
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 25)
+      .map(([fn, us]) => ({ fn, ms: Math.round(us / 100) / 10, share: Math.round((1000 * us) / all) / 10 }))
+  return { self: top(self), inclusive: top(inclusive, (fn) => /^\((root|program|idle|garbage collector)\)/.test(fn)) }
 }
 
 async function heapUsed(page) {
@@ -819,10 +841,10 @@ for (const name of selected) {
     clearTimeout(timer)
     if (PROFILE) {
       const top = await collectProfiles()
-      if (top.length) {
+      if (top.self.length) {
         profiles[name] = top
-        log(`  CPU profile of ${name} (self time, top ${top.length}):`)
-        for (const entry of top) log(`    ${String(entry.ms).padStart(8)} ms ${String(entry.share).padStart(5)} %  ${entry.fn}`)
+        log(`  CPU profile of ${name} (self time, top ${top.self.length}):`)
+        for (const entry of top.self) log(`    ${String(entry.ms).padStart(8)} ms ${String(entry.share).padStart(5)} %  ${entry.fn}`)
       }
     }
     await context?.close().catch(() => {})
@@ -862,8 +884,10 @@ if (PROFILE && (Object.keys(profiles).length || heapProfile)) {
   if (heapProfile) {
     lines.push('## memory: heap growth per connected peer, by kind (heap snapshots before and after the guests joined)', '', '| KB per peer | share | kind |', '| ---: | ---: | --- |', ...heapProfile.map((e) => `| ${e.kb} | ${e.share} % | ${e.kind.replace(/\|/g, '\\|').slice(0, 100)} |`), '')
   }
+  const entries = (list) => list.map((e) => `| ${e.ms} | ${e.share} % | ${e.fn.replace(/\|/g, '\\|').replace(/https?:\/\/127\.0\.0\.1:\d+\//, '')} |`)
   for (const [bench, top] of Object.entries(profiles)) {
-    lines.push(`## ${bench}`, '', '| ms | share | function |', '| ---: | ---: | --- |', ...top.map((e) => `| ${e.ms} | ${e.share} % | ${e.fn.replace(/\|/g, '\\|').replace(/https?:\/\/127\.0\.0\.1:\d+\//, '')} |`), '')
+    lines.push(`## ${bench}: self time`, '', '| ms | share | function |', '| ---: | ---: | --- |', ...entries(top.self), '')
+    lines.push(`## ${bench}: inclusive time (with callees)`, '', '| ms | share | function |', '| ---: | ---: | --- |', ...entries(top.inclusive), '')
   }
   await writeAtomic(`${resultsDir}/${name}.md`, lines.join('\n'))
   log(`wrote bench/results/${name}.md`)
