@@ -228,7 +228,7 @@ export class Reassembler {
   ) {
     this.maxMessageBytes = limits.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES
     this.maxPartialMessages = limits.maxPartialMessages ?? DEFAULT_MAX_PARTIAL_MESSAGES
-    this.maxBytesInFlight = limits.maxBytesInFlight ?? this.maxMessageBytes + IN_FLIGHT_MARGIN_BYTES
+    this.maxBytesInFlight = limits.maxBytesInFlight ?? Math.min(this.maxMessageBytes + IN_FLIGHT_MARGIN_BYTES, MAX_ENCODABLE_BYTES)
     this.timeoutMs = limits.timeoutMs ?? DEFAULT_REASSEMBLY_TIMEOUT_MS
     checkMessageLimit(this.maxMessageBytes)
     checkMessageLimit(this.maxBytesInFlight)

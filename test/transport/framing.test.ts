@@ -317,5 +317,8 @@ describe('framing', () => {
     expect(codeOf(() => new OutboundQueue(13))).toBe('invalid-option')
     expect(codeOf(() => new OutboundQueue(16_000, 2 ** 32))).toBe('invalid-option')
     expect(codeOf(() => new Reassembler(new VirtualClock(), () => {}, { maxMessageBytes: -1 }))).toBe('invalid-option')
+    expect(codeOf(() => new Reassembler(new VirtualClock(), () => {}, { maxBytesInFlight: 2 ** 32 }))).toBe('invalid-option')
+    // The default budget (the message limit plus a margin) stays within what the length field can say.
+    expect(codeOf(() => new Reassembler(new VirtualClock(), () => {}, { maxMessageBytes: 2 ** 32 - 1 }))).toBeUndefined()
   })
 })
