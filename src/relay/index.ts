@@ -1,5 +1,7 @@
 export { createRelayClient } from './client.js'
-export type { RelayClient, RelayClientOptions } from './client.js'
+export type { RelayClient, RelayClientOptions, RelayInviteMeta, RelayOffer, RelayPublished, RelayWatchResult } from './client.js'
+export { DEFAULT_RETRY_POLICY, RelayListener } from './listener.js'
+export type { RelayListenerState, RetryPolicy, WatchedInvite } from './listener.js'
 export { relayFragment, relayInviteUrl, parseRelayFragment, RELAY_FRAGMENT_PREFIX } from './fragment.js'
 export type { RelayInviteRef } from './fragment.js'
 export { RelayError } from './errors.js'
