@@ -149,13 +149,13 @@ export function createRelayServer(options: RelayServerOptions = {}): RelayServer
     if (!handlers) throw new HttpError(404, 'not-found', 'No such endpoint.')
     entry.route = `/${pattern}`
     if (method === 'OPTIONS') return send(res, 204)
-    const handler = handlers[method]
-    const allowed = Object.keys(handlers).join(', ')
-    if (!handler) throw new HttpError(405, 'method-not-allowed', `Use ${allowed} here.`, { allow: `${allowed}, OPTIONS` })
     if (id !== undefined) {
       entry.id = id.slice(0, 8)
       if (!ID_PATTERN.test(id)) throw new HttpError(404, 'not-found', 'There is no invite with this id.')
     }
+    const handler = handlers[method]
+    const allowed = Object.keys(handlers).join(', ')
+    if (!handler) throw new HttpError(405, 'method-not-allowed', `Use ${allowed} here.`, { allow: `${allowed}, OPTIONS` })
     if (rateLimit && entry.route !== '/v1/health') {
       const wait = await storeCall(store.takeToken(clientKey(clientAddress(req)), rateLimit, now()))
       if (wait > 0) throw new HttpError(429, 'rate-limited', 'Too many requests from this address; slow down.', { 'retry-after': String(wait) })
