@@ -38,6 +38,8 @@ export interface PeerOptions {
   electionTimeoutMs?: number
   /** Passed through: invites go through this relay (one click), falling back to the paste flow. */
   signalingEndpoint?: string
+  /** Passed through: a relayed answer not picked up within this is `session-answer-unclaimed`. */
+  relayPickupMs?: number
   /**
    * Host's `admit` hook: 'accept' or 'refuse' everyone, or 'ask': each knock waits in the
    * page until the test decides (`knocks`, `decide`). Default: no hook.
@@ -360,6 +362,7 @@ function create(options: PeerOptions = {}): number {
     ...(options.linkTimeoutMs !== undefined ? { linkTimeoutMs: options.linkTimeoutMs } : {}),
     ...(options.electionTimeoutMs !== undefined ? { electionTimeoutMs: options.electionTimeoutMs } : {}),
     ...(options.signalingEndpoint !== undefined ? { signalingEndpoint: options.signalingEndpoint } : {}),
+    ...(options.relayPickupMs !== undefined ? { relayPickupMs: options.relayPickupMs } : {}),
     ...(admit ? { admit } : {}),
   })
   const peer: Peer = { controller, kv: {}, layers: { left: {}, right: {} }, cursors: {}, blob: '', blobInfo: blobInfo(''), emitters: new Map(), applied: [], events: [], bursts: new Map(), knocks: [], tapped }

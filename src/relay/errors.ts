@@ -17,7 +17,7 @@ export type RelayErrorCode =
 const RELAY_MESSAGES: Record<RelayErrorCode, string> = {
   'relay-not-found': 'The relay does not know this invite: it was withdrawn or expired long ago, or the relay was restarted and lost it. Ask the host for a new invite.',
   'relay-expired': 'This invite has expired. Ask the host for a new one.',
-  'relay-answered': 'This invite has no free place left: someone has already used it. Ask the host for a new one.',
+  'relay-answered': 'Someone has already answered this invite, and it has no free place left. Ask the host for a new one.',
   'relay-revoked': 'The host has withdrawn this invite. Ask them for a new one if you still need it.',
   'relay-refused': 'The relay refused the request because it does not carry the right key: the link may be damaged. Ask the host to send it again.',
   'relay-too-large': 'The invite is too large for the relay.',
