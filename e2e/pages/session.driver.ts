@@ -186,8 +186,13 @@ export class Peer {
 
   // Access and relay (e2e/session-access.spec.ts).
 
-  inviteWith(options: { access?: SessionAccess }): Promise<SessionInvite> {
+  inviteWith(options: { access?: SessionAccess; seats?: number; ttlMs?: number }): Promise<SessionInvite> {
     return this.page.evaluate(([i, o]) => window.sessionHarness.inviteWith(i, o), [this.index, options] as const)
+  }
+
+  /** `listInvites()`, `revokeInvite(id)` or `previewInvite(url)`, as an outcome. */
+  invites(call: { list: true } | { revoke: string } | { preview: string }): Promise<Outcome<unknown>> {
+    return this.page.evaluate(([i, c]) => window.sessionHarness.invites(i, c), [this.index, call] as const)
   }
 
   /** `join(url)` with `relayed`; a rejection comes back as `{ ok: false, name, code, message }`. */

@@ -484,7 +484,9 @@ export interface SessionHarness {
   burst(index: number, prefix: string, count: number, everyMs: number): void
   burstState(index: number, prefix: string): BurstState | null
   /** `createInvite(options)` (e.g. `{ access: 'viewer' }`). */
-  inviteWith(index: number, options: { access?: SessionAccess }): Promise<SessionInvite>
+  inviteWith(index: number, options: { access?: SessionAccess; seats?: number; ttlMs?: number }): Promise<SessionInvite>
+  /** Invites and relay (e2e/relay-*.spec.ts): `listInvites`, `revokeInvite`, `previewInvite`; a throw comes back as an outcome. */
+  invites(index: number, call: { list: true } | { revoke: string } | { preview: string }): Promise<Outcome<unknown>>
   /** `join(url)` with everything it resolved with (`relayed` too), or the rejection. */
   joinFull(index: number, url: string): Promise<Outcome<Joined>>
   /** Host: `kick(peerId)`; a throw comes back as an outcome. */
@@ -593,6 +595,10 @@ const harness: SessionHarness = {
     return state ? { ids: [...state.ids], done: state.done } : null
   },
   inviteWith: (index, options) => peerAt(index).controller.createInvite(options),
+  invites: (index, call) => {
+    const c = peerAt(index).controller
+    return outcome(async () => plain('list' in call ? c.listInvites() : 'revoke' in call ? ((await c.revokeInvite(call.revoke)), null) : await c.previewInvite(call.preview)))
+  },
   joinFull: (index, url) =>
     outcome(async () => {
       const { answerCode, relayed } = await peerAt(index).controller.join(url)

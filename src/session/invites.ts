@@ -111,8 +111,9 @@ export class Invites<V extends SessionViewer = SessionViewer> extends Part<V> {
     try {
       published = await relay.publish(ticket.codes, { from: { id: this.core.self.id, name: this.core.self.name }, access: ticket.options.access }, ttlSeconds)
     } catch (error) {
-      invite.relayError = (error as Error).message
-      this.core.diagnostic('relay-unavailable', `${(error as Error).message} Send the invite link, and paste the guest's answer code back.`, { error })
+      // Words for the host: the guest gets the invite code (the link still carries it) and sends an answer code back.
+      invite.relayError = `${(error as Error).message} Send the guest the invite code instead, and paste their answer code back.`
+      this.core.diagnostic('relay-unavailable', invite.relayError, { error })
       return
     }
     if (!this.current(session) || ticket.status !== 'open') {
