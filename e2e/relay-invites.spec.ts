@@ -231,6 +231,44 @@ test.describe('relayed invites that never strand anyone', () => {
     expect((await host.view()).peers).toHaveLength(4)
     await expectHealthy()
   })
+
+  test('a relay without Redis restarts and forgets the invite: the host hears "lost" in words, re-issues with one click, and the guest joins', async () => {
+    const memoryPort = await freePort()
+    const startMemoryRelay = async () => {
+      const relay = createRelayServer({ log: () => undefined })
+      await relay.listen(memoryPort, '127.0.0.1')
+      return relay
+    }
+    let memoryRelay = await startMemoryRelay()
+    try {
+      const endpoint = `http://127.0.0.1:${memoryPort}`
+      const host = await hostPage.add({ name: 'Hana', signalingEndpoint: endpoint })
+      const guest = await guestPages[0]!.add({ name: 'Gus', signalingEndpoint: endpoint })
+      await host.start()
+      const first = await host.invite()
+      await untilRelayState(host, { state: 'listening', watching: 1 })
+      await memoryRelay.close()
+      memoryRelay = await startMemoryRelay()
+      await expect.poll(async () => (await listInvites(host))[0]?.status, { timeout: 20_000, intervals: [50] }).toBe('lost')
+      const [lost] = await listInvites(host)
+      expect(lost!.message).toMatch(/relay no longer knows this invite.*invite code instead.*re-issue/)
+      expect((await host.events('session-invite-changed')).map((e) => e.payload.status)).toContain('lost')
+      // Its link is dead, in words for the guest.
+      const dead = await guest.joinFull(first.url)
+      expect(dead).toMatchObject({ ok: false, code: 'relay-not-found' })
+      expect(dead.ok ? '' : dead.message).toMatch(/relay was restarted and lost it.*Ask the host for a new invite/)
+
+      const reissued = await host.invites({ reissue: first.inviteId })
+      expect(reissued).toMatchObject({ ok: true, value: { relayed: true } })
+      const fresh = (reissued.ok ? reissued.value : null) as SessionInvite
+      expect((await listInvites(host)).map((i) => i.status)).toEqual(['revoked', 'open'])
+      expect(await guest.joinFull(fresh.url)).toMatchObject({ ok: true, value: { relayed: true } })
+      await Promise.all([host.waitFor({ state: 'connected' }), guest.waitFor({ state: 'connected' })])
+      await expectHealthy()
+    } finally {
+      await memoryRelay.close()
+    }
+  })
 })
 
 /** A proxy in front of a relay that can answer the host's long-polls 429 (Retry-After) on demand. */

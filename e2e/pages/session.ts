@@ -397,6 +397,9 @@ function blobInfo(text: string): BlobInfo {
   return { length: text.length, hash: hash.toString(16).padStart(8, '0'), head: text.slice(0, 32), tail: text.slice(-32) }
 }
 
+/** A call of the invite list and relay API (see `invites`). */
+export type InvitesCall = { list: true } | { revoke: string } | { reissue: string } | { preview: string }
+
 /** What a test waits for, checked in the page (see `check`). */
 export type Condition =
   | { state: SessionState }
@@ -486,7 +489,7 @@ export interface SessionHarness {
   /** `createInvite(options)` (e.g. `{ access: 'viewer' }`). */
   inviteWith(index: number, options: { access?: SessionAccess; seats?: number; ttlMs?: number }): Promise<SessionInvite>
   /** Invites and relay (e2e/relay-*.spec.ts): `listInvites`, `revokeInvite`, `previewInvite`; a throw comes back as an outcome. */
-  invites(index: number, call: { list: true } | { revoke: string } | { preview: string }): Promise<Outcome<unknown>>
+  invites(index: number, call: InvitesCall): Promise<Outcome<unknown>>
   /** `join(url)` with everything it resolved with (`relayed` too), or the rejection. */
   joinFull(index: number, url: string): Promise<Outcome<Joined>>
   /** Host: `kick(peerId)`; a throw comes back as an outcome. */
@@ -597,7 +600,12 @@ const harness: SessionHarness = {
   inviteWith: (index, options) => peerAt(index).controller.createInvite(options),
   invites: (index, call) => {
     const c = peerAt(index).controller
-    return outcome(async () => plain('list' in call ? c.listInvites() : 'revoke' in call ? ((await c.revokeInvite(call.revoke)), null) : await c.previewInvite(call.preview)))
+    return outcome(async () => {
+      if ('list' in call) return plain(c.listInvites())
+      if ('revoke' in call) return (await c.revokeInvite(call.revoke)) ?? null
+      if ('reissue' in call) return plain(await c.reissueInvite(call.reissue))
+      return plain(await c.previewInvite(call.preview))
+    })
   },
   joinFull: (index, url) =>
     outcome(async () => {
