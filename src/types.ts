@@ -136,8 +136,12 @@ export type SessionEvents = {
   'session-bootstrap-progress': TransferProgress
   'session-bootstrap-complete': { entries: number; seq: number }
   'session-diagnostic': SessionDiagnostic
-  /** Host: an invite opened, was used, expired, was revoked, burned or lost on the relay. */
-  'session-invite-changed': SessionInviteInfo
+  /**
+   * Host: an invite opened, was used, expired, was revoked, burned or lost on the relay.
+   * Without its link and code (events get mirrored and logged; those are secrets):
+   * `listInvites()` has them.
+   */
+  'session-invite-changed': Omit<SessionInviteInfo, 'url' | 'code'>
   /** Host: listening on the relay, retrying in N s, or unreachable (show the paste codes). */
   'session-relay-state': RelayListenerState
   /**

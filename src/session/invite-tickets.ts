@@ -130,7 +130,9 @@ export class Tickets {
   announce(ticket: Ticket, message = WORDS[ticket.status](ticket)): void {
     ticket.message = message
     const session = this.core.session
-    if (session) this.core.emit('session-invite-changed', this.info(session, ticket))
+    if (!session) return
+    const { url: _url, code: _code, ...change } = this.info(session, ticket)
+    this.core.emit('session-invite-changed', change)
   }
 
   private info(session: Session, ticket: Ticket): SessionInviteInfo {
