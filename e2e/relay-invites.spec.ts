@@ -198,6 +198,35 @@ test.describe('relayed invites that never strand anyone', () => {
     await expectHealthy()
   })
 
+  test('an answer that authenticates but cannot be used burns the invite: the host is told at once, in words, and re-issues with one click', async () => {
+    const host = await hostPage.add({ name: 'Hana', signalingEndpoint: urlA })
+    const guest = await guestPages[0]!.add({ name: 'Gus', signalingEndpoint: urlB })
+    await host.start()
+    const invite = await host.invite()
+    // Someone who holds the whole link (a guest on an outdated or broken page) sends garbage.
+    const { id, key } = relayRef(invite.fragment)
+    const garbage = await seal('answer', id, key, 'not an answer code')
+    const posted = await fetch(`${urlB}/v1/invites/${id}/answer`, { method: 'POST', body: JSON.stringify({ answer: garbage, slot: 0, mac: await answerMac(key, id, 0, garbage) }) })
+    expect(posted.status).toBe(204)
+    await host.waitFor({ event: 'session-invite-changed' })
+    await expect.poll(async () => (await listInvites(host))[0]?.status, { intervals: [50] }).toBe('burned')
+    const [burned] = await listInvites(host)
+    expect(burned!.message).toMatch(/cannot be used.*Re-issue the invite/)
+    expect((await host.events('session-diagnostic')).map((e) => e.payload.code)).toContain('relay-answer-unusable')
+    // The guest who comes now hears the link is spent, not silence.
+    const late = await guest.joinFull(invite.url)
+    expect(late).toMatchObject({ ok: false, name: 'RelayError' })
+    expect((await guest.view()).state).toBe('idle')
+
+    const reissued = await host.invites({ reissue: invite.inviteId })
+    expect(reissued).toMatchObject({ ok: true, value: { relayed: true } })
+    const fresh = (reissued.ok ? reissued.value : null) as SessionInvite
+    expect(await guest.joinFull(fresh.url)).toMatchObject({ ok: true, value: { relayed: true } })
+    await Promise.all([host.waitFor({ state: 'connected' }), guest.waitFor({ state: 'connected' })])
+    expect((await listInvites(host)).map((i) => i.status)).toEqual(['burned', 'used'])
+    await expectHealthy()
+  })
+
   test('a room link seats three guests, each previewing who invites and until when; revoked, it refuses the fourth in words', async () => {
     const host = await hostPage.add({ name: 'Hana', signalingEndpoint: urlA, admit: 'accept' })
     await host.start()
