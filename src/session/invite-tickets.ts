@@ -6,7 +6,7 @@
  * `Session.invites`, one per seat, as the paste flow has them.
  */
 import { type RelayListener, RelayError, type RelayPublished } from '../relay/index.js'
-import type { SessionAccess, SessionInvite, SessionInviteInfo, SessionInviteStatus } from '../types.js'
+import type { SessionAccess, SessionInvite, SessionInviteInfo, SessionInviteStatus, SessionViewer } from '../types.js'
 import type { Core, Session } from './state.js'
 
 export interface TicketOptions {
@@ -33,6 +33,9 @@ export interface Ticket {
   withdrawn?: Promise<void>
 }
 
+/** Used, expired, revoked and burned tickets `listInvites` still shows; older ones are forgotten. */
+const KEPT_CLOSED = 64
+
 const WORDS: Record<SessionInviteStatus, (t: Ticket) => string> = {
   open: (t) =>
     t.relay
@@ -47,11 +50,11 @@ const WORDS: Record<SessionInviteStatus, (t: Ticket) => string> = {
   lost: () => "The relay no longer knows this invite (it may have been restarted). Its link will not work: send the guest the invite code instead, and paste their answer back, or re-issue the invite.",
 }
 
-export class Tickets {
+export class Tickets<V extends SessionViewer = SessionViewer> {
   private readonly bySession = new WeakMap<Session, Map<string, Ticket>>()
 
   constructor(
-    private readonly core: Core,
+    private readonly core: Core<V>,
     private readonly listener: () => RelayListener | undefined,
   ) {}
 
@@ -68,7 +71,11 @@ export class Tickets {
   }
 
   add(session: Session, ticket: Ticket): void {
-    this.of(session).set(ticket.id, ticket)
+    const tickets = this.of(session)
+    tickets.set(ticket.id, ticket)
+    // Open tickets are bounded by the seat limit; of the closed ones, the newest are kept.
+    const closed = [...tickets.values()].filter((t) => t.status !== 'open' && t.status !== 'lost')
+    for (const old of closed.slice(0, Math.max(0, closed.length - KEPT_CLOSED))) tickets.delete(old.id)
     this.announce(ticket)
   }
 

@@ -22,7 +22,7 @@ import type { Link, Signal } from '../transport/transport.js'
 import type { SessionAccess, SessionInvite, SessionInviteInfo, SessionInvitePreview, SessionViewer } from '../types.js'
 import { wire } from '../wire/build.js'
 import { type Ticket, Tickets } from './invite-tickets.js'
-import { type Core, Part, type Session } from './state.js'
+import { Part, type Session } from './state.js'
 
 /** An invite read by a guest, not yet answered. */
 export interface OpenedInvite {
@@ -42,7 +42,7 @@ export class InviteTooLongError extends InviteError {
 
 export class Invites<V extends SessionViewer = SessionViewer> extends Part<V> {
   private relayListener: RelayListener | undefined
-  readonly tickets = new Tickets(this.core as unknown as Core, () => this.relayListener)
+  readonly tickets = new Tickets<V>(this.core, () => this.relayListener)
 
   /** The relay listener's state (idle when there is no relay or nothing to listen for). */
   get relayState(): RelayListenerState {
