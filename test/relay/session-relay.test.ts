@@ -102,4 +102,20 @@ describe('one-click invites through the relay', () => {
     await until(s, () => guest.controller.getState() === 'connected', 'the pasted answer')
     expect(host.controller.getRelayState()).toMatchObject({ state: 'idle' })
   })
+
+  it('a guest whose relay is down is told so in words for a guest, not for the host', async () => {
+    const s = new TestSession()
+    const host = s.peer('host', { relay: createRelayClient({ endpoint }) })
+    await host.controller.start()
+    const invite = await host.controller.createInvite()
+    const guest = s.peer('g1', { relay: createRelayClient({ endpoint: 'http://127.0.0.1:9/', timeoutMs: 500 }) })
+    const error = await guest.controller.join(invite.url).then(
+      () => undefined,
+      (e: unknown) => e as Error & { code: string },
+    )
+    expect(error).toMatchObject({ code: 'relay-unavailable' })
+    expect(error!.message).toMatch(/cannot be reached.*ask the host to send you the invite code/)
+    expect(error!.message).not.toMatch(/paste their answer|copy it to the guest/)
+    expect(guest.controller.getState()).toBe('idle')
+  })
 })
