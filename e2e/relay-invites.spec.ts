@@ -24,9 +24,14 @@ let urlA = ''
 let urlB = ''
 /** Requests to /v1/answers (the host's long-polls) now open at relay A. */
 let openPolls = 0
+/**
+ * Every page and this process are one client address (127.0.0.1), whose bucket Redis shares
+ * between both instances for the whole file: room for all of it. The 429 case injects its own.
+ */
+const RATE_LIMIT = { capacity: 2_000, refillPerSecond: 100 }
 
 function startA(): Promise<void> {
-  relayA = createRelayServer({ store: storeA, storePollMs: 100, log: () => undefined })
+  relayA = createRelayServer({ store: storeA, storePollMs: 100, rateLimit: RATE_LIMIT, log: () => undefined })
   relayA.server.on('request', (req, res) => {
     if (!req.url?.startsWith('/v1/answers')) return
     openPolls++
@@ -43,7 +48,7 @@ test.beforeAll(async () => {
   portA = await freePort()
   urlA = `http://127.0.0.1:${portA}`
   await startA()
-  relayB = createRelayServer({ store: storeB, storePollMs: 100, log: () => undefined })
+  relayB = createRelayServer({ store: storeB, storePollMs: 100, rateLimit: RATE_LIMIT, log: () => undefined })
   urlB = (await relayB.listen(0, '127.0.0.1')).url
 })
 

@@ -12,7 +12,8 @@ import {
   relayFragment,
   type RelayInviteRef,
   relayInviteUrl,
-  RelayListener,
+  type RelayClient,
+  type RelayListener,
   type RelayListenerState,
   type RelayOffer,
   type RelayPublished,
@@ -42,6 +43,7 @@ export class InviteTooLongError extends InviteError {
 
 export class Invites<V extends SessionViewer = SessionViewer> extends Part<V> {
   private relayListener: RelayListener | undefined
+  private loadingListener: Promise<RelayListener> | undefined
   readonly tickets = new Tickets<V>(this.core, () => this.relayListener)
 
   /** The relay listener's state (idle when there is no relay or nothing to listen for). */
@@ -109,7 +111,9 @@ export class Invites<V extends SessionViewer = SessionViewer> extends Part<V> {
     const relay = this.core.relay!
     const invite = ticket.invite
     let published: RelayPublished
+    let listener: RelayListener
     try {
+      listener = await this.listener(relay)
       published = await relay.publish(ticket.codes, { from: { id: this.core.self.id, name: this.core.self.name }, access: ticket.options.access }, ttlSeconds)
     } catch (error) {
       // Words for the host: the guest gets the invite code (the link still carries it) and sends an answer code back.
@@ -126,13 +130,24 @@ export class Invites<V extends SessionViewer = SessionViewer> extends Part<V> {
     invite.relayed = true
     ticket.relay = published
     this.tickets.announce(ticket)
-    this.relayListener ??= new RelayListener(relay, this.core.clock, this.core.random, (state) => this.core.emit('session-relay-state', state))
-    this.relayListener.add({
+    listener.add({
       ...published,
       onAnswer: (answer, slot) => this.acceptRelayed(session, ticket, answer, slot),
       onDamaged: (error, slot) => this.burnSeat(session, ticket, slot, error),
       onGone: (reason) => this.current(session) && this.tickets.gone(ticket, reason),
     })
+  }
+
+  /** The page's one relay listener, loaded with the first relayed invite (like the relay client: a page without a relay never loads it). */
+  private listener(relay: RelayClient): Promise<RelayListener> {
+    this.loadingListener ??= import('../relay/listener.js').then(
+      ({ RelayListener }) => (this.relayListener = new RelayListener(relay, this.core.clock, this.core.random, (state) => this.core.emit('session-relay-state', state))),
+      (cause: unknown) => {
+        this.loadingListener = undefined
+        throw new RelayError('relay-unavailable', 'the relay listener could not be loaded', { cause })
+      },
+    )
+    return this.loadingListener
   }
 
   private acceptRelayed(session: Session, ticket: Ticket, answer: string, slot: number): void {

@@ -4,7 +4,8 @@
  * never giving up while an invite is open, and its state reported at each step.
  */
 import { describe, expect, it } from 'vitest'
-import { RelayError, RelayListener, type RelayClient, type RelayListenerState, type RelayPublished, type RelayWatchResult } from '../../src/relay/index.js'
+import { RelayError, type RelayClient, type RelayListenerState, type RelayPublished, type RelayWatchResult } from '../../src/relay/index.js'
+import { RelayListener } from '../../src/relay/listener.js'
 import type { Clock, TimerHandle } from '../../src/runtime/clock.js'
 
 class ManualClock implements Clock {
