@@ -92,6 +92,16 @@ async function listInvites(host: Peer): Promise<SessionInviteInfo[]> {
   return listed.value as SessionInviteInfo[]
 }
 
+/** A host on relay A with one relayed invite open, and a guest on relay B (not joined). */
+async function hostWithInvite(): Promise<{ host: Peer; guest: Peer; invite: SessionInvite }> {
+  const host = await hostPage.add({ name: 'Hana', signalingEndpoint: urlA })
+  const guest = await guestPages[0]!.add({ name: 'Gus', signalingEndpoint: urlB })
+  await host.start()
+  const invite = await host.invite()
+  expect(invite.relayed).toBe(true)
+  return { host, guest, invite }
+}
+
 function relayRef(fragment: string): { id: string; key: string } {
   const match = /^#session=r\.([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]+)$/.exec(fragment)
   if (!match) throw new Error(`Not a relay fragment: ${fragment}`)
@@ -177,10 +187,7 @@ test.describe('relayed invites that never strand anyone', () => {
   })
 
   test('a stranger who learns the id posts bogus and replayed answers: refused, nothing burns, the real guest joins', async () => {
-    const host = await hostPage.add({ name: 'Hana', signalingEndpoint: urlA })
-    const guest = await guestPages[0]!.add({ name: 'Gus', signalingEndpoint: urlB })
-    await host.start()
-    const invite = await host.invite()
+    const { host, guest, invite } = await hostWithInvite()
     const { id } = relayRef(invite.fragment)
     // The stranger knows the id (from a log, a proxy) but not the key in the fragment.
     const strangerKey = newRelayKey()
@@ -204,10 +211,7 @@ test.describe('relayed invites that never strand anyone', () => {
   })
 
   test('an answer that authenticates but cannot be used burns the invite: the host is told at once, in words, and re-issues with one click', async () => {
-    const host = await hostPage.add({ name: 'Hana', signalingEndpoint: urlA })
-    const guest = await guestPages[0]!.add({ name: 'Gus', signalingEndpoint: urlB })
-    await host.start()
-    const invite = await host.invite()
+    const { host, guest, invite } = await hostWithInvite()
     // Someone who holds the whole link (a guest on an outdated or broken page) sends garbage.
     const { id, key } = relayRef(invite.fragment)
     const garbage = await seal('answer', id, key, 'not an answer code')
