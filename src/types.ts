@@ -1,6 +1,7 @@
 /** The public contract between an app and the controller. */
 import type { SessionDelta, SessionRole } from './providers/contract.js'
 import type { LinkStats, TransferProgress } from './transport/transport.js'
+import type { RelayListenerState } from './relay/listener.js'
 import type { PeerInfo } from './wire/messages.js'
 
 export type { PeerInfo, TransferProgress }
@@ -91,7 +92,60 @@ export interface SessionInvite {
   relayed?: boolean
   /** Why the relay could not be used (the link is then the paste flow's). */
   relayError?: string
+  /** Guests the link seats: 1 for an invite, more for a room link (relayed only). */
+  seats?: number
 }
+
+/**
+ * Where an invite stands, as the host's page shows it: `open` (waiting), `used` (every
+ * seat taken), `expired`, `revoked` (by this host), `burned` (a reply arrived that could
+ * not be used: re-issue it), `lost` (the relay forgot it, e.g. restarted without its
+ * store: the paste codes still work).
+ */
+export type SessionInviteStatus = 'open' | 'used' | 'expired' | 'revoked' | 'burned' | 'lost'
+
+/** An invite or room link in the host's list (`listInvites`, `session-invite-changed`). */
+export interface SessionInviteInfo {
+  /** Names the invite (`revokeInvite`, `reissueInvite`). */
+  inviteId: string
+  /** The link to send. */
+  url: string
+  /** The paste code of a seat still open (a room's first open seat), for the paste fallback. */
+  code: string
+  /** When it closes, in ms on the controller's clock. */
+  expiresAt: number
+  /** What its guests may do. */
+  access: SessionAccess
+  /** Guests it seats: 1, or more for a room link. */
+  seats: number
+  /** Seats taken so far. */
+  seated: number
+  /** It goes through the signalling relay. */
+  relayed: boolean
+  /** Where it stands. */
+  status: SessionInviteStatus
+  /** What happened, in words for the host. */
+  message: string
+}
+
+/** What a guest can see of an invite before joining it (`previewInvite`). */
+export interface SessionInvitePreview {
+  /** Who invites, as the host's page named itself; null for a pasted code (it does not say). */
+  invitedBy: string | null
+  /** When it closes, in ms since the epoch. */
+  expiresAt: number
+  /** What the guest may do there; null for a pasted code (it does not say). */
+  access: SessionAccess | null
+  /** For a room link: its seats and how many are still free. */
+  seats: number
+  /** Seats still free. */
+  open: number
+  /** It goes through the signalling relay. */
+  relayed: boolean
+}
+
+/** The host's relay listener (see src/relay/listener.ts), for the page to show. */
+export type { RelayListenerState } from './relay/listener.js'
 
 /** The host's final save: every provider's state at the last sequence number. */
 export interface SessionFinalSave {
@@ -179,4 +233,24 @@ export type SessionEvents = {
   }
   /** Refused input, a provider's failure, a refused change: the session goes on. */
   'session-diagnostic': SessionDiagnostic
+  /**
+   * Host: an invite opened, was used, expired, was revoked, burned or lost on the relay.
+   * Without its link and code (events get mirrored and logged; those are secrets):
+   * `listInvites()` has them.
+   */
+  'session-invite-changed': Omit<SessionInviteInfo, 'url' | 'code'>
+  /** Host: listening on the relay, retrying in N s, or unreachable (show the paste codes). */
+  'session-relay-state': RelayListenerState
+  /**
+   * Guest: the answer went through the relay but the host has not connected within
+   * `relayPickupMs`. The join goes on; `answerCode` can be sent to the host by hand.
+   */
+  'session-answer-unclaimed': {
+    /** This guest's answer code, to send to the host by hand. */
+    answerCode: string
+    /** How long the guest has waited. */
+    waitedMs: number
+    /** What to do, in words for the guest. */
+    message: string
+  }
 }

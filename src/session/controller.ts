@@ -7,7 +7,7 @@
 import mitt, { type Emitter } from 'mitt'
 import { IncompatibleModulesError, SessionStateError, UndeclaredModulesRefusedError } from '../errors.js'
 import { ProviderRegistry } from '../providers/registry.js'
-import { createRelayClient } from '../relay/index.js'
+import { createRelayClient, type RelayListenerState } from '../relay/index.js'
 import { systemClock } from '../runtime/clock.js'
 import { systemRandom } from '../runtime/random.js'
 import type { LinkStats } from '../transport/transport.js'
@@ -17,6 +17,8 @@ import type {
   SessionEvents,
   SessionFinalSave,
   SessionInvite,
+  SessionInviteInfo,
+  SessionInvitePreview,
   SessionModule,
   SessionPeer,
   SessionRole,
@@ -270,11 +272,33 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
   }
 
   /**
-   * Open a seat: an offer packed into a link. One invite admits one guest, once.
-   * `access`: 'editor' (default) may change things; 'viewer' may only look and point.
+   * Open a seat: an offer packed into a link. One invite admits one guest, once; with a
+   * relay, `seats` > 1 makes a room link that seats that many (each still admitted by
+   * `admit`), for `ttlMs`. `access`: 'editor' (default) may change things; 'viewer' may
+   * only look and point. Changes come as `session-invite-changed`.
    */
-  createInvite(options: { access?: SessionAccess } = {}): Promise<SessionInvite> {
+  createInvite(options: { access?: SessionAccess; seats?: number; ttlMs?: number } = {}): Promise<SessionInvite> {
     return this.parts.invites.createInvite(options)
+  }
+
+  /** Host: this session's invites and room links, open or not, with their status in words. */
+  listInvites(): SessionInviteInfo[] {
+    return this.parts.invites.listInvites()
+  }
+
+  /** Host: withdraws an invite or room link; its link stops working on the relay. */
+  revokeInvite(inviteId: string): Promise<void> {
+    return this.parts.invites.revokeInvite(inviteId)
+  }
+
+  /** Host: a new link like an expired, burned or lost one (the old one is revoked). */
+  reissueInvite(inviteId: string): Promise<SessionInvite> {
+    return this.parts.invites.reissueInvite(inviteId)
+  }
+
+  /** Host: the relay listener's state (`session-relay-state` reports each change). */
+  getRelayState(): RelayListenerState {
+    return this.parts.invites.relayState
   }
 
   /** Complete a guest's link from the answer code it sent back. */
@@ -288,6 +312,11 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
   }
 
   // ---------------------------------------------------------------- guest
+
+  /** What an invite says before joining it: who invites, until when, seats left. Joins nothing. */
+  previewInvite(urlOrFragment: string): Promise<SessionInvitePreview> {
+    return this.parts.invites.preview(urlOrFragment)
+  }
 
   /**
    * Open an invite. Returns the answer code for the guest to send back to the host — or,

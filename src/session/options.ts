@@ -103,6 +103,8 @@ export interface SessionSyncOptions {
   maxInviteUrlLength?: number
   /** How long a guest waits for the host to complete the link after answering. */
   joinTimeoutMs?: number
+  /** A relayed answer the host has not connected for within this: `session-answer-unclaimed`. */
+  relayPickupMs?: number
   /** Overrides of `DEFAULT_LIMITS`. */
   limits?: Partial<SessionLimits>
   /** Gets a mirror of every event, e.g. an app's own event bus. */
@@ -149,7 +151,7 @@ export interface HeartbeatOptions {
 /** Ping every 2 s; stale after 6 s of silence, dead after 20 s. */
 export const DEFAULT_HEARTBEAT: HeartbeatOptions = { intervalMs: 2_000, softTimeoutMs: 6_000, hardTimeoutMs: 20_000 }
 
-/** The protocol's other timers and sizes; the options above override the first six. */
+/** The protocol's other timers and sizes; the options above override those they name. */
 export const DEFAULT_TIMERS = {
   /** How long an invite stays valid: 15 min. */
   inviteTtlMs: 15 * 60_000,
@@ -157,6 +159,8 @@ export const DEFAULT_TIMERS = {
   maxInviteUrlLength: 2_000,
   /** How long a guest waits, after answering, for the host to complete the link: 10 min. */
   joinTimeoutMs: 10 * 60_000,
+  /** How long a guest waits for the host to connect after its relayed answer went in. */
+  relayPickupMs: 30_000,
   /** How long a peer-assisted (guest↔guest) link may take to open. */
   linkTimeoutMs: 30_000,
   /** How long survivors gather candidacies after losing the host. */
@@ -165,6 +169,8 @@ export const DEFAULT_TIMERS = {
   meshLimit: 6,
   /** Length of generated session, invite and user ids. */
   idSize: 10,
+  /** Most seats of one room link (the relay's own cap is 16). */
+  maxRoomSeats: 16,
   /** In a star, guests keep standby links to this many successors in the rank list. */
   standbySuccessors: 2,
   /** Resend or resync requests one link may make per hard timeout. */
@@ -186,7 +192,7 @@ export interface Settings {
 
 export function resolveSettings(options: SessionSyncOptions): Settings {
   const timers = { ...DEFAULT_TIMERS }
-  for (const key of ['inviteTtlMs', 'maxInviteUrlLength', 'joinTimeoutMs', 'linkTimeoutMs', 'electionTimeoutMs', 'meshLimit'] as const) {
+  for (const key of ['inviteTtlMs', 'maxInviteUrlLength', 'joinTimeoutMs', 'relayPickupMs', 'linkTimeoutMs', 'electionTimeoutMs', 'meshLimit'] as const) {
     const value = options[key]
     if (value !== undefined) timers[key] = value
   }

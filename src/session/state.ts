@@ -60,8 +60,6 @@ export interface Conn {
 
 export interface PendingInvite {
   pending: PendingOffer
-  /** Stops waiting for a relayed answer. */
-  abort?: () => void
   access: SessionAccess
   expiresAt: number
   used: boolean

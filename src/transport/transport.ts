@@ -111,4 +111,11 @@ export interface Link {
   on<K extends keyof LinkEvents>(type: K, handler: (event: LinkEvents[K]) => void): () => void
   /** The selected candidate pair and byte counts, where the transport knows them. */
   getStats?(): Promise<LinkStats>
+  /** Bytes held for messages still arriving, beside the most the link may hold (for `getStats()`). */
+  inFlight?(): {
+    /** Bytes of messages partly received. */
+    bytes: number
+    /** The most the link may hold of them. */
+    budgetBytes: number
+  }
 }
