@@ -34,13 +34,22 @@ await accepted
 await assert.rejects(host.acceptAnswer(second.answerCode), (error: InviteError) => error.code === 'invite-used')
 await assert.rejects(page('dan').join(invite.url.slice(0, -12)), (error: InviteError) => error.code === 'invite-damaged')
 
+// The host keeps a list of its invites; a guest can look at one before joining.
+const spare = await host.createInvite({ access: 'viewer' })
+const preview = await page('erin').previewInvite(spare.url)
+assert.deepEqual([preview.access, preview.invitedBy], [null, null]) // a pasted code does not say; a relayed link does
+assert.deepEqual(host.listInvites().map((i) => `${i.access} ${i.status}`), ['editor used', 'viewer open'])
+await host.revokeInvite(spare.inviteId)
+assert.equal(host.listInvites()[1]!.status, 'revoked')
+
 // A relay makes invites one click; when it cannot be reached, the paste flow is still there.
 const unreachable = createRelayClient({ endpoint: 'https://relay.example.org', fetch: async () => { throw new TypeError('Failed to fetch') } })
-const relayHost = page('erin', { relay: unreachable })
+const relayHost = page('frank', { relay: unreachable })
 await relayHost.start()
 const fallback = await relayHost.createInvite()
 assert.equal(fallback.relayed, undefined)
 assert.match(fallback.relayError!, /cannot be reached/)
 assert.ok(fallback.url.includes('#session='))
+await assert.rejects(host.createInvite({ seats: 3 }), /A room link needs a signalling relay/)
 
 await Promise.all([host.end(), relayHost.end(), carol.leave()])

@@ -91,6 +91,15 @@ describe('the guide', () => {
     expect(broken).toEqual([])
   })
 
+  it('the events page lists every event of SessionEvents, and no other', () => {
+    const types = readFileSync(join(repo, 'src/types.ts'), 'utf8')
+    const map = types.slice(types.indexOf('export type SessionEvents = {'))
+    const declared = [...map.slice(0, map.indexOf('\n}')).matchAll(/^ {2}'(session-[a-z-]+)':/gm)].map(([, name]) => name).sort()
+    const listed = [...readFileSync(join(docs, 'events.md'), 'utf8').matchAll(/^\| `(session-[a-z-]+)` \| `/gm)].map(([, name]) => name).sort()
+    expect(declared.length).toBeGreaterThan(10)
+    expect(listed).toEqual(declared)
+  })
+
   it("the lifecycle page's diagram has exactly the legal transitions", () => {
     const page = readFileSync(join(docs, 'lifecycle.md'), 'utf8')
     const drawn = [...page.matchAll(/^\s*(\w+) --> (\w+)/gm)].map(([, from, to]) => `${from}->${to}`).sort()
