@@ -3,6 +3,7 @@ export { InviteTooLongError } from './session/invites.js'
 export { DEFAULT_LIMITS, DEFAULT_HEARTBEAT, DEFAULT_TIMERS } from './session/options.js'
 export type { SessionSyncOptions, SessionLimits, HeartbeatOptions } from './session/options.js'
 export { installSession } from './install.js'
+export type { AppEventBus, SessionEventHandler } from './session/events.js'
 export {
   SessionError,
   SessionLockedError,

@@ -28,6 +28,7 @@ const RELAY_MESSAGES: Record<RelayErrorCode, string> = {
  * a program what happened; `relay-unavailable` means "fall back to the paste flow".
  */
 export class RelayError extends SessionError {
+  override name = 'RelayError'
   declare readonly code: RelayErrorCode
   /** The relay's HTTP status, when it answered at all. */
   readonly status: number | undefined

@@ -4,7 +4,7 @@
  */
 import type { SessionDelta, SessionSyncProvider, SessionViewer } from '../types.js'
 import { wire } from '../wire/build.js'
-import { stripIntent } from './provider-bridge.js'
+import { wirePayload } from '../providers/fields.js'
 import { Part } from './state.js'
 
 /** 16 characters of a 64-letter alphabet: 96 bits. */
@@ -17,22 +17,22 @@ export class LocalChanges<V extends SessionViewer = SessionViewer> extends Part<
       this.core.diagnostic('invalid-delta', `Provider "${provider.id}" emitted a delta that is not an object.`, { providerId: provider.id })
       return undefined
     }
-    if (provider.scope === 'per-viewer' && typeof delta.viewerId !== 'string') {
-      this.core.diagnostic('invalid-delta', `Provider "${provider.id}" is per-viewer but emitted a delta without a viewerId.`, { providerId: provider.id })
+    const payload = wirePayload(delta)
+    if (provider.scope === 'per-viewer' && typeof payload.viewerId !== 'string') {
+      this.core.diagnostic('invalid-delta', `Provider "${provider.id}" is per-viewer but emitted a delta without a viewerUniqueId (or viewerId).`, { providerId: provider.id })
       return undefined
     }
-    const payload = stripIntent(delta)
     const notJson = (error: unknown) => {
       this.core.diagnostic('invalid-delta', `Provider "${provider.id}" emitted a delta that is not JSON.`, { providerId: provider.id, error })
       return undefined
     }
     // Host and view deltas are encoded once, for the wire; that encoding is also the JSON check.
-    const view = provider.view === true
+    const view = this.core.registry.isView(provider.id)
     if (delta.view === true && !view) {
-      this.core.diagnostic('invalid-delta', `Provider "${provider.id}" emitted a view delta but is not declared \`view: true\`; peers would refuse it.`, { providerId: provider.id })
+      this.core.diagnostic('invalid-delta', `Provider "${provider.id}" emitted a view delta but is not a view provider (\`view: true\`); peers would refuse it.`, { providerId: provider.id })
       return undefined
     }
-    const intentId = view ? '' : typeof delta.intentId === 'string' && delta.intentId ? delta.intentId : this.nextIntentId()
+    const intentId = view ? '' : this.nextIntentId()
     if (view || this.s.role === 'host') {
       try {
         if (view) this.parts.views.sendView(provider.id, payload)

@@ -9,7 +9,7 @@ import type { RelayClient } from '../relay/index.js'
 import type { Clock, TimerHandle } from '../runtime/clock.js'
 import type { Random } from '../runtime/random.js'
 import type { Link, LinkStats, PendingOffer, Transport } from '../transport/transport.js'
-import type { SessionAccess, SessionEvents, SessionRole, SessionViewer } from '../types.js'
+import type { PeerRole, SessionAccess, SessionEvents, SessionViewer } from '../types.js'
 import type { MessageOf, PeerInfo } from '../wire/messages.js'
 import type { Lifecycle } from './lifecycle.js'
 import { LruMap, LruSet } from './lru.js'
@@ -99,7 +99,7 @@ export interface Change {
 
 /** One session, from start or join to its end. */
 export class Session {
-  role: SessionRole
+  role: PeerRole
   epoch = 0
   hostId: string | null = null
   rank: string[] = []
@@ -177,7 +177,7 @@ export class Session {
 
   constructor(
     public sessionId: string,
-    role: SessionRole,
+    role: PeerRole,
     limits: SessionLimits,
   ) {
     this.role = role
@@ -222,7 +222,7 @@ export interface Core<V extends SessionViewer = SessionViewer> {
   readonly parts: Parts<V>
   emit<K extends keyof SessionEvents>(type: K, payload: SessionEvents[K]): void
   diagnostic(code: string, message: string, extra?: Partial<SessionEvents['session-diagnostic']>): void
-  setRole(role: SessionRole | null): void
+  setRole(role: PeerRole | null): void
   /** Ends the session here and returns to idle. Idempotent per session. */
   finish(reason: string): void
   isActive(): boolean
