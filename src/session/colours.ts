@@ -1,12 +1,14 @@
 /**
  * Peer colours. The host gives each user a colour when it admits them, and the roster
- * carries it, so a user has one colour on every page for the whole session. The colour
- * starts from a hash of the user id (the same person tends to get the same colour in the
- * next session), and moves away from the colours already taken when it is too close to one.
+ * carries it, so a user has one colour on every page for the whole session. A user's
+ * first choice comes from a hash of their id (the same person tends to get the same colour
+ * next time); when another peer has it, the nearest free one.
  */
 
-/** Hues closer than this are hard to tell apart in a cursor label or an outline. */
-const MIN_HUE_GAP = 40
+/** Eight hues 45° apart: up to eight people, every two colours are clearly different. */
+const SLOTS = 8
+const SLOT_HUES = Array.from({ length: SLOTS }, (_, i) => 15 + i * (360 / SLOTS))
+/** Past eight people: the free hue farthest from the taken ones, searched in steps of this. */
 const HUE_STEP = 5
 const SATURATION = 0.72
 const LIGHTNESS = 0.45
@@ -14,17 +16,17 @@ const LIGHTNESS = 0.45
 /** A colour ('#rrggbb') for `userId`, as far as it can be from every colour in `taken`. */
 export function pickColour(userId: string, taken: Iterable<string | undefined>): string {
   const used = [...taken].filter((c): c is string => !!c).map(hueOf)
-  const preferred = hashOf(userId) % 360
-  const gap = (hue: number) => Math.min(360, ...used.map((u) => hueDistance(hue, u)))
-  if (gap(preferred) >= MIN_HUE_GAP) return hslToHex(preferred)
-  let best = preferred
-  // Steps outward from the preferred hue alternately, so on a tie the nearest hue wins.
-  for (let step = 1; step * HUE_STEP <= 180; step++) {
-    for (const hue of [preferred + step * HUE_STEP, preferred - step * HUE_STEP]) {
-      const h = (hue + 360) % 360
-      if (gap(h) > gap(best)) best = h
+  const gap = (hue: number) => Math.min(180, ...used.map((u) => hueDistance(hue, u)))
+  const preferred = hashOf(userId) % SLOTS
+  // The user's own slot if free, else the nearest free one, looking both ways.
+  for (let step = 0; step <= SLOTS / 2; step++) {
+    for (const slot of [preferred + step, preferred - step]) {
+      const hue = SLOT_HUES[(slot + SLOTS) % SLOTS]!
+      if (gap(hue) >= 180 / SLOTS) return hslToHex(hue)
     }
   }
+  let best = SLOT_HUES[preferred]!
+  for (let hue = 0; hue < 360; hue += HUE_STEP) if (gap(hue) > gap(best)) best = hue
   return hslToHex(best)
 }
 
