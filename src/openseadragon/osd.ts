@@ -26,8 +26,6 @@ export interface OsdTiledImage {
 export interface OsdViewer {
   /** The id session-sync matches viewers by across pages; `trackViewer` sets one when missing. */
   uniqueId?: string
-  /** OpenSeadragon's own id: its element's id, when it has one. */
-  id?: string
   element: HTMLElement
   /** OpenSeadragon's positioned box inside `element`, where the cursor layer goes. */
   container: HTMLElement

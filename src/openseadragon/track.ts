@@ -60,7 +60,8 @@ export class OsdSync {
    */
   track(viewer: OsdViewer): TrackedViewer {
     const tracked = viewer as TrackedViewer
-    tracked.uniqueId ||= viewer.id || viewer.element?.id || `osd-${++this.unnamed}`
+    // Not OpenSeadragon's own `id`: without one given, it is made up per page.
+    tracked.uniqueId ||= viewer.element?.id || `osd-${++this.unnamed}`
     const id = tracked.uniqueId
     if (this.viewers.get(id) === tracked) return tracked
     this.untrack(id)
