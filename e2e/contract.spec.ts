@@ -5,7 +5,7 @@
  * sourceUserId filled with the author, meta.bootstrap true only before the snapshot.
  */
 import { expect, test } from './fixtures.js'
-import { connectLive, openLivePage } from './pages/live.driver.js'
+import { openLivePage } from './pages/live.driver.js'
 import type { BoardName } from './pages/contract.js'
 
 const notesOf = (board: string) => window.contract.notes(board as BoardName)
