@@ -3,6 +3,7 @@
  * changes, replay and snapshots, dropping and removing peers.
  */
 import { SessionStateError } from '../errors.js'
+import { providerDelta } from '../providers/fields.js'
 import type { SessionViewer } from '../types.js'
 import { wire } from '../wire/build.js'
 import { encodeMessage } from '../wire/codec.js'
@@ -160,7 +161,8 @@ export class HostSide<V extends SessionViewer = SessionViewer> extends Part<V> {
     const hook = this.core.options.authorizeIntent
     if (!hook) return allowed
     try {
-      return hook({ intentId: message.id, providerId: message.p, origin: peer.id, delta: { ...message.d, intentId: message.id } }, peer, allowed) === true
+      const delta = providerDelta(message.d, { providerId: message.p, origin: peer.id, intentId: message.id })
+      return hook({ intentId: message.id, providerId: message.p, origin: peer.id, delta }, peer, allowed) === true
     } catch (error) {
       this.core.diagnostic('authorize-error', `authorizeIntent threw: ${(error as Error)?.message ?? String(error)}; refusing.`, { error })
       return false
