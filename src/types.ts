@@ -46,12 +46,16 @@ export interface SessionDiagnostic {
   error?: unknown
 }
 
-export interface SessionPeer extends PeerInfo {
-  /** `id` and `name` under the published contract's names. */
+/** A peer in an event: the roster entry, also under the published contract's names. */
+export interface SessionEventPeer extends PeerInfo {
+  /** `id` and `name` under the contract's names. */
   userId: string
   userName: string
   /** This user's colour for the session ('#rrggbb'): the same on every page, far from every other peer's. */
   color: string
+}
+
+export interface SessionPeer extends SessionEventPeer {
   /** In the session and heard from lately (a peer silent past the soft timeout is not). */
   connected: boolean
   /** Position in the failover succession (0 = host). */
@@ -93,8 +97,8 @@ export type SessionEvents = {
   'session-final-save': SessionFinalSave
   'session-started': { sessionId: string; role: PeerRole; self: PeerInfo }
   'session-ended': { sessionId: string; reason: string }
-  'session-peer-joined': { peer: PeerInfo }
-  'session-peer-dropped': { peer: PeerInfo; reason: string }
+  'session-peer-joined': { peer: SessionEventPeer }
+  'session-peer-dropped': { peer: SessionEventPeer; reason: string }
   'session-role-changed': { role: SessionRole; previous: SessionRole }
   'session-reconnecting': { peerId: string }
   'session-state-changed': { state: SessionState; previous: SessionState }

@@ -30,7 +30,7 @@ import { type CompatibilityReport, guardPluginLoad, scanModules } from './compat
 import { NO_ICE_NOTICE, withDefaults } from './defaults.js'
 import { digestOf } from './digest.js'
 import { Failover } from './failover.js'
-import { type SessionEventHandler, SessionEventHub } from './events.js'
+import { type CoreEvents, forApp, namedPeer, type SessionEventHandler, SessionEventHub } from './events.js'
 import { Follower } from './follower.js'
 import { HostSide } from './host.js'
 import { registerCore } from './internals.js'
@@ -159,7 +159,7 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
         const conn = links.get(id)
         const stale = conn?.stale ?? false
         return info && {
-          ...info, userId: info.id, userName: info.name, color: info.color ?? pickColour(info.id, []),
+          ...namedPeer(info),
           connected: id === self.id ? this.core.lifecycle.state !== 'reconnecting' : !stale,
           rank, self: id === self.id, linked: !!conn, stale,
           ...(conn?.rtt !== undefined ? { rtt: conn.rtt } : {}),
@@ -426,8 +426,8 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     this.emit('session-ended', { sessionId: session.sessionId, reason })
   }
 
-  private emit<K extends keyof SessionEvents>(type: K, payload: SessionEvents[K]): void {
-    this.hub.emit(type, payload)
+  private emit<K extends keyof CoreEvents>(type: K, payload: CoreEvents[K]): void {
+    this.hub.emit(type, forApp<K>(payload))
   }
 }
 

@@ -11,6 +11,7 @@ import type { Random } from '../runtime/random.js'
 import type { Link, LinkStats, PendingOffer, Transport } from '../transport/transport.js'
 import type { PeerRole, SessionAccess, SessionEvents, SessionViewer } from '../types.js'
 import type { MessageOf, PeerInfo } from '../wire/messages.js'
+import type { CoreEvents } from './events.js'
 import type { Lifecycle } from './lifecycle.js'
 import { LruMap, LruSet } from './lru.js'
 import type { HeartbeatOptions, SessionLimits, SessionSyncOptions, SessionTimers } from './options.js'
@@ -220,7 +221,7 @@ export interface Core<V extends SessionViewer = SessionViewer> {
   /** The last one, once over: callbacks that outlive it act on it, harmlessly, and see it is not current. */
   ended: Session | null
   readonly parts: Parts<V>
-  emit<K extends keyof SessionEvents>(type: K, payload: SessionEvents[K]): void
+  emit<K extends keyof CoreEvents>(type: K, payload: CoreEvents[K]): void
   diagnostic(code: string, message: string, extra?: Partial<SessionEvents['session-diagnostic']>): void
   setRole(role: PeerRole | null): void
   /** Ends the session here and returns to idle. Idempotent per session. */

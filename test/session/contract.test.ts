@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { SessionSyncController, type SessionEvents } from '../../src/index.js'
 import { MemoryNetwork } from '../../src/testing.js'
 import { ContractBoard } from '../helpers/contract-board.js'
-import { TestSession, diagnostics, type TestPeer } from '../helpers/session.js'
+import { TestSession, diagnostics, eventsOf, type TestPeer } from '../helpers/session.js'
 
 /** Three boards per peer, written to the published contract: per-viewer, global, and a per-viewer view provider. */
 function boards(peer: TestPeer) {
@@ -132,6 +132,17 @@ describe('providers written to the published contract', () => {
 })
 
 describe('the controller as the contract describes it', () => {
+  it('names peers in events as the contract does: userId, userName, color', async () => {
+    const session = await TestSession.started(2)
+    const [g1] = session.guests
+    const joined = eventsOf(session.host, 'session-peer-joined').map((e) => e.peer)
+    const g1Peer = session.host.controller.getPeers().find((p) => p.id === 'u-g1')!
+    expect(joined).toEqual([expect.objectContaining({ id: 'u-g1', userId: 'u-g1', userName: 'g1', color: g1Peer.color })])
+    await g1!.controller.leave()
+    await session.settle()
+    expect(eventsOf(session.host, 'session-peer-dropped').map((e) => e.peer)).toEqual([expect.objectContaining({ userId: 'u-g1', userName: 'g1', color: g1Peer.color })])
+  })
+
   it('works with no arguments: WebRTC, no ICE servers, a notice to show, role none', () => {
     const controller = new SessionSyncController()
     expect(controller.hasIceServers).toBe(false)
