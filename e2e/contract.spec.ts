@@ -5,7 +5,7 @@
  * sourceUserId filled with the author, meta.bootstrap true only before the snapshot.
  */
 import { expect, test } from './fixtures.js'
-import { openLivePage } from './pages/live.driver.js'
+import { diagnosticsOf, openLivePage } from './pages/live.driver.js'
 import type { BoardName } from './pages/contract.js'
 
 const notesOf = (board: string) => window.contract.notes(board as BoardName)
@@ -66,6 +66,6 @@ test('contract-written providers sync, per viewer and global, with the session\'
   expect(pointers.map((c) => c.meta.bootstrap)).toEqual([true, false])
   expect(pointers[1]!.delta.intentId).toBeUndefined()
 
-  for (const page of [host, guest]) expect(await page.evaluate(() => window.live.diagnostics())).toEqual([])
+  for (const page of [host, guest]) expect(await diagnosticsOf(page)).toEqual([])
   expect(errors).toEqual([])
 })

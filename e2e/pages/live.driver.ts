@@ -25,6 +25,15 @@ export async function connectLive(host: Page, guest: Page): Promise<void> {
   for (const page of [host, guest]) await expect.poll(() => page.evaluate(() => window.live.state())).toBe('connected')
 }
 
+/**
+ * Every diagnostic the page's controller reported, but `stalled`: that one is the page
+ * noticing its own event loop stood still (a loaded machine), not anything about the data.
+ */
+export async function diagnosticsOf(page: Page): Promise<Array<{ code: string; message: string }>> {
+  const all = await page.evaluate(() => window.live.diagnostics())
+  return all.filter((d) => d.code !== 'stalled').map(({ code, message }) => ({ code, message }))
+}
+
 declare global {
   interface Window {
     live: LiveControl
