@@ -13,6 +13,7 @@ export function errorInstances(lib: typeof import('../../src/index.js')): Array<
     ['WireError', new lib.WireError('wire-malformed', 'x')],
     ['TransportError', new lib.TransportError('x', 'x')],
     ['RelayError', new lib.RelayError('relay-unavailable')],
+    ['PayloadLimitError', new lib.PayloadLimitError('payload-too-deep', 'p', 'nested too deeply')],
   ]
 }
 
