@@ -7,7 +7,8 @@ import { deflateRaw, Inflate } from 'pako'
 import { InviteError, type InviteErrorCode } from '../errors.js'
 import { BASE64URL, ByteReader, ByteWriter, fromBase64url, toBase64url } from '../encoding/bytes.js'
 
-export const INVITE_VERSION = 1
+/** 2: the offer's candidates travel without related addresses (transport/sdp-codec.ts). */
+export const INVITE_VERSION = 2
 
 export interface Invite {
   /** nanoid-alphabet, at most 64 characters. */

@@ -170,6 +170,7 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
           rank, self: id === self.id, linked: !!conn, stale,
           ...(conn?.rtt !== undefined ? { rtt: conn.rtt } : {}),
           ...(conn?.stats ? { stats: conn.stats } : {}),
+          ...(conn?.stats?.path ? { path: conn.stats.path } : {}),
         }
       })
       .filter((p): p is SessionPeer => !!p)

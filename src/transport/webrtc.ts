@@ -11,6 +11,7 @@ import type { Instance as Peer, SignalData } from 'simple-peer'
 import SimplePeer from 'simple-peer/simplepeer.min.js'
 import { TransportError } from '../errors.js'
 import { systemClock } from '../runtime/clock.js'
+import { iceFailureError } from './ice-failure.js'
 import {
   checkFrameBytes,
   checkMessageLimit,
@@ -146,9 +147,13 @@ class WebRtcTransport implements Transport {
   /** Settles with the link when the channel opens. Listening from the start also keeps peer errors handled. */
   private whenOpen(peer: Peer): Promise<Link> {
     const inbox = new FrameInbox(peer)
+    // Kept for the failure's diagnosis: simple-peer lets go of the connection before it reports the error.
+    const connection = internals(peer)._pc
     const opened = new Promise<Link>((resolve, reject) => {
-      const fail = (cause?: Error) =>
-        reject(new TransportError('connect-failed', 'The connection to the peer could not be opened.', { cause }))
+      const fail = (cause?: Error) => {
+        const sdps = { local: connection?.localDescription?.sdp, remote: connection?.remoteDescription?.sdp }
+        reject(iceFailureError(cause, sdps, this.hasIceServers) ?? new TransportError('connect-failed', 'The connection to the peer could not be opened.', { cause }))
+      }
       peer.once('error', fail)
       peer.once('close', fail)
       peer.once('connect', () => {
@@ -282,8 +287,11 @@ class WebRtcLink implements Link {
     const pair = selectedCandidatePair(report)
     const local = pair && report.get(String(pair.localCandidateId))
     const remote = pair && report.get(String(pair.remoteCandidateId))
+    const types = [text(local?.candidateType), text(remote?.candidateType)]
     return {
-      candidateType: text(local?.candidateType),
+      candidateType: types[0],
+      remoteCandidateType: types[1],
+      ...(pair ? { path: types.includes('relay') ? ('relayed' as const) : ('direct' as const) } : {}),
       localAddress: text(local?.address),
       remoteAddress: text(remote?.address),
       bytesSent: Number(pair?.bytesSent ?? 0),
