@@ -1,12 +1,14 @@
 /** The public contract between an app and the controller. */
-import type { SessionDelta, SessionRole } from './providers/contract.js'
+import type { PeerRole, SessionDelta, SessionDeltaMeta, SessionRole, SessionViewer } from './providers/contract.js'
 import type { LinkStats, TransferProgress } from './transport/transport.js'
 import type { RelayListenerState } from './relay/listener.js'
 import type { PeerInfo } from './wire/messages.js'
 
 export type { PeerInfo, TransferProgress }
 /** The provider contract (providers/contract.ts), part of this public contract. */
-export type { SessionDelta, SessionDeltaMeta, SessionRole, SessionScope, SessionSyncProvider, SessionViewer } from './providers/contract.js'
+export type { PeerRole, RegisterOptions, SessionDelta, SessionDeltaMeta, SessionRole, SessionScope, SessionSyncProvider, SessionViewer } from './providers/contract.js'
+/** The meta `applyDelta` receives, under the published contract's name. */
+export type SessionApplyMeta<V extends SessionViewer = SessionViewer> = SessionDeltaMeta<V>
 
 /** Where the controller is in a session's life; session/lifecycle.ts has the legal moves. */
 export type SessionState = 'idle' | 'hosting' | 'joining' | 'connected' | 'reconnecting' | 'leaving'
@@ -45,7 +47,18 @@ export interface SessionDiagnostic {
   error?: unknown
 }
 
-export interface SessionPeer extends PeerInfo {
+/** A peer in an event: the roster entry, also under the published contract's names. */
+export interface SessionEventPeer extends PeerInfo {
+  /** `id` and `name` under the contract's names. */
+  userId: string
+  userName: string
+  /** This user's colour for the session ('#rrggbb'): the same on every page, far from every other peer's. */
+  color: string
+}
+
+export interface SessionPeer extends SessionEventPeer {
+  /** In the session and heard from lately (a peer silent past the soft timeout is not). */
+  connected: boolean
   /** Position in the failover succession (0 = host). */
   rank: number
   self: boolean
@@ -127,11 +140,11 @@ export interface SessionFinalSave {
 
 export type SessionEvents = {
   'session-final-save': SessionFinalSave
-  'session-started': { sessionId: string; role: SessionRole; self: PeerInfo }
+  'session-started': { sessionId: string; role: PeerRole; self: PeerInfo }
   'session-ended': { sessionId: string; reason: string }
-  'session-peer-joined': { peer: PeerInfo }
-  'session-peer-dropped': { peer: PeerInfo; reason: string }
-  'session-role-changed': { role: SessionRole | null; previous: SessionRole | null }
+  'session-peer-joined': { peer: SessionEventPeer }
+  'session-peer-dropped': { peer: SessionEventPeer; reason: string }
+  'session-role-changed': { role: SessionRole; previous: SessionRole }
   'session-reconnecting': { peerId: string }
   'session-state-changed': { state: SessionState; previous: SessionState }
   'session-host-lost': { hostId: string }

@@ -36,6 +36,7 @@ export interface OpenedInvite {
 
 /** Thrown by createInvite when the link would be too long; `invite.code` can be pasted instead. */
 export class InviteTooLongError extends InviteError {
+  override name = 'InviteTooLongError'
   constructor(readonly invite: SessionInvite, readonly maxLength: number) {
     super('invite-too-long', `${invite.url.length} > ${maxLength} characters`)
   }

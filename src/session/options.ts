@@ -6,6 +6,7 @@ import type { RelayClient } from '../relay/index.js'
 import type { Clock } from '../runtime/clock.js'
 import type { Random } from '../runtime/random.js'
 import type { Transport } from '../transport/transport.js'
+import type { AppEventBus } from './events.js'
 import type { SessionAccess, SessionIntent } from '../types.js'
 import type { PeerInfo } from '../wire/messages.js'
 
@@ -78,7 +79,8 @@ export const DEFAULT_LIMITS: SessionLimits = {
 }
 
 export interface SessionSyncOptions {
-  transport: Transport
+  /** Default: WebRTC with no ICE servers (`createWebRtcTransport()`). */
+  transport?: Transport
   clock?: Clock
   random?: Random
   user?: { id?: string; name?: string }
@@ -93,8 +95,8 @@ export interface SessionSyncOptions {
   /** A relayed answer the host has not connected for within this: `session-answer-unclaimed`. */
   relayPickupMs?: number
   limits?: Partial<SessionLimits>
-  /** Gets a mirror of every event, e.g. an app's own event bus. */
-  emitter?: { emit(type: string, payload: unknown): void }
+  /** Gets a mirror of every event: an app's own bus, with `emit` or (OpenSeadragon's) `raiseEvent`. */
+  emitter?: AppEventBus
   /** Asked before starting or joining when some modules declare nothing; default: go on. */
   confirmUndeclared?: (modules: string[]) => boolean | Promise<boolean>
   /** App config (plugin set…) to carry in invites, so a guest can load the host's set. */
