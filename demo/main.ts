@@ -25,7 +25,7 @@ const viewers: DemoViewer[] = [
 // ---- modules
 
 const viewport = createViewportModule(viewers)
-const cursors = createCursorsModule(viewers)
+const cursors = createCursorsModule()
 const annotations = createAnnotationsModule(viewers)
 const layers = createLayersModule(viewers)
 const plugins = createPluginsModule()
@@ -79,6 +79,8 @@ const ui = sessionUi({
     }),
   }),
 })
+// Moving a view stops following the host: the box says so.
+viewport.onFollowHostChanged((on) => ($<HTMLInputElement>('#follow-host').checked = on))
 
 // ---- panels
 

@@ -126,7 +126,7 @@ test.describe('invites through a relay', () => {
     const damaged = await guest.joinFull(invite.url.replace(`.${key}`, `.${damagedKey}`))
     expect(damaged).toMatchObject({ ok: false, name: 'RelayError', code: 'relay-damaged' })
     expect(damaged.ok ? '' : damaged.message).toMatch(/does not open with this invite's key.*Ask the host/)
-    expect(await guest.view()).toMatchObject({ state: 'idle', role: null, sessionId: null })
+    expect(await guest.view()).toMatchObject({ state: 'idle', role: 'none', sessionId: null })
     expect(await guest.events('session-state-changed')).toEqual([])
     expect((await host.view()).peers).toHaveLength(1)
 
@@ -149,7 +149,7 @@ test.describe('invites through a relay', () => {
     // Soft: the rest of the test still shows what became of the late guest and the session.
     expect.soft(second, 'the relay refused the answer (409 answered): join must reject').toMatchObject({ ok: false, name: 'RelayError', code: 'relay-answered' })
     expect.soft(second.ok ? '' : second.message).toMatch(/already answered.*Ask the host for a new one/)
-    expect.soft(await lateGuest.view(), 'a refused guest must not be left joining').toMatchObject({ state: 'idle', role: null, sessionId: null })
+    expect.soft(await lateGuest.view(), 'a refused guest must not be left joining').toMatchObject({ state: 'idle', role: 'none', sessionId: null })
     // The relay is up: nothing should tell the guest to fall back to pasting codes.
     expect.soft((await lateGuest.events('session-diagnostic')).map((e) => e.payload.code)).not.toContain('relay-unavailable')
     if (second.ok) {
@@ -261,7 +261,7 @@ test.describe('access', () => {
 
     await kicked.waitFor({ state: 'idle' })
     expect((await kicked.events('session-ended')).map((e) => e.payload.reason)).toEqual(['removed'])
-    expect(await kicked.view()).toMatchObject({ state: 'idle', role: null, peers: [] })
+    expect(await kicked.view()).toMatchObject({ state: 'idle', role: 'none', peers: [] })
 
     await stays.waitFor({ linked: [host.id], unlinked: [kicked.id] })
     await expect.poll(async () => ids((await stays.view()).peers)).toEqual([host.id, stays.id])

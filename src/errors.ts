@@ -1,19 +1,21 @@
 /**
  * Every error the library throws or reports carries a stable `code` for programs and a
- * message a person can act on.
+ * message a person can act on. Each class names itself in a string literal: a minifier
+ * renames classes, so `new.target.name` would read 'h' or 'S' in the built package.
  */
 export class SessionError extends Error {
+  override name = 'SessionError'
   /** Stable, for programs; `message` is for people. */
   readonly code: string
   constructor(code: string, message: string, options?: { cause?: unknown }) {
     super(message, options)
     this.code = code
-    this.name = new.target.name
   }
 }
 
 /** Thrown when a plugin would be loaded while a session is active. */
 export class SessionLockedError extends SessionError {
+  override name = 'SessionLockedError'
   /** The plugin that was refused. */
   readonly pluginId: string
   constructor(pluginId: string) {
@@ -27,6 +29,7 @@ export class SessionLockedError extends SessionError {
 
 /** `registerProvider()` was given an id that is already registered. */
 export class DuplicateProviderError extends SessionError {
+  override name = 'DuplicateProviderError'
   /** @param providerId The id already taken. */
   constructor(readonly providerId: string) {
     super('duplicate-provider', `A session provider with id "${providerId}" is already registered.`)
@@ -35,6 +38,7 @@ export class DuplicateProviderError extends SessionError {
 
 /** Starting or joining was refused because some modules declared `sessionCompatible: false`. */
 export class IncompatibleModulesError extends SessionError {
+  override name = 'IncompatibleModulesError'
   /** @param modules The ids of the modules that declared `sessionCompatible: false`. */
   constructor(readonly modules: readonly string[]) {
     super(
@@ -46,6 +50,7 @@ export class IncompatibleModulesError extends SessionError {
 
 /** The user declined to go on with modules that declare nothing about sessions. */
 export class UndeclaredModulesRefusedError extends SessionError {
+  override name = 'UndeclaredModulesRefusedError'
   /** @param modules The ids of the modules that declared nothing. */
   constructor(readonly modules: readonly string[]) {
     super('undeclared-modules-refused', `Session not started: these modules may not sync: ${modules.join(', ')}.`)
@@ -54,6 +59,7 @@ export class UndeclaredModulesRefusedError extends SessionError {
 
 /** A lifecycle move outside `TRANSITIONS`: a bug in the library, reported rather than hidden. */
 export class IllegalTransitionError extends SessionError {
+  override name = 'IllegalTransitionError'
   /**
    * @param from The state it was in.
    * @param to The state asked for.
@@ -64,7 +70,9 @@ export class IllegalTransitionError extends SessionError {
 }
 
 /** A call that does not fit the current state, e.g. `start()` during a session. */
-export class SessionStateError extends SessionError {}
+export class SessionStateError extends SessionError {
+  override name = 'SessionStateError'
+}
 
 /** Why an invite or answer code was refused; `InviteError`'s message says it in words. */
 export type InviteErrorCode =
@@ -94,6 +102,7 @@ const INVITE_MESSAGES: Record<InviteErrorCode, string> = {
 
 /** A damaged, foreign, expired, used or other-version invite or answer code. */
 export class InviteError extends SessionError {
+  override name = 'InviteError'
   declare readonly code: InviteErrorCode
   constructor(code: InviteErrorCode, detail?: string, options?: { cause?: unknown }) {
     super(code, detail ? `${INVITE_MESSAGES[code]} (${detail})` : INVITE_MESSAGES[code], options)
@@ -105,11 +114,14 @@ export type WireErrorCode = 'wire-malformed' | 'wire-oversized' | 'wire-version'
 
 /** A message from the network that failed validation. Never reaches the core. */
 export class WireError extends SessionError {
+  override name = 'WireError'
   declare readonly code: WireErrorCode
 }
 
 /** A link could not be made or used (e.g. `ice-no-candidates`, `connect-failed`, `link-closed`). */
-export class TransportError extends SessionError {}
+export class TransportError extends SessionError {
+  override name = 'TransportError'
+}
 
 /** Which structural limit a change broke: nested too deeply, or too large encoded. */
 export type PayloadLimitCode = 'payload-too-deep' | 'payload-too-large'

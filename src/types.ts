@@ -1,12 +1,14 @@
 /** The public contract between an app and the controller. */
-import type { SessionDelta, SessionRole } from './providers/contract.js'
+import type { PeerRole, SessionDelta, SessionDeltaMeta, SessionRole, SessionViewer } from './providers/contract.js'
 import type { LinkStats, TransferProgress } from './transport/transport.js'
 import type { RelayListenerState } from './relay/listener.js'
 import type { PeerInfo } from './wire/messages.js'
 
 export type { PeerInfo, TransferProgress }
 /** The provider contract (providers/contract.ts), part of this public contract. */
-export type { SessionDelta, SessionDeltaMeta, SessionRole, SessionScope, SessionSyncProvider, SessionViewer } from './providers/contract.js'
+export type { PeerRole, RegisterOptions, SessionDelta, SessionDeltaMeta, SessionRole, SessionScope, SessionSyncProvider, SessionViewer } from './providers/contract.js'
+/** The meta `applyDelta` receives, under the published contract's name. */
+export type SessionApplyMeta<V extends SessionViewer = SessionViewer> = SessionDeltaMeta<V>
 
 /** Where the controller is in a session's life; session/lifecycle.ts has the legal moves. */
 export type SessionState = 'idle' | 'hosting' | 'joining' | 'connected' | 'reconnecting' | 'leaving'
@@ -58,8 +60,19 @@ export interface SessionDiagnostic {
   error?: unknown
 }
 
+/** A peer in an event: the roster entry, also under the published contract's names. */
+export interface SessionEventPeer extends PeerInfo {
+  /** `id` and `name` under the contract's names. */
+  userId: string
+  userName: string
+  /** This user's colour for the session ('#rrggbb'): the same on every page, far from every other peer's. */
+  color: string
+}
+
 /** A peer of the current session as this controller sees it (`getPeers()`), itself included. */
-export interface SessionPeer extends PeerInfo {
+export interface SessionPeer extends SessionEventPeer {
+  /** In the session and heard from lately (a peer silent past the soft timeout is not). */
+  connected: boolean
   /** Position in the failover succession (0 = host). */
   rank: number
   /** This is the local controller. */
@@ -175,7 +188,7 @@ export type SessionEvents = {
     /** The session's id, the same on every peer. */
     sessionId: string
     /** The role this controller starts with. */
-    role: SessionRole
+    role: PeerRole
     /** This user, as the others see it. */
     self: PeerInfo
   }
@@ -189,21 +202,21 @@ export type SessionEvents = {
   /** A peer is in the session (admitted by this host, or new in the host's roster). */
   'session-peer-joined': {
     /** Who joined. */
-    peer: PeerInfo
+    peer: SessionEventPeer
   }
   /** A peer left, fell silent past the hard timeout, or was removed. */
   'session-peer-dropped': {
     /** Who is gone. */
-    peer: PeerInfo
+    peer: SessionEventPeer
     /** Why, e.g. `left`, `timeout`, `removed`, `link-closed: …`. */
     reason: string
   }
-  /** This controller's role: set at start or join, `host` after an election, `null` at the end. */
+  /** This controller's role: set at start or join, `host` after an election, `none` at the end. */
   'session-role-changed': {
-    /** The role now; null when the session ended. */
-    role: SessionRole | null
-    /** The role before; null when the session began. */
-    previous: SessionRole | null
+    /** The role now; `none` when the session ended. */
+    role: SessionRole
+    /** The role before; `none` when the session began. */
+    previous: SessionRole
   }
   /** A link has been silent past the soft timeout; the state is `reconnecting` until it speaks again. */
   'session-reconnecting': {

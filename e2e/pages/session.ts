@@ -119,7 +119,7 @@ export interface BlobInfo {
 export interface PeerView {
   self: PeerInfo
   state: SessionState
-  role: SessionRole | null
+  role: SessionRole
   sessionId: string | null
   peers: SessionPeer[]
   pendingIntents: number

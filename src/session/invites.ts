@@ -36,6 +36,7 @@ export interface OpenedInvite {
 
 /** Thrown by createInvite when the link would be too long; `invite.code` can be pasted instead. */
 export class InviteTooLongError extends InviteError {
+  override name = 'InviteTooLongError'
   /**
    * @param invite The invite made, still open: its `code` can be pasted.
    * @param maxLength The `maxInviteUrlLength` it exceeds.

@@ -6,6 +6,7 @@ import type { RelayClient } from '../relay/index.js'
 import type { Clock } from '../runtime/clock.js'
 import type { Random } from '../runtime/random.js'
 import type { Transport } from '../transport/transport.js'
+import type { AppEventBus } from './events.js'
 import type { SessionAccess, SessionIntent } from '../types.js'
 import type { PeerInfo } from '../wire/messages.js'
 
@@ -82,8 +83,8 @@ export const DEFAULT_LIMITS: SessionLimits = {
 
 /** What a `SessionSyncController` is built with; only `transport` is required. */
 export interface SessionSyncOptions {
-  /** How links are made: `createWebRtcTransport()` in browsers, `MemoryNetwork.transport(name)` in tests. */
-  transport: Transport
+  /** How links are made. Default: WebRTC with no ICE servers (`createWebRtcTransport()`); in tests, `MemoryNetwork.transport(name)`. */
+  transport?: Transport
   /** Time, for every timer of the protocol. Default: the system clock. */
   clock?: Clock
   /** Randomness, for ids. Default: nanoid and `Math.random`. */
@@ -107,11 +108,8 @@ export interface SessionSyncOptions {
   relayPickupMs?: number
   /** Overrides of `DEFAULT_LIMITS`. */
   limits?: Partial<SessionLimits>
-  /** Gets a mirror of every event, e.g. an app's own event bus. */
-  emitter?: {
-    /** Called with each event's name and payload, after the controller's own listeners. */
-    emit(type: string, payload: unknown): void
-  }
+  /** Gets a mirror of every event: an app's own bus, with `emit` or (OpenSeadragon's) `raiseEvent`. */
+  emitter?: AppEventBus
   /** Asked before starting or joining when some modules declare nothing; default: go on. */
   confirmUndeclared?: (modules: string[]) => boolean | Promise<boolean>
   /** App config (plugin set…) to carry in invites, so a guest can load the host's set. */
