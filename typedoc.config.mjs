@@ -24,11 +24,15 @@ const config = {
   excludeInternal: true,
   validation: { notExported: true, invalidLink: true, notDocumented: true },
   // Internal types that public signatures mention; their shape is shown where they are used.
-  intentionallyNotExported: ['InstallTarget', 'AnyController', 'peerInfoSchema', 'RelayInviteRef'],
+  intentionallyNotExported: ['InstallTarget', 'AnyController', 'peerInfoSchema', 'RelayInviteRef', 'OsdHandler'],
   // PeerInfo is inferred from its valibot schema, whose mapped types give each property two
   // declarations: a doc comment on one makes TypeDoc warn of two. The PeerInfo alias documents them.
+  // (SessionEventPeer documents its own `color`.)
   intentionallyNotDocumented: [
-    ...['id', 'name', 'role', 'access'].flatMap((field) => [`session-sync.SessionPeer.${field}`, `session-sync.SessionSyncController.getSelf.__type.${field}`]),
+    ...['SessionPeer', 'SessionEventPeer', 'SessionSyncController.getSelf.__type'].flatMap((owner) =>
+      ['id', 'name', 'role', 'access'].map((field) => `session-sync.${owner}.${field}`),
+    ),
+    'session-sync.SessionSyncController.getSelf.__type.color',
   ],
   treatWarningsAsErrors: true,
   githubPages: false,

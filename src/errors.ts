@@ -4,6 +4,7 @@
  * renames classes, so `new.target.name` would read 'h' or 'S' in the built package.
  */
 export class SessionError extends Error {
+  /** The class's name, as a string: it survives minification. */
   override name = 'SessionError'
   /** Stable, for programs; `message` is for people. */
   readonly code: string
@@ -15,6 +16,7 @@ export class SessionError extends Error {
 
 /** Thrown when a plugin would be loaded while a session is active. */
 export class SessionLockedError extends SessionError {
+  /** The class's name, as a string: it survives minification. */
   override name = 'SessionLockedError'
   /** The plugin that was refused. */
   readonly pluginId: string
@@ -29,6 +31,7 @@ export class SessionLockedError extends SessionError {
 
 /** `registerProvider()` was given an id that is already registered. */
 export class DuplicateProviderError extends SessionError {
+  /** The class's name, as a string: it survives minification. */
   override name = 'DuplicateProviderError'
   /** @param providerId The id already taken. */
   constructor(readonly providerId: string) {
@@ -38,6 +41,7 @@ export class DuplicateProviderError extends SessionError {
 
 /** Starting or joining was refused because some modules declared `sessionCompatible: false`. */
 export class IncompatibleModulesError extends SessionError {
+  /** The class's name, as a string: it survives minification. */
   override name = 'IncompatibleModulesError'
   /** @param modules The ids of the modules that declared `sessionCompatible: false`. */
   constructor(readonly modules: readonly string[]) {
@@ -50,6 +54,7 @@ export class IncompatibleModulesError extends SessionError {
 
 /** The user declined to go on with modules that declare nothing about sessions. */
 export class UndeclaredModulesRefusedError extends SessionError {
+  /** The class's name, as a string: it survives minification. */
   override name = 'UndeclaredModulesRefusedError'
   /** @param modules The ids of the modules that declared nothing. */
   constructor(readonly modules: readonly string[]) {
@@ -59,6 +64,7 @@ export class UndeclaredModulesRefusedError extends SessionError {
 
 /** A lifecycle move outside `TRANSITIONS`: a bug in the library, reported rather than hidden. */
 export class IllegalTransitionError extends SessionError {
+  /** The class's name, as a string: it survives minification. */
   override name = 'IllegalTransitionError'
   /**
    * @param from The state it was in.
@@ -71,6 +77,7 @@ export class IllegalTransitionError extends SessionError {
 
 /** A call that does not fit the current state, e.g. `start()` during a session. */
 export class SessionStateError extends SessionError {
+  /** The class's name, as a string: it survives minification. */
   override name = 'SessionStateError'
 }
 
@@ -102,6 +109,7 @@ const INVITE_MESSAGES: Record<InviteErrorCode, string> = {
 
 /** A damaged, foreign, expired, used or other-version invite or answer code. */
 export class InviteError extends SessionError {
+  /** The class's name, as a string: it survives minification. */
   override name = 'InviteError'
   declare readonly code: InviteErrorCode
   constructor(code: InviteErrorCode, detail?: string, options?: { cause?: unknown }) {
@@ -114,12 +122,14 @@ export type WireErrorCode = 'wire-malformed' | 'wire-oversized' | 'wire-version'
 
 /** A message from the network that failed validation. Never reaches the core. */
 export class WireError extends SessionError {
+  /** The class's name, as a string: it survives minification. */
   override name = 'WireError'
   declare readonly code: WireErrorCode
 }
 
 /** A link could not be made or used (e.g. `ice-no-candidates`, `connect-failed`, `link-closed`). */
 export class TransportError extends SessionError {
+  /** The class's name, as a string: it survives minification. */
   override name = 'TransportError'
 }
 

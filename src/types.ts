@@ -64,6 +64,7 @@ export interface SessionDiagnostic {
 export interface SessionEventPeer extends PeerInfo {
   /** `id` and `name` under the contract's names. */
   userId: string
+  /** `name`, under the contract's name. */
   userName: string
   /** This user's colour for the session ('#rrggbb'): the same on every page, far from every other peer's. */
   color: string

@@ -8,7 +8,14 @@ import type { SessionDelta, SessionSyncProvider } from '../index.js'
 import { type OsdPoint, toElement, toImage } from './osd.js'
 import type { TrackedViewer } from './track.js'
 
-export type CursorDelta = SessionDelta & { viewerId: string } & (OsdPoint | { gone: true })
+/** Where a peer's pointer is over a viewer, in image pixels, or that it left the viewer. */
+export type CursorDelta = SessionDelta & {
+  /** The viewer. */
+  viewerId: string
+} & (OsdPoint | {
+  /** The pointer left the viewer. */
+  gone: true
+})
 
 /** ~30 Hz: smooth enough to follow a pointer, light on the links. */
 const INTERVAL_MS = 33
@@ -21,8 +28,11 @@ interface Cursor {
   at: OsdPoint
 }
 
+/** How a peer's cursor is labelled. */
 export interface PeerLabel {
+  /** The peer's name. */
   name: string
+  /** The peer's colour, `#rrggbb`. */
   color: string
 }
 

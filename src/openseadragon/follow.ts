@@ -4,8 +4,10 @@
  */
 import type { OsdHandler, OsdViewer } from './osd.js'
 
+/** Why following changed: asked for (`follow`, `unfollow`), the person moved a view, or the followed peer left. */
 export type FollowStopReason = 'requested' | 'local-input' | 'peer-left'
 
+/** A change of whom this page follows (`follow-changed`). */
 export interface FollowChange {
   /** Whom this page follows now: a user id, or null. */
   peerId: string | null

@@ -7,6 +7,8 @@
  *
  * Guests follow the host's view until they move their own; `openSeadragonSync().follow(peerId)`
  * follows anyone, and `on('follow-changed')` says when following stops.
+ *
+ * @module session-sync/openseadragon
  */
 export { OsdSync, openSeadragonSync, trackViewer } from './track.js'
 export type { OsdSyncEvents, OsdSyncOptions, TrackedViewer } from './track.js'

@@ -5,20 +5,29 @@
  */
 import OpenSeadragon from 'openseadragon'
 
+/** A point, in whichever coordinates the call says. */
 export interface OsdPoint {
+  /** Horizontal. */
   x: number
+  /** Vertical. */
   y: number
 }
 
+/** A rectangle: its top-left corner and its size. */
 export interface OsdRect extends OsdPoint {
+  /** Width. */
   width: number
+  /** Height. */
   height: number
 }
 
 export type OsdHandler = (event: any) => void
 
+/** A tiled image in the viewer's world, as far as cursors use one. */
 export interface OsdTiledImage {
+  /** A point in the viewer's element → the image's pixels. */
   viewerElementToImageCoordinates(point: OsdPoint): OsdPoint
+  /** A point in the image's pixels → the viewer's element. */
   imageToViewerElementCoordinates(point: OsdPoint): OsdPoint
 }
 
@@ -26,30 +35,50 @@ export interface OsdTiledImage {
 export interface OsdViewer {
   /** The id session-sync matches viewers by across pages; `trackViewer` sets one when missing. */
   uniqueId?: string
+  /** The element the viewer was made in. */
   element: HTMLElement
   /** OpenSeadragon's positioned box inside `element`, where the cursor layer goes. */
   container: HTMLElement
+  /** What the viewer shows. */
   viewport: {
+    /** The visible rectangle, in viewport coordinates, as if unrotated. */
     getBoundsNoRotate(current?: boolean): OsdRect
+    /** The rotation, in degrees. */
     getRotation(current?: boolean): number
+    /** Rotates the view. */
     setRotation(degrees: number, immediately?: boolean): unknown
+    /** Shows a rectangle. */
     fitBounds(bounds: OsdRect, immediately?: boolean): unknown
   }
+  /** The images the viewer holds. */
   world: {
+    /** How many. */
     getItemCount(): number
+    /** One of them. */
     getItemAt(index: number): OsdTiledImage | undefined
   }
+  /** Listens to one of the viewer's events. */
   addHandler(name: string, handler: OsdHandler): unknown
+  /** Stops listening. */
   removeHandler(name: string, handler: OsdHandler): unknown
-  gestureSettingsByDeviceType?(type: string): { clickToZoom?: boolean } | undefined
+  /** The gesture settings for a kind of device (whether a click zooms). */
+  gestureSettingsByDeviceType?(type: string): {
+    /** A click zooms. */
+    clickToZoom?: boolean
+  } | undefined
 }
 
 /** What a viewer shows: the unrotated visible rectangle (viewport coordinates) and the rotation in degrees. */
 export interface ViewState {
+  /** Left edge. */
   x: number
+  /** Top edge. */
   y: number
+  /** Width. */
   w: number
+  /** Height. */
   h: number
+  /** Rotation, in degrees. */
   r: number
 }
 

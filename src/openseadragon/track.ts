@@ -9,14 +9,21 @@ import { type FollowChange, type FollowStopReason, onLocalNavigation } from './f
 import type { OsdViewer } from './osd.js'
 import { ViewportSync } from './viewport.js'
 
-export type TrackedViewer = OsdViewer & { uniqueId: string }
+/** A viewer `trackViewer` took in: it has a `uniqueId`, the same on every page. */
+export type TrackedViewer = OsdViewer & {
+  /** Matches this viewer across pages. */
+  uniqueId: string
+}
 
+/** How an OpenSeadragon sync starts. */
 export interface OsdSyncOptions {
   /** Follow whoever hosts from the start (until the person moves a view). Default true. */
   followHost?: boolean
 }
 
+/** What an OpenSeadragon sync reports (`on`). */
 export type OsdSyncEvents = {
+  /** Whom this page follows changed, or following stopped (the person moved a view, the peer left). */
   'follow-changed': FollowChange
 }
 
@@ -25,6 +32,7 @@ type Target = { host: true } | { peerId: string } | null
 /** Fallback colour of a peer the roster does not list (any more). */
 const UNKNOWN_COLOUR = '#6b7280'
 
+/** OpenSeadragon viewers in one controller's sessions: the viewers it tracks, their viewport and cursor providers, and whom this page follows. `openSeadragonSync(session)` gives the one per controller. */
 export class OsdSync {
   private readonly viewers = new Map<string, TrackedViewer>()
   private readonly untrackers = new Map<string, () => void>()
@@ -36,6 +44,10 @@ export class OsdSync {
   /** Viewers tracked without an id of their own get these, in tracking order. */
   private unnamed = 0
 
+  /**
+   * @param session The controller whose session the viewers take part in.
+   * @param options Whether to follow the host from the start.
+   */
   constructor(readonly session: SessionSyncController<any>, options: OsdSyncOptions = {}) {
     this.target = options.followHost === false ? null : { host: true }
     const hostId = () => session.getPeers().find((p) => p.rank === 0)?.id
@@ -101,6 +113,7 @@ export class OsdSync {
     this.setTarget({ host: true }, 'requested')
   }
 
+  /** Stops following; `follow-changed` says so, with `reason`. */
   unfollow(reason: FollowStopReason = 'requested'): void {
     this.setTarget(null, reason)
   }
@@ -112,10 +125,12 @@ export class OsdSync {
     return id && id !== this.session.getSelf().id ? id : null
   }
 
+  /** Whether this page follows whoever hosts. */
   get followingHost(): boolean {
     return !!this.target && 'host' in this.target
   }
 
+  /** Listens to one event; the returned function stops listening. */
   on<K extends keyof OsdSyncEvents>(type: K, handler: (event: OsdSyncEvents[K]) => void): () => void {
     this.events.on(type, handler)
     return () => this.events.off(type, handler)

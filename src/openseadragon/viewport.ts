@@ -8,6 +8,7 @@ import type { SessionDelta, SessionSyncProvider } from '../index.js'
 import { showViewState, type ViewState, viewKey, viewStateOf } from './osd.js'
 import type { TrackedViewer } from './track.js'
 
+/** One viewer's view, as a view delta. */
 export interface ViewportDelta extends SessionDelta, ViewState {
   viewerId: string
 }

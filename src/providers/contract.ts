@@ -105,5 +105,6 @@ export interface SessionSyncProvider<V extends SessionViewer = SessionViewer, S 
 
 /** How an app registers a provider; `view: true` makes an unmodified provider a view provider. */
 export interface RegisterOptions {
+  /** Every delta of the provider is a view delta, as if it declared `view: true` itself. */
   view?: boolean
 }

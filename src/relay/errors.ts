@@ -34,6 +34,7 @@ const RELAY_MESSAGES: Record<RelayErrorCode, string> = {
  * a program what happened; `relay-unavailable` and `relay-rate-limited` mean "try again later, or use the paste flow".
  */
 export class RelayError extends SessionError {
+  /** The class's name, as a string: it survives minification. */
   override name = 'RelayError'
   declare readonly code: RelayErrorCode
   /** The relay's HTTP status, when it answered at all. */

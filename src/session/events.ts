@@ -8,10 +8,17 @@ import type { SessionEventPeer, SessionEvents } from '../types.js'
 import type { PeerInfo } from '../wire/messages.js'
 import { pickColour } from './colours.js'
 
+/** A handler of one event, given its payload. */
 export type SessionEventHandler<K extends keyof SessionEvents> = (event: SessionEvents[K]) => void
 
 /** An app's event bus: mitt-like (`emit`) or an OpenSeadragon EventSource (`raiseEvent`). */
-export type AppEventBus = { emit(type: string, payload: unknown): void } | { raiseEvent(type: string, payload: unknown): void }
+export type AppEventBus = {
+  /** Called with each event's name and payload, after the controller's own listeners. */
+  emit(type: string, payload: unknown): void
+} | {
+  /** Called with each event's name and payload, after the controller's own listeners. */
+  raiseEvent(type: string, payload: unknown): void
+}
 
 /** The events as the core raises them: a peer is its roster entry; `namedPeer` dresses it for the app. */
 export type CoreEvents = Omit<SessionEvents, 'session-peer-joined' | 'session-peer-dropped'> & {

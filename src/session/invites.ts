@@ -36,6 +36,7 @@ export interface OpenedInvite {
 
 /** Thrown by createInvite when the link would be too long; `invite.code` can be pasted instead. */
 export class InviteTooLongError extends InviteError {
+  /** The class's name, as a string: it survives minification. */
   override name = 'InviteTooLongError'
   /**
    * @param invite The invite made, still open: its `code` can be pasted.

@@ -40,13 +40,14 @@ export const peerInfoSchema = v.object({
   // What the host lets this guest do; absent = editor. (A line comment: TypeDoc sees the
   // inferred PeerInfo's properties twice and warns about a doc comment here; the PeerInfo alias documents it.)
   access: v.optional(v.picklist(['editor', 'viewer'])),
-  /** The colour the host gave this user for the session (peers/colours.ts). */
+  // The colour the host gave this user for the session (peers/colours.ts); a line comment, as for access.
   color: v.optional(v.pipe(v.string(), v.regex(/^#[0-9a-f]{6}$/))),
 })
 /**
  * Who a peer is: `id`, its user id (the `origin` of its changes); `name`, shown to the
  * others; `role`, host or guest; `access`, what the host lets a guest do (`editor` or
- * `viewer`; absent = editor).
+ * `viewer`; absent = editor); `color`, the colour the host gave this user for the session
+ * (`#rrggbb`).
  */
 export type PeerInfo = v.InferOutput<typeof peerInfoSchema>
 
