@@ -1,8 +1,9 @@
 import { SessionSyncController, createWebRtcTransport, installSession } from 'session-sync'
 
 // One controller per page, installed as window.SESSION (it also says goodbye on pagehide).
+// With no options it uses WebRTC with no ICE servers: peers on the same network only.
 const session = installSession(new SessionSyncController({
-  transport: createWebRtcTransport({ iceServers: [] }), // none: peers on the same network only
+  transport: createWebRtcTransport({ iceServers: [{ urls: 'stun:stun.example.org:3478' }] }),
   user: { name: 'Ada' },
 }))
 

@@ -10,7 +10,7 @@ interface PointerDelta extends SessionDelta {
 }
 
 /** Where each peer points, per viewer: view deltas, last write wins, no round trip through the host. */
-function pointerProvider(pointers: Map<string, PointerDelta>, send: { move?: (delta: PointerDelta) => void }): SessionSyncProvider<SessionViewer, null, PointerDelta> {
+function pointerProvider(pointers: Map<string, { x: number; y: number }>, send: { move?: (delta: PointerDelta) => void }): SessionSyncProvider<SessionViewer, null, PointerDelta> {
   return {
     id: 'pointer',
     scope: 'per-viewer',
@@ -22,7 +22,8 @@ function pointerProvider(pointers: Map<string, PointerDelta>, send: { move?: (de
       return () => { send.move = undefined }
     },
     applyDelta: (delta: PointerDelta, meta: SessionDeltaMeta) => {
-      pointers.set(`${meta.origin}@${delta.viewerId}`, delta) // meta.origin: whose pointer, as the link proves it
+      // meta.origin: whose pointer, as the link proves it (the session also fills delta.sourceUserId)
+      pointers.set(`${meta.origin}@${delta.viewerId}`, { x: delta.x, y: delta.y })
     },
   }
 }
@@ -50,7 +51,7 @@ const notesProvider: SessionSyncProvider<SessionViewer, string[]> = {
 const net = new MemoryNetwork()
 function page(name: string) {
   const session = new SessionSyncController({ transport: net.transport(name), clock: net.clockFor(name), user: { id: name, name } })
-  const pointers = new Map<string, PointerDelta>()
+  const pointers = new Map<string, { x: number; y: number }>()
   const send: { move?: (delta: PointerDelta) => void } = {}
   const slide = { id: name === 'ada' ? 'kidney-04' : '' }
   session.setViewers([{ uniqueId: 'left' }])
@@ -70,6 +71,6 @@ assert.equal(bob.slide.id, 'kidney-04')
 bob.send.move!({ viewerId: 'left', x: 0.1, y: 0.1 })
 bob.send.move!({ viewerId: 'left', x: 0.4, y: 0.2 }) // only the latest matters
 await net.clock.advance(50)
-assert.deepEqual(ada.pointers.get('bob@left'), { viewerId: 'left', x: 0.4, y: 0.2 })
+assert.deepEqual(ada.pointers.get('bob@left'), { x: 0.4, y: 0.2 })
 assert.equal(bob.session.pendingIntents, 0) // view deltas never wait in the outbox
 await ada.session.end()
