@@ -29,7 +29,7 @@ await net.clock.advance(200)
 stop()
 
 assert.deepEqual(seen.map((e) => e.type), [
-  'session-role-changed', // { role: 'guest', previous: null }
+  'session-role-changed', // { role: 'guest', previous: 'none' }
   'session-state-changed', // { state: 'joining', previous: 'idle' }
   'session-started', // { sessionId, role: 'guest', self }
   'session-peer-joined', // { peer: Ada }: the host's roster lists her
