@@ -14,7 +14,11 @@ import {
   type SessionSyncController,
 } from '../src/index.js'
 import { colourOf } from './colours.js'
+import { ask } from './confirm.js'
 import { $, h } from './dom.js'
+import { download } from './download.js'
+import { bytes, fileSafe } from './format.js'
+import { bootstrapProgress } from './progress.js'
 
 export interface SessionUiOptions {
   /** The page's controller (`window.SESSION`). */
@@ -27,6 +31,24 @@ export interface SessionUiOptions {
   saveState: () => unknown
   /** A signalling relay is configured (`?relay=`): invites are one click. */
   relay: boolean
+  /** Asked before joining: false stops the join (e.g. the person wants to keep their work). */
+  beforeJoin: () => Promise<boolean>
+  /** The name a module goes by in the Modules card. */
+  moduleLabel: (id: string) => string
+  /** Unloads a module, from the error that says it is in the way. */
+  unloadModule: (id: string) => void
+}
+
+/**
+ * Joins that fail: what happened and what to do, said at once where the person looks first
+ * (the error line under the Join button), not only in the status bar.
+ */
+const JOIN_FAILED: Record<string, string> = {
+  'join-failed':
+    'Could not reach the host: the session this invite was for has ended, or the host’s page was closed. Ask the host for a new invite link (an invite works once, for one session).',
+  'join-timeout': 'The host did not add you in time. Ask the host for a new invite link.',
+  'host-lost': 'The host left before you had joined. Ask for a new invite link.',
+  refused: 'The host did not let you in.',
 }
 
 /** Why a session ended, as a person would say it. */
@@ -37,7 +59,7 @@ const ENDED: Record<string, string> = {
   saved: 'saved by the host',
   'host-lost': 'the host left before you had joined',
   'join-timeout': 'the host did not add you in time',
-  'join-failed': 'no link to the host could be made',
+  'join-failed': 'the invite no longer leads to an open session',
   isolated: 'the host left, and too few of the others could be reached to go on without it — ask for a new invite',
   'host-unreachable': 'you lost your link to the host while the others still reach it — ask for a new invite',
   'no-new-host': 'no new host could be agreed on — ask for a new invite',
@@ -88,7 +110,6 @@ export function sessionUi(options: SessionUiOptions) {
     state: $('#state'),
     role: $('#role'),
     peers: $('#peers'),
-    progress: $<HTMLProgressElement>('#progress'),
     error: $('#error'),
     diagnostics: $('#diagnostics'),
     iceNotice: $('#ice-notice'),
@@ -98,7 +119,6 @@ export function sessionUi(options: SessionUiOptions) {
     admitYes: $<HTMLButtonElement>('#admit-yes'),
     admitNo: $<HTMLButtonElement>('#admit-no'),
   }
-  el.name.value = `Guest ${1 + Math.floor(Math.random() * 99)}`
   el.iceNotice.hidden = options.hasIceServers
   const invitedTo = () => (location.hash.startsWith('#session=') ? location.hash : null)
   /** A banner in place of the state's own text; `until` keeps it up through state changes for a while. */
@@ -111,6 +131,12 @@ export function sessionUi(options: SessionUiOptions) {
   let joinRelayed = false
   /** Somebody else has been in this session: being alone now means everyone else left. */
   let hadCompany = false
+  /** What to say when this page's own Leave ends its session ("You left; Bob is host now"). */
+  let leftMessage = 'You left the session'
+  /** This page's session began (a guest was let in): a failure now is not a failed join. */
+  let started = false
+  const progress = bootstrapProgress()
+  const errorFix = $('#error-fix')
 
   function announce(text: string, tone: string, stickyMs = 0): void {
     statusOverride = { text, tone, ...(stickyMs ? { until: Date.now() + stickyMs } : {}) }
@@ -124,10 +150,33 @@ export function sessionUi(options: SessionUiOptions) {
   // ---- errors and diagnostics
 
   function showError(error: unknown): void {
-    el.error.textContent = describe(error)
+    el.error.textContent = describe(error, options.moduleLabel)
+    // A module in the way: the way out is right under the message.
+    const modules = error instanceof IncompatibleModulesError ? error.modules : []
+    errorFix.replaceChildren(
+      ...modules.map((id) =>
+        h('button', {
+          textContent: `Unload ${options.moduleLabel(id)}`,
+          dataset: { unload: id },
+          onclick: () => {
+            options.unloadModule(id)
+            clearError()
+            focusWayForward()
+          },
+        }),
+      ),
+    )
+    errorFix.hidden = !modules.length
   }
   function clearError(): void {
     el.error.textContent = ''
+    errorFix.replaceChildren()
+    errorFix.hidden = true
+  }
+  /** Focus on the next step (Start, or Join), so a keyboard user does not land on the page's body. */
+  function focusWayForward(): void {
+    const next = [el.start, el.join].find((b) => b.offsetParent !== null && !b.hidden)
+    next?.focus()
   }
   /** Runs a button's action, with its error (if any) shown instead of thrown. */
   function action(button: HTMLButtonElement, run: () => Promise<void> | void): void {
@@ -175,7 +224,7 @@ export function sessionUi(options: SessionUiOptions) {
     el.end.hidden = el.saveEnd.hidden = el.save.hidden = role !== 'host'
     if (idle) {
       el.inviteBox.hidden = true
-      el.progress.hidden = true
+      progress.hide()
     }
     renderPeers()
   }
@@ -311,6 +360,7 @@ export function sessionUi(options: SessionUiOptions) {
     session.on('session-started', ({ role }) => {
       // A guest hears this once per session; a host on start. Neither is a takeover.
       if (role === 'host') hadCompany = false
+      started = true
       clearAnnouncement(true)
       render()
     })
@@ -321,7 +371,11 @@ export function sessionUi(options: SessionUiOptions) {
       else render()
     })
     session.on('session-ended', ({ reason }) => {
-      statusOverride = { text: `Session ended: ${ENDED[reason] ?? reason}`, tone: ['left', 'ended', 'saved', 'host-ended'].includes(reason) ? '' : 'bad' }
+      const text = reason === 'left' ? leftMessage : `Session ended: ${ENDED[reason] ?? reason}`
+      statusOverride = { text, tone: ['left', 'ended', 'saved', 'host-ended'].includes(reason) ? '' : 'bad' }
+      if (JOIN_FAILED[reason] && !started) showError(JOIN_FAILED[reason])
+      started = false
+      leftMessage = 'You left the session'
       el.answerCode.value = ''
       inviteExpiresAt = 0
       joinRelayed = false
@@ -339,14 +393,8 @@ export function sessionUi(options: SessionUiOptions) {
     session.on('session-started', ({ role }) => {
       if (role === 'guest' && location.hash.startsWith('#session=')) history.replaceState(null, '', location.pathname + location.search)
     })
-    session.on('session-bootstrap-progress', ({ bytes, total }) => {
-      el.progress.hidden = false
-      el.progress.max = Math.max(total, 1)
-      el.progress.value = bytes
-    })
-    session.on('session-bootstrap-complete', () => {
-      el.progress.hidden = true
-    })
+    session.on('session-bootstrap-progress', ({ bytes: received, total }) => progress.update(received, total))
+    session.on('session-bootstrap-complete', () => progress.complete())
     session.on('session-diagnostic', ({ code, message, reason }) => {
       diagnostic(code, message)
       if (code === 'intent-refused') {
@@ -363,6 +411,9 @@ export function sessionUi(options: SessionUiOptions) {
   action(el.start, async () => {
     takeName()
     await session.start()
+    // Start is gone now; the next step is inviting someone.
+    render()
+    el.invite.focus()
   })
 
   action(el.invite, async () => {
@@ -422,6 +473,7 @@ export function sessionUi(options: SessionUiOptions) {
   action(el.join, async () => {
     const fragment = invitedTo()
     if (!fragment) throw new Error('This page was not opened from an invite link.')
+    if (!(await options.beforeJoin())) return
     takeName()
     const { answerCode, relayed } = await session.join(location.href)
     joinRelayed = relayed
@@ -433,8 +485,21 @@ export function sessionUi(options: SessionUiOptions) {
     el.answerCode.select()
   })
 
-  action($<HTMLButtonElement>('#leave'), () => session.leave())
-  action(el.end, () => session.end())
+  action($<HTMLButtonElement>('#leave'), () => {
+    // A host's Leave hands the session on: say to whom, not "ended".
+    const next = session.getRole() === 'host' ? session.getPeers().find((p) => p.rank === 1) : undefined
+    leftMessage = next ? `You left; ${next.name} is host now` : 'You left the session'
+    return session.leave()
+  })
+  action(el.end, async () => {
+    const others = session.getPeers().length - 1
+    const answer = await ask({
+      title: 'End the session for everyone?',
+      text: others ? `${others} other ${others === 1 ? 'person' : 'people'} will be disconnected. Nothing is saved: use Save first to keep a copy.` : 'Nothing is saved: use Save first to keep a copy.',
+      yes: 'End for everyone',
+    })
+    if (answer === 'yes') await session.end()
+  })
   /**
    * The file: the library's save (every provider's state, as a new host would bootstrap
    * from it) plus the demo's readable summary and who was there. Taken before ending: the
@@ -445,22 +510,28 @@ export function sessionUi(options: SessionUiOptions) {
     const summary = options.saveState()
     const save = final ? await session.saveAndEnd() : await session.save()
     const file = { savedAt: new Date().toISOString(), final, ...save, peers, demo: summary }
-    download(`session-${save.sessionId}${final ? '' : `-${save.seq}`}.json`, JSON.stringify(file, null, 2))
+    download(`session-${fileSafe(save.sessionId)}${final ? '' : `-${save.seq}`}.json`, JSON.stringify(file, null, 2))
   }
   action(el.save, () => saveFile(false))
-  action(el.saveEnd, () => saveFile(true))
+  action(el.saveEnd, async () => {
+    const answer = await ask({ title: 'Save and end the session?', text: 'The final state is downloaded, then the session ends for everyone.', yes: 'Save & end' })
+    if (answer === 'yes') await saveFile(true)
+  })
 
   $<HTMLInputElement>('#follow-host').addEventListener('change', (e) => options.setFollowHost((e.target as HTMLInputElement).checked))
   window.addEventListener('hashchange', render)
 
   attach()
   render()
-  return { showError, clearError, admit }
+  return { showError, clearError, admit, focusWayForward }
 }
 
-/** A message a person can act on, for anything thrown. */
-export function describe(error: unknown): string {
-  if (error instanceof IncompatibleModulesError) return `${error.message}\n(Use “Unload” in the Modules card.)`
+/** A message a person can act on, for anything thrown; modules go by the names the Modules card shows. */
+export function describe(error: unknown, moduleLabel: (id: string) => string = (id) => id): string {
+  if (error instanceof IncompatibleModulesError) {
+    const names = error.modules.map(moduleLabel)
+    return `${names.join(', ')} cannot take part in a session: unload ${names.length === 1 ? 'it' : 'them'}, then try again.`
+  }
   if (error instanceof InviteError || error instanceof SessionLockedError) return error.message
   if (error instanceof Error) return error.message
   return String(error)
@@ -474,19 +545,4 @@ async function copy(field: HTMLInputElement | HTMLTextAreaElement): Promise<void
     // Clipboard permission denied (e.g. not focused): fall back to the selection.
     document.execCommand('copy')
   }
-}
-
-function bytes(n: number): string {
-  if (n < 1024) return `${n} B`
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} kB`
-  return `${(n / 1024 / 1024).toFixed(1)} MB`
-}
-
-function download(name: string, text: string): void {
-  const url = URL.createObjectURL(new Blob([text], { type: 'application/json' }))
-  const a = h('a', { href: url, download: name })
-  document.body.append(a)
-  a.click()
-  a.remove()
-  setTimeout(() => URL.revokeObjectURL(url), 10_000)
 }

@@ -60,8 +60,22 @@ async function open(context: BrowserContext, url = demoUrl): Promise<Person> {
   await expect(page.locator('#state')).toHaveText('idle')
   // Both viewers have their layers (drawing and layer settings need them).
   await page.waitForFunction(() => window.demo?.viewers.every((v) => v.osd.world.getItemCount() === 3))
+  await recordNotices(page)
   return person
 }
+
+/** Keeps every short notice the page shows (they go away by themselves after a few seconds). */
+async function recordNotices(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    const seen: string[] = []
+    ;(window as unknown as { noticesSeen: string[] }).noticesSeen = seen
+    new MutationObserver((records) => {
+      for (const record of records) for (const node of Array.from(record.addedNodes)) seen.push(node.textContent ?? '')
+    }).observe(document.querySelector('#notices')!, { childList: true })
+  })
+}
+
+const noticesOf = (person: Person) => person.page.evaluate(() => (window as unknown as { noticesSeen: string[] }).noticesSeen)
 
 /** The whole window, its side panel scrolled back to the Session card. */
 async function shot(person: Person, name: string): Promise<void> {
@@ -69,17 +83,24 @@ async function shot(person: Person, name: string): Promise<void> {
   await person.page.screenshot({ path: `${SHOTS}${name}.png` })
 }
 
-/** Types a name, finds Start refused because of legacy-editor, unloads it, starts. */
+/**
+ * Types a name, finds Start refused because of the Legacy editor, unloads it with the button
+ * under the error, starts.
+ */
 async function startHosting(host: Person, name: string): Promise<void> {
   const { page } = host
   await page.locator('#name').fill(name)
   await page.locator('#start').click()
-  await expect(page.locator('#error')).toContainText('legacy-editor')
+  await expect(page.locator('#error')).toHaveText('Legacy editor cannot take part in a session: unload it, then try again.')
   await expect(page.locator('#state')).toHaveText('idle')
-  await page.locator('#unload-legacy-editor').click()
+  await page.locator('#error-fix [data-unload="legacy-editor"]').click()
   await expect(page.locator('#unload-legacy-editor')).toHaveCount(0)
+  await expect(page.locator('#error-fix')).toBeHidden()
+  await expect(page.locator('#start')).toBeFocused()
   await page.locator('#start').click()
   await expect(page.locator('#state')).toHaveText('hosting')
+  // Start went away; the next step has the focus.
+  await expect(page.locator('#invite')).toBeFocused()
   await expect(page.locator('#role')).toHaveText('host')
   await expect(page.locator('#status')).toHaveText(/Hosting.*waiting/)
   await expect(page.locator('#error')).toBeEmpty()
@@ -257,7 +278,7 @@ test.describe('demo app, driven through its UI', () => {
     const [host, guestContext] = await Promise.all([open(await newPeerContext()), newPeerContext()])
     await startHosting(host, 'Alice')
     await expect(host.page.locator('#ice-notice')).toBeVisible()
-    await expect(host.page.locator('#ice-notice')).toContainText('No ICE servers')
+    await expect(host.page.locator('#ice-notice')).toHaveText('Only people on your network can join; add a STUN server for others.')
 
     const url = await createInvite(host)
     expect(url.startsWith(`${demoUrl}#session=`)).toBe(true)
@@ -295,6 +316,14 @@ test.describe('demo app, driven through its UI', () => {
     await expect(host.page.locator('#layers li[data-layer=nuclei] input[type=checkbox]')).not.toBeChecked()
     expect(await nuclei(guest.page)).toBe(false)
 
+    // Byte counts come from the transport's stats: with data flowing, neither side reads 0 B.
+    for (const [page, row] of [
+      [host.page, 'li[data-role="guest"]'],
+      [guest.page, 'li[data-rank="0"]'],
+    ] as const) {
+      await expect(page.locator(`#peers ${row} .meta`)).toHaveText(/↑ (?!0 B)[\d.]+ k?B ↓ (?!0 B)[\d.]+ k?B$/)
+    }
+
     // No plugin may be loaded while the session is on.
     for (const { page } of [host, guest]) {
       await page.locator('#load-plugin').click()
@@ -307,7 +336,7 @@ test.describe('demo app, driven through its UI', () => {
     expectNoProblems([host, guest])
   })
 
-  test('three people: a second guest joins the same way; the host ends it for everyone', async ({ newPeerContext }) => {
+  test('three people: a second guest joins the same way; presence and notices; the host leaves, the next host ends it for everyone after a confirmation', async ({ newPeerContext }) => {
     // Three page loads take tens of seconds on two busy cores: the guests have the demo
     // open already and paste their link into the address bar (test 1 covers a new tab).
     test.setTimeout(90_000)
@@ -325,17 +354,56 @@ test.describe('demo app, driven through its UI', () => {
     await joinFromLink(carol, await createInvite(host), 'Carol')
     await admit(host, carol, 'Carol')
     await expectPeople([host, bob, carol], ['Alice', 'Bob', 'Carol'])
+    // Presence: the header shows everyone's initials in their colour, the host marked.
+    for (const { page } of [host, bob, carol]) {
+      await expect(page.locator('#avatars li')).toHaveCount(3)
+      await expect(page.locator('#avatars li .face')).toHaveText(['A', 'B', 'C'])
+      await expect(page.locator('#avatars li.host')).toHaveAttribute('title', /^Alice.* — host$/)
+      await expect(page.locator('#avatars li[data-role="editor"]')).toHaveCount(2)
+    }
+    const aliceId = await host.page.evaluate(() => window.SESSION!.getSelf().id)
+    expect(await host.page.locator(`#avatars li[data-peer-id="${aliceId}"] .face`).evaluate((el) => getComputedStyle(el).backgroundColor)).toBe(
+      await host.page.locator(`#peers li[data-peer-id="${aliceId}"] .swatch`).evaluate((el) => getComputedStyle(el).backgroundColor),
+    )
+    // Everyone already in hears who joined; a newcomer is not told the others "joined".
+    await expect.poll(() => noticesOf(host)).toEqual(['Bob joined', 'Carol joined'])
+    await expect.poll(() => noticesOf(bob)).toEqual(['Carol joined'])
+    expect(await noticesOf(carol)).toEqual([])
     await shot(host, 'connected')
 
-    await host.page.locator('#end').click()
+    // The host leaves: the session goes on under Bob, and everyone is told so.
+    await host.page.locator('#leave').click()
+    await expect(host.page.locator('#status')).toHaveText('You left; Bob is host now')
+    await expect(host.page.locator('#state')).toHaveText('idle')
+    await expect.poll(() => noticesOf(bob)).toEqual(['Carol joined', 'Alice left — you are host now'])
+    await expect.poll(() => noticesOf(carol)).toEqual(['Alice left — Bob is host now'])
+    await expectPeople([bob, carol], ['Bob', 'Carol'])
+    await expect(carol.page.locator('#avatars li.host')).toHaveAttribute('title', 'Bob — host')
+    await shot(host, 'host-left')
+    await shot(carol, 'notice-new-host')
+
+    // Ending for everyone asks first; Cancel changes nothing.
+    await bob.page.locator('#end').click()
+    await expect(bob.page.locator('#confirm')).toBeVisible()
+    await expect(bob.page.locator('#confirm-title')).toHaveText('End the session for everyone?')
+    await expect(bob.page.locator('#confirm-text')).toContainText('1 other person will be disconnected')
+    await expect(bob.page.locator('#confirm-no')).toBeFocused()
+    await shot(bob, 'confirm-end')
+    await bob.page.keyboard.press('Escape')
+    await expect(bob.page.locator('#confirm')).toBeHidden()
+    await expect(bob.page.locator('#end')).toBeFocused()
+    for (const { page } of [bob, carol]) await expect(page.locator('#state')).toHaveText('connected')
+    await bob.page.locator('#end').click()
+    await bob.page.locator('#confirm-yes').click()
     for (const { page } of [host, bob, carol]) {
       await expect(page.locator('#state')).toHaveText('idle')
       await expect(page.locator('#role')).toHaveText('none')
       await expect(page.locator('#peers li[data-peer-id]')).toHaveCount(0)
+      await expect(page.locator('#avatars li')).toHaveCount(0)
     }
-    for (const { page } of [bob, carol]) await expect(page.locator('#status')).toHaveText(/^Session ended: .*host.*end/i)
-    await expect(host.page.locator('#status')).toHaveText(/^Session ended/)
-    await shot(bob, 'ended')
+    await expect(carol.page.locator('#status')).toHaveText(/^Session ended: .*host.*end/i)
+    await expect(bob.page.locator('#status')).toHaveText(/^Session ended/)
+    await shot(carol, 'ended')
     expectNoProblems([host, bob, carol])
   })
 
@@ -410,7 +478,7 @@ test.describe('demo app, driven through its UI', () => {
     await expect(guest.page.locator('#anno-meta')).toHaveText(/ellipse on Slide A.*drawn by Alice/)
     await guest.page.locator('#anno-comment').fill('Dense nuclei here')
     await guest.page.locator('#anno-save').click()
-    await expect.poll(async () => (await shapesOf(host.page, 'a'))[0]?.comment).toBe('Dense nuclei here')
+    await expect.poll(async () => (await shapesOf(host.page, 'a'))[0]?.comments.map((c) => [c.text, c.author.name])).toEqual([['Dense nuclei here', 'Bob']])
     await guest.page.keyboard.press('Escape')
 
     // Alice moves her ellipse: select it, drag it to the right.
@@ -422,7 +490,7 @@ test.describe('demo app, driven through its UI', () => {
     const cxOf = (a: { selector: unknown }) => (a.selector as { geometry: { cx: number } }).geometry.cx
     await expect.poll(async () => cxOf((await shapesOf(host.page, 'a'))[0]!)).toBeGreaterThan(cxOf(ellipse!))
     const [moved] = await expectSame('a', 1)
-    expect(moved!.comment).toBe('Dense nuclei here')
+    expect(moved!.comments.map((c) => c.text)).toEqual(['Dense nuclei here'])
 
     // Bob deletes his outline, then undoes that: it comes back, same id, for both.
     await pickTool(guest.page, 'b', 'pan')
@@ -474,6 +542,81 @@ test.describe('demo app, driven through its UI', () => {
     await expect.poll(() => host.page.evaluate(() => window.demo.cursors()['slide-a'])).toEqual([])
     await shot(host, 'shapes-and-comments')
     expectNoProblems(both)
+  })
+  test('comments are entries: two people comment one shape at once and both stay; the card follows the slide; the list flies to a shape', async ({ newPeerContext }) => {
+    test.setTimeout(90_000)
+    const { host, guest } = await aliceAndBob(newPeerContext)
+    const people = [host, guest]
+
+    // Alice draws a rectangle on slide A; it is selected for her as soon as it is drawn.
+    await pickTool(host.page, 'a', 'rectangle')
+    await drag(host.page, await spot(host.page, 'a', 0.3, 0.3), await spot(host.page, 'a', 0.45, 0.5))
+    await expect(host.page.locator('#anno-meta')).toHaveText(/rectangle on Slide A/)
+    await expect.poll(() => shapesOf(guest.page, 'a')).toHaveLength(1)
+    const [rect] = await shapesOf(host.page, 'a')
+    await pickTool(host.page, 'a', 'pan')
+    await pickTool(guest.page, 'a', 'pan')
+    const centre = await spot(guest.page, 'a', 0.375, 0.4)
+    await guest.page.mouse.click(centre.x, centre.y)
+    await expect(guest.page.locator('#anno-meta')).toHaveText(/rectangle on Slide A.*drawn by Alice/)
+
+    // Both comment at the same moment: each adds an entry; neither replaces the other.
+    await host.page.locator('#anno-comment').fill('Margin looks clear')
+    await guest.page.locator('#anno-comment').fill('I see atypia at the top edge')
+    await Promise.all(people.map(({ page }) => page.locator('#anno-save').click()))
+    const texts = (p: Page) => shapesOf(p, 'a').then((list) => list[0]!.comments.map((c) => `${c.author.name}: ${c.text}`).sort())
+    for (const { page } of people) {
+      await expect.poll(() => texts(page)).toEqual(['Alice: Margin looks clear', 'Bob: I see atypia at the top edge'])
+      await expect(page.locator('#anno-comments li')).toHaveCount(2)
+    }
+    // Each may remove only their own: Bob's entry has a Remove button on his page alone.
+    await expect(guest.page.locator('#anno-comments li[data-author="Bob"] button')).toHaveText('Remove')
+    await expect(guest.page.locator('#anno-comments li[data-author="Alice"] button')).toHaveCount(0)
+    await expect(host.page.locator('#anno-comments li[data-author="Bob"] button')).toHaveCount(0)
+    await shot(guest, 'comments')
+    await guest.page.locator('#anno-comments li[data-author="Bob"] button').click()
+    for (const { page } of people) await expect.poll(() => texts(page)).toEqual(['Alice: Margin looks clear'])
+
+    // Bob draws on slide B: the card follows him there; his comment goes to the new shape.
+    await pickTool(guest.page, 'b', 'ellipse')
+    await drag(guest.page, await spot(guest.page, 'b', 0.6, 0.6), await spot(guest.page, 'b', 0.75, 0.75))
+    await expect(guest.page.locator('#anno-meta')).toHaveText(/ellipse on Slide B.*drawn by Bob/)
+    await guest.page.locator('#anno-comment').fill('Second focus')
+    await guest.page.locator('#anno-comment').press('Control+Enter')
+    await expect.poll(async () => (await shapesOf(host.page, 'b'))[0]?.comments.map((c) => c.text)).toEqual(['Second focus'])
+    expect(await texts(guest.page)).toEqual(['Alice: Margin looks clear'])
+    // Touching slide A again lets slide B's selection go: the card never shows a shape of the other slide.
+    await pickTool(guest.page, 'b', 'pan')
+    const empty = await spot(guest.page, 'a', 0.8, 0.2)
+    await guest.page.mouse.click(empty.x, empty.y)
+    await expect(guest.page.locator('#anno-empty')).toBeVisible()
+
+    // The list: each slide's shapes with author, time and comment count; a click flies there.
+    const items = guest.page.locator('#anno-list .slide-list[data-viewer="slide-a"] li button')
+    await expect(items).toHaveCount(1)
+    await expect(items.first()).toHaveAttribute('aria-label', /^Go to rectangle by Alice, \d\d:\d\d.*, 1 comment$/)
+    await expect(guest.page.locator('#anno-list .slide-list[data-viewer="slide-b"] li button')).toHaveAttribute('aria-label', /ellipse by Bob, .*, 1 comment$/)
+    await guest.page.locator('#follow-host').uncheck()
+    const before = await boundsOf(guest.page, 'a')
+    const flown = settled(guest.page, 'a')
+    await items.first().click()
+    await flown
+    const after = await boundsOf(guest.page, 'a')
+    expect(after.w).toBeLessThan(before.w)
+    const { x, y, w, h } = await guest.page.evaluate((id) => {
+      const viewer = window.demo.viewers[0]!
+      const b = viewer.anno.state.store.getAnnotation(id)!.target.selector.geometry.bounds
+      const r = viewer.osd.viewport.imageToViewportRectangle(b.minX, b.minY, b.maxX - b.minX, b.maxY - b.minY)
+      return { x: r.x, y: r.y, w: r.width, h: r.height }
+    }, rect!.id)
+    expect(x).toBeGreaterThanOrEqual(after.x)
+    expect(y).toBeGreaterThanOrEqual(after.y)
+    expect(x + w).toBeLessThanOrEqual(after.x + after.w)
+    expect(y + h).toBeLessThanOrEqual(after.y + after.h)
+    await expect(guest.page.locator('#anno-meta')).toHaveText(/rectangle on Slide A.*drawn by Alice/)
+    await expect(items.first()).toHaveAttribute('aria-current', 'true')
+    await shot(guest, 'annotation-list')
+    expectNoProblems(people)
   })
   test('keyboard only: name, unload, start, invite, pick a tool, zoom and pan a viewer; every control has a name', async ({ newPeerContext }) => {
     const host = await open(await newPeerContext({ viewport: { width: 1280, height: 800 } }))

@@ -282,12 +282,16 @@ class WebRtcLink implements Link {
     const pair = selectedCandidatePair(report)
     const local = pair && report.get(String(pair.localCandidateId))
     const remote = pair && report.get(String(pair.remoteCandidateId))
+    // Bytes from the transport entry: a candidate pair counts only what went over that pair,
+    // and Chromium's selected pair often reads 0 while the DTLS transport carries everything.
+    const transport = [...report.values()].find((stats) => stats.type === 'transport')
+    const counts = transport ?? pair
     return {
       candidateType: text(local?.candidateType),
       localAddress: text(local?.address),
       remoteAddress: text(remote?.address),
-      bytesSent: Number(pair?.bytesSent ?? 0),
-      bytesReceived: Number(pair?.bytesReceived ?? 0),
+      bytesSent: Number(counts?.bytesSent ?? 0),
+      bytesReceived: Number(counts?.bytesReceived ?? 0),
     }
   }
 
