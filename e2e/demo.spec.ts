@@ -140,6 +140,8 @@ async function joinFromLink(tab: BrowserContext | Person, url: string, name: str
   await expect(page.locator('#start')).toBeHidden()
   await page.locator('#name').fill(name)
   await page.locator('#unload-legacy-editor').click()
+  // The Unload button went with its module; the focus went on to Join.
+  await expect(page.locator('#join')).toBeFocused()
   await page.locator('#join').click()
   await expect(page.locator('#answer-code')).toHaveValue(/^[A-Za-z0-9_-]{100,}$/)
   await expect(page.locator('#state')).toHaveText('joining')
@@ -618,24 +620,84 @@ test.describe('demo app, driven through its UI', () => {
     await shot(guest, 'annotation-list')
     expectNoProblems(people)
   })
+  test('joining asks first when the page holds unsaved work and saves a copy; a stale invite says what happened and what to do', async ({ newPeerContext }) => {
+    test.setTimeout(120_000)
+    const person = async () => open(await newPeerContext())
+    const [alice, bob, carol] = await Promise.all([person(), person(), person()])
+    // Bob works alone before he is invited: one rectangle on slide A.
+    await pickTool(bob.page, 'a', 'rectangle')
+    await drag(bob.page, await spot(bob.page, 'a', 0.3, 0.3), await spot(bob.page, 'a', 0.5, 0.5))
+    await expect.poll(() => shapesOf(bob.page, 'a')).toHaveLength(1)
+    const [bobsShape] = await shapesOf(bob.page, 'a')
+
+    await startHosting(alice, 'Alice')
+    await bob.page.goto(await createInvite(alice))
+    await bob.page.locator('#name').fill('Bob')
+    await bob.page.locator('#unload-legacy-editor').click()
+    await bob.page.locator('#join').click()
+    await expect(bob.page.locator('#confirm-title')).toHaveText('Joining replaces your work on this page')
+    await expect(bob.page.locator('#confirm-text')).toContainText('1 shape ')
+    await expect(bob.page.locator('#confirm-extra')).toBeFocused()
+    await shot(bob, 'join-unsaved-work')
+    // Cancel: nothing is sent, nothing replaced.
+    await bob.page.locator('#confirm-no').click()
+    await expect(bob.page.locator('#state')).toHaveText('idle')
+    await expect(bob.page.locator('#answer-code')).toHaveValue('')
+    expect(await shapesOf(bob.page, 'a')).toEqual([bobsShape])
+    // Save a copy, then join: the file holds his shape.
+    await bob.page.locator('#join').click()
+    const download = bob.page.waitForEvent('download')
+    await bob.page.locator('#confirm-extra').click()
+    const file = await download
+    expect(file.suggestedFilename()).toMatch(/^slide-review-copy-[\d-]+\.json$/)
+    const copy = JSON.parse(await readFile((await file.path())!, 'utf8')) as { demo: { viewers: Array<{ annotations: unknown[] }> } }
+    expect(copy.demo.viewers[0]!.annotations).toEqual([bobsShape])
+    await expect(bob.page.locator('#answer-code')).toHaveValue(/^[A-Za-z0-9_-]{100,}$/)
+    await admit(alice, bob, 'Bob')
+    await expect.poll(() => shapesOf(bob.page, 'a')).toEqual([])
+
+    // An invite from a session that has ended since: Carol learns what happened and what to do.
+    const stale = await createInvite(alice)
+    await alice.page.locator('#end').click()
+    await alice.page.locator('#confirm-yes').click()
+    await expect(alice.page.locator('#state')).toHaveText('idle')
+    await carol.page.goto(stale)
+    await carol.page.locator('#name').fill('Carol')
+    await carol.page.locator('#unload-legacy-editor').click()
+    await carol.page.locator('#join').click()
+    await expect(carol.page.locator('#error')).toHaveText(
+      'Could not reach the host: the session this invite was for has ended, or the host’s page was closed. Ask the host for a new invite link (an invite works once, for one session).',
+      { timeout: 45_000 },
+    )
+    await expect(carol.page.locator('#state')).toHaveText('idle')
+    await expect(carol.page.locator('#status')).toHaveText('Session ended: the invite no longer leads to an open session')
+    await shot(carol, 'stale-invite')
+    expectNoProblems([alice, bob, carol])
+  })
   test('keyboard only: name, unload, start, invite, pick a tool, zoom and pan a viewer; every control has a name', async ({ newPeerContext }) => {
     const host = await open(await newPeerContext({ viewport: { width: 1280, height: 800 } }))
     const { page } = host
     expect(await unnamedControls(page)).toEqual([])
 
     await tabTo(page, '#name')
-    await page.keyboard.press('ControlOrMeta+a')
+    await expect(page.locator('#name')).toHaveValue('')
     await page.keyboard.type('Alice')
-    await tabTo(page, '#unload-legacy-editor')
-    await page.keyboard.press('Enter')
-    await expect(page.locator('[data-module="legacy-editor"] .badge')).toHaveText('unloaded')
     await tabTo(page, '#start')
     // The focused control shows it.
     expect(await page.evaluate(() => getComputedStyle(document.activeElement!).outlineStyle)).not.toBe('none')
     await page.keyboard.press('Enter')
+    // Refused because of the Legacy editor: its Unload button is the next stop after Start.
+    await expect(page.locator('#error')).toContainText('Legacy editor cannot take part')
+    await page.keyboard.press('Tab')
+    await expect(page.locator('#error-fix [data-unload="legacy-editor"]')).toBeFocused()
+    await page.keyboard.press('Enter')
+    await expect(page.locator('[data-module="legacy-editor"] .badge')).toHaveText('unloaded')
+    // Focus goes back to Start, not to the page's body.
+    await expect(page.locator('#start')).toBeFocused()
+    await page.keyboard.press('Enter')
     await expect(page.locator('#state')).toHaveText('hosting')
     await expect(page.locator('#peers li[data-peer-id] .name')).toHaveText('Alice (you)')
-    await tabTo(page, '#invite')
+    await expect(page.locator('#invite')).toBeFocused()
     await page.keyboard.press('Enter')
     await expect(page.locator('#invite-url')).toHaveValue(/#session=/)
     await tabTo(page, '#copy-invite')
@@ -651,6 +713,10 @@ test.describe('demo app, driven through its UI', () => {
     await page.keyboard.press('Enter')
     await expect(page.locator('#viewer-a [data-tool=pan]')).toHaveAttribute('aria-pressed', 'true')
 
+    // The shape layer takes the focus (Delete and Escape act on a selected shape) and shows it.
+    await tabTo(page, '#viewer-a svg.a9s-annotationlayer')
+    expect(await page.evaluate(() => getComputedStyle(document.activeElement!).outlineStyle)).not.toBe('none')
+    await page.screenshot({ path: `${SHOTS}keyboard-shape-layer.png` })
     await tabTo(page, '#viewer-a [role=application]')
     const home = await boundsOf(page, 'a')
     let done = settled(page, 'a')
@@ -703,7 +769,12 @@ test.describe('demo app, driven through its UI', () => {
         expect(viewer.width).toBeGreaterThanOrEqual(Math.min(360, options.viewport.width - 40))
         expect(viewer.height).toBeGreaterThanOrEqual(300)
       }
-      // The first thing a person needs is on the first screen.
+      // The first thing a person needs is on the first screen: what this is, a name, Start.
+      await expect(page.locator('#tagline')).toBeInViewport()
+      await expect(page.locator('#tagline')).toHaveText(/^Review two tissue slides together, live: start a session .* or open an invite to join one\.$/)
+      await expect(page.locator('#name')).toHaveValue('')
+      await expect(page.locator('#name')).toHaveAttribute('placeholder', /.+/)
+      await expect(page.locator('#ice-notice')).toHaveText('Only people on your network can join; add a STUN server for others.')
       await expect(page.locator('#start')).toBeInViewport()
       if (!options.hasTouch) {
         // The wheel zooms the viewer under the pointer.
@@ -805,6 +876,7 @@ test.describe('demo app, driven through its UI', () => {
     // Closing the page says goodbye; Bob (rank 1) is host at once, Carol follows him.
     await alice.page.close()
     await expect(bob.page.locator('#status')).toHaveText('You are the host now')
+    await expect.poll(() => noticesOf(carol)).toEqual(['Alice left — Bob is host now'])
     await expect(bob.page.locator('#role')).toHaveText('host')
     await shot(bob, 'promoted-to-host')
     await expectPeople([bob, carol], ['Bob', 'Carol'])
@@ -831,8 +903,14 @@ test.describe('demo app, driven through its UI', () => {
     const saved = async (button: string) => {
       const download = bob.page.waitForEvent('download')
       await bob.page.locator(button).click()
+      if (button === '#save-end') {
+        // Saving and ending asks first.
+        await expect(bob.page.locator('#confirm-title')).toHaveText('Save and end the session?')
+        await shot(bob, 'confirm-save-end')
+        await bob.page.locator('#confirm-yes').click()
+      }
       const file = await download
-      expect(file.suggestedFilename()).toMatch(/^session-.+\.json$/)
+      expect(file.suggestedFilename()).toMatch(/^session-[A-Za-z0-9]+(-[A-Za-z0-9]+)*\.json$/)
       return JSON.parse(await readFile((await file.path())!, 'utf8')) as {
         final: boolean
         sessionId: string
@@ -885,48 +963,103 @@ test.describe('demo app, driven through its UI', () => {
     await shot(guest, 'viewer-refused')
     expectNoProblems([host, guest])
   })
-  test('a late joiner to a large review sees the bootstrap progress bar fill, then every shape', async ({ newPeerContext }) => {
-    test.setTimeout(90_000)
+  test('a late joiner to a large review sees the bootstrap progress bar fill, then every shape; a bulk import reaches the guest as one store call, with Catching up…', async ({ newPeerContext }) => {
+    test.setTimeout(120_000)
     const [host, guestContext] = await Promise.all([open(await newPeerContext()), newPeerContext()])
     await startHosting(host, 'Alice')
     // A busy slide: 1,500 outlines of 24 points each, some 700 kB of state, many frames.
     const count = 1_500
-    await host.page.evaluate((n) => {
-      const store = window.demo.viewers[0]!.anno.state.store
-      const shapes = Array.from({ length: n }, (_, i) => {
-        const id = `shape-${i}`
-        const cx = 1000 + (i % 50) * 900
-        const cy = 1000 + Math.floor(i / 50) * 900
-        const points = Array.from({ length: 24 }, (_, k) => [cx + 300 * Math.cos((k / 24) * 2 * Math.PI), cy + 300 * Math.sin((k / 24) * 2 * Math.PI)])
-        const xs = points.map((p) => p[0]!)
-        const ys = points.map((p) => p[1]!)
-        const bounds = { minX: Math.min(...xs), minY: Math.min(...ys), maxX: Math.max(...xs), maxY: Math.max(...ys) }
-        return { id, bodies: [], target: { annotation: id, selector: { type: 'POLYGON', geometry: { points, bounds } } } }
-      })
-      store.bulkAddAnnotations(shapes as never, false)
-    }, count)
+    const importShapes = (viewer: number, n: number) =>
+      host.page.evaluate(
+        ([index, n]) => {
+          const store = window.demo.viewers[index]!.anno.state.store
+          const shapes = Array.from({ length: n }, (_, i) => {
+            const id = `shape-${index}-${i}`
+            const cx = 1000 + (i % 50) * 900
+            const cy = 1000 + Math.floor(i / 50) * 900
+            const points = Array.from({ length: 24 }, (_, k) => [cx + 300 * Math.cos((k / 24) * 2 * Math.PI), cy + 300 * Math.sin((k / 24) * 2 * Math.PI)])
+            const xs = points.map((p) => p[0]!)
+            const ys = points.map((p) => p[1]!)
+            const bounds = { minX: Math.min(...xs), minY: Math.min(...ys), maxX: Math.max(...xs), maxY: Math.max(...ys) }
+            return { id, bodies: [], target: { annotation: id, selector: { type: 'POLYGON', geometry: { points, bounds } } } }
+          })
+          store.bulkAddAnnotations(shapes as never, false)
+        },
+        [viewer, n] as const,
+      )
+    await importShapes(0, count)
     await expect.poll(() => host.page.evaluate(() => window.demo.annotations('slide-a').length)).toBe(count)
 
     const guest = await joinFromLink(guestContext, await createInvite(host), 'Bob')
     // Every state the progress bar is shown in, as the guest's page draws it.
+    type Seen = { value: number; max: number; text: string; at: number }
     await guest.page.evaluate(() => {
+      const box = document.querySelector<HTMLElement>('#progress-box')!
       const bar = document.querySelector<HTMLProgressElement>('#progress')!
-      const seen: Array<{ value: number; max: number }> = []
-      ;(window as unknown as { progressSeen: typeof seen }).progressSeen = seen
+      const seen: Seen[] = []
+      const shown: number[] = []
+      Object.assign(window, { progressSeen: seen, progressShown: shown })
       new MutationObserver(() => {
-        if (!bar.hidden) seen.push({ value: bar.value, max: bar.max })
-      }).observe(bar, { attributes: true })
+        const at = performance.now()
+        if (!box.hidden) seen.push({ value: bar.value, max: bar.max, text: box.textContent!.trim(), at })
+        // Odd length: shown now. A change of that is kept with its time.
+        if (!box.hidden !== (shown.length % 2 === 1)) shown.push(at)
+      }).observe(box, { attributes: true, subtree: true, childList: true, characterData: true })
     })
     await admit(host, guest, 'Bob')
     await expect.poll(() => guest.page.evaluate(() => window.demo.annotations('slide-a').length)).toBe(count)
-    const seen = await guest.page.evaluate(() => (window as unknown as { progressSeen: Array<{ value: number; max: number }> }).progressSeen)
+    // Shown, then hidden a while after the last byte (long enough to read, on loopback too).
+    await expect(guest.page.locator('#progress-box')).toBeHidden()
+    const { seen, shown } = await guest.page.evaluate(() => {
+      const w = window as unknown as { progressSeen: Seen[]; progressShown: number[] }
+      return { seen: w.progressSeen, shown: w.progressShown }
+    })
     expect(seen.length).toBeGreaterThan(2)
     const total = seen.at(-1)!.max
     expect(total).toBeGreaterThan(500_000)
     expect(seen.every((s) => s.max === total)).toBe(true)
     expect(seen.map((s) => s.value)).toEqual([...seen.map((s) => s.value)].sort((a, b) => a - b))
     expect(seen.at(-1)!.value).toBe(total)
-    await expect(guest.page.locator('#progress')).toBeHidden()
+    expect(seen.some((s) => /^Loading the session: [\d.]+ (B|kB|MB) of [\d.]+ (kB|MB)$/.test(s.text))).toBe(true)
+    expect(seen.at(-1)!.text).toMatch(/^Loaded [\d.]+ (kB|MB)$/)
+    expect(shown).toHaveLength(2)
+    expect(shown[1]! - seen.find((s) => s.value === total)!.at).toBeGreaterThanOrEqual(1_400)
+
+    // Alice imports 1,500 more shapes on slide B while Bob is in: one change, one store call on
+    // his page, "Catching up…" on screen meanwhile, and nobody takes over.
+    await guest.page.evaluate(() => {
+      const store = window.demo.viewers[1]!.anno.state.store as unknown as Record<string, (...args: unknown[]) => unknown>
+      const calls: string[] = []
+      for (const name of ['addAnnotation', 'upsertAnnotation', 'updateAnnotation', 'updateTarget', 'bulkUpsertAnnotations', 'bulkAddAnnotations']) {
+        const original = store[name]!
+        store[name] = (...args: unknown[]) => {
+          calls.push(name)
+          return original(...args)
+        }
+      }
+      const notice = document.querySelector<HTMLElement>('#catching-up')!
+      const catchingUp: string[] = []
+      new MutationObserver(() => {
+        if (!notice.hidden) catchingUp.push(notice.textContent!)
+      }).observe(notice, { attributes: true })
+      Object.assign(window, { storeCalls: calls, catchingUp })
+    })
+    await importShapes(1, count)
+    await expect.poll(() => guest.page.evaluate(() => window.demo.annotations('slide-b').length)).toBe(count)
+    const after = await guest.page.evaluate(() => {
+      const w = window as unknown as { storeCalls: string[]; catchingUp: string[] }
+      return { storeCalls: w.storeCalls, catchingUp: w.catchingUp }
+    })
+    expect(after.storeCalls).toEqual(['bulkUpsertAnnotations'])
+    expect(after.catchingUp).toEqual(['Catching up…'])
+    await expect(guest.page.locator('#catching-up')).toBeHidden()
+    await expect(guest.page.locator('#role')).toHaveText('guest')
+    await expect(host.page.locator('#role')).toHaveText('host')
+    for (const { page } of [host, guest]) await expect(page.locator('#state')).toHaveText('connected')
+    // The list shows the latest hundred of each slide and says how many more there are.
+    await expect(guest.page.locator('#anno-list .slide-list[data-viewer="slide-b"] li')).toHaveCount(100)
+    await expect(guest.page.locator('#anno-list .slide-list[data-viewer="slide-b"]')).toContainText('and 1400 more')
+    await shot(guest, 'bulk-import')
     expectNoProblems([host, guest])
   })
   test('the host freezes: the guest sees Reconnecting and the host marked silent, then Connected when it comes back', async ({ newPeerContext }) => {
