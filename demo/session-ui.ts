@@ -14,7 +14,7 @@ import {
   type SessionSyncController,
 } from '../src/index.js'
 import { colourOf } from './colours.js'
-import { ask } from './confirm.js'
+import { ask, type Question } from './confirm.js'
 import { $, h } from './dom.js'
 import { download } from './download.js'
 import { bytes, fileSafe } from './format.js'
@@ -178,10 +178,14 @@ export function sessionUi(options: SessionUiOptions) {
     const next = [el.start, el.join].find((b) => b.offsetParent !== null && !b.hidden)
     next?.focus()
   }
-  /** Runs a button's action, with its error (if any) shown instead of thrown. */
-  function action(button: HTMLButtonElement, run: () => Promise<void> | void): void {
+  /**
+   * Runs a button's action, with its error (if any) shown instead of thrown; `question`, when
+   * given, is asked first (and the action runs only on its yes).
+   */
+  function action(button: HTMLButtonElement, run: () => Promise<void> | void, question?: () => Question): void {
     button.addEventListener('click', async () => {
       clearError()
+      if (question && (await ask(question())) !== 'yes') return
       button.disabled = true
       try {
         await run()
@@ -434,14 +438,17 @@ export function sessionUi(options: SessionUiOptions) {
     el.inviteRelayError.hidden = !invite.relayError
     el.inviteRelayError.textContent = invite.relayError ? `The relay could not be used (${invite.relayError}): send the link and paste the guest’s answer code below.` : ''
     el.inviteUrl.value = invite.url
+    copyInvite.textContent = 'Copy link'
     el.inviteBox.hidden = false
     inviteExpiresAt = invite.expiresAt
     renderExpiry()
     el.inviteUrl.select()
   })
 
-  action($<HTMLButtonElement>('#copy-invite'), () => copy(el.inviteUrl))
-  action($<HTMLButtonElement>('#copy-answer'), () => copy(el.answerCode))
+  const copyInvite = $<HTMLButtonElement>('#copy-invite')
+  action(copyInvite, () => copy(el.inviteUrl, copyInvite))
+  const copyAnswer = $<HTMLButtonElement>('#copy-answer')
+  action(copyAnswer, () => copy(el.answerCode, copyAnswer))
 
   el.showPaste.addEventListener('click', () => {
     pasteWanted = true
@@ -481,6 +488,7 @@ export function sessionUi(options: SessionUiOptions) {
     // No relay, or it failed: the answer goes back by hand.
     if (parseRelayFragment(fragment)) showError('The relay could not take the answer: send this code to the host instead.')
     el.answerCode.value = answerCode
+    copyAnswer.textContent = 'Copy code'
     el.answerBox.hidden = false
     el.answerCode.select()
   })
@@ -491,15 +499,15 @@ export function sessionUi(options: SessionUiOptions) {
     leftMessage = next ? `You left; ${next.name} is host now` : 'You left the session'
     return session.leave()
   })
-  action(el.end, async () => {
-    const others = session.getPeers().length - 1
-    const answer = await ask({
-      title: 'End the session for everyone?',
-      text: others ? `${others} other ${others === 1 ? 'person' : 'people'} will be disconnected. Nothing is saved: use Save first to keep a copy.` : 'Nothing is saved: use Save first to keep a copy.',
-      yes: 'End for everyone',
-    })
-    if (answer === 'yes') await session.end()
-  })
+  action(
+    el.end,
+    () => session.end(),
+    () => {
+      const others = session.getPeers().length - 1
+      const who = others ? `${others} other ${others === 1 ? 'person' : 'people'} will be disconnected. ` : ''
+      return { title: 'End the session for everyone?', text: `${who}Nothing is saved: use Save first to keep a copy.`, yes: 'End for everyone' }
+    },
+  )
   /**
    * The file: the library's save (every provider's state, as a new host would bootstrap
    * from it) plus the demo's readable summary and who was there. Taken before ending: the
@@ -513,10 +521,11 @@ export function sessionUi(options: SessionUiOptions) {
     download(`session-${fileSafe(save.sessionId)}${final ? '' : `-${save.seq}`}.json`, JSON.stringify(file, null, 2))
   }
   action(el.save, () => saveFile(false))
-  action(el.saveEnd, async () => {
-    const answer = await ask({ title: 'Save and end the session?', text: 'The final state is downloaded, then the session ends for everyone.', yes: 'Save & end' })
-    if (answer === 'yes') await saveFile(true)
-  })
+  action(
+    el.saveEnd,
+    () => saveFile(true),
+    () => ({ title: 'Save and end the session?', text: 'The final state is downloaded, then the session ends for everyone.', yes: 'Save & end' }),
+  )
 
   $<HTMLInputElement>('#follow-host').addEventListener('change', (e) => options.setFollowHost((e.target as HTMLInputElement).checked))
   window.addEventListener('hashchange', render)
@@ -537,7 +546,8 @@ export function describe(error: unknown, moduleLabel: (id: string) => string = (
   return String(error)
 }
 
-async function copy(field: HTMLInputElement | HTMLTextAreaElement): Promise<void> {
+/** Copies a field; its button says "Copied" until there is something new to copy. */
+async function copy(field: HTMLInputElement | HTMLTextAreaElement, button: HTMLButtonElement): Promise<void> {
   field.select()
   try {
     await navigator.clipboard.writeText(field.value)
@@ -545,4 +555,5 @@ async function copy(field: HTMLInputElement | HTMLTextAreaElement): Promise<void
     // Clipboard permission denied (e.g. not focused): fall back to the selection.
     document.execCommand('copy')
   }
+  button.textContent = 'Copied'
 }

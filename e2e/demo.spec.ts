@@ -118,7 +118,9 @@ async function createInvite(host: Person): Promise<string> {
   await expect(field).not.toHaveValue(previous)
   await expect(field).toHaveValue(/#session=[A-Za-z0-9_-]{100,}$/)
   await expect(page.locator('#invite-expiry')).toHaveText(/Expires in \d+:\d\d/)
+  await expect(page.locator('#copy-invite')).toHaveText('Copy link')
   await page.locator('#copy-invite').click()
+  await expect(page.locator('#copy-invite')).toHaveText('Copied')
   await expect(page.locator('#error')).toBeEmpty()
   return field.inputValue()
 }
@@ -148,6 +150,7 @@ async function joinFromLink(tab: BrowserContext | Person, url: string, name: str
   await expect(page.locator('#role')).toHaveText('guest')
   await expect(page.locator('#status')).toHaveText('Joining — waiting for the host to add you')
   await page.locator('#copy-answer').click()
+  await expect(page.locator('#copy-answer')).toHaveText('Copied')
   await expect(page.locator('#error')).toBeEmpty()
   return guest
 }

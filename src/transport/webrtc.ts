@@ -282,8 +282,8 @@ class WebRtcLink implements Link {
     const pair = selectedCandidatePair(report)
     const local = pair && report.get(String(pair.localCandidateId))
     const remote = pair && report.get(String(pair.remoteCandidateId))
-    // Bytes from the transport entry: a candidate pair counts only what went over that pair,
-    // and Chromium's selected pair often reads 0 while the DTLS transport carries everything.
+    // Bytes from the transport entry, which counts the whole connection: the selected pair's
+    // counters were seen to stay at 0 while data flowed (issue #19).
     const transport = [...report.values()].find((stats) => stats.type === 'transport')
     const counts = transport ?? pair
     return {
