@@ -27,7 +27,7 @@ export function annotationCard(viewers: readonly DemoViewer[], annotations: Anno
   const listeners = new Set<() => void>()
 
   function render(): void {
-    const annotation = selected && annotations.list(selected.viewer.uniqueId).find((a) => a.id === selected!.id)
+    const annotation = selected && annotations.get(selected.viewer.uniqueId, selected.id)
     if (!annotation) selected = null
     editor.hidden = !selected
     empty.hidden = !!selected

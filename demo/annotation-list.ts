@@ -25,13 +25,13 @@ export function annotationList(viewers: readonly DemoViewer[], annotations: Anno
     const focused = root.contains(document.activeElement) ? (document.activeElement as HTMLElement).dataset.annotation : undefined
     root.replaceChildren(
       ...viewers.map((viewer) => {
-        const all = annotations.list(viewer.uniqueId).sort((a, b) => (b.created ?? 0) - (a.created ?? 0))
+        const all = annotations.summaries(viewer.uniqueId).sort((a, b) => (b.created ?? 0) - (a.created ?? 0))
         const items = all.slice(0, SHOWN).map((a) => {
           const swatch = h('span', { className: 'swatch' })
           swatch.style.background = colourOf(a.creator?.id ?? '')
-          const count = a.comments.length
+          const count = a.comments
           const when = a.created ? clock(a.created) : 'earlier'
-          const label = `${a.selector.type.toLowerCase()} by ${a.creator?.name ?? 'someone'}, ${when}, ${count} comment${count === 1 ? '' : 's'}`
+          const label = `${a.type} by ${a.creator?.name ?? 'someone'}, ${when}, ${count} comment${count === 1 ? '' : 's'}`
           const current = selected?.viewer === viewer && selected.id === a.id
           return h(
             'li',
@@ -40,7 +40,7 @@ export function annotationList(viewers: readonly DemoViewer[], annotations: Anno
               'button',
               { className: 'item', ariaLabel: `Go to ${label}`, ariaCurrent: current ? 'true' : null, dataset: { annotation: a.id }, onclick: () => go(viewer, a.id) },
               swatch,
-              h('span', { className: 'what' }, a.selector.type.toLowerCase()),
+              h('span', { className: 'what' }, a.type),
               h('span', { className: 'who' }, a.creator?.name ?? 'someone'),
               h('time', {}, when),
               h('span', { className: 'count', title: `${count} comment${count === 1 ? '' : 's'}` }, `💬 ${count}`),

@@ -26,6 +26,15 @@ import {
 
 export type { AnnotationState, CommentEntry } from './annotation-state.js'
 
+export interface ShapeSummary {
+  id: string
+  /** rectangle, ellipse, polygon… */
+  type: string
+  creator: { id: string; name?: string } | null
+  created?: number
+  comments: number
+}
+
 type AnnotationDelta = SessionDelta & { viewerId: string } & (
   | { op: 'upsert'; annotation: ShapeState & { comments?: CommentEntry[] } }
   | { op: 'delete'; id: string }
@@ -267,6 +276,20 @@ export function createAnnotationsModule(viewers: readonly DemoViewer[], options:
 
   return {
     list: (viewerId: string): AnnotationState[] => (byId.has(viewerId) ? storeOf(viewerId).all().map(toState) : []),
+    get: (viewerId: string, id: string): AnnotationState | null => (byId.has(viewerId) ? current(viewerId, id) : null),
+    /** What a list shows of each shape, read without copying outlines (a slide may hold thousands). */
+    summaries: (viewerId: string): ShapeSummary[] =>
+      byId.has(viewerId)
+        ? storeOf(viewerId)
+            .all()
+            .map((a) => ({
+              id: a.id,
+              type: a.target.selector.type.toLowerCase(),
+              creator: a.target.creator ? { id: a.target.creator.id, ...(a.target.creator.name ? { name: a.target.creator.name } : {}) } : null,
+              ...(a.target.created ? { created: new Date(a.target.created).getTime() } : {}),
+              comments: a.bodies.filter((b) => b.purpose === 'commenting').length,
+            }))
+        : [],
     onChange(fn: () => void) {
       listeners.add(fn)
       return () => listeners.delete(fn)
@@ -304,8 +327,12 @@ export function createAnnotationsModule(viewers: readonly DemoViewer[], options:
       // Applied like a remote change so the observer above does not record it as a new
       // action; sent by hand, as a new change with a fresh intent id.
       if (entry.before) {
-        upsertShape(entry.viewerId, entry.before, entry.before.comments)
-        send({ viewerId: entry.viewerId, op: 'upsert', annotation: entry.before })
+        // A deleted shape comes back with its comments; a moved one goes back to where it
+        // was and keeps the comments it has now (one removed meanwhile stays removed).
+        const { comments, ...shape } = entry.before
+        const annotation = entry.after ? shape : entry.before
+        upsertShape(entry.viewerId, shape, entry.after ? [] : comments)
+        send({ viewerId: entry.viewerId, op: 'upsert', annotation })
       } else {
         deleteShape(viewer, entry.id)
         send({ viewerId: entry.viewerId, op: 'delete', id: entry.id })
