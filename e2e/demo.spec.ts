@@ -670,7 +670,8 @@ test.describe('demo app, driven through its UI', () => {
     await carol.page.locator('#join').click()
     await expect(carol.page.locator('#error')).toHaveText(
       'Could not reach the host: the session this invite was for has ended, or the host’s page was closed. Ask the host for a new invite link (an invite works once, for one session).',
-      { timeout: 45_000 },
+      // The transport hears no reply from the offer's address within 5 s (ICE itself would fail 20 s on).
+      { timeout: 15_000 },
     )
     await expect(carol.page.locator('#state')).toHaveText('idle')
     await expect(carol.page.locator('#status')).toHaveText('Session ended: the invite no longer leads to an open session')

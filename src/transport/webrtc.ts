@@ -51,6 +51,8 @@ export interface WebRtcTransportOptions {
 const HIGH_WATER_BYTES = 256 * 1024
 const LOW_WATER_BYTES = 64 * 1024
 const DEFAULT_GATHER_TIMEOUT_MS = 5_000
+/** A live offerer on this network replies to our checks within milliseconds; this is ample. */
+const OFFERER_SILENT_MS = 5_000
 const CANDIDATE_LINE = /^a=candidate:/m
 /** simple-peer marks trickle support in SDP it sends itself; do the same for SDP taken early. */
 const TRICKLE_OPTION = /a=ice-options:trickle\s\n/g
@@ -130,7 +132,9 @@ class WebRtcTransport implements Transport {
     const link = this.whenOpen(peer)
     const answering = this.gather(peer)
     peer.signal({ type: 'offer', sdp: offer })
-    return { answer: await answering, link, cancel: () => cancel(peer) }
+    const answer = await answering
+    if (!this.hasIceServers) expectOfferer(peer)
+    return { answer, link, cancel: () => cancel(peer) }
   }
 
   private newPeer(initiator: boolean): Peer {
@@ -211,6 +215,29 @@ class FrameInbox {
     this.sink = sink
     for (const frame of this.early.splice(0)) sink(frame)
   }
+}
+
+/**
+ * Without ICE servers every candidate is on this network, and the page that made an offer
+ * answers our connectivity checks within milliseconds, before it has our answer (ICE
+ * 'connected' here, measured on loopback: ~10 ms). Silence means no page holds that offer any
+ * more: its session ended, or its tab closed. Say so now rather than at ICE's failure, 20 s on.
+ */
+function expectOfferer(peer: Peer): void {
+  const pc = internals(peer)._pc
+  if (!pc) return
+  const replied = () => pc.iceConnectionState === 'connected' || pc.iceConnectionState === 'completed'
+  const settle = () => {
+    if (!replied()) return
+    clearTimeout(timer)
+    pc.removeEventListener('iceconnectionstatechange', settle)
+  }
+  const timer = setTimeout(() => {
+    pc.removeEventListener('iceconnectionstatechange', settle)
+    if (!replied() && !peer.destroyed) peer.destroy(new TransportError('offer-gone', 'Nobody answers at the address this offer came from: the offer is no longer open.'))
+  }, OFFERER_SILENT_MS)
+  pc.addEventListener('iceconnectionstatechange', settle)
+  settle()
 }
 
 /** Frees an attempt that has not opened; an open link is closed through the link instead. */
