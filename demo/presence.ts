@@ -45,7 +45,8 @@ export function presence(session: SessionSyncController) {
       'li',
       { className: isHost ? 'host' : '', title, ariaLabel: title, dataset: { peerId: peer.id, role } },
       face,
-      ...(isHost ? [h('span', { className: 'crown', ariaHidden: 'true' }, 'host')] : []),
+      // The host, and who may only look and point, are marked under their initials.
+      ...(role !== 'editor' ? [h('span', { className: `crown ${role}`, ariaHidden: 'true' }, role)] : []),
     )
   }
 
