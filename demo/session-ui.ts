@@ -51,6 +51,13 @@ const JOIN_FAILED: Record<string, string> = {
   refused: 'The host did not let you in.',
 }
 
+/**
+ * With ICE servers a guest may sit behind a network that stops the link, so a failed join no
+ * longer proves the invite's session is gone (without them the transport knows within seconds).
+ */
+const JOIN_FAILED_ACROSS_NETWORKS =
+  'Could not reach the host: the session this invite was for may have ended, or your network and the host’s cannot reach each other. Ask the host for a new invite link; if that fails too, a TURN server is needed.'
+
 /** Why a session ended, as a person would say it. */
 const ENDED: Record<string, string> = {
   'host-ended': 'the host ended it',
@@ -377,7 +384,7 @@ export function sessionUi(options: SessionUiOptions) {
     session.on('session-ended', ({ reason }) => {
       const text = reason === 'left' ? leftMessage : `Session ended: ${ENDED[reason] ?? reason}`
       statusOverride = { text, tone: ['left', 'ended', 'saved', 'host-ended'].includes(reason) ? '' : 'bad' }
-      if (JOIN_FAILED[reason] && !started) showError(JOIN_FAILED[reason])
+      if (JOIN_FAILED[reason] && !started) showError(reason === 'join-failed' && options.hasIceServers ? JOIN_FAILED_ACROSS_NETWORKS : JOIN_FAILED[reason])
       started = false
       leftMessage = 'You left the session'
       el.answerCode.value = ''
@@ -536,7 +543,7 @@ export function sessionUi(options: SessionUiOptions) {
 }
 
 /** A message a person can act on, for anything thrown; modules go by the names the Modules card shows. */
-export function describe(error: unknown, moduleLabel: (id: string) => string = (id) => id): string {
+function describe(error: unknown, moduleLabel: (id: string) => string): string {
   if (error instanceof IncompatibleModulesError) {
     const names = error.modules.map(moduleLabel)
     return `${names.join(', ')} cannot take part in a session: unload ${names.length === 1 ? 'it' : 'them'}, then try again.`
