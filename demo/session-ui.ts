@@ -66,7 +66,7 @@ const ENDED: Record<string, string> = {
   saved: 'saved by the host',
   'host-lost': 'the host left before you had joined',
   'join-timeout': 'the host did not add you in time',
-  'join-failed': 'the invite no longer leads to an open session',
+  'join-failed': 'the host could not be reached',
   isolated: 'the host left, and too few of the others could be reached to go on without it — ask for a new invite',
   'host-unreachable': 'you lost your link to the host while the others still reach it — ask for a new invite',
   'no-new-host': 'no new host could be agreed on — ask for a new invite',

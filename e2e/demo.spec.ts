@@ -674,7 +674,7 @@ test.describe('demo app, driven through its UI', () => {
       { timeout: 15_000 },
     )
     await expect(carol.page.locator('#state')).toHaveText('idle')
-    await expect(carol.page.locator('#status')).toHaveText('Session ended: the invite no longer leads to an open session')
+    await expect(carol.page.locator('#status')).toHaveText('Session ended: the host could not be reached')
     await shot(carol, 'stale-invite')
     expectNoProblems([alice, bob, carol])
   })
