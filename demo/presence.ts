@@ -82,9 +82,10 @@ export function presence(session: SessionSyncController) {
     if (!settling && peer.id !== session.getSelf().id) notice(`${peer.name} joined`)
     update()
   })
-  session.on('session-peer-dropped', ({ peer }) => {
+  session.on('session-peer-dropped', ({ peer, reason }) => {
     if (peer.id === host?.id) hostLeft = peer.name
-    else notice(`${peer.name} left`)
+    // The host sees why; the others learn it from the roster, where a removal looks like leaving.
+    else notice(reason === 'removed' ? `${peer.name} was removed` : reason === 'timeout' ? `${peer.name} lost the connection` : `${peer.name} left`)
     update()
   })
   for (const type of ['session-role-changed', 'session-state-changed'] as const) session.on(type, update)
