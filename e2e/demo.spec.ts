@@ -658,6 +658,10 @@ test.describe('demo app, driven through its UI', () => {
     await expect(bob.page.locator('#answer-code')).toHaveValue(/^[A-Za-z0-9_-]{100,}$/)
     await admit(alice, bob, 'Bob')
     await expect.poll(() => shapesOf(bob.page, 'a')).toEqual([])
+    // Alice removes Bob: she is told in a word, he in a sentence.
+    await alice.page.locator('#peers li[data-role="guest"] button.kick').click()
+    await expect(bob.page.locator('#status')).toHaveText('Session ended: the host removed you')
+    await expect.poll(() => noticesOf(alice)).toEqual(['Bob joined', 'Bob was removed'])
 
     // An invite from a session that has ended since: Carol learns what happened and what to do.
     const stale = await createInvite(alice)
