@@ -57,8 +57,27 @@ export function annotationList(viewers: readonly DemoViewer[], annotations: Anno
         )
       }),
     )
+    // One Tab stop per slide (its current shape, or its newest); the arrow keys walk the list.
+    for (const list of Array.from(root.querySelectorAll('ol'))) {
+      const items = Array.from(list.querySelectorAll<HTMLButtonElement>('button.item'))
+      const stop = items.find((b) => b.ariaCurrent === 'true') ?? items[0]
+      for (const item of items) item.tabIndex = item === stop ? 0 : -1
+    }
     if (focused) root.querySelector<HTMLElement>(`[data-annotation="${CSS.escape(focused)}"]`)?.focus()
   }
+
+  root.addEventListener('keydown', (event) => {
+    const item = (event.target as Element).closest<HTMLButtonElement>('button.item')
+    const step = event.key === 'ArrowDown' ? 1 : event.key === 'ArrowUp' ? -1 : 0
+    if (!item || !step) return
+    const items = Array.from(item.closest('ol')!.querySelectorAll<HTMLButtonElement>('button.item'))
+    const next = items[items.indexOf(item) + step]
+    if (!next) return
+    event.preventDefault()
+    item.tabIndex = -1
+    next.tabIndex = 0
+    next.focus()
+  })
 
   function go(viewer: DemoViewer, id: string): void {
     viewer.anno.fitBounds(id, { padding: 60 })

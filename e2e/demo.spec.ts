@@ -1067,6 +1067,16 @@ test.describe('demo app, driven through its UI', () => {
     // The list shows the latest hundred of each slide and says how many more there are.
     await expect(guest.page.locator('#anno-list .slide-list[data-viewer="slide-b"] li')).toHaveCount(100)
     await expect(guest.page.locator('#anno-list .slide-list[data-viewer="slide-b"]')).toContainText('and 1400 more')
+    // The list is one Tab stop per slide; the arrow keys walk it, Enter goes there.
+    const listB = guest.page.locator('#anno-list .slide-list[data-viewer="slide-b"] button.item')
+    await expect(listB.and(guest.page.locator('[tabindex="0"]'))).toHaveCount(1)
+    await listB.first().focus()
+    await guest.page.keyboard.press('ArrowDown')
+    await expect(listB.nth(1)).toBeFocused()
+    await guest.page.keyboard.press('Enter')
+    await expect(guest.page.locator('#anno-meta')).toHaveText('polygon on Slide B — biopsy, right lobe, drawn here before the session')
+    await expect(listB.nth(1)).toHaveAttribute('aria-current', 'true')
+    await expect(listB.nth(1)).toBeFocused()
     await shot(guest, 'bulk-import')
     expectNoProblems([host, guest])
   })
