@@ -233,8 +233,9 @@ export function createAnnotationsModule(viewers: readonly DemoViewer[], options:
   }
 
   /**
-   * A remote change. On the host, a guest's comment must be in the guest's own name, and a
-   * guest removes only its own comments: who sent it is what the link proved (`meta.origin`).
+   * A remote change. On the host, a guest's comment must be in the guest's own name, a guest
+   * removes only its own comments, and a shape keeps who drew it: who sent a change is what
+   * the link proved (`meta.origin`), never a field of it.
    */
   function apply(delta: AnnotationDelta, meta: SessionDeltaMeta): boolean | Promise<boolean> {
     const viewer = byId.get(delta.viewerId)
@@ -248,11 +249,15 @@ export function createAnnotationsModule(viewers: readonly DemoViewer[], options:
         cancelUpdate(delta.viewerId, delta.id)
         done = deleteShape(viewer, delta.id)
         break
-      case 'upsert':
+      case 'upsert': {
+        // Moving a shape does not make it someone else's.
+        const existing = storeOf(delta.viewerId).getAnnotation(delta.annotation.id)
+        if (checkOrigin && existing && (existing.target.creator?.id ?? null) !== (delta.annotation.creator?.id ?? null)) return false
         // Whatever someone else did to this shape replaces what we may be about to send.
         cancelUpdate(delta.viewerId, delta.annotation.id)
         done = upsertShape(delta.viewerId, delta.annotation, delta.annotation.comments)
         break
+      }
       case 'comment':
         if (checkOrigin && delta.comment.author.id !== meta.origin) return false
         done = addComment(delta.viewerId, delta.id, delta.comment)
