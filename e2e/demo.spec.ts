@@ -77,9 +77,9 @@ async function recordNotices(page: Page): Promise<void> {
 
 const noticesOf = (person: Person) => person.page.evaluate(() => (window as unknown as { noticesSeen: string[] }).noticesSeen)
 
-/** The whole window, its side panel scrolled back to the Session card. */
-async function shot(person: Person, name: string): Promise<void> {
-  await person.page.locator('#session-h').scrollIntoViewIfNeeded()
+/** The whole window, its side panel scrolled to the Session card (or the card `anchor` heads). */
+async function shot(person: Person, name: string, anchor = '#session-h'): Promise<void> {
+  await person.page.locator(anchor).scrollIntoViewIfNeeded()
   await person.page.screenshot({ path: `${SHOTS}${name}.png` })
 }
 
@@ -578,7 +578,7 @@ test.describe('demo app, driven through its UI', () => {
     await expect(guest.page.locator('#anno-comments li[data-author="Bob"] button')).toHaveText('Remove')
     await expect(guest.page.locator('#anno-comments li[data-author="Alice"] button')).toHaveCount(0)
     await expect(host.page.locator('#anno-comments li[data-author="Bob"] button')).toHaveCount(0)
-    await shot(guest, 'comments')
+    await shot(guest, 'comments', '#anno-h')
     await guest.page.locator('#anno-comments li[data-author="Bob"] button').click()
     for (const { page } of people) await expect.poll(() => texts(page)).toEqual(['Alice: Margin looks clear'])
 
@@ -620,7 +620,7 @@ test.describe('demo app, driven through its UI', () => {
     expect(y + h).toBeLessThanOrEqual(after.y + after.h)
     await expect(guest.page.locator('#anno-meta')).toHaveText(/rectangle on Slide A.*drawn by Alice/)
     await expect(items.first()).toHaveAttribute('aria-current', 'true')
-    await shot(guest, 'annotation-list')
+    await shot(guest, 'annotation-list', '#list-h')
     expectNoProblems(people)
   })
   test('joining asks first when the page holds unsaved work and saves a copy; a stale invite says what happened and what to do', async ({ newPeerContext }) => {
@@ -1077,7 +1077,7 @@ test.describe('demo app, driven through its UI', () => {
     await expect(guest.page.locator('#anno-meta')).toHaveText('polygon on Slide B — biopsy, right lobe, drawn here before the session')
     await expect(listB.nth(1)).toHaveAttribute('aria-current', 'true')
     await expect(listB.nth(1)).toBeFocused()
-    await shot(guest, 'bulk-import')
+    await shot(guest, 'bulk-import', '#list-h')
     expectNoProblems([host, guest])
   })
   test('the host freezes: the guest sees Reconnecting and the host marked silent, then Connected when it comes back', async ({ newPeerContext }) => {
