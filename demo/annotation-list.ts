@@ -43,7 +43,7 @@ export function annotationList(viewers: readonly DemoViewer[], annotations: Anno
               h('span', { className: 'what' }, a.type),
               h('span', { className: 'who' }, a.creator?.name ?? 'someone'),
               h('time', {}, when),
-              h('span', { className: 'count', title: `${count} comment${count === 1 ? '' : 's'}` }, `💬 ${count}`),
+              h('span', { className: 'count' }, `${count} comment${count === 1 ? '' : 's'}`),
             ),
           )
         })

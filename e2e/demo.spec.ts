@@ -586,6 +586,7 @@ test.describe('demo app, driven through its UI', () => {
     await pickTool(guest.page, 'b', 'ellipse')
     await drag(guest.page, await spot(guest.page, 'b', 0.6, 0.6), await spot(guest.page, 'b', 0.75, 0.75))
     await expect(guest.page.locator('#anno-meta')).toHaveText(/ellipse on Slide B.*drawn by Bob/)
+    await shot(guest, 'card-follows-slide', '#anno-h')
     await guest.page.locator('#anno-comment').fill('Second focus')
     await guest.page.locator('#anno-comment').press('Control+Enter')
     await expect.poll(async () => (await shapesOf(host.page, 'b'))[0]?.comments.map((c) => c.text)).toEqual(['Second focus'])
