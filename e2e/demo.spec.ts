@@ -1015,8 +1015,18 @@ test.describe('demo app, driven through its UI', () => {
         if (!box.hidden !== (shown.length % 2 === 1)) shown.push(at)
       }).observe(box, { attributes: true, subtree: true, childList: true, characterData: true })
     })
+    await guest.page.evaluate(() => {
+      const notice = document.querySelector<HTMLElement>('#catching-up')!
+      const shown: string[] = []
+      new MutationObserver(() => {
+        if (!notice.hidden) shown.push(notice.textContent!)
+      }).observe(notice, { attributes: true })
+      Object.assign(window, { catchingUpAtBootstrap: shown })
+    })
     await admit(host, guest, 'Bob')
     await expect.poll(() => guest.page.evaluate(() => window.demo.annotations('slide-a').length)).toBe(count)
+    // Drawing 1,500 shapes takes a moment: the page said so meanwhile.
+    expect(await guest.page.evaluate(() => (window as unknown as { catchingUpAtBootstrap: string[] }).catchingUpAtBootstrap)).toEqual(['Catching up…'])
     // Shown, then hidden a while after the last byte (long enough to read, on loopback too).
     await expect(guest.page.locator('#progress-box')).toBeHidden()
     const { seen, shown } = await guest.page.evaluate(() => {

@@ -376,14 +376,17 @@ export function createAnnotationsModule(viewers: readonly DemoViewer[], options:
         applySnapshot: (data: AnnotationState[], viewer) => {
           const v = byId.get(viewer!.uniqueId)!
           v.anno.cancelSelected()
-          v.anno.state.store.bulkAddAnnotations(
-            data.map((s) => toAnnotorious(s, s.comments)),
-            true,
-            REMOTE,
-          )
-          // The host's state replaced ours: our own history no longer applies.
-          for (let i = undoStack.length - 1; i >= 0; i--) if (undoStack[i]!.viewerId === v.uniqueId) undoStack.splice(i, 1)
-          changed()
+          // A large review takes a moment to draw: say so rather than look frozen.
+          return options.catchUp(data.length, () => {
+            v.anno.state.store.bulkAddAnnotations(
+              data.map((s) => toAnnotorious(s, s.comments)),
+              true,
+              REMOTE,
+            )
+            // The host's state replaced ours: our own history no longer applies.
+            for (let i = undoStack.length - 1; i >= 0; i--) if (undoStack[i]!.viewerId === v.uniqueId) undoStack.splice(i, 1)
+            changed()
+          })
         },
         subscribe: (send) => {
           emit = send
