@@ -3,6 +3,7 @@
  * start, invite, join, leave and see who is there. Every action's error lands in #error.
  */
 import {
+  ICE_FAILURES,
   IncompatibleModulesError,
   InviteError,
   InviteTooLongError,
@@ -44,19 +45,17 @@ export interface SessionUiOptions {
  * (the error line under the Join button), not only in the status bar.
  */
 const JOIN_FAILED: Record<string, string> = {
-  'join-failed':
-    'Could not reach the host: the session this invite was for has ended, or the host’s page was closed. Ask the host for a new invite link (an invite works once, for one session).',
+  // Without ICE servers the transport knows within seconds that nobody answers at the invite's addresses.
+  'ice-no-servers':
+    'Could not reach the host: the session this invite was for has ended, or the host’s page was closed — or the host is on another network, and without a STUN server only people on the host’s network can join. Ask the host for a new invite link (an invite works once, for one session).',
+  'ice-needs-turn': ICE_FAILURES['ice-needs-turn'],
+  'ice-failed': ICE_FAILURES['ice-failed'],
+  'ice-unanswered': ICE_FAILURES['ice-unanswered'],
+  'join-failed': 'Could not reach the host. Ask the host for a new invite link (an invite works once, for one session).',
   'join-timeout': 'The host did not add you in time. Ask the host for a new invite link.',
   'host-lost': 'The host left before you had joined. Ask for a new invite link.',
   refused: 'The host did not let you in.',
 }
-
-/**
- * With ICE servers a guest may sit behind a network that stops the link, so a failed join no
- * longer proves the invite's session is gone (without them the transport knows within seconds).
- */
-const JOIN_FAILED_ACROSS_NETWORKS =
-  'Could not reach the host: the session this invite was for may have ended, or your network and the host’s cannot reach each other. Ask the host for a new invite link; if that fails too, a TURN server is needed.'
 
 /** Why a session ended, as a person would say it. */
 const ENDED: Record<string, string> = {
@@ -67,6 +66,8 @@ const ENDED: Record<string, string> = {
   'host-lost': 'the host left before you had joined',
   'join-timeout': 'the host did not add you in time',
   'join-failed': 'the host could not be reached',
+  'ice-no-servers': 'the host could not be reached',
+  'ice-needs-turn': 'a NAT between you and the host allows no direct link: a TURN server is needed',
   isolated: 'the host left, and too few of the others could be reached to go on without it — ask for a new invite',
   'host-unreachable': 'you lost your link to the host while the others still reach it — ask for a new invite',
   'no-new-host': 'no new host could be agreed on — ask for a new invite',
@@ -306,7 +307,7 @@ export function sessionUi(options: SessionUiOptions) {
     if (!peer.linked) return `rank ${peer.rank} · RTT ${rtt} · via host`
     if (!peer.stats) return `rank ${peer.rank} · RTT ${rtt} · candidate measuring`
     const { candidateType, bytesSent, bytesReceived } = peer.stats
-    return `rank ${peer.rank} · RTT ${rtt} · candidate ${candidateType ?? 'unknown'} · ↑ ${bytes(bytesSent)} ↓ ${bytes(bytesReceived)}`
+    return `rank ${peer.rank} · RTT ${rtt} · candidate ${candidateType ?? 'unknown'} · ${peer.path ?? 'path unknown'} · ↑ ${bytes(bytesSent)} ↓ ${bytes(bytesReceived)}`
   }
 
   // ---- admission: knocks queue up, one prompt at a time; the session goes on meanwhile
@@ -384,7 +385,7 @@ export function sessionUi(options: SessionUiOptions) {
     session.on('session-ended', ({ reason }) => {
       const text = reason === 'left' ? leftMessage : `Session ended: ${ENDED[reason] ?? reason}`
       statusOverride = { text, tone: ['left', 'ended', 'saved', 'host-ended'].includes(reason) ? '' : 'bad' }
-      if (JOIN_FAILED[reason] && !started) showError(reason === 'join-failed' && options.hasIceServers ? JOIN_FAILED_ACROSS_NETWORKS : JOIN_FAILED[reason])
+      if (JOIN_FAILED[reason] && !started) showError(JOIN_FAILED[reason])
       started = false
       leftMessage = 'You left the session'
       el.answerCode.value = ''

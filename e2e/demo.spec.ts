@@ -674,7 +674,7 @@ test.describe('demo app, driven through its UI', () => {
     await carol.page.locator('#unload-legacy-editor').click()
     await carol.page.locator('#join').click()
     await expect(carol.page.locator('#error')).toHaveText(
-      'Could not reach the host: the session this invite was for has ended, or the host’s page was closed. Ask the host for a new invite link (an invite works once, for one session).',
+      'Could not reach the host: the session this invite was for has ended, or the host’s page was closed — or the host is on another network, and without a STUN server only people on the host’s network can join. Ask the host for a new invite link (an invite works once, for one session).',
       // The transport hears no reply from the offer's address within 5 s (ICE itself would fail 20 s on).
       { timeout: 15_000 },
     )

