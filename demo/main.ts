@@ -30,7 +30,7 @@ const viewers: DemoViewer[] = [
 // ---- modules
 
 const viewport = createViewportModule(viewers)
-const cursors = createCursorsModule(viewers)
+const cursors = createCursorsModule()
 const annotations = createAnnotationsModule(viewers, { catchUp: catchingUp($('#catching-up')) })
 const layers = createLayersModule(viewers)
 const plugins = createPluginsModule()
@@ -101,6 +101,8 @@ const ui = sessionUi({
   unloadModule: (id) => plugins.unload(id),
 })
 presence(controller)
+// Moving a view stops following the host: the box says so.
+viewport.onFollowHostChanged((on) => ($<HTMLInputElement>('#follow-host').checked = on))
 
 // ---- panels
 

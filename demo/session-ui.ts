@@ -382,6 +382,12 @@ export function sessionUi(options: SessionUiOptions) {
       else if (role === 'guest' && previous === 'host') announce('Another host took over; you are a guest', 'wait', 8_000)
       else render()
     })
+    // Guest: the relayed answer is not picked up; the code goes back by hand (the library words it for the guest).
+    session.on('session-answer-unclaimed', ({ answerCode, message }) => {
+      showError(message)
+      el.answerCode.value = answerCode
+      render()
+    })
     session.on('session-ended', ({ reason }) => {
       const text = reason === 'left' ? leftMessage : `Session ended: ${ENDED[reason] ?? reason}`
       statusOverride = { text, tone: ['left', 'ended', 'saved', 'host-ended'].includes(reason) ? '' : 'bad' }
@@ -444,7 +450,8 @@ export function sessionUi(options: SessionUiOptions) {
     el.inviteLabel.textContent = `Invite link for ${access === 'viewer' ? 'a viewer' : 'an editor'} (one guest, one use)`
     el.inviteRelayed.hidden = !lastInviteRelayed
     el.inviteRelayError.hidden = !invite.relayError
-    el.inviteRelayError.textContent = invite.relayError ? `The relay could not be used (${invite.relayError}): send the link and paste the guest’s answer code below.` : ''
+    // The library words it for the host already, the fallback included.
+    el.inviteRelayError.textContent = invite.relayError ?? ''
     el.inviteUrl.value = invite.url
     copyInvite.textContent = 'Copy link'
     el.inviteBox.hidden = false

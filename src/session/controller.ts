@@ -4,10 +4,9 @@
  * in this folder (see ARCHITECTURE.md). It sees the network only through the Transport
  * seam, and time and randomness only through Clock and Random, so a seed replays exactly.
  */
-import mitt, { type Emitter } from 'mitt'
 import { IncompatibleModulesError, SessionStateError, UndeclaredModulesRefusedError } from '../errors.js'
 import { ProviderRegistry } from '../providers/registry.js'
-import { createRelayClient } from '../relay/index.js'
+import { createRelayClient, type RelayListenerState } from '../relay/index.js'
 import { systemClock } from '../runtime/clock.js'
 import { systemRandom } from '../runtime/random.js'
 import type { LinkStats } from '../transport/transport.js'
@@ -17,16 +16,23 @@ import type {
   SessionEvents,
   SessionFinalSave,
   SessionInvite,
+  SessionInviteInfo,
+  SessionInvitePreview,
   SessionModule,
+  PeerRole,
+  RegisterOptions,
   SessionPeer,
   SessionRole,
   SessionSyncProvider,
   SessionViewer,
 } from '../types.js'
 import type { PeerInfo } from '../wire/messages.js'
+import { pickColour } from './colours.js'
 import { type CompatibilityReport, guardPluginLoad, scanModules } from './compat.js'
+import { NO_ICE_NOTICE, withDefaults } from './defaults.js'
 import { digestOf } from './digest.js'
 import { Failover } from './failover.js'
+import { type CoreEvents, forApp, namedPeer, type SessionEventHandler, SessionEventHub } from './events.js'
 import { Follower } from './follower.js'
 import { HostSide } from './host.js'
 import { registerCore } from './internals.js'
@@ -48,13 +54,15 @@ import { Takeover } from './takeover.js'
 import { Views } from './views.js'
 
 export class SessionSyncController<V extends SessionViewer = SessionViewer> {
-  readonly events: Emitter<SessionEvents> = mitt<SessionEvents>()
+  private readonly hub: SessionEventHub
   private readonly core: Core<V>
   private readonly options: SessionSyncOptions
   private readonly modules = new Map<string, SessionModule>()
 
-  constructor(options: SessionSyncOptions) {
+  constructor(given: SessionSyncOptions = {}) {
+    const options = withDefaults(given)
     this.options = options
+    this.hub = new SessionEventHub(options.emitter)
     const random = options.random ?? systemRandom
     const { limits, heartbeat, timers } = resolveSettings(options)
     const parts = {} as Parts<V>
@@ -118,8 +126,9 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     return this.core.lifecycle.state
   }
 
-  getRole(): SessionRole | null {
-    return this.core.session?.role ?? null
+  /** 'none' while idle. */
+  getRole(): SessionRole {
+    return this.core.session?.role ?? 'none'
   }
 
   /** True from `hosting`/`joining` until back to `idle`: the plugin lock is engaged. */
@@ -156,8 +165,11 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
       .map((id, rank) => {
         const info = id === self.id ? self : session.peers.get(id)
         const conn = links.get(id)
+        const stale = conn?.stale ?? false
         return info && {
-          ...info, rank, self: id === self.id, linked: !!conn, stale: conn?.stale ?? false,
+          ...namedPeer(info),
+          connected: id === self.id ? this.core.lifecycle.state !== 'reconnecting' : !stale,
+          rank, self: id === self.id, linked: !!conn, stale,
           ...(conn?.rtt !== undefined ? { rtt: conn.rtt } : {}),
           ...(conn?.stats ? { stats: conn.stats } : {}),
           ...(conn?.stats?.path ? { path: conn.stats.path } : {}),
@@ -171,6 +183,11 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     return this.core.transport.hasIceServers ?? false
   }
 
+  /** What to tell the user about reaching peers, when there is something to tell: no ICE servers configured. */
+  get connectivityNotice(): string | null {
+    return this.hasIceServers ? null : NO_ICE_NOTICE
+  }
+
   /** Pending (unconfirmed) intents of this guest. */
   get pendingIntents(): number {
     return this.core.session?.outbox.size ?? 0
@@ -181,16 +198,41 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     return this.parts.bridge.isApplyingRemote()
   }
 
-  on<K extends keyof SessionEvents>(type: K, handler: (event: SessionEvents[K]) => void): () => void {
-    this.events.on(type, handler)
-    return () => this.events.off(type, handler)
+  /** The typed emitter behind `on`/`off` (mitt). */
+  get events() {
+    return this.hub.emitter
+  }
+
+  /** Returns the function that removes the handler again. */
+  on<K extends keyof SessionEvents>(type: K, handler: SessionEventHandler<K>): () => void {
+    return this.hub.on(type, handler)
+  }
+
+  off<K extends keyof SessionEvents>(type: K, handler: SessionEventHandler<K>): void {
+    this.hub.off(type, handler)
+  }
+
+  /** `on`, under OpenSeadragon's EventSource name. */
+  addHandler<K extends keyof SessionEvents>(type: K, handler: SessionEventHandler<K>): void {
+    this.hub.on(type, handler)
+  }
+
+  /** `off`, under OpenSeadragon's EventSource name. */
+  removeHandler<K extends keyof SessionEvents>(type: K, handler: SessionEventHandler<K>): void {
+    this.hub.off(type, handler)
+  }
+
+  /** Calls this page's handlers of `type` (and the app's bus) with `payload`, as the controller does. */
+  raiseEvent<K extends keyof SessionEvents>(type: K, payload: SessionEvents[K]): void {
+    this.hub.emit(type, payload)
   }
 
   // ---------------------------------------------------------------- app wiring
 
-  registerProvider(provider: SessionSyncProvider<V, any, any>): () => void {
+  /** `options.view`: every delta of this provider is a view delta, though it does not say so itself. */
+  registerProvider(provider: SessionSyncProvider<V, any, any>, options: RegisterOptions = {}): () => void {
     const p = provider as unknown as SessionSyncProvider
-    this.core.registry.add(p)
+    this.core.registry.add(p, options)
     if (this.isActive()) this.parts.bridge.subscribeProvider(p)
     return () => {
       if (!this.core.registry.remove(p)) return
@@ -240,6 +282,7 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     session.epoch = 1
     session.rank = [this.core.self.id]
     session.succession = [this.core.self.id]
+    this.core.self = { ...this.core.self, color: pickColour(this.core.self.id, []) }
     this.core.lifecycle.to('hosting')
     this.parts.bridge.subscribeAll()
     this.parts.liveness.scheduleHeartbeat()
@@ -247,11 +290,33 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
   }
 
   /**
-   * Open a seat: an offer packed into a link. One invite admits one guest, once.
-   * `access`: 'editor' (default) may change things; 'viewer' may only look and point.
+   * Open a seat: an offer packed into a link. One invite admits one guest, once; with a
+   * relay, `seats` > 1 makes a room link that seats that many (each still admitted by
+   * `admit`), for `ttlMs`. `access`: 'editor' (default) may change things; 'viewer' may
+   * only look and point. Changes come as `session-invite-changed`.
    */
-  createInvite(options: { access?: SessionAccess } = {}): Promise<SessionInvite> {
+  createInvite(options: { access?: SessionAccess; seats?: number; ttlMs?: number } = {}): Promise<SessionInvite> {
     return this.parts.invites.createInvite(options)
+  }
+
+  /** Host: this session's invites and room links, open or not, with their status in words. */
+  listInvites(): SessionInviteInfo[] {
+    return this.parts.invites.listInvites()
+  }
+
+  /** Host: withdraws an invite or room link; its link stops working on the relay. */
+  revokeInvite(inviteId: string): Promise<void> {
+    return this.parts.invites.revokeInvite(inviteId)
+  }
+
+  /** Host: a new link like an expired, burned or lost one (the old one is revoked). */
+  reissueInvite(inviteId: string): Promise<SessionInvite> {
+    return this.parts.invites.reissueInvite(inviteId)
+  }
+
+  /** Host: the relay listener's state (`session-relay-state` reports each change). */
+  getRelayState(): RelayListenerState {
+    return this.parts.invites.relayState
   }
 
   /** Complete a guest's link from the answer code it sent back. */
@@ -265,6 +330,11 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
   }
 
   // ---------------------------------------------------------------- guest
+
+  /** What an invite says before joining it: who invites, until when, seats left. Joins nothing. */
+  previewInvite(urlOrFragment: string): Promise<SessionInvitePreview> {
+    return this.parts.invites.preview(urlOrFragment)
+  }
 
   /**
    * Open an invite. Returns the answer code for the guest to send back to the host — or,
@@ -355,22 +425,24 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
   }
 
   /** A fresh per-session state: nothing of an earlier session carries over. */
-  private beginSession(sessionId: string, role: SessionRole): Session {
+  private beginSession(sessionId: string, role: PeerRole): Session {
     const received = this.core.received
     const session = new Session(sessionId, role, this.core.limits, (delta) => received.get(delta)?.byteLength ?? JSON.stringify(delta).length)
     this.core.session = session
-    this.core.self = { ...this.core.self, role }
-    this.emit('session-role-changed', { role, previous: null })
+    // Our colour is the host's to give (a guest's comes with the roster).
+    const { color: _earlier, ...self } = this.core.self
+    this.core.self = { ...self, role }
+    this.emit('session-role-changed', { role, previous: 'none' })
     return session
   }
 
-  private setRole(role: SessionRole | null): void {
+  private setRole(role: PeerRole | null): void {
     const session = this.core.session
-    const previous = session?.role ?? null
-    if (previous === role) return
+    const previous = session?.role ?? 'none'
+    if (previous === (role ?? 'none')) return
     if (session && role) session.role = role
     this.core.self = { ...this.core.self, role: role ?? 'guest' }
-    this.emit('session-role-changed', { role, previous })
+    this.emit('session-role-changed', { role: role ?? 'none', previous })
   }
 
   /** Tears the session down locally and returns to idle. Idempotent per session. */
@@ -392,13 +464,8 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     this.emit('session-ended', { sessionId: session.sessionId, reason })
   }
 
-  private emit<K extends keyof SessionEvents>(type: K, payload: SessionEvents[K]): void {
-    this.events.emit(type, payload)
-    try {
-      this.options.emitter?.emit(type, payload)
-    } catch {
-      // A faulty mirror must not break the session; the primary event has been delivered.
-    }
+  private emit<K extends keyof CoreEvents>(type: K, payload: CoreEvents[K]): void {
+    this.hub.emit(type, forApp<K>(payload))
   }
 }
 
