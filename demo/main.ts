@@ -4,6 +4,7 @@
  * modules/ and takes part through `window.SESSION?.registerProvider`.
  */
 import { createWebRtcTransport, installSession, SessionSyncController } from '../src/index.js'
+import { openSeadragonSync } from '../src/openseadragon/index.js'
 import { annotationCard } from './annotation-card.js'
 import { annotationList } from './annotation-list.js'
 import { catchingUp } from './catching-up.js'
@@ -100,7 +101,7 @@ const ui = sessionUi({
   moduleLabel: (id) => plugins.entries().find((e) => e.id === id)?.label ?? id,
   unloadModule: (id) => plugins.unload(id),
 })
-presence(controller)
+presence(controller, openSeadragonSync(controller))
 // Moving a view stops following the host: the box says so.
 viewport.onFollowHostChanged((on) => ($<HTMLInputElement>('#follow-host').checked = on))
 

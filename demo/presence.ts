@@ -1,9 +1,11 @@
 /**
  * Who is here, at a glance: a row of avatars in the header (initials in each person's colour,
  * their role, the host marked) and a short notice to everyone when someone joins, leaves or
- * becomes host ("Alice left — Bob is host now").
+ * becomes host ("Alice left — Bob is host now"). Clicking someone's avatar follows their view
+ * (again: stops); moving a view yourself stops it, and the notice says so.
  */
 import type { SessionPeer, SessionSyncController } from '../src/index.js'
+import type { OsdSync } from '../src/openseadragon/index.js'
 import { colourOf } from './colours.js'
 import { $, h } from './dom.js'
 
@@ -11,7 +13,7 @@ import { $, h } from './dom.js'
 const NOTICE_MS = 6_000
 const MAX_NOTICES = 4
 
-export function presence(session: SessionSyncController) {
+export function presence(session: SessionSyncController, views: OsdSync) {
   const avatars = $('#avatars')
   const notices = $('#notices')
   /** The host we last told everyone about; a change of host is announced once it is settled. */
@@ -30,8 +32,13 @@ export function presence(session: SessionSyncController) {
 
   const you = (peer: { id: string; name: string }) => (peer.id === session.getSelf().id ? 'you are' : `${peer.name} is`)
 
+  /** Whom this page follows as last drawn, by name: to say whom it stopped following. */
+  let followed: string | null = null
+  const nameOf = (id: string | null) => (id ? (session.getPeers().find((p) => p.id === id)?.name ?? null) : null)
+
   function renderAvatars(): void {
     const peers = session.getPeers()
+    followed = nameOf(views.followedId())
     avatars.replaceChildren(...peers.map(avatar))
   }
 
@@ -39,7 +46,15 @@ export function presence(session: SessionSyncController) {
     const isHost = peer.rank === 0
     const role = isHost ? 'host' : peer.access === 'viewer' ? 'viewer' : 'editor'
     const title = `${peer.name}${peer.self ? ' (you)' : ''} — ${role}`
-    const face = h('span', { className: 'face', ariaHidden: 'true' }, initials(peer.name))
+    const following = views.followedId() === peer.id
+    const face = peer.self
+      ? h('span', { className: 'face', ariaHidden: 'true' }, initials(peer.name))
+      : h('button', {
+          className: 'face',
+          ariaPressed: String(following),
+          ariaLabel: `${following ? 'Stop following' : 'Follow'} ${peer.name}’s view (${role})`,
+          onclick: () => (views.followedId() === peer.id ? views.unfollow() : views.follow(peer.id)),
+        }, initials(peer.name))
     face.style.background = colourOf(peer.id)
     return h(
       'li',
@@ -92,6 +107,15 @@ export function presence(session: SessionSyncController) {
   session.on('session-ended', () => {
     host = null
     hostLeft = null
+    renderAvatars()
+  })
+
+  views.on('follow-changed', ({ peerId, host: followsHost, reason }) => {
+    const name = nameOf(peerId)
+    if (name && !followsHost) notice(`Following ${name}’s view — move a view to stop`)
+    else if (!peerId && followed) {
+      notice(reason === 'local-input' ? `You moved the view — no longer following ${followed}` : reason === 'peer-left' ? `${followed} left — no longer following` : `No longer following ${followed}`)
+    }
     renderAvatars()
   })
   renderAvatars()
