@@ -19,7 +19,6 @@ import type {
   SessionInviteInfo,
   SessionInvitePreview,
   SessionModule,
-  PeerRole,
   RegisterOptions,
   SessionPeer,
   SessionRole,
@@ -49,7 +48,8 @@ import type { Parts } from './parts.js'
 import { ProviderBridge } from './provider-bridge.js'
 import { Resync } from './resync.js'
 import { Router } from './router.js'
-import { type Core, Session } from './state.js'
+import { Sessions } from './sessions.js'
+import type { Core } from './state.js'
 import { Takeover } from './takeover.js'
 import { Views } from './views.js'
 
@@ -95,8 +95,8 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
       parts,
       emit: (type, payload) => this.emit(type, payload),
       diagnostic: (code, message, extra = {}) => this.emit('session-diagnostic', { code, message, ...stripUndefined(extra) }),
-      setRole: (role) => this.setRole(role),
-      finish: (reason) => this.finish(reason),
+      setRole: (role) => parts.sessions.setRole(role),
+      finish: (reason) => parts.sessions.finish(reason),
       isActive: () => this.isActive(),
       getSelf: () => this.getSelf(),
     }
@@ -114,6 +114,7 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
       views: new Views(core),
       invites: new Invites(core),
       resync: new Resync(core),
+      sessions: new Sessions(core),
     } satisfies Parts<V>)
     this.core = core
     registerCore(this, core)
@@ -298,7 +299,7 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     this.assertIdle('start')
     await this.checkCompatibility()
     this.assertIdle('start')
-    const session = this.beginSession(this.core.random.id(this.core.timers.idSize), 'host')
+    const session = this.parts.sessions.begin(this.core.random.id(this.core.timers.idSize), 'host')
     session.hostId = this.core.self.id
     session.epoch = 1
     session.rank = [this.core.self.id]
@@ -374,7 +375,7 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     await this.checkCompatibility()
     this.assertIdle('join')
     return this.parts.invites.answer(opened, () => {
-      this.beginSession(opened.invite.sessionId, 'guest')
+      this.parts.sessions.begin(opened.invite.sessionId, 'guest')
       this.core.lifecycle.to('joining')
       this.parts.bridge.subscribeAll()
       this.parts.liveness.scheduleHeartbeat()
@@ -386,8 +387,8 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
   /** Leave the session. When the host leaves, the others elect a new host and go on. */
   async leave(reason = 'left'): Promise<void> {
     if (!this.isActive() || this.core.lifecycle.state === 'leaving') return
-    this.parts.links.broadcast(this.farewell(reason))
-    this.finish(reason)
+    this.parts.links.broadcast(this.parts.sessions.farewell(reason))
+    this.parts.sessions.finish(reason)
   }
 
   /** End the session for everyone (host only). */
@@ -395,7 +396,7 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     if (!this.isActive() || this.core.lifecycle.state === 'leaving') return
     if (this.getRole() !== 'host') throw new SessionStateError('not-host', 'Only the host can end the session; guests can leave.')
     this.parts.links.broadcast(wire.end({ reason }))
-    this.finish(reason)
+    this.parts.sessions.finish(reason)
   }
 
   /**
@@ -423,21 +424,11 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
   /** For `pagehide`: say goodbye on every link now, synchronously; the page may be gone next tick. */
   goodbye(): void {
     if (!this.isActive() || this.core.lifecycle.state === 'leaving') return
-    this.parts.links.broadcast(this.farewell('page-closed'))
-    this.finish('page-closed')
+    this.parts.links.broadcast(this.parts.sessions.farewell('page-closed'))
+    this.parts.sessions.finish('page-closed')
   }
 
   // ---------------------------------------------------------------- lifecycle
-
-  /**
-   * A goodbye hands the session over to the others — unless this host is cut off from a
-   * majority of it: then those still with it are a minority that must not carry on, and
-   * the goodbye ends the session for them.
-   */
-  private farewell(reason: string) {
-    const session = this.core.session
-    return session?.role === 'host' && session.isolatedSince !== null ? wire.end({ reason: 'cut-off' }) : wire.bye({ reason })
-  }
 
   private assertIdle(action: string): void {
     if (this.isActive()) throw new SessionStateError('session-active', `Cannot ${action}: a session is already active. Leave it first.`)
@@ -450,46 +441,6 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     this.core.diagnostic('undeclared-modules', `These modules declare no session support and may not sync: ${report.undeclared.join(', ')}.`)
     const confirm = this.options.confirmUndeclared
     if (confirm && !(await confirm(report.undeclared))) throw new UndeclaredModulesRefusedError(report.undeclared)
-  }
-
-  /** A fresh per-session state: nothing of an earlier session carries over. */
-  private beginSession(sessionId: string, role: PeerRole): Session {
-    const received = this.core.received
-    const session = new Session(sessionId, role, this.core.limits, (delta) => received.get(delta)?.byteLength ?? JSON.stringify(delta).length)
-    this.core.session = session
-    // Our colour is the host's to give (a guest's comes with the roster).
-    const { color: _earlier, ...self } = this.core.self
-    this.core.self = { ...self, role }
-    this.emit('session-role-changed', { role, previous: 'none' })
-    return session
-  }
-
-  private setRole(role: PeerRole | null): void {
-    const session = this.core.session
-    const previous = session?.role ?? 'none'
-    if (previous === (role ?? 'none')) return
-    if (session && role) session.role = role
-    this.core.self = { ...this.core.self, role: role ?? 'guest' }
-    this.emit('session-role-changed', { role: role ?? 'none', previous })
-  }
-
-  /** Tears the session down locally and returns to idle. Idempotent per session. */
-  private finish(reason: string): void {
-    const session = this.core.session
-    if (!session || !this.isActive() || this.core.lifecycle.state === 'leaving') return
-    this.core.lifecycle.to('leaving')
-    for (const conn of [...session.conns]) this.parts.links.detach(conn, reason)
-    for (const inviteId of [...session.invites.keys()]) this.parts.invites.dropInvite(inviteId)
-    for (const peerId of [...session.negotiating.keys()]) this.parts.mesh.stopNegotiating(peerId)
-    session.pendingJoin?.cancel()
-    for (const timer of [session.joinTimer, session.heartbeatTimer, session.election?.timer]) if (timer) this.core.clock.clearTimeout(timer)
-    this.parts.bridge.unsubscribeAll()
-    this.setRole(null)
-    // From here on, callbacks of this session see that it is over.
-    this.core.ended = session
-    this.core.session = null
-    this.core.lifecycle.to('idle')
-    this.emit('session-ended', { sessionId: session.sessionId, reason })
   }
 
   private emit<K extends keyof CoreEvents>(type: K, payload: CoreEvents[K]): void {

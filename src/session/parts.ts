@@ -11,6 +11,7 @@ import type { Mesh } from './mesh.js'
 import type { ProviderBridge } from './provider-bridge.js'
 import type { Resync } from './resync.js'
 import type { Router } from './router.js'
+import type { Sessions } from './sessions.js'
 import type { Takeover } from './takeover.js'
 import type { Views } from './views.js'
 
@@ -28,4 +29,5 @@ export interface Parts<V extends SessionViewer = SessionViewer> {
   liveness: Liveness<V>
   views: Views<V>
   resync: Resync<V>
+  sessions: Sessions<V>
 }
