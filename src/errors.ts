@@ -95,3 +95,20 @@ export class WireError extends SessionError {
 }
 
 export class TransportError extends SessionError {}
+
+export type JournalErrorCode =
+  | 'journal-version'
+  | 'journal-corrupt'
+  | 'journal-quota'
+  | 'journal-off'
+  | 'saved-missing'
+  | 'saved-duplicate'
+  | 'saved-invalid'
+
+/** A journal or a saved session that cannot be used as asked; nothing of it was applied. */
+export class JournalError extends SessionError {
+  declare readonly code: JournalErrorCode
+  constructor(code: JournalErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options)
+  }
+}

@@ -5,6 +5,7 @@
  * seam, and time and randomness only through Clock and Random, so a seed replays exactly.
  */
 import mitt, { type Emitter } from 'mitt'
+import { SavedSessions } from '../journal/saved-sessions.js'
 import { IncompatibleModulesError, SessionStateError, UndeclaredModulesRefusedError } from '../errors.js'
 import { ProviderRegistry } from '../providers/registry.js'
 import { createRelayClient } from '../relay/index.js'
@@ -31,6 +32,7 @@ import { Follower } from './follower.js'
 import { HostSide } from './host.js'
 import { registerCore } from './internals.js'
 import { Invites } from './invites.js'
+import { Journaling, type ResumeResult } from './journaling.js'
 import { Lifecycle, type SessionState } from './lifecycle.js'
 import { Links } from './links.js'
 import { Liveness } from './liveness.js'
@@ -51,6 +53,12 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
   private readonly core: Core<V>
   private readonly options: SessionSyncOptions
   private readonly modules = new Map<string, SessionModule>()
+  /**
+   * Sessions saved by name in this browser profile: `saved.list()`, `saveAs(name)`, `open(name)`,
+   * `import(file)`, `clone(name, newName)`, `remove(name)`, `clear()`. A namespace of their own:
+   * they are a ledger beside the live session, not part of its lifecycle.
+   */
+  readonly saved: SavedSessions
 
   constructor(options: SessionSyncOptions) {
     this.options = options
@@ -98,8 +106,19 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
       views: new Views(core),
       invites: new Invites(core),
       resync: new Resync(core),
+      journaling: new Journaling(core),
     } satisfies Parts<V>)
     this.core = core
+    this.saved = new SavedSessions({
+      journal: () => parts.journaling.journal(),
+      current: () => parts.journaling.stateNow(),
+      open: async (saved) => {
+        this.assertIdle('open a saved session')
+        await parts.journaling.restoreEntries(saved.entries)
+        await this.start()
+      },
+      now: () => core.clock.now(),
+    })
     registerCore(this, core)
   }
 
@@ -185,6 +204,7 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     const p = provider as unknown as SessionSyncProvider
     this.core.registry.add(p)
     if (this.isActive()) this.parts.bridge.subscribeProvider(p)
+    this.parts.journaling.providerAdded(p)
     return () => {
       if (!this.core.registry.remove(p)) return
       this.parts.bridge.unsubscribeProvider(p.id)
@@ -276,6 +296,21 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     })
   }
 
+  /**
+   * After a reload: this tab's session from its journal, or null when there is none. With
+   * an invite (from any peer's host… today, the host) it rejoins as the same peer, is sent
+   * only what it missed and re-sends its unconfirmed changes; without one it keeps its
+   * identity and outbox for the next `join()` of that session (`needsInvite`).
+   */
+  resume(invite?: string): Promise<ResumeResult | null> {
+    return this.parts.journaling.resume(invite, (url) => this.join(url))
+  }
+
+  /** Resolves once everything journaled so far is on disk (e.g. before telling a person a change is safe). */
+  flushJournal(): Promise<void> {
+    return this.parts.journaling.flush()
+  }
+
   // ---------------------------------------------------------------- leaving
 
   /** Leave the session. When the host leaves, the others elect a new host and go on. */
@@ -351,6 +386,7 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
   private beginSession(sessionId: string, role: SessionRole): Session {
     const session = new Session(sessionId, role, this.core.limits)
     this.core.session = session
+    this.parts.journaling.begin(session)
     this.core.self = { ...this.core.self, role }
     this.emit('session-role-changed', { role, previous: null })
     return session
@@ -379,6 +415,7 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     // From here on, callbacks of this session see that it is over.
     this.core.ended = session
     this.core.session = null
+    this.parts.journaling.ended(session, reason)
     this.core.lifecycle.to('idle')
     this.emit('session-ended', { sessionId: session.sessionId, reason })
   }

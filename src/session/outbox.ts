@@ -14,8 +14,15 @@ export interface OutboxEntry {
   overwritten?: boolean
 }
 
+/** Told of every entry that comes and goes (the journal keeps the outbox across a reload). */
+export interface OutboxListener {
+  added(entry: OutboxEntry): void
+  settled(intentId: string): void
+}
+
 export class Outbox {
   private readonly entries = new Map<string, OutboxEntry>()
+  listener: OutboxListener | undefined
 
   constructor(readonly capacity: number) {}
 
@@ -29,6 +36,7 @@ export class Outbox {
 
   add(entry: OutboxEntry): void {
     this.entries.set(entry.intentId, entry)
+    this.listener?.added(entry)
   }
 
   get(intentId: string): OutboxEntry | undefined {
@@ -38,7 +46,10 @@ export class Outbox {
   /** Removes and returns the entry; undefined when it was not pending. */
   settle(intentId: string): OutboxEntry | undefined {
     const entry = this.entries.get(intentId)
-    this.entries.delete(intentId)
+    if (entry) {
+      this.entries.delete(intentId)
+      this.listener?.settled(intentId)
+    }
     return entry
   }
 
@@ -48,6 +59,7 @@ export class Outbox {
   }
 
   clear(): void {
+    for (const intentId of this.entries.keys()) this.listener?.settled(intentId)
     this.entries.clear()
   }
 }
