@@ -76,6 +76,12 @@ export class MemoryJournal implements Journal {
     this.saved.clear()
   }
 
+  /** Test hook: change a saved record as another page version (or a damaged disk) would have left it. */
+  tamperSaved(name: string, change: (record: Record<string, unknown>) => void): void {
+    const saved = this.saved.get(name)
+    if (saved) change(saved)
+  }
+
   /** Test hook: overwrite a record as another page version (or a damaged disk) would have left it. */
   tamper(sessionId: string, change: (raw: RawJournal) => void): void {
     const stored = this.stored.get(sessionId)

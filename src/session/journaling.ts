@@ -141,6 +141,8 @@ export class Journaling<V extends SessionViewer = SessionViewer> extends Part<V>
 
   /** The session ends here. A page closing (a reload, maybe) keeps its journal for `resume`; any other end drops it. */
   ended(session: Session, reason: string): void {
+    // State kept for a missing provider belonged to this session's document: not the next one's.
+    this.quarantined.clear()
     if (this.journaled !== session) return
     this.flush()
     this.journaled = null
