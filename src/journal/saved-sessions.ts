@@ -7,7 +7,8 @@
  */
 import * as v from 'valibot'
 import { JournalError } from '../errors.js'
-import { type Journal, type JournalEntry, readSaved, type SavedPeer, type SavedSession, type SavedSummary } from './store.js'
+import { readSaved } from './read.js'
+import type { Journal, JournalEntry, SavedPeer, SavedSession, SavedSummary } from './store.js'
 
 export interface SavedSessionsHost {
   journal(): Promise<Journal | null>

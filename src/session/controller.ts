@@ -5,7 +5,7 @@
  * seam, and time and randomness only through Clock and Random, so a seed replays exactly.
  */
 import mitt, { type Emitter } from 'mitt'
-import { SavedSessions } from '../journal/saved-sessions.js'
+import { lazySavedSessions, type SavedSessionsApi } from '../journal/saved-facade.js'
 import { IncompatibleModulesError, SessionStateError, UndeclaredModulesRefusedError } from '../errors.js'
 import { ProviderRegistry } from '../providers/registry.js'
 import { createRelayClient } from '../relay/index.js'
@@ -58,7 +58,7 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
    * `import(file)`, `clone(name, newName)`, `remove(name)`, `clear()`. A namespace of their own:
    * they are a ledger beside the live session, not part of its lifecycle.
    */
-  readonly saved: SavedSessions
+  readonly saved: SavedSessionsApi
 
   constructor(options: SessionSyncOptions) {
     this.options = options
@@ -109,7 +109,7 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
       journaling: new Journaling(core),
     } satisfies Parts<V>)
     this.core = core
-    this.saved = new SavedSessions({
+    this.saved = lazySavedSessions({
       journal: () => parts.journaling.journal(),
       current: () => parts.journaling.stateNow(),
       open: async (saved) => {

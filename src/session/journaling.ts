@@ -12,7 +12,6 @@
  */
 import { JournalError, SessionStateError, WireError } from '../errors.js'
 import type { Journal, JournalBatch, JournalEntry, JournalIntent, SavedPeer, SessionJournal, TabStorage } from '../journal/store.js'
-import { readSession } from '../journal/store.js'
 import type { TimerHandle } from '../runtime/clock.js'
 import type { SessionSyncProvider, SessionViewer } from '../types.js'
 import type { MessageOf } from '../wire/messages.js'
@@ -307,6 +306,7 @@ export class Journaling<V extends SessionViewer = SessionViewer> extends Part<V>
     if (!store || !sessionId || !raw) return null
     let resumable: Resumable
     try {
+      const { readSession } = await import('../journal/read.js')
       const journal = readSession(raw)
       resumable = { sessionId, journal, deltas: journal.deltas.map((d) => this.keptDelta(d.bytes)) }
     } catch (cause) {

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { JournalError } from '../../src/errors.js'
-import { readSession } from '../../src/journal/store.js'
+import { readSession } from '../../src/journal/read.js'
 import { type TestPeer, TestSession, diagnostics, eventsOf } from '../helpers/session.js'
 import { type Disk, disk, page } from './helpers.js'
 

@@ -7,7 +7,8 @@ import { describe, expect, it } from 'vitest'
 import { JournalError } from '../../src/errors.js'
 import { IdbJournal } from '../../src/journal/idb.js'
 import { MemoryJournal } from '../../src/journal/memory.js'
-import { JOURNAL_VERSION, type Journal, type JournalBatch, readSaved, readSession } from '../../src/journal/store.js'
+import { readSaved, readSession } from '../../src/journal/read.js'
+import { JOURNAL_VERSION, type Journal, type JournalBatch } from '../../src/journal/store.js'
 
 let dbs = 0
 const implementations: Array<[string, () => Journal]> = [
