@@ -340,7 +340,7 @@ export class Journaling<V extends SessionViewer = SessionViewer> extends Part<V>
     // Their changes are not in the providers' state read back: their deltas are applied when they come.
     for (const intent of journal.outbox) if (!session.seen.has(intent.intentId)) this.requeue(session, intent)
     this.rejoining = { session, epoch: journal.identity.epoch, seq }
-    this.parts.links.serial(() => this.restoreProviders(journal.snapshot.entries, deltas))
+    this.parts.links.serial(() => this.restoreProviders(journal.snapshot, deltas))
   }
 
   private requeue(session: Session, intent: JournalIntent): void {
@@ -350,8 +350,10 @@ export class Journaling<V extends SessionViewer = SessionViewer> extends Part<V>
     session.outbox.listener = listener
   }
 
-  private async restoreProviders(entries: JournalEntry[], deltas: MessageOf<'delta'>[]): Promise<void> {
-    await this.restoreEntries(entries)
+  private async restoreProviders(snapshot: SessionJournal['snapshot'], deltas: MessageOf<'delta'>[]): Promise<void> {
+    await this.restoreEntries(snapshot.entries)
+    // A whole snapshot, from the journal rather than the host.
+    if (snapshot.entries.length) this.core.emit('session-bootstrap-complete', { entries: snapshot.entries.length, seq: snapshot.seq })
     for (const delta of deltas) {
       for (const change of delta.changes) {
         if (this.core.registry.has(change.p)) await this.parts.bridge.applyChange(change, delta.origin, delta.id, delta.seq)

@@ -53,8 +53,8 @@ describe('resume after a reload', () => {
     expect(reloaded.controller.getSelf().id).toBe('u-g1')
     expect(reloaded.controller.getState()).toBe('connected')
     expect(reloaded.kv.store()).toEqual(host.kv.store())
-    // Its state came from its own journal and the deltas it missed: the host sent no snapshot.
-    expect(eventsOf(reloaded, 'session-bootstrap-complete')).toEqual([])
+    // Its state came from its own journal (its bootstrap at #0) and the deltas it missed: the host sent no snapshot.
+    expect(eventsOf(reloaded, 'session-bootstrap-complete')).toEqual([{ entries: 4, seq: 0 }])
     // Its own journal first (the page's providers start empty), then only what it missed, each once.
     const applied = reloaded.kv.applied.map((a) => a.delta.key)
     expect(applied).toEqual(['h0', 'h1', 'h2', 'h3', 'h4', 'g0', 'g1', 'g2', 'h5', 'h6', 'h7', 'h8', 'h9', 'h10', 'h11'])
@@ -122,7 +122,7 @@ describe('resume after a reload', () => {
     await accepted
     await s.settle(500)
     expect(host.kv.store().kept).toBe(1)
-    expect(eventsOf(reloaded, 'session-bootstrap-complete')).toEqual([])
+    expect(eventsOf(reloaded, 'session-bootstrap-complete')).toEqual([{ entries: 4, seq: 0 }])
   })
 
   it('a host that reloads is a host loss: the others fail over, and it comes back as a guest', async () => {
