@@ -5,7 +5,7 @@
  * loses at most the batch being written, never half of one.
  *
  * Stores: `heads` (one per session: identity, snapshot, size), `deltas` and `outbox`
- * (keyed [sessionId, …], so a session's rows are one key range), `saved` (by name).
+ * (keyed [key, …], so a session's rows are one key range), `saved` (by name).
  */
 import { type DBSchema, type IDBPDatabase, openDB } from 'idb'
 import { JournalError } from '../errors.js'
@@ -22,8 +22,8 @@ interface Head {
 
 interface Schema extends DBSchema {
   heads: { key: string; value: Head & Record<string, unknown> }
-  deltas: { key: [string, number]; value: JournalDelta & { sessionId: string } }
-  outbox: { key: [string, string]; value: JournalIntent & { sessionId: string } }
+  deltas: { key: [string, number]; value: JournalDelta & { key: string } }
+  outbox: { key: [string, string]; value: JournalIntent & { key: string } }
   saved: { key: string; value: SavedSession & Record<string, unknown> }
 }
 
@@ -38,56 +38,56 @@ export class IdbJournal implements Journal {
     this.db ??= openDB<Schema>(this.name, DB_VERSION, {
       upgrade(db) {
         db.createObjectStore('heads')
-        db.createObjectStore('deltas', { keyPath: ['sessionId', 'seq'] })
-        db.createObjectStore('outbox', { keyPath: ['sessionId', 'intentId'] })
+        db.createObjectStore('deltas', { keyPath: ['key', 'seq'] })
+        db.createObjectStore('outbox', { keyPath: ['key', 'intentId'] })
         db.createObjectStore('saved', { keyPath: 'name' })
       },
     })
     return this.db
   }
 
-  async write(sessionId: string, batch: JournalBatch): Promise<void> {
+  async write(key: string, batch: JournalBatch): Promise<void> {
     const db = await this.open()
     await guard(async () => {
       const tx = db.transaction(['heads', 'deltas', 'outbox'], 'readwrite')
       const heads = tx.objectStore('heads')
-      const previous = await heads.get(sessionId)
-      const writes: Array<Promise<unknown>> = [heads.put(headOf(batch, previous?.snapshot) as Schema['heads']['value'], sessionId)]
+      const previous = await heads.get(key)
+      const writes: Array<Promise<unknown>> = [heads.put(headOf(batch, previous?.snapshot) as Schema['heads']['value'], key)]
       const deltas = tx.objectStore('deltas')
-      if (batch.snapshot) writes.push(deltas.delete(IDBKeyRange.bound([sessionId, 0], [sessionId, batch.snapshot.seq])))
-      for (const delta of batch.deltas) writes.push(deltas.put({ sessionId, seq: delta.seq, bytes: delta.bytes }))
+      if (batch.snapshot) writes.push(deltas.delete(IDBKeyRange.bound([key, 0], [key, batch.snapshot.seq])))
+      for (const delta of batch.deltas) writes.push(deltas.put({ key, seq: delta.seq, bytes: delta.bytes }))
       const outbox = tx.objectStore('outbox')
-      for (const intent of batch.queued) writes.push(outbox.put({ sessionId, ...intent }))
-      for (const id of batch.settled) writes.push(outbox.delete([sessionId, id]))
+      for (const intent of batch.queued) writes.push(outbox.put({ key, ...intent }))
+      for (const id of batch.settled) writes.push(outbox.delete([key, id]))
       await Promise.all([...writes, tx.done])
     })
   }
 
-  async read(sessionId: string): Promise<RawJournal | undefined> {
+  async read(key: string): Promise<RawJournal | undefined> {
     const db = await this.open()
     const tx = db.transaction(['heads', 'deltas', 'outbox'], 'readonly')
-    const range = IDBKeyRange.bound([sessionId], [sessionId, []])
+    const range = IDBKeyRange.bound([key], [key, []])
     const [head, deltas, outbox] = await Promise.all([
-      tx.objectStore('heads').get(sessionId),
+      tx.objectStore('heads').get(key),
       tx.objectStore('deltas').getAll(range),
       tx.objectStore('outbox').getAll(range),
     ])
     if (!head) return undefined
-    return { head, deltas: deltas.map(({ sessionId: _id, ...d }) => d), outbox: outbox.map(({ sessionId: _id, ...o }) => o) }
+    return { head, deltas: deltas.map(({ key: _id, ...d }) => d), outbox: outbox.map(({ key: _id, ...o }) => o) }
   }
 
   async sessions(): Promise<JournalSummary[]> {
     const db = await this.open()
     const tx = db.transaction('heads', 'readonly')
     const [keys, heads] = await Promise.all([tx.store.getAllKeys(), tx.store.getAll()])
-    return heads.map((head, i) => ({ sessionId: keys[i]!, updatedAt: head.updatedAt, bytes: head.bytes }))
+    return heads.map((head, i) => ({ key: keys[i]!, updatedAt: head.updatedAt, bytes: head.bytes }))
   }
 
-  async drop(sessionId: string): Promise<void> {
+  async drop(key: string): Promise<void> {
     const db = await this.open()
     const tx = db.transaction(['heads', 'deltas', 'outbox'], 'readwrite')
-    const range = IDBKeyRange.bound([sessionId], [sessionId, []])
-    await Promise.all([tx.objectStore('heads').delete(sessionId), tx.objectStore('deltas').delete(range), tx.objectStore('outbox').delete(range), tx.done])
+    const range = IDBKeyRange.bound([key], [key, []])
+    await Promise.all([tx.objectStore('heads').delete(key), tx.objectStore('deltas').delete(range), tx.objectStore('outbox').delete(range), tx.done])
   }
 
   async listSaved(): Promise<SavedSummary[]> {

@@ -21,8 +21,8 @@ export class MemoryJournal implements Journal {
 
   constructor(private readonly options: { quotaBytes?: number } = {}) {}
 
-  async write(sessionId: string, batch: JournalBatch): Promise<void> {
-    const before = this.stored.get(sessionId)
+  async write(key: string, batch: JournalBatch): Promise<void> {
+    const before = this.stored.get(key)
     const next: Stored = {
       head: headOf(batch, before?.head.snapshot) as Stored['head'],
       deltas: new Map(before?.deltas),
@@ -32,26 +32,26 @@ export class MemoryJournal implements Journal {
     for (const delta of batch.deltas) next.deltas.set(delta.seq, { seq: delta.seq, bytes: delta.bytes.slice() })
     for (const intent of batch.queued) next.outbox.set(intent.intentId, structuredClone(intent))
     for (const id of batch.settled) next.outbox.delete(id)
-    const others = [...this.stored].filter(([id]) => id !== sessionId).reduce((sum, [, s]) => sum + s.head.bytes, 0)
+    const others = [...this.stored].filter(([id]) => id !== key).reduce((sum, [, s]) => sum + s.head.bytes, 0)
     if (this.options.quotaBytes !== undefined && others + batch.bytes > this.options.quotaBytes) {
       throw new JournalError('journal-quota', `The journal is full (${others + batch.bytes} of ${this.options.quotaBytes} bytes).`)
     }
     next.head = structuredClone(next.head)
-    this.stored.set(sessionId, next)
+    this.stored.set(key, next)
   }
 
-  async read(sessionId: string): Promise<RawJournal | undefined> {
-    const stored = this.stored.get(sessionId)
+  async read(key: string): Promise<RawJournal | undefined> {
+    const stored = this.stored.get(key)
     if (!stored) return undefined
     return structuredClone({ head: stored.head, deltas: [...stored.deltas.values()], outbox: [...stored.outbox.values()] })
   }
 
   async sessions(): Promise<JournalSummary[]> {
-    return [...this.stored].map(([sessionId, s]) => ({ sessionId, updatedAt: s.head.updatedAt, bytes: s.head.bytes }))
+    return [...this.stored].map(([key, s]) => ({ key, updatedAt: s.head.updatedAt, bytes: s.head.bytes }))
   }
 
-  async drop(sessionId: string): Promise<void> {
-    this.stored.delete(sessionId)
+  async drop(key: string): Promise<void> {
+    this.stored.delete(key)
   }
 
   async listSaved(): Promise<SavedSummary[]> {
@@ -83,12 +83,12 @@ export class MemoryJournal implements Journal {
   }
 
   /** Test hook: overwrite a record as another page version (or a damaged disk) would have left it. */
-  tamper(sessionId: string, change: (raw: RawJournal) => void): void {
-    const stored = this.stored.get(sessionId)
+  tamper(key: string, change: (raw: RawJournal) => void): void {
+    const stored = this.stored.get(key)
     if (!stored) return
     const raw = { head: stored.head, deltas: [...stored.deltas.values()], outbox: [...stored.outbox.values()] }
     change(raw)
-    this.stored.set(sessionId, {
+    this.stored.set(key, {
       head: raw.head as Stored['head'],
       deltas: new Map((raw.deltas as JournalDelta[]).map((d, i) => [d?.seq ?? -i, d])),
       outbox: new Map((raw.outbox as JournalIntent[]).map((o, i) => [o?.intentId ?? String(i), o])),

@@ -73,7 +73,8 @@ export interface SessionJournal {
 }
 
 export interface JournalSummary {
-  sessionId: string
+  /** The journal's key (its session and user: see `Journal`). */
+  key: string
   updatedAt: number
   bytes: number
 }
@@ -101,16 +102,17 @@ export interface SavedSession {
 export type SavedSummary = Omit<SavedSession, 'entries'>
 
 /**
- * Storage of journals and saved sessions for one browser profile (or one test). Writes
- * of one session are applied in call order; each batch is atomic. A quota failure
+ * Storage of journals and saved sessions for one browser profile (or one test). A journal
+ * is keyed by its session and user (two controllers of one session in one profile keep
+ * two). Writes of one journal are applied in call order; each batch is atomic. A quota failure
  * rejects with a `JournalError` coded `journal-quota`.
  */
 export interface Journal {
-  write(sessionId: string, batch: JournalBatch): Promise<void>
-  /** The raw records of one session, or undefined; `readSession` (read.ts) validates them. */
-  read(sessionId: string): Promise<RawJournal | undefined>
+  write(key: string, batch: JournalBatch): Promise<void>
+  /** The raw records of one journal, or undefined; `readSession` (read.ts) validates them. */
+  read(key: string): Promise<RawJournal | undefined>
   sessions(): Promise<JournalSummary[]>
-  drop(sessionId: string): Promise<void>
+  drop(key: string): Promise<void>
   listSaved(): Promise<SavedSummary[]>
   /** The raw saved record, or undefined; `readSaved` validates it. */
   getSaved(name: string): Promise<unknown>

@@ -47,6 +47,11 @@ export class Journaling<V extends SessionViewer = SessionViewer> extends Part<V>
   private store: Promise<Journal | null> | undefined
   /** The session being journaled; null when off or given up. */
   private journaled: Session | null = null
+  /**
+   * Its journal's key: session and user, so two controllers of one session in one profile
+   * (a test page, a benchmark) never write into each other's journal.
+   */
+  private key = ''
   private batch: Batch | null = null
   private timer: TimerHandle | null = null
   private writes: Promise<void> = Promise.resolve()
@@ -89,14 +94,15 @@ export class Journaling<V extends SessionViewer = SessionViewer> extends Part<V>
     const resumable = this.resumable
     this.resumable = null
     if (!this.journaled) return
-    this.tab()?.setItem(TAB_KEY, session.sessionId)
+    this.key = `${session.sessionId}/${this.core.self.id}`
+    this.tab()?.setItem(TAB_KEY, this.key)
     session.outbox.listener = {
       added: (entry) => this.pending().queued.push({ intentId: entry.intentId, providerId: entry.providerId, payload: entry.payload }),
       settled: (intentId) => this.settled(intentId),
     }
     if (resumable?.sessionId === session.sessionId) this.takeBack(session, resumable)
     else if (session.role === 'host') this.parts.links.serial(() => this.compact())
-    void this.evictBeyondLimit(session.sessionId)
+    void this.evictBeyondLimit(this.key)
   }
 
   /** An authoritative delta applied (or, on the host, issued) here. */
@@ -148,7 +154,8 @@ export class Journaling<V extends SessionViewer = SessionViewer> extends Part<V>
     session.outbox.listener = undefined
     if (reason === 'page-closed') return
     this.tab()?.removeItem(TAB_KEY)
-    void this.afterWrites((store) => store.drop(session.sessionId))
+    const key = this.key
+    void this.afterWrites((store) => store.drop(key))
   }
 
   /** A provider registered: state kept for it meanwhile is handed over now, in order. */
@@ -213,18 +220,19 @@ export class Journaling<V extends SessionViewer = SessionViewer> extends Part<V>
 
   /** Batches are written one after another; a failed one is tried again after making room. */
   private write(session: Session, batch: JournalBatch, attempt: number): void {
+    const key = this.key
     this.writes = this.writes.then(async () => {
       const store = await this.journal()
       if (!store || (this.journaled !== session && this.core.ended !== session)) return
       try {
-        await store.write(session.sessionId, batch)
+        await store.write(key, batch)
       } catch (error) {
-        await this.failed(store, session, batch, error, attempt)
+        await this.failed(store, session, key, batch, error, attempt)
       }
     })
   }
 
-  private async failed(store: Journal, session: Session, batch: JournalBatch, error: unknown, attempt: number): Promise<void> {
+  private async failed(store: Journal, session: Session, key: string, batch: JournalBatch, error: unknown, attempt: number): Promise<void> {
     const quota = error instanceof JournalError && error.code === 'journal-quota'
     this.core.diagnostic(quota ? 'journal-quota' : 'journal-write-failed', `The session journal could not be written: ${(error as Error)?.message ?? String(error)}`, { error })
     if (attempt >= WRITE_ATTEMPTS) {
@@ -232,10 +240,10 @@ export class Journaling<V extends SessionViewer = SessionViewer> extends Part<V>
       this.core.diagnostic('journal-off', 'The session goes on, but will not survive a reload of this page.')
       if (this.journaled === session) this.journaled = null
       session.outbox.listener = undefined
-      await store.drop(session.sessionId).catch(() => undefined)
+      await store.drop(key).catch(() => undefined)
       return
     }
-    if (quota) await this.evict(store, session.sessionId, 0)
+    if (quota) await this.evict(store, key, 0)
     // The failed batch goes first again; a second failure tries once more with a fresh snapshot instead of the log.
     if (attempt === 2 && this.journaled === session) this.parts.links.serial(() => this.compact())
     this.write(session, batch, attempt + 1)
@@ -243,10 +251,10 @@ export class Journaling<V extends SessionViewer = SessionViewer> extends Part<V>
 
   /** Oldest sessions' journals first, until `keep` others remain. */
   private async evict(store: Journal, current: string, keep: number): Promise<void> {
-    const others = (await store.sessions()).filter((s) => s.sessionId !== current).sort((a, b) => a.updatedAt - b.updatedAt)
+    const others = (await store.sessions()).filter((s) => s.key !== current).sort((a, b) => a.updatedAt - b.updatedAt)
     for (const old of others.slice(0, Math.max(0, others.length - keep))) {
-      await store.drop(old.sessionId)
-      this.core.diagnostic('journal-evicted', `Dropped the journal of session ${old.sessionId} (${old.bytes} bytes) to make room.`)
+      await store.drop(old.key)
+      this.core.diagnostic('journal-evicted', `Dropped the journal of session ${old.key} (${old.bytes} bytes) to make room.`)
     }
   }
 
@@ -300,24 +308,25 @@ export class Journaling<V extends SessionViewer = SessionViewer> extends Part<V>
    */
   async resume(invite: string | undefined, join: (url: string) => Promise<{ answerCode: string; relayed: boolean }>): Promise<ResumeResult | null> {
     if (this.core.isActive()) throw new SessionStateError('session-active', 'Cannot resume: a session is already active.')
-    const sessionId = this.tab()?.getItem(TAB_KEY)
-    const store = sessionId ? await this.journal() : null
-    const raw = store && sessionId ? await store.read(sessionId) : undefined
-    if (!store || !sessionId || !raw) return null
+    const key = this.tab()?.getItem(TAB_KEY)
+    const store = key ? await this.journal() : null
+    const raw = store && key ? await store.read(key) : undefined
+    if (!store || !key || !raw) return null
     let resumable: Resumable
     try {
       const { readSession } = await import('../journal/read.js')
       const journal = readSession(raw)
-      resumable = { sessionId, journal, deltas: journal.deltas.map((d) => this.keptDelta(d.bytes)) }
+      resumable = { sessionId: journal.identity.sessionId, journal, deltas: journal.deltas.map((d) => this.keptDelta(d.bytes)) }
     } catch (cause) {
       // Never half-read: nothing of it was used. It cannot be read by this page ever, so it goes.
       this.tab()?.removeItem(TAB_KEY)
-      await store.drop(sessionId)
+      await store.drop(key)
       throw cause instanceof JournalError ? cause : new JournalError('journal-corrupt', `The session journal is damaged: ${(cause as Error)?.message ?? String(cause)}`, { cause })
     }
     const { identity } = resumable.journal
     this.core.self = { ...this.core.self, id: identity.userId, name: identity.name }
     this.resumable = resumable
+    const { sessionId } = resumable
     const seq = contiguous(resumable).seq
     if (invite === undefined) return { sessionId, seq, needsInvite: true }
     const { answerCode, relayed } = await join(invite)

@@ -9,6 +9,9 @@ import { readSession } from '../../src/journal/read.js'
 import { type TestPeer, TestSession, diagnostics, eventsOf } from '../helpers/session.js'
 import { type Disk, disk, page } from './helpers.js'
 
+/** A journal's key: the session, and the user whose page wrote it. */
+const journalKey = (inSessionOf: TestPeer, user: string) => `${inSessionOf.controller.sessionId}/u-${user}`
+
 async function resumeWith(s: TestSession, inviter: TestPeer, reloaded: TestPeer) {
   const invite = await inviter.controller.createInvite()
   const result = await reloaded.controller.resume(invite.url)
@@ -95,7 +98,7 @@ describe('resume after a reload', () => {
     s.net.crash('g1')
     await s.settle(25_000)
     const reloaded = page(s, 'g1-reloaded', 'g1', guestDisk)
-    const journal = readSession((await guestDisk.journal.read(host.controller.sessionId!))!)
+    const journal = readSession((await guestDisk.journal.read(journalKey(host, 'g1')))!)
     // 'early' (#1) was written; 'late' (#2) was in the batch the crash lost.
     expect(journal.identity.lastSeenSeq).toBe(1)
     expect(journal.deltas.map((d) => d.seq)).toEqual([1])
@@ -158,7 +161,7 @@ describe('resume after a reload', () => {
     await s.settle()
     guest.controller.goodbye()
     await s.settle()
-    guestDisk.journal.tamper(host.controller.sessionId!, (raw) => Object.assign(raw.head as object, { v: 99 }))
+    guestDisk.journal.tamper(journalKey(host, 'g1'), (raw) => Object.assign(raw.head as object, { v: 99 }))
     const reloaded = page(s, 'g1-reloaded', 'fresh', guestDisk)
     const error = await reloaded.controller.resume().catch((e: unknown) => e)
     expect(error).toBeInstanceOf(JournalError)
@@ -173,7 +176,7 @@ describe('resume after a reload', () => {
     const { s, guest, guestDisk, host } = await twoPeers()
     await guest.controller.leave()
     await s.settle()
-    expect(await guestDisk.journal.read(host.controller.sessionId!)).toBeUndefined()
+    expect(await guestDisk.journal.read(journalKey(host, 'g1'))).toBeUndefined()
     expect(await page(s, 'g1-reloaded', 'g1', guestDisk).controller.resume()).toBeNull()
   })
 })
@@ -191,7 +194,7 @@ describe('a bounded journal', () => {
       await s.settle(20)
     }
     await s.settle()
-    const journal = readSession((await guestDisk.journal.read(host.controller.sessionId!))!)
+    const journal = readSession((await guestDisk.journal.read(journalKey(host, 'g1')))!)
     expect(journal.deltas.length).toBeLessThanOrEqual(6)
     expect(journal.snapshot.seq).toBeGreaterThan(30)
     guest.controller.goodbye()
@@ -220,7 +223,7 @@ describe('a bounded journal', () => {
     expect(diagnostics(host, 'journal-quota').length).toBeGreaterThan(0)
     expect(diagnostics(host, 'journal-evicted').map((d) => d.message)).toEqual([expect.stringContaining('old-session')])
     expect(await full.journal.read('old-session')).toBeUndefined()
-    expect(readSession((await full.journal.read(host.controller.sessionId!))!).identity.lastSeenSeq).toBe(20)
+    expect(readSession((await full.journal.read(journalKey(host, 'host')))!).identity.lastSeenSeq).toBe(20)
     expect(host.controller.getState()).toBe('connected')
     expect(guest.kv.store()).toEqual(host.kv.store())
   })

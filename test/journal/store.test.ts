@@ -38,7 +38,7 @@ describe.each(implementations)('Journal (%s)', (_name, make) => {
     const s2 = readSession((await journal.read('s2'))!)
     expect(s2.deltas.map((d) => d.seq)).toEqual([1])
     expect(s2.outbox).toEqual([])
-    expect((await journal.sessions()).map((s) => s.sessionId).sort()).toEqual(['s1', 's2'])
+    expect((await journal.sessions()).map((s) => s.key).sort()).toEqual(['s1', 's2'])
     await journal.drop('s1')
     expect(await journal.read('s1')).toBeUndefined()
     expect(await journal.read('s2')).toBeDefined()
