@@ -1,7 +1,10 @@
 export { SessionSyncController } from './session/controller.js'
 export { InviteTooLongError } from './session/invites.js'
-export { DEFAULT_LIMITS, DEFAULT_HEARTBEAT, DEFAULT_TIMERS } from './session/options.js'
-export type { SessionSyncOptions, SessionLimits, HeartbeatOptions } from './session/options.js'
+export { DEFAULT_LIMITS, DEFAULT_HEARTBEAT, DEFAULT_TIMERS, DEFAULT_JOURNAL_LIMITS } from './session/options.js'
+export type { SessionSyncOptions, SessionLimits, HeartbeatOptions, JournalOptions, JournalLimits } from './session/options.js'
+export type { ResumeResult } from './session/journaling.js'
+export type { SavedSessionsApi } from './journal/saved-facade.js'
+export type { Journal, JournalBatch, JournalIdentity, RawJournal, SavedPeer, SavedSummary, SavedSession, TabStorage } from './journal/store.js'
 export { installSession } from './install.js'
 export {
   SessionError,
@@ -14,8 +17,9 @@ export {
   InviteError,
   WireError,
   TransportError,
+  JournalError,
 } from './errors.js'
-export type { InviteErrorCode, WireErrorCode } from './errors.js'
+export type { InviteErrorCode, WireErrorCode, JournalErrorCode } from './errors.js'
 export { TRANSITIONS } from './session/lifecycle.js'
 export { scanModules } from './session/compat.js'
 export type { CompatibilityReport } from './session/compat.js'
