@@ -96,6 +96,20 @@ export class WireError extends SessionError {
 
 export class TransportError extends SessionError {}
 
+export type PayloadLimitCode = 'payload-too-deep' | 'payload-too-large'
+
+/**
+ * Thrown by a provider's `emit` when the change is over a structural limit (nested too
+ * deeply, or larger than `limits.maxDeltaBytes` encoded). It was not sent.
+ */
+export class PayloadLimitError extends SessionError {
+  declare readonly code: PayloadLimitCode
+  override readonly name = 'PayloadLimitError'
+  constructor(code: PayloadLimitCode, readonly providerId: string, detail: string) {
+    super(code, `Provider "${providerId}" emitted a change ${detail}; it was not sent to the others. Undo it here, or make it in smaller changes.`)
+  }
+}
+
 export type JournalErrorCode =
   | 'journal-version'
   | 'journal-corrupt'

@@ -5,6 +5,9 @@ export type { SessionSyncOptions, SessionLimits, HeartbeatOptions, JournalOption
 export type { ResumeResult } from './session/journaling.js'
 export type { SavedSessionsApi } from './journal/saved-facade.js'
 export type { Journal, JournalBatch, JournalIdentity, RawJournal, SavedPeer, SavedSummary, SavedSession, TabStorage } from './journal/store.js'
+export type { SessionStats, SessionCaches } from './session/stats.js'
+export type { CacheStats, Budget } from './session/bounded.js'
+export { MAX_PAYLOAD_DEPTH } from './wire/shape.js'
 export { installSession } from './install.js'
 export {
   SessionError,
@@ -17,9 +20,10 @@ export {
   InviteError,
   WireError,
   TransportError,
+  PayloadLimitError,
   JournalError,
 } from './errors.js'
-export type { InviteErrorCode, WireErrorCode, JournalErrorCode } from './errors.js'
+export type { InviteErrorCode, WireErrorCode, PayloadLimitCode, JournalErrorCode } from './errors.js'
 export { TRANSITIONS } from './session/lifecycle.js'
 export { scanModules } from './session/compat.js'
 export type { CompatibilityReport } from './session/compat.js'

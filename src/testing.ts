@@ -76,11 +76,11 @@ export function boundedSizes(controller: AnyController): BoundedSizes {
   const s = core.session
   return {
     seen: s ? s.seen.size : -1,
-    viewState: s ? s.viewState.size : -1,
+    viewState: s ? s.viewState.stats().entries : -1,
     replay: s ? s.replay.all().length : -1,
     outbox: s ? s.outbox.size : -1,
     reorder: s ? s.reorder.size : -1,
-    earlyDeltas: s ? s.earlyDeltas.length : -1,
+    earlyDeltas: s ? s.earlyDeltas.size : -1,
     formerNames: core.formerNames.size,
     usedInvites: core.usedInvites.size,
   }

@@ -3,7 +3,7 @@
  * sends back. Both share one envelope (see sealEnvelope); expiry and single use are the
  * controller's business, not this module's.
  */
-import { deflateRaw, inflateRaw } from 'pako'
+import { deflateRaw, Inflate } from 'pako'
 import { InviteError, type InviteErrorCode } from '../errors.js'
 import { BASE64URL, ByteReader, ByteWriter, fromBase64url, toBase64url } from '../encoding/bytes.js'
 
@@ -44,6 +44,14 @@ const FLAG_PROVISION = 2
 const CHECK_BYTES = 4
 const MAX_ID_LENGTH = 64
 const SESSION_PARAM = 'session'
+/**
+ * Largest body an invite or answer may hold, inflated: an offer packs into a few hundred
+ * bytes and an app's provision into a few KiB. A code that inflates past it is refused
+ * as it inflates, so a small hostile code cannot make a page allocate (and wait) for more.
+ */
+export const MAX_BLOB_BYTES = 32 * 1024
+/** Characters of a stored (not deflated) body of MAX_BLOB_BYTES: no longer code is read at all. */
+const MAX_BLOB_CHARS = Math.ceil((MAX_BLOB_BYTES * 4) / 3) + 16
 
 export function encodeInvite(invite: Invite): string {
   const provision = invite.provision === undefined ? undefined : provisionJson(invite.provision)
@@ -119,6 +127,7 @@ function sealEnvelope(kind: BlobKind, flags: number, body: Uint8Array): string {
 function openEnvelope<T>(kind: BlobKind, text: string, readBody: (body: ByteReader, flags: number) => T): T {
   const blob = withoutWhitespace(text)
   checkFirstByte(kind, blob)
+  if (blob.length > MAX_BLOB_CHARS) throw new InviteError(kind.damaged, `${blob.length} characters, more than any ${kind.name} holds`)
   try {
     const bytes = fromBase64url(blob)
     const sealed = bytes.subarray(0, -CHECK_BYTES)
@@ -127,13 +136,35 @@ function openEnvelope<T>(kind: BlobKind, text: string, readBody: (body: ByteRead
     }
     const flags = sealed[1]!
     const stored = sealed.subarray(2)
-    const body = new ByteReader(flags & FLAG_DEFLATED ? inflateRaw(stored) : stored)
+    const body = new ByteReader(flags & FLAG_DEFLATED ? inflateCapped(stored, MAX_BLOB_BYTES) : stored)
     const value = readBody(body, flags)
     if (body.remaining !== 0) throw new RangeError(`${body.remaining} stray bytes`)
     return value
   } catch (cause) {
     throw new InviteError(kind.damaged, undefined, { cause })
   }
+}
+
+/** Raw inflate that stops (RangeError) as soon as the output passes `maxBytes`. */
+function inflateCapped(data: Uint8Array, maxBytes: number): Uint8Array {
+  const inflator = new Inflate({ raw: true, chunkSize: 4096 })
+  const chunks: Uint8Array[] = []
+  let size = 0
+  inflator.onData = (chunk) => {
+    size += chunk.length
+    if (size > maxBytes) throw new RangeError(`inflates past ${maxBytes} bytes`)
+    chunks.push(chunk)
+  }
+  inflator.onEnd = () => {}
+  inflator.push(data, true)
+  if (inflator.err || !inflator.ended) throw new RangeError(`not a complete deflate stream (${inflator.msg || 'truncated'})`)
+  const out = new Uint8Array(size)
+  let at = 0
+  for (const chunk of chunks) {
+    out.set(chunk, at)
+    at += chunk.length
+  }
+  return out
 }
 
 function checkFirstByte(kind: BlobKind, blob: string): void {

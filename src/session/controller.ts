@@ -33,11 +33,12 @@ import { HostSide } from './host.js'
 import { registerCore } from './internals.js'
 import { Invites } from './invites.js'
 import { Journaling, type ResumeResult } from './journaling.js'
+import { type SessionStats, sessionStats } from './stats.js'
 import { Lifecycle, type SessionState } from './lifecycle.js'
 import { Links } from './links.js'
 import { Liveness } from './liveness.js'
 import { LocalChanges } from './local-changes.js'
-import { LruMap, LruSet } from './lru.js'
+import { LruMap, LruSet } from './bounded.js'
 import { Mesh } from './mesh.js'
 import { resolveSettings, type SessionSyncOptions } from './options.js'
 import type { Parts } from './parts.js'
@@ -153,6 +154,11 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
   setUser(user: { id?: string; name?: string }): void {
     if (this.isActive()) throw new SessionStateError('session-active', 'The user can only be changed between sessions.')
     this.core.self = { ...this.core.self, ...(user.id ? { id: user.id } : {}), ...(user.name ? { name: user.name } : {}) }
+  }
+
+  /** What this peer holds, cache by cache, in entries and bytes, beside each budget (see `limits`). */
+  getStats(): SessionStats {
+    return sessionStats(this.core)
   }
 
   /** Statistics of the direct link to a peer (candidate type, addresses, bytes), when linked. */
@@ -384,7 +390,8 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
 
   /** A fresh per-session state: nothing of an earlier session carries over. */
   private beginSession(sessionId: string, role: SessionRole): Session {
-    const session = new Session(sessionId, role, this.core.limits)
+    const received = this.core.received
+    const session = new Session(sessionId, role, this.core.limits, (delta) => received.get(delta)?.byteLength ?? JSON.stringify(delta).length)
     this.core.session = session
     this.parts.journaling.begin(session)
     this.core.self = { ...this.core.self, role }
@@ -409,6 +416,7 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     for (const conn of [...session.conns]) this.parts.links.detach(conn, reason)
     for (const inviteId of [...session.invites.keys()]) this.parts.invites.dropInvite(inviteId)
     for (const peerId of [...session.negotiating.keys()]) this.parts.mesh.stopNegotiating(peerId)
+    session.pendingJoin?.cancel()
     for (const timer of [session.joinTimer, session.heartbeatTimer, session.election?.timer]) if (timer) this.core.clock.clearTimeout(timer)
     this.parts.bridge.unsubscribeAll()
     this.setRole(null)

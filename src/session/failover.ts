@@ -36,6 +36,7 @@ export class Failover<V extends SessionViewer = SessionViewer> extends Part<V> {
     const peer = this.s.peers.get(peerId)
     this.s.peers.delete(peerId)
     this.s.rank = this.s.rank.filter((id) => id !== peerId)
+    this.s.viewState.forget(peerId)
     if (peer) this.core.emit('session-peer-dropped', { peer, reason })
   }
 

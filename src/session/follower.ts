@@ -72,6 +72,7 @@ export class Follower<V extends SessionViewer = SessionViewer> extends Part<V> {
       }
       const { ok, viewer } = this.parts.bridge.resolveViewer(provider, e.w)
       if (!ok) continue
+      await this.parts.links.breathe()
       await this.parts.bridge.callProvider(provider.id, 'applySnapshot', () => provider.applySnapshot(e.d, viewer), {})
     }
     this.s.seq = message.seq
@@ -87,7 +88,7 @@ export class Follower<V extends SessionViewer = SessionViewer> extends Part<V> {
       if (this.s.seen.has(entry.intentId)) this.s.outbox.settle(entry.intentId)
       else entry.overwritten = true
     }
-    this.s.reorder = new Map([...this.s.reorder].filter(([seq]) => seq > message.seq))
+    for (const seq of [...this.s.reorder.keys()]) if (seq <= message.seq) this.s.reorder.delete(seq)
     const first = !this.s.bootstrapped
     this.s.bootstrapped = true
     this.s.rebootstrapping = false
@@ -97,8 +98,8 @@ export class Follower<V extends SessionViewer = SessionViewer> extends Part<V> {
     }
     if (this.core.lifecycle.state === 'joining') this.core.lifecycle.to('connected')
     this.core.emit('session-bootstrap-complete', { entries: message.entries.length, seq: message.seq })
-    const early = this.s.earlyDeltas
-    this.s.earlyDeltas = []
+    const early = [...this.s.earlyDeltas.values()]
+    this.s.earlyDeltas.clear()
     for (const delta of early) await this.onDelta(delta)
     await this.drainReorder()
     if (first) this.flushOutbox()
@@ -114,7 +115,7 @@ export class Follower<V extends SessionViewer = SessionViewer> extends Part<V> {
 
   async onDelta(message: MessageOf<'delta'>): Promise<void> {
     if (!this.s.bootstrapped || this.s.rebootstrapping) {
-      this.s.earlyDeltas.push(message)
+      this.s.earlyDeltas.set(message.seq, message)
       return
     }
     // Only our current host (or the survivor we catch up from) gets here; an older epoch is
@@ -125,7 +126,8 @@ export class Follower<V extends SessionViewer = SessionViewer> extends Part<V> {
       return
     }
     if (message.seq > this.s.seq + 1) {
-      if (this.s.reorder.size < this.core.limits.reorderBufferSize) this.s.reorder.set(message.seq, message)
+      // Over budget, the oldest buffered go: they are asked for again once the gap fills.
+      this.s.reorder.set(message.seq, message)
       this.requestResend()
       return
     }

@@ -7,7 +7,7 @@ import type { SessionDelta, SessionDeltaMeta, SessionViewer } from '../types.js'
 import { wire } from '../wire/build.js'
 import { encodeMessage } from '../wire/codec.js'
 import type { MessageOf, PeerInfo, WireMessage } from '../wire/messages.js'
-import { type ApplyContext, type Change, type Conn, Part } from './state.js'
+import { type ApplyContext, type Change, checkSize, type Conn, Part } from './state.js'
 
 type Resume = MessageOf<'join'>['resume']
 
@@ -120,7 +120,7 @@ export class HostSide<V extends SessionViewer = SessionViewer> extends Part<V> {
     const ack = (ok: boolean, reason?: string) => this.parts.links.sendTo(conn, wire.ack({ id: message.id, ok, ...(reason ? { reason } : {}) }))
     if (this.s.seen.has(message.id)) return ack(true)
     // Sent again (a flushed outbox): the same answer, and the provider does not see it twice.
-    const declined = this.s.declined.get(`${origin}|${message.id}`)
+    const declined = this.s.declined.of(origin).get(message.id)
     if (declined) return ack(false, declined)
     if (!this.authorized(conn, message)) {
       this.core.diagnostic('intent-unauthorized', `Refused a change to "${message.p}" from ${origin}: not allowed.`, { peerId: origin, providerId: message.p })
@@ -143,8 +143,15 @@ export class HostSide<V extends SessionViewer = SessionViewer> extends Part<V> {
     // refused) and takes that provider's state again; no other provider is touched.
     if (failed) return this.decline(conn, message, 'provider-error')
     if (value === false) return this.decline(conn, message, 'refused')
-    const changes = context.capture!.length ? context.capture! : [{ p: provider.id, d: message.d }]
-    this.broadcastDelta(message.id, origin, changes)
+    const asSent = [{ p: provider.id, d: message.d }]
+    try {
+      this.broadcastDelta(message.id, origin, context.capture!.length ? context.capture! : asSent)
+    } catch (error) {
+      // What the provider emitted cannot travel (too large, not JSON): the others get the
+      // change as the guest sent it, which did travel, so every peer still applies it.
+      this.core.diagnostic('capture-unsendable', `Provider "${provider.id}" answered a change from ${origin} with one that cannot be sent (${(error as Error).message}); sending the change as made.`, { providerId: provider.id, peerId: origin, error })
+      this.broadcastDelta(message.id, origin, asSent, this.core.limits.maxMessageBytes)
+    }
   }
 
   /**
@@ -152,7 +159,7 @@ export class HostSide<V extends SessionViewer = SessionViewer> extends Part<V> {
    * for that provider's state once (`resync`), to undo its optimistic change; only then.
    */
   private decline(conn: Conn, message: MessageOf<'intent'>, reason: string): void {
-    this.s.declined.set(`${conn.peerId}|${message.id}`, reason)
+    this.s.declined.of(conn.peerId!).set(message.id, reason)
     if (this.core.registry.get(message.p)) (conn.owed ??= new Set()).add(message.p)
     this.parts.links.sendTo(conn, wire.ack({ id: message.id, ok: false, reason }))
   }
@@ -191,7 +198,7 @@ export class HostSide<V extends SessionViewer = SessionViewer> extends Part<V> {
   async onForward(conn: Conn, message: MessageOf<'forward'>): Promise<void> {
     if (this.s.seen.has(message.id)) return
     // We already declined it, sent to us as its origin's intent: that answer stands, and the provider does not see it again.
-    if (this.s.declined.get(`${message.origin}|${message.id}`)) return
+    if (this.s.declined.of(message.origin).get(message.id)) return
     for (const change of message.changes) {
       if (!this.authorized(conn, { id: message.id, p: change.p, d: change.d })) {
         this.core.diagnostic('intent-unauthorized', `Refused a handed-over change to "${change.p}" from ${conn.peerId}: not allowed.`, { peerId: conn.peerId ?? undefined, providerId: change.p })
@@ -203,10 +210,11 @@ export class HostSide<V extends SessionViewer = SessionViewer> extends Part<V> {
     this.broadcastDelta(message.id, message.origin, message.changes)
   }
 
-  /** Throws (and changes nothing) when `changes` cannot be encoded. */
-  broadcastDelta(intentId: string, origin: string, changes: Change[]): void {
+  /** Throws (and changes nothing) when `changes` cannot be encoded, or encode larger than `maxBytes`. */
+  broadcastDelta(intentId: string, origin: string, changes: Change[], maxBytes = this.core.limits.maxDeltaBytes): void {
     const seq = this.s.seq + 1
     const bytes = encodeMessage(wire.delta({ seq, epoch: this.s.epoch, id: intentId, origin, changes }))
+    checkSize(bytes, maxBytes, changes[0]!.p)
     this.s.seq = seq
     this.s.seen.touch(intentId)
     this.s.replay.add(seq, bytes)
@@ -214,22 +222,55 @@ export class HostSide<V extends SessionViewer = SessionViewer> extends Part<V> {
     for (const conn of this.s.conns) if (conn.peerId && !conn.fenced) this.parts.links.sendBytes(conn, bytes)
   }
 
-  /** Deltas `from`..now from the replay log, or a snapshot when the log no longer has them all. */
+  /**
+   * Deltas `from`..now from the replay log, or a snapshot when the log no longer has them
+   * all. A snapshot costs the host far more than the request: a few per link per window,
+   * one at a time; beyond, one more is sent in the next window (an honest guest waiting
+   * to re-bootstrap is served late, never stranded), and requests meanwhile cost nothing.
+   */
   serveMissing(conn: Conn, from: number): Promise<void> | void {
-    if (!this.withinBudget(conn)) {
-      this.core.diagnostic('budget-exceeded', `${conn.peerId} asked for missed changes too often; request dropped.`, { peerId: conn.peerId ?? undefined, reason: 'resend-budget' })
+    if (!this.withinBudget(conn, 'resend')) return this.overBudget(conn, 'resend')
+    const missed = from <= this.s.seq ? this.s.replay.range(from, this.s.seq) : []
+    if (missed && from !== 0) {
+      for (const bytes of missed) this.parts.links.sendBytes(conn, bytes)
       return
     }
-    const missed = from <= this.s.seq ? this.s.replay.range(from, this.s.seq) : []
-    if (!missed || from === 0) return this.sendSnapshot(conn)
-    for (const bytes of missed) this.parts.links.sendBytes(conn, bytes)
+    if (conn.snapshotOwed) return
+    if (!this.withinBudget(conn, 'snapshot')) {
+      conn.snapshotOwed = true
+      this.overBudget(conn, 'snapshot')
+      const session = this.s
+      this.core.clock.setTimeout(() => {
+        if (this.current(session) && this.s.conns.has(conn)) this.parts.links.serial(() => this.sendOwedSnapshot(conn))
+      }, this.core.heartbeat.hardTimeoutMs)
+      return
+    }
+    conn.snapshotOwed = true
+    return this.sendOwedSnapshot(conn)
   }
 
-  /** A few resend or resync requests per link per hard timeout: each may cost a whole snapshot (or a provider's). */
-  withinBudget(conn: Conn): boolean {
+  private async sendOwedSnapshot(conn: Conn): Promise<void> {
+    try {
+      await this.sendSnapshot(conn)
+    } finally {
+      conn.snapshotOwed = false
+    }
+  }
+
+  /** Requests of one kind per link per hard timeout: each costs us more than it costs the sender. */
+  withinBudget(conn: Conn, kind: 'resend' | 'snapshot' | 'signal'): boolean {
     const now = this.core.clock.now()
-    if (!conn.served || now - conn.served.since >= this.core.heartbeat.hardTimeoutMs) conn.served = { since: now, count: 0 }
-    return ++conn.served.count <= this.core.timers.resendBudget
+    const served = (conn.served ??= new Map())
+    let window = served.get(kind)
+    if (!window || now - window.since >= this.core.heartbeat.hardTimeoutMs) served.set(kind, (window = { since: now, count: 0 }))
+    return ++window.count <= this.core.timers[`${kind}Budget`]
+  }
+
+  /** Reported once per window and kind, not once per request: a flood must not become a flood of diagnostics. */
+  overBudget(conn: Conn, kind: 'resend' | 'snapshot' | 'signal'): void {
+    const window = conn.served?.get(kind)
+    if (window && window.count !== this.core.timers[`${kind}Budget`] + 1) return
+    this.core.diagnostic('budget-exceeded', `${conn.peerId} sent too many ${kind} requests; ${kind === 'snapshot' ? 'one more is answered in a while' : 'the rest are dropped for now'}.`, { peerId: conn.peerId ?? undefined, reason: `${kind}-budget` })
   }
 
   dropPeer(peerId: string, reason: string): void {

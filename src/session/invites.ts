@@ -162,6 +162,8 @@ export class Invites<V extends SessionViewer = SessionViewer> extends Part<V> {
     const pending = await this.core.transport.acceptOffer(offer)
     begin()
     const session = this.s
+    // However the session ends (leave, timeout, the host refusing), the attempt is freed with it.
+    session.pendingJoin = pending
     session.joinTimer = this.core.clock.setTimeout(() => {
       pending.cancel()
       if (this.current(session)) this.core.finish('join-timeout')

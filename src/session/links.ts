@@ -6,8 +6,28 @@ import { WireError } from '../errors.js'
 import type { Link } from '../transport/transport.js'
 import type { SessionViewer } from '../types.js'
 import { decodeMessage, encodeMessage } from '../wire/codec.js'
-import type { WireMessage } from '../wire/messages.js'
+import { PROTOCOL_VERSION, type WireMessage } from '../wire/messages.js'
 import { type Conn, Part } from './state.js'
+
+/** Messages that carry one change of a peer's (not the host's deltas, whose size the host checked): limited to `maxDeltaBytes`. */
+const SINGLE_CHANGES: ReadonlySet<WireMessage['t']> = new Set(['view', 'intent', 'forward'])
+/** `{"v":<version>,"t":"p` then `ing"` or `ong"`: how every ping and pong is encoded (wire builders put v and t first). */
+const LIVENESS_PREFIX = [...new TextEncoder().encode(`{"v":${PROTOCOL_VERSION},"t":"p`)]
+const ING = [...new TextEncoder().encode('ing"')]
+const ONG = [...new TextEncoder().encode('ong"')]
+
+/** A cheap look at the first bytes: only to let heartbeats skip the queue; the decode still checks everything. */
+function isLiveness(bytes: Uint8Array): boolean {
+  const n = LIVENESS_PREFIX.length
+  if (bytes.length < n + 4 || LIVENESS_PREFIX.some((b, i) => bytes[i] !== b)) return false
+  const tail = bytes[n] === 0x69 ? ING : ONG
+  return tail.every((b, i) => bytes[n + i] === b)
+}
+
+/** Longest stretch of message handling before the page gets the event loop back. */
+const SLICE_MS = 8
+/** Room for a message's own fields around the change. */
+const ENVELOPE_BYTES = 1024
 
 export class Links<V extends SessionViewer = SessionViewer> extends Part<V> {
   attach(link: Link, inviteId?: string): Conn {
@@ -52,34 +72,68 @@ export class Links<V extends SessionViewer = SessionViewer> extends Part<V> {
 
   /** To every admitted peer this page is linked to (the host link, for a guest). */
   broadcast(message: WireMessage, except?: Conn): void {
-    const bytes = encodeMessage(message)
+    this.broadcastBytes(encodeMessage(message), except)
+  }
+
+  broadcastBytes(bytes: Uint8Array, except?: Conn): void {
     for (const conn of this.s.conns) if (conn.peerId && !conn.fenced && conn !== except) this.sendBytes(conn, bytes)
   }
 
   private receive(conn: Conn, bytes: Uint8Array): void {
     this.parts.liveness.noticeStall(this.core.clock.now())
     this.parts.liveness.heard(conn)
+    // Liveness is answered at once; everything else waits for the messages before it, whose
+    // handlers may change who may send what (a new host's hello, then its orders). It is
+    // decoded in its turn too, so a batch of thousands is decoded in slices (see breathe).
+    if (!isLiveness(bytes)) return this.serial(() => this.decodeAndDispatch(conn, bytes))
+    const message = this.decode(conn, bytes)
+    if (message) void this.parts.router.dispatch(conn, message)
+  }
+
+  private decodeAndDispatch(conn: Conn, bytes: Uint8Array): void | Promise<void> {
+    const message = this.decode(conn, bytes)
+    return message && this.parts.router.dispatch(conn, message)
+  }
+
+  private decode(conn: Conn, bytes: Uint8Array): WireMessage | undefined {
     let message: WireMessage
     try {
       message = decodeMessage(bytes, this.core.limits.maxMessageBytes)
     } catch (error) {
       const code = error instanceof WireError ? error.code : 'wire-malformed'
       this.core.diagnostic(code, `Dropped a message from ${conn.peerId ?? 'an unadmitted link'}: ${(error as Error).message}`, { peerId: conn.peerId ?? undefined, error })
-      return
+      return undefined
+    }
+    if (SINGLE_CHANGES.has(message.t) && bytes.byteLength > this.core.limits.maxDeltaBytes + ENVELOPE_BYTES) {
+      this.core.diagnostic('payload-too-large', `Dropped a "${message.t}" of ${bytes.byteLength} bytes from ${conn.peerId ?? 'an unadmitted link'}: changes are limited to ${this.core.limits.maxDeltaBytes} bytes.`, { peerId: conn.peerId ?? undefined })
+      return undefined
     }
     if (message.t === 'delta') this.core.received.set(message, bytes)
-    // Liveness is answered at once; everything else waits for the messages before it, whose
-    // handlers may change who may send what (a new host's hello, then its orders).
-    if (message.t === 'ping' || message.t === 'pong') this.parts.router.dispatch(conn, message)
-    else this.serial(() => this.parts.router.dispatch(conn, message))
+    return message
   }
 
   /** Runs handlers one at a time, in arrival order, across async provider calls. */
   serial(task: () => void | Promise<void>): void {
     const session = this.s
+    if (session.queued++ === 0) session.busySince = this.core.clock.now()
     this.s.chain = this.s.chain
+      .then(() => this.breathe())
       .then(() => (this.current(session) ? task() : undefined))
       .catch((error: unknown) => this.core.diagnostic('internal-error', `Unexpected error: ${(error as Error)?.message ?? String(error)}`, { error }))
+      .finally(() => void session.queued--)
+  }
+
+  /**
+   * A burst (thousands of deltas, a bootstrap's providers) is handled in slices: after
+   * SLICE_MS of work, the page gets the event loop back — it renders, takes input, and its
+   * heartbeats go out — before the next message, so no burst looks like a dead peer.
+   */
+  breathe(): Promise<void> | void {
+    const session = this.s
+    if (this.core.clock.now() - session.busySince < SLICE_MS) return
+    const clock = this.core.clock
+    const pause = clock.yield ? clock.yield() : new Promise<void>((resolve) => clock.setTimeout(resolve, 0))
+    return pause.then(() => void (session.busySince = clock.now()))
   }
 
   toHost(message: WireMessage): void {

@@ -2,8 +2,10 @@
  * Changes made on this page: a view delta goes to every peer, a host's change becomes a
  * delta at once, a guest's waits in the outbox as an intent.
  */
+import { PayloadLimitError } from '../errors.js'
 import type { SessionDelta, SessionSyncProvider, SessionViewer } from '../types.js'
 import { wire } from '../wire/build.js'
+import { MAX_PAYLOAD_DEPTH, nestsWithin } from '../wire/shape.js'
 import { stripIntent } from './provider-bridge.js'
 import { Part } from './state.js'
 
@@ -22,17 +24,19 @@ export class LocalChanges<V extends SessionViewer = SessionViewer> extends Part<
       return undefined
     }
     const payload = stripIntent(delta)
-    const notJson = (error: unknown) => {
-      this.core.diagnostic('invalid-delta', `Provider "${provider.id}" emitted a delta that is not JSON.`, { providerId: provider.id, error })
-      return undefined
-    }
-    // Host and view deltas are encoded once, for the wire; that encoding is also the JSON check.
+    if (!nestsWithin(payload)) throw this.refuse(new PayloadLimitError('payload-too-deep', provider.id, `nested deeper than ${MAX_PAYLOAD_DEPTH} levels`))
     const view = provider.view === true
     if (delta.view === true && !view) {
       this.core.diagnostic('invalid-delta', `Provider "${provider.id}" emitted a view delta but is not declared \`view: true\`; peers would refuse it.`, { providerId: provider.id })
       return undefined
     }
     const intentId = view ? '' : typeof delta.intentId === 'string' && delta.intentId ? delta.intentId : this.nextIntentId()
+    const notJson = (error: unknown) => {
+      if (error instanceof PayloadLimitError) throw this.refuse(error)
+      this.core.diagnostic('invalid-delta', `Provider "${provider.id}" emitted a delta that is not JSON.`, { providerId: provider.id, error })
+      return undefined
+    }
+    // Host and view deltas are encoded once, for the wire; that encoding is also the JSON and size check.
     if (view || this.s.role === 'host') {
       try {
         if (view) this.parts.views.sendView(provider.id, payload)
@@ -48,13 +52,21 @@ export class LocalChanges<V extends SessionViewer = SessionViewer> extends Part<
     } catch (error) {
       return notJson(error)
     }
-    if (this.s.outbox.full) {
-      this.core.diagnostic('outbox-full', `${this.s.outbox.size} changes are waiting for the host; this change was not sent.`, { providerId: provider.id })
+    // Characters bound UTF-8 bytes from below: the host measures the message exactly.
+    if (json.length > this.core.limits.maxDeltaBytes) throw this.refuse(new PayloadLimitError('payload-too-large', provider.id, `of ${json.length} characters, over the limit of ${this.core.limits.maxDeltaBytes} bytes`))
+    if (!this.s.outbox.fits(json)) {
+      this.core.diagnostic('outbox-full', `${this.s.outbox.size} changes (${this.s.outbox.bytes} bytes) are waiting for the host; this change was not sent.`, { providerId: provider.id })
       return undefined
     }
     this.s.outbox.add({ intentId, providerId: provider.id, payload, json })
     if (this.s.bootstrapped && this.s.hostConn) this.parts.links.sendTo(this.s.hostConn, wire.intent({ id: intentId, p: provider.id, d: payload }))
     return intentId
+  }
+
+  /** A change over a limit: reported to listeners, and thrown to the provider that emitted it. */
+  private refuse(error: PayloadLimitError): PayloadLimitError {
+    this.core.diagnostic(error.code, error.message, { providerId: error.providerId, error })
+    return error
   }
 
   /**

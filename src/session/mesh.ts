@@ -43,6 +43,7 @@ export class Mesh<V extends SessionViewer = SessionViewer> extends Part<V> {
       this.core.diagnostic('signal-refused', `Refused to relay a ${message.kind} from ${conn.peerId} to ${message.to}.`, { peerId: conn.peerId ?? undefined })
       return
     }
+    if (!this.parts.host.withinBudget(conn, 'signal')) return this.parts.host.overBudget(conn, 'signal')
     this.parts.links.sendTo(target, wire.relay({ from: conn.peerId!, kind: message.kind, signal: message.signal }))
   }
 

@@ -10,32 +10,70 @@ import type { Transport } from '../transport/transport.js'
 import type { SessionAccess, SessionIntent } from '../types.js'
 import type { PeerInfo } from '../wire/messages.js'
 
+/**
+ * Every cache and buffer a peer keeps has a budget in entries and in bytes (as encoded); at
+ * the budget it evicts its oldest entries, or, where an entry must never be lost (a user's
+ * unconfirmed change), refuses new ones with a diagnostic. `getStats()` reports each.
+ */
 export interface SessionLimits {
   /** Largest wire message accepted (a bootstrap snapshot is one message). */
   maxMessageBytes: number
+  /**
+   * Largest single change, encoded: what a provider emits here (larger: `PayloadLimitError`)
+   * and what a guest sends (an intent, a view delta, a handed-over change).
+   */
+  maxDeltaBytes: number
   /** Intent ids remembered for dedupe (LRU). */
   dedupeSize: number
   /** Unconfirmed intents a guest may hold. */
   outboxSize: number
-  /** Authoritative deltas the host keeps for guests that missed some. */
+  /** Their bytes; beyond either, a new change is refused (`outbox-full`), never an old one dropped. */
+  outboxBytes: number
+  /** Authoritative deltas every peer keeps for peers that missed some (oldest out first). */
   replayLogSize: number
-  /** (origin, provider, viewer) keys remembered for last-write-wins. */
+  replayLogBytes: number
+  /** (provider, viewer) keys remembered per peer for last-write-wins of view deltas. */
   viewStateSize: number
-  /** Out-of-order deltas a guest buffers while it waits for a gap to fill. */
+  /** Host: refused intents remembered per guest, so one sent again gets the same answer. */
+  declinedSize: number
+  /** Out-of-order deltas a guest buffers while it waits for a gap to fill (beyond: resent later). */
   reorderBufferSize: number
+  reorderBufferBytes: number
   /** Invites open at once. */
   pendingInvites: number
   /** Live plus pending links a controller may hold (Chromium caps a page near 500). */
   maxLinks: number
 }
 
+const MiB = 1024 * 1024
+
+/** Each cache's budget, in entries and bytes, from the limits. */
+export function budgetsOf(l: SessionLimits) {
+  const buffered = { entries: l.reorderBufferSize, bytes: l.reorderBufferBytes }
+  return {
+    dedupe: { entries: l.dedupeSize, bytes: Infinity },
+    declined: { entries: l.declinedSize, bytes: Infinity },
+    viewState: { entries: l.viewStateSize, bytes: Infinity },
+    replayLog: { entries: l.replayLogSize, bytes: l.replayLogBytes },
+    outbox: { entries: l.outboxSize, bytes: l.outboxBytes },
+    reorderBuffer: buffered,
+    earlyDeltas: buffered,
+    pendingInvites: { entries: l.pendingInvites, bytes: Infinity },
+  }
+}
+
 export const DEFAULT_LIMITS: SessionLimits = {
-  maxMessageBytes: 32 * 1024 * 1024,
+  maxMessageBytes: 32 * MiB,
+  maxDeltaBytes: 4 * MiB,
   dedupeSize: 10_000,
   outboxSize: 10_000,
+  outboxBytes: 16 * MiB,
   replayLogSize: 1_000,
-  viewStateSize: 10_000,
+  replayLogBytes: 16 * MiB,
+  viewStateSize: 256,
+  declinedSize: 1_000,
   reorderBufferSize: 1_000,
+  reorderBufferBytes: 16 * MiB,
   pendingInvites: 64,
   maxLinks: 64,
 }
@@ -130,8 +168,12 @@ export const DEFAULT_TIMERS = {
   idSize: 10,
   /** In a star, guests keep standby links to this many successors in the rank list. */
   standbySuccessors: 2,
-  /** Resend requests one link may make per hard timeout (each may cost a snapshot). */
+  /** Resend or resync requests one link may make per hard timeout. */
   resendBudget: 16,
+  /** Of those, how many may cost a whole snapshot. */
+  snapshotBudget: 2,
+  /** Offers and answers one guest may ask the host to pass on per hard timeout. */
+  signalBudget: 32,
 }
 
 export type SessionTimers = typeof DEFAULT_TIMERS

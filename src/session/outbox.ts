@@ -1,3 +1,5 @@
+import { type Budget, type CacheStats, weighString } from './bounded.js'
+
 /**
  * A guest's intents that the host has not yet confirmed, in the order they were made.
  * An entry leaves only when the host's delta or ack for its intentId arrives, so a lost
@@ -20,22 +22,38 @@ export interface OutboxListener {
   settled(intentId: string): void
 }
 
+/**
+ * Within its budget by refusing, never by evicting: an entry taken is a change the user
+ * made, and it stays until the host confirms it.
+ */
 export class Outbox {
   private readonly entries = new Map<string, OutboxEntry>()
+  private weight = 0
   listener: OutboxListener | undefined
 
-  constructor(readonly capacity: number) {}
+  constructor(readonly budget: Budget) {}
 
   get size(): number {
     return this.entries.size
   }
 
-  get full(): boolean {
-    return this.entries.size >= this.capacity
+  get bytes(): number {
+    return this.weight
+  }
+
+  stats(): CacheStats {
+    return { entries: this.entries.size, bytes: this.weight, budget: this.budget }
+  }
+
+  /** Whether a change of `json` would fit. */
+  fits(json: string): boolean {
+    return this.entries.size < this.budget.entries && this.weight + weighString(json) <= this.budget.bytes
   }
 
   add(entry: OutboxEntry): void {
+    this.settle(entry.intentId)
     this.entries.set(entry.intentId, entry)
+    this.weight += weighString(entry.json)
     this.listener?.added(entry)
   }
 
@@ -48,6 +66,7 @@ export class Outbox {
     const entry = this.entries.get(intentId)
     if (entry) {
       this.entries.delete(intentId)
+      this.weight -= weighString(entry.json)
       this.listener?.settled(intentId)
     }
     return entry
@@ -61,5 +80,6 @@ export class Outbox {
   clear(): void {
     for (const intentId of this.entries.keys()) this.listener?.settled(intentId)
     this.entries.clear()
+    this.weight = 0
   }
 }

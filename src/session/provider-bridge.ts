@@ -4,6 +4,7 @@
  */
 import type { SessionDelta, SessionDeltaMeta, SessionSyncProvider, SessionViewer } from '../types.js'
 import type { MessageOf } from '../wire/messages.js'
+import { MAX_PAYLOAD_DEPTH, nestsWithin } from '../wire/shape.js'
 import { digestOf } from './digest.js'
 import { type ApplyContext, type Change, Part } from './state.js'
 
@@ -102,10 +103,17 @@ export class ProviderBridge<V extends SessionViewer = SessionViewer> extends Par
       const targets: Array<V | null> = provider.scope === 'global' ? [null] : [...this.core.viewers.values()]
       for (const viewer of targets) {
         const call = this.callProvider(provider.id, 'snapshot', () => provider.snapshot(viewer))
-        calls.push(call.then(({ failed, value }) => (failed ? null : { p: provider.id, w: viewer?.uniqueId ?? null, d: value ?? null })))
+        calls.push(call.then(({ failed, value }) => (failed || !this.encodable(provider.id, value) ? null : { p: provider.id, w: viewer?.uniqueId ?? null, d: value ?? null })))
       }
     }
     return Promise.all(calls).then((entries) => entries.filter((e) => e !== null))
+  }
+
+  /** A snapshot nested too deeply to encode (or to digest) is left out, as if the provider had failed. */
+  private encodable(providerId: string, value: unknown): boolean {
+    if (nestsWithin(value)) return true
+    this.core.diagnostic('payload-too-deep', `Provider "${providerId}" returned a snapshot nested deeper than ${MAX_PAYLOAD_DEPTH} levels; it was left out.`, { providerId })
+    return false
   }
 
   /** Applies one authoritative change through its provider; the provider's echoes are dropped. */

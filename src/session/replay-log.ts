@@ -1,24 +1,24 @@
-import { trimOldest } from './lru.js'
+import { type Budget, BoundedMap, ENTRY_OVERHEAD } from './bounded.js'
 
 /**
- * The host's last authoritative deltas, encoded once, by sequence number. A guest that
- * missed some asks for them; when the gap is older than the log, it gets a snapshot.
+ * The last authoritative deltas, encoded once, by sequence number, oldest out first when
+ * either budget is reached. A guest that missed some asks for them; when the gap is older
+ * than the log, it gets a snapshot.
  */
-export class ReplayLog {
-  private readonly entries = new Map<number, Uint8Array>()
-
-  constructor(readonly capacity: number) {}
+export class ReplayLog extends BoundedMap<number, Uint8Array> {
+  constructor(budget: Budget) {
+    super(budget, (_seq, bytes) => ENTRY_OVERHEAD + bytes.byteLength, false)
+  }
 
   add(seq: number, bytes: Uint8Array): void {
-    this.entries.set(seq, bytes)
-    trimOldest(this.entries, this.capacity)
+    this.set(seq, bytes)
   }
 
   /** Deltas `from`..`to` inclusive, or undefined when any of them has been forgotten. */
   range(from: number, to: number): Uint8Array[] | undefined {
     const out: Uint8Array[] = []
     for (let seq = from; seq <= to; seq++) {
-      const bytes = this.entries.get(seq)
+      const bytes = this.get(seq)
       if (!bytes) return undefined
       out.push(bytes)
     }
@@ -27,10 +27,6 @@ export class ReplayLog {
 
   /** Every delta still kept, oldest first. */
   all(): Uint8Array[] {
-    return [...this.entries.values()]
-  }
-
-  clear(): void {
-    this.entries.clear()
+    return [...this.values()]
   }
 }

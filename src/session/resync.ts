@@ -31,7 +31,7 @@ export class Resync<V extends SessionViewer = SessionViewer> extends Part<V> {
    */
   async onResync(conn: Conn, message: MessageOf<'resync'>): Promise<void> {
     if (!conn.owed?.has(message.p)) return
-    if (!this.parts.host.withinBudget(conn)) return this.serveLater(conn, message.p)
+    if (!this.parts.host.withinBudget(conn, 'resend')) return this.serveLater(conn, message.p)
     conn.owed.delete(message.p)
     await this.sendReset(conn, message.p)
   }

@@ -4,16 +4,17 @@
  * and dropped at its end — so nothing of a finished session can leak into the next, and
  * a callback that outlives its session sees that it did (`core.session !== session`).
  */
+import { PayloadLimitError } from '../errors.js'
 import type { ProviderRegistry } from '../providers/registry.js'
 import type { RelayClient } from '../relay/index.js'
 import type { Clock, TimerHandle } from '../runtime/clock.js'
 import type { Random } from '../runtime/random.js'
-import type { Link, LinkStats, PendingOffer, Transport } from '../transport/transport.js'
+import type { Link, LinkStats, PendingAnswer, PendingOffer, Transport } from '../transport/transport.js'
 import type { SessionAccess, SessionEvents, SessionRole, SessionViewer } from '../types.js'
 import type { MessageOf, PeerInfo } from '../wire/messages.js'
 import type { Lifecycle } from './lifecycle.js'
-import { LruMap, LruSet } from './lru.js'
-import type { HeartbeatOptions, SessionLimits, SessionSyncOptions, SessionTimers } from './options.js'
+import { BoundedMap, ENTRY_OVERHEAD, type LruMap, LruSet, PerPeer, weighString } from './bounded.js'
+import { budgetsOf, type HeartbeatOptions, type SessionLimits, type SessionSyncOptions, type SessionTimers } from './options.js'
 import { Outbox } from './outbox.js'
 import type { Parts } from './parts.js'
 import { ReplayLog } from './replay-log.js'
@@ -45,8 +46,10 @@ export interface Conn {
   awaySince?: number
   /** Guest: when we last told this (old host's) link whom we follow now. */
   toldMovedOn?: number
-  /** Host: resend requests served in the current budget window. */
-  served?: { since: number; count: number }
+  /** Host: requests served in the current budget window, by kind. */
+  served?: Map<string, { since: number; count: number }>
+  /** Host: a snapshot is being sent to this link, or owed to it in the next window. */
+  snapshotOwed?: boolean
   /** Host: providers this link's guest may ask to resync (we refused or failed on its change to them). */
   owed?: Set<string>
   /** Host: a resync over budget waits for the next window; this timer serves it then. */
@@ -97,6 +100,11 @@ export interface Change {
   d: Record<string, unknown>
 }
 
+/** Throws when a change made here is larger, encoded, than `maxBytes`. */
+export function checkSize(bytes: Uint8Array, maxBytes: number, providerId: string): void {
+  if (bytes.byteLength > maxBytes) throw new PayloadLimitError('payload-too-large', providerId, `of ${bytes.byteLength} bytes encoded, over the limit of ${maxBytes}`)
+}
+
 /** One session, from start or join to its end. */
 export class Session {
   role: SessionRole
@@ -143,12 +151,15 @@ export class Session {
   digestCheck: { digest: string; seq: number } | null = null
   lastBeat = 0
   joinTimer: TimerHandle | null = null
+  /** Guest: the link to the host in the making; cancelled (freed) when the session ends. */
+  pendingJoin: PendingAnswer | null = null
   heartbeatTimer: TimerHandle | null = null
   seq = 0
   bootstrapped = false
   /** A guest waiting for a fresh snapshot after a takeover found its state diverged. */
   rebootstrapping = false
-  earlyDeltas: MessageOf<'delta'>[] = []
+  /** Guest: deltas that came before the bootstrap (or while it is taken again), within the reorder budget. */
+  readonly earlyDeltas: BoundedMap<number, MessageOf<'delta'>>
   /** Guest: the sequence number of the last whole snapshot applied (older per-provider resets are stale). */
   snapshotSeq = 0
   /** Guest: providers whose state we asked the host for again, and on which link. */
@@ -158,11 +169,15 @@ export class Session {
    * up to it is already in that state, so that provider skips it (the others do not).
    */
   readonly resetAt = new Map<string, number>()
-  reorder = new Map<number, MessageOf<'delta'>>()
+  /** Guest: deltas ahead of a gap, with their size as received. */
+  readonly reorder: BoundedMap<number, MessageOf<'delta'>>
   resendRequested = -1
   viewCounter = 0
   /** Handlers run one at a time, in arrival order, across async provider calls. */
   chain: Promise<void> = Promise.resolve()
+  /** Handlers waiting or running, and since when they have run without a break (see Links.breathe). */
+  queued = 0
+  busySince = 0
   /** Intent ids applied (dedupe), and the last view counter per (origin, provider, viewer). */
   readonly seen: LruSet<string>
   /**
@@ -170,8 +185,9 @@ export class Session {
    * same answer without the provider seeing it twice. Apart from `seen`, so a flood of
    * refused intents cannot push accepted ids out; keyed by origin, so no one can pre-empt another's id.
    */
-  readonly declined: LruMap<string, string>
-  readonly viewState: LruMap<string, number>
+  readonly declined: PerPeer<string>
+  /** Per origin: the last view counter per (provider, viewer). */
+  readonly viewState: PerPeer<number>
   readonly outbox: Outbox
   readonly replay: ReplayLog
 
@@ -179,13 +195,19 @@ export class Session {
     public sessionId: string,
     role: SessionRole,
     limits: SessionLimits,
+    /** A received delta's size as it came (see Core.received). */
+    sizeOf: (delta: MessageOf<'delta'>) => number,
   ) {
     this.role = role
-    this.seen = new LruSet(limits.dedupeSize)
-    this.declined = new LruMap(limits.dedupeSize)
-    this.viewState = new LruMap(limits.viewStateSize)
-    this.outbox = new Outbox(limits.outboxSize)
-    this.replay = new ReplayLog(limits.replayLogSize)
+    const budget = budgetsOf(limits)
+    this.seen = new LruSet(budget.dedupe)
+    this.declined = new PerPeer(budget.declined, weighString)
+    this.viewState = new PerPeer(budget.viewState)
+    this.outbox = new Outbox(budget.outbox)
+    this.replay = new ReplayLog(budget.replayLog)
+    const weighDelta = (_seq: number, delta: MessageOf<'delta'>) => ENTRY_OVERHEAD + sizeOf(delta)
+    this.reorder = new BoundedMap(budget.reorderBuffer, weighDelta, false)
+    this.earlyDeltas = new BoundedMap(budget.earlyDeltas, weighDelta, false)
   }
 
   connOf(peerId: string): Conn | undefined {

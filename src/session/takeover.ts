@@ -130,8 +130,8 @@ export class Takeover<V extends SessionViewer = SessionViewer> extends Part<V> {
       this.parts.links.sendTo(guest, known ? wire.handover({ epoch: message.epoch, hostId: message.hostId }) : wire.bye({ reason: 'merged' }))
     }
     // Whatever we were waiting for from the old host will not come: start over with this one.
-    this.s.reorder = new Map()
-    this.s.earlyDeltas = []
+    this.s.reorder.clear()
+    this.s.earlyDeltas.clear()
     this.s.rebootstrapping = false
     this.s.resendRequested = -1
     this.s.digestCheck = !beyond.length && message.digest !== undefined ? { digest: message.digest, seq: message.digestSeq ?? message.seq } : null

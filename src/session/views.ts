@@ -6,19 +6,23 @@ import type { SessionDeltaMeta, SessionViewer } from '../types.js'
 import { wire } from '../wire/build.js'
 import { encodeMessage } from '../wire/codec.js'
 import type { MessageOf } from '../wire/messages.js'
-import { type Conn, Part } from './state.js'
+import { checkSize, type Conn, Part } from './state.js'
 
 export class Views<V extends SessionViewer = SessionViewer> extends Part<V> {
   sendView(providerId: string, payload: Record<string, unknown>): void {
-    this.parts.links.broadcast(wire.view({ origin: this.core.self.id, n: ++this.s.viewCounter, p: providerId, d: payload }))
+    const bytes = encodeMessage(wire.view({ origin: this.core.self.id, n: this.s.viewCounter + 1, p: providerId, d: payload }))
+    checkSize(bytes, this.core.limits.maxDeltaBytes, providerId)
+    this.s.viewCounter++
+    this.parts.links.broadcastBytes(bytes)
   }
 
   async onView(conn: Conn, message: MessageOf<'view'>): Promise<void> {
     if (message.origin === this.core.self.id) return
-    const key = `${message.origin}\u0000${message.p}\u0000${String(message.d.viewerId ?? '')}`
-    const last = this.s.viewState.get(key)
+    const seen = this.s.viewState.of(message.origin)
+    const key = `${message.p}\u0000${String(message.d.viewerId ?? '')}`
+    const last = seen.get(key)
     if (last !== undefined && message.n <= last) return
-    this.s.viewState.set(key, message.n)
+    seen.set(key, message.n)
     if (this.s.role === 'host') {
       const bytes = encodeMessage(message)
       const direct = this.s.reported.get(message.origin)

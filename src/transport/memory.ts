@@ -158,6 +158,13 @@ export class MemoryNetwork {
     return [...this.links].find((l) => l.open && l.local === from && l.remote === to)
   }
 
+  /** Connection attempts not yet open nor abandoned: offers waiting for an answer, answers waiting for the offerer. */
+  pendingAttempts(): { offers: number; answers: number } {
+    let answers = 0
+    for (const offer of this.offers.values()) answers += offer.answers.size
+    return { offers: this.offers.size, answers }
+  }
+
   /** Open links as `local>remote` pairs, one per end. */
   openLinks(): string[] {
     return [...this.links].filter((l) => l.open).map((l) => `${l.local}>${l.remote}`).sort()

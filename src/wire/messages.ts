@@ -3,6 +3,7 @@
  * also the message's type, so what validation accepts is exactly what the core handles.
  */
 import * as v from 'valibot'
+import { MAX_PAYLOAD_DEPTH, nestsWithin } from './shape.js'
 
 export const PROTOCOL_VERSION = 1
 
@@ -15,8 +16,19 @@ const MAX_SIGNAL = 16 * 1024
 const id = v.pipe(v.string(), v.minLength(1), v.maxLength(MAX_ID))
 const count = v.pipe(v.number(), v.safeInteger(), v.minValue(0))
 const reason = v.pipe(v.string(), v.maxLength(200))
+/**
+ * A provider's whole state, from the host: not walked again here (a 10 MiB bootstrap would
+ * pay for it); the host checked each provider's snapshot when it collected it.
+ */
+const state = v.unknown()
+/** A viewer id inside a payload: the key of per-viewer state and of last-write-wins, so bounded like every id. */
+const viewerKey = (d: Record<string, unknown>) => [d.viewerId, d.viewerUniqueId].every((w) => w == null || (typeof w === 'string' && w.length <= MAX_ID))
 /** A provider's own payload: any JSON object. Its shape is the provider's business. */
-const payload = v.record(v.string(), v.unknown())
+const payload = v.pipe(
+  v.record(v.string(), v.unknown()),
+  v.check((d) => nestsWithin(d), `nested deeper than ${MAX_PAYLOAD_DEPTH}`),
+  v.check(viewerKey, `viewer id longer than ${MAX_ID} characters`),
+)
 const role = v.picklist(['host', 'guest'])
 
 export const peerInfoSchema = v.object({
@@ -65,7 +77,7 @@ const snapshot = v.object({
   seq: count,
   /** Intent ids the state already reflects (the most recent), so a guest dedupes exactly after it. */
   ids: v.pipe(v.array(id), v.maxLength(100_000)),
-  entries: v.array(v.object({ p: id, w: v.nullable(id), d: v.unknown() })),
+  entries: v.array(v.object({ p: id, w: v.nullable(id), d: state })),
 })
 
 /** Any peer → others: a view delta, last write wins per (origin, provider, viewer). */
@@ -106,7 +118,7 @@ const resync = v.object({ ...header('resync'), p: id })
  * provider), in answer to a resync. It replaces that provider's state only; every other
  * provider goes on with its deltas. No entries: the provider's snapshot failed.
  */
-const reset = v.object({ ...header('reset'), seq: count, p: id, entries: v.array(v.object({ w: v.nullable(id), d: v.unknown() })) })
+const reset = v.object({ ...header('reset'), seq: count, p: id, entries: v.array(v.object({ w: v.nullable(id), d: state })) })
 
 /** Host → guests: who is in the session now. */
 const roster = v.object({

@@ -1,5 +1,7 @@
 import { SessionSyncController, type SessionAccess, type SessionEvents, type SessionSyncOptions, type SessionViewer } from '../../src/index.js'
 import { MemoryNetwork } from '../../src/testing.js'
+import { encodeMessage } from '../../src/wire/codec.js'
+import { PROTOCOL_VERSION, type WireMessage } from '../../src/wire/messages.js'
 import { KvProvider } from './kv-provider.js'
 
 export const VIEWERS: SessionViewer[] = [{ uniqueId: 'left' }, { uniqueId: 'right' }]
@@ -88,4 +90,22 @@ export function eventsOf<K extends keyof SessionEvents>(peer: TestPeer, type: K)
 
 export function diagnostics(peer: TestPeer, code?: string) {
   return eventsOf(peer, 'session-diagnostic').filter((d) => !code || d.code === code)
+}
+
+type Unversioned<M> = M extends unknown ? Omit<M, 'v'> : never
+/** A wire message as a test writes it, without the version. */
+export type Forged = Unversioned<WireMessage>
+
+/** Writes messages (or raw bytes) on `from`'s end of its link to `to`: they arrive as if `from` sent them. */
+export function forge(s: TestSession, from: string, to: string, ...messages: Array<Forged | Uint8Array>): void {
+  const link = s.net.linkEnd(from, to)
+  if (!link) throw new Error(`no open link ${from}>${to}`)
+  for (const message of messages) link.send(message instanceof Uint8Array ? message : encodeMessage({ v: PROTOCOL_VERSION, ...message } as WireMessage))
+}
+
+/** Every message `at` receives from `from` from now on, as raw bytes. */
+export function tap(s: TestSession, at: string, from: string): Uint8Array[] {
+  const got: Uint8Array[] = []
+  s.net.linkEnd(at, from)!.on('message', (bytes) => got.push(bytes.slice()))
+  return got
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
-import { LruMap, LruSet } from '../../src/session/lru.js'
+import { LruMap, LruSet } from '../../src/session/bounded.js'
 import { Outbox } from '../../src/session/outbox.js'
 import { Lifecycle, TRANSITIONS, type SessionState } from '../../src/session/lifecycle.js'
 import { ProviderRegistry } from '../../src/providers/registry.js'
@@ -41,10 +41,11 @@ describe('LruSet (intent dedupe)', () => {
 
 describe('Outbox', () => {
   it('keeps entries in order until settled, and reports fullness', () => {
-    const box = new Outbox(2)
+    const box = new Outbox({ entries: 2, bytes: Infinity })
     box.add({ intentId: 'i1', providerId: 'p', payload: {}, json: '{}' })
+    expect(box.fits('{}')).toBe(true)
     box.add({ intentId: 'i2', providerId: 'p', payload: {}, json: '{}' })
-    expect(box.full).toBe(true)
+    expect(box.fits('{}')).toBe(false)
     expect(box.pending().map((e) => e.intentId)).toEqual(['i1', 'i2'])
     expect(box.settle('i1')?.intentId).toBe('i1')
     expect(box.settle('i1')).toBeUndefined()
@@ -54,7 +55,7 @@ describe('Outbox', () => {
 
 describe('ReplayLog', () => {
   it('returns a complete range or nothing', () => {
-    const log = new ReplayLog(3)
+    const log = new ReplayLog({ entries: 3, bytes: Infinity })
     for (let seq = 1; seq <= 5; seq++) log.add(seq, new Uint8Array([seq]))
     expect(log.range(3, 5)?.map((b) => b[0])).toEqual([3, 4, 5])
     expect(log.range(2, 5)).toBeUndefined()

@@ -210,6 +210,28 @@ export class HostileGuest {
     if (sent.length) this.log(`hostile ${this.peer.name}: ${sent.join(' ')}`)
   }
 
+  /**
+   * One forgery of every wire type but the two that would only get it dropped (`bye`, `end`),
+   * plus what costs a host the most to keep or answer: view deltas under fresh viewer ids,
+   * intents it must decline, whole-snapshot requests, offers to relay.
+   */
+  flood(): void {
+    if (!this.forging()) return
+    const kit = this.kit()
+    for (const type of WIRE_TYPES) {
+      if (type === 'bye' || type === 'end') continue
+      const forgery = FORGERS[type]!(kit)
+      this.send(forgery.to, forgery.messages.map(encode))
+    }
+    const costly: Forged[] = [
+      { t: 'view', origin: kit.self, n: HUGE + kit.n(), p: 'cursor', d: { key: 'k', value: 0, viewerId: `w${kit.n()}` } },
+      { t: 'intent', id: `junk${kit.n()}`, p: 'kv', d: { key: `${kit.self}:junk`, value: kit.n() } },
+      { t: 'resend', from: 0 },
+      { t: 'signal', to: kit.pick(kit.honest), kind: 'offer', signal: garbage(kit) },
+    ]
+    this.send('host', costly.map(encode))
+  }
+
   /** Now and then, one forgery of a LATER_TYPES type, drawn from its own generator. */
   private actLater(): void {
     if (!this.forging() || this.later.next() >= 0.3) return

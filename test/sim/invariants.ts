@@ -32,6 +32,7 @@ export function check(s: TestSession, { crashed, changes, hostile, misled, fault
   const byId = new Map(alive.map((p) => [p.controller.getSelf().id, p]))
   const groups = new Map<TestPeer, TestPeer[]>()
   for (const p of honest) {
+    failures.push(...overBudget(p))
     const state = p.controller.getState()
     if (state !== 'connected') failures.push(`${p.name} is ${state}, not connected, ${RECOVERY_BOUND_MS} ms after the last fault`)
     const ghosts = p.controller.getPeers().filter((x) => !known.has(x.id))
@@ -112,4 +113,16 @@ function sorted(record: Record<string, unknown>): Array<[string, unknown]> {
 function diffKeys(a: Record<string, unknown>, b: Record<string, unknown>): string {
   const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k]))
   return keys.map((k) => `${k}=${JSON.stringify(a[k])}/${JSON.stringify(b[k])}`).join(' ')
+}
+
+/** Caches past their budget: bytes past it, or entries past it by more than the eighth a trim allows (per peer for per-peer ones). */
+export function overBudget(p: TestPeer): string[] {
+  const peers = Math.max(1, p.controller.getPeers().length)
+  const perPeer = new Set(['declined', 'viewState'])
+  return Object.entries(p.controller.getStats().caches).flatMap(([name, { entries, bytes, budget }]) => {
+    const most = Math.floor(budget.entries * 1.125) * (perPeer.has(name) ? peers : 1)
+    return entries > most || bytes > budget.bytes * (perPeer.has(name) ? peers : 1)
+      ? [`${p.name}'s ${name} holds ${entries} entries, ${bytes} bytes, over its budget of ${budget.entries} entries, ${budget.bytes} bytes${perPeer.has(name) ? ' a peer' : ''}`]
+      : []
+  })
 }
