@@ -304,9 +304,9 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
 
   /**
    * After a reload: this tab's session from its journal, or null when there is none. With
-   * an invite (from any peer's host… today, the host) it rejoins as the same peer, is sent
-   * only what it missed and re-sends its unconfirmed changes; without one it keeps its
-   * identity and outbox for the next `join()` of that session (`needsInvite`).
+   * an invite from whoever hosts the session now, it rejoins as the same peer, is sent only
+   * what it missed and re-sends its unconfirmed changes; without one it keeps its identity
+   * and outbox for the next `join()` of that session (`needsInvite`).
    */
   resume(invite?: string): Promise<ResumeResult | null> {
     return this.parts.journaling.resume(invite, (url) => this.join(url))
