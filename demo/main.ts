@@ -11,6 +11,7 @@ import { createLayersModule } from './modules/layers.js'
 import { createPluginsModule } from './modules/plugins.js'
 import { createViewportModule } from './modules/viewport.js'
 import { annotationPanel, layersPanel, modulesPanel, viewerFrame, viewerToolbar } from './panels.js'
+import { savedPanel } from './saved-panel.js'
 import { describe, sessionUi } from './session-ui.js'
 import { createViewer, type DemoViewer } from './viewers.js'
 
@@ -87,6 +88,7 @@ for (const v of viewers) viewerToolbar(v, (viewer) => (focused = viewer))
 layersPanel(layers)
 annotationPanel(viewers, annotations, (message) => ui.showError(message))
 modulesPanel(plugins)
+savedPanel(controller, $('aside.panel'))
 
 $('#load-plugin').addEventListener('click', () => {
   ui.clearError()
