@@ -4,8 +4,10 @@
  * that turns the journal off ships none of it. Each batch is one transaction: a crash
  * loses at most the batch being written, never half of one.
  *
- * Stores: `heads` (one per session: identity, snapshot, size), `deltas` and `outbox`
- * (keyed [key, …], so a session's rows are one key range), `saved` (by name).
+ * Stores: `heads` (one per journal: identity, snapshot, size), `deltas` and `outbox`
+ * (keyed [key, …], so a journal's rows are one key range), `saved` (by name). A batch's
+ * deltas are one row, keyed by its last sequence number: one write per batch, not per
+ * delta, and compaction drops the rows a snapshot wholly covers.
  */
 import { type DBSchema, type IDBPDatabase, openDB } from 'idb'
 import { JournalError } from '../errors.js'
@@ -22,7 +24,7 @@ interface Head {
 
 interface Schema extends DBSchema {
   heads: { key: string; value: Head & Record<string, unknown> }
-  deltas: { key: [string, number]; value: JournalDelta & { key: string } }
+  deltas: { key: [string, number]; value: { key: string; seq: number; deltas: JournalDelta[] } }
   outbox: { key: [string, string]; value: JournalIntent & { key: string } }
   saved: { key: string; value: SavedSession & Record<string, unknown> }
 }
@@ -55,7 +57,8 @@ export class IdbJournal implements Journal {
       const writes: Array<Promise<unknown>> = [heads.put(headOf(batch, previous?.snapshot) as Schema['heads']['value'], key)]
       const deltas = tx.objectStore('deltas')
       if (batch.snapshot) writes.push(deltas.delete(IDBKeyRange.bound([key, 0], [key, batch.snapshot.seq])))
-      for (const delta of batch.deltas) writes.push(deltas.put({ key, seq: delta.seq, bytes: delta.bytes }))
+      const last = batch.deltas.at(-1)
+      if (last) writes.push(deltas.put({ key, seq: last.seq, deltas: batch.deltas }))
       const outbox = tx.objectStore('outbox')
       for (const intent of batch.queued) writes.push(outbox.put({ key, ...intent }))
       for (const id of batch.settled) writes.push(outbox.delete([key, id]))
@@ -73,7 +76,9 @@ export class IdbJournal implements Journal {
       tx.objectStore('outbox').getAll(range),
     ])
     if (!head) return undefined
-    return { head, deltas: deltas.map(({ key: _id, ...d }) => d), outbox: outbox.map(({ key: _id, ...o }) => o) }
+    // A row the last snapshot covers only in part keeps its earlier deltas: they are not the log's any more.
+    const since = head.snapshot?.seq ?? 0
+    return { head, deltas: deltas.flatMap((row) => row.deltas).filter((d) => d.seq > since), outbox: outbox.map(({ key: _id, ...o }) => o) }
   }
 
   async sessions(): Promise<JournalSummary[]> {

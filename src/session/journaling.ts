@@ -182,7 +182,7 @@ export class Journaling<V extends SessionViewer = SessionViewer> extends Part<V>
     const session = this.journaled
     const batch = this.batch
     this.batch = null
-    if (session && batch) this.write(session, this.complete(session, batch), 1)
+    if (session && batch) this.write(session, this.key, this.complete(session, batch), 1)
     return this.writes
   }
 
@@ -219,8 +219,7 @@ export class Journaling<V extends SessionViewer = SessionViewer> extends Part<V>
   }
 
   /** Batches are written one after another; a failed one is tried again after making room. */
-  private write(session: Session, batch: JournalBatch, attempt: number): void {
-    const key = this.key
+  private write(session: Session, key: string, batch: JournalBatch, attempt: number): void {
     this.writes = this.writes.then(async () => {
       const store = await this.journal()
       if (!store || (this.journaled !== session && this.core.ended !== session)) return
@@ -246,7 +245,7 @@ export class Journaling<V extends SessionViewer = SessionViewer> extends Part<V>
     if (quota) await this.evict(store, key, 0)
     // The failed batch goes first again; a second failure tries once more with a fresh snapshot instead of the log.
     if (attempt === 2 && this.journaled === session) this.parts.links.serial(() => this.compact())
-    this.write(session, batch, attempt + 1)
+    this.write(session, key, batch, attempt + 1)
   }
 
   /** Oldest sessions' journals first, until `keep` others remain. */
