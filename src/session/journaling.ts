@@ -101,7 +101,7 @@ export class Journaling<V extends SessionViewer = SessionViewer> extends Part<V>
       settled: (intentId) => this.settled(intentId),
     }
     if (resumable?.sessionId === session.sessionId) this.takeBack(session, resumable)
-    else if (session.role === 'host') this.parts.links.serial(() => this.compact())
+    else if (session.role === 'host') this.compactSoon()
     void this.evictBeyondLimit(this.key)
   }
 
@@ -112,10 +112,10 @@ export class Journaling<V extends SessionViewer = SessionViewer> extends Part<V>
     this.lastSeq = seq
     this.sinceSnapshot.deltas++
     this.sinceSnapshot.bytes += bytes.byteLength
-    if (this.sinceSnapshot.deltas > this.limits.maxDeltas || this.sinceSnapshot.base + this.sinceSnapshot.bytes > this.limits.maxBytes) {
-      // After the handler that applied it: a snapshot taken now would not hold it yet.
-      if (!this.compacting) this.parts.links.serial(() => this.compact())
-    }
+    const since = this.sinceSnapshot
+    // Past a limit, and once the log has grown as large as the snapshot: a snapshot costs its
+    // size, so compacting sooner would cost more per delta the larger the state.
+    if ((since.deltas > this.limits.maxDeltas || since.base + since.bytes > this.limits.maxBytes) && since.bytes >= since.base) this.compactSoon()
   }
 
   /** A whole snapshot replaced this guest's state. */
@@ -244,7 +244,7 @@ export class Journaling<V extends SessionViewer = SessionViewer> extends Part<V>
     }
     if (quota) await this.evict(store, key, 0)
     // The failed batch goes first again; a second failure tries once more with a fresh snapshot instead of the log.
-    if (attempt === 2 && this.journaled === session) this.parts.links.serial(() => this.compact())
+    if (attempt === 2 && this.journaled === session) this.compactSoon()
     this.write(session, key, batch, attempt + 1)
   }
 
@@ -270,20 +270,30 @@ export class Journaling<V extends SessionViewer = SessionViewer> extends Part<V>
     return this.writes
   }
 
-  /** Snapshot + truncate: every provider's state now replaces the log. */
+  /**
+   * Snapshot + truncate, once: every provider's state replaces the log. In the serial queue,
+   * after the handler at hand, so the snapshot holds the delta that crossed the limit.
+   */
+  private compactSoon(): void {
+    if (this.compacting) return
+    this.compacting = true
+    this.parts.links.serial(async () => {
+      try {
+        await this.compact()
+      } finally {
+        this.compacting = false
+      }
+    })
+  }
+
   private async compact(): Promise<void> {
     const session = this.journaled
-    if (!session || this.compacting) return
-    this.compacting = true
-    try {
-      const collecting = this.parts.bridge.collectSnapshot()
-      const seq = this.lastSeq
-      const ids = session.seen.recent(this.core.limits.replayLogSize)
-      const entries = await collecting
-      if (this.journaled === session) this.replaceSnapshot(seq, ids, [...entries, ...this.heldEntries()])
-    } finally {
-      this.compacting = false
-    }
+    if (!session) return
+    const collecting = this.parts.bridge.collectSnapshot()
+    const seq = this.lastSeq
+    const ids = session.seen.recent(this.core.limits.replayLogSize)
+    const entries = await collecting
+    if (this.journaled === session) this.replaceSnapshot(seq, ids, [...entries, ...this.heldEntries()])
   }
 
   private replaceSnapshot(seq: number, ids: string[], entries: JournalEntry[]): void {
