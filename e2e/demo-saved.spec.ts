@@ -5,22 +5,10 @@
  */
 import { fileURLToPath } from 'node:url'
 import type { Page } from '@playwright/test'
-import { createServer, type ViteDevServer } from 'vite'
-import { demoServerConfig } from './demo.vite.config.js'
+import { serveDemo } from './demo-server.js'
 import { expect, test } from './fixtures.js'
 
-let server: ViteDevServer
-let demoUrl: string
-
-test.beforeAll(async () => {
-  server = await createServer({ configFile: false, ...demoServerConfig() })
-  await server.listen()
-  demoUrl = server.resolvedUrls!.local[0]!
-})
-
-test.afterAll(async () => {
-  await server?.close()
-})
+const demo = serveDemo()
 
 /** Start, past the module checks (legacy-editor unloaded, the undeclared module confirmed). */
 async function host(page: Page): Promise<void> {
@@ -37,7 +25,7 @@ const row = (page: Page, name: string) => page.locator(`#saved-card li[data-name
 
 test('saved sessions through the demo: save, clone, remove, open, import; the note after a reload', async ({ newPeerContext }) => {
   const page = await (await newPeerContext()).newPage()
-  await page.goto(demoUrl)
+  await page.goto(demo.url)
   await expect(page.locator('#state')).toHaveText('idle')
   await expect(page.locator('#saved-card')).toContainText('Nothing saved in this browser yet.')
   await host(page)
