@@ -133,9 +133,9 @@ export interface JournalOptions {
 }
 
 export interface JournalLimits {
-  /** Deltas journaled after the last snapshot before the journal compacts (snapshot + truncate). */
+  /** Deltas journaled after the last snapshot before the journal compacts (snapshot + truncate), once its log is as large as its snapshot. */
   maxDeltas: number
-  /** Bytes of one session's journal before it compacts. */
+  /** Bytes of one session's journal before it compacts (likewise). */
   maxBytes: number
   /** Sessions journaled at once in this browser profile; the least recently written go first. */
   maxSessions: number
