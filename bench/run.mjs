@@ -8,6 +8,8 @@
  *   npm run bench -- oneway intent     some of them   → bench/results/partial.{json,md}
  *   npm run bench:smoke                tiny samples, < 60 s → bench/results/smoke.{json,md}
  *   npm run bench -- --profile intent  also a CPU profile of the benchmark page (top functions on stderr)
+ *   npm run bench -- peers             beside PeerJS and y-webrtc (bench/peers.mjs) → bench/results/peers.{json,md}
+ *   npm run bench -- scale             the largest star this machine holds (bench/scale.mjs) → bench/results/scale.{json,md}
  *
  * Progress goes to stderr, the table to stdout. A missed target is a finding (✗ in the
  * table), not a failure: the exit code is non-zero only when a benchmark errors or times out.
@@ -23,6 +25,8 @@ import { gzipSync } from 'node:zlib'
 import { chromium } from '@playwright/test'
 import { build, preview } from 'vite'
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../e2e/chromium.mjs'
+import { peersTable, runPeers } from './peers.mjs'
+import { runScale, scaleTable } from './scale.mjs'
 
 const repo = fileURLToPath(new URL('..', import.meta.url))
 const here = (path) => fileURLToPath(new URL(path, import.meta.url))
@@ -35,13 +39,15 @@ const PROFILE = argv.includes('--profile')
 const ALL = ['invite', 'connect', 'oneway', 'intent', 'throughput', 'bootstrap', 'fanout', 'failover', 'memory', 'budgets', 'size']
 const ALIASES = { 'one-way': 'oneway', view: 'oneway', rtt: 'intent', 'fan-out': 'fanout', heap: 'memory', longtask: 'budgets' }
 const unknownFlags = argv.filter((a) => a.startsWith('--') && !['--smoke', '--profile', '--help'].includes(a))
+/** Run only when named: each has its own table and results file. */
+const SEPARATE = ['peers', 'scale']
 const wanted = argv.filter((a) => !a.startsWith('--')).map((a) => ALIASES[a] ?? a)
-if (argv.includes('--help') || unknownFlags.length || wanted.some((name) => !ALL.includes(name))) {
-  console.error(`usage: node bench/run.mjs [--smoke] [--profile] [${ALL.join('|')} …]`)
+if (argv.includes('--help') || unknownFlags.length || wanted.some((name) => !ALL.includes(name) && !SEPARATE.includes(name))) {
+  console.error(`usage: node bench/run.mjs [--smoke] [--profile] [${[...ALL, ...SEPARATE].join('|')} …]`)
   process.exit(argv.includes('--help') ? 0 : 2)
 }
-const selected = wanted.length ? ALL.filter((name) => wanted.includes(name)) : ALL
-const MODE = SMOKE ? 'smoke' : wanted.length ? 'partial' : 'latest'
+const selected = wanted.length ? [...ALL, ...SEPARATE].filter((name) => wanted.includes(name)) : ALL
+const MODE = SMOKE ? 'smoke' : selected.length === 1 && SEPARATE.includes(selected[0]) ? selected[0] : wanted.length ? 'partial' : 'latest'
 
 const MiB = 1024 * 1024
 /** Sample counts and sizes; smoke keeps every code path with tiny numbers. */
@@ -56,7 +62,7 @@ const CONFIG = SMOKE
       fanout: [{ total: 3, samples: 10, label: '3 peers (mesh)' }, { total: 5, meshLimit: 3, samples: 10, label: '5 peers (star, meshLimit 3)' }],
       // Both failure modes and both topologies, in two runs instead of four.
       failover: { mesh: 3, star: 4, starMeshLimit: 3, samples: 1, only: ['goodbye-mesh', 'crash-star'] },
-      memory: { guests: 2, longRun: 1_000 },
+      memory: { warm: 1, guests: 2, longRun: 1_000 },
       budgets: { bootstrapBytes: 256 * 1024, burst: 200, soakRounds: 5 },
       timeoutMs: 45_000,
     }
@@ -67,12 +73,13 @@ const CONFIG = SMOKE
       intent: { samples: 1_000, bytes: 100 },
       throughput: { count: 20_000, reps: 3, batch: 1_000 },
       bootstrap: [
-        { bytes: 1 * MiB, samples: 3, label: '1 MiB', target: 1.5 },
-        { bytes: 10 * MiB, samples: 2, label: '10 MiB' },
+        { bytes: 1 * MiB, samples: 3, label: '1 MiB', target: 1.1 },
+        { bytes: 10 * MiB, samples: 2, label: '10 MiB', target: 1.2 },
       ],
-      fanout: [{ total: 6, samples: 200, label: '6 peers (mesh)' }, { total: 16, samples: 200, label: '16 peers (star)' }],
+      fanout: [{ total: 6, samples: 200, label: '6 peers (mesh)', target: 1.2 }, { total: 16, samples: 200, label: '16 peers (star)' }],
       failover: { mesh: 4, star: 10, samples: 3 },
-      memory: { guests: 8, longRun: 40_000 },
+      // Warmed into a star (8 peers, over meshLimit 6) first: code compiled once per page is not a peer's cost.
+      memory: { warm: 7, guests: 8, longRun: 40_000 },
       budgets: { bootstrapBytes: 10 * MiB, burst: 1_500, soakRounds: 200 },
       timeoutMs: 240_000,
     }
@@ -116,6 +123,8 @@ const rows = []
 const notes = []
 const errors = []
 let sizeTable = null
+let peersResult = null
+let scaleResult = null
 
 /**
  * One table row. `session`/`raw` are stats objects (latency), or `{ value }` (a count,
@@ -170,9 +179,13 @@ async function openPage(context) {
   return page
 }
 
-/** Stops the CPU profiles of the pages opened since the last call; returns the top self-time functions. */
+/**
+ * Stops the CPU profiles of the pages opened since the last call; returns the top functions
+ * by self time and by inclusive time (self and callees; a recursive function counted once).
+ */
 async function collectProfiles() {
-  const totals = new Map()
+  const self = new Map()
+  const inclusive = new Map()
   let all = 0
   for (const { cdp } of profiled.splice(0)) {
     let profile
@@ -183,20 +196,38 @@ async function collectProfiles() {
     }
     const dt = new Map()
     for (let i = 0; i < profile.samples.length; i++) dt.set(profile.samples[i], (dt.get(profile.samples[i]) ?? 0) + (profile.timeDeltas[i] ?? 0))
+    const byId = new Map(profile.nodes.map((node) => [node.id, node]))
+    const keyOf = (node) => {
+      const { functionName, url, lineNumber } = node.callFrame
+      const file = url ? url.replace(/^.*?\/(src|bench|node_modules)\//, '$1/').replace(/\?.*$/, '') : ''
+      return `${functionName || '(anonymous)'}${file ? ` ${file}:${lineNumber + 1}` : ''}`
+    }
     for (const node of profile.nodes) {
       const us = dt.get(node.id) ?? 0
       if (!us) continue
-      const { functionName, url, lineNumber } = node.callFrame
-      const file = url ? url.replace(/^.*?\/(src|bench|node_modules)\//, '$1/').replace(/\?.*$/, '') : ''
-      const key = `${functionName || '(anonymous)'}${file ? ` ${file}:${lineNumber + 1}` : ''}`
-      totals.set(key, (totals.get(key) ?? 0) + us)
+      self.set(keyOf(node), (self.get(keyOf(node)) ?? 0) + us)
       all += us
     }
+    // Inclusive: each sample's time to every distinct function on its stack.
+    const parent = new Map()
+    for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id)
+    for (const [id, us] of dt) {
+      const seen = new Set()
+      for (let at = id; at !== undefined; at = parent.get(at)) {
+        const key = keyOf(byId.get(at))
+        if (seen.has(key)) continue
+        seen.add(key)
+        inclusive.set(key, (inclusive.get(key) ?? 0) + us)
+      }
+    }
   }
-  return [...totals]
-    .sort((a, b) => b[1] - a[1])
-    .slice(0, 25)
-    .map(([fn, us]) => ({ fn, ms: Math.round(us / 100) / 10, share: Math.round((1000 * us) / all) / 10 }))
+  const top = (totals, skip = () => false) =>
+    [...totals]
+      .filter(([fn]) => !skip(fn))
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 25)
+      .map(([fn, us]) => ({ fn, ms: Math.round(us / 100) / 10, share: Math.round((1000 * us) / all) / 10 }))
+  return { self: top(self), inclusive: top(inclusive, (fn) => /^\((root|program|idle|garbage collector)\)/.test(fn)) }
 }
 
 async function heapUsed(page) {
@@ -206,6 +237,38 @@ async function heapUsed(page) {
   await cdp.detach()
   return usedSize
 }
+
+/** Self size of the page's heap by kind of node (constructor name for objects), from a heap snapshot. */
+async function heapByKind(page) {
+  const cdp = await page.context().newCDPSession(page)
+  for (let i = 0; i < 2; i++) await cdp.send('HeapProfiler.collectGarbage')
+  let json = ''
+  cdp.on('HeapProfiler.addHeapSnapshotChunk', ({ chunk }) => (json += chunk))
+  await cdp.send('HeapProfiler.takeHeapSnapshot', { reportProgress: false })
+  await cdp.detach()
+  const { snapshot, nodes, strings } = JSON.parse(json)
+  const fields = snapshot.meta.node_fields
+  const types = snapshot.meta.node_types[0]
+  const [typeAt, nameAt, sizeAt] = ['type', 'name', 'self_size'].map((f) => fields.indexOf(f))
+  const bytes = new Map()
+  for (let i = 0; i < nodes.length; i += fields.length) {
+    const type = types[nodes[i + typeAt]]
+    const key = type === 'object' || type === 'native' ? `${type} ${strings[nodes[i + nameAt]]}` : `(${type})`
+    bytes.set(key, (bytes.get(key) ?? 0) + nodes[i + sizeAt])
+  }
+  return bytes
+}
+
+/** The kinds that grew most between two heapByKind() readings, per peer. */
+function heapGrowth(before, after, peers) {
+  const grown = [...after].map(([kind, size]) => [kind, (size - (before.get(kind) ?? 0)) / peers]).filter(([, size]) => size > 0)
+  const all = grown.reduce((sum, [, size]) => sum + size, 0)
+  return grown
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 25)
+    .map(([kind, size]) => ({ kind, kb: Math.round(size / 102.4) / 10, share: Math.round((1000 * size) / all) / 10 }))
+}
+let heapProfile = null
 
 // ------------------------------------------------------------------ benchmarks
 
@@ -260,6 +323,8 @@ const BENCHMARKS = {
       session: s,
       raw: r,
       ratio: s.p50 / r.p50,
+      target: '≤ 1.1× raw',
+      ok: s.p50 / r.p50 <= 1.1,
       note: `raw = non-trickle RTCPeerConnection pair to open channels; session phases (p50): createInvite ${phase('invite')}, join ${phase('join')}, acceptAnswer ${phase('accept')}, → connected ${phase('connected')} ms; pairs checked on 127.0.0.1`,
     })
   },
@@ -277,9 +342,9 @@ const BENCHMARKS = {
       session: s,
       raw: r,
       ratio: s.p50 / r.p50,
-      target: '≤ 1.3× raw',
-      ok: s.p50 / r.p50 <= 1.3,
-      note: `emit → remote applyDelta vs send → onmessage+JSON.parse; both peers in one page (shared clock); p99 ratio ×${fmt(s.p99 / r.p99)}; p50 split (send call + channel + simple-peer/reassembly/decode + to applyDelta) session ${splitText(result.split.session)} vs raw ${splitText(result.split.raw)}; raw sending the same bytes as a binary frame (UTF-8 + 1-byte header): p50 ${fmt(stats(result.extra).p50)} ms (×${fmt(s.p50 / stats(result.extra).p50)})`,
+      target: '≤ 1.2× raw',
+      ok: s.p50 / r.p50 <= 1.2,
+      note: `emit → remote applyDelta vs send → onmessage+JSON.parse; both peers in one page (shared clock); p99 ratio ×${fmt(s.p99 / r.p99)}; p50 split (send call + channel + simple-peer/reassembly/decode + to applyDelta) session ${splitText(result.split.session)} vs raw ${splitText(result.split.raw)}; raw sending a text message as long as the library's wire message: p50 ${fmt(stats(result.extra).p50)} ms (×${fmt(s.p50 / stats(result.extra).p50)})`,
     })
   },
 
@@ -358,6 +423,8 @@ const BENCHMARKS = {
         session: s,
         raw: r,
         ratio: s.p50 / r.p50,
+        target: run.target ? `≤ ${run.target}× raw` : '—',
+        ok: run.target ? s.p50 / r.p50 <= run.target : null,
         note: `host emit → last guest's applyDelta, vs one raw hub sending to ${run.total - 1} raw pairs; all in one page; set-up ${fmt(result.joined / 1000)} s, topology ${result.topology.settled ? 'settled' : 'NOT settled'} (links per peer ${result.links.join(',')})`,
       })
     }
@@ -373,7 +440,7 @@ const BENCHMARKS = {
   },
 
   async memory(context) {
-    const { guests, longRun } = CONFIG.memory
+    const { warm: warmGuests, guests, longRun } = CONFIG.memory
     // Raw: `guests` RTCPeerConnection pairs with an open channel.
     // One pair/guest first, untimed: the first link compiles code and fills caches that a per-peer figure must not carry.
     const rawPage = await openPage(context)
@@ -387,12 +454,15 @@ const BENCHMARKS = {
     const page = await openPage(context)
     const host = await page.evaluate(() => window.bench.create({ name: 'host' }))
     await page.evaluate((h) => window.bench.start(h), host)
-    const warm = await page.evaluate((h) => window.bench.addGuests(h, 1), host)
-    await page.evaluate(([all]) => window.bench.waitTopology(all, 2, 30_000), [[host, ...warm]])
+    const warm = await page.evaluate(([h, n]) => window.bench.addGuests(h, n), [host, warmGuests])
+    await page.evaluate(([all, n]) => window.bench.waitTopology(all, n, 30_000), [[host, ...warm], warmGuests + 1])
     const s0 = await heapUsed(page)
+    const before = PROFILE ? await heapByKind(page) : null
     const ids = [...warm, ...(await page.evaluate(([h, n]) => window.bench.addGuests(h, n), [host, guests]))]
-    const topology = await page.evaluate(([all, n]) => window.bench.waitTopology(all, n, 30_000), [[host, ...ids], guests + 2])
+    const total = warmGuests + guests + 1
+    const topology = await page.evaluate(([all, n]) => window.bench.waitTopology(all, n, 30_000), [[host, ...ids], total])
     const s1 = await heapUsed(page)
+    if (before) heapProfile = heapGrowth(before, await heapByKind(page), guests)
     await page.evaluate((all) => window.bench.dispose(all), [host, ...ids])
     await page.close()
     const perPeer = (s1 - s0) / guests
@@ -404,9 +474,9 @@ const BENCHMARKS = {
       session: { value: perPeer / 1024 },
       raw: { value: rawPerPeer / 1024 },
       ratio: perPeer / rawPerPeer,
-      target: '≤ 200 KB',
-      ok: perPeer <= 200 * 1024,
-      note: `heap growth (after GC) when ${guests} more guests join a host that already has one, in one page, ÷ ${guests} (controller, transport, simple-peer, links, the host's share; ${guests + 2} peers, ${guests + 2 <= 6 ? 'mesh' : 'star'}${topology.settled ? '' : '; topology not settled'}); raw = ${guests} more RTCPeerConnection pairs with a channel`,
+      target: '≤ 64 KB',
+      ok: perPeer <= 64 * 1024,
+      note: `heap growth (after GC) when ${guests} more guests join a host that already has ${warmGuests}, in one page, ÷ ${guests} (controller, transport, simple-peer, links, the host's share; ${warmGuests + 1} → ${total} peers, ${total <= 6 ? 'mesh' : 'star'}${topology.settled ? '' : '; topology not settled'}); raw = ${guests} more RTCPeerConnection pairs with a channel`,
     })
 
     // Long run: host + guest; the host emits `longRun` authoritative deltas, the guest `longRun` view deltas with distinct keys.
@@ -515,6 +585,14 @@ const BENCHMARKS = {
     })
   },
 
+  async peers() {
+    peersResult = await runPeers({ browser, baseUrl, smoke: SMOKE, log })
+  },
+
+  async scale() {
+    scaleResult = await runScale({ browser, openPage, smoke: SMOKE, log })
+  },
+
   async size() {
     const output = await new Promise((resolve, reject) => {
       const child = spawn(process.execPath, [here('./size.mjs')], { cwd: repo, stdio: ['ignore', 'pipe', 'inherit'] })
@@ -615,18 +693,23 @@ const tableLines = () => rows.map((r) => [r.bench, r.metric, cell(r.session, r.u
 
 function markdown(machine) {
   const esc = (text) => String(text).replace(/\|/g, '\\|')
+  const title = { smoke: 'smoke run, tiny samples', partial: `partial run: ${selected.join(', ')}`, latest: 'full run', peers: 'beside the peers', scale: 'scale' }[MODE]
   const md = [
-    `# session-sync benchmarks (${MODE === 'smoke' ? 'smoke run, tiny samples' : MODE === 'partial' ? `partial run: ${selected.join(', ')}` : 'full run'})`,
+    `# session-sync benchmarks (${title})`,
     '',
     `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.chromium} (headless, loopback only), Node ${machine.node}, load average ${machine.load} at start · ${machine.date}`,
     '',
-    `| ${HEADER.map(esc).join(' | ')} |`,
-    `| ${HEADER.map((_, i) => (i >= 2 && i <= 4 ? '---:' : '---')).join(' | ')} |`,
-    ...tableLines().map((line) => `| ${line.map(esc).join(' | ')} |`),
-    '',
-    'Latencies in ms; the ratio is session-sync ÷ raw at p50 (for rates, session ÷ raw; for failover after a crash, ÷ the configured hard timeout). The raw baseline runs in the same page, in the same run (latencies interleaved in blocks of 50).',
-    '',
   ]
+  if (rows.length) {
+    md.push(
+      `| ${HEADER.map(esc).join(' | ')} |`,
+      `| ${HEADER.map((_, i) => (i >= 2 && i <= 4 ? '---:' : '---')).join(' | ')} |`,
+      ...tableLines().map((line) => `| ${line.map(esc).join(' | ')} |`),
+      '',
+      'Latencies in ms; the ratio is session-sync ÷ raw at p50 (for rates, session ÷ raw; for failover after a crash, ÷ the configured hard timeout). The raw baseline runs in the same page, in the same run (latencies interleaved in blocks of 50).',
+      '',
+    )
+  }
   const withNotes = rows.filter((r) => r.note)
   if (withNotes.length) {
     md.push('<details><summary>How each row is measured</summary>', '')
@@ -637,6 +720,30 @@ function markdown(machine) {
     md.push('Library size (bench/size.mjs):', '', `| ${sizeTable.header.map(esc).join(' | ')} |`, `| ${sizeTable.header.map((_, i) => (i >= 1 && i <= 3 ? '---:' : '---')).join(' | ')} |`)
     for (const cells of sizeTable.rows) md.push(`| ${sizeTable.header.map((_, i) => esc(cells[i] ?? '')).join(' | ')} |`)
     md.push('', sizeTable.footnote, '')
+  }
+  if (peersResult) {
+    const { header, lines } = peersTable(peersResult, fmt)
+    md.push(
+      'Beside the peers (bench/peers.mjs): medians, ratio to raw in brackets; two pages in separate browser contexts, signalling servers on 127.0.0.1, no STUN/TURN.',
+      '',
+      `| ${header.map(esc).join(' | ')} |`,
+      `| ${header.map((_, i) => (i ? '---:' : '---')).join(' | ')} |`,
+      ...lines.map((line) => `| ${line.map(esc).join(' | ')} |`),
+      '',
+    )
+    for (const r of peersResult.rows) if (r.notes && Object.keys(r.notes).length) md.push(`- ${esc(r.op)}: ${Object.entries(r.notes).map(([lib, note]) => `${lib} ${note}`).join('; ')}`)
+    md.push('')
+  }
+  if (scaleResult) {
+    const { header, lines } = scaleTable(scaleResult, fmt)
+    md.push(
+      `Scale (bench/scale.mjs): a star, host in one page, each guest in its own browser context; the host emits ${scaleResult.viewHz} view deltas/s and the guests ${scaleResult.intentHz} intents/s between them, for ${scaleResult.windowMs / 1000} s per step. Delivery = emit → applyDelta on every guest. p95 passes ${scaleResult.limitMs} ms for good at: ${scaleResult.crossedAt ? `${scaleResult.crossedAt} guests` : `not within ${scaleResult.steps.at(-1)?.guests ?? 0} guests`}${scaleResult.overAt.length ? ` (steps past it: ${scaleResult.overAt.join(', ')} guests)` : ''}.`,
+      '',
+      `| ${header.map(esc).join(' | ')} |`,
+      `| ${header.map((_, i) => (i ? '---:' : '---')).join(' | ')} |`,
+      ...lines.map((line) => `| ${line.map(esc).join(' | ')} |`),
+      '',
+    )
   }
   if (errors.length) {
     md.push('Errors:', '', ...errors.map((e) => `- ${e.bench}: ${esc(e.message)}`), '')
@@ -667,7 +774,16 @@ await build({
   configFile: false,
   root: pagesDir,
   logLevel: 'warn',
-  build: { outDir, emptyOutDir: true, minify: false, sourcemap: false, target: 'es2022', rolldownOptions: { input: join(pagesDir, 'bench.html') } },
+  build: {
+    outDir,
+    emptyOutDir: true,
+    minify: false,
+    sourcemap: false,
+    target: 'es2022',
+    rolldownOptions: { input: { bench: join(pagesDir, 'bench.html'), peers: join(pagesDir, 'peers.html') } },
+  },
+  // y-webrtc imports simple-peer's Node entry; the prebuilt browser bundle (what the library itself uses) needs no polyfills.
+  resolve: { alias: [{ find: /^simple-peer$/, replacement: 'simple-peer/simplepeer.min.js' }] },
 })
 log(`bench page built in ${((Date.now() - built) / 1000).toFixed(1)} s`)
 const server = await preview({
@@ -708,7 +824,7 @@ const profiles = {}
 for (const name of selected) {
   const t0 = Date.now()
   log(`${name} …`)
-  const context = name === 'size' || name === 'failover' ? null : await newContext()
+  const context = ['size', 'failover', 'peers', 'scale'].includes(name) ? null : await newContext()
   let timer
   try {
     await Promise.race([
@@ -725,10 +841,10 @@ for (const name of selected) {
     clearTimeout(timer)
     if (PROFILE) {
       const top = await collectProfiles()
-      if (top.length) {
+      if (top.self.length) {
         profiles[name] = top
-        log(`  CPU profile of ${name} (self time, top ${top.length}):`)
-        for (const entry of top) log(`    ${String(entry.ms).padStart(8)} ms ${String(entry.share).padStart(5)} %  ${entry.fn}`)
+        log(`  CPU profile of ${name} (self time, top ${top.self.length}):`)
+        for (const entry of top.self) log(`    ${String(entry.ms).padStart(8)} ms ${String(entry.share).padStart(5)} %  ${entry.fn}`)
       }
     }
     await context?.close().catch(() => {})
@@ -743,15 +859,38 @@ await rm(outDir, { recursive: true, force: true })
 console.log(`\nsession-sync benchmarks, ${MODE} run — ${machine.cpu}, ${machine.cores} cores, ${machine.chromium}, ${machine.date}\n`)
 console.log(textTable(HEADER, tableLines()))
 if (sizeTable) console.log(`\n${textTable(sizeTable.header, sizeTable.rows)}`)
+if (peersResult) {
+  const { header, lines } = peersTable(peersResult, fmt)
+  console.log(`\n${textTable(header, lines)}`)
+}
+if (scaleResult) {
+  const { header, lines } = scaleTable(scaleResult, fmt)
+  console.log(`\n${textTable(header, lines)}\np95 passes ${scaleResult.limitMs} ms for good at: ${scaleResult.crossedAt ?? 'not reached'}; steps past it: ${scaleResult.overAt.join(', ') || 'none'}`)
+}
 if (errors.length) console.log(`\nErrors:\n${errors.map((e) => `  ${e.bench}: ${e.message}`).join('\n')}`)
 const missed = rows.filter((r) => r.ok === false)
 console.log(`\n${rows.length} rows, ${missed.length} missed target(s)${missed.length ? `: ${missed.map((r) => `${r.bench} · ${r.metric}`).join('; ')}` : ''}; ${errors.length} error(s); ${((Date.now() - started) / 1000).toFixed(0)} s`)
 
 const resultsDir = here('./results')
 await mkdir(resultsDir, { recursive: true })
-const json = { mode: MODE, selected, machine, config: CONFIG, crashTimers: CRASH_TIMERS, rows, sizes: sizeTable, errors, ...(PROFILE ? { profiles } : {}) }
+const json = { mode: MODE, selected, machine, config: CONFIG, crashTimers: CRASH_TIMERS, rows, sizes: sizeTable, peers: peersResult, scale: scaleResult, errors, ...(PROFILE ? { profiles } : {}) }
 await writeAtomic(`${resultsDir}/${MODE}.json`, `${JSON.stringify(json, null, 2)}\n`)
 await writeAtomic(`${resultsDir}/${MODE}.md`, markdown(machine))
 log(`wrote bench/results/${MODE}.json and ${MODE}.md`)
+if (PROFILE && (Object.keys(profiles).length || heapProfile)) {
+  // Kept beside the results: where the time goes, for targets still missed.
+  const name = `profile-${selected.join('-')}`
+  const lines = [`# CPU profile: ${selected.join(', ')} (self time, top functions of the benchmark pages)`, '', `${machine.cpu}, ${machine.cores} cores, ${machine.chromium}, ${machine.date}, load ${machine.load}`, '']
+  if (heapProfile) {
+    lines.push('## memory: heap growth per connected peer, by kind (heap snapshots before and after the guests joined)', '', '| KB per peer | share | kind |', '| ---: | ---: | --- |', ...heapProfile.map((e) => `| ${e.kb} | ${e.share} % | ${e.kind.replace(/\|/g, '\\|').slice(0, 100)} |`), '')
+  }
+  const entries = (list) => list.map((e) => `| ${e.ms} | ${e.share} % | ${e.fn.replace(/\|/g, '\\|').replace(/https?:\/\/127\.0\.0\.1:\d+\//, '')} |`)
+  for (const [bench, top] of Object.entries(profiles)) {
+    lines.push(`## ${bench}: self time`, '', '| ms | share | function |', '| ---: | ---: | --- |', ...entries(top.self), '')
+    lines.push(`## ${bench}: inclusive time (with callees)`, '', '| ms | share | function |', '| ---: | ---: | --- |', ...entries(top.inclusive), '')
+  }
+  await writeAtomic(`${resultsDir}/${name}.md`, lines.join('\n'))
+  log(`wrote bench/results/${name}.md`)
+}
 clearTimeout(watchdog)
 process.exit(errors.length ? 1 : 0)

@@ -4,6 +4,8 @@
  * bundle. Target: core ≤ 15 KB.
  *
  *   node bench/size.mjs            (reads dist/session-sync.js too, when `npm run build` made it)
+ *   node bench/size.mjs --by-module  where the core's bytes are: each module of the core (all
+ *                                  exports) minified alone → bench/results/size-by-module.md
  *
  * Each row is bundled from src/ with Vite (Rolldown) in memory, then minified with the Oxc
  * minifier Vite ships and gzipped at level 9 — what an app's production build would do to
@@ -39,6 +41,11 @@ const SETS = {
   core: ['simple-peer', 'pako'],
   /** This library's own code only. */
   own: ['simple-peer', 'pako', 'mitt', 'nanoid', 'valibot'],
+}
+
+if (process.argv.includes('--by-module')) {
+  await byModule()
+  process.exit(0)
 }
 
 const work = await mkdtemp(join(tmpdir(), 'session-sync-size-'))
@@ -105,6 +112,45 @@ async function bundle(entry, external) {
   visit(entries[0])
   const later = chunks.filter((chunk) => !upFront.has(chunk)).map((chunk) => ({ name: `${chunk.name} chunk`, code: chunk.code }))
   return { upFront: [...upFront].map((chunk) => chunk.code), later }
+}
+
+/**
+ * The core (all exports) module by module: each module's code in the bundle, minified alone
+ * (gzip does not add up per module, so the min+gzip column is the bundle's, shared out by
+ * minified size).
+ */
+async function byModule() {
+  const pattern = new RegExp(`^(${SETS.core.join('|')})(/|$)`)
+  const [output] = await build({
+    root: repo,
+    configFile: false,
+    logLevel: 'silent',
+    build: { write: false, minify: false, lib: { entry: index, formats: ['es'], fileName: () => 'bundle.js' }, rolldownOptions: { external: pattern } },
+  })
+  const chunks = output.output.filter((item) => item.type === 'chunk')
+  const entry = chunks.find((chunk) => chunk.isEntry)
+  const total = await measureAll('core', chunks.filter((chunk) => chunk === entry || entry.imports.includes(chunk.fileName)).map((chunk) => chunk.code))
+  const modules = []
+  for (const [id, module] of Object.entries(entry.modules)) {
+    if (!module.code) continue
+    const { min } = await measure(id, module.code)
+    modules.push({ name: id.replace(repo, '').replace(/^.*node_modules\//, 'node_modules/'), min })
+  }
+  const sum = modules.reduce((all, m) => all + m.min, 0)
+  modules.sort((a, b) => b.min - a.min)
+  const lines = [
+    '# Core size by module (bench/size.mjs --by-module)',
+    '',
+    `core, all exports: ${kb(total.min)} min, ${kb(total.gzip)} min+gzip (target 15 KB). Each module minified alone; min+gzip shared out by that.`,
+    '',
+    '| module | min | share | ≈ min+gzip |',
+    '| --- | ---: | ---: | ---: |',
+    ...modules.map((m) => `| ${m.name} | ${kb(m.min)} | ${((100 * m.min) / sum).toFixed(1)} % | ${kb((total.gzip * m.min) / sum)} |`),
+    '',
+  ]
+  const out = join(repo, 'bench/results/size-by-module.md')
+  await writeFile(out, lines.join('\n'))
+  console.log(lines.join('\n'))
 }
 
 /** A dist file and the chunks it imports statically, transitively. */

@@ -38,6 +38,8 @@ const ENDED: Record<string, string> = {
   'host-lost': 'the host left before you had joined',
   'join-timeout': 'the host did not add you in time',
   'join-failed': 'no link to the host could be made',
+  'ice-no-servers': 'no ICE servers are configured, and the host is on another network',
+  'ice-needs-turn': 'a NAT between you and the host allows no direct link: a TURN server is needed',
   isolated: 'the host left, and too few of the others could be reached to go on without it — ask for a new invite',
   'host-unreachable': 'you lost your link to the host while the others still reach it — ask for a new invite',
   'no-new-host': 'no new host could be agreed on — ask for a new invite',
@@ -246,7 +248,7 @@ export function sessionUi(options: SessionUiOptions) {
     if (!peer.linked) return `rank ${peer.rank} · RTT ${rtt} · via host`
     if (!peer.stats) return `rank ${peer.rank} · RTT ${rtt} · candidate measuring`
     const { candidateType, bytesSent, bytesReceived } = peer.stats
-    return `rank ${peer.rank} · RTT ${rtt} · candidate ${candidateType ?? 'unknown'} · ↑ ${bytes(bytesSent)} ↓ ${bytes(bytesReceived)}`
+    return `rank ${peer.rank} · RTT ${rtt} · candidate ${candidateType ?? 'unknown'} · ${peer.path ?? 'path unknown'} · ↑ ${bytes(bytesSent)} ↓ ${bytes(bytesReceived)}`
   }
 
   // ---- admission: knocks queue up, one prompt at a time; the session goes on meanwhile

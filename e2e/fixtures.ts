@@ -40,23 +40,32 @@ export interface CandidatePairAddresses {
   remote: string
 }
 
-/** The selected candidate pair of every open RTCPeerConnection in the page. */
-export function selectedPairAddresses(page: Page): Promise<CandidatePairAddresses[]> {
+export interface SelectedPair {
+  local: { type: string; address: string }
+  remote: { type: string; address: string }
+}
+
+/** The selected candidate pair of every connected RTCPeerConnection in the page: both ends' type and address. */
+export function selectedPairs(page: Page): Promise<SelectedPair[]> {
   return page.evaluate(async () => {
     type Stats = Record<string, string | undefined>
     const connections = (window as unknown as { __peerConnections: RTCPeerConnection[] }).__peerConnections
-    const pairs: CandidatePairAddresses[] = []
+    const pairs: SelectedPair[] = []
     for (const connection of connections.filter((pc) => pc.connectionState === 'connected')) {
       const stats = new Map<string, Stats>()
       ;(await connection.getStats()).forEach((entry: Stats, id: string) => stats.set(id, entry))
       const transport = [...stats.values()].find((entry) => entry.type === 'transport')
       const pair = stats.get(transport?.selectedCandidatePairId ?? '')
-      const local = stats.get(pair?.localCandidateId ?? '')
-      const remote = stats.get(pair?.remoteCandidateId ?? '')
-      pairs.push({ candidateType: local?.candidateType ?? '?', local: local?.address ?? '?', remote: remote?.address ?? '?' })
+      const end = (id = '') => ({ type: stats.get(id)?.candidateType ?? '?', address: stats.get(id)?.address ?? '?' })
+      pairs.push({ local: end(pair?.localCandidateId), remote: end(pair?.remoteCandidateId) })
     }
     return pairs
   })
+}
+
+/** The selected candidate pair of every open RTCPeerConnection in the page: the local type, both addresses. */
+export async function selectedPairAddresses(page: Page): Promise<CandidatePairAddresses[]> {
+  return (await selectedPairs(page)).map(({ local, remote }) => ({ candidateType: local.type, local: local.address, remote: remote.address }))
 }
 
 /** Runs in the page before its scripts: keeps a list of the page's peer connections. */

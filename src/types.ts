@@ -56,6 +56,8 @@ export interface SessionPeer extends PeerInfo {
   rtt?: number
   /** The direct link's candidate type, addresses and byte counts, refreshed every heartbeat. */
   stats?: LinkStats
+  /** How the direct link runs: peer to peer, or through a TURN relay (from `stats`, once known). */
+  path?: 'direct' | 'relayed'
 }
 
 export interface SessionInvite {

@@ -20,6 +20,7 @@ import {
 } from '../../src/index.js'
 import { boundedSizes, linkOf, onIntentSettled } from '../../src/testing.js'
 import { makeBlob } from '../../test/helpers/blob.js'
+import { turn, withTimeout } from './waits.js'
 
 // ------------------------------------------------------------------ peer connection recording
 
@@ -37,30 +38,8 @@ globalThis.RTCPeerConnection = class extends NativePeerConnection {
 
 const now = () => performance.now()
 const encoder = new TextEncoder()
-const decoder = new TextDecoder()
-
-/** A macrotask turn without setTimeout's 4 ms clamp. */
-const turn = (() => {
-  const channel = new MessageChannel()
-  const waiting: Array<() => void> = []
-  channel.port1.onmessage = () => waiting.shift()?.()
-  return () =>
-    new Promise<void>((resolve) => {
-      waiting.push(resolve)
-      channel.port2.postMessage(0)
-    })
-})()
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
-
-/** Rejects with `what` after `ms`. */
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms)
-  })
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
-}
 
 /** Polls `condition` every `everyMs` until it holds (resolves with the time) or `ms` passes. */
 async function until(condition: () => boolean, ms: number, what: string, everyMs = 5): Promise<number> {
@@ -349,6 +328,43 @@ async function interleaved(
   return out
 }
 
+/** Absolute time in ms, comparable between the pages of one browser (scale runs span many pages). */
+const wall = () => performance.timeOrigin + performance.now()
+let scaleSamples: { view: number[]; delta: number[] } = { view: [], delta: [] }
+let scaleTimer: ReturnType<typeof setInterval> | undefined
+
+/** Scale runs (bench/scale.mjs): deltas stamped with their emit time, delivery times recorded where they are applied. */
+const scale = {
+  listen(index: number) {
+    scaleSamples = { view: [], delta: [] }
+    peerAt(index).onApply = (provider, delta) => {
+      const t = (delta as { t?: unknown }).t ?? (delta.value as { t?: unknown } | undefined)?.t
+      if (typeof t === 'number') (provider === 'cursor' ? scaleSamples.view : scaleSamples.delta).push(wall() - t)
+    }
+  },
+  /** This page's delivery times since the last call. */
+  take() {
+    const taken = scaleSamples
+    scaleSamples = { view: [], delta: [] }
+    return taken
+  },
+  /** The host: a view delta every `1000 / hz` ms until `stop`. */
+  views(index: number, hz: number) {
+    const cursor = peerAt(index).emitters.get('cursor')!
+    let n = 0
+    clearInterval(scaleTimer)
+    scaleTimer = setInterval(() => cursor({ x: n++, y: 0, t: wall() }), 1000 / hz)
+  },
+  stop() {
+    clearInterval(scaleTimer)
+  },
+  /** A guest: one intent, stamped. */
+  intent(index: number, n: number) {
+    peerAt(index).emitters.get('kv')!({ key: 'k', value: { n, t: wall() } })
+  },
+  peerCount: (index: number) => peerAt(index).c.getPeers().length,
+}
+
 const bench = {
   info() {
     return { userAgent: navigator.userAgent, crossOriginIsolated: globalThis.crossOriginIsolated, hardwareConcurrency: navigator.hardwareConcurrency }
@@ -491,23 +507,21 @@ const bench = {
           10_000,
           'raw message',
         ),
-      // A second baseline: the same JSON as UTF-8 bytes behind a 1-byte header (what the library's framing sends).
+      // A second baseline: raw sending, as text, a message as long as the library's wire message
+      // (header, origin id, sequence number and provider around the same payload).
       (i) =>
         withTimeout(
           new Promise<number>((resolve) => {
             const d = payload(i, bytes)
             pair.chB.onmessage = (e) => {
-              const got = JSON.parse(decoder.decode(new Uint8Array(e.data as ArrayBuffer, 1))) as { n: number }
-              if (got.n === d.n) resolve(now() - t0)
+              const got = JSON.parse(e.data as string) as { d: { n: number } }
+              if (got.d.n === d.n) resolve(now() - t0)
             }
             const t0 = now()
-            const json = encoder.encode(JSON.stringify(d))
-            const frame = new Uint8Array(json.byteLength + 1)
-            frame.set(json, 1)
-            pair.chA.send(frame)
+            pair.chA.send(JSON.stringify({ v: 1, t: 'view', origin: host.c.getSelf().id, n: 1000 + i, p: 'cursor', d }))
           }),
           10_000,
-          'raw binary message',
+          'raw message of the wire size',
         ),
     )
     guest.onApply = null
@@ -804,7 +818,9 @@ const bench = {
     return { ...result, joined, topology, links }
   },
 
-  // ---------------------------------------------------------------- building blocks for multi-page runs (failover, memory)
+  // ---------------------------------------------------------------- building blocks for multi-page runs (failover, memory, scale)
+
+  scale,
 
   create,
   start: (index: number) => peerAt(index).c.start(),

@@ -152,6 +152,10 @@ export class Peer {
     return this.page.evaluate(([i, code]) => window.sessionHarness.accept(i, code), [this.index, answerCode] as const)
   }
 
+  leave(): Promise<void> {
+    return this.page.evaluate((i) => window.sessionHarness.leave(i), this.index)
+  }
+
   end(): Promise<void> {
     return this.page.evaluate((i) => window.sessionHarness.end(i), this.index)
   }

@@ -32,6 +32,8 @@ export const VIEWERS: SessionViewer[] = [{ uniqueId: 'left' }, { uniqueId: 'righ
 
 export interface PeerOptions {
   name?: string
+  /** The transport's STUN/TURN servers. Default: none. */
+  iceServers?: RTCIceServer[]
   heartbeat?: SessionSyncOptions['heartbeat']
   meshLimit?: number
   joinTimeoutMs?: number
@@ -350,7 +352,7 @@ function create(options: PeerOptions = {}): number {
   const index = peers.length
   const admit = admitHook(options.admit, index)
   const tapped: Peer['tapped'] = options.tap ? [] : null
-  const transport = createWebRtcTransport({ iceServers: [] })
+  const transport = createWebRtcTransport({ iceServers: options.iceServers ?? [] })
   const controller = new SessionSyncController({
     transport: tapped ? tapTransport(transport, tapped, options.holdPeerLinks) : transport,
     baseUrl: location.href.split('#')[0],

@@ -202,3 +202,14 @@ export function fromCanonicalBase64url(text: string): Uint8Array<ArrayBuffer> | 
     return null
   }
 }
+
+/** `chunks` one after another in one array of `total` bytes (their summed length). */
+export function concatBytes(chunks: Uint8Array[], total: number): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(total)
+  let at = 0
+  for (const chunk of chunks) {
+    out.set(chunk, at)
+    at += chunk.byteLength
+  }
+  return out
+}

@@ -5,9 +5,10 @@
  */
 import { deflateRaw, Inflate } from 'pako'
 import { InviteError, type InviteErrorCode } from '../errors.js'
-import { BASE64URL, ByteReader, ByteWriter, fromBase64url, toBase64url } from '../encoding/bytes.js'
+import { BASE64URL, ByteReader, ByteWriter, concatBytes, fromBase64url, toBase64url } from '../encoding/bytes.js'
 
-export const INVITE_VERSION = 1
+/** 2: the offer's candidates travel without related addresses (transport/sdp-codec.ts). */
+export const INVITE_VERSION = 2
 
 export interface Invite {
   /** nanoid-alphabet, at most 64 characters. */
@@ -158,13 +159,7 @@ function inflateCapped(data: Uint8Array, maxBytes: number): Uint8Array {
   inflator.onEnd = () => {}
   inflator.push(data, true)
   if (inflator.err || !inflator.ended) throw new RangeError(`not a complete deflate stream (${inflator.msg || 'truncated'})`)
-  const out = new Uint8Array(size)
-  let at = 0
-  for (const chunk of chunks) {
-    out.set(chunk, at)
-    at += chunk.length
-  }
-  return out
+  return concatBytes(chunks, size)
 }
 
 function checkFirstByte(kind: BlobKind, blob: string): void {

@@ -179,6 +179,7 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
           ...info, rank, self: id === self.id, linked: !!conn, stale: conn?.stale ?? false,
           ...(conn?.rtt !== undefined ? { rtt: conn.rtt } : {}),
           ...(conn?.stats ? { stats: conn.stats } : {}),
+          ...(conn?.stats?.path ? { path: conn.stats.path } : {}),
         }
       })
       .filter((p): p is SessionPeer => !!p)

@@ -3,13 +3,17 @@
  * sorted), so two peers with equal provider state get equal digests whatever order
  * their objects were built in. Used after failover to find peers that must re-bootstrap.
  */
-export function canonicalJson(value: unknown): string {
+import { MAX_PAYLOAD_DEPTH } from '../wire/shape.js'
+
+export function canonicalJson(value: unknown, depth = 0): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null'
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`
+  // Never deeper than a payload may nest (and the two levels digestOf wraps it in): a bound, not the stack's.
+  if (depth > MAX_PAYLOAD_DEPTH + 2) throw new RangeError(`state nested deeper than ${MAX_PAYLOAD_DEPTH} levels`)
+  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v, depth + 1)).join(',')}]`
   const entries = Object.entries(value as Record<string, unknown>)
     .filter(([, v]) => v !== undefined && typeof v !== 'function')
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v, depth + 1)}`).join(',')}}`
 }
 
 /** FNV-1a, 64 bits, computed as two 32-bit halves; returns 16 hex digits. */

@@ -5,6 +5,7 @@
 import { InviteError, SessionError, SessionStateError } from '../errors.js'
 import { decodeAnswer, decodeInvite, encodeAnswer, encodeInvite, type Invite, inviteBlobFrom, inviteUrl } from '../invite/invite.js'
 import { parseRelayFragment, RelayError, relayFragment, type RelayInviteRef, relayInviteUrl } from '../relay/index.js'
+import { isIceFailure } from '../transport/ice-failure.js'
 import type { Link, Signal } from '../transport/transport.js'
 import type { SessionAccess, SessionInvite, SessionViewer } from '../types.js'
 import { wire } from '../wire/build.js'
@@ -111,6 +112,10 @@ export class Invites<V extends SessionViewer = SessionViewer> extends Part<V> {
       link = await invite.pending.complete(signal)
     } catch (cause) {
       this.dropInvite(answer.inviteId)
+      if (isIceFailure(cause)) {
+        this.core.diagnostic(cause.code, cause.message, { error: cause })
+        throw new SessionError(cause.code, `Could not connect to the guest. ${cause.message}`, { cause })
+      }
       throw new SessionError('link-failed', 'Could not connect to the guest. Ask them for a new answer code, or send a new invite.', { cause })
     } finally {
       this.core.clock.clearTimeout(invite.timer)
@@ -175,8 +180,11 @@ export class Invites<V extends SessionViewer = SessionViewer> extends Part<V> {
         session.hostConn = conn
         this.parts.links.sendTo(conn, wire.join({ inviteId: invite.inviteId, user: this.core.self, ...this.parts.journaling.resumeClaim() }))
       },
-      () => {
-        if (this.current(session)) this.core.finish('join-failed')
+      (error: unknown) => {
+        if (!this.current(session)) return
+        // The join ends with what was missing (no ICE servers, no TURN), said once as a diagnostic.
+        if (isIceFailure(error)) this.core.diagnostic(error.code, error.message, { error })
+        this.core.finish(isIceFailure(error) ? error.code : 'join-failed')
       },
     )
     const answerCode = encodeAnswer({ inviteId: invite.inviteId, signal: await this.packSignal(pending.answer) })

@@ -1,4 +1,4 @@
-import { type Budget, type CacheStats, weighString } from './bounded.js'
+import { BoundedMap, type Budget, type CacheStats, weighString } from './bounded.js'
 
 /**
  * A guest's intents that the host has not yet confirmed, in the order they were made.
@@ -27,33 +27,33 @@ export interface OutboxListener {
  * made, and it stays until the host confirms it.
  */
 export class Outbox {
-  private readonly entries = new Map<string, OutboxEntry>()
-  private weight = 0
+  /** Never over budget, so it never evicts: `add` is only called for what `fits`. */
+  private readonly entries: BoundedMap<string, OutboxEntry>
   listener: OutboxListener | undefined
 
-  constructor(readonly budget: Budget) {}
+  constructor(readonly budget: Budget) {
+    this.entries = new BoundedMap(budget, (_id, entry) => weighString(entry.json), false)
+  }
 
   get size(): number {
     return this.entries.size
   }
 
   get bytes(): number {
-    return this.weight
+    return this.entries.bytes
   }
 
   stats(): CacheStats {
-    return { entries: this.entries.size, bytes: this.weight, budget: this.budget }
+    return this.entries.stats()
   }
 
   /** Whether a change of `json` would fit. */
   fits(json: string): boolean {
-    return this.entries.size < this.budget.entries && this.weight + weighString(json) <= this.budget.bytes
+    return this.entries.size < this.budget.entries && this.entries.bytes + weighString(json) <= this.budget.bytes
   }
 
   add(entry: OutboxEntry): void {
-    this.settle(entry.intentId)
     this.entries.set(entry.intentId, entry)
-    this.weight += weighString(entry.json)
     this.listener?.added(entry)
   }
 
@@ -66,7 +66,6 @@ export class Outbox {
     const entry = this.entries.get(intentId)
     if (entry) {
       this.entries.delete(intentId)
-      this.weight -= weighString(entry.json)
       this.listener?.settled(intentId)
     }
     return entry
@@ -80,6 +79,5 @@ export class Outbox {
   clear(): void {
     for (const intentId of this.entries.keys()) this.listener?.settled(intentId)
     this.entries.clear()
-    this.weight = 0
   }
 }

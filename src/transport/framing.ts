@@ -9,10 +9,13 @@
  *   batch:         [flags]([length u16][payload…])…   several whole messages of one lane
  *   chunk:         [flags][message id u32][total length u32][offset u32][payload…]
  * flags: bit 0 = lane (1 = bulk), bit 1 = chunk, bit 2 = batch; other bits must be zero.
+ *   text frame:    a lone small control message that is UTF-8 text goes as a text frame,
+ *                  headerless: browsers deliver small text frames sooner than binary ones.
  *
  * Batches are why a burst of small messages costs a few DataChannel sends rather than one
  * each: the browser's per-send cost, not the bytes, bounds the message rate.
  */
+import { concatBytes } from '../encoding/bytes.js'
 import { TransportError } from '../errors.js'
 import type { Clock, TimerHandle } from '../runtime/clock.js'
 import type { Lane, TransferProgress } from './transport.js'
@@ -23,6 +26,7 @@ export const DEFAULT_FRAME_BYTES = 16_000
 export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 export const DEFAULT_MAX_PARTIAL_MESSAGES = 8
 export const DEFAULT_REASSEMBLY_TIMEOUT_MS = 30_000
+const IN_FLIGHT_MARGIN_BYTES = 1024 * 1024
 
 const BULK_FLAG = 0b001
 const CHUNK_FLAG = 0b010
@@ -38,6 +42,7 @@ export type FramingErrorCode =
   | 'frame-unexpected'
   | 'message-oversized'
   | 'too-many-partial-messages'
+  | 'reassembly-over-budget'
   | 'reassembly-timeout'
   | 'invalid-option'
 
@@ -45,8 +50,13 @@ export class FramingError extends TransportError {
   declare readonly code: FramingErrorCode
 }
 
+/** Messages up to this many bytes may go as text frames (UTF-8 → UTF-16 never outgrows the frame limit). */
+const TEXT_FRAME_MAX_BYTES = 4 * 1024
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }) // a leading BOM is content, not a marker to drop
+const utf8Encoder = new TextEncoder()
+
 export interface OutboundFrame {
-  frame: Uint8Array<ArrayBuffer>
+  frame: Uint8Array<ArrayBuffer> | string
   /** Set for frames of multi-frame messages: bytes of the message sent once this frame is. */
   progress?: TransferProgress
 }
@@ -96,6 +106,8 @@ export class OutboundQueue {
       const { count, bytes } = this.batchable(queue)
       if (count > 1) return { frame: batchFrame(queue.splice(0, count), bytes, laneFlag) }
       queue.shift()
+      const text = lane === 'control' ? asText(message) : undefined
+      if (text !== undefined) return { frame: text }
       const frame = new Uint8Array(WHOLE_HEADER_BYTES + message.byteLength)
       frame[0] = laneFlag
       frame.set(message, WHOLE_HEADER_BYTES)
@@ -134,6 +146,16 @@ export class OutboundQueue {
   }
 }
 
+/** The message as text, if it is small and valid UTF-8. */
+function asText(message: Uint8Array): string | undefined {
+  if (message.byteLength > TEXT_FRAME_MAX_BYTES) return undefined
+  try {
+    return utf8.decode(message)
+  } catch {
+    return undefined
+  }
+}
+
 function batchFrame(messages: QueuedMessage[], bytes: number, laneFlag: number): Uint8Array<ArrayBuffer> {
   const frame = new Uint8Array(bytes)
   const view = new DataView(frame.buffer)
@@ -150,6 +172,11 @@ function batchFrame(messages: QueuedMessage[], bytes: number, laneFlag: number):
 export interface ReassemblyLimits {
   maxMessageBytes?: number
   maxPartialMessages?: number
+  /**
+   * The sum of bytes held for partly received messages. Default: the message limit plus
+   * 1 MiB, so one message of the largest size and a control message chunked past it fit.
+   */
+  maxBytesInFlight?: number
   /** A partial message with no new frame for this long is dropped. */
   timeoutMs?: number
 }
@@ -165,37 +192,65 @@ export interface Delivery {
 interface PartialMessage {
   readonly lane: Lane
   readonly total: number
-  /** Undefined while discarding the rest of a refused or expired message. */
-  buffer: Uint8Array | undefined
+  /** The payloads received so far, joined once the last one is in: memory follows the bytes that came, not the length announced. */
+  readonly chunks: Uint8Array[]
   received: number
   timer: TimerHandle
 }
 
+/** Ids of dropped messages remembered, so their remaining frames are discarded quietly. */
+const DROPPED_IDS_REMEMBERED = 32
+
 /**
- * Joins frames into messages. Bad input never throws anything but a FramingError; a
- * refused message is discarded frame by frame without allocating, and the reassembler
- * stays usable.
+ * Joins frames into messages. Memory grows only with the bytes that arrive, within two
+ * bounds per link: the number of partial messages and the sum of their bytes. At either
+ * bound the partial message that progressed least recently is dropped (an honest sender
+ * interleaves at most one message per lane, always progressing), so junk left half-sent
+ * cannot lock out a legitimate large message. Bad input never throws anything but a
+ * FramingError; the frames left of a dropped message are discarded quietly, and the
+ * reassembler stays usable.
  */
 export class Reassembler {
+  /** In order of the last frame received: the least recently progressed first. */
   private readonly partials = new Map<number, PartialMessage>()
+  private readonly dropped = new Set<number>()
   private readonly maxMessageBytes: number
   private readonly maxPartialMessages: number
+  private readonly maxBytesInFlight: number
   private readonly timeoutMs: number
+  private held = 0
 
-  /** `onExpired` hears about partial messages dropped by the timeout. */
+  /** `onDropped` hears about partial messages dropped by the timeout or to make room for another. */
   constructor(
     private readonly clock: Clock,
-    private readonly onExpired: (error: FramingError) => void,
+    private readonly onDropped: (error: FramingError) => void,
     limits: ReassemblyLimits = {},
   ) {
     this.maxMessageBytes = limits.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES
     this.maxPartialMessages = limits.maxPartialMessages ?? DEFAULT_MAX_PARTIAL_MESSAGES
+    this.maxBytesInFlight = limits.maxBytesInFlight ?? Math.min(this.maxMessageBytes + IN_FLIGHT_MARGIN_BYTES, MAX_ENCODABLE_BYTES)
     this.timeoutMs = limits.timeoutMs ?? DEFAULT_REASSEMBLY_TIMEOUT_MS
     checkMessageLimit(this.maxMessageBytes)
+    checkMessageLimit(this.maxBytesInFlight)
+  }
+
+  /** Bytes held for partly received messages. */
+  get bytesInFlight(): number {
+    return this.held
+  }
+
+  /** Partly received messages. */
+  get partialMessages(): number {
+    return this.partials.size
   }
 
   /** Undefined for frames of a message being discarded. Throws FramingError on bad frames. */
-  accept(frame: Uint8Array): Delivery | undefined {
+  accept(frame: Uint8Array | string): Delivery | undefined {
+    if (typeof frame === 'string') {
+      const message = utf8Encoder.encode(frame)
+      this.checkSize(message.byteLength)
+      return { lane: 'control', messages: [message] }
+    }
     const flags = frame[0]
     // 0–5: whole, chunk or batch, either lane; chunk and batch together (6, 7) mean nothing.
     if (flags === undefined || flags > (BULK_FLAG | BATCH_FLAG)) {
@@ -218,24 +273,27 @@ export class Reassembler {
     const payload = frame.subarray(CHUNK_HEADER_BYTES)
     const end = offset + payload.byteLength
     if (end > total) throw new FramingError('frame-malformed', 'Received a chunk beyond its message length.')
+    if (offset > 0 && this.dropped.has(id) && !this.partials.has(id)) return undefined
 
     const partial = offset === 0 ? this.start(id, lane, total) : this.partials.get(id)
     if (!partial || partial.lane !== lane || partial.total !== total || partial.received !== offset) {
       throw new FramingError('frame-unexpected', `Received a chunk of message ${id} out of sequence.`)
     }
+    this.makeRoom(id, payload.byteLength)
+    partial.chunks.push(payload)
     partial.received = end
+    this.held += payload.byteLength
     this.clock.clearTimeout(partial.timer)
-    if (end === total) this.partials.delete(id)
-    else partial.timer = this.expireLater(id)
-    if (!partial.buffer) {
-      // Only a refused message lacks a buffer at its first frame: report it once.
-      if (offset === 0) this.checkSize(total)
-      return undefined
-    }
-
-    partial.buffer.set(payload, offset)
+    // Re-inserted, so the map stays ordered by the last frame received.
+    this.partials.delete(id)
     const progress: TransferProgress = { direction: 'receive', bytes: end, total }
-    return { lane, messages: end === total ? [partial.buffer] : [], progress }
+    if (end < total) {
+      partial.timer = this.expireLater(id)
+      this.partials.set(id, partial)
+      return { lane, messages: [], progress }
+    }
+    this.held -= partial.received
+    return { lane, messages: [join(partial.chunks, total)], progress }
   }
 
   /** A batch frame's messages; all or none: a length running past the frame refuses the whole frame. */
@@ -260,28 +318,63 @@ export class Reassembler {
   clear(): void {
     for (const partial of this.partials.values()) this.clock.clearTimeout(partial.timer)
     this.partials.clear()
+    this.dropped.clear()
+    this.held = 0
   }
 
   private start(id: number, lane: Lane, total: number): PartialMessage {
     if (this.partials.has(id)) {
       throw new FramingError('frame-unexpected', `Message ${id} started again before it was complete.`)
     }
-    if (this.partials.size >= this.maxPartialMessages) {
-      throw new FramingError(
-        'too-many-partial-messages',
-        `More than ${this.maxPartialMessages} messages are arriving at once; message ${id} was dropped.`,
-      )
+    this.dropped.delete(id)
+    if (total > this.maxMessageBytes || total > this.maxBytesInFlight) {
+      this.forget(id)
+      const limit = Math.min(this.maxMessageBytes, this.maxBytesInFlight)
+      throw new FramingError('message-oversized', `Dropped an incoming message of ${total} bytes: the limit is ${limit} bytes.`)
     }
-    const partial: PartialMessage = {
-      lane,
-      total,
-      // A refused message is still tracked, so its remaining frames are discarded quietly.
-      buffer: total > this.maxMessageBytes ? undefined : new Uint8Array(total),
-      received: 0,
-      timer: this.expireLater(id),
+    const victim = this.partials.size >= this.maxPartialMessages ? this.stalest() : undefined
+    if (victim !== undefined) {
+      this.dropReporting(victim, 'too-many-partial-messages', `More than ${this.maxPartialMessages} messages were arriving at once; message ${victim} was dropped.`)
     }
+    const partial: PartialMessage = { lane, total, chunks: [], received: 0, timer: this.expireLater(id) }
     this.partials.set(id, partial)
     return partial
+  }
+
+  /** Drops the least recently progressed other messages until `bytes` more fit the budget. */
+  private makeRoom(id: number, bytes: number): void {
+    while (this.held + bytes > this.maxBytesInFlight) {
+      // The message alone fits (its total was checked at its start); only others can be in the way.
+      const victim = this.stalest(id)
+      if (victim === undefined) return
+      this.dropReporting(victim, 'reassembly-over-budget', `Partly received messages exceeded ${this.maxBytesInFlight} bytes; message ${victim} was dropped.`)
+    }
+  }
+
+  /** The least recently progressed partial message other than `except`. */
+  private stalest(except?: number): number | undefined {
+    for (const id of this.partials.keys()) if (id !== except) return id
+    return undefined
+  }
+
+  private dropReporting(id: number, code: FramingErrorCode, message: string): void {
+    this.drop(id)
+    this.onDropped(new FramingError(code, message))
+  }
+
+  private drop(id: number): void {
+    const partial = this.partials.get(id)
+    if (!partial) return
+    this.clock.clearTimeout(partial.timer)
+    this.held -= partial.received
+    this.partials.delete(id)
+    this.forget(id)
+  }
+
+  /** Remembers a dropped message's id (a bounded number of them) to discard its remaining frames. */
+  private forget(id: number): void {
+    this.dropped.add(id)
+    if (this.dropped.size > DROPPED_IDS_REMEMBERED) this.dropped.delete(this.dropped.values().next().value!)
   }
 
   private expireLater(id: number): TimerHandle {
@@ -290,17 +383,7 @@ export class Reassembler {
 
   private expire(id: number): void {
     const partial = this.partials.get(id)
-    if (!partial) return
-    if (!partial.buffer) {
-      this.partials.delete(id)
-      return
-    }
-    // Keep discarding late frames of this message for one more period, then forget it.
-    partial.buffer = undefined
-    partial.timer = this.expireLater(id)
-    this.onExpired(
-      new FramingError('reassembly-timeout', `Message ${id} stalled at ${partial.received} of ${partial.total} bytes and was dropped.`),
-    )
+    if (partial) this.dropReporting(id, 'reassembly-timeout', `Message ${id} stalled at ${partial.received} of ${partial.total} bytes and was dropped.`)
   }
 
   private checkSize(length: number): void {
@@ -311,6 +394,11 @@ export class Reassembler {
       )
     }
   }
+}
+
+/** The chunks of a message as one array; a single chunk is used as it is. */
+function join(chunks: Uint8Array[], total: number): Uint8Array {
+  return chunks.length === 1 ? chunks[0]! : concatBytes(chunks, total)
 }
 
 /** A plain Uint8Array over part of a frame, no copy (a Buffer's slice() would not be one). */

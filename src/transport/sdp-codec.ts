@@ -5,6 +5,13 @@
  * carry information; everything else is rebuilt as a canonical SDP that Chromium accepts.
  * A Chromium offer with two host candidates packs into about 70 bytes. Offer and answer
  * need no type mark: their rebuilt SDPs differ only in the setup role they carry.
+ *
+ * Two things in a Chromium SDP are left out, so that a srflx or relay candidate fits a short
+ * invite beside the host one (e2e/nat/): active TCP candidates, which pair only with passive
+ * ones, and a browser offers none; and the related address of a reflexive or relayed
+ * candidate, which ICE never uses (RFC 8445 §5.1.3) and which tells a stranger the private
+ * address behind the NAT. The rebuilt SDP carries 0.0.0.0:0 there, as Chromium does itself
+ * when it hides the address.
  */
 import { InviteError, TransportError } from '../errors.js'
 import { Alphabet64, ByteReader, ByteWriter } from '../encoding/bytes.js'
@@ -55,8 +62,6 @@ interface IceCandidate {
   type: CandidateType
   address: string
   port: number
-  /** Present exactly when type is not host. */
-  related?: { address: string; port: number }
 }
 
 interface DataChannelDescription {
@@ -159,6 +164,7 @@ function parseCandidates(lines: string[]): IceCandidate[] {
     // With BUNDLE and rtcp-mux a DataChannel uses component 1 only.
     .filter(([, component]) => component === '1')
     .map((fields) => ({ priority: Number(fields[3]), candidate: parseCandidate(fields) }))
+    .filter(({ candidate }) => candidate.transport !== 'tcp-active')
   if (parsed.length > MAX_CANDIDATES) unsupported(`it has more than ${MAX_CANDIDATES} candidates`)
   return parsed.sort((a, b) => rankOf(b.candidate, b.priority) - rankOf(a.candidate, a.priority)).map(({ candidate }) => candidate)
 }
@@ -174,18 +180,13 @@ function parseCandidate(fields: string[]): IceCandidate {
   if (typ !== 'typ') unsupported('a candidate line is malformed')
   const named = new Map<string, string>()
   for (let i = 0; i + 1 < extensions.length; i += 2) named.set(extensions[i]!, extensions[i + 1]!)
-  const candidateType = enumValue(CANDIDATE_TYPES, type, 'candidate type')
   const transport = protocol.toLowerCase() === 'tcp' ? `tcp-${named.get('tcptype') ?? ''}` : protocol
-  const candidate: IceCandidate = {
+  return {
     transport: enumValue(CANDIDATE_TRANSPORTS, transport, 'candidate transport'),
-    type: candidateType,
+    type: enumValue(CANDIDATE_TYPES, type, 'candidate type'),
     address: checkedAddress(address),
     port: portNumber(port),
   }
-  if (candidateType === 'host') return candidate
-  // Chromium itself writes 0.0.0.0:0 when it hides the related address.
-  const related = { address: checkedAddress(named.get('raddr') ?? '0.0.0.0'), port: portNumber(named.get('rport') ?? '0') }
-  return { ...candidate, related }
 }
 
 function portNumber(text: string): number {
@@ -241,28 +242,19 @@ function readDescription(reader: ByteReader): DataChannelDescription {
   return { iceUfrag, icePwd, fingerprint: { hash, digest }, setup, mid, sctpPort, maxMessageSize, candidates }
 }
 
-/** One byte of kinds: type (2 bits), transport (2), address kind (2), related address kind (2). */
+/** One byte of kinds: type (2 bits), transport (2), address kind (2), two bits that must be 0. */
 function writeCandidate(writer: ByteWriter, c: IceCandidate): void {
   const kind = addressKind(c.address)!
-  const relatedKind = c.related ? addressKind(c.related.address)! : 'ipv4'
-  writer.u8(
-    CANDIDATE_TYPES.indexOf(c.type) |
-      (CANDIDATE_TRANSPORTS.indexOf(c.transport) << 2) |
-      (ADDRESS_KINDS.indexOf(kind) << 4) |
-      (ADDRESS_KINDS.indexOf(relatedKind) << 6),
-  )
+  writer.u8(CANDIDATE_TYPES.indexOf(c.type) | (CANDIDATE_TRANSPORTS.indexOf(c.transport) << 2) | (ADDRESS_KINDS.indexOf(kind) << 4))
   writeAddress(writer, kind, c.address).u16(c.port)
-  if (c.related) writeAddress(writer, relatedKind, c.related.address).u16(c.related.port)
 }
 
 function readCandidate(reader: ByteReader): IceCandidate {
   const kinds = reader.u8()
+  if (kinds >> 6 !== 0) throw new RangeError('unknown candidate flags')
   const type = enumAt(CANDIDATE_TYPES, kinds & 3)
   const transport = enumAt(CANDIDATE_TRANSPORTS, (kinds >> 2) & 3)
-  const candidate: IceCandidate = { type, transport, address: readAddress(reader, enumAt(ADDRESS_KINDS, (kinds >> 4) & 3)), port: reader.u16() }
-  if (type === 'host') return candidate
-  const related = { address: readAddress(reader, enumAt(ADDRESS_KINDS, kinds >> 6)), port: reader.u16() }
-  return { ...candidate, related }
+  return { type, transport, address: readAddress(reader, enumAt(ADDRESS_KINDS, (kinds >> 4) & 3)), port: reader.u16() }
 }
 
 function enumAt<T>(values: readonly T[], index: number): T {
@@ -391,7 +383,7 @@ function candidateLine(c: IceCandidate, rank: number): string {
   const component = 1
   const priority = TYPE_PREFERENCE[c.type] * 2 ** 24 + (65535 - rank) * 2 ** 8 + (256 - component)
   const [protocol, tcpType] = c.transport.split('-')
-  const related = c.related ? ` raddr ${c.related.address} rport ${c.related.port}` : ''
+  const related = c.type === 'host' ? '' : ' raddr 0.0.0.0 rport 0'
   const tcp = tcpType ? ` tcptype ${tcpType}` : ''
   return `a=candidate:${rank + 1} ${component} ${protocol} ${priority} ${c.address} ${c.port} typ ${c.type}${related}${tcp}`
 }

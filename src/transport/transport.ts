@@ -65,6 +65,10 @@ export interface TransferProgress {
 export interface LinkStats {
   /** host | srflx | relay | prflx, of the selected candidate pair, when known. */
   candidateType?: string
+  /** The remote candidate's type in that pair. */
+  remoteCandidateType?: string
+  /** `relayed` when either end of the selected pair is a TURN relay candidate, `direct` otherwise. */
+  path?: 'direct' | 'relayed'
   localAddress?: string
   remoteAddress?: string
   bytesSent: number

@@ -11,6 +11,7 @@ import type { Instance as Peer, SignalData } from 'simple-peer'
 import SimplePeer from 'simple-peer/simplepeer.min.js'
 import { TransportError } from '../errors.js'
 import { systemClock } from '../runtime/clock.js'
+import { iceFailureError } from './ice-failure.js'
 import {
   checkFrameBytes,
   checkMessageLimit,
@@ -43,6 +44,8 @@ export interface WebRtcTransportOptions {
   chunkBytes?: number
   /** A partly received message with no new frame for this long is dropped. Default 30 s. */
   reassemblyTimeoutMs?: number
+  /** Bytes held per link for partly received messages; past it the stalest is dropped. Default: maxMessageBytes + 1 MiB. */
+  reassemblyBudgetBytes?: number
   /** How signals are packed into invites. Default: the compact SDP codec. */
   signalCodec?: SignalCodec
 }
@@ -67,6 +70,7 @@ interface LinkSettings {
   chunkBytes: number
   maxMessageBytes: number
   reassemblyTimeoutMs: number
+  reassemblyBudgetBytes: number | undefined
 }
 
 /**
@@ -100,9 +104,11 @@ class WebRtcTransport implements Transport {
       chunkBytes: options.chunkBytes ?? DEFAULT_FRAME_BYTES,
       maxMessageBytes: options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
       reassemblyTimeoutMs: options.reassemblyTimeoutMs ?? DEFAULT_REASSEMBLY_TIMEOUT_MS,
+      reassemblyBudgetBytes: options.reassemblyBudgetBytes,
     }
     checkFrameBytes(this.linkSettings.chunkBytes)
     checkMessageLimit(this.linkSettings.maxMessageBytes)
+    if (options.reassemblyBudgetBytes !== undefined) checkMessageLimit(options.reassemblyBudgetBytes)
   }
 
   async createOffer(): Promise<PendingOffer> {
@@ -146,9 +152,13 @@ class WebRtcTransport implements Transport {
   /** Settles with the link when the channel opens. Listening from the start also keeps peer errors handled. */
   private whenOpen(peer: Peer): Promise<Link> {
     const inbox = new FrameInbox(peer)
+    // Kept for the failure's diagnosis: simple-peer lets go of the connection before it reports the error.
+    const connection = internals(peer)._pc
     const opened = new Promise<Link>((resolve, reject) => {
-      const fail = (cause?: Error) =>
-        reject(new TransportError('connect-failed', 'The connection to the peer could not be opened.', { cause }))
+      const fail = (cause?: Error) => {
+        const sdps = { local: connection?.localDescription?.sdp, remote: connection?.remoteDescription?.sdp }
+        reject(iceFailureError(cause, sdps, this.hasIceServers) ?? new TransportError('connect-failed', 'The connection to the peer could not be opened.', { cause }))
+      }
       peer.once('error', fail)
       peer.once('close', fail)
       peer.once('connect', () => {
@@ -194,20 +204,20 @@ class WebRtcTransport implements Transport {
  * simple-peer says 'connect' and the link exists: those wait here, in order.
  */
 class FrameInbox {
-  private early: Uint8Array[] = []
-  private sink: ((frame: Uint8Array) => void) | null = null
+  private early: Array<Uint8Array | string> = []
+  private sink: ((frame: Uint8Array | string) => void) | null = null
 
   constructor(peer: Peer) {
     internals(peer)._onChannelMessage = (event) => {
       if (peer.destroyed) return
-      // binaryType is 'arraybuffer'; a text message is no frame of ours (the reassembler says so).
-      const frame = event.data instanceof ArrayBuffer ? new Uint8Array(event.data) : new Uint8Array(0)
+      // binaryType is 'arraybuffer'; text frames carry lone small messages (framing.ts).
+      const frame = event.data instanceof ArrayBuffer ? new Uint8Array(event.data) : typeof event.data === 'string' ? event.data : new Uint8Array(0)
       if (this.sink) this.sink(frame)
       else this.early.push(frame)
     }
   }
 
-  attach(sink: (frame: Uint8Array) => void): void {
+  attach(sink: (frame: Uint8Array | string) => void): void {
     this.sink = sink
     for (const frame of this.early.splice(0)) sink(frame)
   }
@@ -235,6 +245,7 @@ class WebRtcLink implements Link {
     this.inbound = new Reassembler(systemClock, (error) => this.events.emit('error', error), {
       maxMessageBytes: settings.maxMessageBytes,
       timeoutMs: settings.reassemblyTimeoutMs,
+      maxBytesInFlight: settings.reassemblyBudgetBytes,
     })
     this.channel.bufferedAmountLowThreshold = LOW_WATER_BYTES
     this.channel.addEventListener('bufferedamountlow', this.flush)
@@ -249,8 +260,8 @@ class WebRtcLink implements Link {
   }
 
   /**
-   * Queues the message; frames go out at the end of the current task, so messages sent
-   * together (a fan-out, a burst of deltas) share frames instead of paying a send each.
+   * The first message of a task goes out at once; those sent after it in the same task (a
+   * burst of deltas) wait for its end and share frames instead of paying a send each.
    */
   send(message: Uint8Array, lane: Lane = 'control'): void {
     if (this.closed) throw new TransportError('link-closed', 'Cannot send on a closed link.')
@@ -258,6 +269,7 @@ class WebRtcLink implements Link {
     if (this.flushQueued) return
     this.flushQueued = true
     queueMicrotask(this.flushQueuedFrames)
+    if (this.channel.readyState === 'open') this.flush()
   }
 
   /** Whatever is queued (a goodbye, say) is handed to the channel first, which delivers it before closing. */
@@ -282,8 +294,11 @@ class WebRtcLink implements Link {
     const pair = selectedCandidatePair(report)
     const local = pair && report.get(String(pair.localCandidateId))
     const remote = pair && report.get(String(pair.remoteCandidateId))
+    const types = [text(local?.candidateType), text(remote?.candidateType)]
     return {
-      candidateType: text(local?.candidateType),
+      candidateType: types[0],
+      remoteCandidateType: types[1],
+      ...(pair ? { path: types.includes('relay') ? ('relayed' as const) : ('direct' as const) } : {}),
       localAddress: text(local?.address),
       remoteAddress: text(remote?.address),
       bytesSent: Number(pair?.bytesSent ?? 0),
@@ -305,7 +320,8 @@ class WebRtcLink implements Link {
       const next = this.outbound.next()
       if (!next) return
       try {
-        this.channel.send(next.frame)
+        if (typeof next.frame === 'string') this.channel.send(next.frame)
+        else this.channel.send(next.frame)
       } catch (cause) {
         return this.destroy('send failed', new TransportError('link-failed', 'The data channel refused a frame.', { cause }))
       }
@@ -314,7 +330,7 @@ class WebRtcLink implements Link {
     }
   }
 
-  private readonly receive = (frame: Uint8Array): void => {
+  private readonly receive = (frame: Uint8Array | string): void => {
     if (this.closed) return
     let delivery
     try {

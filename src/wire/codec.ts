@@ -1,6 +1,7 @@
 /** The edge: bytes in, a validated WireMessage out, or a WireError. Nothing else escapes. */
 import * as v from 'valibot'
 import { WireError } from '../errors.js'
+import { acceptFast } from './fast-path.js'
 import { PROTOCOL_VERSION, WIRE_TYPES, wireMessageSchema, type WireMessage, type WireType } from './messages.js'
 
 const encoder = new TextEncoder()
@@ -31,6 +32,8 @@ export function decodeMessage(bytes: Uint8Array, maxBytes: number): WireMessage 
   if (typeof type !== 'string' || !knownTypes.has(type)) {
     throw new WireError('wire-unknown-type', `Unknown message type ${JSON.stringify(type)?.slice(0, 40)}.`)
   }
+  const fast = acceptFast(raw, type as WireType)
+  if (fast) return fast
   const result = v.safeParse(wireMessageSchema, raw)
   if (!result.success) {
     const issue = result.issues[0]

@@ -7,22 +7,23 @@ import { MAX_PAYLOAD_DEPTH, nestsWithin } from './shape.js'
 
 export const PROTOCOL_VERSION = 1
 
-const MAX_ID = 64
+export const MAX_ID = 64
 const MAX_NAME = 80
 const MAX_PEERS = 256
-const MAX_CHANGES = 256
+export const MAX_CHANGES = 256
+export const MAX_REASON = 200
 const MAX_SIGNAL = 16 * 1024
 
 const id = v.pipe(v.string(), v.minLength(1), v.maxLength(MAX_ID))
 const count = v.pipe(v.number(), v.safeInteger(), v.minValue(0))
-const reason = v.pipe(v.string(), v.maxLength(200))
+const reason = v.pipe(v.string(), v.maxLength(MAX_REASON))
 /**
  * A provider's whole state, from the host: not walked again here (a 10 MiB bootstrap would
  * pay for it); the host checked each provider's snapshot when it collected it.
  */
 const state = v.unknown()
 /** A viewer id inside a payload: the key of per-viewer state and of last-write-wins, so bounded like every id. */
-const viewerKey = (d: Record<string, unknown>) => [d.viewerId, d.viewerUniqueId].every((w) => w == null || (typeof w === 'string' && w.length <= MAX_ID))
+export const viewerKey = (d: Record<string, unknown>) => [d.viewerId, d.viewerUniqueId].every((w) => w == null || (typeof w === 'string' && w.length <= MAX_ID))
 /** A provider's own payload: any JSON object. Its shape is the provider's business. */
 const payload = v.pipe(
   v.record(v.string(), v.unknown()),

@@ -8,6 +8,7 @@ import { decodeAnswer, encodeAnswer, MAX_BLOB_BYTES } from '../../src/invite/inv
 import { PayloadLimitError, type SessionDeltaMeta } from '../../src/index.js'
 import { decodeMessage } from '../../src/wire/codec.js'
 import { MAX_PAYLOAD_DEPTH } from '../../src/wire/shape.js'
+import { digestOf } from '../../src/session/digest.js'
 import type { SetDelta } from '../helpers/kv-provider.js'
 import { TestSession, diagnostics, forge, tap } from '../helpers/session.js'
 
@@ -29,6 +30,15 @@ describe('structural limits', () => {
     await s.connect(s.host, late)
     expect(late.controller.getState()).toBe('connected')
     expect(late.kv.store()).toEqual(s.host.kv.store())
+  })
+
+  it('the digest walks state to a bounded depth: 100,000 levels is a clear RangeError, not a stack overflow', () => {
+    let deep: unknown = 0
+    for (let i = 0; i < 100_000; i++) deep = [deep]
+    expect(() => digestOf([{ p: 'kv', w: null, d: deep }])).toThrow(new RangeError(`state nested deeper than ${MAX_PAYLOAD_DEPTH} levels`))
+    let ok: unknown = 0
+    for (let i = 0; i < MAX_PAYLOAD_DEPTH; i++) ok = [ok]
+    expect(digestOf([{ p: 'kv', w: null, d: ok }])).toMatch(/^[0-9a-f]{16}$/)
   })
 
   it('accepts nesting up to the limit and refuses one level more', async () => {

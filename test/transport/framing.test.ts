@@ -6,7 +6,6 @@ import {
   FramingError,
   OutboundQueue,
   Reassembler,
-  type Delivery,
   type OutboundFrame,
   type ReassemblyLimits,
 } from '../../src/transport/framing.js'
@@ -25,7 +24,7 @@ function receiver(limits: ReassemblyLimits = {}) {
   return { clock, expired, reassembler }
 }
 
-function framesOf(message: Uint8Array, lane: Lane = 'bulk'): Uint8Array[] {
+function framesOf(message: Uint8Array, lane: Lane = 'bulk'): Array<Uint8Array | string> {
   const queue = new OutboundQueue()
   queue.enqueue(message, lane)
   return drain(queue).map((f) => f.frame)
@@ -41,6 +40,10 @@ function codeOf(action: () => unknown): string | undefined {
 }
 
 const bytes = (length: number, fill = 1) => new Uint8Array(length).fill(fill)
+/** Messages as base64 text: compared as strings, which is fast where element-wise deep equality of large arrays is not. */
+const b64 = (messages: Uint8Array[] | undefined) => messages?.map((m) => Buffer.from(m.buffer, m.byteOffset, m.byteLength).toString('base64'))
+/** A frame's size on the channel: text frames travel as UTF-8. */
+const sizeOf = (frame: Uint8Array | string) => (typeof frame === 'string' ? new TextEncoder().encode(frame).byteLength : frame.byteLength)
 
 describe('framing', () => {
   it('splits any message into frames under 16 KiB and joins them byte for byte', () => {
@@ -48,12 +51,12 @@ describe('framing', () => {
       fc.property(fc.uint8Array({ maxLength: 70_000 }), fc.constantFrom<Lane>('control', 'bulk'), (message, lane) => {
         const { reassembler } = receiver()
         const deliveries = framesOf(message, lane).map((frame) => {
-          expect(frame.byteLength).toBeLessThan(FRAME_LIMIT_BYTES)
+          expect(sizeOf(frame)).toBeLessThan(FRAME_LIMIT_BYTES)
           return reassembler.accept(frame)
         })
         const last = deliveries.at(-1)
         expect(last?.lane).toBe(lane)
-        expect(last?.messages).toEqual([message])
+        expect(b64(last?.messages)).toEqual(b64([message]))
         expect(deliveries.slice(0, -1).every((d) => d?.messages.length === 0)).toBe(true)
       }),
       { numRuns: 60 },
@@ -63,11 +66,37 @@ describe('framing', () => {
   it('sends a small message as one frame, without progress', () => {
     const queue = new OutboundQueue()
     expect(queue.next()).toBeUndefined()
-    queue.enqueue(bytes(100), 'control')
+    queue.enqueue(bytes(100, 0xff), 'bulk')
     const frames = drain(queue)
     expect(frames).toHaveLength(1)
     expect(frames[0]!.progress).toBeUndefined()
-    expect(frames[0]!.frame.byteLength).toBe(101)
+    expect(frames[0]!.frame).toHaveLength(101)
+  })
+
+  it('sends a lone small control message of UTF-8 text as a text frame, anything else as binary', () => {
+    const json = new TextEncoder().encode(JSON.stringify({ v: 1, t: 'view', d: { x: 'é€😀' } }))
+    const lone = (message: Uint8Array, lane: Lane = 'control') => {
+      const queue = new OutboundQueue()
+      queue.enqueue(message, lane)
+      return drain(queue).map((f) => f.frame)
+    }
+    const [text] = lone(json)
+    expect(typeof text).toBe('string')
+    expect(receiver().reassembler.accept(text!)).toEqual({ lane: 'control', messages: [json] })
+    const bom = Uint8Array.of(0xef, 0xbb, 0xbf, 0x41)
+    expect(receiver().reassembler.accept(lone(bom)[0]!)?.messages).toEqual([bom]) // byte for byte, a leading BOM too
+    expect(typeof lone(json, 'bulk')[0]).not.toBe('string') // bulk keeps its lane flag
+    expect(typeof lone(Uint8Array.of(0xc3, 0x28))[0]).not.toBe('string') // not UTF-8
+    expect(typeof lone(bytes(5_000, 0x41))[0]).not.toBe('string') // over the text limit
+    // Messages queued together still share a binary batch frame.
+    const queue = new OutboundQueue()
+    queue.enqueue(json, 'control')
+    queue.enqueue(json, 'control')
+    const batch = drain(queue)
+    expect(batch).toHaveLength(1)
+    expect(typeof batch[0]!.frame).not.toBe('string')
+    // A text frame over the message limit is refused like any other message.
+    expect(codeOf(() => receiver({ maxMessageBytes: 10 }).reassembler.accept('x'.repeat(11)))).toBe('message-oversized')
   })
 
   it('reports progress on both ends of a multi-frame message', () => {
@@ -97,7 +126,7 @@ describe('framing', () => {
       ['bulk', 100_000],
     ])
     // The bulk message had one frame out; the control messages (three frames) go next.
-    expect(rest.slice(0, 3).map((f) => f.frame[0]! & 0b01)).toEqual([0, 0, 0])
+    expect(rest.slice(0, 3).map((f) => (typeof f.frame === 'string' ? 0 : f.frame[0]! & 0b01))).toEqual([0, 0, 0])
   })
 
   it('packs messages queued together into shared frames, each lane in order, and splits them again', () => {
@@ -110,12 +139,12 @@ describe('framing', () => {
         const { reassembler } = receiver()
         const received: Record<Lane, Uint8Array[]> = { control: [], bulk: [] }
         for (const { frame } of frames) {
-          expect(frame.byteLength).toBeLessThan(FRAME_LIMIT_BYTES)
+          expect(sizeOf(frame)).toBeLessThan(FRAME_LIMIT_BYTES)
           const delivery = reassembler.accept(frame)!
           received[delivery.lane].push(...delivery.messages)
         }
         for (const lane of ['control', 'bulk'] as const) {
-          expect(received[lane]).toEqual(sent.filter((m) => m.lane === lane).map((m) => bytes(m.size, m.fill)))
+          expect(b64(received[lane])).toEqual(b64(sent.filter((m) => m.lane === lane).map((m) => bytes(m.size, m.fill))))
         }
       }),
       { numRuns: 40 },
@@ -161,22 +190,90 @@ describe('framing', () => {
     expect(codeOf(() => reassembler.accept(head!))).toBe('message-oversized')
     for (const frame of tail) expect(reassembler.accept(frame)).toBeUndefined()
     const next = framesOf(bytes(20_000, 9)).map((f) => reassembler.accept(f))
-    expect(next.at(-1)?.messages).toEqual([bytes(20_000, 9)])
+    expect(b64(next.at(-1)?.messages)).toEqual(b64([bytes(20_000, 9)]))
   })
 
-  it('bounds the number of messages arriving at once', () => {
-    const { reassembler } = receiver({ maxPartialMessages: 2 })
+  it('drops the least recently progressed message when too many arrive at once, and reports it', () => {
+    const { expired: dropped, reassembler } = receiver({ maxPartialMessages: 2 })
     const queue = new OutboundQueue()
     for (let i = 0; i < 3; i++) queue.enqueue(bytes(20_000, i), 'bulk')
-    // As if three senders interleaved: the first frames of three messages.
-    const firsts = drain(queue).filter((f) => f.progress?.bytes === 15_987)
+    // As if three senders interleaved: the first frames of three messages, then the rest of the third.
+    const frames = drain(queue)
+    const firsts = frames.filter((f) => f.progress?.bytes === 15_987)
     expect(firsts).toHaveLength(3)
     reassembler.accept(firsts[0]!.frame)
     reassembler.accept(firsts[1]!.frame)
-    expect(codeOf(() => reassembler.accept(firsts[2]!.frame))).toBe('too-many-partial-messages')
+    reassembler.accept(firsts[2]!.frame)
+    expect(dropped.map((e) => e.code)).toEqual(['too-many-partial-messages'])
+    expect(reassembler.partialMessages).toBe(2)
+    expect(b64(reassembler.accept(frames.at(-1)!.frame)?.messages)).toEqual(b64([bytes(20_000, 2)]))
+    // The dropped one's remaining frame is discarded quietly.
+    expect(reassembler.accept(frames[1]!.frame)).toBeUndefined()
   })
 
-  it('drops a stalled message after the timeout and reports it', async () => {
+  it('allocates as chunks arrive: eight 14-byte headers announcing 64 MiB each hold 8 bytes, not 512 MiB', () => {
+    const { reassembler } = receiver()
+    const header = (id: number) => {
+      const frame = new Uint8Array(14)
+      const view = new DataView(frame.buffer)
+      view.setUint8(0, 0b011)
+      view.setUint32(1, id)
+      view.setUint32(5, 64 * 1024 * 1024)
+      view.setUint32(9, 0)
+      return frame
+    }
+    const before = process.memoryUsage().arrayBuffers
+    for (let id = 100; id < 108; id++) expect(reassembler.accept(header(id))?.messages).toEqual([])
+    expect(reassembler.bytesInFlight).toBe(8)
+    expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(1024 * 1024)
+    // A legitimate large message on the same link still arrives whole, its own slot freed by dropping the stalest header.
+    const message = bytes(200_000, 7)
+    const delivered = framesOf(message).map((frame) => reassembler.accept(frame))
+    expect(b64(delivered.at(-1)?.messages)).toEqual(b64([message]))
+  })
+
+  it('keeps the bytes of partly received messages under the budget, dropping the stalest, and a large message still arrives', () => {
+    const budget = 100_000
+    const { expired: dropped, reassembler } = receiver({ maxBytesInFlight: budget, maxPartialMessages: 64 })
+    // Junk: many half-sent messages of 60 kB, each left after its first frames.
+    let peak = 0
+    for (let i = 0; i < 20; i++) {
+      const queue = new OutboundQueue()
+      for (let k = 0; k <= i; k++) queue.enqueue(bytes(1), 'bulk') // distinct message ids
+      queue.enqueue(bytes(60_000, i), 'bulk')
+      const frames = drain(queue).filter((f) => f.progress)
+      for (const { frame } of frames.slice(0, 3)) {
+        reassembler.accept(frame)
+        peak = Math.max(peak, reassembler.bytesInFlight)
+      }
+    }
+    expect(peak).toBeLessThanOrEqual(budget)
+    expect(dropped.length).toBeGreaterThan(10)
+    expect(dropped.every((e) => e.code === 'reassembly-over-budget')).toBe(true)
+    // A 90 kB message (within the budget alone) on the same link arrives whole.
+    const message = bytes(90_000, 5)
+    const queue = new OutboundQueue()
+    for (let k = 0; k < 50; k++) queue.enqueue(bytes(1), 'bulk')
+    queue.enqueue(message, 'bulk')
+    const delivered = drain(queue).filter((f) => f.progress).map((f) => {
+      const delivery = reassembler.accept(f.frame)
+      peak = Math.max(peak, reassembler.bytesInFlight)
+      return delivery
+    })
+    expect(b64(delivered.at(-1)?.messages)).toEqual(b64([message]))
+    expect(peak).toBeLessThanOrEqual(budget)
+    expect(reassembler.bytesInFlight).toBe(0)
+  })
+
+  it('refuses a message larger than the budget at its first frame and discards the rest quietly', () => {
+    const { reassembler } = receiver({ maxBytesInFlight: 30_000 })
+    const [head, ...tail] = framesOf(bytes(40_000))
+    expect(codeOf(() => reassembler.accept(head!))).toBe('message-oversized')
+    for (const frame of tail) expect(reassembler.accept(frame)).toBeUndefined()
+    expect(reassembler.bytesInFlight).toBe(0)
+  })
+
+  it('drops a stalled message after the timeout, reports it, and discards its late frames', async () => {
     const { clock, expired, reassembler } = receiver({ timeoutMs: 1000 })
     const [first, second, third] = framesOf(bytes(40_000))
     reassembler.accept(first!)
@@ -184,11 +281,11 @@ describe('framing', () => {
     reassembler.accept(second!) // a frame restarts the timer
     await clock.advance(999)
     expect(expired).toEqual([])
+    expect(reassembler.bytesInFlight).toBe(2 * 15_987)
     await clock.advance(1)
     expect(expired.map((e) => e.code)).toEqual(['reassembly-timeout'])
+    expect(reassembler.bytesInFlight).toBe(0)
     expect(reassembler.accept(third!)).toBeUndefined() // late frame of the dropped message
-    await clock.advance(1000)
-    expect(codeOf(() => reassembler.accept(third!))).toBe('frame-unexpected')
     expect(clock.pending).toBe(0)
   })
 
@@ -220,5 +317,8 @@ describe('framing', () => {
     expect(codeOf(() => new OutboundQueue(13))).toBe('invalid-option')
     expect(codeOf(() => new OutboundQueue(16_000, 2 ** 32))).toBe('invalid-option')
     expect(codeOf(() => new Reassembler(new VirtualClock(), () => {}, { maxMessageBytes: -1 }))).toBe('invalid-option')
+    expect(codeOf(() => new Reassembler(new VirtualClock(), () => {}, { maxBytesInFlight: 2 ** 32 }))).toBe('invalid-option')
+    // The default budget (the message limit plus a margin) stays within what the length field can say.
+    expect(codeOf(() => new Reassembler(new VirtualClock(), () => {}, { maxMessageBytes: 2 ** 32 - 1 }))).toBeUndefined()
   })
 })

@@ -76,18 +76,19 @@ export interface SdpEssentials {
   candidates: string[]
 }
 
-/** What must survive packing, read with plain regular expressions. */
+/**
+ * What must survive packing, read with plain regular expressions. Not among it, by design
+ * (see sdp-codec.ts): active TCP candidates and the related addresses of the others.
+ */
 export function essentials(sdp: string): SdpEssentials {
   const value = (name: string) => new RegExp(`^a=${name}:(.*?)\\s*$`, 'm').exec(sdp)?.[1]
   const [hash = '', digest = ''] = (value('fingerprint') ?? '').split(' ')
-  const candidates = [...sdp.matchAll(/^a=candidate:\S+ 1 (\S+) \d+ (\S+) (\d+) typ (\S+)(.*)$/gm)].map(
-    ([, protocol, address, port, type, rest]) => {
-      const raddr = /raddr (\S+) rport (\d+)/.exec(rest!)
+  const candidates = [...sdp.matchAll(/^a=candidate:\S+ 1 (\S+) \d+ (\S+) (\d+) typ (\S+)(.*)$/gm)]
+    .map(([, protocol, address, port, type, rest]) => {
       const tcptype = /tcptype (\S+)/.exec(rest!)?.[1] ?? ''
-      const related = raddr ? ` from ${canonical(raddr[1]!)}:${raddr[2]}` : ''
-      return `${protocol!.toLowerCase()}${tcptype} ${canonical(address!)}:${port} ${type}${related}`
-    },
-  )
+      return `${protocol!.toLowerCase()}${tcptype} ${canonical(address!)}:${port} ${type}`
+    })
+    .filter((candidate) => !candidate.startsWith('tcpactive '))
   return {
     ufrag: value('ice-ufrag')!,
     pwd: value('ice-pwd')!,
