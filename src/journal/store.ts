@@ -140,3 +140,14 @@ export function headOf(batch: JournalBatch, previous: JournalSnapshot | undefine
 export function savedRecord(saved: SavedSession): Record<string, unknown> {
   return { v: JOURNAL_VERSION, ...saved }
 }
+
+/** What `resume()` found: the session this tab was in, and how it goes back. */
+export interface ResumeResult {
+  sessionId: string
+  /** The journal's last host sequence number: the rejoined peer is sent only what came after it. */
+  seq: number
+  /** No invite was given: ask whoever hosts the session now for a fresh one, then `join()` it (identity and outbox are kept). */
+  needsInvite: boolean
+  /** The answer for the host, when an invite was given. */
+  join?: { answerCode: string; relayed: boolean }
+}

@@ -11,7 +11,7 @@
  * a full disk is a diagnostic and an eviction of other sessions, never a broken session.
  */
 import { JournalError, SessionStateError, WireError } from '../errors.js'
-import type { Journal, JournalBatch, JournalEntry, JournalIntent, SavedPeer, SessionJournal, TabStorage } from '../journal/store.js'
+import type { Journal, JournalBatch, JournalEntry, JournalIntent, ResumeResult, SavedPeer, SessionJournal, TabStorage } from '../journal/store.js'
 import type { TimerHandle } from '../runtime/clock.js'
 import type { SessionSyncProvider, SessionViewer } from '../types.js'
 import type { MessageOf } from '../wire/messages.js'
@@ -21,17 +21,6 @@ import { type Change, Part, type Session } from './state.js'
 const TAB_KEY = 'session-sync:resume'
 /** Attempts at one batch before this session's journal is given up. */
 const WRITE_ATTEMPTS = 3
-
-/** What `resume()` found: the session this tab was in, and how it goes back. */
-export interface ResumeResult {
-  sessionId: string
-  /** The journal's last host sequence number: the rejoined peer is sent only what came after it. */
-  seq: number
-  /** No invite was given (and no relay can stand in): ask any peer of the session for a fresh one, then `join()` it. */
-  needsInvite: boolean
-  /** The answer for the host, when an invite was given. */
-  join?: { answerCode: string; relayed: boolean }
-}
 
 /** A journal read back by `resume()`, waiting for the `join()` of its session. */
 interface Resumable {
@@ -102,7 +91,8 @@ export class Journaling<V extends SessionViewer = SessionViewer> extends Part<V>
     }
     if (resumable?.sessionId === session.sessionId) this.takeBack(session, resumable)
     else if (session.role === 'host') this.compactSoon()
-    void this.evictBeyondLimit(this.key)
+    const key = this.key
+    this.afterWrites((store) => this.evict(store, key, this.limits.maxSessions - 1))
   }
 
   /** An authoritative delta applied (or, on the host, issued) here. */
@@ -155,7 +145,7 @@ export class Journaling<V extends SessionViewer = SessionViewer> extends Part<V>
     if (reason === 'page-closed') return
     this.tab()?.removeItem(TAB_KEY)
     const key = this.key
-    void this.afterWrites((store) => store.drop(key))
+    this.afterWrites((store) => store.drop(key))
   }
 
   /** A provider registered: state kept for it meanwhile is handed over now, in order. */
@@ -257,17 +247,12 @@ export class Journaling<V extends SessionViewer = SessionViewer> extends Part<V>
     }
   }
 
-  private async evictBeyondLimit(current: string): Promise<void> {
-    const store = await this.journal()
-    if (store) await this.evict(store, current, this.limits.maxSessions - 1).catch(() => undefined)
-  }
-
-  private afterWrites(task: (store: Journal) => Promise<void>): Promise<void> {
+  /** Housekeeping in the write queue: its failure is no session's. */
+  private afterWrites(task: (store: Journal) => Promise<void>): void {
     this.writes = this.writes.then(async () => {
       const store = await this.journal()
       if (store) await task(store).catch(() => undefined)
     })
-    return this.writes
   }
 
   /**
