@@ -26,7 +26,7 @@ const viewers: DemoViewer[] = [
 // ---- modules
 
 const viewport = createViewportModule(viewers)
-const cursors = createCursorsModule(viewers)
+const cursors = createCursorsModule()
 const annotations = createAnnotationsModule(viewers)
 const layers = createLayersModule(viewers)
 const plugins = createPluginsModule()
@@ -80,6 +80,8 @@ const ui = sessionUi({
     }),
   }),
 })
+// Moving a view stops following the host: the box says so.
+viewport.onFollowHostChanged((on) => ($<HTMLInputElement>('#follow-host').checked = on))
 
 // ---- panels
 

@@ -322,6 +322,12 @@ export function sessionUi(options: SessionUiOptions) {
       else if (role === 'guest' && previous === 'host') announce('Another host took over; you are a guest', 'wait', 8_000)
       else render()
     })
+    // Guest: the relayed answer is not picked up; the code goes back by hand (the library words it for the guest).
+    session.on('session-answer-unclaimed', ({ answerCode, message }) => {
+      showError(message)
+      el.answerCode.value = answerCode
+      render()
+    })
     session.on('session-ended', ({ reason }) => {
       statusOverride = { text: `Session ended: ${ENDED[reason] ?? reason}`, tone: ['left', 'ended', 'saved', 'host-ended'].includes(reason) ? '' : 'bad' }
       el.answerCode.value = ''
@@ -383,7 +389,8 @@ export function sessionUi(options: SessionUiOptions) {
     el.inviteLabel.textContent = `Invite link for ${access === 'viewer' ? 'a viewer' : 'an editor'} (one guest, one use)`
     el.inviteRelayed.hidden = !lastInviteRelayed
     el.inviteRelayError.hidden = !invite.relayError
-    el.inviteRelayError.textContent = invite.relayError ? `The relay could not be used (${invite.relayError}): send the link and paste the guest’s answer code below.` : ''
+    // The library words it for the host already, the fallback included.
+    el.inviteRelayError.textContent = invite.relayError ?? ''
     el.inviteUrl.value = invite.url
     el.inviteBox.hidden = false
     inviteExpiresAt = invite.expiresAt

@@ -18,6 +18,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 import { promisify } from 'node:util'
 import type { Page } from '@playwright/test'
 import { build, preview, transformWithOxc, type PreviewServer } from 'vite'
+import { errorInstances, exportedErrorClasses } from '../test/helpers/errors.js'
 import { expect, selectedPairAddresses, test } from './fixtures.js'
 
 const run = promisify(execFile)
@@ -25,8 +26,8 @@ const repo = fileURLToPath(new URL('..', import.meta.url))
 /** No update checks, audits or registry look-ups from npm: there is no network. */
 const npmEnv = { ...process.env, npm_config_offline: 'true', npm_config_update_notifier: 'false', npm_config_audit: 'false', npm_config_fund: 'false' }
 
-/** Bare imports the library bundle may keep; everything else (simple-peer's browser bundle) is inlined. */
-const EXTERNALS = ['mitt', 'nanoid', 'pako', 'valibot']
+/** Bare imports the library bundles may keep; everything else (simple-peer's browser bundle) is inlined. */
+const EXTERNALS = ['mitt', 'nanoid', 'openseadragon', 'pako', 'valibot']
 /** Node globals a browser does not have. A free reference to one needs a polyfill unless `typeof`-guarded. */
 const NODE_GLOBALS = ['process', 'Buffer', 'global', 'require', 'module', 'exports', '__dirname', '__filename', 'setImmediate', 'clearImmediate']
 
@@ -37,6 +38,8 @@ interface PackageJson {
   types?: string
   exports: Record<string, string | Record<string, string>>
   dependencies: Record<string, string>
+  peerDependencies: Record<string, string>
+  peerDependenciesMeta: Record<string, { optional?: boolean }>
 }
 
 let work: string
@@ -57,14 +60,15 @@ test.beforeAll(async () => {
 
   app = join(work, 'app')
   await cp(join(repo, 'e2e/consumer'), app, { recursive: true })
-  await writeFile(join(app, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }, null, 2))
+  // The app installs OpenSeadragon itself (the package's optional peer dependency).
+  await writeFile(join(app, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module', dependencies: { openseadragon: '^6.1.1' } }, null, 2))
   const modules = join(app, 'node_modules')
   await mkdir(modules)
   await run('tar', ['-xzf', join(work, filename), '-C', modules])
   installed = join(modules, 'session-sync')
   await rename(join(modules, 'package'), installed)
   manifest = JSON.parse(await readFile(join(installed, 'package.json'), 'utf8')) as PackageJson
-  for (const dependency of Object.keys(manifest.dependencies)) {
+  for (const dependency of [...Object.keys(manifest.dependencies), 'openseadragon']) {
     const link = join(modules, dependency)
     await mkdir(dirname(link), { recursive: true })
     await symlink(join(repo, 'node_modules', dependency), link, 'dir')
@@ -85,9 +89,12 @@ test.afterAll(async () => {
 test('the tarball ships the bundles, their sourcemaps and the declarations the exports map names', async () => {
   expect(manifest.exports['.']).toEqual({ types: './dist/index.d.ts', import: './dist/session-sync.js' })
   expect(manifest.exports['./testing']).toEqual({ types: './dist/testing.d.ts', import: './dist/testing.js' })
+  expect(manifest.exports['./openseadragon']).toEqual({ types: './dist/openseadragon/index.d.ts', import: './dist/openseadragon.js' })
   expect(manifest.exports['./global']).toEqual({ types: './types/global.d.ts' })
+  expect(manifest.peerDependencies).toEqual({ openseadragon: '>=4 <7' })
+  expect(manifest.peerDependenciesMeta).toEqual({ openseadragon: { optional: true } })
   const files = await listFiles(installed)
-  for (const path of [manifest.main, manifest.module, manifest.types, 'dist/session-sync.js.map', 'dist/testing.js', 'dist/testing.js.map', 'dist/testing.d.ts', 'types/global.d.ts']) {
+  for (const path of [manifest.main, manifest.module, manifest.types, 'dist/session-sync.js.map', 'dist/testing.js', 'dist/testing.js.map', 'dist/testing.d.ts', 'dist/openseadragon.js', 'dist/openseadragon.js.map', 'dist/openseadragon/index.d.ts', 'types/global.d.ts']) {
     expect(files).toContain(path!.replace(/^\.\//, ''))
   }
   // Only what a consumer needs: no sources, tests, configs or test pages.
@@ -98,6 +105,7 @@ test('declarations resolve on their own: relative .js imports, no path alias, no
   const declarations = (await listFiles(join(installed, 'dist'))).filter((file) => file.endsWith('.d.ts'))
   expect(declarations).toContain('index.d.ts')
   expect(declarations).toContain('testing.d.ts')
+  expect(declarations).toContain('openseadragon/index.d.ts')
   for (const file of declarations) {
     const text = await readFile(join(installed, 'dist', file), 'utf8')
     for (const [, specifier] of text.matchAll(/\bfrom\s+'([^']+)'|\bimport\(\s*'([^']+)'\s*\)/g)) {
@@ -165,7 +173,9 @@ test('the bundles import only their dependencies and their own chunks, and need 
     }
   }
   expect([...bare].sort()).toEqual(EXTERNALS)
-  for (const name of EXTERNALS) expect(Object.keys(manifest.dependencies)).toContain(name)
+  for (const name of EXTERNALS) expect([...Object.keys(manifest.dependencies), ...Object.keys(manifest.peerDependencies)]).toContain(name)
+  // OpenSeadragon is imported by its entry alone: an app without it never loads it.
+  for (const [file, text] of code) if (file !== 'openseadragon.js') expect(text, file).not.toMatch(/from\s*["']openseadragon["']/)
   // Two chunks come later: the relay client and its sealing code when a relay is first used,
   // the compact SDP codec with the first invite or answer.
   expect(lazy.sort()).toEqual([expect.stringMatching(/^session-sync\.js → http-client-[\w-]+\.js$/), expect.stringMatching(/^session-sync\.js → sdp-codec-[\w-]+\.js$/)])
@@ -174,6 +184,8 @@ test('the bundles import only their dependencies and their own chunks, and need 
   for (const [file, text] of code) if (!file.startsWith('http-client-')) expect(text, file).not.toContain('AES-GCM')
   // The testing entry's network stays out of the main entry; the two share their classes through chunks.
   expect(code.get('session-sync.js')).not.toContain('class MemoryNetwork')
+  // The OpenSeadragon entry works on the page's controller: it carries no copy of the core.
+  expect(code.get('openseadragon.js')).not.toMatch(/from\s*["']\.\//)
   // simple-peer's bundle is inlined, with its own Buffer/process/stream shims.
   expect(code.get('session-sync.js')).toContain('simple-peer')
 
@@ -209,6 +221,13 @@ test('session-sync/testing resolves in Node and runs a session over the in-memor
   expect(await memorySession()).toEqual({ states: ['connected', 'connected'], counts: [2, 2], linked: true, sharedErrorClasses: true })
 })
 
+test('the built package keeps every error class\'s name', async () => {
+  const built = (await import(pathToFileURL(join(installed, 'dist/session-sync.js')).href)) as typeof import('../src/index.js')
+  const instances = errorInstances(built)
+  expect(instances.map(([name]) => name).sort()).toEqual(exportedErrorClasses(built))
+  for (const [name, error] of instances) expect(error.name).toBe(name)
+})
+
 test('a stock Vite app runs a two-peer session from the package', async ({ newPeerContext }) => {
   const pageErrors: string[] = []
   const open = async (name: string): Promise<Page> => {
@@ -238,6 +257,13 @@ test('a stock Vite app runs a two-peer session from the package', async ({ newPe
   await expect.poll(() => host.evaluate(() => window.consumer.count())).toBe(2)
   await expect.poll(() => guest.evaluate(() => window.consumer.count())).toBe(2)
   await expect(guest.locator('#count')).toHaveText('2')
+
+  // The OpenSeadragon entry: the guest follows the host's viewer, zoom and rotation alike.
+  for (const page of [host, guest]) await page.evaluate(() => window.consumer.opened())
+  await host.evaluate(() => window.consumer.turn())
+  const hostView = await host.evaluate(() => window.consumer.view())
+  expect(hostView.r).toBe(90)
+  await expect.poll(() => guest.evaluate(() => window.consumer.view())).toEqual(hostView)
 
   for (const page of [host, guest]) {
     const pairs = await selectedPairAddresses(page)

@@ -6,19 +6,36 @@
  */
 import { createServer } from 'node:net'
 import { createRelayServer, type RelayServer } from '../relay/server.js'
+import { MemoryStore } from '../relay/store.js'
 import { open as openSealed } from '../src/relay/seal.js'
 import { expect, selectedPairAddresses, test } from './fixtures.js'
 import { connect, connectedPeerConnections, SessionPage, sharedSessionPages, type Peer } from './pages/session.driver.js'
 
 let relay: RelayServer
 let endpoint: string
+/** Every payload the relay was given to store, by invite id (it deletes each once used). */
+const storedOffers = new Map<string, string[]>()
+const storedAnswers = new Map<string, string>()
+class RecordingStore extends MemoryStore {
+  override async create(...args: Parameters<MemoryStore['create']>) {
+    const result = await super.create(...args)
+    if (result === 'ok') storedOffers.set(args[0], args[1].offers)
+    return result
+  }
+  override async answer(...args: Parameters<MemoryStore['answer']>) {
+    const result = await super.answer(...args)
+    if (result === 'ok') storedAnswers.set(args[0], args[2])
+    return result
+  }
+}
+const store = new RecordingStore()
 /** Three pages, each in its own context, shared by the tests (see session.spec.ts for why). */
 let hostPage: SessionPage
 let guestPage: SessionPage
 let sparePage: SessionPage
 
 test.beforeAll(async () => {
-  relay = createRelayServer({ log: () => undefined })
+  relay = createRelayServer({ store, log: () => undefined })
   endpoint = (await relay.listen(0, '127.0.0.1')).url
 })
 
@@ -79,19 +96,21 @@ test.describe('invites through a relay', () => {
     // What the relay stored: ciphertext only. It opens, with the key from the link, to the
     // compact binary invite blob (no SDP text), and as stored shows neither blob nor SDP.
     const { id, key } = relayRef(invite.fragment)
-    const stored = await relay.store.get(id, Date.now())
-    expect(stored?.offer).toEqual(expect.any(String))
-    expect(stored?.answer).toEqual(expect.any(String))
+    const stored = { offer: storedOffers.get(id)?.[0], answer: storedAnswers.get(id) }
+    expect(stored.offer).toEqual(expect.any(String))
+    expect(stored.answer).toEqual(expect.any(String))
+    // Both are deleted once used: the offer when answered, the answer when the host took it.
+    expect(store.peek(id)?.live?.seats[0]).toMatchObject({ offer: undefined, answer: undefined })
     const answerCode = joined.ok ? joined.value.answerCode : ''
-    for (const sealed of [stored!.offer!, stored!.answer!]) {
+    for (const sealed of [stored.offer!, stored.answer!]) {
       expect(sealed).toMatch(/^[A-Za-z0-9_-]+$/)
       expect(sealed).not.toContain(invite.code)
       expect(sealed).not.toContain(answerCode)
       const raw = Buffer.from(sealed, 'base64url').toString('latin1')
       for (const sdp of ['v=0', 'ice-ufrag', 'ice-pwd', 'fingerprint', 'candidate', '127.0.0.1']) expect(raw).not.toContain(sdp)
     }
-    expect(await openSealed('offer', '', key, stored!.offer!)).toBe(invite.code)
-    expect(await openSealed('answer', id, key, stored!.answer!)).toBe(answerCode)
+    expect(await openSealed('offer', '', key, stored.offer!)).toBe(invite.code)
+    expect(await openSealed('answer', id, key, stored.answer!)).toBe(answerCode)
     expect(invite.code).not.toMatch(/v=0|ice-ufrag|fingerprint/)
     await expectHealthy()
   })
@@ -107,7 +126,7 @@ test.describe('invites through a relay', () => {
     const damaged = await guest.joinFull(invite.url.replace(`.${key}`, `.${damagedKey}`))
     expect(damaged).toMatchObject({ ok: false, name: 'RelayError', code: 'relay-damaged' })
     expect(damaged.ok ? '' : damaged.message).toMatch(/does not open with this invite's key.*Ask the host/)
-    expect(await guest.view()).toMatchObject({ state: 'idle', role: null, sessionId: null })
+    expect(await guest.view()).toMatchObject({ state: 'idle', role: 'none', sessionId: null })
     expect(await guest.events('session-state-changed')).toEqual([])
     expect((await host.view()).peers).toHaveLength(1)
 
@@ -130,7 +149,7 @@ test.describe('invites through a relay', () => {
     // Soft: the rest of the test still shows what became of the late guest and the session.
     expect.soft(second, 'the relay refused the answer (409 answered): join must reject').toMatchObject({ ok: false, name: 'RelayError', code: 'relay-answered' })
     expect.soft(second.ok ? '' : second.message).toMatch(/already answered.*Ask the host for a new one/)
-    expect.soft(await lateGuest.view(), 'a refused guest must not be left joining').toMatchObject({ state: 'idle', role: null, sessionId: null })
+    expect.soft(await lateGuest.view(), 'a refused guest must not be left joining').toMatchObject({ state: 'idle', role: 'none', sessionId: null })
     // The relay is up: nothing should tell the guest to fall back to pasting codes.
     expect.soft((await lateGuest.events('session-diagnostic')).map((e) => e.payload.code)).not.toContain('relay-unavailable')
     if (second.ok) {
@@ -242,7 +261,7 @@ test.describe('access', () => {
 
     await kicked.waitFor({ state: 'idle' })
     expect((await kicked.events('session-ended')).map((e) => e.payload.reason)).toEqual(['removed'])
-    expect(await kicked.view()).toMatchObject({ state: 'idle', role: null, peers: [] })
+    expect(await kicked.view()).toMatchObject({ state: 'idle', role: 'none', peers: [] })
 
     await stays.waitFor({ linked: [host.id], unlinked: [kicked.id] })
     await expect.poll(async () => ids((await stays.view()).peers)).toEqual([host.id, stays.id])

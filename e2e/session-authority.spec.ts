@@ -119,9 +119,9 @@ test.describe('one authority over WebRTC', () => {
       expect(view.peers[0]?.id, `${view.self.name}: rank 0`).toBe(host.id)
       expect(new Set(view.peers.map((p) => p.id)), `${view.self.name}'s roster`).toEqual(new Set(cast.map((p) => p.id)))
     }
-    expect(await roleChanges(host)).toEqual([{ role: 'host', previous: null }])
+    expect(await roleChanges(host)).toEqual([{ role: 'host', previous: 'none' }])
     for (const peer of [g1, g2]) {
-      expect(await roleChanges(peer), `${peer.name} never hosted`).toEqual([{ role: 'guest', previous: null }])
+      expect(await roleChanges(peer), `${peer.name} never hosted`).toEqual([{ role: 'guest', previous: 'none' }])
       expect(await peer.events('session-host-lost'), `${peer.name} never lost the host`).toEqual([])
       expect(await diagnostics(peer, 'election-failed'), peer.name).toEqual([])
     }
@@ -208,8 +208,8 @@ test.describe('one authority over WebRTC', () => {
       expect(failed.map((e) => e.payload.reason)).toEqual(['isolated'])
       expect(failed[0]!.payload.message).toMatch(/ask for a new invite/)
       expect(await roleChanges(g3)).toEqual([
-        { role: 'guest', previous: null },
-        { role: null, previous: 'guest' },
+        { role: 'guest', previous: 'none' },
+        { role: 'none', previous: 'guest' },
       ])
       // The new host has let g3 go.
       expect(v1.peers.map((p) => p.id)).toEqual([g1.id, g2.id])
@@ -295,7 +295,7 @@ test.describe('one authority over WebRTC', () => {
     expect(roster(views[1]!)).toEqual(roster(g1Before))
     expect(roster(views[2]!).map(([id, rank, role]) => [id, rank, role])).toEqual(roster(hostBefore).map(([id, rank, role]) => [id, rank, role]))
     for (const peer of cast) {
-      expect(await roleChanges(peer), peer.name).toEqual([{ role: peer === host ? 'host' : 'guest', previous: null }])
+      expect(await roleChanges(peer), peer.name).toEqual([{ role: peer === host ? 'host' : 'guest', previous: 'none' }])
       expect(await peer.events('session-host-lost'), peer.name).toEqual([])
       expect((await peer.events('session-peer-dropped')).filter((e) => e.wall >= sentAt), peer.name).toEqual([])
     }

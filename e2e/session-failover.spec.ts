@@ -57,12 +57,12 @@ async function expectTakeover(oldHost: Peer, newHost: Peer, followers: Peer[], v
   views ??= await Promise.all(survivors.map((peer) => peer.view()))
   expect(views[0]!.role).toBe('host')
   expect((await newHost.events('session-role-changed')).map((e) => e.payload)).toEqual([
-    { role: 'guest', previous: null },
+    { role: 'guest', previous: 'none' },
     { role: 'host', previous: 'guest' },
   ])
   for (const [n, peer] of followers.entries()) {
     expect(views[n + 1]!.role, peer.name).toBe('guest')
-    expect((await peer.events('session-role-changed')).map((e) => e.payload), peer.name).toEqual([{ role: 'guest', previous: null }])
+    expect((await peer.events('session-role-changed')).map((e) => e.payload), peer.name).toEqual([{ role: 'guest', previous: 'none' }])
   }
   for (const [n, peer] of survivors.entries()) {
     expect((await peer.events('session-host-lost')).map((e) => e.payload), peer.name).toEqual([{ hostId: oldHost.id }])
@@ -261,7 +261,7 @@ test.describe('host failover over WebRTC', () => {
     const old = await host.view()
     expect(old.role).toBe('guest')
     expect((await host.events('session-role-changed')).map((e) => e.payload)).toEqual([
-      { role: 'host', previous: null },
+      { role: 'host', previous: 'none' },
       { role: 'guest', previous: 'host' },
     ])
     const newHost = await g1.view()

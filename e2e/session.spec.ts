@@ -174,7 +174,7 @@ test.describe('session over WebRTC, two peers', () => {
     expect(damaged).toMatchObject({ ok: false, name: 'InviteError', code: 'invite-damaged' })
     expect(damaged.ok ? '' : damaged.message).toMatch(/damaged.*Ask the host/)
     const afterDamage = await guest.view()
-    expect(afterDamage).toMatchObject({ state: 'idle', role: null, sessionId: null })
+    expect(afterDamage).toMatchObject({ state: 'idle', role: 'none', sessionId: null })
     expect(await guest.events('session-state-changed')).toEqual([])
 
     // The same guest then uses the intact invite.
@@ -209,9 +209,9 @@ test.describe('session over WebRTC, two peers', () => {
     const ended = await guest.events('session-ended')
     expect(ended).toHaveLength(1)
     expect(ended[0]!.payload).toMatchObject({ reason: 'host-ended', sessionId: expect.any(String) })
-    expect(await guest.view()).toMatchObject({ state: 'idle', role: null, sessionId: null, peers: [] })
+    expect(await guest.view()).toMatchObject({ state: 'idle', role: 'none', sessionId: null, peers: [] })
     expect((await guest.events('session-state-changed')).map((e) => e.payload.state).slice(-2)).toEqual(['leaving', 'idle'])
-    expect(await host.view()).toMatchObject({ state: 'idle', role: null })
+    expect(await host.view()).toMatchObject({ state: 'idle', role: 'none' })
     expect((await host.events('session-ended')).map((e) => e.payload.reason)).toEqual(['ended'])
     await expectHealthy()
   })

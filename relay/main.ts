@@ -2,7 +2,7 @@
  * `npm run relay [-- --port 8787 --host 127.0.0.1 --redis redis://127.0.0.1:6379]`
  * Every flag has an environment twin: RELAY_PORT, RELAY_HOST, RELAY_REDIS_URL,
  * RELAY_MAX_ENTRIES, RELAY_MAX_TTL_SECONDS, RELAY_RATE_CAPACITY, RELAY_RATE_PER_SECOND,
- * RELAY_TRUST_PROXY (1/true). Flags win.
+ * RELAY_MAX_SOCKETS_PER_ADDRESS, RELAY_TRUST_PROXY (1/true). Flags win.
  */
 import { parseArgs } from 'node:util'
 import { RedisStore } from './redis-store.js'
@@ -18,6 +18,7 @@ const { values } = parseArgs({
     'max-ttl-seconds': { type: 'string' },
     'rate-capacity': { type: 'string' },
     'rate-per-second': { type: 'string' },
+    'max-sockets-per-address': { type: 'string' },
     'trust-proxy': { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   },
@@ -31,7 +32,8 @@ if (values.help) {
   --max-entries N      RELAY_MAX_ENTRIES       live invites held, default 10000
   --max-ttl-seconds N  RELAY_MAX_TTL_SECONDS   longest invite life, default 3600
   --rate-capacity N    RELAY_RATE_CAPACITY     burst per client address, default 60
-  --rate-per-second N  RELAY_RATE_PER_SECOND   refill per client address, default 1
+  --rate-per-second N  RELAY_RATE_PER_SECOND   refill per client address, default 1 (shared through Redis)
+  --max-sockets-per-address N  RELAY_MAX_SOCKETS_PER_ADDRESS  open sockets per client address, default 32
   --trust-proxy        RELAY_TRUST_PROXY=1     client address from the last X-Forwarded-For hop`)
   process.exit(0)
 }
@@ -64,6 +66,7 @@ const relay = createRelayServer({
     capacity: number('rate-capacity', values['rate-capacity'], env.RELAY_RATE_CAPACITY, 60),
     refillPerSecond: number('rate-per-second', values['rate-per-second'], env.RELAY_RATE_PER_SECOND, 1),
   },
+  sockets: { maxConnectionsPerAddress: number('max-sockets-per-address', values['max-sockets-per-address'], env.RELAY_MAX_SOCKETS_PER_ADDRESS, 32) },
   trustProxy: values['trust-proxy'] ?? /^(1|true|yes)$/i.test(env.RELAY_TRUST_PROXY ?? ''),
 })
 

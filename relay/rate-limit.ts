@@ -1,7 +1,8 @@
 /**
  * Token buckets per client address. IPv6 clients are keyed by their /64, since one host
  * commonly holds a whole /64 and could otherwise rotate addresses for fresh buckets.
- * Bounded: at most `maxClients` buckets; the least recently used goes first.
+ * Bounded: at most `maxClients` buckets; the least recently used goes first (in Redis,
+ * a bucket expires once it would be full again).
  */
 export interface RateLimitOptions {
   /** Burst size. */
@@ -18,17 +19,13 @@ interface Bucket {
   at: number
 }
 
+/** One process's buckets (MemoryStore); RedisStore keeps the same buckets in Redis, shared by every instance. */
 export class RateLimiter {
   private readonly buckets = new Map<string, Bucket>()
-  constructor(
-    private readonly options: RateLimitOptions,
-    private readonly now: () => number,
-  ) {}
+  constructor(private readonly options: RateLimitOptions) {}
 
-  /** Takes one token; returns 0 when allowed, else the seconds until a token is there. */
-  take(address: string): number {
-    const key = clientKey(address)
-    const now = this.now()
+  /** Takes one token for `key` (a `clientKey`); returns 0 when allowed, else the seconds until a token is there. */
+  take(key: string, now: number): number {
     const bucket = this.buckets.get(key) ?? { tokens: this.options.capacity, at: now }
     this.buckets.delete(key)
     bucket.tokens = Math.min(this.options.capacity, bucket.tokens + ((now - bucket.at) / 1000) * this.options.refillPerSecond)

@@ -1,18 +1,20 @@
 /**
  * Every error the library throws or reports carries a stable `code` for programs and a
- * message a person can act on.
+ * message a person can act on. Each class names itself in a string literal: a minifier
+ * renames classes, so `new.target.name` would read 'h' or 'S' in the built package.
  */
 export class SessionError extends Error {
+  override name = 'SessionError'
   readonly code: string
   constructor(code: string, message: string, options?: { cause?: unknown }) {
     super(message, options)
     this.code = code
-    this.name = new.target.name
   }
 }
 
 /** Thrown when a plugin would be loaded while a session is active. */
 export class SessionLockedError extends SessionError {
+  override name = 'SessionLockedError'
   readonly pluginId: string
   constructor(pluginId: string) {
     super(
@@ -24,6 +26,7 @@ export class SessionLockedError extends SessionError {
 }
 
 export class DuplicateProviderError extends SessionError {
+  override name = 'DuplicateProviderError'
   constructor(readonly providerId: string) {
     super('duplicate-provider', `A session provider with id "${providerId}" is already registered.`)
   }
@@ -31,6 +34,7 @@ export class DuplicateProviderError extends SessionError {
 
 /** Starting or joining was refused because some modules declared `sessionCompatible: false`. */
 export class IncompatibleModulesError extends SessionError {
+  override name = 'IncompatibleModulesError'
   constructor(readonly modules: readonly string[]) {
     super(
       'incompatible-modules',
@@ -41,19 +45,23 @@ export class IncompatibleModulesError extends SessionError {
 
 /** The user declined to go on with modules that declare nothing about sessions. */
 export class UndeclaredModulesRefusedError extends SessionError {
+  override name = 'UndeclaredModulesRefusedError'
   constructor(readonly modules: readonly string[]) {
     super('undeclared-modules-refused', `Session not started: these modules may not sync: ${modules.join(', ')}.`)
   }
 }
 
 export class IllegalTransitionError extends SessionError {
+  override name = 'IllegalTransitionError'
   constructor(readonly from: string, readonly to: string) {
     super('illegal-transition', `Session state cannot go from "${from}" to "${to}".`)
   }
 }
 
 /** A call that does not fit the current state, e.g. `start()` during a session. */
-export class SessionStateError extends SessionError {}
+export class SessionStateError extends SessionError {
+  override name = 'SessionStateError'
+}
 
 export type InviteErrorCode =
   | 'invite-damaged'
@@ -81,6 +89,7 @@ const INVITE_MESSAGES: Record<InviteErrorCode, string> = {
 }
 
 export class InviteError extends SessionError {
+  override name = 'InviteError'
   declare readonly code: InviteErrorCode
   constructor(code: InviteErrorCode, detail?: string, options?: { cause?: unknown }) {
     super(code, detail ? `${INVITE_MESSAGES[code]} (${detail})` : INVITE_MESSAGES[code], options)
@@ -91,10 +100,13 @@ export type WireErrorCode = 'wire-malformed' | 'wire-oversized' | 'wire-version'
 
 /** A message from the network that failed validation. Never reaches the core. */
 export class WireError extends SessionError {
+  override name = 'WireError'
   declare readonly code: WireErrorCode
 }
 
-export class TransportError extends SessionError {}
+export class TransportError extends SessionError {
+  override name = 'TransportError'
+}
 
 export type PayloadLimitCode = 'payload-too-deep' | 'payload-too-large'
 

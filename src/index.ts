@@ -8,6 +8,7 @@ export type { SessionStats, SessionCaches } from './session/stats.js'
 export type { CacheStats, Budget } from './session/bounded.js'
 export { MAX_PAYLOAD_DEPTH } from './wire/shape.js'
 export { installSession } from './install.js'
+export type { AppEventBus, SessionEventHandler } from './session/events.js'
 export {
   SessionError,
   SessionLockedError,
@@ -31,7 +32,7 @@ export { ICE_FAILURES } from './transport/ice-failure.js'
 export type { IceFailureCode } from './transport/ice-failure.js'
 export type { WebRtcTransportOptions } from './transport/webrtc.js'
 export { createRelayClient, relayFragment, relayInviteUrl, parseRelayFragment, RelayError } from './relay/index.js'
-export type { RelayClient, RelayClientOptions, RelayErrorCode } from './relay/index.js'
+export type { RelayClient, RelayClientOptions, RelayErrorCode, RelayInviteMeta, RelayOffer, RelayPublished, RelayWatchResult } from './relay/index.js'
 export type { Transport, Link, LinkEvents, LinkStats, Lane, PendingOffer, PendingAnswer, Signal, SignalCodec } from './transport/transport.js'
 export { systemClock } from './runtime/clock.js'
 export type { Clock, TimerHandle } from './runtime/clock.js'

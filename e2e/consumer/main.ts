@@ -4,8 +4,11 @@
  * e2e/package.spec.ts copies this folder into a temporary app and drives it through
  * `window.consumer`; the invite and the answer are handed over by the test.
  */
-import { SessionSyncController, createWebRtcTransport, installSession } from 'session-sync'
-import type { SessionDelta, SessionState, SessionSyncProvider, SessionViewer } from 'session-sync'
+import OpenSeadragon from 'openseadragon'
+import { SessionSyncController, installSession } from 'session-sync'
+// SessionSyncProvider and SessionViewer are not imported: session-sync/global declares them.
+import type { SessionDelta, SessionState } from 'session-sync'
+import { trackViewer } from 'session-sync/openseadragon'
 
 interface CounterDelta extends SessionDelta {
   count: number
@@ -35,13 +38,27 @@ const counter: SessionSyncProvider<SessionViewer, { count: number }, CounterDelt
   applyDelta: (delta) => show(delta.count),
 }
 
-const controller = installSession(
-  new SessionSyncController({
-    transport: createWebRtcTransport({ gatherTimeoutMs: 2_000 }),
-    user: { name: new URLSearchParams(location.search).get('name') ?? 'Guest' },
-  }),
-)
+// The three lines that make an OpenSeadragon page collaborative (and the session's start, below).
+const controller = installSession(new SessionSyncController())
+const viewer = OpenSeadragon({ element: document.querySelector<HTMLElement>('#slide')!, tileSources: { type: 'image', url: testCard() }, showNavigationControl: false })
+trackViewer(viewer)
+
+controller.setUser({ name: new URLSearchParams(location.search).get('name') ?? 'Guest' })
 controller.registerProvider(counter)
+const opened = new Promise<void>((resolve) => viewer.addOnceHandler('open', () => resolve()))
+
+/** An image to look at, made here: the app has no assets. */
+function testCard(): string {
+  const canvas = document.createElement('canvas')
+  canvas.width = 800
+  canvas.height = 600
+  const g = canvas.getContext('2d')!
+  g.fillStyle = '#2563eb'
+  g.fillRect(0, 0, 800, 600)
+  g.fillStyle = '#f59e0b'
+  g.fillRect(200, 150, 400, 300)
+  return canvas.toDataURL()
+}
 
 const states: SessionState[] = []
 controller.on('session-state-changed', ({ state }) => states.push(state))
@@ -55,6 +72,17 @@ const consumer = {
   invite: async () => (await controller.createInvite()).fragment,
   join: async (fragment: string) => (await controller.join(fragment)).answerCode,
   accept: (answerCode: string) => controller.acceptAnswer(answerCode),
+  opened: () => opened,
+  /** The viewer's visible rectangle and rotation. */
+  view: () => {
+    const b = viewer.viewport.getBoundsNoRotate()
+    return { x: b.x, y: b.y, w: b.width, h: b.height, r: viewer.viewport.getRotation() }
+  },
+  /** Zoom and rotate the viewer, by code. */
+  turn: () => {
+    viewer.viewport.zoomBy(2, undefined, true)
+    viewer.viewport.setRotation(90, true)
+  },
   /** A local change: the host broadcasts it, a guest sends it to the host as an intent. */
   bump: () => {
     show(count + 1)

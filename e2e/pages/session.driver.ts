@@ -7,7 +7,7 @@ import type { BrowserContext, Page } from '@playwright/test'
 import type { ResumeResult, SessionAccess, SessionEvents, SessionInvite } from '../../src/index.js'
 import { expect, freezePage, newPeerContext, test } from '../fixtures.js'
 import type { Lane } from '../../src/index.js'
-import type { Applied, BlobInfo, BurstState, Condition, Joined, Knock, Outcome, PeerOptions, PeerView, RecordedEvent, TappedLink } from './session.js'
+import type { Applied, BlobInfo, BurstState, Condition, InvitesCall, Joined, Knock, Outcome, PeerOptions, PeerView, RecordedEvent, TappedLink } from './session.js'
 
 /** Conditions are checked in the page this often (no sleeps: waits end as soon as they hold). */
 const POLL_MS = 50
@@ -210,8 +210,13 @@ export class Peer {
 
   // Access and relay (e2e/session-access.spec.ts).
 
-  inviteWith(options: { access?: SessionAccess }): Promise<SessionInvite> {
+  inviteWith(options: { access?: SessionAccess; seats?: number; ttlMs?: number }): Promise<SessionInvite> {
     return this.page.evaluate(([i, o]) => window.sessionHarness.inviteWith(i, o), [this.index, options] as const)
+  }
+
+  /** `listInvites()`, `revokeInvite(id)`, `reissueInvite(id)` or `previewInvite(url)`, as an outcome. */
+  invites(call: InvitesCall): Promise<Outcome<unknown>> {
+    return this.page.evaluate(([i, c]) => window.sessionHarness.invites(i, c), [this.index, call] as const)
   }
 
   /** `join(url)` with `relayed`; a rejection comes back as `{ ok: false, name, code, message }`. */

@@ -41,6 +41,8 @@ export interface PeerOptions {
   electionTimeoutMs?: number
   /** Passed through: invites go through this relay (one click), falling back to the paste flow. */
   signalingEndpoint?: string
+  /** Passed through: a relayed answer not picked up within this is `session-answer-unclaimed`. */
+  relayPickupMs?: number
   /**
    * Host's `admit` hook: 'accept' or 'refuse' everyone, or 'ask': each knock waits in the
    * page until the test decides (`knocks`, `decide`). Default: no hook.
@@ -118,7 +120,7 @@ export interface BlobInfo {
 export interface PeerView {
   self: PeerInfo
   state: SessionState
-  role: SessionRole | null
+  role: SessionRole
   sessionId: string | null
   peers: SessionPeer[]
   pendingIntents: number
@@ -363,6 +365,7 @@ function create(options: PeerOptions = {}): number {
     ...(options.linkTimeoutMs !== undefined ? { linkTimeoutMs: options.linkTimeoutMs } : {}),
     ...(options.electionTimeoutMs !== undefined ? { electionTimeoutMs: options.electionTimeoutMs } : {}),
     ...(options.signalingEndpoint !== undefined ? { signalingEndpoint: options.signalingEndpoint } : {}),
+    ...(options.relayPickupMs !== undefined ? { relayPickupMs: options.relayPickupMs } : {}),
     ...(admit ? { admit } : {}),
   })
   const peer: Peer = { controller, kv: {}, layers: { left: {}, right: {} }, cursors: {}, blob: '', blobInfo: blobInfo(''), emitters: new Map(), applied: [], events: [], bursts: new Map(), knocks: [], tapped }
@@ -396,6 +399,9 @@ function blobInfo(text: string): BlobInfo {
   for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193) >>> 0
   return { length: text.length, hash: hash.toString(16).padStart(8, '0'), head: text.slice(0, 32), tail: text.slice(-32) }
 }
+
+/** A call of the invite list and relay API (see `invites`). */
+export type InvitesCall = { list: true } | { revoke: string } | { reissue: string } | { preview: string }
 
 /** What a test waits for, checked in the page (see `check`). */
 export type Condition =
@@ -484,7 +490,9 @@ export interface SessionHarness {
   burst(index: number, prefix: string, count: number, everyMs: number): void
   burstState(index: number, prefix: string): BurstState | null
   /** `createInvite(options)` (e.g. `{ access: 'viewer' }`). */
-  inviteWith(index: number, options: { access?: SessionAccess }): Promise<SessionInvite>
+  inviteWith(index: number, options: { access?: SessionAccess; seats?: number; ttlMs?: number }): Promise<SessionInvite>
+  /** Invites and relay (e2e/relay-*.spec.ts): `listInvites`, `revokeInvite`, `previewInvite`; a throw comes back as an outcome. */
+  invites(index: number, call: InvitesCall): Promise<Outcome<unknown>>
   /** `join(url)` with everything it resolved with (`relayed` too), or the rejection. */
   joinFull(index: number, url: string): Promise<Outcome<Joined>>
   /** Host: `kick(peerId)`; a throw comes back as an outcome. */
@@ -597,6 +605,15 @@ const harness: SessionHarness = {
     return state ? { ids: [...state.ids], done: state.done } : null
   },
   inviteWith: (index, options) => peerAt(index).controller.createInvite(options),
+  invites: (index, call) => {
+    const c = peerAt(index).controller
+    return outcome(async () => {
+      if ('list' in call) return plain(c.listInvites())
+      if ('revoke' in call) return (await c.revokeInvite(call.revoke)) ?? null
+      if ('reissue' in call) return plain(await c.reissueInvite(call.reissue))
+      return plain(await c.previewInvite(call.preview))
+    })
+  },
   joinFull: (index, url) =>
     outcome(async () => {
       const { answerCode, relayed } = await peerAt(index).controller.join(url)

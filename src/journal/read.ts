@@ -16,7 +16,7 @@ const snapshot = v.object({ seq: count, ids: v.array(text), entries: v.array(ent
 const headSchema = v.object({
   v: v.literal(JOURNAL_VERSION),
   identity: v.object({
-    userId: text, name: text, colour: v.optional(text), role, rank: count, sessionId: text, epoch: count, lastSeenSeq: count,
+    userId: text, name: text, color: v.optional(text), role, rank: count, sessionId: text, epoch: count, lastSeenSeq: count,
   }),
   snapshot,
   updatedAt: v.number(),

@@ -12,7 +12,8 @@ export const JOURNAL_VERSION = 1
 export interface JournalIdentity {
   userId: string
   name: string
-  colour?: string
+  /** The colour the host gave this peer. */
+  color?: string
   role: 'host' | 'guest'
   /** Position in the failover succession when last written (0 = host). */
   rank: number

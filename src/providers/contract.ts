@@ -5,7 +5,10 @@
  * this file alone. `types.ts` re-exports all of it.
  */
 
-export type SessionRole = 'host' | 'guest'
+/** This page's part in a session: 'none' while idle. */
+export type SessionRole = 'none' | 'host' | 'guest'
+/** The part a peer plays in a session it is in. */
+export type PeerRole = Exclude<SessionRole, 'none'>
 export type SessionScope = 'per-viewer' | 'global'
 
 /** Anything the app shows session state in; per-viewer providers are called once per viewer. */
@@ -15,12 +18,23 @@ export interface SessionViewer {
 
 /**
  * A change a provider emits or receives. The provider chooses the shape; these keys are
- * the controller's: `intentId` (set by the controller), `viewerId` (which viewer, for
- * per-viewer providers) and `view` (true for a view delta: last write wins, no host round trip).
+ * the controller's. Which viewer, for per-viewer providers: `viewerUniqueId` or its short
+ * form `viewerId` (either routes; a received delta carries both). The controller fills
+ * `providerId`, `intentId`, `sourceUserId` and `seq` on every delta it delivers, whatever
+ * the provider emitted in them (an empty string, typically). `view: true` marks a view delta
+ * (last write wins, no host round trip).
  */
 export interface SessionDelta {
-  intentId?: string
+  providerId?: string
+  viewerUniqueId?: string | null
   viewerId?: string | null
+  intentId?: string
+  /** The user whose change this is. */
+  sourceUserId?: string
+  /** The host's sequence number, on an authoritative delta. */
+  seq?: number
+  kind?: string
+  payload?: unknown
   view?: boolean
   [key: string]: unknown
 }
@@ -31,8 +45,13 @@ export interface SessionDeltaMeta<V extends SessionViewer = SessionViewer> {
   /** The user whose action this is — never the host's id for a guest's intent. */
   origin: string
   /** This peer's role: side effects that must happen once can run on the host only. */
-  role: SessionRole
+  role: PeerRole
   viewer: V | null
+  /**
+   * True while this page has not yet taken in the session's state (before its snapshot is
+   * applied, or while it takes a fresh one): the provider's state comes with the snapshot.
+   */
+  bootstrap: boolean
   intentId?: string
   /** Host sequence number of an authoritative delta. */
   seq?: number
@@ -45,7 +64,7 @@ export interface SessionSyncProvider<V extends SessionViewer = SessionViewer, S 
   readonly scope: SessionScope
   /** Lower applies first at bootstrap. Default 100. */
   readonly priority?: number
-  /** Every delta of this provider is a view delta. */
+  /** Every delta of this provider is a view delta (or register it with `{ view: true }`). */
   readonly view?: boolean
   /**
    * The state as it is when called; a promise may resolve later, but should not take in
@@ -59,4 +78,9 @@ export interface SessionSyncProvider<V extends SessionViewer = SessionViewer, S 
    * nothing to do": the guest gets an ack and no delta is broadcast.
    */
   applyDelta(delta: D, meta: SessionDeltaMeta<V>): void | boolean | Promise<void | boolean>
+}
+
+/** How an app registers a provider; `view: true` makes an unmodified provider a view provider. */
+export interface RegisterOptions {
+  view?: boolean
 }

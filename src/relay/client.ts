@@ -1,8 +1,8 @@
 /**
- * The relay client: publishes a sealed offer, fetches it on the guest side, carries the
- * sealed answer back (see http-client.ts). Every failure is a RelayError;
- * `relay-unavailable` (down, slow, 5xx, full) means the caller should fall back to the
- * paste flow.
+ * The relay client: publishes sealed offers (one per seat), fetches one on the guest
+ * side, carries the sealed answer back (see http-client.ts); the host's retrying listener
+ * over it is listener.ts. Every failure is a RelayError; `relay-unavailable` (down, slow,
+ * 5xx, full) means "try again later, or use the paste flow".
  *
  * What this module holds is small: the client's contract and a factory whose methods load
  * the real client (http-client.ts, with the sealing code) on their first call, so that a
@@ -18,23 +18,59 @@ export interface RelayClientOptions {
   fetch?: typeof fetch
   /** Per request, default 8000 ms; a long-poll gets its wait on top. */
   timeoutMs?: number
-  /** How long each long-poll asks the relay to hold, default 25 s (the relay may cap it). */
+  /** How long each long-poll asks the relay to hold, default 25 s (the relay cuts it to its maximum). */
   waitSeconds?: number
+}
+
+/** What a published invite's guest sees before joining (sealed on the relay). */
+export interface RelayInviteMeta {
+  /** Who invites: the host's id and display name. */
+  from: { id: string; name: string }
+  access: 'editor' | 'viewer'
+}
+
+/** A published invite as its host holds it: `key` goes into the link, `token` never leaves the host. */
+export interface RelayPublished {
+  id: string
+  key: string
+  token: string
+}
+
+/** One free seat's offer, as a guest reads it. */
+export interface RelayOffer {
+  offer: string
+  slot: number
+  meta: RelayInviteMeta
+  /** By the relay's clock, ms since the epoch. */
+  expiresAt: number
+  seats: number
+  /** Seats still free, this one included. */
+  open: number
+}
+
+/** What one host long-poll brought: answers (still sealed) and invites the relay no longer holds. */
+export interface RelayWatchResult {
+  answers: Array<{ id: string; slot: number; sealed: string }>
+  gone: Array<{ id: string; reason: 'expired' | 'revoked' | 'not-found' }>
 }
 
 export interface RelayClient {
   readonly endpoint: string
-  /** Seals the offer under a fresh key and stores it: share `relayFragment(id, key)`. */
-  publishOffer(offerBlob: string, ttlSeconds: number): Promise<{ id: string; key: string }>
-  /** Guest: the offer blob behind a relay link. */
-  fetchOffer(id: string, key: string): Promise<string>
-  /** Guest: seals and delivers the answer; a second answer to one invite is `relay-answered`. */
-  postAnswer(id: string, key: string, answerBlob: string): Promise<void>
+  /** Seals one offer per seat under a fresh key and stores them: share `relayFragment(id, key)`. */
+  publish(offerBlobs: string[], meta: RelayInviteMeta, ttlSeconds: number): Promise<RelayPublished>
+  /** Guest: a free seat's offer behind a relay link, and who invites. */
+  fetchOffer(id: string, key: string): Promise<RelayOffer>
+  /** Guest: seals, authenticates and delivers the answer for a seat; a taken seat is `relay-answered`. */
+  postAnswer(id: string, key: string, slot: number, answerBlob: string): Promise<void>
+  /** Host: withdraws an invite (its link stops working at once). */
+  revoke(invite: RelayPublished): Promise<void>
   /**
-   * Host: resolves with the guest's answer blob. Long-polls until it comes, the invite
-   * expires (`relay-expired`) or `signal` aborts (rejects with the signal's reason).
+   * Host: one long-poll for all of its open invites. Resolves with what arrived, or null
+   * when the wait ended with nothing; rejects with a RelayError (the caller retries).
    */
-  waitForAnswer(id: string, key: string, options?: { signal?: AbortSignal }): Promise<string>
+  watch(invites: RelayPublished[], options?: { signal?: AbortSignal; waitSeconds?: number }): Promise<RelayWatchResult | null>
+  /** Host: opens a sealed answer from `watch`; `relay-damaged` when it does not open. */
+  openAnswer(invite: RelayPublished, sealed: string): Promise<string>
 }
 
 export function createRelayClient(options: RelayClientOptions): RelayClient {
@@ -54,9 +90,11 @@ export function createRelayClient(options: RelayClientOptions): RelayClient {
     ))
   return {
     endpoint,
-    publishOffer: async (offerBlob, ttlSeconds) => (await client()).publishOffer(offerBlob, ttlSeconds),
+    publish: async (offerBlobs, meta, ttlSeconds) => (await client()).publish(offerBlobs, meta, ttlSeconds),
     fetchOffer: async (id, key) => (await client()).fetchOffer(id, key),
-    postAnswer: async (id, key, answerBlob) => (await client()).postAnswer(id, key, answerBlob),
-    waitForAnswer: async (id, key, waitOptions) => (await client()).waitForAnswer(id, key, waitOptions),
+    postAnswer: async (id, key, slot, answerBlob) => (await client()).postAnswer(id, key, slot, answerBlob),
+    revoke: async (invite) => (await client()).revoke(invite),
+    watch: async (invites, watchOptions) => (await client()).watch(invites, watchOptions),
+    openAnswer: async (invite, sealed) => (await client()).openAnswer(invite, sealed),
   }
 }

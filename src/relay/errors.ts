@@ -4,6 +4,8 @@ export type RelayErrorCode =
   | 'relay-not-found'
   | 'relay-expired'
   | 'relay-answered'
+  | 'relay-revoked'
+  | 'relay-refused'
   | 'relay-too-large'
   | 'relay-rate-limited'
   | 'relay-bad-request'
@@ -11,23 +13,27 @@ export type RelayErrorCode =
   | 'relay-damaged'
   | 'relay-insecure-page'
 
+/** Words for whoever reads them, host or guest; invites.ts adds what that person can do next. */
 const RELAY_MESSAGES: Record<RelayErrorCode, string> = {
-  'relay-not-found': 'The relay does not know this invite: the link may be incomplete, or the invite was never published. Ask the host for a new invite.',
-  'relay-expired': 'This invite has expired on the relay. Ask the host for a new one.',
-  'relay-answered': 'Someone has already answered this invite: each invite admits one person. Ask the host for a new one.',
-  'relay-too-large': 'The invite is too large for the relay. Send the invite code to paste instead.',
-  'relay-rate-limited': 'The relay is getting too many requests from this network. Wait a moment and try again, or use the invite code instead.',
-  'relay-bad-request': 'The relay refused the request as malformed. Both sides may need the same version of the app; use the invite code instead.',
-  'relay-unavailable': 'The invite relay cannot be reached right now. Use the invite code instead: copy it to the guest, and paste their answer back.',
+  'relay-not-found': 'The relay does not know this invite: it was withdrawn or expired long ago, or the relay was restarted and lost it. Ask the host for a new invite.',
+  'relay-expired': 'This invite has expired. Ask the host for a new one.',
+  'relay-answered': 'Someone has already answered this invite, and it has no free place left. Ask the host for a new one.',
+  'relay-revoked': 'The host has withdrawn this invite. Ask them for a new one if you still need it.',
+  'relay-refused': 'The relay refused the request because it does not carry the right key: the link may be damaged. Ask the host to send it again.',
+  'relay-too-large': 'The invite is too large for the relay.',
+  'relay-rate-limited': 'The relay is getting too many requests from this network right now.',
+  'relay-bad-request': 'The relay refused the request as malformed: both sides may need the same version of the app.',
+  'relay-unavailable': 'The invite relay cannot be reached right now.',
   'relay-damaged': "The relay returned data that does not open with this invite's key: the link is incomplete, or the data was altered on the way. Ask the host for a new invite.",
-  'relay-insecure-page': 'One-click invites are sealed with WebCrypto, which browsers give only to secure pages (https, or localhost). Open the app over https, or use the invite code instead.',
+  'relay-insecure-page': 'One-click invites are sealed with WebCrypto, which browsers give only to secure pages (https, or localhost). Open the app over https, or use an invite code instead.',
 }
 
 /**
  * Everything the relay client throws, except an abort the caller asked for. `code` tells
- * a program what happened; `relay-unavailable` means "fall back to the paste flow".
+ * a program what happened; `relay-unavailable` and `relay-rate-limited` mean "try again later, or use the paste flow".
  */
 export class RelayError extends SessionError {
+  override name = 'RelayError'
   declare readonly code: RelayErrorCode
   /** The relay's HTTP status, when it answered at all. */
   readonly status: number | undefined
@@ -36,11 +42,11 @@ export class RelayError extends SessionError {
   constructor(
     code: RelayErrorCode,
     detail?: string,
-    options?: { cause?: unknown; status?: number; retryAfterSeconds?: number },
+    options?: { cause?: unknown; status?: number; retryAfterSeconds?: number; advice?: string },
   ) {
     super(
       code,
-      detail ? `${RELAY_MESSAGES[code]} (${detail})` : RELAY_MESSAGES[code],
+      `${RELAY_MESSAGES[code]}${detail ? ` (${detail})` : ''}${options?.advice ? ` ${options.advice}` : ''}`,
       options?.cause === undefined ? undefined : { cause: options.cause },
     )
     this.status = options?.status

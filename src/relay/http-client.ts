@@ -1,21 +1,17 @@
 /**
- * The relay client's work: publishes a sealed offer, fetches it on the guest side, carries
- * the sealed answer back. Only `fetch` and WebCrypto, so it runs in browsers and Node alike.
+ * The relay client's work: publishes sealed offers, fetches one on the guest side, carries
+ * the sealed, authenticated answer back, and long-polls for many invites at once. Only `fetch` and WebCrypto, so it runs in browsers and Node alike.
  * Every failure is a RelayError; `relay-unavailable` (down, slow, 5xx, full) means the
  * caller should fall back to the paste flow. Loaded by client.ts on first use, with the
  * sealing code: a page that never meets a relay never loads either.
  */
-import type { RelayClient, RelayClientOptions } from './client.js'
+import type { RelayClient, RelayClientOptions, RelayInviteMeta, RelayWatchResult } from './client.js'
 import { RelayError } from './errors.js'
 import { checkRelayRef, isRelayId } from './fragment.js'
-import { newRelayKey, open, seal } from './seal.js'
+import { answerKeyFor, answerMac, newHostToken, newRelayKey, open, seal } from './seal.js'
 
 const DEFAULT_TIMEOUT_MS = 8_000
 const DEFAULT_WAIT_SECONDS = 25
-/** A relay that answers a long-poll at once is not polled faster than this. */
-const MIN_POLL_INTERVAL_MS = 1_000
-/** Consecutive `relay-unavailable` long-polls tolerated (a relay restart) before giving up. */
-const WAIT_RETRIES = 2
 const MAX_RESPONSE_BYTES = 64 * 1024
 
 interface Reply {
@@ -29,7 +25,7 @@ export function httpRelayClient(endpoint: string, options: RelayClientOptions): 
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS
   const waitSeconds = options.waitSeconds ?? DEFAULT_WAIT_SECONDS
 
-  async function request(method: 'GET' | 'POST', path: string, body?: unknown, signal?: AbortSignal, extraMs = 0): Promise<Reply> {
+  async function request(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown, signal?: AbortSignal, extraMs = 0, headers: Record<string, string> = {}): Promise<Reply> {
     signal?.throwIfAborted()
     const controller = new AbortController()
     const limitMs = timeoutMs + extraMs
@@ -47,7 +43,7 @@ export function httpRelayClient(endpoint: string, options: RelayClientOptions): 
         response = await doFetch(`${endpoint}${path}`, {
           method,
           // text/plain keeps this a CORS "simple request": no preflight round trip.
-          headers: body === undefined ? { accept: 'application/json' } : { accept: 'application/json', 'content-type': 'text/plain;charset=UTF-8' },
+          headers: { accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'text/plain;charset=UTF-8' }), ...headers },
           body: body === undefined ? undefined : JSON.stringify(body),
           signal: controller.signal,
           credentials: 'omit',
@@ -73,48 +69,87 @@ export function httpRelayClient(endpoint: string, options: RelayClientOptions): 
   return {
     endpoint,
 
-    async publishOffer(offerBlob, ttlSeconds) {
+    async publish(offerBlobs, meta, ttlSeconds) {
       if (!Number.isInteger(ttlSeconds) || ttlSeconds < 1) throw new RangeError(`ttlSeconds must be a positive integer, got ${ttlSeconds}`)
+      if (offerBlobs.length < 1) throw new RangeError('An invite needs at least one offer')
       const key = newRelayKey()
-      const offer = await seal('offer', '', key, offerBlob)
-      const reply = await request('POST', '/v1/invites', { offer, ttlSeconds })
+      const [offers, sealedMeta, answerKey, { token, hostKey }] = await Promise.all([
+        Promise.all(offerBlobs.map((blob) => seal('offer', '', key, blob))),
+        seal('meta', '', key, JSON.stringify(meta)),
+        answerKeyFor(key),
+        newHostToken(),
+      ])
+      const reply = await request('POST', '/v1/invites', { offers, meta: sealedMeta, ttlSeconds, hostKey, answerKey })
       const id = stringField(reply, 'id')
       if (!isRelayId(id)) throw new RelayError('relay-unavailable', 'the relay answered with a malformed id')
-      return { id, key }
+      return { id, key, token }
     },
 
     async fetchOffer(id, key) {
       checkRelayRef(id, key)
       const reply = await request('GET', `/v1/invites/${id}`)
-      return open('offer', id, key, stringField(reply, 'offer'))
-    },
-
-    async postAnswer(id, key, answerBlob) {
-      checkRelayRef(id, key)
-      const answer = await seal('answer', id, key, answerBlob)
-      await request('POST', `/v1/invites/${id}/answer`, { answer })
-    },
-
-    async waitForAnswer(id, key, waitOptions = {}) {
-      checkRelayRef(id, key)
-      const { signal } = waitOptions
-      let failures = 0
-      for (;;) {
-        const started = Date.now()
-        let reply: Reply
-        try {
-          reply = await request('GET', `/v1/invites/${id}/answer?wait=${waitSeconds}`, undefined, signal, waitSeconds * 1000)
-        } catch (error) {
-          if (!(error instanceof RelayError) || error.code !== 'relay-unavailable' || ++failures > WAIT_RETRIES) throw error
-          await delay(1000 * failures, signal)
-          continue
-        }
-        failures = 0
-        if (reply.status === 200) return open('answer', id, key, stringField(reply, 'answer'))
-        // 204: nothing yet, ask again (but never hammer a relay that does not hold).
-        await delay(MIN_POLL_INTERVAL_MS - (Date.now() - started), signal)
+      const [offer, metaText] = await Promise.all([open('offer', '', key, stringField(reply, 'offer')), open('meta', '', key, stringField(reply, 'meta'))])
+      return {
+        offer,
+        meta: parseMeta(metaText),
+        slot: numberField(reply, 'slot'),
+        expiresAt: numberField(reply, 'expiresAt'),
+        seats: numberField(reply, 'seats'),
+        open: numberField(reply, 'open'),
       }
     },
+
+    async postAnswer(id, key, slot, answerBlob) {
+      checkRelayRef(id, key)
+      const answer = await seal('answer', id, key, answerBlob)
+      await request('POST', `/v1/invites/${id}/answer`, { answer, slot, mac: await answerMac(key, id, slot, answer) })
+    },
+
+    async revoke(invite) {
+      await request('DELETE', `/v1/invites/${invite.id}`, undefined, undefined, 0, { authorization: `Bearer ${invite.token}` })
+    },
+
+    async watch(invites, watchOptions = {}) {
+      const list = invites.map(({ id, token }) => ({ id, token }))
+      const wait = watchOptions.waitSeconds ?? waitSeconds
+      const reply = await request('POST', `/v1/answers?wait=${wait}`, { invites: list }, watchOptions.signal, wait * 1000)
+      if (reply.status === 204) return null
+      const data = (reply.data ?? {}) as { answers?: unknown; gone?: unknown }
+      if (!Array.isArray(data.answers) || !Array.isArray(data.gone)) throw new RelayError('relay-unavailable', 'the relay sent a malformed reply')
+      const known = new Set(list.map((i) => i.id))
+      return {
+        answers: data.answers
+          .filter((a): a is { id: string; slot: number; answer: string } => typeof a?.id === 'string' && known.has(a.id) && Number.isInteger(a.slot) && typeof a.answer === 'string')
+          .map(({ id, slot, answer }) => ({ id, slot, sealed: answer })),
+        gone: data.gone.filter(
+          (g): g is RelayWatchResult['gone'][number] => typeof g?.id === 'string' && known.has(g.id) && ['expired', 'revoked', 'not-found'].includes(g.reason),
+        ),
+      }
+    },
+
+    openAnswer(invite, sealed) {
+      return open('answer', invite.id, invite.key, sealed)
+    },
+  }
+}
+
+function numberField(reply: Reply, name: string): number {
+  const value = typeof reply.data === 'object' && reply.data !== null ? (reply.data as Record<string, unknown>)[name] : undefined
+  if (typeof value !== 'number' || !Number.isFinite(value)) throw new RelayError('relay-unavailable', `the relay's reply has no "${name}"`)
+  return value
+}
+
+/** The sealed meta opened fine, so it is the host's; still, only the fields we show, as text. */
+function parseMeta(text: string): RelayInviteMeta {
+  let raw: { from?: { id?: unknown; name?: unknown }; access?: unknown }
+  try {
+    raw = JSON.parse(text) as typeof raw
+  } catch (cause) {
+    throw new RelayError('relay-damaged', 'the invite details are not JSON', { cause })
+  }
+  return {
+    from: { id: String(raw?.from?.id ?? ''), name: String(raw?.from?.name ?? '').slice(0, 200) },
+    access: raw?.access === 'viewer' ? 'viewer' : 'editor',
   }
 }
 
@@ -174,22 +209,6 @@ function abortReason(signal: AbortSignal): unknown {
   return signal.reason ?? new DOMException('The operation was aborted.', 'AbortError')
 }
 
-function delay(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(abortReason(signal))
-    if (ms <= 0) return resolve()
-    const onAbort = () => {
-      clearTimeout(timer)
-      reject(abortReason(signal!))
-    }
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort)
-      resolve()
-    }, ms)
-    signal?.addEventListener('abort', onAbort, { once: true })
-  })
-}
-
 /** The error for an HTTP status the relay answered with (not 2xx). */
 export function relayErrorForStatus(status: number, detail?: string, retryAfterSeconds?: number): RelayError {
   const options = { status, retryAfterSeconds }
@@ -197,9 +216,11 @@ export function relayErrorForStatus(status: number, detail?: string, retryAfterS
     case 404:
       return new RelayError('relay-not-found', detail, options)
     case 410:
-      return new RelayError('relay-expired', detail, options)
+      return new RelayError(detail === 'relay says "revoked"' ? 'relay-revoked' : 'relay-expired', detail, options)
     case 409:
       return new RelayError('relay-answered', detail, options)
+    case 403:
+      return new RelayError('relay-refused', detail, options)
     case 413:
       return new RelayError('relay-too-large', detail, options)
     case 429:

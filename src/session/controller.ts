@@ -4,11 +4,10 @@
  * in this folder (see ARCHITECTURE.md). It sees the network only through the Transport
  * seam, and time and randomness only through Clock and Random, so a seed replays exactly.
  */
-import mitt, { type Emitter } from 'mitt'
 import { lazySavedSessions, type SavedSessionsApi } from '../journal/saved-facade.js'
 import { IncompatibleModulesError, SessionStateError, UndeclaredModulesRefusedError } from '../errors.js'
 import { ProviderRegistry } from '../providers/registry.js'
-import { createRelayClient } from '../relay/index.js'
+import { createRelayClient, type RelayListenerState } from '../relay/index.js'
 import { systemClock } from '../runtime/clock.js'
 import { systemRandom } from '../runtime/random.js'
 import type { LinkStats } from '../transport/transport.js'
@@ -18,16 +17,22 @@ import type {
   SessionEvents,
   SessionFinalSave,
   SessionInvite,
+  SessionInviteInfo,
+  SessionInvitePreview,
   SessionModule,
+  RegisterOptions,
   SessionPeer,
   SessionRole,
   SessionSyncProvider,
   SessionViewer,
 } from '../types.js'
 import type { PeerInfo } from '../wire/messages.js'
+import { pickColour } from './colours.js'
 import { type CompatibilityReport, guardPluginLoad, scanModules } from './compat.js'
+import { NO_ICE_NOTICE, withDefaults } from './defaults.js'
 import { digestOf } from './digest.js'
 import { Failover } from './failover.js'
+import { type CoreEvents, forApp, namedPeer, type SessionEventHandler, SessionEventHub } from './events.js'
 import { Follower } from './follower.js'
 import { HostSide } from './host.js'
 import { registerCore } from './internals.js'
@@ -46,12 +51,13 @@ import type { Parts } from './parts.js'
 import { ProviderBridge } from './provider-bridge.js'
 import { Resync } from './resync.js'
 import { Router } from './router.js'
-import { type Core, Session } from './state.js'
+import { Sessions } from './sessions.js'
+import type { Core } from './state.js'
 import { Takeover } from './takeover.js'
 import { Views } from './views.js'
 
 export class SessionSyncController<V extends SessionViewer = SessionViewer> {
-  readonly events: Emitter<SessionEvents> = mitt<SessionEvents>()
+  private readonly hub: SessionEventHub
   private readonly core: Core<V>
   private readonly options: SessionSyncOptions
   private readonly modules = new Map<string, SessionModule>()
@@ -62,8 +68,10 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
    */
   readonly saved: SavedSessionsApi
 
-  constructor(options: SessionSyncOptions) {
+  constructor(given: SessionSyncOptions = {}) {
+    const options = withDefaults(given)
     this.options = options
+    this.hub = new SessionEventHub(options.emitter)
     const random = options.random ?? systemRandom
     const { limits, heartbeat, timers } = resolveSettings(options)
     const parts = {} as Parts<V>
@@ -89,8 +97,8 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
       parts,
       emit: (type, payload) => this.emit(type, payload),
       diagnostic: (code, message, extra = {}) => this.emit('session-diagnostic', { code, message, ...stripUndefined(extra) }),
-      setRole: (role) => this.setRole(role),
-      finish: (reason) => this.finish(reason),
+      setRole: (role) => parts.sessions.setRole(role),
+      finish: (reason) => parts.sessions.finish(reason),
       isActive: () => this.isActive(),
       getSelf: () => this.getSelf(),
     }
@@ -109,6 +117,7 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
       invites: new Invites(core),
       resync: new Resync(core),
       journaling: new Journaling(core),
+      sessions: new Sessions(core),
     } satisfies Parts<V>)
     this.core = core
     this.saved = lazySavedSessions({
@@ -138,8 +147,9 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     return this.core.lifecycle.state
   }
 
-  getRole(): SessionRole | null {
-    return this.core.session?.role ?? null
+  /** 'none' while idle. */
+  getRole(): SessionRole {
+    return this.core.session?.role ?? 'none'
   }
 
   /** True from `hosting`/`joining` until back to `idle`: the plugin lock is engaged. */
@@ -176,8 +186,11 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
       .map((id, rank) => {
         const info = id === self.id ? self : session.peers.get(id)
         const conn = links.get(id)
+        const stale = conn?.stale ?? false
         return info && {
-          ...info, rank, self: id === self.id, linked: !!conn, stale: conn?.stale ?? false,
+          ...namedPeer(info),
+          connected: id === self.id ? this.core.lifecycle.state !== 'reconnecting' : !stale,
+          rank, self: id === self.id, linked: !!conn, stale,
           ...(conn?.rtt !== undefined ? { rtt: conn.rtt } : {}),
           ...(conn?.stats ? { stats: conn.stats } : {}),
           ...(conn?.stats?.path ? { path: conn.stats.path } : {}),
@@ -191,6 +204,11 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     return this.core.transport.hasIceServers ?? false
   }
 
+  /** What to tell the user about reaching peers, when there is something to tell: no ICE servers configured. */
+  get connectivityNotice(): string | null {
+    return this.hasIceServers ? null : NO_ICE_NOTICE
+  }
+
   /** Pending (unconfirmed) intents of this guest. */
   get pendingIntents(): number {
     return this.core.session?.outbox.size ?? 0
@@ -201,16 +219,41 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     return this.parts.bridge.isApplyingRemote()
   }
 
-  on<K extends keyof SessionEvents>(type: K, handler: (event: SessionEvents[K]) => void): () => void {
-    this.events.on(type, handler)
-    return () => this.events.off(type, handler)
+  /** The typed emitter behind `on`/`off` (mitt). */
+  get events() {
+    return this.hub.emitter
+  }
+
+  /** Returns the function that removes the handler again. */
+  on<K extends keyof SessionEvents>(type: K, handler: SessionEventHandler<K>): () => void {
+    return this.hub.on(type, handler)
+  }
+
+  off<K extends keyof SessionEvents>(type: K, handler: SessionEventHandler<K>): void {
+    this.hub.off(type, handler)
+  }
+
+  /** `on`, under OpenSeadragon's EventSource name. */
+  addHandler<K extends keyof SessionEvents>(type: K, handler: SessionEventHandler<K>): void {
+    this.hub.on(type, handler)
+  }
+
+  /** `off`, under OpenSeadragon's EventSource name. */
+  removeHandler<K extends keyof SessionEvents>(type: K, handler: SessionEventHandler<K>): void {
+    this.hub.off(type, handler)
+  }
+
+  /** Calls this page's handlers of `type` (and the app's bus) with `payload`, as the controller does. */
+  raiseEvent<K extends keyof SessionEvents>(type: K, payload: SessionEvents[K]): void {
+    this.hub.emit(type, payload)
   }
 
   // ---------------------------------------------------------------- app wiring
 
-  registerProvider(provider: SessionSyncProvider<V, any, any>): () => void {
+  /** `options.view`: every delta of this provider is a view delta, though it does not say so itself. */
+  registerProvider(provider: SessionSyncProvider<V, any, any>, options: RegisterOptions = {}): () => void {
     const p = provider as unknown as SessionSyncProvider
-    this.core.registry.add(p)
+    this.core.registry.add(p, options)
     if (this.isActive()) this.parts.bridge.subscribeProvider(p)
     this.parts.journaling.providerAdded(p)
     return () => {
@@ -256,11 +299,12 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     this.assertIdle('start')
     await this.checkCompatibility()
     this.assertIdle('start')
-    const session = this.beginSession(this.core.random.id(this.core.timers.idSize), 'host')
+    const session = this.parts.sessions.begin(this.core.random.id(this.core.timers.idSize), 'host')
     session.hostId = this.core.self.id
     session.epoch = 1
     session.rank = [this.core.self.id]
     session.succession = [this.core.self.id]
+    this.core.self = { ...this.core.self, color: pickColour(this.core.self.id, []) }
     this.core.lifecycle.to('hosting')
     this.parts.bridge.subscribeAll()
     this.parts.liveness.scheduleHeartbeat()
@@ -268,11 +312,33 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
   }
 
   /**
-   * Open a seat: an offer packed into a link. One invite admits one guest, once.
-   * `access`: 'editor' (default) may change things; 'viewer' may only look and point.
+   * Open a seat: an offer packed into a link. One invite admits one guest, once; with a
+   * relay, `seats` > 1 makes a room link that seats that many (each still admitted by
+   * `admit`), for `ttlMs`. `access`: 'editor' (default) may change things; 'viewer' may
+   * only look and point. Changes come as `session-invite-changed`.
    */
-  createInvite(options: { access?: SessionAccess } = {}): Promise<SessionInvite> {
+  createInvite(options: { access?: SessionAccess; seats?: number; ttlMs?: number } = {}): Promise<SessionInvite> {
     return this.parts.invites.createInvite(options)
+  }
+
+  /** Host: this session's invites and room links, open or not, with their status in words. */
+  listInvites(): SessionInviteInfo[] {
+    return this.parts.invites.listInvites()
+  }
+
+  /** Host: withdraws an invite or room link; its link stops working on the relay. */
+  revokeInvite(inviteId: string): Promise<void> {
+    return this.parts.invites.revokeInvite(inviteId)
+  }
+
+  /** Host: a new link like an expired, burned or lost one (the old one is revoked). */
+  reissueInvite(inviteId: string): Promise<SessionInvite> {
+    return this.parts.invites.reissueInvite(inviteId)
+  }
+
+  /** Host: the relay listener's state (`session-relay-state` reports each change). */
+  getRelayState(): RelayListenerState {
+    return this.parts.invites.relayState
   }
 
   /** Complete a guest's link from the answer code it sent back. */
@@ -287,6 +353,11 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
 
   // ---------------------------------------------------------------- guest
 
+  /** What an invite says before joining it: who invites, until when, seats left. Joins nothing. */
+  previewInvite(urlOrFragment: string): Promise<SessionInvitePreview> {
+    return this.parts.invites.preview(urlOrFragment)
+  }
+
   /**
    * Open an invite. Returns the answer code for the guest to send back to the host — or,
    * for a relayed invite, posts it to the relay itself (`relayed: true`): nothing to paste.
@@ -297,7 +368,7 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     await this.checkCompatibility()
     this.assertIdle('join')
     return this.parts.invites.answer(opened, () => {
-      this.beginSession(opened.invite.sessionId, 'guest')
+      this.parts.sessions.begin(opened.invite.sessionId, 'guest')
       this.core.lifecycle.to('joining')
       this.parts.bridge.subscribeAll()
       this.parts.liveness.scheduleHeartbeat()
@@ -324,8 +395,8 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
   /** Leave the session. When the host leaves, the others elect a new host and go on. */
   async leave(reason = 'left'): Promise<void> {
     if (!this.isActive() || this.core.lifecycle.state === 'leaving') return
-    this.parts.links.broadcast(this.farewell(reason))
-    this.finish(reason)
+    this.parts.links.broadcast(this.parts.sessions.farewell(reason))
+    this.parts.sessions.finish(reason)
   }
 
   /** End the session for everyone (host only). */
@@ -333,7 +404,7 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     if (!this.isActive() || this.core.lifecycle.state === 'leaving') return
     if (this.getRole() !== 'host') throw new SessionStateError('not-host', 'Only the host can end the session; guests can leave.')
     this.parts.links.broadcast(wire.end({ reason }))
-    this.finish(reason)
+    this.parts.sessions.finish(reason)
   }
 
   /**
@@ -361,21 +432,11 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
   /** For `pagehide`: say goodbye on every link now, synchronously; the page may be gone next tick. */
   goodbye(): void {
     if (!this.isActive() || this.core.lifecycle.state === 'leaving') return
-    this.parts.links.broadcast(this.farewell('page-closed'))
-    this.finish('page-closed')
+    this.parts.links.broadcast(this.parts.sessions.farewell('page-closed'))
+    this.parts.sessions.finish('page-closed')
   }
 
   // ---------------------------------------------------------------- lifecycle
-
-  /**
-   * A goodbye hands the session over to the others — unless this host is cut off from a
-   * majority of it: then those still with it are a minority that must not carry on, and
-   * the goodbye ends the session for them.
-   */
-  private farewell(reason: string) {
-    const session = this.core.session
-    return session?.role === 'host' && session.isolatedSince !== null ? wire.end({ reason: 'cut-off' }) : wire.bye({ reason })
-  }
 
   private assertIdle(action: string): void {
     if (this.isActive()) throw new SessionStateError('session-active', `Cannot ${action}: a session is already active. Leave it first.`)
@@ -390,53 +451,8 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     if (confirm && !(await confirm(report.undeclared))) throw new UndeclaredModulesRefusedError(report.undeclared)
   }
 
-  /** A fresh per-session state: nothing of an earlier session carries over. */
-  private beginSession(sessionId: string, role: SessionRole): Session {
-    const received = this.core.received
-    const session = new Session(sessionId, role, this.core.limits, (delta) => received.get(delta)?.byteLength ?? JSON.stringify(delta).length)
-    this.core.session = session
-    this.parts.journaling.begin(session)
-    this.core.self = { ...this.core.self, role }
-    this.emit('session-role-changed', { role, previous: null })
-    return session
-  }
-
-  private setRole(role: SessionRole | null): void {
-    const session = this.core.session
-    const previous = session?.role ?? null
-    if (previous === role) return
-    if (session && role) session.role = role
-    this.core.self = { ...this.core.self, role: role ?? 'guest' }
-    this.emit('session-role-changed', { role, previous })
-  }
-
-  /** Tears the session down locally and returns to idle. Idempotent per session. */
-  private finish(reason: string): void {
-    const session = this.core.session
-    if (!session || !this.isActive() || this.core.lifecycle.state === 'leaving') return
-    this.core.lifecycle.to('leaving')
-    for (const conn of [...session.conns]) this.parts.links.detach(conn, reason)
-    for (const inviteId of [...session.invites.keys()]) this.parts.invites.dropInvite(inviteId)
-    for (const peerId of [...session.negotiating.keys()]) this.parts.mesh.stopNegotiating(peerId)
-    session.pendingJoin?.cancel()
-    for (const timer of [session.joinTimer, session.heartbeatTimer, session.election?.timer]) if (timer) this.core.clock.clearTimeout(timer)
-    this.parts.bridge.unsubscribeAll()
-    this.setRole(null)
-    // From here on, callbacks of this session see that it is over.
-    this.core.ended = session
-    this.core.session = null
-    this.parts.journaling.ended(session, reason)
-    this.core.lifecycle.to('idle')
-    this.emit('session-ended', { sessionId: session.sessionId, reason })
-  }
-
-  private emit<K extends keyof SessionEvents>(type: K, payload: SessionEvents[K]): void {
-    this.events.emit(type, payload)
-    try {
-      this.options.emitter?.emit(type, payload)
-    } catch {
-      // A faulty mirror must not break the session; the primary event has been delivered.
-    }
+  private emit<K extends keyof CoreEvents>(type: K, payload: CoreEvents[K]): void {
+    this.hub.emit(type, forApp<K>(payload))
   }
 }
 

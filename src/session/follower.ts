@@ -33,6 +33,7 @@ export class Follower<V extends SessionViewer = SessionViewer> extends Part<V> {
     for (const peer of next.values()) this.core.formerNames.set(peer.id, peer.name)
     const me = peers.find((p) => p.id === this.core.self.id)
     if (me?.access) this.core.self = { ...this.core.self, access: me.access }
+    if (me?.color) this.core.self = { ...this.core.self, color: me.color }
     // A fenced old host that the new host took back is a peer again.
     for (const conn of this.s.conns) if (conn.fenced && conn.peerId && next.has(conn.peerId)) conn.fenced = false
     const previous = this.s.peers

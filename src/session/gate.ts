@@ -4,13 +4,13 @@
  * is who is on its other end, so every rule is about the link a message came on and the
  * receiver's own state, never about what a field of the message claims.
  */
-import type { SessionRole } from '../types.js'
+import type { PeerRole } from '../types.js'
 import type { MessageOf, WireMessage, WireType } from '../wire/messages.js'
 
 /** What the receiver knows about the link a message came on. */
 export interface LinkFacts {
   /** The receiver's role. */
-  role: SessionRole | null
+  role: PeerRole | null
   /** The peer on the other end, once admitted (host side) or greeted (guest side). */
   peerId: string | null
   /** Guest: this is the link to the host we follow (before its hello too). */

@@ -3,10 +3,12 @@
  * changes, replay and snapshots, dropping and removing peers.
  */
 import { SessionStateError } from '../errors.js'
-import type { SessionDelta, SessionDeltaMeta, SessionViewer } from '../types.js'
+import { providerDelta } from '../providers/fields.js'
+import type { SessionViewer } from '../types.js'
 import { wire } from '../wire/build.js'
 import { encodeMessage } from '../wire/codec.js'
 import type { MessageOf, PeerInfo, WireMessage } from '../wire/messages.js'
+import { pickColour } from './colours.js'
 import { type ApplyContext, type Change, checkSize, type Conn, Part } from './state.js'
 
 type Resume = MessageOf<'join'>['resume']
@@ -58,7 +60,7 @@ export class HostSide<V extends SessionViewer = SessionViewer> extends Part<V> {
     // Cut off from most of the session, this host may have been replaced: it grows nothing
     // the others cannot see (they would elect by a smaller roster than ours).
     if (this.s.isolatedSince !== null) return this.turnAway(conn, user, 'cut-off')
-    const peer: PeerInfo = { id: user.id, name: user.name, role: 'guest', ...(conn.access === 'viewer' ? { access: 'viewer' as const } : {}) }
+    const peer: PeerInfo = { id: user.id, name: user.name, role: 'guest', color: this.colourFor(user.id), ...(conn.access === 'viewer' ? { access: 'viewer' as const } : {}) }
     conn.peerId = peer.id
     conn.admittedAt = this.core.clock.now()
     this.s.peers.set(peer.id, peer)
@@ -79,6 +81,11 @@ export class HostSide<V extends SessionViewer = SessionViewer> extends Part<V> {
     const missed = resume && resume.epoch === this.s.epoch && resume.seq <= this.s.seq ? this.s.replay.range(resume.seq + 1, this.s.seq) : undefined
     if (!missed) return this.sendSnapshot(conn)
     for (const bytes of missed) this.parts.links.sendBytes(conn, bytes)
+  }
+
+  /** A colour for a user joining now, away from everyone's in the session. */
+  colourFor(userId: string): string {
+    return pickColour(userId, this.rosterPeers().map((p) => p.color))
   }
 
   rosterMessage(): WireMessage {
@@ -135,10 +142,8 @@ export class HostSide<V extends SessionViewer = SessionViewer> extends Part<V> {
     }
     const { ok, viewer } = this.parts.bridge.resolveViewer(provider, message.d.viewerId, origin)
     if (!ok) return this.decline(conn, message, 'unknown-viewer')
-    const delta: SessionDelta = { ...message.d, intentId: message.id }
-    const meta: SessionDeltaMeta<V> = { remote: true, origin, role: 'host', viewer, intentId: message.id, view: false }
     const context: ApplyContext = { capture: [] }
-    const { failed, value } = await this.parts.bridge.callProvider(provider.id, 'applyDelta', () => provider.applyDelta(delta, meta as SessionDeltaMeta), context)
+    const { failed, value } = await this.parts.bridge.deliver(provider, viewer, message.d, { providerId: provider.id, origin, intentId: message.id }, context)
     // A provider that throws has refused nothing: the guest is told it failed (not that it was
     // refused) and takes that provider's state again; no other provider is touched.
     if (failed) return this.decline(conn, message, 'provider-error')
@@ -172,7 +177,8 @@ export class HostSide<V extends SessionViewer = SessionViewer> extends Part<V> {
     const hook = this.core.options.authorizeIntent
     if (!hook) return allowed
     try {
-      return hook({ intentId: message.id, providerId: message.p, origin: peer.id, delta: { ...message.d, intentId: message.id } }, peer, allowed) === true
+      const delta = providerDelta(message.d, { providerId: message.p, origin: peer.id, intentId: message.id })
+      return hook({ intentId: message.id, providerId: message.p, origin: peer.id, delta }, peer, allowed) === true
     } catch (error) {
       this.core.diagnostic('authorize-error', `authorizeIntent threw: ${(error as Error)?.message ?? String(error)}; refusing.`, { error })
       return false

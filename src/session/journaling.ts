@@ -195,13 +195,11 @@ export class Journaling<V extends SessionViewer = SessionViewer> extends Part<V>
   private complete(session: Session, batch: Batch): JournalBatch {
     const self = this.core.self
     const rank = session.rank.indexOf(self.id)
-    // A peer's colour, where the app's user info carries one.
-    const colour = (self as { colour?: unknown }).colour
     return {
       ...batch,
       identity: {
         userId: self.id, name: self.name, role: session.role, rank: Math.max(0, rank), sessionId: session.sessionId, epoch: session.epoch, lastSeenSeq: this.lastSeq,
-        ...(typeof colour === 'string' ? { colour } : {}),
+        ...(self.color ? { color: self.color } : {}),
       },
       at: this.core.clock.now(),
       bytes: this.sinceSnapshot.base + this.sinceSnapshot.bytes,

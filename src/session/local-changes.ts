@@ -5,8 +5,8 @@
 import { PayloadLimitError } from '../errors.js'
 import type { SessionDelta, SessionSyncProvider, SessionViewer } from '../types.js'
 import { wire } from '../wire/build.js'
+import { wirePayload } from '../providers/fields.js'
 import { MAX_PAYLOAD_DEPTH, nestsWithin } from '../wire/shape.js'
-import { stripIntent } from './provider-bridge.js'
 import { Part } from './state.js'
 
 /** 16 characters of a 64-letter alphabet: 96 bits. */
@@ -19,18 +19,18 @@ export class LocalChanges<V extends SessionViewer = SessionViewer> extends Part<
       this.core.diagnostic('invalid-delta', `Provider "${provider.id}" emitted a delta that is not an object.`, { providerId: provider.id })
       return undefined
     }
-    if (provider.scope === 'per-viewer' && typeof delta.viewerId !== 'string') {
-      this.core.diagnostic('invalid-delta', `Provider "${provider.id}" is per-viewer but emitted a delta without a viewerId.`, { providerId: provider.id })
+    const payload = wirePayload(delta)
+    if (provider.scope === 'per-viewer' && typeof payload.viewerId !== 'string') {
+      this.core.diagnostic('invalid-delta', `Provider "${provider.id}" is per-viewer but emitted a delta without a viewerUniqueId (or viewerId).`, { providerId: provider.id })
       return undefined
     }
-    const payload = stripIntent(delta)
     if (!nestsWithin(payload)) throw this.refuse(new PayloadLimitError('payload-too-deep', provider.id, `nested deeper than ${MAX_PAYLOAD_DEPTH} levels`))
-    const view = provider.view === true
+    const view = this.core.registry.isView(provider.id)
     if (delta.view === true && !view) {
-      this.core.diagnostic('invalid-delta', `Provider "${provider.id}" emitted a view delta but is not declared \`view: true\`; peers would refuse it.`, { providerId: provider.id })
+      this.core.diagnostic('invalid-delta', `Provider "${provider.id}" emitted a view delta but is not a view provider (\`view: true\`); peers would refuse it.`, { providerId: provider.id })
       return undefined
     }
-    const intentId = view ? '' : typeof delta.intentId === 'string' && delta.intentId ? delta.intentId : this.nextIntentId()
+    const intentId = view ? '' : this.nextIntentId()
     const notJson = (error: unknown) => {
       if (error instanceof PayloadLimitError) throw this.refuse(error)
       this.core.diagnostic('invalid-delta', `Provider "${provider.id}" emitted a delta that is not JSON.`, { providerId: provider.id, error })

@@ -7,6 +7,7 @@ import type { Journal, TabStorage } from '../journal/store.js'
 import type { Clock } from '../runtime/clock.js'
 import type { Random } from '../runtime/random.js'
 import type { Transport } from '../transport/transport.js'
+import type { AppEventBus } from './events.js'
 import type { SessionAccess, SessionIntent } from '../types.js'
 import type { PeerInfo } from '../wire/messages.js'
 
@@ -79,7 +80,8 @@ export const DEFAULT_LIMITS: SessionLimits = {
 }
 
 export interface SessionSyncOptions {
-  transport: Transport
+  /** Default: WebRTC with no ICE servers (`createWebRtcTransport()`). */
+  transport?: Transport
   clock?: Clock
   random?: Random
   user?: { id?: string; name?: string }
@@ -91,9 +93,11 @@ export interface SessionSyncOptions {
   maxInviteUrlLength?: number
   /** How long a guest waits for the host to complete the link after answering. */
   joinTimeoutMs?: number
+  /** A relayed answer the host has not connected for within this: `session-answer-unclaimed`. */
+  relayPickupMs?: number
   limits?: Partial<SessionLimits>
-  /** Gets a mirror of every event, e.g. an app's own event bus. */
-  emitter?: { emit(type: string, payload: unknown): void }
+  /** Gets a mirror of every event: an app's own bus, with `emit` or (OpenSeadragon's) `raiseEvent`. */
+  emitter?: AppEventBus
   /** Asked before starting or joining when some modules declare nothing; default: go on. */
   confirmUndeclared?: (modules: string[]) => boolean | Promise<boolean>
   /** App config (plugin set…) to carry in invites, so a guest can load the host's set. */
@@ -156,16 +160,19 @@ export interface HeartbeatOptions {
 
 export const DEFAULT_HEARTBEAT: HeartbeatOptions = { intervalMs: 2_000, softTimeoutMs: 6_000, hardTimeoutMs: 20_000 }
 
-/** The protocol's other timers and sizes; the options above override the first five. */
+/** The protocol's other timers and sizes; the options above override those they name. */
 export const DEFAULT_TIMERS = {
   inviteTtlMs: 15 * 60_000,
   maxInviteUrlLength: 2_000,
   joinTimeoutMs: 10 * 60_000,
+  relayPickupMs: 30_000,
   linkTimeoutMs: 30_000,
   electionTimeoutMs: 1_500,
   meshLimit: 6,
   /** Length of generated session, invite and user ids. */
   idSize: 10,
+  /** Most seats of one room link (the relay's own cap is 16). */
+  maxRoomSeats: 16,
   /** In a star, guests keep standby links to this many successors in the rank list. */
   standbySuccessors: 2,
   /** Resend or resync requests one link may make per hard timeout. */
@@ -187,7 +194,7 @@ export interface Settings {
 
 export function resolveSettings(options: SessionSyncOptions): Settings {
   const timers = { ...DEFAULT_TIMERS }
-  for (const key of ['inviteTtlMs', 'maxInviteUrlLength', 'joinTimeoutMs', 'linkTimeoutMs', 'electionTimeoutMs', 'meshLimit'] as const) {
+  for (const key of ['inviteTtlMs', 'maxInviteUrlLength', 'joinTimeoutMs', 'relayPickupMs', 'linkTimeoutMs', 'electionTimeoutMs', 'meshLimit'] as const) {
     const value = options[key]
     if (value !== undefined) timers[key] = value
   }

@@ -12,6 +12,7 @@ import type { Mesh } from './mesh.js'
 import type { ProviderBridge } from './provider-bridge.js'
 import type { Resync } from './resync.js'
 import type { Router } from './router.js'
+import type { Sessions } from './sessions.js'
 import type { Takeover } from './takeover.js'
 import type { Views } from './views.js'
 
@@ -29,5 +30,6 @@ export interface Parts<V extends SessionViewer = SessionViewer> {
   liveness: Liveness<V>
   views: Views<V>
   resync: Resync<V>
+  sessions: Sessions<V>
   journaling: Journaling<V>
 }

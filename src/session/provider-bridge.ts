@@ -2,6 +2,7 @@
  * The provider bridge: subscribes providers while a session is on, calls them with every
  * failure contained, and collects their snapshots.
  */
+import { type Delivery, providerDelta, wirePayload } from '../providers/fields.js'
 import type { SessionDelta, SessionDeltaMeta, SessionSyncProvider, SessionViewer } from '../types.js'
 import type { MessageOf } from '../wire/messages.js'
 import { MAX_PAYLOAD_DEPTH, nestsWithin } from '../wire/shape.js'
@@ -50,7 +51,7 @@ export class ProviderBridge<V extends SessionViewer = SessionViewer> extends Par
     if (!this.core.isActive() || !this.unsubscribes.has(provider.id)) return undefined
     if (!this.applying) return this.parts.local.onLocalDelta(provider, delta)
     // The host capturing what a guest's intent did: that becomes the authoritative delta.
-    if (this.applying.capture && delta && typeof delta === 'object') this.applying.capture.push({ p: provider.id, d: stripIntent(delta) })
+    if (this.applying.capture && delta && typeof delta === 'object') this.applying.capture.push({ p: provider.id, d: wirePayload(delta) })
     return undefined
   }
 
@@ -125,18 +126,31 @@ export class ProviderBridge<V extends SessionViewer = SessionViewer> extends Par
     }
     const { ok, viewer } = this.resolveViewer(provider, change.d.viewerId)
     if (!ok) return
-    const meta: SessionDeltaMeta<V> = { remote: true, origin, role: this.s.role ?? 'guest', viewer, intentId, ...(seq !== undefined ? { seq } : {}), view: false }
-    await this.callProvider(provider.id, 'applyDelta', () => provider.applyDelta({ ...change.d, intentId }, meta as SessionDeltaMeta), {})
+    await this.deliver(provider, viewer, change.d, { providerId: provider.id, origin, intentId, ...(seq !== undefined ? { seq } : {}) })
+  }
+
+  /**
+   * Calls a provider's `applyDelta` with what travelled, its own fields filled in, and the
+   * meta that says where it is from. `context` is the host's capture of what it emits meanwhile.
+   */
+  deliver(provider: SessionSyncProvider, viewer: V | null, payload: Record<string, unknown>, delivery: Delivery, context: ApplyContext = {}) {
+    const meta: SessionDeltaMeta<V> = {
+      remote: true,
+      origin: delivery.origin,
+      role: this.s.role,
+      viewer,
+      ...(delivery.intentId !== undefined ? { intentId: delivery.intentId } : {}),
+      ...(delivery.seq !== undefined ? { seq: delivery.seq } : {}),
+      view: delivery.intentId === undefined,
+      // Only a follower takes in state; the host never is bootstrapping.
+      bootstrap: this.s.role === 'guest' && (!this.s.bootstrapped || this.s.rebootstrapping),
+    }
+    const delta = providerDelta(payload, delivery)
+    return this.callProvider(provider.id, 'applyDelta', () => provider.applyDelta(delta, meta as SessionDeltaMeta), context)
   }
 
   /** A hash over every provider's canonical snapshot. */
   async stateDigest(): Promise<string> {
     return digestOf(await this.collectSnapshot())
   }
-}
-
-/** A delta as it travels: the controller's `intentId` is carried beside it, not in it. */
-export function stripIntent(delta: SessionDelta): Record<string, unknown> {
-  const { intentId: _drop, ...rest } = delta
-  return rest
 }

@@ -50,7 +50,7 @@ export class Router<V extends SessionViewer = SessionViewer> extends Part<V> {
       awaitingJoin: conn.inviteId !== undefined && !conn.joined,
       viewer: conn.access === 'viewer',
       owes: (id) => conn.owed?.has(id) === true,
-      viewProvider: (id) => this.core.registry.get(id)?.view === true,
+      viewProvider: (id) => this.core.registry.isView(id),
       helloRefusal: (hello) => this.parts.takeover.helloRefusal(conn, hello),
     }
   }

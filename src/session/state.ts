@@ -10,8 +10,9 @@ import type { RelayClient } from '../relay/index.js'
 import type { Clock, TimerHandle } from '../runtime/clock.js'
 import type { Random } from '../runtime/random.js'
 import type { Link, LinkStats, PendingAnswer, PendingOffer, Transport } from '../transport/transport.js'
-import type { SessionAccess, SessionEvents, SessionRole, SessionViewer } from '../types.js'
+import type { PeerRole, SessionAccess, SessionEvents, SessionViewer } from '../types.js'
 import type { MessageOf, PeerInfo } from '../wire/messages.js'
+import type { CoreEvents } from './events.js'
 import type { Lifecycle } from './lifecycle.js'
 import { BoundedMap, ENTRY_OVERHEAD, type LruMap, LruSet, PerPeer, weighString } from './bounded.js'
 import { budgetsOf, type HeartbeatOptions, type SessionLimits, type SessionSyncOptions, type SessionTimers } from './options.js'
@@ -60,8 +61,6 @@ export interface Conn {
 
 export interface PendingInvite {
   pending: PendingOffer
-  /** Stops waiting for a relayed answer. */
-  abort?: () => void
   access: SessionAccess
   expiresAt: number
   used: boolean
@@ -107,7 +106,7 @@ export function checkSize(bytes: Uint8Array, maxBytes: number, providerId: strin
 
 /** One session, from start or join to its end. */
 export class Session {
-  role: SessionRole
+  role: PeerRole
   epoch = 0
   hostId: string | null = null
   rank: string[] = []
@@ -193,7 +192,7 @@ export class Session {
 
   constructor(
     public sessionId: string,
-    role: SessionRole,
+    role: PeerRole,
     limits: SessionLimits,
     /** A received delta's size as it came (see Core.received). */
     sizeOf: (delta: MessageOf<'delta'>) => number,
@@ -242,9 +241,9 @@ export interface Core<V extends SessionViewer = SessionViewer> {
   /** The last one, once over: callbacks that outlive it act on it, harmlessly, and see it is not current. */
   ended: Session | null
   readonly parts: Parts<V>
-  emit<K extends keyof SessionEvents>(type: K, payload: SessionEvents[K]): void
+  emit<K extends keyof CoreEvents>(type: K, payload: CoreEvents[K]): void
   diagnostic(code: string, message: string, extra?: Partial<SessionEvents['session-diagnostic']>): void
-  setRole(role: SessionRole | null): void
+  setRole(role: PeerRole | null): void
   /** Ends the session here and returns to idle. Idempotent per session. */
   finish(reason: string): void
   isActive(): boolean

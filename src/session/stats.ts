@@ -5,7 +5,7 @@
 import type { SessionViewer } from '../types.js'
 import { type CacheStats, ENTRY_OVERHEAD } from './bounded.js'
 import { budgetsOf } from './options.js'
-import type { Core } from './state.js'
+import type { Conn, Core } from './state.js'
 
 export interface SessionCaches {
   /** Intent ids applied (dedupe). */
@@ -24,6 +24,8 @@ export interface SessionCaches {
   earlyDeltas: CacheStats
   /** Host: invites open (each holds an offer and a connection in the making). */
   pendingInvites: CacheStats
+  /** Messages still arriving, over every link (budget: one link's; transports that reassemble nothing report none). */
+  reassembly: CacheStats
 }
 
 export interface SessionStats {
@@ -32,10 +34,22 @@ export interface SessionStats {
   bytes: number
 }
 
+function reassembly(conns: Conn[], maxLinks: number): CacheStats {
+  let bytes = 0
+  let budget = 0
+  for (const conn of conns) {
+    const held = conn.link.inFlight?.()
+    if (!held) continue
+    bytes += held.bytes
+    budget = Math.max(budget, held.budgetBytes)
+  }
+  return { entries: conns.length, bytes, budget: { entries: maxLinks, bytes: budget || Infinity } }
+}
+
 export function sessionStats<V extends SessionViewer>(core: Core<V>): SessionStats {
   const s = core.session
   const budget = budgetsOf(core.limits)
-  const none = (key: keyof SessionCaches): CacheStats => ({ entries: 0, bytes: 0, budget: budget[key] })
+  const none = (key: keyof typeof budget): CacheStats => ({ entries: 0, bytes: 0, budget: budget[key] })
   const caches: SessionCaches = {
     dedupe: s?.seen.stats() ?? none('dedupe'),
     declined: s?.declined.stats() ?? none('declined'),
@@ -51,6 +65,7 @@ export function sessionStats<V extends SessionViewer>(core: Core<V>): SessionSta
           budget: budget.pendingInvites,
         }
       : none('pendingInvites'),
+    reassembly: reassembly(s ? [...s.conns] : [], core.limits.maxLinks),
   }
   const bytes = Object.values(caches).reduce((sum, cache) => sum + cache.bytes, 0)
   return { caches, bytes }

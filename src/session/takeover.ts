@@ -161,7 +161,7 @@ export class Takeover<V extends SessionViewer = SessionViewer> extends Part<V> {
     conn.probation = false
     if (this.s.peers.has(peerId)) return
     const access = conn.access ?? this.s.successionAccess.get(peerId)
-    const peer: PeerInfo = { id: peerId, name: this.core.formerNames.get(peerId) ?? peerId, role: 'guest', ...(access === 'viewer' ? { access } : {}) }
+    const peer: PeerInfo = { id: peerId, name: this.core.formerNames.get(peerId) ?? peerId, role: 'guest', color: this.parts.host.colourFor(peerId), ...(access === 'viewer' ? { access } : {}) }
     this.s.peers.set(peerId, peer)
     this.s.rank.push(peerId)
     this.parts.mesh.setTopology()

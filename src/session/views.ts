@@ -2,7 +2,7 @@
  * View deltas: last write wins per (origin, provider, viewer); the host forwards them to
  * peers without a direct link.
  */
-import type { SessionDeltaMeta, SessionViewer } from '../types.js'
+import type { SessionViewer } from '../types.js'
 import { wire } from '../wire/build.js'
 import { encodeMessage } from '../wire/codec.js'
 import type { MessageOf } from '../wire/messages.js'
@@ -37,7 +37,6 @@ export class Views<V extends SessionViewer = SessionViewer> extends Part<V> {
     }
     const { ok, viewer } = this.parts.bridge.resolveViewer(provider, message.d.viewerId, message.origin)
     if (!ok) return
-    const meta: SessionDeltaMeta<V> = { remote: true, origin: message.origin, role: this.s.role ?? 'guest', viewer, view: true }
-    await this.parts.bridge.callProvider(provider.id, 'applyDelta', () => provider.applyDelta({ ...message.d }, meta as SessionDeltaMeta), {})
+    await this.parts.bridge.deliver(provider, viewer, message.d, { providerId: provider.id, origin: message.origin })
   }
 }

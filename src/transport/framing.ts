@@ -239,6 +239,11 @@ export class Reassembler {
     return this.held
   }
 
+  /** The most it holds for partly received messages at once. */
+  get budgetBytes(): number {
+    return this.maxBytesInFlight
+  }
+
   /** Partly received messages. */
   get partialMessages(): number {
     return this.partials.size

@@ -83,4 +83,6 @@ export interface Link {
   close(reason?: string): void
   on<K extends keyof LinkEvents>(type: K, handler: (event: LinkEvents[K]) => void): () => void
   getStats?(): Promise<LinkStats>
+  /** Bytes held for messages still arriving, beside the most the link may hold (for `getStats()`). */
+  inFlight?(): { bytes: number; budgetBytes: number }
 }

@@ -263,6 +263,10 @@ class WebRtcLink implements Link {
    * The first message of a task goes out at once; those sent after it in the same task (a
    * burst of deltas) wait for its end and share frames instead of paying a send each.
    */
+  inFlight(): { bytes: number; budgetBytes: number } {
+    return { bytes: this.inbound.bytesInFlight, budgetBytes: this.inbound.budgetBytes }
+  }
+
   send(message: Uint8Array, lane: Lane = 'control'): void {
     if (this.closed) throw new TransportError('link-closed', 'Cannot send on a closed link.')
     this.outbound.enqueue(message, lane)

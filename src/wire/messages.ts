@@ -38,6 +38,8 @@ export const peerInfoSchema = v.object({
   role,
   /** What the host lets this guest do; absent = editor. */
   access: v.optional(v.picklist(['editor', 'viewer'])),
+  /** The colour the host gave this user for the session (peers/colours.ts). */
+  color: v.optional(v.pipe(v.string(), v.regex(/^#[0-9a-f]{6}$/))),
 })
 export type PeerInfo = v.InferOutput<typeof peerInfoSchema>
 

@@ -46,7 +46,7 @@ describe('heartbeats and link health', () => {
     expect(eventsOf(guest, 'session-host-lost')).toHaveLength(1)
     // alone, the guest is no majority: it ends rather than host a second copy of the session
     await s.settle(5_000)
-    expect(guest.controller.getRole()).toBe(null)
+    expect(guest.controller.getRole()).toBe('none')
     expect(eventsOf(guest, 'session-ended').at(-1)?.reason).toBe('isolated')
   })
 

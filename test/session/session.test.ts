@@ -256,7 +256,7 @@ describe('a session on the in-memory network', () => {
     await s.settle(5_000)
     const g1 = s.guests[0]!
     expect(eventsOf(g1, 'session-host-lost')).toEqual([{ hostId: 'u-host' }])
-    expect(g1.controller.getRole()).toBe(null)
+    expect(g1.controller.getRole()).toBe('none')
     expect(eventsOf(g1, 'session-ended').at(-1)?.reason).toBe('isolated')
     expect(diagnostics(g1, 'election-failed')[0]?.message).toMatch(/ask for a new invite/)
     expect(s.host.controller.getRole()).toBe('host')

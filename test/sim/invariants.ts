@@ -118,7 +118,7 @@ function diffKeys(a: Record<string, unknown>, b: Record<string, unknown>): strin
 /** Caches past their budget: bytes past it, or entries past it by more than the eighth a trim allows (per peer for per-peer ones). */
 export function overBudget(p: TestPeer): string[] {
   const peers = Math.max(1, p.controller.getPeers().length)
-  const perPeer = new Set(['declined', 'viewState'])
+  const perPeer = new Set(['declined', 'viewState', 'reassembly'])
   return Object.entries(p.controller.getStats().caches).flatMap(([name, { entries, bytes, budget }]) => {
     const most = Math.floor(budget.entries * 1.125) * (perPeer.has(name) ? peers : 1)
     return entries > most || bytes > budget.bytes * (perPeer.has(name) ? peers : 1)

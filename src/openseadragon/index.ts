@@ -1,0 +1,16 @@
+/**
+ * `session-sync/openseadragon`: OpenSeadragon (4 to 6) viewers in a session.
+ *
+ *   installSession(new SessionSyncController())
+ *   trackViewer(viewer)            // each viewer; views, rotation and pointers are shared
+ *   await window.SESSION!.start()  // or join(inviteUrl)
+ *
+ * Guests follow the host's view until they move their own; `openSeadragonSync().follow(peerId)`
+ * follows anyone, and `on('follow-changed')` says when following stops.
+ */
+export { OsdSync, openSeadragonSync, trackViewer } from './track.js'
+export type { OsdSyncEvents, OsdSyncOptions, TrackedViewer } from './track.js'
+export type { FollowChange, FollowStopReason } from './follow.js'
+export type { CursorDelta, PeerLabel } from './cursors.js'
+export type { ViewportDelta } from './viewport.js'
+export type { OsdViewer, OsdPoint, OsdRect, OsdTiledImage, ViewState } from './osd.js'

@@ -1,0 +1,38 @@
+/**
+ * The delta fields the controller owns, at the two edges where a provider meets the wire.
+ * A provider may name its viewer `viewerUniqueId` (the published contract) or `viewerId`
+ * (the short form); on the wire it is always `viewerId`, and a provider gets both back.
+ * `providerId`, `intentId`, `sourceUserId` and `seq` are the controller's to fill: what a
+ * provider emits in them does not travel (a peer could put anything there).
+ */
+import type { SessionDelta } from './contract.js'
+
+/** A delta as it travels: the controller's fields out, the viewer under its one wire name. */
+export function wirePayload(delta: SessionDelta): Record<string, unknown> {
+  const { providerId: _p, intentId: _i, sourceUserId: _s, seq: _q, viewerUniqueId, ...rest } = delta
+  if (rest.viewerId === undefined && viewerUniqueId !== undefined) rest.viewerId = viewerUniqueId
+  return rest
+}
+
+export interface Delivery {
+  providerId: string
+  /** The user whose change it is. */
+  origin: string
+  /** Absent for a view delta. */
+  intentId?: string
+  seq?: number
+}
+
+/** A delta as a provider receives it: what travelled, with the controller's fields filled in. */
+export function providerDelta(payload: Record<string, unknown>, delivery: Delivery): SessionDelta {
+  const { intentId: _i, seq: _q, ...rest } = payload
+  const viewer = typeof rest.viewerId === 'string' ? { viewerUniqueId: rest.viewerId } : {}
+  return {
+    ...rest,
+    ...viewer,
+    providerId: delivery.providerId,
+    sourceUserId: delivery.origin,
+    ...(delivery.intentId !== undefined ? { intentId: delivery.intentId } : {}),
+    ...(delivery.seq !== undefined ? { seq: delivery.seq } : {}),
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * A session's beginning and end on this page: a fresh `Session` (nothing of an earlier one
+ * carries over), the role as it changes, the goodbye, and the teardown back to idle.
+ */
+import type { PeerRole, SessionViewer } from '../types.js'
+import { wire } from '../wire/build.js'
+import { Part, Session } from './state.js'
+
+export class Sessions<V extends SessionViewer = SessionViewer> extends Part<V> {
+  begin(sessionId: string, role: PeerRole): Session {
+    const received = this.core.received
+    const session = new Session(sessionId, role, this.core.limits, (delta) => received.get(delta)?.byteLength ?? JSON.stringify(delta).length)
+    this.core.session = session
+    this.parts.journaling.begin(session)
+    // Our colour is the host's to give (a guest's comes with the roster).
+    const { color: _earlier, ...self } = this.core.self
+    this.core.self = { ...self, role }
+    this.core.emit('session-role-changed', { role, previous: 'none' })
+    return session
+  }
+
+  setRole(role: PeerRole | null): void {
+    const session = this.core.session
+    const previous = session?.role ?? 'none'
+    if (previous === (role ?? 'none')) return
+    if (session && role) session.role = role
+    this.core.self = { ...this.core.self, role: role ?? 'guest' }
+    this.core.emit('session-role-changed', { role: role ?? 'none', previous })
+  }
+
+  /**
+   * A goodbye hands the session over to the others — unless this host is cut off from a
+   * majority of it: then those still with it are a minority that must not carry on, and
+   * the goodbye ends the session for them.
+   */
+  farewell(reason: string) {
+    const session = this.core.session
+    return session?.role === 'host' && session.isolatedSince !== null ? wire.end({ reason: 'cut-off' }) : wire.bye({ reason })
+  }
+
+  /** Tears the session down locally and returns to idle. Idempotent per session. */
+  finish(reason: string): void {
+    const session = this.core.session
+    if (!session || !this.core.isActive() || this.core.lifecycle.state === 'leaving') return
+    this.core.lifecycle.to('leaving')
+    for (const conn of [...session.conns]) this.parts.links.detach(conn, reason)
+    for (const inviteId of [...session.invites.keys()]) this.parts.invites.dropInvite(inviteId)
+    for (const peerId of [...session.negotiating.keys()]) this.parts.mesh.stopNegotiating(peerId)
+    session.pendingJoin?.cancel()
+    for (const timer of [session.joinTimer, session.heartbeatTimer, session.election?.timer]) if (timer) this.core.clock.clearTimeout(timer)
+    this.parts.bridge.unsubscribeAll()
+    this.setRole(null)
+    // From here on, callbacks of this session see that it is over.
+    this.core.ended = session
+    this.core.session = null
+    this.parts.journaling.ended(session, reason)
+    this.core.lifecycle.to('idle')
+    this.core.emit('session-ended', { sessionId: session.sessionId, reason })
+  }
+}
