@@ -61,11 +61,7 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
   private readonly core: Core<V>
   private readonly options: SessionSyncOptions
   private readonly modules = new Map<string, SessionModule>()
-  /**
-   * Sessions saved by name in this browser profile: `saved.list()`, `saveAs(name)`, `open(name)`,
-   * `import(file)`, `clone(name, newName)`, `remove(name)`, `clear()`. A namespace of their own:
-   * they are a ledger beside the live session, not part of its lifecycle.
-   */
+  /** Sessions saved by name in this profile (list, saveAs, open, import, clone, remove, clear): a ledger beside the live session. */
   readonly saved: SavedSessionsApi
 
   constructor(given: SessionSyncOptions = {}) {
@@ -123,11 +119,7 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     this.saved = lazySavedSessions({
       journal: () => parts.journaling.journal(),
       current: () => parts.journaling.stateNow(),
-      open: async (saved) => {
-        this.assertIdle('open a saved session')
-        await parts.journaling.restoreEntries(saved.entries)
-        await this.start()
-      },
+      open: (saved) => parts.journaling.openSaved(saved.entries, () => this.start()),
       now: () => core.clock.now(),
     })
     registerCore(this, core)
@@ -376,10 +368,8 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
   }
 
   /**
-   * After a reload: this tab's session from its journal, or null when there is none. With
-   * an invite from whoever hosts the session now, it rejoins as the same peer, is sent only
-   * what it missed and re-sends its unconfirmed changes; without one it keeps its identity
-   * and outbox for the next `join()` of that session (`needsInvite`).
+   * After a reload: this tab's session from its journal (null: none). With an invite from its
+   * host now, rejoins as the same peer; without, keeps identity and outbox for the next `join()`.
    */
   resume(invite?: string): Promise<ResumeResult | null> {
     return this.parts.journaling.resume(invite, (url) => this.join(url))

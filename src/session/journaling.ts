@@ -363,8 +363,15 @@ export class Journaling<V extends SessionViewer = SessionViewer> extends Part<V>
     }
   }
 
+  /** Hosts a new live session from a saved state, put into the providers first so its first snapshot holds it. */
+  async openSaved(entries: JournalEntry[], start: () => Promise<void>): Promise<void> {
+    if (this.core.isActive()) throw new SessionStateError('session-active', 'Cannot open a saved session: a session is already active. Leave it first.')
+    await this.restoreEntries(entries)
+    await start()
+  }
+
   /** Puts saved provider states into this page's providers; those it lacks wait for them. */
-  async restoreEntries(entries: JournalEntry[]): Promise<void> {
+  private async restoreEntries(entries: JournalEntry[]): Promise<void> {
     for (const entry of entries) {
       const provider = this.core.registry.get(entry.p)
       if (provider) await this.applyEntry(provider, entry)
