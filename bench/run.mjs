@@ -26,6 +26,7 @@ import { chromium } from '@playwright/test'
 import { build, preview } from 'vite'
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../e2e/chromium.mjs'
 import { peersTable, runPeers } from './peers.mjs'
+import { runRelayFlood } from './relay-flood.mjs'
 import { runScale, scaleTable } from './scale.mjs'
 
 const repo = fileURLToPath(new URL('..', import.meta.url))
@@ -36,7 +37,7 @@ const here = (path) => fileURLToPath(new URL(path, import.meta.url))
 const argv = process.argv.slice(2)
 const SMOKE = argv.includes('--smoke')
 const PROFILE = argv.includes('--profile')
-const ALL = ['invite', 'connect', 'oneway', 'intent', 'throughput', 'bootstrap', 'fanout', 'failover', 'memory', 'budgets', 'size']
+const ALL = ['invite', 'connect', 'oneway', 'intent', 'throughput', 'bootstrap', 'fanout', 'failover', 'memory', 'budgets', 'relay', 'size']
 const ALIASES = { 'one-way': 'oneway', view: 'oneway', rtt: 'intent', 'fan-out': 'fanout', heap: 'memory', longtask: 'budgets' }
 const unknownFlags = argv.filter((a) => a.startsWith('--') && !['--smoke', '--profile', '--help'].includes(a))
 /** Run only when named: each has its own table and results file. */
@@ -591,6 +592,23 @@ const BENCHMARKS = {
 
   async scale() {
     scaleResult = await runScale({ browser, openPage, smoke: SMOKE, log })
+  },
+
+  /** The relay's rate for honest clients while one address holds thousands of sockets (bench/relay-flood.mjs). */
+  async relay() {
+    const { config, quiet, capped, uncapped } = await runRelayFlood({ smoke: SMOKE, log })
+    const rate = (r) => `${fmt(r.perSecond, 0)} req/s, p99 ${fmt(r.p99, 0)} ms${r.failed ? `, ${r.failed} failed` : ''}`
+    row({
+      bench: 'relay',
+      metric: `honest requests while ${config.sockets.toLocaleString('en-US')} sockets come from one address`,
+      unit: 'req/s',
+      session: { value: capped.perSecond },
+      raw: { value: quiet.perSecond },
+      ratio: capped.perSecond / quiet.perSecond,
+      target: '≥ 0.5× quiet, none failed',
+      ok: capped.perSecond >= 0.5 * quiet.perSecond && capped.failed === 0,
+      note: `${config.clients} honest clients on 127.0.0.1 asking /v1/health for ${config.seconds} s; the flood holds half-open and silent sockets from 127.0.0.2, reopening each one closed. Raw column = the same relay with no flood (${rate(quiet)}); flooded with the per-address cap (32): ${rate(capped)}; flooded without the limits (no per-address cap, Node's default timeouts), as before: ${rate(uncapped)}`,
+    })
   },
 
   async size() {

@@ -4,15 +4,21 @@
  * modules/ and takes part through `window.SESSION?.registerProvider`.
  */
 import { createWebRtcTransport, installSession, SessionSyncController } from '../src/index.js'
+import { openSeadragonSync } from '../src/openseadragon/index.js'
+import { annotationCard } from './annotation-card.js'
+import { annotationList } from './annotation-list.js'
+import { catchingUp } from './catching-up.js'
 import { $ } from './dom.js'
+import { joinGuard } from './join-guard.js'
 import { createAnnotationsModule } from './modules/annotations.js'
 import { createCursorsModule } from './modules/cursors.js'
 import { createLayersModule } from './modules/layers.js'
 import { createPluginsModule } from './modules/plugins.js'
 import { createViewportModule } from './modules/viewport.js'
-import { annotationPanel, layersPanel, modulesPanel, viewerFrame, viewerToolbar } from './panels.js'
+import { layersPanel, modulesPanel, viewerFrame, viewerToolbar } from './panels.js'
+import { presence } from './presence.js'
 import { savedPanel } from './saved-panel.js'
-import { describe, sessionUi } from './session-ui.js'
+import { sessionUi } from './session-ui.js'
 import { createViewer, type DemoViewer } from './viewers.js'
 
 // ---- viewers
@@ -27,7 +33,7 @@ const viewers: DemoViewer[] = [
 
 const viewport = createViewportModule(viewers)
 const cursors = createCursorsModule()
-const annotations = createAnnotationsModule(viewers)
+const annotations = createAnnotationsModule(viewers, { catchUp: catchingUp($('#catching-up')) })
 const layers = createLayersModule(viewers)
 const plugins = createPluginsModule()
 
@@ -60,6 +66,25 @@ const controller = installSession(
 controller.setViewers(viewers)
 for (const module of [layers, annotations, viewport, cursors, plugins]) module.connect()
 
+/** The demo's own summary (viewports, annotations…), for the library's save and for a copy. */
+const demoState = () => ({
+  layers: layers.state(),
+  viewers: viewers.map((v) => {
+    const b = v.osd.viewport.getBounds()
+    return { id: v.uniqueId, title: v.title, viewport: { x: b.x, y: b.y, w: b.width, h: b.height }, annotations: annotations.list(v.uniqueId) }
+  }),
+})
+
+const guard = joinGuard({
+  session: controller,
+  shapes: () => viewers.reduce((n, v) => n + annotations.list(v.uniqueId).length, 0),
+  onChange: (fn) => {
+    annotations.onChange(fn)
+    layers.onChange(fn)
+  },
+  copy: demoState,
+})
+
 const ui = sessionUi({
   session: controller,
   /** The name typed in the Session card is who this person is in the next session. */
@@ -72,14 +97,12 @@ const ui = sessionUi({
   hasIceServers: transport.hasIceServers ?? false,
   setFollowHost: (on) => viewport.setFollowHost(on),
   relay: !!relay,
-  saveState: () => ({
-    layers: layers.state(),
-    viewers: viewers.map((v) => {
-      const b = v.osd.viewport.getBounds()
-      return { id: v.uniqueId, title: v.title, viewport: { x: b.x, y: b.y, w: b.width, h: b.height }, annotations: annotations.list(v.uniqueId) }
-    }),
-  }),
+  saveState: demoState,
+  beforeJoin: () => guard.beforeJoin(),
+  moduleLabel: (id) => plugins.entries().find((e) => e.id === id)?.label ?? id,
+  unloadModule: (id) => plugins.unload(id),
 })
+presence(controller, openSeadragonSync(controller))
 // Moving a view stops following the host: the box says so.
 viewport.onFollowHostChanged((on) => ($<HTMLInputElement>('#follow-host').checked = on))
 
@@ -88,8 +111,8 @@ viewport.onFollowHostChanged((on) => ($<HTMLInputElement>('#follow-host').checke
 let focused = viewers[0]!
 for (const v of viewers) viewerToolbar(v, (viewer) => (focused = viewer))
 layersPanel(layers)
-annotationPanel(viewers, annotations, (message) => ui.showError(message))
-modulesPanel(plugins)
+annotationList(viewers, annotations, annotationCard(viewers, annotations, (message) => ui.showError(message)))
+modulesPanel(plugins, () => ui.focusWayForward())
 savedPanel(controller, $('aside.panel'))
 
 $('#load-plugin').addEventListener('click', () => {
@@ -98,7 +121,7 @@ $('#load-plugin').addEventListener('click', () => {
     const result = plugins.load('heatmap', 'Heatmap')
     $('#load-plugin').textContent = result === 'loaded' ? 'Heatmap plugin loaded' : 'Heatmap already loaded'
   } catch (error) {
-    ui.showError(describe(error))
+    ui.showError(error)
   }
 })
 

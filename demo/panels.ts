@@ -1,13 +1,11 @@
-/** The side-panel cards that belong to modules: layers, annotation comments, modules list; and the viewer toolbars. */
+/** The side-panel cards that belong to modules: layers and the modules list; and the viewer toolbars. */
 import { $, h } from './dom.js'
-import type { createAnnotationsModule } from './modules/annotations.js'
 import { BLEND_MODES, type createLayersModule } from './modules/layers.js'
 import type { createPluginsModule } from './modules/plugins.js'
 import { LAYERS } from './tiles.js'
 import type { DemoViewer } from './viewers.js'
 
 type Layers = ReturnType<typeof createLayersModule>
-type Annotations = ReturnType<typeof createAnnotationsModule>
 type Plugins = ReturnType<typeof createPluginsModule>
 
 export function viewerFrame(container: HTMLElement, id: string, title: string): HTMLElement {
@@ -94,54 +92,8 @@ export function layersPanel(layers: Layers): void {
   render()
 }
 
-export function annotationPanel(viewers: readonly DemoViewer[], annotations: Annotations, showError: (message: string) => void): void {
-  let selected: { viewer: DemoViewer; id: string } | null = null
-  const editor = $('#anno-editor')
-  const empty = $('#anno-empty')
-  const comment = $<HTMLTextAreaElement>('#anno-comment')
-  const meta = $('#anno-meta')
-  const undo = $<HTMLButtonElement>('#undo')
-
-  function render(): void {
-    const annotation = selected && selected.viewer.anno.getAnnotationById(selected.id)
-    if (!selected || !annotation) selected = null
-    editor.hidden = !selected
-    empty.hidden = !!selected
-    undo.disabled = !annotations.canUndo()
-    if (!selected || !annotation) return
-    const body = annotation.bodies.find((b) => b.purpose === 'commenting')
-    if (document.activeElement !== comment) comment.value = body?.value ?? ''
-    const who = annotation.target.creator?.name
-    meta.textContent = `${annotation.target.selector.type.toLowerCase()} on ${selected.viewer.title}, ${who ? `drawn by ${who}` : 'drawn here before the session'}`
-  }
-  for (const viewer of viewers) {
-    viewer.anno.on('selectionChanged', (list) => {
-      const first = list[0]
-      if (first) selected = { viewer, id: first.id }
-      else if (selected?.viewer === viewer) selected = null
-      render()
-    })
-  }
-  const save = () => selected && annotations.setComment(selected.viewer.uniqueId, selected.id, comment.value.trim())
-  $('#anno-save').addEventListener('click', save)
-  comment.addEventListener('keydown', (e) => {
-    if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) save()
-  })
-  $('#anno-delete').addEventListener('click', () => {
-    if (!selected) return
-    selected.viewer.anno.removeAnnotation(selected.id)
-    selected = null
-    render()
-  })
-  undo.addEventListener('click', () => {
-    const problem = annotations.undo()
-    if (problem) showError(problem)
-  })
-  annotations.onChange(render)
-  render()
-}
-
-export function modulesPanel(plugins: Plugins): void {
+/** `onUnloaded`: where focus goes once an Unload button (which goes away with its module) was used. */
+export function modulesPanel(plugins: Plugins, onUnloaded: () => void): void {
   const list = $('#modules')
   const verdict = (c: unknown) => (c === 'provider' ? ['syncs', 'good'] : c === true ? ['safe', 'good'] : c === false ? ['incompatible', 'bad'] : ['undeclared', ''])
   function render(): void {
@@ -162,7 +114,11 @@ export function modulesPanel(plugins: Plugins): void {
             'span',
             { className: 'actions' },
             h('span', { className: `badge ${tone}`, textContent: m.loaded ? text! : 'unloaded' }),
-            ...(m.unloadable && m.loaded ? [h('button', { id: `unload-${m.id}`, textContent: 'Unload', ariaLabel: `Unload ${m.label}`, onclick: () => plugins.unload(m.id) })] : []),
+            ...(m.unloadable && m.loaded ? [h('button', { id: `unload-${m.id}`, textContent: 'Unload', ariaLabel: `Unload ${m.label}`, onclick: () => {
+                    plugins.unload(m.id)
+                    onUnloaded()
+                  },
+                })] : []),
           ),
         )
       }),

@@ -5,7 +5,6 @@
  */
 import type { SavedSummary, SessionSyncController } from '../src/index.js'
 import { h } from './dom.js'
-import { describe } from './session-ui.js'
 
 export function savedPanel(session: SessionSyncController, panel: HTMLElement): void {
   const list = h('ul', { className: 'saved-list', ariaLabel: 'Saved sessions' })
@@ -26,7 +25,7 @@ export function savedPanel(session: SessionSyncController, panel: HTMLElement): 
       await run()
       say(done)
     } catch (error) {
-      say(describe(error))
+      say(messageOf(error))
     }
     await refresh()
   }
@@ -52,7 +51,7 @@ export function savedPanel(session: SessionSyncController, panel: HTMLElement): 
       list.replaceChildren(...all.map(row))
       if (!all.length) list.append(h('li', { className: 'muted', textContent: 'Nothing saved in this browser yet.' }))
     } catch (error) {
-      say(describe(error))
+      say(messageOf(error))
     }
   }
 
@@ -69,9 +68,14 @@ export function savedPanel(session: SessionSyncController, panel: HTMLElement): 
   // were and your unsent changes); opening a fresh invite rejoins it as the same person.
   session.resume().then(
     (resumed) => resumed && say(`Back from a reload in session ${resumed.sessionId}: open a fresh invite link from whoever hosts it now, and you rejoin as "${session.getSelf().name}" with your unsent changes.`),
-    (error: unknown) => say(describe(error)),
+    (error: unknown) => say(messageOf(error)),
   )
   session.on('session-started', ({ sessionId }) => {
     if (note.textContent?.startsWith('Back from a reload')) say(`Resumed session ${sessionId}.`)
   })
+}
+
+/** The library's errors say what to do in their message. */
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
 }

@@ -3,6 +3,7 @@
  * start, invite, join, leave and see who is there. Every action's error lands in #error.
  */
 import {
+  ICE_FAILURES,
   IncompatibleModulesError,
   InviteError,
   InviteTooLongError,
@@ -14,7 +15,11 @@ import {
   type SessionSyncController,
 } from '../src/index.js'
 import { colourOf } from './colours.js'
+import { ask, type Question } from './confirm.js'
 import { $, h } from './dom.js'
+import { download } from './download.js'
+import { bytes, fileSafe } from './format.js'
+import { bootstrapProgress } from './progress.js'
 
 export interface SessionUiOptions {
   /** The page's controller (`window.SESSION`). */
@@ -27,6 +32,29 @@ export interface SessionUiOptions {
   saveState: () => unknown
   /** A signalling relay is configured (`?relay=`): invites are one click. */
   relay: boolean
+  /** Asked before joining: false stops the join (e.g. the person wants to keep their work). */
+  beforeJoin: () => Promise<boolean>
+  /** The name a module goes by in the Modules card. */
+  moduleLabel: (id: string) => string
+  /** Unloads a module, from the error that says it is in the way. */
+  unloadModule: (id: string) => void
+}
+
+/**
+ * Joins that fail: what happened and what to do, said at once where the person looks first
+ * (the error line under the Join button), not only in the status bar.
+ */
+const JOIN_FAILED: Record<string, string> = {
+  // Without ICE servers the transport knows within seconds that nobody answers at the invite's addresses.
+  'ice-no-servers':
+    'Could not reach the host: the session this invite was for has ended, or the host’s page was closed — or the host is on another network, and without a STUN server only people on the host’s network can join. Ask the host for a new invite link (an invite works once, for one session).',
+  'ice-needs-turn': ICE_FAILURES['ice-needs-turn'],
+  'ice-failed': ICE_FAILURES['ice-failed'],
+  'ice-unanswered': ICE_FAILURES['ice-unanswered'],
+  'join-failed': 'Could not reach the host. Ask the host for a new invite link (an invite works once, for one session).',
+  'join-timeout': 'The host did not add you in time. Ask the host for a new invite link.',
+  'host-lost': 'The host left before you had joined. Ask for a new invite link.',
+  refused: 'The host did not let you in.',
 }
 
 /** Why a session ended, as a person would say it. */
@@ -37,8 +65,8 @@ const ENDED: Record<string, string> = {
   saved: 'saved by the host',
   'host-lost': 'the host left before you had joined',
   'join-timeout': 'the host did not add you in time',
-  'join-failed': 'no link to the host could be made',
-  'ice-no-servers': 'no ICE servers are configured, and the host is on another network',
+  'join-failed': 'the host could not be reached',
+  'ice-no-servers': 'the host could not be reached',
   'ice-needs-turn': 'a NAT between you and the host allows no direct link: a TURN server is needed',
   isolated: 'the host left, and too few of the others could be reached to go on without it — ask for a new invite',
   'host-unreachable': 'you lost your link to the host while the others still reach it — ask for a new invite',
@@ -90,7 +118,6 @@ export function sessionUi(options: SessionUiOptions) {
     state: $('#state'),
     role: $('#role'),
     peers: $('#peers'),
-    progress: $<HTMLProgressElement>('#progress'),
     error: $('#error'),
     diagnostics: $('#diagnostics'),
     iceNotice: $('#ice-notice'),
@@ -100,7 +127,6 @@ export function sessionUi(options: SessionUiOptions) {
     admitYes: $<HTMLButtonElement>('#admit-yes'),
     admitNo: $<HTMLButtonElement>('#admit-no'),
   }
-  el.name.value = `Guest ${1 + Math.floor(Math.random() * 99)}`
   el.iceNotice.hidden = options.hasIceServers
   const invitedTo = () => (location.hash.startsWith('#session=') ? location.hash : null)
   /** A banner in place of the state's own text; `until` keeps it up through state changes for a while. */
@@ -113,6 +139,12 @@ export function sessionUi(options: SessionUiOptions) {
   let joinRelayed = false
   /** Somebody else has been in this session: being alone now means everyone else left. */
   let hadCompany = false
+  /** What to say when this page's own Leave ends its session ("You left; Bob is host now"). */
+  let leftMessage = 'You left the session'
+  /** This page's session began (a guest was let in): a failure now is not a failed join. */
+  let started = false
+  const progress = bootstrapProgress()
+  const errorFix = $('#error-fix')
 
   function announce(text: string, tone: string, stickyMs = 0): void {
     statusOverride = { text, tone, ...(stickyMs ? { until: Date.now() + stickyMs } : {}) }
@@ -126,15 +158,42 @@ export function sessionUi(options: SessionUiOptions) {
   // ---- errors and diagnostics
 
   function showError(error: unknown): void {
-    el.error.textContent = describe(error)
+    el.error.textContent = describe(error, options.moduleLabel)
+    // A module in the way: the way out is right under the message.
+    const modules = error instanceof IncompatibleModulesError ? error.modules : []
+    errorFix.replaceChildren(
+      ...modules.map((id) =>
+        h('button', {
+          textContent: `Unload ${options.moduleLabel(id)}`,
+          dataset: { unload: id },
+          onclick: () => {
+            options.unloadModule(id)
+            clearError()
+            focusWayForward()
+          },
+        }),
+      ),
+    )
+    errorFix.hidden = !modules.length
   }
   function clearError(): void {
     el.error.textContent = ''
+    errorFix.replaceChildren()
+    errorFix.hidden = true
   }
-  /** Runs a button's action, with its error (if any) shown instead of thrown. */
-  function action(button: HTMLButtonElement, run: () => Promise<void> | void): void {
+  /** Focus on the next step (Start, or Join), so a keyboard user does not land on the page's body. */
+  function focusWayForward(): void {
+    const next = [el.start, el.join].find((b) => b.offsetParent !== null && !b.hidden)
+    next?.focus()
+  }
+  /**
+   * Runs a button's action, with its error (if any) shown instead of thrown; `question`, when
+   * given, is asked first (and the action runs only on its yes).
+   */
+  function action(button: HTMLButtonElement, run: () => Promise<void> | void, question?: () => Question): void {
     button.addEventListener('click', async () => {
       clearError()
+      if (question && (await ask(question())) !== 'yes') return
       button.disabled = true
       try {
         await run()
@@ -177,7 +236,7 @@ export function sessionUi(options: SessionUiOptions) {
     el.end.hidden = el.saveEnd.hidden = el.save.hidden = role !== 'host'
     if (idle) {
       el.inviteBox.hidden = true
-      el.progress.hidden = true
+      progress.hide()
     }
     renderPeers()
   }
@@ -313,6 +372,7 @@ export function sessionUi(options: SessionUiOptions) {
     session.on('session-started', ({ role }) => {
       // A guest hears this once per session; a host on start. Neither is a takeover.
       if (role === 'host') hadCompany = false
+      started = true
       clearAnnouncement(true)
       render()
     })
@@ -329,7 +389,11 @@ export function sessionUi(options: SessionUiOptions) {
       render()
     })
     session.on('session-ended', ({ reason }) => {
-      statusOverride = { text: `Session ended: ${ENDED[reason] ?? reason}`, tone: ['left', 'ended', 'saved', 'host-ended'].includes(reason) ? '' : 'bad' }
+      const text = reason === 'left' ? leftMessage : `Session ended: ${ENDED[reason] ?? reason}`
+      statusOverride = { text, tone: ['left', 'ended', 'saved', 'host-ended'].includes(reason) ? '' : 'bad' }
+      if (JOIN_FAILED[reason] && !started) showError(JOIN_FAILED[reason])
+      started = false
+      leftMessage = 'You left the session'
       el.answerCode.value = ''
       inviteExpiresAt = 0
       joinRelayed = false
@@ -347,14 +411,8 @@ export function sessionUi(options: SessionUiOptions) {
     session.on('session-started', ({ role }) => {
       if (role === 'guest' && location.hash.startsWith('#session=')) history.replaceState(null, '', location.pathname + location.search)
     })
-    session.on('session-bootstrap-progress', ({ bytes, total }) => {
-      el.progress.hidden = false
-      el.progress.max = Math.max(total, 1)
-      el.progress.value = bytes
-    })
-    session.on('session-bootstrap-complete', () => {
-      el.progress.hidden = true
-    })
+    session.on('session-bootstrap-progress', ({ bytes: received, total }) => progress.update(received, total))
+    session.on('session-bootstrap-complete', () => progress.complete())
     session.on('session-diagnostic', ({ code, message, reason }) => {
       diagnostic(code, message)
       if (code === 'intent-refused') {
@@ -371,6 +429,9 @@ export function sessionUi(options: SessionUiOptions) {
   action(el.start, async () => {
     takeName()
     await session.start()
+    // Start is gone now; the next step is inviting someone.
+    render()
+    el.invite.focus()
   })
 
   action(el.invite, async () => {
@@ -392,14 +453,17 @@ export function sessionUi(options: SessionUiOptions) {
     // The library words it for the host already, the fallback included.
     el.inviteRelayError.textContent = invite.relayError ?? ''
     el.inviteUrl.value = invite.url
+    copyInvite.textContent = 'Copy link'
     el.inviteBox.hidden = false
     inviteExpiresAt = invite.expiresAt
     renderExpiry()
     el.inviteUrl.select()
   })
 
-  action($<HTMLButtonElement>('#copy-invite'), () => copy(el.inviteUrl))
-  action($<HTMLButtonElement>('#copy-answer'), () => copy(el.answerCode))
+  const copyInvite = $<HTMLButtonElement>('#copy-invite')
+  action(copyInvite, () => copy(el.inviteUrl, copyInvite))
+  const copyAnswer = $<HTMLButtonElement>('#copy-answer')
+  action(copyAnswer, () => copy(el.answerCode, copyAnswer))
 
   el.showPaste.addEventListener('click', () => {
     pasteWanted = true
@@ -431,6 +495,7 @@ export function sessionUi(options: SessionUiOptions) {
   action(el.join, async () => {
     const fragment = invitedTo()
     if (!fragment) throw new Error('This page was not opened from an invite link.')
+    if (!(await options.beforeJoin())) return
     takeName()
     const { answerCode, relayed } = await session.join(location.href)
     joinRelayed = relayed
@@ -438,12 +503,26 @@ export function sessionUi(options: SessionUiOptions) {
     // No relay, or it failed: the answer goes back by hand.
     if (parseRelayFragment(fragment)) showError('The relay could not take the answer: send this code to the host instead.')
     el.answerCode.value = answerCode
+    copyAnswer.textContent = 'Copy code'
     el.answerBox.hidden = false
     el.answerCode.select()
   })
 
-  action($<HTMLButtonElement>('#leave'), () => session.leave())
-  action(el.end, () => session.end())
+  action($<HTMLButtonElement>('#leave'), () => {
+    // A host's Leave hands the session on: say to whom, not "ended".
+    const next = session.getRole() === 'host' ? session.getPeers().find((p) => p.rank === 1) : undefined
+    leftMessage = next ? `You left; ${next.name} is host now` : 'You left the session'
+    return session.leave()
+  })
+  action(
+    el.end,
+    () => session.end(),
+    () => {
+      const others = session.getPeers().length - 1
+      const who = others ? `${others} other ${others === 1 ? 'person' : 'people'} will be disconnected. ` : ''
+      return { title: 'End the session for everyone?', text: `${who}Nothing is saved: use Save first to keep a copy.`, yes: 'End for everyone' }
+    },
+  )
   /**
    * The file: the library's save (every provider's state, as a new host would bootstrap
    * from it) plus the demo's readable summary and who was there. Taken before ending: the
@@ -454,28 +533,36 @@ export function sessionUi(options: SessionUiOptions) {
     const summary = options.saveState()
     const save = final ? await session.saveAndEnd() : await session.save()
     const file = { savedAt: new Date().toISOString(), final, ...save, peers, demo: summary }
-    download(`session-${save.sessionId}${final ? '' : `-${save.seq}`}.json`, JSON.stringify(file, null, 2))
+    download(`session-${fileSafe(save.sessionId)}${final ? '' : `-${save.seq}`}.json`, JSON.stringify(file, null, 2))
   }
   action(el.save, () => saveFile(false))
-  action(el.saveEnd, () => saveFile(true))
+  action(
+    el.saveEnd,
+    () => saveFile(true),
+    () => ({ title: 'Save and end the session?', text: 'The final state is downloaded, then the session ends for everyone.', yes: 'Save & end' }),
+  )
 
   $<HTMLInputElement>('#follow-host').addEventListener('change', (e) => options.setFollowHost((e.target as HTMLInputElement).checked))
   window.addEventListener('hashchange', render)
 
   attach()
   render()
-  return { showError, clearError, admit }
+  return { showError, clearError, admit, focusWayForward }
 }
 
-/** A message a person can act on, for anything thrown. */
-export function describe(error: unknown): string {
-  if (error instanceof IncompatibleModulesError) return `${error.message}\n(Use “Unload” in the Modules card.)`
+/** A message a person can act on, for anything thrown; modules go by the names the Modules card shows. */
+function describe(error: unknown, moduleLabel: (id: string) => string): string {
+  if (error instanceof IncompatibleModulesError) {
+    const names = error.modules.map(moduleLabel)
+    return `${names.join(', ')} cannot take part in a session: unload ${names.length === 1 ? 'it' : 'them'}, then try again.`
+  }
   if (error instanceof InviteError || error instanceof SessionLockedError) return error.message
   if (error instanceof Error) return error.message
   return String(error)
 }
 
-async function copy(field: HTMLInputElement | HTMLTextAreaElement): Promise<void> {
+/** Copies a field; its button says "Copied" until there is something new to copy. */
+async function copy(field: HTMLInputElement | HTMLTextAreaElement, button: HTMLButtonElement): Promise<void> {
   field.select()
   try {
     await navigator.clipboard.writeText(field.value)
@@ -483,19 +570,5 @@ async function copy(field: HTMLInputElement | HTMLTextAreaElement): Promise<void
     // Clipboard permission denied (e.g. not focused): fall back to the selection.
     document.execCommand('copy')
   }
-}
-
-function bytes(n: number): string {
-  if (n < 1024) return `${n} B`
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} kB`
-  return `${(n / 1024 / 1024).toFixed(1)} MB`
-}
-
-function download(name: string, text: string): void {
-  const url = URL.createObjectURL(new Blob([text], { type: 'application/json' }))
-  const a = h('a', { href: url, download: name })
-  document.body.append(a)
-  a.click()
-  a.remove()
-  setTimeout(() => URL.revokeObjectURL(url), 10_000)
+  button.textContent = 'Copied'
 }

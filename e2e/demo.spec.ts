@@ -48,26 +48,47 @@ async function open(context: BrowserContext, url = demo.url): Promise<Person> {
   await expect(page.locator('#state')).toHaveText('idle')
   // Both viewers have their layers (drawing and layer settings need them).
   await page.waitForFunction(() => window.demo?.viewers.every((v) => v.osd.world.getItemCount() === 3))
+  await recordNotices(page)
   return person
 }
 
-/** The whole window, its side panel scrolled back to the Session card. */
-async function shot(person: Person, name: string): Promise<void> {
-  await person.page.locator('#session-h').scrollIntoViewIfNeeded()
+/** Keeps every short notice the page shows (they go away by themselves after a few seconds). */
+async function recordNotices(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    const seen: string[] = []
+    ;(window as unknown as { noticesSeen: string[] }).noticesSeen = seen
+    new MutationObserver((records) => {
+      for (const record of records) for (const node of Array.from(record.addedNodes)) seen.push(node.textContent ?? '')
+    }).observe(document.querySelector('#notices')!, { childList: true })
+  })
+}
+
+const noticesOf = (person: Person) => person.page.evaluate(() => (window as unknown as { noticesSeen: string[] }).noticesSeen)
+
+/** The whole window, its side panel scrolled to the Session card (or the card `anchor` heads). */
+async function shot(person: Person, name: string, anchor = '#session-h'): Promise<void> {
+  await person.page.locator(anchor).scrollIntoViewIfNeeded()
   await person.page.screenshot({ path: `${SHOTS}${name}.png` })
 }
 
-/** Types a name, finds Start refused because of legacy-editor, unloads it, starts. */
+/**
+ * Types a name, finds Start refused because of the Legacy editor, unloads it with the button
+ * under the error, starts.
+ */
 async function startHosting(host: Person, name: string): Promise<void> {
   const { page } = host
   await page.locator('#name').fill(name)
   await page.locator('#start').click()
-  await expect(page.locator('#error')).toContainText('legacy-editor')
+  await expect(page.locator('#error')).toHaveText('Legacy editor cannot take part in a session: unload it, then try again.')
   await expect(page.locator('#state')).toHaveText('idle')
-  await page.locator('#unload-legacy-editor').click()
+  await page.locator('#error-fix [data-unload="legacy-editor"]').click()
   await expect(page.locator('#unload-legacy-editor')).toHaveCount(0)
+  await expect(page.locator('#error-fix')).toBeHidden()
+  await expect(page.locator('#start')).toBeFocused()
   await page.locator('#start').click()
   await expect(page.locator('#state')).toHaveText('hosting')
+  // Start went away; the next step has the focus.
+  await expect(page.locator('#invite')).toBeFocused()
   await expect(page.locator('#role')).toHaveText('host')
   await expect(page.locator('#status')).toHaveText(/Hosting.*waiting/)
   await expect(page.locator('#error')).toBeEmpty()
@@ -85,7 +106,9 @@ async function createInvite(host: Person): Promise<string> {
   await expect(field).not.toHaveValue(previous)
   await expect(field).toHaveValue(/#session=[A-Za-z0-9_-]{100,}$/)
   await expect(page.locator('#invite-expiry')).toHaveText(/Expires in \d+:\d\d/)
+  await expect(page.locator('#copy-invite')).toHaveText('Copy link')
   await page.locator('#copy-invite').click()
+  await expect(page.locator('#copy-invite')).toHaveText('Copied')
   await expect(page.locator('#error')).toBeEmpty()
   return field.inputValue()
 }
@@ -107,12 +130,15 @@ async function joinFromLink(tab: BrowserContext | Person, url: string, name: str
   await expect(page.locator('#start')).toBeHidden()
   await page.locator('#name').fill(name)
   await page.locator('#unload-legacy-editor').click()
+  // The Unload button went with its module; the focus went on to Join.
+  await expect(page.locator('#join')).toBeFocused()
   await page.locator('#join').click()
   await expect(page.locator('#answer-code')).toHaveValue(/^[A-Za-z0-9_-]{100,}$/)
   await expect(page.locator('#state')).toHaveText('joining')
   await expect(page.locator('#role')).toHaveText('guest')
   await expect(page.locator('#status')).toHaveText('Joining — waiting for the host to add you')
   await page.locator('#copy-answer').click()
+  await expect(page.locator('#copy-answer')).toHaveText('Copied')
   await expect(page.locator('#error')).toBeEmpty()
   return guest
 }
@@ -245,7 +271,7 @@ test.describe('demo app, driven through its UI', () => {
     const [host, guestContext] = await Promise.all([open(await newPeerContext()), newPeerContext()])
     await startHosting(host, 'Alice')
     await expect(host.page.locator('#ice-notice')).toBeVisible()
-    await expect(host.page.locator('#ice-notice')).toContainText('No ICE servers')
+    await expect(host.page.locator('#ice-notice')).toHaveText('Only people on your network can join; add a STUN server for others.')
 
     const url = await createInvite(host)
     expect(url.startsWith(`${demo.url}#session=`)).toBe(true)
@@ -283,6 +309,14 @@ test.describe('demo app, driven through its UI', () => {
     await expect(host.page.locator('#layers li[data-layer=nuclei] input[type=checkbox]')).not.toBeChecked()
     expect(await nuclei(guest.page)).toBe(false)
 
+    // Byte counts come from the transport's stats: with data flowing, neither side reads 0 B.
+    for (const [page, row] of [
+      [host.page, 'li[data-role="guest"]'],
+      [guest.page, 'li[data-rank="0"]'],
+    ] as const) {
+      await expect(page.locator(`#peers ${row} .meta`)).toHaveText(/↑ (?!0 B)[\d.]+ k?B ↓ (?!0 B)[\d.]+ k?B$/)
+    }
+
     // No plugin may be loaded while the session is on.
     for (const { page } of [host, guest]) {
       await page.locator('#load-plugin').click()
@@ -295,7 +329,7 @@ test.describe('demo app, driven through its UI', () => {
     expectNoProblems([host, guest])
   })
 
-  test('three people: a second guest joins the same way; the host ends it for everyone', async ({ newPeerContext }) => {
+  test('three people: a second guest joins the same way; presence and notices; the host leaves, the next host ends it for everyone after a confirmation', async ({ newPeerContext }) => {
     // Three page loads take tens of seconds on two busy cores: the guests have the demo
     // open already and paste their link into the address bar (test 1 covers a new tab).
     test.setTimeout(90_000)
@@ -313,17 +347,77 @@ test.describe('demo app, driven through its UI', () => {
     await joinFromLink(carol, await createInvite(host), 'Carol')
     await admit(host, carol, 'Carol')
     await expectPeople([host, bob, carol], ['Alice', 'Bob', 'Carol'])
+    // Presence: the header shows everyone's initials in their colour, the host marked.
+    for (const { page } of [host, bob, carol]) {
+      await expect(page.locator('#avatars li')).toHaveCount(3)
+      await expect(page.locator('#avatars li .face')).toHaveText(['A', 'B', 'C'])
+      await expect(page.locator('#avatars li.host')).toHaveAttribute('title', /^Alice.* — host$/)
+      await expect(page.locator('#avatars li[data-role="editor"]')).toHaveCount(2)
+    }
+    const aliceId = await host.page.evaluate(() => window.SESSION!.getSelf().id)
+    expect(await host.page.locator(`#avatars li[data-peer-id="${aliceId}"] .face`).evaluate((el) => getComputedStyle(el).backgroundColor)).toBe(
+      await host.page.locator(`#peers li[data-peer-id="${aliceId}"] .swatch`).evaluate((el) => getComputedStyle(el).backgroundColor),
+    )
+    // Everyone already in hears who joined; a newcomer is not told the others "joined".
+    await expect.poll(() => noticesOf(host)).toEqual(['Bob joined', 'Carol joined'])
+    await expect.poll(() => noticesOf(bob)).toEqual(['Carol joined'])
+    expect(await noticesOf(carol)).toEqual([])
     await shot(host, 'connected')
 
-    await host.page.locator('#end').click()
+    // Follow anyone: Carol clicks Bob's avatar and sees what he sees, until she moves herself.
+    const bobId = await bob.page.evaluate(() => window.SESSION!.getSelf().id)
+    const bobAvatar = carol.page.locator(`#avatars li[data-peer-id="${bobId}"] button.face`)
+    await expect(bobAvatar).toHaveAttribute('aria-pressed', 'false')
+    await bobAvatar.click()
+    await expect(bobAvatar).toHaveAttribute('aria-pressed', 'true')
+    await expect(carol.page.locator('#follow-host')).not.toBeChecked()
+    await bob.page.locator('#viewer-a [role=application]').focus()
+    const zoomed = settled(bob.page, 'a')
+    await bob.page.keyboard.press('Equal')
+    await zoomed
+    const bobView = await boundsOf(bob.page, 'a')
+    await expect.poll(async () => (await boundsOf(carol.page, 'a')).w).toBeCloseTo(bobView.w, 4)
+    await expect(bob.page.locator('#follow-host')).not.toBeChecked()
+    await shot(carol, 'following-bob')
+    await carol.page.locator('#viewer-a [role=application]').focus()
+    await carol.page.keyboard.press('ArrowLeft')
+    await expect(bobAvatar).toHaveAttribute('aria-pressed', 'false')
+    await expect.poll(() => noticesOf(carol)).toEqual(['Following Bob’s view — move a view to stop', 'You moved the view — no longer following Bob'])
+
+    // The host leaves: the session goes on under Bob, and everyone is told so.
+    await host.page.locator('#leave').click()
+    await expect(host.page.locator('#status')).toHaveText('You left; Bob is host now')
+    await expect(host.page.locator('#state')).toHaveText('idle')
+    // (Bob's zoom above ended his following of the host's view, and he was told.)
+    await expect.poll(() => noticesOf(bob)).toEqual(['Carol joined', 'You moved the view — no longer following Alice', 'Alice left — you are host now'])
+    await expect.poll(async () => (await noticesOf(carol)).slice(2)).toEqual(['Alice left — Bob is host now'])
+    await expectPeople([bob, carol], ['Bob', 'Carol'])
+    await expect(carol.page.locator('#avatars li.host')).toHaveAttribute('title', 'Bob — host')
+    await shot(host, 'host-left')
+    await shot(carol, 'notice-new-host')
+
+    // Ending for everyone asks first; Cancel changes nothing.
+    await bob.page.locator('#end').click()
+    await expect(bob.page.locator('#confirm')).toBeVisible()
+    await expect(bob.page.locator('#confirm-title')).toHaveText('End the session for everyone?')
+    await expect(bob.page.locator('#confirm-text')).toContainText('1 other person will be disconnected')
+    await expect(bob.page.locator('#confirm-no')).toBeFocused()
+    await shot(bob, 'confirm-end')
+    await bob.page.keyboard.press('Escape')
+    await expect(bob.page.locator('#confirm')).toBeHidden()
+    await expect(bob.page.locator('#end')).toBeFocused()
+    for (const { page } of [bob, carol]) await expect(page.locator('#state')).toHaveText('connected')
+    await bob.page.locator('#end').click()
+    await bob.page.locator('#confirm-yes').click()
     for (const { page } of [host, bob, carol]) {
       await expect(page.locator('#state')).toHaveText('idle')
       await expect(page.locator('#role')).toHaveText('none')
       await expect(page.locator('#peers li[data-peer-id]')).toHaveCount(0)
+      await expect(page.locator('#avatars li')).toHaveCount(0)
     }
-    for (const { page } of [bob, carol]) await expect(page.locator('#status')).toHaveText(/^Session ended: .*host.*end/i)
-    await expect(host.page.locator('#status')).toHaveText(/^Session ended/)
-    await shot(bob, 'ended')
+    await expect(carol.page.locator('#status')).toHaveText(/^Session ended: .*host.*end/i)
+    await expect(bob.page.locator('#status')).toHaveText(/^Session ended/)
+    await shot(carol, 'ended')
     expectNoProblems([host, bob, carol])
   })
 
@@ -398,7 +492,7 @@ test.describe('demo app, driven through its UI', () => {
     await expect(guest.page.locator('#anno-meta')).toHaveText(/ellipse on Slide A.*drawn by Alice/)
     await guest.page.locator('#anno-comment').fill('Dense nuclei here')
     await guest.page.locator('#anno-save').click()
-    await expect.poll(async () => (await shapesOf(host.page, 'a'))[0]?.comment).toBe('Dense nuclei here')
+    await expect.poll(async () => (await shapesOf(host.page, 'a'))[0]?.comments.map((c) => [c.text, c.author.name])).toEqual([['Dense nuclei here', 'Bob']])
     await guest.page.keyboard.press('Escape')
 
     // Alice moves her ellipse: select it, drag it to the right.
@@ -410,7 +504,7 @@ test.describe('demo app, driven through its UI', () => {
     const cxOf = (a: { selector: unknown }) => (a.selector as { geometry: { cx: number } }).geometry.cx
     await expect.poll(async () => cxOf((await shapesOf(host.page, 'a'))[0]!)).toBeGreaterThan(cxOf(ellipse!))
     const [moved] = await expectSame('a', 1)
-    expect(moved!.comment).toBe('Dense nuclei here')
+    expect(moved!.comments.map((c) => c.text)).toEqual(['Dense nuclei here'])
 
     // Bob deletes his outline, then undoes that: it comes back, same id, for both.
     await pickTool(guest.page, 'b', 'pan')
@@ -463,24 +557,165 @@ test.describe('demo app, driven through its UI', () => {
     await shot(host, 'shapes-and-comments')
     expectNoProblems(both)
   })
+  test('comments are entries: two people comment one shape at once and both stay; the card follows the slide; the list flies to a shape', async ({ newPeerContext }) => {
+    test.setTimeout(90_000)
+    const { host, guest } = await aliceAndBob(newPeerContext)
+    const people = [host, guest]
+
+    // Alice draws a rectangle on slide A; it is selected for her as soon as it is drawn.
+    await pickTool(host.page, 'a', 'rectangle')
+    await drag(host.page, await spot(host.page, 'a', 0.3, 0.3), await spot(host.page, 'a', 0.45, 0.5))
+    await expect(host.page.locator('#anno-meta')).toHaveText(/rectangle on Slide A/)
+    await expect.poll(() => shapesOf(guest.page, 'a')).toHaveLength(1)
+    const [rect] = await shapesOf(host.page, 'a')
+    await pickTool(host.page, 'a', 'pan')
+    await pickTool(guest.page, 'a', 'pan')
+    const centre = await spot(guest.page, 'a', 0.375, 0.4)
+    await guest.page.mouse.click(centre.x, centre.y)
+    await expect(guest.page.locator('#anno-meta')).toHaveText(/rectangle on Slide A.*drawn by Alice/)
+
+    // Both comment at the same moment: each adds an entry; neither replaces the other.
+    await host.page.locator('#anno-comment').fill('Margin looks clear')
+    await guest.page.locator('#anno-comment').fill('I see atypia at the top edge')
+    await Promise.all(people.map(({ page }) => page.locator('#anno-save').click()))
+    const texts = (p: Page) => shapesOf(p, 'a').then((list) => list[0]!.comments.map((c) => `${c.author.name}: ${c.text}`).sort())
+    for (const { page } of people) {
+      await expect.poll(() => texts(page)).toEqual(['Alice: Margin looks clear', 'Bob: I see atypia at the top edge'])
+      await expect(page.locator('#anno-comments li')).toHaveCount(2)
+    }
+    // Each may remove only their own: Bob's entry has a Remove button on his page alone.
+    await expect(guest.page.locator('#anno-comments li[data-author="Bob"] button')).toHaveText('Remove')
+    await expect(guest.page.locator('#anno-comments li[data-author="Alice"] button')).toHaveCount(0)
+    await expect(host.page.locator('#anno-comments li[data-author="Bob"] button')).toHaveCount(0)
+    await shot(guest, 'comments', '#anno-h')
+    await guest.page.locator('#anno-comments li[data-author="Bob"] button').click()
+    for (const { page } of people) await expect.poll(() => texts(page)).toEqual(['Alice: Margin looks clear'])
+
+    // Bob draws on slide B: the card follows him there; his comment goes to the new shape.
+    await pickTool(guest.page, 'b', 'ellipse')
+    await drag(guest.page, await spot(guest.page, 'b', 0.6, 0.6), await spot(guest.page, 'b', 0.75, 0.75))
+    await expect(guest.page.locator('#anno-meta')).toHaveText(/ellipse on Slide B.*drawn by Bob/)
+    await shot(guest, 'card-follows-slide', '#anno-h')
+    await guest.page.locator('#anno-comment').fill('Second focus')
+    await guest.page.locator('#anno-comment').press('Control+Enter')
+    await expect.poll(async () => (await shapesOf(host.page, 'b'))[0]?.comments.map((c) => c.text)).toEqual(['Second focus'])
+    expect(await texts(guest.page)).toEqual(['Alice: Margin looks clear'])
+    // Touching slide A again lets slide B's selection go: the card never shows a shape of the other slide.
+    await pickTool(guest.page, 'b', 'pan')
+    const empty = await spot(guest.page, 'a', 0.8, 0.2)
+    await guest.page.mouse.click(empty.x, empty.y)
+    await expect(guest.page.locator('#anno-empty')).toBeVisible()
+
+    // The list: each slide's shapes with author, time and comment count; a click flies there.
+    const items = guest.page.locator('#anno-list .slide-list[data-viewer="slide-a"] li button')
+    await expect(items).toHaveCount(1)
+    await expect(items.first()).toHaveAttribute('aria-label', /^Go to rectangle by Alice, \d\d:\d\d.*, 1 comment$/)
+    await expect(guest.page.locator('#anno-list .slide-list[data-viewer="slide-b"] li button')).toHaveAttribute('aria-label', /ellipse by Bob, .*, 1 comment$/)
+    await guest.page.locator('#follow-host').uncheck()
+    const before = await boundsOf(guest.page, 'a')
+    const flown = settled(guest.page, 'a')
+    await items.first().click()
+    await flown
+    const after = await boundsOf(guest.page, 'a')
+    expect(after.w).toBeLessThan(before.w)
+    const { x, y, w, h } = await guest.page.evaluate((id) => {
+      const viewer = window.demo.viewers[0]!
+      const b = viewer.anno.state.store.getAnnotation(id)!.target.selector.geometry.bounds
+      const r = viewer.osd.viewport.imageToViewportRectangle(b.minX, b.minY, b.maxX - b.minX, b.maxY - b.minY)
+      return { x: r.x, y: r.y, w: r.width, h: r.height }
+    }, rect!.id)
+    expect(x).toBeGreaterThanOrEqual(after.x)
+    expect(y).toBeGreaterThanOrEqual(after.y)
+    expect(x + w).toBeLessThanOrEqual(after.x + after.w)
+    expect(y + h).toBeLessThanOrEqual(after.y + after.h)
+    await expect(guest.page.locator('#anno-meta')).toHaveText(/rectangle on Slide A.*drawn by Alice/)
+    await expect(items.first()).toHaveAttribute('aria-current', 'true')
+    await shot(guest, 'annotation-list', '#list-h')
+    expectNoProblems(people)
+  })
+  test('joining asks first when the page holds unsaved work and saves a copy; a stale invite says what happened and what to do', async ({ newPeerContext }) => {
+    test.setTimeout(120_000)
+    const person = async () => open(await newPeerContext())
+    const [alice, bob, carol] = await Promise.all([person(), person(), person()])
+    // Bob works alone before he is invited: one rectangle on slide A.
+    await pickTool(bob.page, 'a', 'rectangle')
+    await drag(bob.page, await spot(bob.page, 'a', 0.3, 0.3), await spot(bob.page, 'a', 0.5, 0.5))
+    await expect.poll(() => shapesOf(bob.page, 'a')).toHaveLength(1)
+    const [bobsShape] = await shapesOf(bob.page, 'a')
+
+    await startHosting(alice, 'Alice')
+    await bob.page.goto(await createInvite(alice))
+    await bob.page.locator('#name').fill('Bob')
+    await bob.page.locator('#unload-legacy-editor').click()
+    await bob.page.locator('#join').click()
+    await expect(bob.page.locator('#confirm-title')).toHaveText('Joining replaces your work on this page')
+    await expect(bob.page.locator('#confirm-text')).toContainText('1 shape ')
+    await expect(bob.page.locator('#confirm-extra')).toBeFocused()
+    await shot(bob, 'join-unsaved-work')
+    // Cancel: nothing is sent, nothing replaced.
+    await bob.page.locator('#confirm-no').click()
+    await expect(bob.page.locator('#state')).toHaveText('idle')
+    await expect(bob.page.locator('#answer-code')).toHaveValue('')
+    expect(await shapesOf(bob.page, 'a')).toEqual([bobsShape])
+    // Save a copy, then join: the file holds his shape.
+    await bob.page.locator('#join').click()
+    const download = bob.page.waitForEvent('download')
+    await bob.page.locator('#confirm-extra').click()
+    const file = await download
+    expect(file.suggestedFilename()).toMatch(/^slide-review-copy-[\d-]+\.json$/)
+    const copy = JSON.parse(await readFile((await file.path())!, 'utf8')) as { demo: { viewers: Array<{ annotations: unknown[] }> } }
+    expect(copy.demo.viewers[0]!.annotations).toEqual([bobsShape])
+    await expect(bob.page.locator('#answer-code')).toHaveValue(/^[A-Za-z0-9_-]{100,}$/)
+    await admit(alice, bob, 'Bob')
+    await expect.poll(() => shapesOf(bob.page, 'a')).toEqual([])
+    // Alice removes Bob: she is told in a word, he in a sentence.
+    await alice.page.locator('#peers li[data-role="guest"] button.kick').click()
+    await expect(bob.page.locator('#status')).toHaveText('Session ended: the host removed you')
+    await expect.poll(() => noticesOf(alice)).toEqual(['Bob joined', 'Bob was removed'])
+
+    // An invite from a session that has ended since: Carol learns what happened and what to do.
+    const stale = await createInvite(alice)
+    await alice.page.locator('#end').click()
+    await alice.page.locator('#confirm-yes').click()
+    await expect(alice.page.locator('#state')).toHaveText('idle')
+    await carol.page.goto(stale)
+    await carol.page.locator('#name').fill('Carol')
+    await carol.page.locator('#unload-legacy-editor').click()
+    await carol.page.locator('#join').click()
+    await expect(carol.page.locator('#error')).toHaveText(
+      'Could not reach the host: the session this invite was for has ended, or the host’s page was closed — or the host is on another network, and without a STUN server only people on the host’s network can join. Ask the host for a new invite link (an invite works once, for one session).',
+      // The transport hears no reply from the offer's address within 5 s (ICE itself would fail 20 s on).
+      { timeout: 15_000 },
+    )
+    await expect(carol.page.locator('#state')).toHaveText('idle')
+    await expect(carol.page.locator('#status')).toHaveText('Session ended: the host could not be reached')
+    await shot(carol, 'stale-invite')
+    expectNoProblems([alice, bob, carol])
+  })
   test('keyboard only: name, unload, start, invite, pick a tool, zoom and pan a viewer; every control has a name', async ({ newPeerContext }) => {
     const host = await open(await newPeerContext({ viewport: { width: 1280, height: 800 } }))
     const { page } = host
     expect(await unnamedControls(page)).toEqual([])
 
     await tabTo(page, '#name')
-    await page.keyboard.press('ControlOrMeta+a')
+    await expect(page.locator('#name')).toHaveValue('')
     await page.keyboard.type('Alice')
-    await tabTo(page, '#unload-legacy-editor')
-    await page.keyboard.press('Enter')
-    await expect(page.locator('[data-module="legacy-editor"] .badge')).toHaveText('unloaded')
     await tabTo(page, '#start')
     // The focused control shows it.
     expect(await page.evaluate(() => getComputedStyle(document.activeElement!).outlineStyle)).not.toBe('none')
     await page.keyboard.press('Enter')
+    // Refused because of the Legacy editor: its Unload button is the next stop after Start.
+    await expect(page.locator('#error')).toContainText('Legacy editor cannot take part')
+    await page.keyboard.press('Tab')
+    await expect(page.locator('#error-fix [data-unload="legacy-editor"]')).toBeFocused()
+    await page.keyboard.press('Enter')
+    await expect(page.locator('[data-module="legacy-editor"] .badge')).toHaveText('unloaded')
+    // Focus goes back to Start, not to the page's body.
+    await expect(page.locator('#start')).toBeFocused()
+    await page.keyboard.press('Enter')
     await expect(page.locator('#state')).toHaveText('hosting')
     await expect(page.locator('#peers li[data-peer-id] .name')).toHaveText('Alice (you)')
-    await tabTo(page, '#invite')
+    await expect(page.locator('#invite')).toBeFocused()
     await page.keyboard.press('Enter')
     await expect(page.locator('#invite-url')).toHaveValue(/#session=/)
     await tabTo(page, '#copy-invite')
@@ -496,6 +731,10 @@ test.describe('demo app, driven through its UI', () => {
     await page.keyboard.press('Enter')
     await expect(page.locator('#viewer-a [data-tool=pan]')).toHaveAttribute('aria-pressed', 'true')
 
+    // The shape layer takes the focus (Delete and Escape act on a selected shape) and shows it.
+    await tabTo(page, '#viewer-a svg.a9s-annotationlayer')
+    expect(await page.evaluate(() => getComputedStyle(document.activeElement!).outlineStyle)).not.toBe('none')
+    await page.screenshot({ path: `${SHOTS}keyboard-shape-layer.png` })
     await tabTo(page, '#viewer-a [role=application]')
     const home = await boundsOf(page, 'a')
     let done = settled(page, 'a')
@@ -548,7 +787,12 @@ test.describe('demo app, driven through its UI', () => {
         expect(viewer.width).toBeGreaterThanOrEqual(Math.min(360, options.viewport.width - 40))
         expect(viewer.height).toBeGreaterThanOrEqual(300)
       }
-      // The first thing a person needs is on the first screen.
+      // The first thing a person needs is on the first screen: what this is, a name, Start.
+      await expect(page.locator('#tagline')).toBeInViewport()
+      await expect(page.locator('#tagline')).toHaveText(/^Review two tissue slides together, live: start a session .* or open an invite to join one\.$/)
+      await expect(page.locator('#name')).toHaveValue('')
+      await expect(page.locator('#name')).toHaveAttribute('placeholder', /.+/)
+      await expect(page.locator('#ice-notice')).toHaveText('Only people on your network can join; add a STUN server for others.')
       await expect(page.locator('#start')).toBeInViewport()
       if (!options.hasTouch) {
         // The wheel zooms the viewer under the pointer.
@@ -650,6 +894,7 @@ test.describe('demo app, driven through its UI', () => {
     // Closing the page says goodbye; Bob (rank 1) is host at once, Carol follows him.
     await alice.page.close()
     await expect(bob.page.locator('#status')).toHaveText('You are the host now')
+    await expect.poll(() => noticesOf(carol)).toEqual(['Alice left — Bob is host now'])
     await expect(bob.page.locator('#role')).toHaveText('host')
     await shot(bob, 'promoted-to-host')
     await expectPeople([bob, carol], ['Bob', 'Carol'])
@@ -676,8 +921,14 @@ test.describe('demo app, driven through its UI', () => {
     const saved = async (button: string) => {
       const download = bob.page.waitForEvent('download')
       await bob.page.locator(button).click()
+      if (button === '#save-end') {
+        // Saving and ending asks first.
+        await expect(bob.page.locator('#confirm-title')).toHaveText('Save and end the session?')
+        await shot(bob, 'confirm-save-end')
+        await bob.page.locator('#confirm-yes').click()
+      }
       const file = await download
-      expect(file.suggestedFilename()).toMatch(/^session-.+\.json$/)
+      expect(file.suggestedFilename()).toMatch(/^session-[A-Za-z0-9]+(-[A-Za-z0-9]+)*\.json$/)
       return JSON.parse(await readFile((await file.path())!, 'utf8')) as {
         final: boolean
         sessionId: string
@@ -730,48 +981,123 @@ test.describe('demo app, driven through its UI', () => {
     await shot(guest, 'viewer-refused')
     expectNoProblems([host, guest])
   })
-  test('a late joiner to a large review sees the bootstrap progress bar fill, then every shape', async ({ newPeerContext }) => {
-    test.setTimeout(90_000)
+  test('a late joiner to a large review sees the bootstrap progress bar fill, then every shape; a bulk import reaches the guest as one store call, with Catching up…', async ({ newPeerContext }) => {
+    test.setTimeout(120_000)
     const [host, guestContext] = await Promise.all([open(await newPeerContext()), newPeerContext()])
     await startHosting(host, 'Alice')
     // A busy slide: 1,500 outlines of 24 points each, some 700 kB of state, many frames.
     const count = 1_500
-    await host.page.evaluate((n) => {
-      const store = window.demo.viewers[0]!.anno.state.store
-      const shapes = Array.from({ length: n }, (_, i) => {
-        const id = `shape-${i}`
-        const cx = 1000 + (i % 50) * 900
-        const cy = 1000 + Math.floor(i / 50) * 900
-        const points = Array.from({ length: 24 }, (_, k) => [cx + 300 * Math.cos((k / 24) * 2 * Math.PI), cy + 300 * Math.sin((k / 24) * 2 * Math.PI)])
-        const xs = points.map((p) => p[0]!)
-        const ys = points.map((p) => p[1]!)
-        const bounds = { minX: Math.min(...xs), minY: Math.min(...ys), maxX: Math.max(...xs), maxY: Math.max(...ys) }
-        return { id, bodies: [], target: { annotation: id, selector: { type: 'POLYGON', geometry: { points, bounds } } } }
-      })
-      store.bulkAddAnnotations(shapes as never, false)
-    }, count)
+    const importShapes = (viewer: number, n: number) =>
+      host.page.evaluate(
+        ([index, n]) => {
+          const store = window.demo.viewers[index]!.anno.state.store
+          const shapes = Array.from({ length: n }, (_, i) => {
+            const id = `shape-${index}-${i}`
+            const cx = 1000 + (i % 50) * 900
+            const cy = 1000 + Math.floor(i / 50) * 900
+            const points = Array.from({ length: 24 }, (_, k) => [cx + 300 * Math.cos((k / 24) * 2 * Math.PI), cy + 300 * Math.sin((k / 24) * 2 * Math.PI)])
+            const xs = points.map((p) => p[0]!)
+            const ys = points.map((p) => p[1]!)
+            const bounds = { minX: Math.min(...xs), minY: Math.min(...ys), maxX: Math.max(...xs), maxY: Math.max(...ys) }
+            return { id, bodies: [], target: { annotation: id, selector: { type: 'POLYGON', geometry: { points, bounds } } } }
+          })
+          store.bulkAddAnnotations(shapes as never, false)
+        },
+        [viewer, n] as const,
+      )
+    await importShapes(0, count)
     await expect.poll(() => host.page.evaluate(() => window.demo.annotations('slide-a').length)).toBe(count)
 
     const guest = await joinFromLink(guestContext, await createInvite(host), 'Bob')
     // Every state the progress bar is shown in, as the guest's page draws it.
+    type Seen = { value: number; max: number; text: string; at: number }
     await guest.page.evaluate(() => {
+      const box = document.querySelector<HTMLElement>('#progress-box')!
       const bar = document.querySelector<HTMLProgressElement>('#progress')!
-      const seen: Array<{ value: number; max: number }> = []
-      ;(window as unknown as { progressSeen: typeof seen }).progressSeen = seen
+      const seen: Seen[] = []
+      const shown: number[] = []
+      Object.assign(window, { progressSeen: seen, progressShown: shown })
       new MutationObserver(() => {
-        if (!bar.hidden) seen.push({ value: bar.value, max: bar.max })
-      }).observe(bar, { attributes: true })
+        const at = performance.now()
+        if (!box.hidden) seen.push({ value: bar.value, max: bar.max, text: box.textContent!.trim(), at })
+        // Odd length: shown now. A change of that is kept with its time.
+        if (!box.hidden !== (shown.length % 2 === 1)) shown.push(at)
+      }).observe(box, { attributes: true, subtree: true, childList: true, characterData: true })
+    })
+    await guest.page.evaluate(() => {
+      const notice = document.querySelector<HTMLElement>('#catching-up')!
+      const shown: string[] = []
+      new MutationObserver(() => {
+        if (!notice.hidden) shown.push(notice.textContent!)
+      }).observe(notice, { attributes: true })
+      Object.assign(window, { catchingUpAtBootstrap: shown })
     })
     await admit(host, guest, 'Bob')
     await expect.poll(() => guest.page.evaluate(() => window.demo.annotations('slide-a').length)).toBe(count)
-    const seen = await guest.page.evaluate(() => (window as unknown as { progressSeen: Array<{ value: number; max: number }> }).progressSeen)
+    // Drawing 1,500 shapes takes a moment: the page said so meanwhile.
+    expect(await guest.page.evaluate(() => (window as unknown as { catchingUpAtBootstrap: string[] }).catchingUpAtBootstrap)).toEqual(['Catching up…'])
+    // Shown, then hidden a while after the last byte (long enough to read, on loopback too).
+    await expect(guest.page.locator('#progress-box')).toBeHidden()
+    const { seen, shown } = await guest.page.evaluate(() => {
+      const w = window as unknown as { progressSeen: Seen[]; progressShown: number[] }
+      return { seen: w.progressSeen, shown: w.progressShown }
+    })
     expect(seen.length).toBeGreaterThan(2)
     const total = seen.at(-1)!.max
     expect(total).toBeGreaterThan(500_000)
     expect(seen.every((s) => s.max === total)).toBe(true)
     expect(seen.map((s) => s.value)).toEqual([...seen.map((s) => s.value)].sort((a, b) => a - b))
     expect(seen.at(-1)!.value).toBe(total)
-    await expect(guest.page.locator('#progress')).toBeHidden()
+    expect(seen.some((s) => /^Loading the session: [\d.]+ (B|kB|MB) of [\d.]+ (kB|MB)$/.test(s.text))).toBe(true)
+    expect(seen.at(-1)!.text).toMatch(/^Loaded [\d.]+ (kB|MB)$/)
+    expect(shown).toHaveLength(2)
+    expect(shown[1]! - seen.find((s) => s.value === total)!.at).toBeGreaterThanOrEqual(1_400)
+
+    // Alice imports 1,500 more shapes on slide B while Bob is in: one change, one store call on
+    // his page, "Catching up…" on screen meanwhile, and nobody takes over.
+    await guest.page.evaluate(() => {
+      const store = window.demo.viewers[1]!.anno.state.store as unknown as Record<string, (...args: unknown[]) => unknown>
+      const calls: string[] = []
+      for (const name of ['addAnnotation', 'upsertAnnotation', 'updateAnnotation', 'updateTarget', 'bulkUpsertAnnotations', 'bulkAddAnnotations']) {
+        const original = store[name]!
+        store[name] = (...args: unknown[]) => {
+          calls.push(name)
+          return original(...args)
+        }
+      }
+      const notice = document.querySelector<HTMLElement>('#catching-up')!
+      const catchingUp: string[] = []
+      new MutationObserver(() => {
+        if (!notice.hidden) catchingUp.push(notice.textContent!)
+      }).observe(notice, { attributes: true })
+      Object.assign(window, { storeCalls: calls, catchingUp })
+    })
+    await importShapes(1, count)
+    await expect.poll(() => guest.page.evaluate(() => window.demo.annotations('slide-b').length)).toBe(count)
+    const after = await guest.page.evaluate(() => {
+      const w = window as unknown as { storeCalls: string[]; catchingUp: string[] }
+      return { storeCalls: w.storeCalls, catchingUp: w.catchingUp }
+    })
+    expect(after.storeCalls).toEqual(['bulkUpsertAnnotations'])
+    expect(after.catchingUp).toEqual(['Catching up…'])
+    await expect(guest.page.locator('#catching-up')).toBeHidden()
+    await expect(guest.page.locator('#role')).toHaveText('guest')
+    await expect(host.page.locator('#role')).toHaveText('host')
+    for (const { page } of [host, guest]) await expect(page.locator('#state')).toHaveText('connected')
+    // The list shows the latest hundred of each slide and says how many more there are.
+    await expect(guest.page.locator('#anno-list .slide-list[data-viewer="slide-b"] li')).toHaveCount(100)
+    await expect(guest.page.locator('#anno-list .slide-list[data-viewer="slide-b"]')).toContainText('and 1400 more')
+    // The list is one Tab stop per slide; the arrow keys walk it, Enter goes there.
+    const listB = guest.page.locator('#anno-list .slide-list[data-viewer="slide-b"] button.item')
+    await expect(listB.and(guest.page.locator('[tabindex="0"]'))).toHaveCount(1)
+    await listB.first().focus()
+    await guest.page.keyboard.press('ArrowDown')
+    await expect(listB.nth(1)).toBeFocused()
+    await guest.page.keyboard.press('Enter')
+    await expect(guest.page.locator('#anno-meta')).toHaveText('polygon on Slide B — biopsy, right lobe, drawn here before the session')
+    await expect(listB.nth(1)).toHaveAttribute('aria-current', 'true')
+    await expect(listB.nth(1)).toBeFocused()
+    await shot(guest, 'bulk-import', '#list-h')
     expectNoProblems([host, guest])
   })
   test('the host freezes: the guest sees Reconnecting and the host marked silent, then Connected when it comes back', async ({ newPeerContext }) => {

@@ -66,6 +66,12 @@ test.describe('WebRTC transport conformance', () => {
     })
   }
 
+  test('an answer to an offer that nobody holds any more fails within seconds, saying why (not at ICE failure, 20 s on)', async () => {
+    const { offering, pageErrors } = peers
+    expect(await offering.evaluate(() => window.harness.answerCancelledOffer())).toEqual({ code: 'ice-no-servers', cause: 'offerer-silent' })
+    expect(pageErrors.splice(0)).toEqual([])
+  })
+
   test('links pair over 127.0.0.1 host candidates only', async () => {
     const { offering, answering, pageErrors } = peers
     const stats = await offering.evaluate(() => window.harness.openLinkStats())

@@ -39,6 +39,8 @@ export interface Harness {
   runCase(name: string): Promise<void>
   /** Offering page: opens one link and returns its stats, leaving it open. */
   openLinkStats(): Promise<LinkStats>
+  /** Offering page: answers an offer it cancelled first; the codes of the link's failure and its cause. */
+  answerCancelledOffer(): Promise<{ code: string; cause: string }>
   /** Offering page: events from answering ends, in order. */
   deliver(events: AnswerEndEvent[]): void
   /** Answering page: a command from the offering page. */
@@ -243,4 +245,20 @@ function fromBase64(text: string): Uint8Array {
   return bytes
 }
 
-window.harness = { capabilities: [...env.supports], runCase, openLinkStats, deliver, answer }
+async function answerCancelledOffer(): Promise<{ code: string; cause: string }> {
+  const pending = await transport.acceptOffer(await cancelledOffer())
+  const error = await pending.link.then(
+    () => new Error('the link opened'),
+    (error: unknown) => error,
+  )
+  const cause = error instanceof Error ? error.cause : undefined
+  return { code: failure(error).code, cause: cause instanceof TransportError ? cause.code : String(cause) }
+}
+
+async function cancelledOffer(): Promise<Signal> {
+  const offer = await transport.createOffer()
+  offer.cancel()
+  return offer.offer
+}
+
+window.harness = { capabilities: [...env.supports], runCase, openLinkStats, answerCancelledOffer, deliver, answer }

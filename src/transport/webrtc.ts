@@ -11,7 +11,7 @@ import type { Instance as Peer, SignalData } from 'simple-peer'
 import SimplePeer from 'simple-peer/simplepeer.min.js'
 import { TransportError } from '../errors.js'
 import { systemClock } from '../runtime/clock.js'
-import { iceFailureError } from './ice-failure.js'
+import { ICE_FAILURES, iceFailureError, isIceFailure } from './ice-failure.js'
 import {
   checkFrameBytes,
   checkMessageLimit,
@@ -54,7 +54,11 @@ export interface WebRtcTransportOptions {
 const HIGH_WATER_BYTES = 256 * 1024
 const LOW_WATER_BYTES = 64 * 1024
 const DEFAULT_GATHER_TIMEOUT_MS = 5_000
+/** A live offerer on this network replies to our checks within milliseconds; this is ample. */
+const OFFERER_SILENT_MS = 5_000
 const CANDIDATE_LINE = /^a=candidate:/m
+/** A candidate learnt from a STUN or TURN server. */
+const SERVER_CANDIDATE = /^a=candidate:.* typ (srflx|relay)\b/m
 /** simple-peer marks trickle support in SDP it sends itself; do the same for SDP taken early. */
 const TRICKLE_OPTION = /a=ice-options:trickle\s\n/g
 
@@ -136,7 +140,10 @@ class WebRtcTransport implements Transport {
     const link = this.whenOpen(peer)
     const answering = this.gather(peer)
     peer.signal({ type: 'offer', sdp: offer })
-    return { answer: await answering, link, cancel: () => cancel(peer) }
+    const answer = await answering
+    // Neither side knows a public address: every candidate is on this network.
+    if (!this.hasIceServers && !SERVER_CANDIDATE.test(offer)) expectOfferer(peer)
+    return { answer, link, cancel: () => cancel(peer) }
   }
 
   private newPeer(initiator: boolean): Peer {
@@ -156,6 +163,7 @@ class WebRtcTransport implements Transport {
     const connection = internals(peer)._pc
     const opened = new Promise<Link>((resolve, reject) => {
       const fail = (cause?: Error) => {
+        if (isIceFailure(cause)) return reject(cause) // told early (expectOfferer)
         const sdps = { local: connection?.localDescription?.sdp, remote: connection?.remoteDescription?.sdp }
         reject(iceFailureError(cause, sdps, this.hasIceServers) ?? new TransportError('connect-failed', 'The connection to the peer could not be opened.', { cause }))
       }
@@ -221,6 +229,32 @@ class FrameInbox {
     this.sink = sink
     for (const frame of this.early.splice(0)) sink(frame)
   }
+}
+
+/**
+ * With only host candidates on both sides, a page that still holds the offer answers our
+ * connectivity checks within milliseconds, before it has our answer (ICE 'connected' here,
+ * measured on loopback: ~10 ms). Silence means ICE will fail: nobody holds the offer any more
+ * (its session ended, its tab closed), or the offerer is on another network. Say so now, as
+ * the ICE failure it will be (`ice-no-servers`), rather than 20 s on.
+ */
+function expectOfferer(peer: Peer): void {
+  const pc = internals(peer)._pc
+  if (!pc) return
+  const replied = () => pc.iceConnectionState === 'connected' || pc.iceConnectionState === 'completed'
+  const settle = () => {
+    if (!replied()) return
+    clearTimeout(timer)
+    pc.removeEventListener('iceconnectionstatechange', settle)
+  }
+  const timer = setTimeout(() => {
+    pc.removeEventListener('iceconnectionstatechange', settle)
+    if (replied() || peer.destroyed) return
+    const silence = new TransportError('offerer-silent', `No reply from the offer's addresses within ${OFFERER_SILENT_MS / 1000} s: nobody holds that offer any more, or its page is on another network.`)
+    peer.destroy(new TransportError('ice-no-servers', ICE_FAILURES['ice-no-servers'], { cause: silence }))
+  }, OFFERER_SILENT_MS)
+  pc.addEventListener('iceconnectionstatechange', settle)
+  settle()
 }
 
 /** Frees an attempt that has not opened; an open link is closed through the link instead. */
@@ -299,14 +333,18 @@ class WebRtcLink implements Link {
     const local = pair && report.get(String(pair.localCandidateId))
     const remote = pair && report.get(String(pair.remoteCandidateId))
     const types = [text(local?.candidateType), text(remote?.candidateType)]
+    // Bytes from the transport entry, which counts the whole connection: the selected pair's
+    // counters were seen to stay at 0 while data flowed (issue #19).
+    const transport = [...report.values()].find((stats) => stats.type === 'transport')
+    const counts = transport ?? pair
     return {
       candidateType: types[0],
       remoteCandidateType: types[1],
       ...(pair ? { path: types.includes('relay') ? ('relayed' as const) : ('direct' as const) } : {}),
       localAddress: text(local?.address),
       remoteAddress: text(remote?.address),
-      bytesSent: Number(pair?.bytesSent ?? 0),
-      bytesReceived: Number(pair?.bytesReceived ?? 0),
+      bytesSent: Number(counts?.bytesSent ?? 0),
+      bytesReceived: Number(counts?.bytesReceived ?? 0),
     }
   }
 
