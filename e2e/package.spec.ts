@@ -176,9 +176,14 @@ test('the bundles import only their dependencies and their own chunks, and need 
   for (const name of EXTERNALS) expect([...Object.keys(manifest.dependencies), ...Object.keys(manifest.peerDependencies)]).toContain(name)
   // OpenSeadragon is imported by its entry alone: an app without it never loads it.
   for (const [file, text] of code) if (file !== 'openseadragon.js') expect(text, file).not.toMatch(/from\s*["']openseadragon["']/)
-  // Two chunks come later: the relay client and its sealing code when a relay is first used,
-  // the compact SDP codec with the first invite or answer.
-  expect(lazy.sort()).toEqual([expect.stringMatching(/^session-sync\.js → http-client-[\w-]+\.js$/), expect.stringMatching(/^session-sync\.js → sdp-codec-[\w-]+\.js$/)])
+  // Three chunks come later: the relay client and its sealing code when a relay is first used,
+  // the host's relay listener with its first relayed invite, the compact SDP codec with the
+  // first invite or answer.
+  expect(lazy.sort()).toEqual([
+    expect.stringMatching(/^session-sync\.js → http-client-[\w-]+\.js$/),
+    expect.stringMatching(/^session-sync\.js → listener-[\w-]+\.js$/),
+    expect.stringMatching(/^session-sync\.js → sdp-codec-[\w-]+\.js$/),
+  ])
   const relayClient = code.get(lazy.find((l) => l.includes('http-client-'))!.split(' → ')[1]!)!
   expect(relayClient).toContain('AES-GCM')
   for (const [file, text] of code) if (!file.startsWith('http-client-')) expect(text, file).not.toContain('AES-GCM')
