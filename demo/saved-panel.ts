@@ -59,7 +59,7 @@ export function savedPanel(session: SessionSyncController, panel: HTMLElement): 
   file.addEventListener('change', act(async () => {
     const chosen = file.files?.[0]
     file.value = ''
-    if (chosen) await session.saved.import(chosen, chosen.name.replace(/\.json$/i, ''))
+    if (chosen) await session.saved.importFile(chosen, chosen.name.replace(/\.json$/i, ''))
   }, 'Imported: open it to host it again.'))
   for (const type of ['session-started', 'session-ended'] as const) session.on(type, () => void refresh())
   void refresh()

@@ -134,6 +134,7 @@ export type JournalErrorCode =
 /** A journal or a saved session that cannot be used as asked; nothing of it was applied. */
 export class JournalError extends SessionError {
   declare readonly code: JournalErrorCode
+  override readonly name = 'JournalError'
   constructor(code: JournalErrorCode, message: string, options?: { cause?: unknown }) {
     super(code, message, options)
   }

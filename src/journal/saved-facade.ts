@@ -4,7 +4,7 @@
  */
 import type { SavedSessions, SavedSessionsHost } from './saved-sessions.js'
 
-export type SavedSessionsApi = Pick<SavedSessions, 'list' | 'saveAs' | 'open' | 'import' | 'clone' | 'remove' | 'clear'>
+export type SavedSessionsApi = Pick<SavedSessions, 'list' | 'saveAs' | 'open' | 'importFile' | 'clone' | 'remove' | 'clear'>
 
 export function lazySavedSessions(host: SavedSessionsHost): SavedSessionsApi {
   let loaded: Promise<SavedSessions> | undefined
@@ -13,7 +13,7 @@ export function lazySavedSessions(host: SavedSessionsHost): SavedSessionsApi {
     list: () => ledger().then((l) => l.list()),
     saveAs: (name) => ledger().then((l) => l.saveAs(name)),
     open: (name) => ledger().then((l) => l.open(name)),
-    import: (file, name) => ledger().then((l) => l.import(file, name)),
+    importFile: (file, name) => ledger().then((l) => l.importFile(file, name)),
     clone: (name, newName) => ledger().then((l) => l.clone(name, newName)),
     remove: (name) => ledger().then((l) => l.remove(name)),
     clear: () => ledger().then((l) => l.clear()),

@@ -54,7 +54,7 @@ export class SavedSessions {
    * Keeps a "Save & end" file (its text, a Blob or File, or the parsed object) as a saved
    * session, under `name` or `session-<id>`; `open` starts it.
    */
-  async import(file: string | Blob | object, name?: string): Promise<SavedSummary> {
+  async importFile(file: string | Blob | object, name?: string): Promise<SavedSummary> {
     let parsed: unknown = file
     try {
       if (typeof file === 'string') parsed = JSON.parse(file)

@@ -61,7 +61,7 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
   private readonly core: Core<V>
   private readonly options: SessionSyncOptions
   private readonly modules = new Map<string, SessionModule>()
-  /** Sessions saved by name in this profile (list, saveAs, open, import, clone, remove, clear): a ledger beside the live session. */
+  /** Sessions saved by name in this profile (list, saveAs, open, importFile, clone, remove, clear): a ledger beside the live session. */
   readonly saved: SavedSessionsApi
 
   constructor(given: SessionSyncOptions = {}) {
