@@ -48,11 +48,6 @@ redis.call('PEXPIRE', KEYS[3], redis.call('PTTL', KEYS[1]))
 return 'ok'
 `
 
-const TAKE_SCRIPT = `
-local all = redis.call('HGETALL', KEYS[1])
-redis.call('DEL', KEYS[1])
-return all
-`
 
 const REVOKE_SCRIPT = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
@@ -143,11 +138,13 @@ export class RedisStore implements RelayStore {
     return expectOneOf(result, ['ok', 'answered', 'missing'])
   }
 
-  async takeAnswers(id: string, _now: number): Promise<Array<{ slot: number; answer: string }>> {
-    const flat = (await this.client.eval(TAKE_SCRIPT, { keys: [this.key(id, 'a')] })) as string[]
-    const taken: Array<{ slot: number; answer: string }> = []
-    for (let i = 0; i + 1 < flat.length; i += 2) taken.push({ slot: Number(flat[i]), answer: flat[i + 1]! })
-    return taken
+  async readAnswers(id: string, _now: number): Promise<Array<{ slot: number; answer: string }>> {
+    const all = await this.client.hGetAll(this.key(id, 'a'))
+    return Object.entries(all).map(([slot, answer]) => ({ slot: Number(slot), answer }))
+  }
+
+  async dropAnswers(id: string, slots: readonly number[], _now: number): Promise<void> {
+    if (slots.length) await this.client.hDel(this.key(id, 'a'), slots.map(String))
   }
 
   async revoke(id: string, _now: number): Promise<boolean> {

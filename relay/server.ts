@@ -245,21 +245,30 @@ export function createRelayServer(options: RelayServerOptions = {}): RelayServer
     const list = (await readJson(req, maxBodyBytes)).invites
     if (!Array.isArray(list) || list.length < 1 || list.length > maxWatched) throw new HttpError(400, 'bad-request', `"invites" must list 1 to ${maxWatched} invites.`)
     const watched = list.map((item: unknown) => {
-      const { id, token } = (typeof item === 'object' && item !== null ? item : {}) as Record<string, unknown>
+      const { id, token, ack } = (typeof item === 'object' && item !== null ? item : {}) as Record<string, unknown>
       if (typeof id !== 'string' || !ID_PATTERN.test(id)) throw new HttpError(400, 'bad-request', 'Each watched invite needs its "id".')
-      return { id, token: keyField(token, 'token') }
+      if (ack !== undefined && (!Array.isArray(ack) || ack.length > maxSeats || !ack.every((slot) => Number.isInteger(slot) && slot >= 0 && slot < maxSeats))) {
+        throw new HttpError(400, 'bad-request', `"ack" must list seats 0 to ${maxSeats - 1}.`)
+      }
+      return { id, token: keyField(token, 'token'), ack: (ack ?? []) as number[] }
     })
+    // Answers the host says it has are deleted now; the others stay until it does (a reply can be lost).
+    for (const { id, token, ack } of watched) {
+      if (!ack.length) continue
+      const invite = await storeCall(store.read(id, now()))
+      if (invite?.state === 'live' && tokenMatches(token, invite.hostKey)) await storeCall(store.dropAnswers(id, ack, now()))
+    }
     const collect = async () => {
       const answers: Array<{ id: string; slot: number; answer: string }> = []
       const gone: Gone[] = []
-      for (const { id, token } of watched) {
+      for (const { id, token, ack } of watched) {
         const invite = await storeCall(store.read(id, now()))
         if (invite?.state !== 'live' || !tokenMatches(token, invite.hostKey)) {
           // A wrong token learns no more than an unknown id would.
           gone.push({ id, reason: invite && invite.state !== 'live' ? invite.state : 'not-found' })
           continue
         }
-        for (const taken of await storeCall(store.takeAnswers(id, now()))) answers.push({ id, ...taken })
+        for (const unread of await storeCall(store.readAnswers(id, now()))) if (!ack.includes(unread.slot)) answers.push({ id, ...unread })
       }
       return answers.length || gone.length ? { answers, gone } : null
     }

@@ -48,8 +48,14 @@ export interface RelayStore {
   claim(id: string, now: number): Promise<{ slot: number; offer: string } | null>
   /** Answers a seat once; its offer is deleted. 'missing' when no live invite has that seat. */
   answer(id: string, slot: number, answer: string, now: number): Promise<AnswerResult>
-  /** The answers not yet taken, deleted as they are returned. */
-  takeAnswers(id: string, now: number): Promise<Array<{ slot: number; answer: string }>>
+  /**
+   * The answers the host has not acknowledged yet. They stay until `dropAnswers`: a
+   * long-poll reply can be lost (the host's request aborted or timed out), so an answer is
+   * deleted only once the host says it has it — at the latest with its next poll.
+   */
+  readAnswers(id: string, now: number): Promise<Array<{ slot: number; answer: string }>>
+  /** Deletes the answers of these seats (the host has them). */
+  dropAnswers(id: string, slots: readonly number[], now: number): Promise<void>
   /** Drops every payload and leaves a "revoked" tombstone; false when there is no live invite. */
   revoke(id: string, now: number): Promise<boolean>
   /** One token from `key`'s bucket: 0 when allowed, else seconds until there is one. Shared by every instance on the store. */
@@ -144,14 +150,17 @@ export class MemoryStore implements RelayStore {
     return 'ok'
   }
 
-  async takeAnswers(id: string, now: number): Promise<Array<{ slot: number; answer: string }>> {
-    const taken: Array<{ slot: number; answer: string }> = []
+  async readAnswers(id: string, now: number): Promise<Array<{ slot: number; answer: string }>> {
+    const answers: Array<{ slot: number; answer: string }> = []
     this.current(id, now)?.live?.seats.forEach((seat, slot) => {
-      if (seat.answer === undefined) return
-      taken.push({ slot, answer: seat.answer })
-      seat.answer = undefined
+      if (seat.answer !== undefined) answers.push({ slot, answer: seat.answer })
     })
-    return taken
+    return answers
+  }
+
+  async dropAnswers(id: string, slots: readonly number[], now: number): Promise<void> {
+    const seats = this.current(id, now)?.live?.seats
+    for (const slot of slots) if (seats?.[slot]) seats[slot].answer = undefined
   }
 
   async revoke(id: string, now: number): Promise<boolean> {

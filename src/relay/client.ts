@@ -65,10 +65,11 @@ export interface RelayClient {
   /** Host: withdraws an invite (its link stops working at once). */
   revoke(invite: RelayPublished): Promise<void>
   /**
-   * Host: one long-poll for all of its open invites. Resolves with what arrived, or null
+   * Host: one long-poll for all of its open invites, acknowledging (`ack`) the seats whose
+   * answers it already has (the relay keeps an answer until then). Resolves with what arrived, or null
    * when the wait ended with nothing; rejects with a RelayError (the caller retries).
    */
-  watch(invites: RelayPublished[], options?: { signal?: AbortSignal; waitSeconds?: number }): Promise<RelayWatchResult | null>
+  watch(invites: Array<RelayPublished & { ack?: readonly number[] }>, options?: { signal?: AbortSignal; waitSeconds?: number }): Promise<RelayWatchResult | null>
   /** Host: opens a sealed answer from `watch`; `relay-damaged` when it does not open. */
   openAnswer(invite: RelayPublished, sealed: string): Promise<string>
 }

@@ -110,7 +110,7 @@ export function httpRelayClient(endpoint: string, options: RelayClientOptions): 
     },
 
     async watch(invites, watchOptions = {}) {
-      const list = invites.map(({ id, token }) => ({ id, token }))
+      const list = invites.map(({ id, token, ack }) => ({ id, token, ...(ack?.length ? { ack } : {}) }))
       const wait = watchOptions.waitSeconds ?? waitSeconds
       const reply = await request('POST', `/v1/answers?wait=${wait}`, { invites: list }, watchOptions.signal, wait * 1000)
       if (reply.status === 204) return null

@@ -47,6 +47,8 @@ const MAX_WATCHED = 64
 
 export class RelayListener {
   private readonly watched = new Map<string, WatchedInvite>()
+  /** Seats whose answers we have, per invite: acknowledged with every poll (the relay keeps an answer until then), never handed out twice. */
+  private readonly received = new Map<string, Set<number>>()
   private inflight: AbortController | null = null
   private retryTimer: TimerHandle | null = null
   private failures = 0
@@ -71,6 +73,7 @@ export class RelayListener {
   }
 
   remove(id: string): void {
+    this.received.delete(id)
     if (!this.watched.delete(id)) return
     if (this.watched.size === 0) this.stop()
   }
@@ -78,6 +81,7 @@ export class RelayListener {
   /** Drops every invite and any poll or retry. */
   stop(): void {
     this.watched.clear()
+    this.received.clear()
     this.inflight?.abort()
     this.inflight = null
     if (this.retryTimer !== null) this.clock.clearTimeout(this.retryTimer)
@@ -91,7 +95,7 @@ export class RelayListener {
     this.inflight?.abort()
     const controller = new AbortController()
     this.inflight = controller
-    const list = [...this.watched.values()].slice(0, MAX_WATCHED)
+    const list = [...this.watched.values()].slice(0, MAX_WATCHED).map((invite) => ({ ...invite, ack: [...(this.received.get(invite.id) ?? [])] }))
     if (this.failures === 0) this.report(this.listening())
     // After a failure, ask without waiting: the state turns back to listening as soon as the relay answers.
     this.client.watch(list, { signal: controller.signal, ...(quick ? { waitSeconds: 0 } : {}) }).then(
@@ -116,11 +120,14 @@ export class RelayListener {
       const invite = this.watched.get(id)
       if (!invite) continue
       this.watched.delete(id)
+      this.received.delete(id)
       invite.onGone(reason)
     }
     for (const { id, slot, sealed } of result.answers) {
       const invite = this.watched.get(id)
-      if (!invite) continue
+      const received = this.received.get(id) ?? new Set<number>()
+      if (!invite || received.has(slot)) continue
+      this.received.set(id, received.add(slot))
       this.client.openAnswer(invite, sealed).then(
         (blob) => invite.onAnswer(blob, slot),
         (error: unknown) => invite.onDamaged(error instanceof RelayError ? error : new RelayError('relay-damaged', undefined, { cause: error }), slot),

@@ -39,6 +39,8 @@ class ManualClock implements Clock {
 
 interface Poll {
   ids: string[]
+  /** The seats acknowledged per invite, `id:slot`. */
+  acks: string[]
   waitSeconds: number | undefined
   aborted: () => boolean
   resolve: (result: RelayWatchResult | null) => void
@@ -50,9 +52,9 @@ function scriptedClient(): { client: RelayClient; polls: Poll[] } {
   const polls: Poll[] = []
   const client = {
     endpoint: 'https://relay.test',
-    watch: (invites: RelayPublished[], options: { signal?: AbortSignal; waitSeconds?: number } = {}) =>
+    watch: (invites: Array<RelayPublished & { ack?: readonly number[] }>, options: { signal?: AbortSignal; waitSeconds?: number } = {}) =>
       new Promise<RelayWatchResult | null>((resolve, reject) => {
-        polls.push({ ids: invites.map((i) => i.id), waitSeconds: options.waitSeconds, aborted: () => options.signal?.aborted ?? false, resolve, reject })
+        polls.push({ ids: invites.map((i) => i.id), acks: invites.flatMap((i) => (i.ack ?? []).map((slot) => `${i.id}:${slot}`)), waitSeconds: options.waitSeconds, aborted: () => options.signal?.aborted ?? false, resolve, reject })
       }),
     openAnswer: async (_invite: RelayPublished, sealed: string) => {
       if (sealed === 'garbage') throw new RelayError('relay-damaged', 'the answer failed authentication')
@@ -91,6 +93,19 @@ describe('RelayListener', () => {
     expect(polls[7]!.aborted()).toBe(false)
     expect(polls[7]!.ids).toEqual(['inv1', 'inv2', 'inv3', 'inv4', 'inv5', 'inv6', 'inv7', 'inv8'])
     expect(states.at(-1)).toMatchObject({ state: 'listening', watching: 8 })
+  })
+
+  it('acknowledges each answer with its next poll, and hands out one that comes again (its reply was lost) only once', async () => {
+    const { polls, heard, watch } = setup()
+    watch('a')
+    polls[0]!.resolve({ answers: [{ id: 'a', slot: 1, sealed: 'S' }], gone: [] })
+    await flush()
+    expect(polls[1]!.acks).toEqual(['a:1'])
+    // The relay sends it again (say the acknowledging poll was aborted before the relay read it).
+    polls[1]!.resolve({ answers: [{ id: 'a', slot: 1, sealed: 'S' }], gone: [] })
+    await flush()
+    expect(heard).toEqual(['a#1:opened:S'])
+    expect(polls[2]!.acks).toEqual(['a:1'])
   })
 
   it('hands out answers and gone invites, and goes idle when none is left', async () => {

@@ -69,6 +69,8 @@ describe('relay on Redis: two instances, one invite', () => {
       // The host polls A only now, so the answer above was read before it was taken.
       const result = await hostSide.watch([invite], { waitSeconds: 10 })
       expect(await hostSide.openAnswer(invite, result!.answers[0]!.sealed)).toBe(ANSWER)
+      // Deleted once the host acknowledges it, with its next poll.
+      expect(await hostSide.watch([{ ...invite, ack: [0] }], { waitSeconds: 0 })).toBeNull()
       expect(await raw.exists(`ssr:{${id}}:a`)).toBe(0)
     } finally {
       await raw.close()

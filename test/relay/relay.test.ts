@@ -98,9 +98,11 @@ describe('relay with MemoryStore', () => {
     expect(result.gone).toEqual([])
     expect(result.answers).toHaveLength(1)
     expect(await client.openAnswer(invite, result.answers[0]!.sealed)).toBe(ANSWER)
-    // Taken once, then deleted: nothing is kept until expiry.
+    // Kept until the host acknowledges it (a reply can be lost: asked again, it comes again),
+    // then deleted: nothing is kept until expiry.
+    expect((await client.watch([invite], { waitSeconds: 0 }))!.answers.map((a) => a.slot)).toEqual([0])
+    expect(await client.watch([{ ...invite, ack: [0] }], { waitSeconds: 0 })).toBeNull()
     expect(store.peek(id)!.live!.seats[0]!.answer).toBeUndefined()
-    expect(await client.watch([invite], { waitSeconds: 0 })).toBeNull()
 
     // The key never leaves the pages; the host's token goes only in request bodies, never in a URL a log could keep.
     expect(sent.some((line) => line.includes(key))).toBe(false)
@@ -316,7 +318,8 @@ describe('relay limits', () => {
       read: down,
       claim: down,
       answer: down,
-      takeAnswers: down,
+      readAnswers: down,
+      dropAnswers: down,
       revoke: down,
       takeToken: down,
       ping: down,
