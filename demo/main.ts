@@ -17,6 +17,7 @@ import { createPluginsModule } from './modules/plugins.js'
 import { createViewportModule } from './modules/viewport.js'
 import { layersPanel, modulesPanel, viewerFrame, viewerToolbar } from './panels.js'
 import { presence } from './presence.js'
+import { savedPanel } from './saved-panel.js'
 import { sessionUi } from './session-ui.js'
 import { createViewer, type DemoViewer } from './viewers.js'
 
@@ -112,6 +113,7 @@ for (const v of viewers) viewerToolbar(v, (viewer) => (focused = viewer))
 layersPanel(layers)
 annotationList(viewers, annotations, annotationCard(viewers, annotations, (message) => ui.showError(message)))
 modulesPanel(plugins, () => ui.focusWayForward())
+savedPanel(controller, $('aside.panel'))
 
 $('#load-plugin').addEventListener('click', () => {
   ui.clearError()

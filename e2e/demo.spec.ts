@@ -7,24 +7,12 @@
 import { readFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import type { BrowserContext, ConsoleMessage, Page } from '@playwright/test'
-import { createServer, type ViteDevServer } from 'vite'
-import { demoServerConfig } from './demo.vite.config.js'
+import { serveDemo } from './demo-server.js'
 import { expect, freezePage, selectedPairAddresses, test } from './fixtures.js'
 
 const SHOTS = fileURLToPath(new URL('../test-results/demo/', import.meta.url))
 
-let server: ViteDevServer
-let demoUrl: string
-
-test.beforeAll(async () => {
-  server = await createServer({ configFile: false, ...demoServerConfig() })
-  await server.listen()
-  demoUrl = server.resolvedUrls!.local[0]!
-})
-
-test.afterAll(async () => {
-  await server?.close()
-})
+const demo = serveDemo()
 
 /** One person's page, with everything it complained about. */
 interface Person {
@@ -44,7 +32,7 @@ function fromSoftwareGl(message: ConsoleMessage): boolean {
   return message.location().lineNumber === 0 && /^\[\.WebGL-0x[0-9a-f]+\]GL Driver Message/.test(message.text())
 }
 
-async function open(context: BrowserContext, url = demoUrl): Promise<Person> {
+async function open(context: BrowserContext, url = demo.url): Promise<Person> {
   const page = await context.newPage()
   const person: Person = { page, problems: [], dialogs: [] }
   page.on('console', (message) => {
@@ -286,7 +274,7 @@ test.describe('demo app, driven through its UI', () => {
     await expect(host.page.locator('#ice-notice')).toHaveText('Only people on your network can join; add a STUN server for others.')
 
     const url = await createInvite(host)
-    expect(url.startsWith(`${demoUrl}#session=`)).toBe(true)
+    expect(url.startsWith(`${demo.url}#session=`)).toBe(true)
     const guest = await joinFromLink(guestContext, url, 'Bob')
     await admit(host, guest, 'Bob')
     await expectPeople([host, guest], ['Alice', 'Bob'])

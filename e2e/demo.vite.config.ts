@@ -27,7 +27,7 @@ export function demoServerConfig(): InlineConfig {
     },
     // Pre-bundled at start-up, so the first page load does not trigger a dependency reload.
     optimizeDeps: {
-      include: ['openseadragon', '@annotorious/openseadragon', 'simple-peer/simplepeer.min.js', 'mitt', 'nanoid', 'pako', 'valibot'],
+      include: ['openseadragon', '@annotorious/openseadragon', 'simple-peer/simplepeer.min.js', 'mitt', 'nanoid', 'pako', 'valibot', 'idb'],
     },
   }
 }

@@ -27,7 +27,7 @@ const repo = fileURLToPath(new URL('..', import.meta.url))
 const npmEnv = { ...process.env, npm_config_offline: 'true', npm_config_update_notifier: 'false', npm_config_audit: 'false', npm_config_fund: 'false' }
 
 /** Bare imports the library bundles may keep; everything else (simple-peer's browser bundle) is inlined. */
-const EXTERNALS = ['mitt', 'nanoid', 'openseadragon', 'pako', 'valibot']
+const EXTERNALS = ['idb', 'mitt', 'nanoid', 'openseadragon', 'pako', 'valibot']
 /** Node globals a browser does not have. A free reference to one needs a polyfill unless `typeof`-guarded. */
 const NODE_GLOBALS = ['process', 'Buffer', 'global', 'require', 'module', 'exports', '__dirname', '__filename', 'setImmediate', 'clearImmediate']
 
@@ -176,12 +176,16 @@ test('the bundles import only their dependencies and their own chunks, and need 
   for (const name of EXTERNALS) expect([...Object.keys(manifest.dependencies), ...Object.keys(manifest.peerDependencies)]).toContain(name)
   // OpenSeadragon is imported by its entry alone: an app without it never loads it.
   for (const [file, text] of code) if (file !== 'openseadragon.js') expect(text, file).not.toMatch(/from\s*["']openseadragon["']/)
-  // Three chunks come later: the relay client and its sealing code when a relay is first used,
+  // Chunks that come later: the relay client and its sealing code when a relay is first used,
   // the host's relay listener with its first relayed invite, the compact SDP codec with the
-  // first invite or answer.
+  // first invite or answer; the IndexedDB journal with its first write, the journal reader
+  // with the first resume, the saved-session ledger with its first call.
   expect(lazy.sort()).toEqual([
     expect.stringMatching(/^session-sync\.js → http-client-[\w-]+\.js$/),
+    expect.stringMatching(/^session-sync\.js → idb-[\w-]+\.js$/),
     expect.stringMatching(/^session-sync\.js → listener-[\w-]+\.js$/),
+    expect.stringMatching(/^session-sync\.js → read-[\w-]+\.js$/),
+    expect.stringMatching(/^session-sync\.js → saved-sessions-[\w-]+\.js$/),
     expect.stringMatching(/^session-sync\.js → sdp-codec-[\w-]+\.js$/),
   ])
   const relayClient = code.get(lazy.find((l) => l.includes('http-client-'))!.split(' → ')[1]!)!

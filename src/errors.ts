@@ -153,3 +153,21 @@ export class PayloadLimitError extends SessionError {
     super(code, `Provider "${providerId}" emitted a change ${detail}; it was not sent to the others. Undo it here, or make it in smaller changes.`)
   }
 }
+
+export type JournalErrorCode =
+  | 'journal-version'
+  | 'journal-corrupt'
+  | 'journal-quota'
+  | 'journal-off'
+  | 'saved-missing'
+  | 'saved-duplicate'
+  | 'saved-invalid'
+
+/** A journal or a saved session that cannot be used as asked; nothing of it was applied. */
+export class JournalError extends SessionError {
+  declare readonly code: JournalErrorCode
+  override readonly name = 'JournalError'
+  constructor(code: JournalErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options)
+  }
+}

@@ -7,8 +7,10 @@
  */
 export { SessionSyncController } from './session/controller.js'
 export { InviteTooLongError } from './session/invites.js'
-export { DEFAULT_LIMITS, DEFAULT_HEARTBEAT, DEFAULT_TIMERS } from './session/options.js'
-export type { SessionSyncOptions, SessionLimits, HeartbeatOptions } from './session/options.js'
+export { DEFAULT_LIMITS, DEFAULT_HEARTBEAT, DEFAULT_TIMERS, DEFAULT_JOURNAL_LIMITS } from './session/options.js'
+export type { SessionSyncOptions, SessionLimits, HeartbeatOptions, JournalOptions, JournalLimits } from './session/options.js'
+export type { SavedSessionsApi } from './journal/saved-facade.js'
+export type { Journal, JournalBatch, JournalIdentity, RawJournal, ResumeResult, SavedPeer, SavedSummary, SavedSession, TabStorage } from './journal/store.js'
 export type { SessionStats, SessionCaches } from './session/stats.js'
 export type { CacheStats, Budget } from './session/bounded.js'
 export { MAX_PAYLOAD_DEPTH } from './wire/shape.js'
@@ -26,8 +28,9 @@ export {
   WireError,
   TransportError,
   PayloadLimitError,
+  JournalError,
 } from './errors.js'
-export type { InviteErrorCode, WireErrorCode, PayloadLimitCode } from './errors.js'
+export type { InviteErrorCode, WireErrorCode, PayloadLimitCode, JournalErrorCode } from './errors.js'
 export { TRANSITIONS } from './session/lifecycle.js'
 export { scanModules } from './session/compat.js'
 export type { CompatibilityReport } from './session/compat.js'

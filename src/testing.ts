@@ -18,6 +18,8 @@ import type { Link } from './transport/transport.js'
 export { MemoryNetwork } from './transport/memory.js'
 export type { LinkFault, MemoryNetworkOptions } from './transport/memory.js'
 export { VirtualClock } from './runtime/virtual-clock.js'
+/** A journal in memory: it outlives a controller, so a test can reload a page. */
+export { MemoryJournal } from './journal/memory.js'
 export { seededRandom } from './runtime/random.js'
 /** The compact SDP codec the WebRTC transport loads with the first invite, for tools and tests. */
 export { sdpCodec } from './transport/sdp-codec.js'

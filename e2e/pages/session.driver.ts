@@ -4,7 +4,7 @@
  * by the page itself (only types cross over).
  */
 import type { BrowserContext, Page } from '@playwright/test'
-import type { SessionAccess, SessionEvents, SessionInvite } from '../../src/index.js'
+import type { ResumeResult, SessionAccess, SessionEvents, SessionInvite } from '../../src/index.js'
 import { expect, freezePage, newPeerContext, test } from '../fixtures.js'
 import type { Lane } from '../../src/index.js'
 import type { Applied, BlobInfo, BurstState, Condition, InvitesCall, Joined, Knock, Outcome, PeerOptions, PeerView, RecordedEvent, TappedLink } from './session.js'
@@ -83,6 +83,21 @@ export class SessionPage {
     return this.page.evaluate((duration) => window.sessionHarness.busy(duration), ms)
   }
 
+  /**
+   * Reloads the page (pagehide: its `window.SESSION` says goodbye) and waits for the new
+   * harness. The controllers of before are gone: add new ones (`resume` brings one back).
+   */
+  async reload(): Promise<void> {
+    await this.page.reload()
+    await this.page.waitForFunction(() => 'sessionHarness' in window)
+    this.peers.splice(0)
+  }
+
+  /** From now on every IndexedDB write in the page fails with QuotaExceededError. */
+  fillDisk(): Promise<void> {
+    return this.page.evaluate(() => window.sessionHarness.fillDisk())
+  }
+
   /** Kills the page's renderer (CDP Page.crash): no pagehide, no goodbye, nothing more from it. */
   async crash(): Promise<void> {
     const crashed = new Promise<void>((resolve) => this.page.once('crash', () => resolve()))
@@ -126,6 +141,11 @@ export class Peer {
   /** `join(location.href)`: the page was opened at the invite link. */
   joinFromLocation(): Promise<Outcome<string>> {
     return this.page.evaluate((i) => window.sessionHarness.join(i, location.href), this.index)
+  }
+
+  /** `resume(url)` after its page reloaded; `null` when there was nothing to resume. */
+  resume(url?: string): Promise<Outcome<ResumeResult | null>> {
+    return this.page.evaluate(([i, u]) => window.sessionHarness.resume(i, u ?? undefined), [this.index, url ?? null] as const)
   }
 
   accept(answerCode: string): Promise<Outcome<null>> {

@@ -23,6 +23,7 @@ import {
   type SessionViewer,
   type Lane,
   type Link,
+  type ResumeResult,
   type Transport,
 } from '../../src/index.js'
 import { makeBlob } from '../../test/helpers/blob.js'
@@ -521,6 +522,10 @@ export interface SessionHarness {
    * False when it still does not hold after `timeoutMs`.
    */
   until(index: number, condition: Condition, timeoutMs: number): Promise<boolean>
+  /** `resume(url)` after a reload of this tab; `null` when it had nothing to resume. */
+  resume(index: number, url?: string): Promise<Outcome<ResumeResult | null>>
+  /** From now on every IndexedDB write in this page fails as on a full disk (QuotaExceededError). */
+  fillDisk(): void
 }
 
 const harness: SessionHarness = {
@@ -662,6 +667,14 @@ const harness: SessionHarness = {
       const expiry = setTimeout(() => finish(check(index, condition)), timeoutMs)
       test()
     })
+  },
+  resume: (index, url) => outcome(async () => plain(await peerAt(index).controller.resume(url))),
+  fillDisk() {
+    const full = () => {
+      throw new DOMException('The quota has been exceeded.', 'QuotaExceededError')
+    }
+    IDBObjectStore.prototype.put = full
+    IDBObjectStore.prototype.add = full
   },
   busy(ms) {
     const startedAt = Date.now()

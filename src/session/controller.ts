@@ -4,6 +4,7 @@
  * in this folder (see ARCHITECTURE.md). It sees the network only through the Transport
  * seam, and time and randomness only through Clock and Random, so a seed replays exactly.
  */
+import { lazySavedSessions, type SavedSessionsApi } from '../journal/saved-facade.js'
 import { IncompatibleModulesError, SessionStateError, UndeclaredModulesRefusedError } from '../errors.js'
 import { ProviderRegistry } from '../providers/registry.js'
 import { createRelayClient, type RelayListenerState } from '../relay/index.js'
@@ -36,6 +37,8 @@ import { Follower } from './follower.js'
 import { HostSide } from './host.js'
 import { registerCore } from './internals.js'
 import { Invites } from './invites.js'
+import type { ResumeResult } from '../journal/store.js'
+import { Journaling } from './journaling.js'
 import { type SessionStats, sessionStats } from './stats.js'
 import { Lifecycle, type SessionState } from './lifecycle.js'
 import { Links } from './links.js'
@@ -65,6 +68,8 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
   private readonly core: Core<V>
   private readonly options: SessionSyncOptions
   private readonly modules = new Map<string, SessionModule>()
+  /** Sessions saved by name in this profile (list, saveAs, open, importFile, clone, remove, clear): a ledger beside the live session. */
+  readonly saved: SavedSessionsApi
 
   constructor(given: SessionSyncOptions = {}) {
     const options = withDefaults(given)
@@ -114,9 +119,16 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
       views: new Views(core),
       invites: new Invites(core),
       resync: new Resync(core),
+      journaling: new Journaling(core),
       sessions: new Sessions(core),
     } satisfies Parts<V>)
     this.core = core
+    this.saved = lazySavedSessions({
+      journal: () => parts.journaling.journal(),
+      current: () => parts.journaling.stateNow(),
+      open: (saved) => parts.journaling.openSaved(saved.entries, () => this.start()),
+      now: () => core.clock.now(),
+    })
     registerCore(this, core)
   }
 
@@ -252,6 +264,7 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     const p = provider as unknown as SessionSyncProvider
     this.core.registry.add(p, options)
     if (this.isActive()) this.parts.bridge.subscribeProvider(p)
+    this.parts.journaling.providerAdded(p)
     return () => {
       if (!this.core.registry.remove(p)) return
       this.parts.bridge.unsubscribeProvider(p.id)
@@ -380,6 +393,19 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
       this.parts.bridge.subscribeAll()
       this.parts.liveness.scheduleHeartbeat()
     })
+  }
+
+  /**
+   * After a reload: this tab's session from its journal (null: none). With an invite from its
+   * host now, rejoins as the same peer; without, keeps identity and outbox for the next `join()`.
+   */
+  resume(invite?: string): Promise<ResumeResult | null> {
+    return this.parts.journaling.resume(invite, (url) => this.join(url))
+  }
+
+  /** Resolves once everything journaled so far is on disk (e.g. before telling a person a change is safe). */
+  flushJournal(): Promise<void> {
+    return this.parts.journaling.flush()
   }
 
   // ---------------------------------------------------------------- leaving

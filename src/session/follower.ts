@@ -25,6 +25,7 @@ export class Follower<V extends SessionViewer = SessionViewer> extends Part<V> {
     this.s.sessionId = message.sessionId
     this.core.emit('session-started', { sessionId: message.sessionId, role: 'guest', self: this.core.getSelf() })
     this.onRoster(message.rank, message.peers, message.mesh)
+    this.parts.journaling.greeted(message)
   }
 
   onRoster(rank: string[], peers: PeerInfo[], mesh: boolean): void {
@@ -77,6 +78,7 @@ export class Follower<V extends SessionViewer = SessionViewer> extends Part<V> {
     }
     this.s.seq = message.seq
     this.s.snapshotSeq = message.seq
+    this.parts.journaling.snapshotApplied(message)
     // Every provider's state is the host's at `seq` now: no earlier reset's marks hold.
     this.s.resetAt.clear()
     // What we had seen no longer says what our state holds; the snapshot's ids do.
@@ -154,7 +156,9 @@ export class Follower<V extends SessionViewer = SessionViewer> extends Part<V> {
   private async applyAuthoritative(message: MessageOf<'delta'>): Promise<void> {
     this.s.seq = message.seq
     // Kept as it came, to serve a resend: no second encoding.
-    this.s.replay.add(message.seq, this.core.received.get(message) ?? encodeMessage(message))
+    const bytes = this.core.received.get(message) ?? encodeMessage(message)
+    this.s.replay.add(message.seq, bytes)
+    this.parts.journaling.applied(message.seq, bytes)
     const mine = message.origin === this.core.self.id ? this.s.outbox.settle(message.id) : undefined
     if (this.s.seen.touch(message.id) && !mine) return
     const [only] = message.changes

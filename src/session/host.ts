@@ -11,6 +11,8 @@ import type { MessageOf, PeerInfo, WireMessage } from '../wire/messages.js'
 import { pickColour } from './colours.js'
 import { type ApplyContext, type Change, checkSize, type Conn, Part } from './state.js'
 
+type Resume = MessageOf<'join'>['resume']
+
 /** How often a snapshot is collected again when host changes were made while it was collected. */
 const SNAPSHOT_ATTEMPTS = 3
 
@@ -39,12 +41,12 @@ export class HostSide<V extends SessionViewer = SessionViewer> extends Part<V> {
         })
         .then((ok) => {
           if (!this.current(session) || !this.s.conns.has(conn)) return
-          if (ok) this.parts.links.serial(() => this.admit(conn, user))
+          if (ok) this.parts.links.serial(() => this.admit(conn, user, message.resume))
           else this.turnAway(conn, user, 'refused')
         })
       return
     }
-    await this.admit(conn, user)
+    await this.admit(conn, user, message.resume)
   }
 
   private turnAway(conn: Conn, user: PeerInfo, reason: string): void {
@@ -53,7 +55,7 @@ export class HostSide<V extends SessionViewer = SessionViewer> extends Part<V> {
     this.parts.links.detach(conn, reason)
   }
 
-  private async admit(conn: Conn, user: PeerInfo): Promise<void> {
+  private async admit(conn: Conn, user: PeerInfo, resume?: Resume): Promise<void> {
     if (this.s.peers.has(user.id)) return this.parts.links.detach(conn, 'duplicate-user')
     // Cut off from most of the session, this host may have been replaced: it grows nothing
     // the others cannot see (they would elect by a smaller roster than ours).
@@ -71,7 +73,14 @@ export class HostSide<V extends SessionViewer = SessionViewer> extends Part<V> {
     if (this.core.lifecycle.state === 'hosting') this.core.lifecycle.to('connected')
     this.core.emit('session-peer-joined', { peer })
     this.parts.mesh.requestMeshLinks()
-    await this.sendSnapshot(conn)
+    await this.bootstrap(conn, resume)
+  }
+
+  /** A peer back from a reload holds the session up to `resume.seq`: it gets what came after, when the replay log still has it. */
+  private async bootstrap(conn: Conn, resume?: Resume): Promise<void> {
+    const missed = resume && resume.epoch === this.s.epoch && resume.seq <= this.s.seq ? this.s.replay.range(resume.seq + 1, this.s.seq) : undefined
+    if (!missed) return this.sendSnapshot(conn)
+    for (const bytes of missed) this.parts.links.sendBytes(conn, bytes)
   }
 
   /** A colour for a user joining now, away from everyone's in the session. */
@@ -215,6 +224,7 @@ export class HostSide<V extends SessionViewer = SessionViewer> extends Part<V> {
     this.s.seq = seq
     this.s.seen.touch(intentId)
     this.s.replay.add(seq, bytes)
+    this.parts.journaling.applied(seq, bytes)
     for (const conn of this.s.conns) if (conn.peerId && !conn.fenced) this.parts.links.sendBytes(conn, bytes)
   }
 

@@ -288,7 +288,7 @@ export class Invites<V extends SessionViewer = SessionViewer> extends Part<V> {
         if (!this.current(session)) return link.close('session-ended')
         const conn = this.parts.links.attach(link)
         session.hostConn = conn
-        this.parts.links.sendTo(conn, wire.join({ inviteId: invite.inviteId, user: this.core.self }))
+        this.parts.links.sendTo(conn, wire.join({ inviteId: invite.inviteId, user: this.core.self, ...this.parts.journaling.resumeClaim() }))
       },
       (error: unknown) => {
         if (!this.current(session)) return

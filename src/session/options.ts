@@ -3,6 +3,7 @@
  * heartbeat timers, and the other timers and sizes of the protocol, in one place.
  */
 import type { RelayClient } from '../relay/index.js'
+import type { Journal, TabStorage } from '../journal/store.js'
 import type { Clock } from '../runtime/clock.js'
 import type { Random } from '../runtime/random.js'
 import type { Transport } from '../transport/transport.js'
@@ -134,7 +135,37 @@ export interface SessionSyncOptions {
   admit?: (peer: PeerInfo, invite: { inviteId: string; access: SessionAccess }) => boolean | Promise<boolean>
   /** Host: may this guest's intent take effect? `allowed` is the default (editors yes, viewers no). */
   authorizeIntent?: (intent: SessionIntent, peer: PeerInfo, allowed: boolean) => boolean
+  /**
+   * The session journal, so a session outlives a reload (`resume()`) and can be saved by
+   * name (`saved`). On by default where IndexedDB exists; `false` turns it off.
+   */
+  journal?: JournalOptions | false
 }
+
+/** Where the session journal lives and how large it may grow (`journal` option). */
+export interface JournalOptions {
+  /** Where journals and saved sessions are kept; default: IndexedDB (loaded on first use). */
+  store?: Journal
+  /** Keys a tab to the session it may resume; default: `sessionStorage`. */
+  tabStorage?: TabStorage
+  /** Overrides of `DEFAULT_JOURNAL_LIMITS`. */
+  limits?: Partial<JournalLimits>
+}
+
+/** Bounds on one browser profile's journals. */
+export interface JournalLimits {
+  /** Deltas journaled after the last snapshot before the journal compacts (snapshot + truncate), once its log is as large as its snapshot. */
+  maxDeltas: number
+  /** Bytes of one session's journal before it compacts (likewise). */
+  maxBytes: number
+  /** Sessions journaled at once in this browser profile; the least recently written go first. */
+  maxSessions: number
+  /** How long changes gather before they are written: a crash loses at most this batch. */
+  batchMs: number
+}
+
+/** Compact past 1,000 deltas or 4 MiB; 16 sessions per profile; write every 40 ms. */
+export const DEFAULT_JOURNAL_LIMITS: JournalLimits = { maxDeltas: 1_000, maxBytes: 4 * 1024 * 1024, maxSessions: 16, batchMs: 40 }
 
 /** How links are watched: a ping every `intervalMs`, then stale, then dead. */
 export interface HeartbeatOptions {

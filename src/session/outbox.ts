@@ -16,6 +16,12 @@ export interface OutboxEntry {
   overwritten?: boolean
 }
 
+/** Told of every entry that comes and goes (the journal keeps the outbox across a reload). */
+export interface OutboxListener {
+  added(entry: OutboxEntry): void
+  settled(intentId: string): void
+}
+
 /**
  * Within its budget by refusing, never by evicting: an entry taken is a change the user
  * made, and it stays until the host confirms it.
@@ -23,6 +29,7 @@ export interface OutboxEntry {
 export class Outbox {
   /** Never over budget, so it never evicts: `add` is only called for what `fits`. */
   private readonly entries: BoundedMap<string, OutboxEntry>
+  listener: OutboxListener | undefined
 
   constructor(readonly budget: Budget) {
     this.entries = new BoundedMap(budget, (_id, entry) => weighString(entry.json), false)
@@ -47,6 +54,7 @@ export class Outbox {
 
   add(entry: OutboxEntry): void {
     this.entries.set(entry.intentId, entry)
+    this.listener?.added(entry)
   }
 
   get(intentId: string): OutboxEntry | undefined {
@@ -56,7 +64,10 @@ export class Outbox {
   /** Removes and returns the entry; undefined when it was not pending. */
   settle(intentId: string): OutboxEntry | undefined {
     const entry = this.entries.get(intentId)
-    if (entry) this.entries.delete(intentId)
+    if (entry) {
+      this.entries.delete(intentId)
+      this.listener?.settled(intentId)
+    }
     return entry
   }
 
@@ -66,6 +77,7 @@ export class Outbox {
   }
 
   clear(): void {
+    for (const intentId of this.entries.keys()) this.listener?.settled(intentId)
     this.entries.clear()
   }
 }

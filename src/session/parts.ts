@@ -4,6 +4,7 @@ import type { Failover } from './failover.js'
 import type { Follower } from './follower.js'
 import type { HostSide } from './host.js'
 import type { Invites } from './invites.js'
+import type { Journaling } from './journaling.js'
 import type { Links } from './links.js'
 import type { Liveness } from './liveness.js'
 import type { LocalChanges } from './local-changes.js'
@@ -30,4 +31,5 @@ export interface Parts<V extends SessionViewer = SessionViewer> {
   views: Views<V>
   resync: Resync<V>
   sessions: Sessions<V>
+  journaling: Journaling<V>
 }

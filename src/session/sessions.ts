@@ -11,6 +11,7 @@ export class Sessions<V extends SessionViewer = SessionViewer> extends Part<V> {
     const received = this.core.received
     const session = new Session(sessionId, role, this.core.limits, (delta) => received.get(delta)?.byteLength ?? JSON.stringify(delta).length)
     this.core.session = session
+    this.parts.journaling.begin(session)
     // Our colour is the host's to give (a guest's comes with the roster).
     const { color: _earlier, ...self } = this.core.self
     this.core.self = { ...self, role }
@@ -52,6 +53,7 @@ export class Sessions<V extends SessionViewer = SessionViewer> extends Part<V> {
     // From here on, callbacks of this session see that it is over.
     this.core.ended = session
     this.core.session = null
+    this.parts.journaling.ended(session, reason)
     this.core.lifecycle.to('idle')
     this.core.emit('session-ended', { sessionId: session.sessionId, reason })
   }

@@ -54,7 +54,13 @@ export type PeerInfo = v.InferOutput<typeof peerInfoSchema>
 const header = <T extends string>(t: T) => ({ v: v.literal(PROTOCOL_VERSION), t: v.literal(t) })
 
 /** Guest → host, first message on a fresh link: which invite it redeems and who it is. */
-const join = v.object({ ...header('join'), inviteId: id, user: peerInfoSchema })
+const join = v.object({
+  ...header('join'),
+  inviteId: id,
+  user: peerInfoSchema,
+  /** A reloaded peer back with its journal: it holds the session up to `seq` of `epoch`, and needs only what came after. */
+  resume: v.optional(v.object({ epoch: count, seq: count })),
+})
 
 /** Host → guest: the session as it stands; a snapshot follows. */
 const hello = v.object({

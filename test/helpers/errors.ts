@@ -14,6 +14,7 @@ export function errorInstances(lib: typeof import('../../src/index.js')): Array<
     ['TransportError', new lib.TransportError('x', 'x')],
     ['RelayError', new lib.RelayError('relay-unavailable')],
     ['PayloadLimitError', new lib.PayloadLimitError('payload-too-deep', 'p', 'nested too deeply')],
+    ['JournalError', new lib.JournalError('saved-missing', 'x')],
   ]
 }
 

@@ -11,6 +11,7 @@
  */
 import { seededRandom, type Random } from '../../src/runtime/random.js'
 import { TestSession, type TestPeer } from '../helpers/session.js'
+import { type Disk, disk } from '../journal/helpers.js'
 import { HostileGuest } from './hostile.js'
 import { check, type Change } from './invariants.js'
 import { FlakyProvider, SlowProvider, TallyProvider, type FaultProviders } from './providers.js'
@@ -29,6 +30,8 @@ export interface SimModes {
   formingLoss: boolean
   /** Every peer also has a provider that throws and rejects, a slow one and a counter; changes touch them too. */
   providerFaults: boolean
+  /** Every peer journals; pages reload (host or guest) and resume: the journal survives, memory does not. */
+  reload: boolean
 }
 
 export interface SimResult {
@@ -40,12 +43,12 @@ export interface SimResult {
 }
 
 /** Every mode off: the simulator as it was before the modes, for the seeds found then. */
-export const NO_MODES: SimModes = { hostile: null, stall: false, formingLoss: false, providerFaults: false }
+export const NO_MODES: SimModes = { hostile: null, stall: false, formingLoss: false, providerFaults: false, reload: false }
 
 export function modesOf(seed: number): SimModes {
   const r = seededRandom(seed ^ 0x0de5ca1e)
-  const [hostile, where, stall, formingLoss, providerFaults] = [r.next(), r.next(), r.next(), r.next(), r.next()]
-  return { hostile: hostile < 1 / 3 ? where : null, stall: stall < 1 / 3, formingLoss: formingLoss < 1 / 3, providerFaults: providerFaults < 1 / 3 }
+  const [hostile, where, stall, formingLoss, providerFaults, reload] = [r.next(), r.next(), r.next(), r.next(), r.next(), r.next()]
+  return { hostile: hostile < 1 / 3 ? where : null, stall: stall < 1 / 3, formingLoss: formingLoss < 1 / 3, providerFaults: providerFaults < 1 / 3, reload: reload < 1 / 3 }
 }
 
 export async function simulate(seed: number, steps = 24, modes = modesOf(seed)): Promise<SimResult> {
@@ -75,9 +78,15 @@ export async function simulate(seed: number, steps = 24, modes = modesOf(seed)):
   /** When the last scheduled fault (freeze, stall, isolation) ends. */
   let quietAt = 0
   let named = 0
-  const newPeer = () => {
+  /** What outlives a page, per user: its journal and its tab's storage. */
+  const disks = new Map<string, Disk>()
+  /** A new page: a new user, or (`reloadOf`) the same user's page loaded again. */
+  const newPeer = (reloadOf?: TestPeer) => {
     const n = named++
-    const peer = s.peer(`p${n}`, SIM_TIMERS)
+    const user = reloadOf?.controller.getSelf() ?? { id: `u-p${n}`, name: `p${n}` }
+    if (!disks.has(user.id)) disks.set(user.id, disk())
+    const on = disks.get(user.id)!
+    const peer = s.peer(`p${n}`, { ...SIM_TIMERS, user: { id: user.id, name: user.name }, ...(modes.reload ? { journal: { store: on.journal, tabStorage: on.tab } } : {}) })
     if (modes.providerFaults) {
       const own = (salt: number) => seededRandom((seed * 131 + n * 7919) ^ salt)
       const providers = { flaky: new FlakyProvider(own(0x0f1a4e)), slow: new SlowProvider(s.net.clockFor(peer.name), own(0x5105)), tally: new TallyProvider() }
@@ -102,6 +111,31 @@ export async function simulate(seed: number, steps = 24, modes = modesOf(seed)):
       if (gone) misled.push(peer.name)
     })
     return peer
+  }
+  /**
+   * A page reloads: it says goodbye (pagehide), and a new page of the same user resumes
+   * from its journal through an invite of whoever hosts now. Its changes must survive.
+   */
+  const reload = async (peer: TestPeer) => {
+    log(`reload ${peer.name}`)
+    departed.add(peer)
+    peer.controller.goodbye()
+    const reloaded = newPeer(peer)
+    await s.settle(x.between(0, 3 * SIM_TIMERS.electionTimeoutMs))
+    const host = hostOf()
+    if (!host) return log(`no host to resume ${reloaded.name} with`)
+    try {
+      const invite = await host.controller.createInvite()
+      const resumed = await reloaded.controller.resume(invite.url)
+      if (!resumed?.join) return log(`nothing to resume for ${reloaded.name}`)
+      log(`resume ${reloaded.name} (was ${peer.name}) at #${resumed.seq} via ${host.name}`)
+      for (const change of changes) if (change.peer === peer) change.peer = reloaded
+      const accepted = host.controller.acceptAnswer(resumed.join.answerCode).catch((error: Error) => log(`accept failed: ${error.message}`))
+      await s.settle(50)
+      await accepted
+    } catch (error) {
+      log(`resume failed: ${(error as Error).message}`)
+    }
   }
   const live = () => s.peers.filter((p) => !crashed.has(p) && !frozen.has(p) && p.controller.isActive())
   const hostOf = () => pick(live().filter((p) => p.controller.getRole() === 'host'))
@@ -175,6 +209,7 @@ export async function simulate(seed: number, steps = 24, modes = modesOf(seed)):
   // Each mode happens at least once, at a step of its own.
   const stallStep = modes.stall ? x.between(0, steps - 1) : -1
   const formingStep = modes.formingLoss ? x.between(0, steps - 1) : -1
+  const reloadStep = modes.reload ? x.between(0, steps - 1) : -1
 
   for (let step = 0; step < steps; step++) {
     if (step === stallStep) {
@@ -184,6 +219,10 @@ export async function simulate(seed: number, steps = 24, modes = modesOf(seed)):
     if (step === formingStep) {
       const host = x.pick(live().filter((p) => p.controller.getRole() === 'host'))
       if (host) await join(host, 'always')
+    }
+    if (step === reloadStep || (modes.reload && extra.next() < 0.15)) {
+      const page = x.pick(live().filter((p) => p !== hostile?.peer))
+      if (page) await reload(page)
     }
     const roll = rng.next()
     const peer = pick(live())

@@ -1,0 +1,100 @@
+/**
+ * A session outlives a reload, over real WebRTC in Chromium with the IndexedDB journal:
+ * a guest reloaded mid-burst resumes as itself; a host that reloads is a host loss, and
+ * comes back as a guest; a full disk is a diagnostic, never a broken session.
+ */
+import type { BrowserContext } from '@playwright/test'
+import { expect, test } from './fixtures.js'
+import { connect, type Peer, SessionPage } from './pages/session.driver.js'
+
+/** Two pages in contexts of their own: the first page's controller is its `window.SESSION` (pagehide says goodbye). */
+async function twoPeers(open: () => Promise<BrowserContext>): Promise<{ hostPage: SessionPage; guestPage: SessionPage; host: Peer; guest: Peer }> {
+  const [hostPage, guestPage] = await Promise.all([SessionPage.open(await open()), SessionPage.open(await open())])
+  const host = await hostPage.add({ name: 'host' })
+  const guest = await guestPage.add({ name: 'guest' })
+  await host.start()
+  await connect(host, guest)
+  return { hostPage, guestPage, host, guest }
+}
+
+/** After its page reloaded: a new controller resumes through a fresh invite of `inviter`. */
+async function resumeThrough(inviter: Peer, page: SessionPage, name: string): Promise<Peer> {
+  const back = await page.add({ name })
+  const invite = await inviter.invite()
+  const resumed = await back.resume(invite.url)
+  if (!resumed.ok || !resumed.value?.join) throw new Error(`nothing resumed: ${JSON.stringify(resumed)}`)
+  expect(resumed.value.needsInvite).toBe(false)
+  const accepted = await inviter.accept(resumed.value.join.answerCode)
+  expect(accepted).toEqual({ ok: true, value: null })
+  await Promise.all([back.waitFor({ state: 'connected' }), inviter.waitFor({ state: 'connected' })])
+  return back
+}
+
+test.describe('a session survives a reload', () => {
+  test('a guest reloaded mid-burst resumes as itself: no change lost, only what it missed sent', async ({ newPeerContext }) => {
+    const { hostPage, guestPage, host, guest } = await twoPeers(newPeerContext)
+    await host.setKv('first', 1)
+    await guest.waitFor({ kvKeys: ['first'] })
+    await guest.burst('b', 200, 10)
+    await host.waitFor({ kvKeys: ['b10'] })
+    await guestPage.reload()
+    // Changes made while it was away: these it is sent as deltas.
+    await host.waitFor({ event: 'session-peer-dropped', peerId: guest.id })
+    for (const key of ['m1', 'm2', 'm3']) await host.setKv(key, key)
+
+    const back = await resumeThrough(host, guestPage, 'someone')
+    const view = await back.view()
+    expect(view.self.id).toBe(guest.id)
+    const hostView = await host.view()
+    await back.waitFor({ kvKeys: Object.keys(hostView.kv) })
+    expect((await back.view()).kv).toEqual(hostView.kv)
+    // Every change of the burst made before the reload reached the host: b00..bN, no gap.
+    const burst = Object.keys(hostView.kv).filter((k) => k.startsWith('b')).map((k) => Number(k.slice(1))).sort((a, b) => a - b)
+    expect(burst.length).toBeGreaterThan(10)
+    expect(burst).toEqual(Array.from({ length: burst.length }, (_, n) => n))
+    // Its state came from its journal and the missed deltas, not from a snapshot of the host's.
+    const boots = (await back.events('session-bootstrap-complete')).map((e) => e.payload.seq as number)
+    expect(boots).toHaveLength(1)
+    expect(boots[0]).toBeLessThan(3)
+    expect((await back.applied('kv')).map((a) => a.delta.key).slice(-3)).toEqual(['m1', 'm2', 'm3'])
+    expect(hostView.peers.filter((p) => p.id === guest.id)).toHaveLength(1)
+    for (const page of [hostPage, guestPage]) await page.expectHealthy()
+  })
+
+  test('a host that reloads is a host loss: the guest takes over, and the old host resumes as its guest', async ({ newPeerContext }) => {
+    const { hostPage, guestPage, host, guest } = await twoPeers(newPeerContext)
+    await host.setKv('title', 'Survey 12')
+    await guest.waitFor({ kvKeys: ['title'] })
+    await hostPage.reload()
+    await guest.waitFor({ following: guest.id })
+    await guest.setKv('after', 2)
+
+    const back = await resumeThrough(guest, hostPage, 'whoever')
+    const view = await back.view()
+    expect(view.self.id).toBe(host.id)
+    expect(view.role).toBe('guest')
+    await back.waitFor({ kvKeys: ['title', 'after'] })
+    expect((await back.view()).kv).toEqual((await guest.view()).kv)
+    expect((await guest.view()).peers.map((p) => [p.id, p.rank])).toEqual([[guest.id, 0], [host.id, 1]])
+    for (const page of [hostPage, guestPage]) await page.expectHealthy()
+  })
+
+  test('a full disk is a diagnostic and the session goes on', async ({ newPeerContext }) => {
+    const { hostPage, guestPage, host, guest } = await twoPeers(newPeerContext)
+    await hostPage.fillDisk()
+    for (let i = 0; i < 5; i++) await host.setKv(`k${i}`, i)
+    await host.waitFor({ diagnostic: 'journal-quota' })
+    await host.waitFor({ diagnostic: 'journal-off' })
+    await host.setKv('still', true)
+    await guest.waitFor({ kvKeys: ['k4', 'still'] })
+    expect((await host.view()).state).toBe('connected')
+    expect((await guest.view()).kv).toEqual((await host.view()).kv)
+    for (const page of [hostPage, guestPage]) await page.expectHealthy()
+  })
+
+  test('a page with nothing to resume resolves null', async ({ newPeerContext }) => {
+    const page = await SessionPage.open(await newPeerContext())
+    const peer = await page.add({ name: 'fresh' })
+    expect(await peer.resume()).toEqual({ ok: true, value: null })
+  })
+})

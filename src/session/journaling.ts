@@ -1,0 +1,449 @@
+/**
+ * The session journal's part of the core: what this page applied and still owes is
+ * written, in batches off the hot path, to a `Journal` (src/journal/), so that a reloaded
+ * tab can come back as the same peer (`resume`) and a session can be saved by name.
+ *
+ * Per session it keeps the last snapshot, the authoritative deltas applied since, this
+ * page's outbox and its identity. A batch is written a few milliseconds after its first
+ * change (`batchMs`), in one transaction: a crash loses at most that batch. An intent the
+ * host confirmed is never lost with it: the host has it, and sends it back on resume.
+ * Past `maxDeltas` or `maxBytes` the journal compacts (a fresh snapshot, the log cut);
+ * a full disk is a diagnostic and an eviction of other sessions, never a broken session.
+ */
+import { JournalError, SessionStateError, WireError } from '../errors.js'
+import type { Journal, JournalBatch, JournalEntry, JournalIntent, ResumeResult, SavedPeer, SessionJournal, TabStorage } from '../journal/store.js'
+import type { TimerHandle } from '../runtime/clock.js'
+import type { SessionSyncProvider, SessionViewer } from '../types.js'
+import type { MessageOf } from '../wire/messages.js'
+import { DEFAULT_JOURNAL_LIMITS, type JournalLimits } from './options.js'
+import { type Change, Part, type Session } from './state.js'
+
+const TAB_KEY = 'session-sync:resume'
+/** Attempts at one batch before this session's journal is given up. */
+const WRITE_ATTEMPTS = 3
+
+/** A journal read back by `resume()`, waiting for the `join()` of its session. */
+interface Resumable {
+  sessionId: string
+  journal: SessionJournal
+  deltas: MessageOf<'delta'>[]
+}
+
+type Batch = Omit<JournalBatch, 'identity' | 'at' | 'bytes'>
+
+export class Journaling<V extends SessionViewer = SessionViewer> extends Part<V> {
+  private readonly limits: JournalLimits = { ...DEFAULT_JOURNAL_LIMITS, ...(this.core.options.journal ? this.core.options.journal.limits : {}) }
+  private store: Promise<Journal | null> | undefined
+  /** The session being journaled; null when off or given up. */
+  private journaled: Session | null = null
+  /**
+   * Its journal's key: session and user, so two controllers of one session in one profile
+   * (a test page, a benchmark) never write into each other's journal.
+   */
+  private key = ''
+  private batch: Batch | null = null
+  private timer: TimerHandle | null = null
+  private writes: Promise<void> = Promise.resolve()
+  private lastSeq = 0
+  /** Deltas and bytes since the last snapshot, and the snapshot's bytes. */
+  private sinceSnapshot = { deltas: 0, bytes: 0, base: 0 }
+  private compacting = false
+  private resumable: Resumable | null = null
+  /** A resumed guest before its host's hello: it holds the state up to `seq` of `epoch`. */
+  private rejoining: { session: Session; epoch: number; seq: number } | null = null
+  /** State for providers this page does not have (yet): handed over when one registers. */
+  private readonly quarantined = new Map<string, Array<{ entry: JournalEntry } | { change: Change; delta: MessageOf<'delta'> }>>()
+
+  /** Whether this controller journals at all (an explicit store, or IndexedDB in a browser). */
+  get enabled(): boolean {
+    const option = this.core.options.journal
+    return option !== false && (option?.store !== undefined || typeof indexedDB !== 'undefined')
+  }
+
+  journal(): Promise<Journal | null> {
+    const option = this.core.options.journal
+    if (!this.enabled || option === false) return Promise.resolve(null)
+    this.store ??= option?.store
+      ? Promise.resolve(option.store)
+      : import('../journal/idb.js').then(({ IdbJournal }) => new IdbJournal(), (error: unknown) => {
+          this.core.diagnostic('journal-unavailable', `The session journal could not be loaded: ${(error as Error)?.message ?? String(error)}`, { error })
+          return null
+        })
+    return this.store
+  }
+
+  // ---------------------------------------------------------------- session hooks
+
+  /** A session starts (host) or joins (guest) here. */
+  begin(session: Session): void {
+    this.journaled = this.enabled ? session : null
+    this.batch = null
+    this.lastSeq = 0
+    this.sinceSnapshot = { deltas: 0, bytes: 0, base: 0 }
+    const resumable = this.resumable
+    this.resumable = null
+    if (!this.journaled) return
+    this.key = `${session.sessionId}/${this.core.self.id}`
+    this.tab()?.setItem(TAB_KEY, this.key)
+    session.outbox.listener = {
+      added: (entry) => this.pending().queued.push({ intentId: entry.intentId, providerId: entry.providerId, payload: entry.payload }),
+      settled: (intentId) => this.settled(intentId),
+    }
+    if (resumable?.sessionId === session.sessionId) this.takeBack(session, resumable)
+    else if (session.role === 'host') this.compactSoon()
+    const key = this.key
+    this.afterWrites((store) => this.evict(store, key, this.limits.maxSessions - 1))
+  }
+
+  /** An authoritative delta applied (or, on the host, issued) here. */
+  applied(seq: number, bytes: Uint8Array): void {
+    if (!this.journaled || this.journaled !== this.core.session) return
+    this.pending().deltas.push({ seq, bytes })
+    this.lastSeq = seq
+    this.sinceSnapshot.deltas++
+    this.sinceSnapshot.bytes += bytes.byteLength
+    const since = this.sinceSnapshot
+    // Past a limit, and once the log has grown as large as the snapshot: a snapshot costs its
+    // size, so compacting sooner would cost more per delta the larger the state.
+    if ((since.deltas > this.limits.maxDeltas || since.base + since.bytes > this.limits.maxBytes) && since.bytes >= since.base) this.compactSoon()
+  }
+
+  /** A whole snapshot replaced this guest's state. */
+  snapshotApplied(message: MessageOf<'snapshot'>): void {
+    if (!this.journaled || this.journaled !== this.core.session) return
+    this.replaceSnapshot(message.seq, message.ids, message.entries)
+  }
+
+  /** A resumed guest's host greets it: caught up at once (deltas follow) or by a snapshot. */
+  greeted(hello: MessageOf<'hello'>): void {
+    const back = this.rejoining
+    if (back?.session !== this.s) return
+    this.rejoining = null
+    if (this.s.joinTimer) this.core.clock.clearTimeout(this.s.joinTimer)
+    this.s.joinTimer = null
+    // Same epoch and no further than the host: it sends what we missed. Else its snapshot
+    // replaces our state, even one past its own sequence number (a lineage it never had).
+    if (hello.epoch === back.epoch && hello.seq >= back.seq) this.core.lifecycle.to('connected')
+    else this.s.rebootstrapping = true
+    this.parts.follower.flushOutbox()
+  }
+
+  /** What a resuming guest tells the host it holds, in its join. */
+  resumeClaim(): { resume: { epoch: number; seq: number } } | Record<string, never> {
+    const back = this.rejoining
+    return back?.session === this.s ? { resume: { epoch: back.epoch, seq: back.seq } } : {}
+  }
+
+  /** The session ends here. A page closing (a reload, maybe) keeps its journal for `resume`; any other end drops it. */
+  ended(session: Session, reason: string): void {
+    // State kept for a missing provider belonged to this session's document: not the next one's.
+    this.quarantined.clear()
+    if (this.journaled !== session) return
+    this.flush()
+    this.journaled = null
+    session.outbox.listener = undefined
+    if (reason === 'page-closed') return
+    this.tab()?.removeItem(TAB_KEY)
+    const key = this.key
+    this.afterWrites((store) => store.drop(key))
+  }
+
+  /** A provider registered: state kept for it meanwhile is handed over now, in order. */
+  providerAdded(provider: SessionSyncProvider): void {
+    const held = this.quarantined.get(provider.id)
+    if (!held) return
+    this.quarantined.delete(provider.id)
+    const handOver = async () => {
+      for (const item of held) {
+        if ('entry' in item) await this.applyEntry(provider, item.entry)
+        else await this.parts.bridge.applyChange(item.change, item.delta.origin, item.delta.id, item.delta.seq)
+      }
+    }
+    if (this.core.session) this.parts.links.serial(handOver)
+    else void handOver()
+  }
+
+  // ---------------------------------------------------------------- writing
+
+  /** Writes what has gathered now; resolves when every write so far is on disk (or given up). */
+  flush(): Promise<void> {
+    if (this.timer) this.core.clock.clearTimeout(this.timer)
+    this.timer = null
+    const session = this.journaled
+    const batch = this.batch
+    this.batch = null
+    if (session && batch) this.write(session, this.key, this.complete(session, batch), 1)
+    return this.writes
+  }
+
+  private pending(): Batch {
+    if (!this.batch) {
+      this.batch = { deltas: [], queued: [], settled: [] }
+      this.timer = this.core.clock.setTimeout(() => void this.flush(), this.limits.batchMs)
+    }
+    return this.batch
+  }
+
+  private settled(intentId: string): void {
+    const batch = this.pending()
+    const at = batch.queued.findIndex((q) => q.intentId === intentId)
+    // Queued and confirmed within one batch: nothing to write about it.
+    if (at >= 0) batch.queued.splice(at, 1)
+    else batch.settled.push(intentId)
+  }
+
+  private complete(session: Session, batch: Batch): JournalBatch {
+    const self = this.core.self
+    const rank = session.rank.indexOf(self.id)
+    return {
+      ...batch,
+      identity: {
+        userId: self.id, name: self.name, role: session.role, rank: Math.max(0, rank), sessionId: session.sessionId, epoch: session.epoch, lastSeenSeq: this.lastSeq,
+        ...(self.color ? { color: self.color } : {}),
+      },
+      at: this.core.clock.now(),
+      bytes: this.sinceSnapshot.base + this.sinceSnapshot.bytes,
+    }
+  }
+
+  /** Batches are written one after another; a failed one is tried again after making room. */
+  private write(session: Session, key: string, batch: JournalBatch, attempt: number): void {
+    this.writes = this.writes.then(async () => {
+      const store = await this.journal()
+      if (!store || (this.journaled !== session && this.core.ended !== session)) return
+      try {
+        await store.write(key, batch)
+      } catch (error) {
+        await this.failed(store, session, key, batch, error, attempt)
+      }
+    })
+  }
+
+  private async failed(store: Journal, session: Session, key: string, batch: JournalBatch, error: unknown, attempt: number): Promise<void> {
+    const quota = error instanceof JournalError && error.code === 'journal-quota'
+    this.core.diagnostic(quota ? 'journal-quota' : 'journal-write-failed', `The session journal could not be written: ${(error as Error)?.message ?? String(error)}`, { error })
+    if (attempt >= WRITE_ATTEMPTS) {
+      // Given up: a journal with a hole would resume into a wrong state, so none is kept.
+      this.core.diagnostic('journal-off', 'The session goes on, but will not survive a reload of this page.')
+      if (this.journaled === session) this.journaled = null
+      session.outbox.listener = undefined
+      await store.drop(key).catch(() => undefined)
+      return
+    }
+    if (quota) await this.evict(store, key, 0)
+    // The failed batch goes first again; a second failure tries once more with a fresh snapshot instead of the log.
+    if (attempt === 2 && this.journaled === session) this.compactSoon()
+    this.write(session, key, batch, attempt + 1)
+  }
+
+  /** Oldest sessions' journals first, until `keep` others remain. */
+  private async evict(store: Journal, current: string, keep: number): Promise<void> {
+    const others = (await store.sessions()).filter((s) => s.key !== current).sort((a, b) => a.updatedAt - b.updatedAt)
+    for (const old of others.slice(0, Math.max(0, others.length - keep))) {
+      await store.drop(old.key)
+      this.core.diagnostic('journal-evicted', `Dropped the journal of session ${old.key} (${old.bytes} bytes) to make room.`)
+    }
+  }
+
+  /** Housekeeping in the write queue: its failure is no session's. */
+  private afterWrites(task: (store: Journal) => Promise<void>): void {
+    this.writes = this.writes.then(async () => {
+      const store = await this.journal()
+      if (store) await task(store).catch(() => undefined)
+    })
+  }
+
+  /**
+   * Snapshot + truncate, once: every provider's state replaces the log. In the serial queue,
+   * after the handler at hand, so the snapshot holds the delta that crossed the limit.
+   */
+  private compactSoon(): void {
+    if (this.compacting) return
+    this.compacting = true
+    this.parts.links.serial(async () => {
+      try {
+        await this.compact()
+      } finally {
+        this.compacting = false
+      }
+    })
+  }
+
+  private async compact(): Promise<void> {
+    const session = this.journaled
+    if (!session) return
+    const collecting = this.parts.bridge.collectSnapshot()
+    const seq = this.lastSeq
+    const ids = session.seen.recent(this.core.limits.replayLogSize)
+    const entries = await collecting
+    if (this.journaled === session) this.replaceSnapshot(seq, ids, [...entries, ...this.heldEntries()])
+  }
+
+  private replaceSnapshot(seq: number, ids: string[], entries: JournalEntry[]): void {
+    const batch = this.pending()
+    batch.snapshot = { seq, ids, entries }
+    batch.deltas = batch.deltas.filter((d) => d.seq > seq)
+    this.lastSeq = Math.max(this.lastSeq, seq)
+    this.sinceSnapshot = { deltas: batch.deltas.length, bytes: batch.deltas.reduce((sum, d) => sum + d.bytes.byteLength, 0), base: jsonSize(entries) }
+  }
+
+  /** Quarantined snapshot entries, kept in every compaction so they are not lost before their provider comes. */
+  private heldEntries(): JournalEntry[] {
+    return [...this.quarantined.values()].flat().flatMap((item) => ('entry' in item ? [item.entry] : []))
+  }
+
+  // ---------------------------------------------------------------- resume
+
+  /**
+   * Reads back this tab's session journal: null when there is none. With an invite, joins
+   * it as the same peer at once; without one, keeps it for the next `join()` of that session.
+   */
+  async resume(invite: string | undefined, join: (url: string) => Promise<{ answerCode: string; relayed: boolean }>): Promise<ResumeResult | null> {
+    if (this.core.isActive()) throw new SessionStateError('session-active', 'Cannot resume: a session is already active.')
+    const key = this.tab()?.getItem(TAB_KEY)
+    const store = key ? await this.journal() : null
+    const raw = store && key ? await store.read(key) : undefined
+    if (!store || !key || !raw) return null
+    let resumable: Resumable
+    try {
+      const { readSession } = await import('../journal/read.js')
+      const journal = readSession(raw)
+      resumable = { sessionId: journal.identity.sessionId, journal, deltas: journal.deltas.map((d) => this.keptDelta(d.bytes)) }
+    } catch (cause) {
+      // Never half-read: nothing of it was used. It cannot be read by this page ever, so it goes.
+      this.tab()?.removeItem(TAB_KEY)
+      await store.drop(key)
+      throw cause instanceof JournalError ? cause : new JournalError('journal-corrupt', `The session journal is damaged: ${(cause as Error)?.message ?? String(cause)}`, { cause })
+    }
+    const { identity } = resumable.journal
+    this.core.self = { ...this.core.self, id: identity.userId, name: identity.name }
+    this.resumable = resumable
+    const { sessionId } = resumable
+    const seq = contiguous(resumable).seq
+    if (invite === undefined) return { sessionId, seq, needsInvite: true }
+    const { answerCode, relayed } = await join(invite)
+    return { sessionId, seq, needsInvite: false, join: { answerCode, relayed } }
+  }
+
+  /** The resumed session's state, as it was: sequence, dedupe, replay log, outbox, then the providers'. */
+  private takeBack(session: Session, resumable: Resumable): void {
+    const { journal } = resumable
+    const { seq, deltas } = contiguous(resumable)
+    session.bootstrapped = true
+    session.seq = seq
+    session.snapshotSeq = journal.snapshot.seq
+    session.epoch = journal.identity.epoch
+    session.seen.reset([...journal.snapshot.ids, ...deltas.map((d) => d.id)])
+    const bytes = new Map(journal.deltas.map((d) => [d.seq, d.bytes]))
+    for (const delta of deltas) session.replay.add(delta.seq, bytes.get(delta.seq)!)
+    this.lastSeq = seq
+    this.sinceSnapshot = { deltas: deltas.length, bytes: deltas.reduce((sum, d) => sum + bytes.get(d.seq)!.byteLength, 0), base: jsonSize(journal.snapshot.entries) }
+    // Their changes are not in the providers' state read back: their deltas are applied when they come.
+    for (const intent of journal.outbox) if (!session.seen.has(intent.intentId)) this.requeue(session, intent)
+    this.rejoining = { session, epoch: journal.identity.epoch, seq }
+    this.parts.links.serial(() => this.restoreProviders(journal.snapshot, deltas))
+  }
+
+  private requeue(session: Session, intent: JournalIntent): void {
+    const listener = session.outbox.listener
+    session.outbox.listener = undefined
+    session.outbox.add({ ...intent, json: JSON.stringify(intent.payload), overwritten: true })
+    session.outbox.listener = listener
+  }
+
+  private async restoreProviders(snapshot: SessionJournal['snapshot'], deltas: MessageOf<'delta'>[]): Promise<void> {
+    await this.restoreEntries(snapshot.entries)
+    // A whole snapshot, from the journal rather than the host.
+    if (snapshot.entries.length) this.core.emit('session-bootstrap-complete', { entries: snapshot.entries.length, seq: snapshot.seq })
+    for (const delta of deltas) {
+      for (const change of delta.changes) {
+        if (this.core.registry.has(change.p)) await this.parts.bridge.applyChange(change, delta.origin, delta.id, delta.seq)
+        else this.hold(change.p, { change, delta })
+      }
+    }
+  }
+
+  /** Hosts a new live session from a saved state, put into the providers first so its first snapshot holds it. */
+  async openSaved(entries: JournalEntry[], start: () => Promise<void>): Promise<void> {
+    if (this.core.isActive()) throw new SessionStateError('session-active', 'Cannot open a saved session: a session is already active. Leave it first.')
+    await this.restoreEntries(entries)
+    await start()
+  }
+
+  /** Puts saved provider states into this page's providers; those it lacks wait for them. */
+  private async restoreEntries(entries: JournalEntry[]): Promise<void> {
+    for (const entry of entries) {
+      const provider = this.core.registry.get(entry.p)
+      if (provider) await this.applyEntry(provider, entry)
+      else this.hold(entry.p, { entry })
+    }
+  }
+
+  /** This page's state now, labelled with the host sequence number it reflects, and who is in its session: for `saved.saveAs`. */
+  async stateNow(): Promise<{ sessionId: string; seq: number; entries: JournalEntry[]; peers: SavedPeer[] }> {
+    const session = this.core.session
+    const collecting = session?.role === 'host' ? this.parts.host.labelledSnapshot() : this.parts.bridge.collectSnapshot().then((entries) => ({ entries }))
+    const seq = session?.seq ?? 0
+    const { entries } = await collecting
+    const self = this.core.self
+    const peers = (session?.rank ?? [self.id]).flatMap((id) => {
+      const info = id === self.id ? self : session?.peers.get(id)
+      return info ? [{ id, name: info.name, role: id === (session?.hostId ?? self.id) ? ('host' as const) : ('guest' as const) }] : []
+    })
+    return { sessionId: session?.sessionId ?? this.core.ended?.sessionId ?? 'local', seq, entries: [...entries, ...this.heldEntries()], peers }
+  }
+
+  private hold(providerId: string, item: { entry: JournalEntry } | { change: Change; delta: MessageOf<'delta'> }): void {
+    if (!this.quarantined.has(providerId)) this.core.diagnostic('journal-quarantined', `Kept state for provider "${providerId}", which this page does not have; it is handed over if it registers.`, { providerId })
+    this.quarantined.set(providerId, [...(this.quarantined.get(providerId) ?? []), item])
+  }
+
+  private async applyEntry(provider: SessionSyncProvider, entry: JournalEntry): Promise<void> {
+    const { ok, viewer } = this.parts.bridge.resolveViewer(provider, entry.w)
+    if (ok) await this.parts.bridge.callProvider(provider.id, 'applySnapshot', () => provider.applySnapshot(entry.d, viewer), {})
+  }
+
+  /** A journaled delta, validated as it came off the wire: another protocol version is refused as a whole. */
+  private keptDelta(bytes: Uint8Array): MessageOf<'delta'> {
+    let message
+    try {
+      message = this.parts.follower.keptDelta(bytes)
+    } catch (cause) {
+      const version = cause instanceof WireError && cause.code === 'wire-version'
+      throw new JournalError(version ? 'journal-version' : 'journal-corrupt', `A journaled change cannot be read: ${(cause as Error).message}`, { cause })
+    }
+    if (message.t !== 'delta') throw new JournalError('journal-corrupt', `The journal's log holds a "${message.t}" message, not a delta.`)
+    return message
+  }
+
+  private tab(): TabStorage | undefined {
+    const option = this.core.options.journal
+    if (option === false) return undefined
+    try {
+      return option?.tabStorage ?? (typeof sessionStorage === 'undefined' ? undefined : sessionStorage)
+    } catch {
+      return undefined // storage blocked (a sandboxed frame): no resume, the session goes on
+    }
+  }
+}
+
+/** The journal's deltas that follow its snapshot without a gap (a lost batch leaves one): the rest the host sends again. */
+function contiguous({ journal, deltas }: Resumable): { seq: number; deltas: MessageOf<'delta'>[] } {
+  let seq = journal.snapshot.seq
+  const kept: MessageOf<'delta'>[] = []
+  for (const delta of deltas) {
+    if (delta.seq <= seq) continue
+    if (delta.seq !== seq + 1) break
+    kept.push(delta)
+    seq = delta.seq
+  }
+  return { seq, deltas: kept }
+}
+
+function jsonSize(value: unknown): number {
+  try {
+    return JSON.stringify(value)?.length ?? 0
+  } catch {
+    return 0
+  }
+}

@@ -1,0 +1,36 @@
+import { MemoryJournal } from '../../src/journal/memory.js'
+import type { TabStorage } from '../../src/journal/store.js'
+import type { JournalLimits } from '../../src/session/options.js'
+import type { TestPeer, TestSession } from '../helpers/session.js'
+
+/** A tab's sessionStorage: it survives a reload of that tab, and only that tab sees it. */
+export class TabMemory implements TabStorage {
+  private readonly items = new Map<string, string>()
+  getItem(key: string): string | null {
+    return this.items.get(key) ?? null
+  }
+  setItem(key: string, value: string): void {
+    this.items.set(key, value)
+  }
+  removeItem(key: string): void {
+    this.items.delete(key)
+  }
+}
+
+/** What outlives a page: its profile's journal and its tab's storage. */
+export interface Disk {
+  journal: MemoryJournal
+  tab: TabMemory
+}
+
+export function disk(journal = new MemoryJournal()): Disk {
+  return { journal, tab: new TabMemory() }
+}
+
+/**
+ * A page of user `user` on `disk`. The endpoint name differs per page load (a reload is a
+ * new page on the network); the user id is the user's.
+ */
+export function page(s: TestSession, endpoint: string, user: string, on: Disk, limits: Partial<JournalLimits> = {}): TestPeer {
+  return s.peer(endpoint, { user: { id: `u-${user}`, name: user }, journal: { store: on.journal, tabStorage: on.tab, limits } })
+}

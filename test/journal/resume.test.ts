@@ -1,0 +1,230 @@
+/**
+ * A session outlives a reload: the journal keeps what a page applied and still owes, and
+ * `resume()` brings the reloaded page back as the same peer. In-memory network; a reload
+ * is a new controller over the same journal and tab storage, with nothing else kept.
+ */
+import { describe, expect, it } from 'vitest'
+import { JournalError } from '../../src/errors.js'
+import { readSession } from '../../src/journal/read.js'
+import { type TestPeer, TestSession, diagnostics, eventsOf } from '../helpers/session.js'
+import { type Disk, disk, page } from './helpers.js'
+
+/** A journal's key: the session, and the user whose page wrote it. */
+const journalKey = (inSessionOf: TestPeer, user: string) => `${inSessionOf.controller.sessionId}/u-${user}`
+
+async function resumeWith(s: TestSession, inviter: TestPeer, reloaded: TestPeer) {
+  const invite = await inviter.controller.createInvite()
+  const result = await reloaded.controller.resume(invite.url)
+  expect(result?.join).toBeDefined()
+  const accepted = inviter.controller.acceptAnswer(result!.join!.answerCode)
+  await s.settle()
+  await accepted
+  await s.settle(500)
+  return result!
+}
+
+async function twoPeers(): Promise<{ s: TestSession; host: TestPeer; guest: TestPeer; hostDisk: Disk; guestDisk: Disk }> {
+  const s = new TestSession(7)
+  const hostDisk = disk()
+  const guestDisk = disk()
+  const host = page(s, 'host', 'host', hostDisk)
+  await host.controller.start()
+  const guest = page(s, 'g1', 'g1', guestDisk)
+  await s.connect(host, guest)
+  return { s, host, guest, hostDisk, guestDisk }
+}
+
+describe('resume after a reload', () => {
+  it('resolves null when this tab was in no session', async () => {
+    const s = new TestSession(1)
+    const fresh = page(s, 'a', 'a', disk())
+    expect(await fresh.controller.resume()).toBeNull()
+  })
+
+  it('a guest reloaded mid-burst rejoins as itself and is sent only what it missed', async () => {
+    const { s, host, guest, guestDisk } = await twoPeers()
+    for (let i = 0; i < 5; i++) host.kv.set(`h${i}`, i)
+    for (let i = 0; i < 3; i++) guest.kv.set(`g${i}`, i)
+    await s.settle()
+    guest.controller.goodbye() // pagehide of the reload
+    for (let i = 5; i < 12; i++) host.kv.set(`h${i}`, i) // missed while away
+    await s.settle()
+
+    const reloaded = page(s, 'g1-reloaded', 'someone-else', guestDisk)
+    const result = await resumeWith(s, host, reloaded)
+    expect(result.sessionId).toBe(host.controller.sessionId)
+    expect(reloaded.controller.getSelf().id).toBe('u-g1')
+    expect(reloaded.controller.getState()).toBe('connected')
+    expect(reloaded.kv.store()).toEqual(host.kv.store())
+    // Its state came from its own journal (its bootstrap at #0) and the deltas it missed: the host sent no snapshot.
+    expect(eventsOf(reloaded, 'session-bootstrap-complete')).toEqual([{ entries: 4, seq: 0 }])
+    // Its own journal first (the page's providers start empty), then only what it missed, each once.
+    const applied = reloaded.kv.applied.map((a) => a.delta.key)
+    expect(applied).toEqual(['h0', 'h1', 'h2', 'h3', 'h4', 'g0', 'g1', 'g2', 'h5', 'h6', 'h7', 'h8', 'h9', 'h10', 'h11'])
+    expect(host.controller.getPeers().filter((p) => p.id === 'u-g1')).toHaveLength(1)
+    // And it goes on as a guest like any other.
+    reloaded.kv.set('after', 1)
+    await s.settle()
+    expect(host.kv.store().after).toBe(1)
+  })
+
+  it('a change made while the host could not hear it is sent again after the reload, with its original intent id', async () => {
+    const { s, host, guest, guestDisk } = await twoPeers()
+    s.net.partition(['g1'], ['host'])
+    const id = guest.kv.set('offline', 42)
+    await guest.controller.flushJournal()
+    s.net.crash('g1') // the tab is discarded: no goodbye
+    s.net.heal()
+    await s.settle(25_000) // the host drops the silent guest
+    expect(host.controller.getPeers().some((p) => p.id === 'u-g1')).toBe(false)
+
+    const reloaded = page(s, 'g1-reloaded', 'g1', guestDisk)
+    await resumeWith(s, host, reloaded)
+    expect(host.kv.store().offline).toBe(42)
+    const applied = host.kv.applied.find((a) => a.delta.key === 'offline')
+    expect(applied?.delta.intentId).toBe(id)
+    expect(applied?.meta.origin).toBe('u-g1')
+    expect(reloaded.kv.store()).toEqual(host.kv.store())
+    expect(reloaded.controller.pendingIntents).toBe(0)
+  })
+
+  it('a crash loses at most the last batch: the host sends what the journal lacks', async () => {
+    const { s, host, guest, guestDisk } = await twoPeers()
+    host.kv.set('early', 1)
+    await s.settle()
+    host.kv.set('late', 2)
+    await s.settle(5) // delivered and applied, not yet written (batchMs is 40)
+    expect(guest.kv.store().late).toBe(2)
+    s.net.crash('g1')
+    await s.settle(25_000)
+    const reloaded = page(s, 'g1-reloaded', 'g1', guestDisk)
+    const journal = readSession((await guestDisk.journal.read(journalKey(host, 'g1')))!)
+    // 'early' (#1) was written; 'late' (#2) was in the batch the crash lost.
+    expect(journal.identity.lastSeenSeq).toBe(1)
+    expect(journal.deltas.map((d) => d.seq)).toEqual([1])
+    await resumeWith(s, host, reloaded)
+    expect(reloaded.kv.store()).toEqual(host.kv.store())
+  })
+
+  it('without an invite it keeps identity and outbox, and the next join of that session resumes', async () => {
+    const { s, host, guest, guestDisk } = await twoPeers()
+    s.net.partition(['g1'], ['host'])
+    guest.kv.set('kept', 1)
+    await guest.controller.flushJournal()
+    s.net.crash('g1')
+    s.net.heal()
+    await s.settle(25_000)
+    const reloaded = page(s, 'g1-reloaded', 'anon', guestDisk)
+    const result = await reloaded.controller.resume()
+    expect(result).toMatchObject({ sessionId: host.controller.sessionId, needsInvite: true })
+    expect(reloaded.controller.getSelf().id).toBe('u-g1')
+    const invite = await host.controller.createInvite()
+    const { answerCode } = await reloaded.controller.join(invite.url)
+    const accepted = host.controller.acceptAnswer(answerCode)
+    await s.settle()
+    await accepted
+    await s.settle(500)
+    expect(host.kv.store().kept).toBe(1)
+    expect(eventsOf(reloaded, 'session-bootstrap-complete')).toEqual([{ entries: 4, seq: 0 }])
+  })
+
+  it('a host that reloads is a host loss: the others fail over, and it comes back as a guest', async () => {
+    const s = new TestSession(3)
+    const disks = { host: disk(), g1: disk(), g2: disk() }
+    const host = page(s, 'host', 'host', disks.host)
+    await host.controller.start()
+    const g1 = page(s, 'g1', 'g1', disks.g1)
+    const g2 = page(s, 'g2', 'g2', disks.g2)
+    await s.connect(host, g1)
+    await s.connect(host, g2)
+    host.kv.set('before', 1)
+    await s.settle()
+    host.controller.goodbye()
+    await s.settle(3_000)
+    expect(g1.controller.getRole()).toBe('host')
+    g1.kv.set('during', 2)
+    await s.settle()
+
+    const reloaded = page(s, 'host-reloaded', 'host', disks.host)
+    await resumeWith(s, g1, reloaded)
+    expect(reloaded.controller.getRole()).toBe('guest')
+    expect(reloaded.controller.getSelf().id).toBe('u-host')
+    expect(reloaded.controller.getState()).toBe('connected')
+    expect(reloaded.kv.store()).toEqual(g1.kv.store())
+    expect(g2.kv.store()).toEqual(g1.kv.store())
+    expect(g1.controller.getPeers().map((p) => p.id).sort()).toEqual(['u-g1', 'u-g2', 'u-host'])
+  })
+
+  it('a journal of another version is refused whole with a typed error; nothing of it is applied', async () => {
+    const { s, host, guest, guestDisk } = await twoPeers()
+    host.kv.set('a', 1)
+    await s.settle()
+    guest.controller.goodbye()
+    await s.settle()
+    guestDisk.journal.tamper(journalKey(host, 'g1'), (raw) => Object.assign(raw.head as object, { v: 99 }))
+    const reloaded = page(s, 'g1-reloaded', 'fresh', guestDisk)
+    const error = await reloaded.controller.resume().catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(JournalError)
+    expect(error).toMatchObject({ code: 'journal-version' })
+    expect(reloaded.kv.store()).toEqual({})
+    expect(reloaded.controller.getSelf().id).toBe('u-fresh')
+    // It is gone: the next resume finds nothing.
+    expect(await reloaded.controller.resume()).toBeNull()
+  })
+
+  it('a session left on purpose leaves no journal to resume', async () => {
+    const { s, guest, guestDisk, host } = await twoPeers()
+    await guest.controller.leave()
+    await s.settle()
+    expect(await guestDisk.journal.read(journalKey(host, 'g1'))).toBeUndefined()
+    expect(await page(s, 'g1-reloaded', 'g1', guestDisk).controller.resume()).toBeNull()
+  })
+})
+
+describe('a bounded journal', () => {
+  it('compacts past maxDeltas (snapshot + truncate) and resumes from it to equal state', async () => {
+    const s = new TestSession(5)
+    const guestDisk = disk()
+    const host = page(s, 'host', 'host', disk())
+    await host.controller.start()
+    const guest = page(s, 'g1', 'g1', guestDisk, { maxDeltas: 5 })
+    await s.connect(host, guest)
+    for (let i = 0; i < 40; i++) {
+      host.kv.set(`k${i % 7}`, i)
+      await s.settle(20)
+    }
+    await s.settle()
+    const journal = readSession((await guestDisk.journal.read(journalKey(host, 'g1')))!)
+    expect(journal.deltas.length).toBeLessThanOrEqual(6)
+    expect(journal.snapshot.seq).toBeGreaterThan(30)
+    guest.controller.goodbye()
+    await s.settle()
+    const reloaded = page(s, 'g1-reloaded', 'g1', guestDisk)
+    await resumeWith(s, host, reloaded)
+    expect(reloaded.kv.store()).toEqual(host.kv.store())
+  })
+
+  it('a full disk is a diagnostic and an eviction of older sessions, never a broken session', async () => {
+    const s = new TestSession(9)
+    const full = disk()
+    // Another session's journal fills most of the quota.
+    const { MemoryJournal } = await import('../../src/journal/memory.js')
+    full.journal = new MemoryJournal({ quotaBytes: 4_000 })
+    await full.journal.write('old-session', {
+      identity: { userId: 'u', name: 'u', role: 'guest', rank: 1, sessionId: 'old-session', epoch: 1, lastSeenSeq: 0 },
+      deltas: [], queued: [], settled: [], at: 0, bytes: 3_900,
+    })
+    const host = page(s, 'host', 'host', full)
+    await host.controller.start()
+    const guest = page(s, 'g1', 'g1', disk())
+    await s.connect(host, guest)
+    for (let i = 0; i < 20; i++) host.kv.set(`k${i}`, 'x'.repeat(20))
+    await s.settle()
+    expect(diagnostics(host, 'journal-quota').length).toBeGreaterThan(0)
+    expect(diagnostics(host, 'journal-evicted').map((d) => d.message)).toEqual([expect.stringContaining('old-session')])
+    expect(await full.journal.read('old-session')).toBeUndefined()
+    expect(readSession((await full.journal.read(journalKey(host, 'host')))!).identity.lastSeenSeq).toBe(20)
+    expect(host.controller.getState()).toBe('connected')
+    expect(guest.kv.store()).toEqual(host.kv.store())
+  })
+})
