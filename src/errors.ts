@@ -154,6 +154,7 @@ export class PayloadLimitError extends SessionError {
   }
 }
 
+/** Why the journal or a saved session refused: another layout version, unreadable records, a full disk, the journal off, a missing, taken or invalid name. */
 export type JournalErrorCode =
   | 'journal-version'
   | 'journal-corrupt'

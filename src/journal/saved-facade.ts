@@ -4,6 +4,7 @@
  */
 import type { SavedSessions, SavedSessionsHost } from './saved-sessions.js'
 
+/** Sessions saved by name in this browser profile (`controller.saved`): `list`, `saveAs`, `open`, `importFile`, `clone`, `remove`, `clear`. */
 export type SavedSessionsApi = Pick<SavedSessions, 'list' | 'saveAs' | 'open' | 'importFile' | 'clone' | 'remove' | 'clear'>
 
 export function lazySavedSessions(host: SavedSessionsHost): SavedSessionsApi {
