@@ -36,6 +36,8 @@ const config = {
     'session-sync.SessionSyncController.getSelf.__type.color',
   ],
   treatWarningsAsErrors: true,
+  // No links to a source host: a clone may have no remote, or one TypeDoc cannot map.
+  disableSources: true,
   githubPages: false,
 }
 
