@@ -24,7 +24,7 @@ const config = {
   excludeInternal: true,
   validation: { notExported: true, invalidLink: true, notDocumented: true },
   // Internal types that public signatures mention; their shape is shown where they are used.
-  intentionallyNotExported: ['InstallTarget', 'AnyController', 'peerInfoSchema', 'RelayInviteRef', 'OsdHandler',
+  intentionallyNotExported: ['InstallTarget', 'AnyController', 'peerInfoSchema', 'OsdHandler',
     'SavedSessions', 'JournalDelta', 'JournalIntent', 'JournalSnapshot', 'JournalEntry', 'JournalSummary'],
   // PeerInfo is inferred from its valibot schema, whose mapped types give each property two
   // declarations: a doc comment on one makes TypeDoc warn of two. The PeerInfo alias documents them.

@@ -12,8 +12,11 @@ const SESSION_PARAM = 'session'
 /** 128-bit ids, base64url: what the relay hands out. */
 const ID_PATTERN = /^[A-Za-z0-9_-]{22}$/
 
+/** A relayed invite as its link names it: `#session=r.<id>.<key>`. */
 export interface RelayInviteRef {
+  /** The relay's id of the invite. */
   id: string
+  /** The link secret (base64url): it seals the offer and answer, and never reaches the relay. */
   key: string
 }
 
