@@ -50,7 +50,7 @@ export class Journaling<V extends SessionViewer = SessionViewer> extends Part<V>
   private compacting = false
   private resumable: Resumable | null = null
   /** A resumed guest before its host's hello: it holds the state up to `seq` of `epoch`. */
-  private rejoining: { session: Session; epoch: number; seq: number } | null = null
+  private rejoining: { session: Session; epoch: number; seq: number; hosted: boolean } | null = null
   /** State for providers this page does not have (yet): handed over when one registers. */
   private readonly quarantined = new Map<string, Array<{ entry: JournalEntry } | { change: Change; delta: MessageOf<'delta'> }>>()
 
@@ -124,7 +124,11 @@ export class Journaling<V extends SessionViewer = SessionViewer> extends Part<V>
     // Same epoch and no further than the host: it sends what we missed. Else its snapshot
     // replaces our state, even one past its own sequence number (a lineage it never had).
     if (hello.epoch === back.epoch && hello.seq >= back.seq) this.core.lifecycle.to('connected')
-    else this.s.rebootstrapping = true
+    else {
+      this.s.rebootstrapping = true
+      // Our own changes this host never got (we may have hosted them, before the reload): handed over as a survivor would.
+      if (this.s.hostConn) this.parts.takeover.handOverOwn(this.s.hostConn, hello, back.hosted ? back.epoch : null)
+    }
     this.parts.follower.flushOutbox()
   }
 
@@ -340,7 +344,7 @@ export class Journaling<V extends SessionViewer = SessionViewer> extends Part<V>
     this.sinceSnapshot = { deltas: deltas.length, bytes: deltas.reduce((sum, d) => sum + bytes.get(d.seq)!.byteLength, 0), base: jsonSize(journal.snapshot.entries) }
     // Their changes are not in the providers' state read back: their deltas are applied when they come.
     for (const intent of journal.outbox) if (!session.seen.has(intent.intentId)) this.requeue(session, intent)
-    this.rejoining = { session, epoch: journal.identity.epoch, seq }
+    this.rejoining = { session, epoch: journal.identity.epoch, seq, hosted: journal.identity.role === 'host' }
     this.parts.links.serial(() => this.restoreProviders(journal.snapshot, deltas))
   }
 
@@ -353,6 +357,8 @@ export class Journaling<V extends SessionViewer = SessionViewer> extends Part<V>
 
   private async restoreProviders(snapshot: SessionJournal['snapshot'], deltas: MessageOf<'delta'>[]): Promise<void> {
     await this.restoreEntries(snapshot.entries)
+    // A change made here since resume() began was applied to the state just replaced: its delta must be applied when it comes.
+    for (const entry of this.s.outbox.pending()) entry.overwritten = true
     // A whole snapshot, from the journal rather than the host.
     if (snapshot.entries.length) this.core.emit('session-bootstrap-complete', { entries: snapshot.entries.length, seq: snapshot.seq })
     for (const delta of deltas) {

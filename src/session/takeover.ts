@@ -92,6 +92,23 @@ export class Takeover<V extends SessionViewer = SessionViewer> extends Part<V> {
    * A survivor hears from the new host (or a fenced old host hears from its successor):
    * follow it, fetch what we lack, and re-send our unconfirmed intents with their ids.
    */
+  /**
+   * Deltas we applied that a new host never got: past its hello's sequence number, or, of
+   * an older epoch, past the point its epoch forked from (an old host that went on after it
+   * was replaced; all of `hostedEpoch`'s, when we hosted it). We hand over our own changes
+   * among them, as their origin may; nobody's word is taken for another's (that origin hands
+   * its own over). Returns how many it lacks: then we take its state.
+   */
+  handOverOwn(conn: Conn, message: MessageOf<'hello'>, hostedEpoch: number | null): number {
+    const fork = message.forkSeq
+    const kept = this.s.replay.all().map(this.parts.follower.keptDelta)
+    const beyond = kept.filter((d) => d.epoch === hostedEpoch || d.seq > message.seq || (fork !== undefined && d.epoch < message.epoch && d.seq > fork))
+    for (const delta of beyond) {
+      if (delta.origin === this.core.self.id) this.parts.links.sendTo(conn, wire.forward({ id: delta.id, origin: delta.origin, changes: delta.changes }))
+    }
+    return beyond.length
+  }
+
   async followNewHost(conn: Conn, message: MessageOf<'hello'>): Promise<void> {
     const wasHost = this.s.role === 'host'
     const oldEpoch = this.s.epoch
@@ -115,16 +132,7 @@ export class Takeover<V extends SessionViewer = SessionViewer> extends Part<V> {
     this.core.setRole('guest')
     this.parts.follower.onRoster(message.rank, message.peers, message.mesh)
     if (this.core.lifecycle.state === 'reconnecting') this.core.lifecycle.to('connected')
-    // Deltas we applied that the new host never got: past its hello's sequence number, or, of
-    // an older epoch, past the point its epoch forked from (an old host that went on after it
-    // was replaced). We hand over our own changes among them, as their origin may; nobody's
-    // word is taken for another's (that origin hands its own over). Then we take its state.
-    const fork = message.forkSeq
-    const kept = this.s.replay.all().map(this.parts.follower.keptDelta)
-    const beyond = kept.filter((d) => (wasHost && d.epoch === oldEpoch) || d.seq > message.seq || (fork !== undefined && d.epoch < message.epoch && d.seq > fork))
-    for (const delta of beyond) {
-      if (delta.origin === this.core.self.id) this.parts.links.sendTo(conn, wire.forward({ id: delta.id, origin: delta.origin, changes: delta.changes }))
-    }
+    const beyond = this.handOverOwn(conn, message, wasHost ? oldEpoch : null)
     for (const guest of myGuests) {
       const known = message.peers.some((p) => p.id === guest.peerId)
       this.parts.links.sendTo(guest, known ? wire.handover({ epoch: message.epoch, hostId: message.hostId }) : wire.bye({ reason: 'merged' }))
@@ -134,8 +142,8 @@ export class Takeover<V extends SessionViewer = SessionViewer> extends Part<V> {
     this.s.earlyDeltas.clear()
     this.s.rebootstrapping = false
     this.s.resendRequested = -1
-    this.s.digestCheck = !beyond.length && message.digest !== undefined ? { digest: message.digest, seq: message.digestSeq ?? message.seq } : null
-    if (wasHost || beyond.length) this.parts.follower.rebootstrap()
+    this.s.digestCheck = !beyond && message.digest !== undefined ? { digest: message.digest, seq: message.digestSeq ?? message.seq } : null
+    if (wasHost || beyond) this.parts.follower.rebootstrap()
     // Whatever it issued since its hello (which may have waited for our host's word) too.
     else this.parts.links.sendTo(conn, wire.resend({ from: this.s.seq + 1 }))
     this.parts.mesh.reportLinks()
