@@ -9,7 +9,8 @@ import { wire } from '../wire/build.js'
 import { encodeMessage } from '../wire/codec.js'
 import type { MessageOf, PeerInfo, WireMessage } from '../wire/messages.js'
 import { pickColour } from './colours.js'
-import { type ApplyContext, type Change, checkSize, type Conn, Part } from './state.js'
+import { checkSize } from '../wire/shape.js'
+import { type ApplyContext, type Change, type Conn, Part } from './state.js'
 
 type Resume = MessageOf<'join'>['resume']
 

@@ -342,7 +342,6 @@ export class Journaling<V extends SessionViewer = SessionViewer> extends Part<V>
     for (const delta of deltas) session.replay.add(delta.seq, bytes.get(delta.seq)!)
     this.lastSeq = seq
     this.sinceSnapshot = { deltas: deltas.length, bytes: deltas.reduce((sum, d) => sum + bytes.get(d.seq)!.byteLength, 0), base: jsonSize(journal.snapshot.entries) }
-    // Their changes are not in the providers' state read back: their deltas are applied when they come.
     for (const intent of journal.outbox) if (!session.seen.has(intent.intentId)) this.requeue(session, intent)
     this.rejoining = { session, epoch: journal.identity.epoch, seq, hosted: journal.identity.role === 'host' }
     this.parts.links.serial(() => this.restoreProviders(journal.snapshot, deltas))
@@ -351,13 +350,14 @@ export class Journaling<V extends SessionViewer = SessionViewer> extends Part<V>
   private requeue(session: Session, intent: JournalIntent): void {
     const listener = session.outbox.listener
     session.outbox.listener = undefined
-    session.outbox.add({ ...intent, json: JSON.stringify(intent.payload), overwritten: true })
+    session.outbox.add({ ...intent, json: JSON.stringify(intent.payload) })
     session.outbox.listener = listener
   }
 
   private async restoreProviders(snapshot: SessionJournal['snapshot'], deltas: MessageOf<'delta'>[]): Promise<void> {
     await this.restoreEntries(snapshot.entries)
-    // A change made here since resume() began was applied to the state just replaced: its delta must be applied when it comes.
+    // Every pending change (the journal's outbox, and any made here since resume() began) was
+    // applied to a state this restore replaced: its delta is applied when it comes.
     for (const entry of this.s.outbox.pending()) entry.overwritten = true
     // A whole snapshot, from the journal rather than the host.
     if (snapshot.entries.length) this.core.emit('session-bootstrap-complete', { entries: snapshot.entries.length, seq: snapshot.seq })

@@ -4,7 +4,6 @@
  * and dropped at its end — so nothing of a finished session can leak into the next, and
  * a callback that outlives its session sees that it did (`core.session !== session`).
  */
-import { PayloadLimitError } from '../errors.js'
 import type { ProviderRegistry } from '../providers/registry.js'
 import type { RelayClient } from '../relay/index.js'
 import type { Clock, TimerHandle } from '../runtime/clock.js'
@@ -97,11 +96,6 @@ export interface Negotiation {
 export interface Change {
   p: string
   d: Record<string, unknown>
-}
-
-/** Throws when a change made here is larger, encoded, than `maxBytes`. */
-export function checkSize(bytes: Uint8Array, maxBytes: number, providerId: string): void {
-  if (bytes.byteLength > maxBytes) throw new PayloadLimitError('payload-too-large', providerId, `of ${bytes.byteLength} bytes encoded, over the limit of ${maxBytes}`)
 }
 
 /** One session, from start or join to its end. */

@@ -6,7 +6,8 @@ import type { SessionViewer } from '../types.js'
 import { wire } from '../wire/build.js'
 import { encodeMessage } from '../wire/codec.js'
 import type { MessageOf } from '../wire/messages.js'
-import { checkSize, type Conn, Part } from './state.js'
+import { checkSize } from '../wire/shape.js'
+import { type Conn, Part } from './state.js'
 
 export class Views<V extends SessionViewer = SessionViewer> extends Part<V> {
   sendView(providerId: string, payload: Record<string, unknown>): void {

@@ -1,9 +1,10 @@
 /**
- * Structural limits on provider payloads: how deeply JSON may nest. Checked where a payload
- * enters (a provider's emit, a snapshot collected here, every message at the edge), so
- * nothing is applied that cannot be encoded again, and the code that walks state (digest,
- * encoding) never recurses deeper than this.
+ * Structural limits on provider payloads: how deeply JSON may nest, and how large a change
+ * may be once encoded. Checked where a payload enters (a provider's emit, a snapshot
+ * collected here, every message at the edge), so nothing is applied that cannot be encoded
+ * again, and the code that walks state (digest, encoding) never recurses deeper than this.
  */
+import { PayloadLimitError } from '../errors.js'
 
 /** Deepest nesting of objects and arrays a payload may have. Real viewer state nests < 20. */
 export const MAX_PAYLOAD_DEPTH = 64
@@ -30,4 +31,9 @@ function within(node: object, left: number): boolean {
     if (child !== null && typeof child === 'object' && !within(child, left - 1)) return false
   }
   return true
+}
+
+/** Throws when a change made here is larger, encoded, than `maxBytes`. */
+export function checkSize(bytes: Uint8Array, maxBytes: number, providerId: string): void {
+  if (bytes.byteLength > maxBytes) throw new PayloadLimitError('payload-too-large', providerId, `of ${bytes.byteLength} bytes encoded, over the limit of ${maxBytes}`)
 }
