@@ -115,7 +115,7 @@ function stats(samples) {
 }
 
 const median = (values) => quantile([...values].sort((a, b) => a - b), 0.5)
-/** p50 of each phase of a trip, in µs: the sending call, the channel (send returned → message event created), event to the link's message (simple-peer, reassembly), the receiving side. */
+/** p50 of each phase of a trip, in µs: the sending call, the channel (send returned → message event created), event created → its handler runs, the handler up to the app. */
 const splitText = (split) => `${['send', 'wire', 'dispatch', 'receive'].map((k) => fmt(median(split[k]) * 1000, 0)).join(' + ')} µs`
 
 // ------------------------------------------------------------------ rows
@@ -173,7 +173,7 @@ async function openPage(context) {
   if (PROFILE) {
     const cdp = await context.newCDPSession(page)
     await cdp.send('Profiler.enable')
-    await cdp.send('Profiler.setSamplingInterval', { interval: 200 })
+    await cdp.send('Profiler.setSamplingInterval', { interval: Number(process.env.PROFILE_INTERVAL_US ?? 200) })
     await cdp.send('Profiler.start')
     profiled.push({ page, cdp })
   }
@@ -192,6 +192,7 @@ async function collectProfiles() {
     let profile
     try {
       ;({ profile } = await cdp.send('Profiler.stop'))
+      if (process.env.PROFILE_RAW) await writeFile(`${process.env.PROFILE_RAW}-${profiled.length}.cpuprofile`, JSON.stringify(profile))
     } catch {
       continue // the page was closed (failover host): nothing to read
     }
@@ -336,6 +337,9 @@ const BENCHMARKS = {
     const result = await page.evaluate(([n, b]) => window.bench.oneWay(n, b), [samples, bytes])
     const s = stats(result.session)
     const r = stats(result.raw)
+    const path = await page.evaluate((n) => window.bench.receivePath(n), Math.min(samples, 2_000))
+    delete path.sink
+    for (const [step, us] of Object.entries(path)) log(`    ${step}: ${fmt(us, 1)} µs per message`)
     row({
       bench: 'view delta',
       metric: `one-way latency, ${bytes} B`,
@@ -345,7 +349,7 @@ const BENCHMARKS = {
       ratio: s.p50 / r.p50,
       target: '≤ 1.2× raw',
       ok: s.p50 / r.p50 <= 1.2,
-      note: `emit → remote applyDelta vs send → onmessage+JSON.parse; both peers in one page (shared clock); p99 ratio ×${fmt(s.p99 / r.p99)}; p50 split (send call + channel + simple-peer/reassembly/decode + to applyDelta) session ${splitText(result.split.session)} vs raw ${splitText(result.split.raw)}; raw sending a text message as long as the library's wire message: p50 ${fmt(stats(result.extra).p50)} ms (×${fmt(s.p50 / stats(result.extra).p50)})`,
+      note: `emit → remote applyDelta vs send → onmessage+JSON.parse; both peers in one page (shared clock); p99 ratio ×${fmt(s.p99 / r.p99)}; p50 split (send call + channel + event to handler + handler to applyDelta) session ${splitText(result.split.session)} vs raw ${splitText(result.split.raw)}; raw sending a text message as long as the library's wire message: p50 ${fmt(stats(result.extra).p50)} ms (×${fmt(s.p50 / stats(result.extra).p50)})`,
     })
   },
 

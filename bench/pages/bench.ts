@@ -19,6 +19,7 @@ import {
   type Link,
 } from '../../src/index.js'
 import { boundedSizes, linkOf, onIntentSettled } from '../../src/testing.js'
+import { decodeMessage } from '../../src/wire/codec.js'
 import { makeBlob } from '../../test/helpers/blob.js'
 import { turn, withTimeout } from './waits.js'
 
@@ -457,12 +458,13 @@ const bench = {
     let arrived = 0
     let delivered = 0
     const guestLink = linkOf(guest.c, host.c.getSelf().id)!
-    guestLink.on('message', () => (arrived = now()))
-    // simple-peer listens through `onmessage`; wrap it so the stamp is taken before its handler runs.
+    // simple-peer listens through `onmessage`; wrap it so the stamps are taken before its handler runs
+    // (which handles a lone message at once, up to applyDelta).
     const channel = channelOf(guestLink)
     const handler = channel?.onmessage
     if (channel && handler) {
       channel.onmessage = (e: MessageEvent) => {
+        arrived = now()
         delivered = e.timeStamp
         handler.call(channel, e)
       }
@@ -674,6 +676,52 @@ const bench = {
     pair.close()
     await dispose(indices)
     return result
+  },
+
+  /**
+   * Where a view delta's receiving time goes: µs per message of each step on the guest,
+   * beside raw JSON.parse, over `count` messages (each awaited to its applyDelta).
+   */
+  async receivePath(count: number) {
+    const [host, guest, indices] = await sessionPair()
+    const guestLink = linkOf(guest.c, host.c.getSelf().id)!
+    const channel = channelOf(guestLink)!
+    const origin = host.c.getSelf().id
+    const text = (n: number) => JSON.stringify({ v: 1, t: 'view', origin, n, p: 'cursor', d: payload(n, 100) })
+    const texts = Array.from({ length: count }, (_, i) => text(1_000_000 + i))
+    const perCall = (step: (i: number) => void) => {
+      const t0 = now()
+      for (let i = 0; i < count; i++) step(i)
+      return ((now() - t0) * 1000) / count
+    }
+    let sink = 0
+    const result: Record<string, number> = {
+      'JSON.parse(text)': perCall((i) => void (sink += (JSON.parse(texts[i]!) as { n: number }).n)),
+      'decodeMessage(text) (parse + validation)': perCall((i) => void (sink += decodeMessage(texts[i]!, 1 << 26).t.length)),
+    }
+    // The whole guest path: a channel message event (as the browser makes it) to applyDelta, one at a time.
+    let total = 0
+    for (let i = 0; i < count; i++) {
+      const n = 2_000_000 + i
+      const applied = withTimeout(
+        new Promise<void>((resolve) => {
+          guest.onApply = (provider, delta) => {
+            if (provider === 'cursor' && delta.n === 100_000 + n) resolve()
+          }
+        }),
+        10_000,
+        'view delta applied',
+      )
+      const event = new MessageEvent('message', { data: text(n) })
+      const t0 = now()
+      channel.onmessage!.call(channel, event)
+      await applied
+      total += now() - t0
+    }
+    result['channel message → applyDelta (whole guest path)'] = (total * 1000) / count
+    guest.onApply = null
+    await dispose(indices)
+    return { ...result, sink: sink > 0 ? 0 : 1 }
   },
 
   /** Late join with `bytes` of provider state: host's session-peer-joined → guest's session-bootstrap-complete, vs raw chunked transfer of the same text. */

@@ -2,6 +2,7 @@
  * A session's beginning and end on this page: a fresh `Session` (nothing of an earlier one
  * carries over), the role as it changes, the goodbye, and the teardown back to idle.
  */
+import { byteSize } from '../encoding/bytes.js'
 import type { PeerRole, SessionViewer } from '../types.js'
 import { wire } from '../wire/build.js'
 import { Part, Session } from './state.js'
@@ -9,7 +10,11 @@ import { Part, Session } from './state.js'
 export class Sessions<V extends SessionViewer = SessionViewer> extends Part<V> {
   begin(sessionId: string, role: PeerRole): Session {
     const received = this.core.received
-    const session = new Session(sessionId, role, this.core.limits, (delta) => received.get(delta)?.byteLength ?? JSON.stringify(delta).length)
+    const weigh = (delta: object) => {
+      const data = received.get(delta)
+      return data === undefined ? JSON.stringify(delta).length : byteSize(data)
+    }
+    const session = new Session(sessionId, role, this.core.limits, weigh)
     this.core.session = session
     this.parts.journaling.begin(session)
     // Our colour is the host's to give (a guest's comes with the roster).

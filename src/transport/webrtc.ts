@@ -24,6 +24,7 @@ import {
 import type {
   Lane,
   Link,
+  LinkMessage,
   LinkEvents,
   LinkStats,
   PendingAnswer,
@@ -303,7 +304,7 @@ class WebRtcLink implements Link {
     return { bytes: this.inbound.bytesInFlight, budgetBytes: this.inbound.budgetBytes }
   }
 
-  send(message: Uint8Array, lane: Lane = 'control'): void {
+  send(message: LinkMessage, lane: Lane = 'control'): void {
     if (this.closed) throw new TransportError('link-closed', 'Cannot send on a closed link.')
     this.outbound.enqueue(message, lane)
     if (this.flushQueued) return
