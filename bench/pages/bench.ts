@@ -19,6 +19,7 @@ import {
   type Link,
 } from '../../src/index.js'
 import { boundedSizes, linkOf, onIntentSettled } from '../../src/testing.js'
+import { IdbJournal } from '../../src/journal/idb.js'
 import { decodeMessage } from '../../src/wire/codec.js'
 import { makeBlob } from '../../test/helpers/blob.js'
 import { turn, withTimeout } from './waits.js'
@@ -70,6 +71,8 @@ export interface PeerOptions {
   limits?: Partial<SessionLimits>
   /** installSession: closing the page sends a goodbye (one per page). */
   install?: boolean
+  /** false: no session journal (on by default, in IndexedDB). */
+  journal?: boolean
 }
 
 interface BenchPeer {
@@ -83,6 +86,8 @@ interface BenchPeer {
   /** performance.now() of the last event of each type. */
   lastEvent: Partial<Record<keyof SessionEvents, number>>
   eventWaiters: Array<() => void>
+  /** performance.now() of the last timedJoin. */
+  joinedAt: number
 }
 
 const peers: Array<BenchPeer | null> = []
@@ -129,8 +134,9 @@ function create(options: PeerOptions = {}): number {
     ...(options.electionTimeoutMs !== undefined ? { electionTimeoutMs: options.electionTimeoutMs } : {}),
     ...(options.meshLimit !== undefined ? { meshLimit: options.meshLimit } : {}),
     ...(options.limits ? { limits: options.limits } : {}),
+    ...(options.journal === false ? { journal: false as const } : {}),
   })
-  const peer: BenchPeer = { c, options, emitters: new Map(), onApply: null, applied: 0, blob: '', lastEvent: {}, eventWaiters: [] }
+  const peer: BenchPeer = { c, options, emitters: new Map(), onApply: null, applied: 0, blob: '', lastEvent: {}, eventWaiters: [], joinedAt: 0 }
   c.events.on('*', (type) => {
     peer.lastEvent[type] = now()
     for (const wake of peer.eventWaiters.splice(0)) wake()
@@ -155,6 +161,12 @@ function whenState(peer: BenchPeer, state: SessionState, ms: number): Promise<nu
     ms,
     `${peer.c.getSelf().name} to be ${state} (is ${peer.c.getState()})`,
   )
+}
+
+/** Resolves at the next `type` event of the controller. */
+function whenEvent(peer: BenchPeer, type: keyof SessionEvents, ms: number): Promise<void> {
+  const since = now()
+  return until(() => (peer.lastEvent[type] ?? 0) >= since, ms, `${type} on ${peer.c.getSelf().name}`, 2).then(() => undefined)
 }
 
 /** The whole handshake inside this page: invite, answer, and both ends connected. */
@@ -719,6 +731,15 @@ const bench = {
       total += now() - t0
     }
     result['channel message → applyDelta (whole guest path)'] = (total * 1000) / count
+    // The host's side of the same, without the channel: emit() with the channel's send a no-op.
+    const hostChannel = channelOf(linkOf(host.c, guest.c.getSelf().id)!)!
+    const send = hostChannel.send
+    hostChannel.send = () => {}
+    const cursor = host.emitters.get('cursor')!
+    const views = Array.from({ length: count }, (_, i) => payload(i, 100))
+    result['emit() of a view delta up to the channel (send a no-op)'] = perCall((i) => void cursor(views[i]!))
+    result['JSON.stringify(view delta)'] = perCall((i) => void (sink += JSON.stringify(views[i]!).length))
+    hostChannel.send = send
     guest.onApply = null
     await dispose(indices)
     return { ...result, sink: sink > 0 ? 0 : 1 }
@@ -865,6 +886,60 @@ const bench = {
     await dispose(indices)
     return { ...result, joined, topology, links }
   },
+
+  // ---------------------------------------------------------------- the session journal (issue #18)
+
+  /**
+   * `count` kv deltas host → guest (`batch` per task, as an app makes them) until the guest
+   * applied all and both journals are on disk; with the journal on (IndexedDB) or off. Returns
+   * µs per delta (all of it, and the emitting calls alone) and, when on, each journal's size.
+   */
+  async journalRun(count: number, batch: number, journal: boolean) {
+    const [host, guest, indices] = await sessionPair({ journal })
+    const emit = host.emitters.get('kv')!
+    const start = guest.applied
+    const usage0 = (await navigator.storage.estimate()).usage ?? 0
+    const t0 = now()
+    let busy = 0
+    for (let i = 0; i < count; i += batch) {
+      const b0 = now()
+      for (let j = i; j < Math.min(count, i + batch); j++) emit({ key: `k${j % 100}`, value: { j, note: 'n'.repeat(60) } })
+      busy += now() - b0
+      await turn()
+    }
+    await until(() => guest.applied - start >= count, 60_000, `${count} deltas applied`, 1)
+    await Promise.all([host.c.flushJournal(), guest.c.flushJournal()])
+    const ms = now() - t0
+    const keys = [host, guest].map((p) => `${p.c.sessionId}/${p.c.getSelf().id}`)
+    const sizes = journal ? await new IdbJournal().sessions() : []
+    const bytes = keys.map((key) => sizes.find((s) => s.key === key)?.bytes ?? 0)
+    const usage = ((await navigator.storage.estimate()).usage ?? 0) - usage0
+    await dispose(indices)
+    return { usPerDelta: (ms * 1000) / count, emitUs: (busy * 1000) / count, bytes: { host: bytes[0]!, guest: bytes[1]! }, usage }
+  },
+
+  /** Joins or resumes (after a reload: this tab's journal) through `url`; returns the answer code. The clock starts here. */
+  async timedJoin(index: number, url: string, resume: boolean) {
+    const peer = peerAt(index)
+    peer.joinedAt = now()
+    if (!resume) return (await peer.c.join(url)).answerCode
+    const resumed = await peer.c.resume(url)
+    if (!resumed?.join) throw new Error(`nothing to resume: ${JSON.stringify(resumed)}`)
+    return resumed.join.answerCode
+  },
+  /** ms from timedJoin to this peer's session-bootstrap-complete (waits for it), and its state. */
+  async joinedIn(index: number, ms: number) {
+    const peer = peerAt(index)
+    await until(() => (peer.lastEvent['session-bootstrap-complete'] ?? 0) > peer.joinedAt, ms, 'bootstrap complete', 2)
+    return { ms: peer.lastEvent['session-bootstrap-complete']! - peer.joinedAt, blob: peer.blob.length, applied: peer.applied }
+  },
+  /** Resolves when the host saw `peerId` go. */
+  waitDropped: (index: number, ms: number) => whenEvent(peerAt(index), 'session-peer-dropped', ms),
+  emitKv(index: number, count: number, prefix: string) {
+    const kv = peerAt(index).emitters.get('kv')!
+    for (let i = 0; i < count; i++) kv({ key: `${prefix}${i}`, value: i })
+  },
+  flushJournal: (index: number) => peerAt(index).c.flushJournal(),
 
   // ---------------------------------------------------------------- building blocks for multi-page runs (failover, memory, scale)
 
