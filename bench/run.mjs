@@ -8,7 +8,9 @@
  *   npm run bench -- oneway intent     some of them   → bench/results/partial.{json,md}
  *   npm run bench:smoke                tiny samples, < 60 s → bench/results/smoke.{json,md}
  *   npm run bench -- journal           the session journal: cost per delta, bytes kept, resume beside a fresh join
- *   npm run bench -- --profile intent  also a CPU profile of the benchmark page (top functions on stderr)
+ *   npm run bench -- --profile intent  also a CPU profile of the benchmark page (top functions on stderr);
+ *                                      PROFILE_INTERVAL_US=50 samples finer, PROFILE_RAW=/tmp/p keeps each page's
+ *                                      whole profile as /tmp/p-N.cpuprofile (for DevTools)
  *   npm run bench -- peers             beside PeerJS and y-webrtc (bench/peers.mjs) → bench/results/peers.{json,md}
  *   npm run bench -- scale             the largest star this machine holds (bench/scale.mjs) → bench/results/scale.{json,md}
  *
