@@ -731,6 +731,45 @@ const bench = {
       total += now() - t0
     }
     result['channel message → applyDelta (whole guest path)'] = (total * 1000) / count
+    // An authoritative delta on the same guest: the host's first one as it came, then the same with the next seq and a fresh id.
+    const guestChannel = channel
+    const wrapped = guestChannel.onmessage!
+    let first = ''
+    guestChannel.onmessage = (e: MessageEvent) => {
+      if (typeof e.data === 'string' && e.data.includes('"t":"delta"')) first = e.data
+      wrapped.call(guestChannel, e)
+    }
+    const kvFirst = withTimeout(
+      new Promise<void>((resolve) => {
+        guest.onApply = (provider) => provider === 'kv' && resolve()
+      }),
+      10_000,
+      'first kv delta',
+    )
+    host.emitters.get('kv')!({ key: 'k', value: 0 })
+    await kvFirst
+    guestChannel.onmessage = wrapped
+    const delta = JSON.parse(first) as { seq: number; id: string }
+    let deltaTotal = 0
+    for (let i = 0; i < count; i++) {
+      const seq = delta.seq + 1 + i
+      const applied = withTimeout(
+        new Promise<void>((resolve) => {
+          guest.onApply = (provider, d) => {
+            if (provider === 'kv' && d.value === seq) resolve()
+          }
+        }),
+        10_000,
+        'kv delta applied',
+      )
+      const text = JSON.stringify({ ...delta, seq, id: `${delta.id.slice(0, 8)}${String(seq).padStart(8, '0')}`, changes: [{ p: 'kv', d: { key: 'k', value: seq } }] })
+      const event = new MessageEvent('message', { data: text })
+      const t0 = now()
+      channel.onmessage!.call(channel, event)
+      await applied
+      deltaTotal += now() - t0
+    }
+    result['channel message → applyDelta of an authoritative delta (whole guest path)'] = (deltaTotal * 1000) / count
     // The host's side of the same, without the channel: emit() with the channel's send a no-op.
     const hostChannel = channelOf(linkOf(host.c, guest.c.getSelf().id)!)!
     const send = hostChannel.send
@@ -739,6 +778,8 @@ const bench = {
     const views = Array.from({ length: count }, (_, i) => payload(i, 100))
     result['emit() of a view delta up to the channel (send a no-op)'] = perCall((i) => void cursor(views[i]!))
     result['JSON.stringify(view delta)'] = perCall((i) => void (sink += JSON.stringify(views[i]!).length))
+    const kv = host.emitters.get('kv')!
+    result['emit() of a kv delta up to the channel (send a no-op)'] = perCall((i) => void kv({ key: 'k', value: i }))
     hostChannel.send = send
     guest.onApply = null
     await dispose(indices)
