@@ -425,6 +425,16 @@ const BENCHMARKS = {
       const page = await openPage(context)
       const result = await page.evaluate(([total, n, meshLimit]) => window.bench.fanout(total, n, meshLimit ?? undefined, 100), [run.total, run.samples, run.meshLimit ?? null])
       await page.close()
+      // The same without the session journal: each of the page's peers writes its own to IndexedDB, on this one main thread.
+      let withoutJournal = ''
+      if (run.target) {
+        const quiet = await openPage(context)
+        const off = await quiet.evaluate(([total, n]) => window.bench.fanout(total, n, undefined, 100, false), [run.total, run.samples])
+        await quiet.close()
+        const [s0, r0] = [stats(off.session), stats(off.raw)]
+        withoutJournal = `; journal off: ${fmt(s0.p50)} ms vs raw ${fmt(r0.p50)} ms (×${fmt(s0.p50 / r0.p50)})`
+        log(`    journal off: ${fmt(s0.p50)} ms vs raw ${fmt(r0.p50)} ms (×${fmt(s0.p50 / r0.p50)})`)
+      }
       const s = stats(result.session)
       const r = stats(result.raw)
       row({
@@ -436,7 +446,7 @@ const BENCHMARKS = {
         ratio: s.p50 / r.p50,
         target: run.target ? `≤ ${run.target}× raw` : '—',
         ok: run.target ? s.p50 / r.p50 <= run.target : null,
-        note: `host emit → last guest's applyDelta, vs one raw hub sending to ${run.total - 1} raw pairs; all in one page; set-up ${fmt(result.joined / 1000)} s, topology ${result.topology.settled ? 'settled' : 'NOT settled'} (links per peer ${result.links.join(',')})`,
+        note: `host emit → last guest's applyDelta, vs one raw hub sending to ${run.total - 1} raw pairs; all in one page; set-up ${fmt(result.joined / 1000)} s, topology ${result.topology.settled ? 'settled' : 'NOT settled'} (links per peer ${result.links.join(',')})${withoutJournal}`,
       })
     }
   },

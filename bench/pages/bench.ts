@@ -866,8 +866,8 @@ const bench = {
   },
 
   /** One authoritative delta host → every guest (all applied), vs raw: the same bytes to every peer of a raw hub. */
-  async fanout(total: number, samples: number, meshLimit: number | undefined, bytes: number) {
-    const options: PeerOptions = meshLimit !== undefined ? { meshLimit } : {}
+  async fanout(total: number, samples: number, meshLimit: number | undefined, bytes: number, journal = true) {
+    const options: PeerOptions = { ...(meshLimit !== undefined ? { meshLimit } : {}), journal }
     const h = create({ ...options, name: 'host' })
     const host = peerAt(h)
     await host.c.start()
