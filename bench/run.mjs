@@ -403,7 +403,9 @@ const BENCHMARKS = {
     for (const size of CONFIG.bootstrap) {
       const page = await openPage(context)
       const result = await page.evaluate(([bytes, n]) => window.bench.bootstrap(bytes, n), [size.bytes, size.samples])
+      const path = await page.evaluate((bytes) => window.bench.bootstrapPath(bytes), size.bytes)
       await page.close()
+      for (const [step, ms] of Object.entries(path)) log(`    ${step}: ${fmt(ms)} ms`)
       const s = stats(result.session)
       const r = stats(result.raw)
       row({
@@ -415,7 +417,7 @@ const BENCHMARKS = {
         ratio: s.p50 / r.p50,
         target: size.target ? `≤ ${size.target}× raw` : '—',
         ok: size.target ? s.p50 / r.p50 <= size.target : null,
-        note: `host session-peer-joined → guest session-bootstrap-complete, vs raw 16 KiB chunks (encode, send, reassemble, decode); ${fmt((size.bytes / MiB / s.p50) * 1000)} MiB/s vs ${fmt((size.bytes / MiB / r.p50) * 1000)} MiB/s`,
+        note: `host session-peer-joined → guest session-bootstrap-complete, vs raw 16 KiB chunks (encode, send, reassemble, decode); ${fmt((size.bytes / MiB / s.p50) * 1000)} MiB/s vs ${fmt((size.bytes / MiB / r.p50) * 1000)} MiB/s; CPU of each step (ms): ${Object.entries(path).map(([step, ms]) => `${step} ${fmt(ms)}`).join(', ')}`,
       })
     }
   },

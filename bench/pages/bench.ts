@@ -786,6 +786,33 @@ const bench = {
     return { ...result, sink: sink > 0 ? 0 : 1 }
   },
 
+  /**
+   * Where a late join's CPU goes beyond the raw transfer's: ms of each step the session adds
+   * to a snapshot of `bytes` of provider state (the raw baseline encodes and decodes UTF-8 only).
+   */
+  bootstrapPath(bytes: number) {
+    const blob = makeBlob(bytes)
+    const message = { v: 1, t: 'snapshot', seq: 1, ids: Array.from({ length: 1_000 }, (_, i) => `id${String(i).padStart(14, '0')}`), entries: [{ p: 'blob', w: null, d: { data: blob } }] }
+    const time = <T>(step: () => T): [T, number] => {
+      const t0 = now()
+      const out = step()
+      return [out, now() - t0]
+    }
+    const [text, stringify] = time(() => JSON.stringify(message))
+    const [encoded, encode] = time(() => encoder.encode(text))
+    const chunks = Array.from({ length: Math.ceil(encoded.byteLength / 16_000) }, (_, i) => encoded.slice(i * 16_000, (i + 1) * 16_000))
+    const [joined, join] = time(() => {
+      const out = new Uint8Array(encoded.byteLength)
+      let at = 0
+      for (const chunk of chunks) out.set(chunk, (at += chunk.byteLength) - chunk.byteLength)
+      return out
+    })
+    const [decodedText, decode] = time(() => new TextDecoder().decode(joined))
+    const [, parse] = time(() => JSON.parse(decodedText) as unknown)
+    const [, whole] = time(() => decodeMessage(joined, 1 << 30))
+    return { 'JSON.stringify (host)': stringify, 'TextEncoder (host; raw too)': encode, 'join the frames (guest)': join, 'TextDecoder (guest; raw too)': decode, 'JSON.parse (guest)': parse, 'decodeMessage: decode + parse + validation (guest)': whole }
+  },
+
   /** Late join with `bytes` of provider state: host's session-peer-joined → guest's session-bootstrap-complete, vs raw chunked transfer of the same text. */
   async bootstrap(bytes: number, samples: number) {
     const h = create({ name: 'host' })
