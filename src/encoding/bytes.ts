@@ -1,8 +1,8 @@
 /**
  * Base64url over a 64-character alphabet, and joining byte arrays: what the core itself
- * needs (relay links, framing). The writer and reader that the invite and SDP codecs and
- * the relay's seal build on are byte-stream.ts, loaded with those. A base module: it
- * imports nothing.
+ * needs (relay links, framing), and the relay's seal. The writer and reader that the invite
+ * and SDP codecs build on are byte-stream.ts, loaded with those. A base module: it imports
+ * nothing.
  */
 /** 64 distinct characters, so that each one packs into 6 bits. */
 export class Alphabet64 {
