@@ -6,7 +6,6 @@
  * @module session-sync
  */
 export { SessionSyncController } from './session/controller.js'
-export { InviteTooLongError } from './session/invites.js'
 export { DEFAULT_LIMITS, DEFAULT_HEARTBEAT, DEFAULT_TIMERS, DEFAULT_JOURNAL_LIMITS } from './session/options.js'
 export type { SessionSyncOptions, SessionLimits, HeartbeatOptions, JournalOptions, JournalLimits } from './session/options.js'
 export type { SavedSessionsApi } from './journal/saved-facade.js'
@@ -25,6 +24,7 @@ export {
   IllegalTransitionError,
   SessionStateError,
   InviteError,
+  InviteTooLongError,
   WireError,
   TransportError,
   PayloadLimitError,
