@@ -127,9 +127,7 @@ export function inviteList(options: InviteListOptions) {
   /** A new invite is in the list: the next step is copying its link. */
   function created(invite: SessionInvite): void {
     render()
-    const row = rows.get(invite.inviteId)
-    row?.copyButton.focus()
-    row?.field.select()
+    rows.get(invite.inviteId)?.copyButton.focus()
   }
 
   session.on('session-invite-changed', () => render())

@@ -419,9 +419,14 @@ export function sessionUi(options: SessionUiOptions) {
     session.on('session-peer-joined', () => {
       if (session.getRole() === 'host') el.inviteBox.hidden = true
     })
-    // Once joined, the invite has done its job: take it out of the address bar.
+    // Once joined, the invite has done its job: take it out of the address bar, and what was
+    // said while waiting for the host (an answer not picked up yet) is over too.
     session.on('session-started', ({ role }) => {
-      if (role === 'guest' && location.hash.startsWith('#session=')) history.replaceState(null, '', location.pathname + location.search)
+      if (role !== 'guest') return
+      if (location.hash.startsWith('#session=')) history.replaceState(null, '', location.pathname + location.search)
+      clearError()
+      el.answerCode.value = ''
+      render()
     })
     session.on('session-bootstrap-progress', ({ bytes: received, total }) => progress.update(received, total))
     session.on('session-bootstrap-complete', () => progress.complete())

@@ -1122,26 +1122,27 @@ test.describe('demo app, driven through its UI', () => {
 })
 
 test.describe('demo app with a relay: one link for many', () => {
+  // Each test its own relay on 127.0.0.1 (one of them stops it).
   let relay: RelayServer
   let relayUrl = ''
   let relayUp = false
-  test.beforeAll(async () => {
+  test.beforeEach(async () => {
     relay = createRelayServer({ rateLimit: false, log: () => undefined })
     relayUrl = (await relay.listen(0, '127.0.0.1')).url
     relayUp = true
   })
-  test.afterAll(async () => {
+  test.afterEach(async () => {
     if (relayUp) await relay.close()
   })
   /** The demo set up for the relay, as `?relay=` does it. */
   const withRelay = () => `${demo.url}?relay=${relayUrl}`
 
   /** A guest whose page is open at the demo opens the link (only the fragment changes) and joins with one click. */
-  async function joinByRelay(guest: Person, url: string, name: string, places: string): Promise<void> {
+  async function joinByRelay(guest: Person, url: string, name: string, places?: string): Promise<void> {
     const { page } = guest
     await page.goto(url)
     await expect(page.locator('#join')).toBeVisible()
-    await expect(page.locator('#invite-preview')).toHaveText(new RegExp(`^Alice invites you as an editor · ${places} places free · valid until \\d\\d:\\d\\d`))
+    await expect(page.locator('#invite-preview')).toHaveText(new RegExp(`^Alice invites you as an editor${places ? ` · ${places} places free` : ''} · valid until \\d\\d:\\d\\d`))
     await expect(page.locator('#join-hint')).toHaveText('Join, and your answer goes to the host by itself: you are in as soon as they let you in.')
     await page.locator('#name').fill(name)
     await page.locator('#unload-legacy-editor').click()
@@ -1245,5 +1246,43 @@ test.describe('demo app with a relay: one link for many', () => {
     expect(alice.problems.length).toBeGreaterThan(0)
     expect(alice.problems.filter((p) => !/^console error: Failed to load resource: net::ERR_CONNECTION_REFUSED \(http:\/\/127\.0\.0\.1:\d+\/v1\/answers/.test(p))).toEqual([])
     expectNoProblems([bob, carol, dave])
+  })
+
+  test('a relayed answer the host does not pick up: the guest is told in words and can send the code by hand; the host wakes and lets them in', async ({ newPeerContext }) => {
+    // The library's default wait for the host to pick up a relayed answer is 30 s.
+    test.setTimeout(120_000)
+    const person = async () => open(await newPeerContext(), withRelay())
+    const [alice, bob] = await Promise.all([person(), person()])
+    await startHosting(alice, 'Alice')
+    // One seat: an invite link for one guest, through the relay all the same.
+    await alice.page.locator('#invite-seats').fill('1')
+    await alice.page.locator('#invite').click()
+    const row = alice.page.locator('#invite-list li').first()
+    await expect(row.locator('.head')).toHaveText('Invite link · 1 guest for editors')
+    await expect(row.locator('.seats')).toHaveText('Not used yet')
+    await expect(alice.page.locator('#relay-state')).toHaveText('Relay reachable — waiting for guests on 1 link.')
+    const link = await row.locator('input.url').inputValue()
+
+    // Alice's page is asleep when Bob answers.
+    const thaw = await freezePage(alice.page)
+    await joinByRelay(bob, link, 'Bob')
+    await expect(bob.page.locator('#error')).toHaveText(
+      'Your answer reached the relay, but the host has not picked it up in 30 s: their page may be closed, asleep or offline. Keep this page open to go on waiting, or copy your answer code and send it to the host to paste.',
+      { timeout: 45_000 },
+    )
+    await expect(bob.page.locator('#answer-code')).toHaveValue(/^[A-Za-z0-9_-]{100,}$/)
+    await bob.page.locator('#copy-answer').click()
+    await expect(bob.page.locator('#copy-answer')).toHaveText('Copied')
+    await expect(bob.page.locator('#state')).toHaveText('joining')
+    await shot(bob, 'answer-unclaimed')
+
+    // She wakes: the answer was waiting on the relay, and Bob is let in with one click.
+    await thaw()
+    await letIn(alice, bob, 'Bob')
+    await expect(row).toHaveCount(0)
+    await expect(bob.page.locator('#error')).toBeEmpty()
+    await expect(bob.page.locator('#answer-box')).toBeHidden()
+    await expectPeople([alice, bob], ['Alice', 'Bob'])
+    expectNoProblems([alice, bob])
   })
 })
