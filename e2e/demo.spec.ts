@@ -1238,6 +1238,9 @@ test.describe('demo app with a relay: one link for many', () => {
     relayUp = false
     await expect(page.locator('#relay-state')).toHaveText('Relay unreachable — invites fall back to codes: send the link below, and paste the answer code the guest sends back.', { timeout: 30_000 })
     await expect(page.locator('#paste-answer')).toBeVisible()
+    // The paste field is named as its button is.
+    await expect(page.locator('#paste-answer label')).toContainText('Add a guest: paste their answer code')
+    await expect(page.locator('#add-peer')).toHaveText('Add guest')
     await expect(fresh.locator('input.url')).toHaveValue(/\?relay=http:\/\/127\.0\.0\.1:\d+#session=(?!r\.)[A-Za-z0-9_-]{100,}$/)
     await expect(fresh.locator('button.copy')).toHaveText('Copy link')
     await expect(fresh.locator('.message')).toHaveText(/^The relay is out of reach: this link carries the invite code\./)
@@ -1283,6 +1286,23 @@ test.describe('demo app with a relay: one link for many', () => {
     await expect(bob.page.locator('#error')).toBeEmpty()
     await expect(bob.page.locator('#answer-box')).toBeHidden()
     await expectPeople([alice, bob], ['Alice', 'Bob'])
+
+    // A link of a session that has ended since: whoever opens it is told at once, before joining.
+    await alice.page.locator('#invite-seats').fill('2')
+    await alice.page.locator('#invite').click()
+    await expect(row.locator('.seats')).toHaveText('0 of 2 seats taken')
+    const stale = await row.locator('input.url').inputValue()
+    await alice.page.locator('#end').click()
+    await alice.page.locator('#confirm-yes').click()
+    for (const { page } of [alice, bob]) await expect(page.locator('#state')).toHaveText('idle')
+    // Ending withdrew the link on the relay.
+    const staleId = /#session=r\.([A-Za-z0-9_-]{22})\./.exec(stale)![1]!
+    await expect.poll(() => relay.store.read(staleId, Date.now())).toEqual({ state: 'revoked' })
+    await bob.page.goto(stale)
+    await expect(bob.page.locator('#error')).toHaveText(/^The host has withdrawn this invite\. Ask them for a new one/)
+    await expect(bob.page.locator('#answer-code')).toHaveValue('')
+    await shot(bob, 'stale-room-link')
+    expect(bob.problems.splice(0)).toEqual([expect.stringMatching(/^console error: Failed to load resource: the server responded with a status of 410 /)])
     expectNoProblems([alice, bob])
   })
 })
