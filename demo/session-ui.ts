@@ -9,6 +9,7 @@ import {
   InviteTooLongError,
   parseRelayFragment,
   SessionLockedError,
+  SessionStateError,
   type PeerInfo,
   type SessionAccess,
   type SessionPeer,
@@ -365,8 +366,9 @@ export function sessionUi(options: SessionUiOptions) {
   }
   setInterval(() => {
     renderExpiry()
+    // Time left on each link; the relay's retry countdown.
     invites.tick()
-    if (relay.down() || session.getRelayState().state === 'retrying') render()
+    relay.render(options.relay && session.getRole() === 'host')
     // RTT, stats and "silent" change without an event; timed banners run out.
     renderStatus(session.getState())
     renderPeers()
@@ -459,6 +461,8 @@ export function sessionUi(options: SessionUiOptions) {
     try {
       invite = await session.createInvite({ access, ...room })
     } catch (error) {
+      // A room link the relay could not take: say the relay is out of reach (one guest at a time still works, by code).
+      if (error instanceof SessionStateError && error.code === 'relay-unavailable') relay.publishFailed()
       if (!(error instanceof InviteTooLongError)) throw error
       // Too long for a link: the bare code still works, pasted on the guest's side.
       invite = error.invite

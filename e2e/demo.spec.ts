@@ -1187,6 +1187,8 @@ test.describe('demo app with a relay: one link for many', () => {
     // Answers come back by themselves: no paste field in the way.
     await expect(page.locator('#paste-answer')).toBeHidden()
     await expect(page.locator('#invite-box')).toBeHidden()
+    // The new controls have names a screen reader reads.
+    expect(await unnamedControls(page)).toEqual([])
     const link = await row.locator('input.url').inputValue()
     expect(link).toMatch(/\?relay=http:\/\/127\.0\.0\.1:\d+#session=r\./)
     await shot(alice, 'room-link')
@@ -1245,17 +1247,29 @@ test.describe('demo app with a relay: one link for many', () => {
     await expect(fresh.locator('button.copy')).toHaveText('Copy link')
     await expect(fresh.locator('.message')).toHaveText(/^The relay is out of reach: this link carries the invite code\./)
     await shot(alice, 'relay-unreachable')
-    // The host's only complaints are the relay's refused polls; nobody else has any.
-    expect(alice.problems.length).toBeGreaterThan(0)
-    expect(alice.problems.filter((p) => !/^console error: Failed to load resource: net::ERR_CONNECTION_REFUSED \(http:\/\/127\.0\.0\.1:\d+\/v1\/answers/.test(p))).toEqual([])
+    // A new room link needs the relay: refused in words. One guest at a time still works, by code.
+    await page.locator('#invite').click()
+    await expect(page.locator('#error')).toHaveText(/^A room link needs the relay, which could not take it: /)
+    await page.locator('#invite-seats').fill('1')
+    await page.locator('#invite').click()
+    const byCode = page.locator('#invite-list li').first()
+    await expect(byCode.locator('.head')).toHaveText('Invite link · 1 guest for editors')
+    await expect(byCode.locator('.message')).toHaveText("Invite open: send the link, then paste the guest's answer code here.")
+    await expect(byCode.locator('input.url')).toHaveValue(/\?relay=http:\/\/127\.0\.0\.1:\d+#session=(?!r\.)[A-Za-z0-9_-]{100,}$/)
+    await expect(byCode.locator('button.copy')).toBeFocused()
+    await expect(page.locator('#relay-state')).toHaveText(/^Relay unreachable — invites fall back to codes/)
+    // The host's only complaints are the relay's refused requests (its polls, the two new links); nobody else has any.
+    expect(alice.problems.length).toBeGreaterThan(2)
+    expect(alice.problems.filter((p) => !/^console error: Failed to load resource: net::ERR_CONNECTION_REFUSED \(http:\/\/127\.0\.0\.1:\d+\/v1\/(answers|invites)/.test(p))).toEqual([])
     expectNoProblems([bob, carol, dave])
   })
 
   test('a relayed answer the host does not pick up: the guest is told in words and can send the code by hand; the host wakes and lets them in', async ({ newPeerContext }) => {
     // The library's default wait for the host to pick up a relayed answer is 30 s.
     test.setTimeout(120_000)
-    const person = async () => open(await newPeerContext(), withRelay())
-    const [alice, bob] = await Promise.all([person(), person()])
+    const person = async (options = {}) => open(await newPeerContext(options), withRelay())
+    // Alice hosts from a phone.
+    const [alice, bob] = await Promise.all([person({ viewport: { width: 390, height: 844 } }), person()])
     await startHosting(alice, 'Alice')
     // One seat: an invite link for one guest, through the relay all the same.
     await alice.page.locator('#invite-seats').fill('1')
@@ -1264,6 +1278,10 @@ test.describe('demo app with a relay: one link for many', () => {
     await expect(row.locator('.head')).toHaveText('Invite link · 1 guest for editors')
     await expect(row.locator('.seats')).toHaveText('Not used yet')
     await expect(alice.page.locator('#relay-state')).toHaveText('Relay reachable — waiting for guests on 1 link.')
+    // The list fits the phone: nothing cut off, nothing scrolls sideways.
+    expect(await alice.page.evaluate(() => document.documentElement.scrollWidth - innerWidth)).toBeLessThanOrEqual(0)
+    for (const button of await row.locator('button').all()) await expect(button).toBeInViewport()
+    await shot(alice, 'room-link-phone', '#invite-list')
     const link = await row.locator('input.url').inputValue()
 
     // Alice's page is asleep when Bob answers.
