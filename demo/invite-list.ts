@@ -30,12 +30,15 @@ interface Row {
   seats: HTMLElement
   left: HTMLElement
   message: HTMLElement
+  status: SessionInviteStatus
   expiresAt: number
 }
 
 export function inviteList(options: InviteListOptions) {
   const { session, list } = options
   const rows = new Map<string, Row>()
+  /** Invites re-issued: the new link takes their place in the list. */
+  const replaced = new Set<string>()
 
   /** The link that works now: the relay's, or, while the relay is out of reach, one carrying the paste code. */
   function linkOf(info: SessionInviteInfo): string {
@@ -43,7 +46,7 @@ export function inviteList(options: InviteListOptions) {
   }
 
   function render(): void {
-    const invites = session.getRole() === 'host' ? session.listInvites().filter((i) => SHOWN.has(i.status)).reverse() : []
+    const invites = session.getRole() === 'host' ? session.listInvites().filter((i) => SHOWN.has(i.status) && !replaced.has(i.inviteId)).reverse() : []
     const shown = invites.map((info) => {
       const row = rows.get(info.inviteId) ?? makeRow(info)
       rows.set(info.inviteId, row)
@@ -51,6 +54,8 @@ export function inviteList(options: InviteListOptions) {
       return row.li
     })
     for (const [id, row] of rows) if (!shown.includes(row.li)) rows.delete(id)
+    // The session is over: its invites are forgotten.
+    if (!invites.length && session.getState() === 'idle') replaced.clear()
     const current = Array.from(list.children)
     if (shown.length !== current.length || shown.some((li, i) => current[i] !== li)) list.replaceChildren(...shown)
     list.hidden = !shown.length
@@ -69,6 +74,7 @@ export function inviteList(options: InviteListOptions) {
       seats: h('span', { className: 'seats' }),
       left: h('span', { className: 'left muted' }),
       message: h('p', { className: 'message muted' }),
+      status: info.status,
       expiresAt: info.expiresAt,
     }
     row.li.append(
@@ -84,7 +90,11 @@ export function inviteList(options: InviteListOptions) {
       render()
       row.reissue.focus()
     })
-    act(row.reissue, async () => created(await session.reissueInvite(info.inviteId)))
+    act(row.reissue, async () => {
+      const invite = await session.reissueInvite(info.inviteId)
+      replaced.add(info.inviteId)
+      created(invite)
+    })
     return row
   }
 
@@ -100,13 +110,15 @@ export function inviteList(options: InviteListOptions) {
     }
     row.message.textContent = info.relayed && options.relayDown() && live(info) ? 'The relay is out of reach: this link carries the invite code. The guest sends an answer code back; paste it below.' : info.message
     for (const el of [row.field, row.copyButton, row.revoke]) el.hidden = !live(info)
+    row.status = info.status
     row.expiresAt = info.expiresAt
-    tick(row, info.status)
+    tick(row)
   }
 
-  function tick(row: Row, status = row.li.dataset.status): void {
+  /** Time left on an open link; what became of a closed one. */
+  function tick(row: Row): void {
     const left = row.expiresAt - Date.now()
-    row.left.textContent = status !== 'open' && status !== 'lost' ? words[status as SessionInviteStatus] : left > 60_000 ? `${Math.ceil(left / 60_000)} min left` : left > 0 ? `${Math.ceil(left / 1000)} s left` : 'Expired'
+    row.left.textContent = CLOSED[row.status] ?? (left > 60_000 ? `${Math.ceil(left / 60_000)} min left` : left > 0 ? `${Math.ceil(left / 1000)} s left` : 'Expired')
   }
 
   /** Runs a row's action once at a time, its failure shown in the Session card. */
@@ -142,9 +154,7 @@ export function inviteList(options: InviteListOptions) {
   }
 }
 
-const words: Record<SessionInviteStatus, string> = {
-  open: '',
-  lost: '',
+const CLOSED: Partial<Record<SessionInviteStatus, string>> = {
   used: 'Used',
   revoked: 'Revoked',
   expired: 'Expired',
