@@ -7,6 +7,7 @@
 import { readFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import type { BrowserContext, ConsoleMessage, Page } from '@playwright/test'
+import { createRelayServer, type RelayServer } from '../relay/server.js'
 import { serveDemo } from './demo-server.js'
 import { expect, freezePage, selectedPairAddresses, test } from './fixtures.js'
 
@@ -37,7 +38,9 @@ async function open(context: BrowserContext, url = demo.url): Promise<Person> {
   const person: Person = { page, problems: [], dialogs: [] }
   page.on('console', (message) => {
     const type = message.type()
-    if (type === 'error' || (type === 'warning' && !fromSoftwareGl(message))) person.problems.push(`console ${type}: ${message.text()}`)
+    // A failed request names its URL only in the message's location: keep it, to tell whose it was.
+    const url = message.text().startsWith('Failed to load resource') ? ` (${message.location().url})` : ''
+    if (type === 'error' || (type === 'warning' && !fromSoftwareGl(message))) person.problems.push(`console ${type}: ${message.text()}${url}`)
   })
   page.on('pageerror', (error) => person.problems.push(`pageerror: ${error.message}`))
   page.on('dialog', (dialog) => {
@@ -1115,5 +1118,210 @@ test.describe('demo app, driven through its UI', () => {
     await expect(guest.page.locator('#peers li[data-rank="0"] .badge.stale')).toHaveCount(0)
     await expect(guest.page.locator('#role')).toHaveText('guest')
     expectNoProblems([host, guest])
+  })
+})
+
+test.describe('demo app with a relay: one link for many', () => {
+  // Each test its own relay on 127.0.0.1 (one of them stops it).
+  let relay: RelayServer
+  let relayUrl = ''
+  let relayUp = false
+  test.beforeEach(async () => {
+    relay = createRelayServer({ rateLimit: false, log: () => undefined })
+    relayUrl = (await relay.listen(0, '127.0.0.1')).url
+    relayUp = true
+  })
+  test.afterEach(async () => {
+    if (relayUp) await relay.close()
+  })
+  /** The demo set up for the relay, as `?relay=` does it. */
+  const withRelay = () => `${demo.url}?relay=${relayUrl}`
+
+  /** A guest whose page is open at the demo opens the link (only the fragment changes) and joins with one click. */
+  async function joinByRelay(guest: Person, url: string, name: string, places?: string): Promise<void> {
+    const { page } = guest
+    await page.goto(url)
+    await expect(page.locator('#join')).toBeVisible()
+    await expect(page.locator('#invite-preview')).toHaveText(new RegExp(`^Alice invites you as an editor${places ? ` · ${places} places free` : ''} · valid until \\d\\d:\\d\\d`))
+    await expect(page.locator('#join-hint')).toHaveText('Join, and your answer goes to the host by itself: you are in as soon as they let you in.')
+    await page.locator('#name').fill(name)
+    await page.locator('#unload-legacy-editor').click()
+    await page.locator('#join').click()
+    await expect(page.locator('#status')).toHaveText('Joining — waiting for the host to let you in')
+    await expect(page.locator('#relay-sent')).toBeVisible()
+    // Nothing to send back by hand.
+    await expect(page.locator('#answer-box')).toBeHidden()
+    await expect(page.locator('#error')).toBeEmpty()
+  }
+
+  /** The host sees the guest arrive and lets them in with one click. */
+  async function letIn(host: Person, guest: Person, name: string): Promise<void> {
+    await expect(host.page.locator('#admit-text')).toHaveText(`${name} wants to join`)
+    await host.page.locator('#admit-yes').click()
+    for (const { page } of [host, guest]) await expect(page.locator('#state')).toHaveText('connected')
+  }
+
+  test('a three-seat room link: two guests join with one click each, the list shows 2 of 3; revoked, the link says so; reissued, a third joins; the relay stops and the host is told', async ({ newPeerContext }) => {
+    test.setTimeout(150_000)
+    const person = async (options = {}) => open(await newPeerContext(options), withRelay())
+    const [alice, bob, carol, dave] = await Promise.all([person(), person(), person(), person({ viewport: { width: 390, height: 844 } })])
+    await startHosting(alice, 'Alice')
+    const { page } = alice
+    await expect(page.locator('#relay-state')).toHaveText('Relay ready — a link you create lets guests in with one click.')
+    // Sensible defaults: four seats for an hour.
+    await expect(page.locator('#invite-seats')).toHaveValue('4')
+    await expect(page.locator('#invite-ttl option:checked')).toHaveText('1 hour')
+    await page.locator('#invite-seats').fill('3')
+    await page.locator('#invite').click()
+    const row = page.locator('#invite-list li').first()
+    await expect(row).toHaveAttribute('data-seated', '0/3')
+    await expect(row.locator('.head')).toHaveText('Room link · 3 seats for editors')
+    await expect(row.locator('.seats')).toHaveText('0 of 3 seats taken')
+    await expect(row.locator('.left')).toHaveText('60 min left')
+    // The next step is copying the link; the button says it did.
+    await expect(row.locator('button.copy')).toBeFocused()
+    await expect(row.locator('button.copy')).toHaveText('Copy link')
+    await page.keyboard.press('Enter')
+    await expect(row.locator('button.copy')).toHaveText('Copied')
+    await expect(page.locator('#relay-state')).toHaveText('Relay reachable — waiting for guests on 1 link.')
+    // Answers come back by themselves: no paste field in the way.
+    await expect(page.locator('#paste-answer')).toBeHidden()
+    await expect(page.locator('#invite-box')).toBeHidden()
+    // The new controls have names a screen reader reads.
+    expect(await unnamedControls(page)).toEqual([])
+    const link = await row.locator('input.url').inputValue()
+    expect(link).toMatch(/\?relay=http:\/\/127\.0\.0\.1:\d+#session=r\./)
+    await shot(alice, 'room-link')
+
+    await joinByRelay(bob, link, 'Bob', '3 of 3')
+    await shot(bob, 'room-link-guest-waiting')
+    await letIn(alice, bob, 'Bob')
+    await expect(row.locator('.seats')).toHaveText('1 of 3 seats taken')
+    await joinByRelay(carol, link, 'Carol', '2 of 3')
+    await letIn(alice, carol, 'Carol')
+    await expect(row).toHaveAttribute('data-seated', '2/3')
+    await expect(row.locator('.seats')).toHaveText('2 of 3 seats taken')
+    await expectPeople([alice, bob, carol], ['Alice', 'Bob', 'Carol'])
+    await expect.poll(() => noticesOf(alice)).toEqual(['Bob joined', 'Carol joined'])
+    await shot(alice, 'room-link-two-of-three')
+
+    // Revoked: the link stops working; the row offers to reissue it.
+    await row.locator('button.revoke').click()
+    await expect(row).toHaveAttribute('data-status', 'revoked')
+    await expect(row.locator('.left')).toHaveText('Revoked')
+    await expect(row.locator('.message')).toHaveText('You withdrew this invite: its link no longer works.')
+    await expect(row.locator('button.copy')).toBeHidden()
+    await expect(row.locator('button.reissue')).toBeFocused()
+    // Dave (on a phone) opens it: he is told at once, before anything is sent.
+    await dave.page.goto(link)
+    await expect(dave.page.locator('#error')).toHaveText(/^The host has withdrawn this invite\. Ask them for a new one/)
+    await expect(dave.page.locator('#state')).toHaveText('idle')
+    expect(await dave.page.evaluate(() => document.documentElement.scrollWidth - innerWidth)).toBeLessThanOrEqual(0)
+    await shot(dave, 'room-link-revoked')
+    expect(dave.problems.splice(0)).toEqual([expect.stringMatching(/^console error: Failed to load resource: the server responded with a status of 410 .*\(http:\/\/127\.0\.0\.1:\d+\/v1\/invites\//)])
+
+    // Reissued: a new link for three takes the old one's place; Dave gets in with it.
+    await row.locator('button.reissue').click()
+    const fresh = page.locator('#invite-list li')
+    await expect(fresh).toHaveCount(1)
+    await expect(fresh).toHaveAttribute('data-status', 'open')
+    await expect(fresh.locator('.seats')).toHaveText('0 of 3 seats taken')
+    await expect(fresh.locator('button.copy')).toBeFocused()
+    await expect(fresh.locator('button.copy')).toHaveText('Copy link')
+    const reissued = await fresh.locator('input.url').inputValue()
+    expect(reissued).not.toBe(link)
+    await shot(alice, 'room-link-reissued')
+    await joinByRelay(dave, reissued, 'Dave', '3 of 3')
+    await letIn(alice, dave, 'Dave')
+    await expectPeople([alice, bob, carol, dave], ['Alice', 'Bob', 'Carol', 'Dave'])
+    await expect(fresh.locator('.seats')).toHaveText('1 of 3 seats taken')
+
+    // The relay stops: the host is told in words, and the invite falls back to its code.
+    await relay.close()
+    relayUp = false
+    await expect(page.locator('#relay-state')).toHaveText('Relay unreachable — invites fall back to codes: send the link below, and paste the answer code the guest sends back.', { timeout: 30_000 })
+    await expect(page.locator('#paste-answer')).toBeVisible()
+    // The paste field is named as its button is.
+    await expect(page.locator('#paste-answer label')).toContainText('Add a guest: paste their answer code')
+    await expect(page.locator('#add-peer')).toHaveText('Add guest')
+    await expect(fresh.locator('input.url')).toHaveValue(/\?relay=http:\/\/127\.0\.0\.1:\d+#session=(?!r\.)[A-Za-z0-9_-]{100,}$/)
+    await expect(fresh.locator('button.copy')).toHaveText('Copy link')
+    await expect(fresh.locator('.message')).toHaveText(/^The relay is out of reach: this link carries the invite code\./)
+    await shot(alice, 'relay-unreachable')
+    // A new room link needs the relay: refused in words. One guest at a time still works, by code.
+    await page.locator('#invite').click()
+    await expect(page.locator('#error')).toHaveText(/^A room link needs the relay, which could not take it: /)
+    await page.locator('#invite-seats').fill('1')
+    await page.locator('#invite').click()
+    const byCode = page.locator('#invite-list li').first()
+    await expect(byCode.locator('.head')).toHaveText('Invite link · 1 guest for editors')
+    await expect(byCode.locator('.message')).toHaveText("Invite open: send the link, then paste the guest's answer code here.")
+    await expect(byCode.locator('input.url')).toHaveValue(/\?relay=http:\/\/127\.0\.0\.1:\d+#session=(?!r\.)[A-Za-z0-9_-]{100,}$/)
+    await expect(byCode.locator('button.copy')).toBeFocused()
+    await expect(page.locator('#relay-state')).toHaveText(/^Relay unreachable — invites fall back to codes/)
+    // The host's only complaints are the relay's refused requests (its polls, the two new links); nobody else has any.
+    expect(alice.problems.length).toBeGreaterThan(2)
+    expect(alice.problems.filter((p) => !/^console error: Failed to load resource: net::ERR_CONNECTION_REFUSED \(http:\/\/127\.0\.0\.1:\d+\/v1\/(answers|invites)/.test(p))).toEqual([])
+    expectNoProblems([bob, carol, dave])
+  })
+
+  test('a relayed answer the host does not pick up: the guest is told in words and can send the code by hand; the host wakes and lets them in', async ({ newPeerContext }) => {
+    // The library's default wait for the host to pick up a relayed answer is 30 s.
+    test.setTimeout(120_000)
+    const person = async (options = {}) => open(await newPeerContext(options), withRelay())
+    // Alice hosts from a phone.
+    const [alice, bob] = await Promise.all([person({ viewport: { width: 390, height: 844 } }), person()])
+    await startHosting(alice, 'Alice')
+    // One seat: an invite link for one guest, through the relay all the same.
+    await alice.page.locator('#invite-seats').fill('1')
+    await alice.page.locator('#invite').click()
+    const row = alice.page.locator('#invite-list li').first()
+    await expect(row.locator('.head')).toHaveText('Invite link · 1 guest for editors')
+    await expect(row.locator('.seats')).toHaveText('Not used yet')
+    await expect(alice.page.locator('#relay-state')).toHaveText('Relay reachable — waiting for guests on 1 link.')
+    // The list fits the phone: nothing cut off, nothing scrolls sideways.
+    expect(await alice.page.evaluate(() => document.documentElement.scrollWidth - innerWidth)).toBeLessThanOrEqual(0)
+    for (const button of await row.locator('button').all()) await expect(button).toBeInViewport()
+    await shot(alice, 'room-link-phone', '#invite-list')
+    const link = await row.locator('input.url').inputValue()
+
+    // Alice's page is asleep when Bob answers.
+    const thaw = await freezePage(alice.page)
+    await joinByRelay(bob, link, 'Bob')
+    await expect(bob.page.locator('#error')).toHaveText(
+      'Your answer reached the relay, but the host has not picked it up in 30 s: their page may be closed, asleep or offline. Keep this page open to go on waiting, or copy your answer code and send it to the host to paste.',
+      { timeout: 45_000 },
+    )
+    await expect(bob.page.locator('#answer-code')).toHaveValue(/^[A-Za-z0-9_-]{100,}$/)
+    await bob.page.locator('#copy-answer').click()
+    await expect(bob.page.locator('#copy-answer')).toHaveText('Copied')
+    await expect(bob.page.locator('#state')).toHaveText('joining')
+    await shot(bob, 'answer-unclaimed')
+
+    // She wakes: the answer was waiting on the relay, and Bob is let in with one click.
+    await thaw()
+    await letIn(alice, bob, 'Bob')
+    await expect(row).toHaveCount(0)
+    await expect(bob.page.locator('#error')).toBeEmpty()
+    await expect(bob.page.locator('#answer-box')).toBeHidden()
+    await expectPeople([alice, bob], ['Alice', 'Bob'])
+
+    // A link of a session that has ended since: whoever opens it is told at once, before joining.
+    await alice.page.locator('#invite-seats').fill('2')
+    await alice.page.locator('#invite').click()
+    await expect(row.locator('.seats')).toHaveText('0 of 2 seats taken')
+    const stale = await row.locator('input.url').inputValue()
+    await alice.page.locator('#end').click()
+    await alice.page.locator('#confirm-yes').click()
+    for (const { page } of [alice, bob]) await expect(page.locator('#state')).toHaveText('idle')
+    // Ending withdrew the link on the relay.
+    const staleId = /#session=r\.([A-Za-z0-9_-]{22})\./.exec(stale)![1]!
+    await expect.poll(() => relay.store.read(staleId, Date.now())).toEqual({ state: 'revoked' })
+    await bob.page.goto(stale)
+    await expect(bob.page.locator('#error')).toHaveText(/^The host has withdrawn this invite\. Ask them for a new one/)
+    await expect(bob.page.locator('#answer-code')).toHaveValue('')
+    await shot(bob, 'stale-room-link')
+    expect(bob.problems.splice(0)).toEqual([expect.stringMatching(/^console error: Failed to load resource: the server responded with a status of 410 /)])
+    expectNoProblems([alice, bob])
   })
 })

@@ -14,6 +14,7 @@ export type { SessionStats, SessionCaches } from './session/stats.js'
 export type { CacheStats, Budget } from './session/bounded.js'
 export { MAX_PAYLOAD_DEPTH } from './wire/shape.js'
 export { installSession } from './install.js'
+export { pickColour } from './session/colours.js'
 export type { AppEventBus, SessionEventHandler } from './session/events.js'
 export {
   SessionError,
