@@ -1166,7 +1166,7 @@ test.describe('demo app, driven through its UI', () => {
     await joinFromLink(carol, await createInvite(alice), 'Carol')
     await admit(alice, carol, 'Carol')
     await expectPeople([alice, bob, carol], ['Alice', 'Bob', 'Carol'])
-    const [aliceId, bobId, carolId] = await Promise.all([alice, bob, carol].map((p) => p.page.evaluate(() => window.SESSION!.getSelf().id)))
+    const [bobId, carolId] = await Promise.all([bob, carol].map((p) => p.page.evaluate(() => window.SESSION!.getSelf().id)))
     // Only the host has the button; the guests follow her view.
     await expect(alice.page.locator('#bring-here')).toBeVisible()
     for (const { page } of [bob, carol]) await expect(page.locator('#bring-here')).toBeHidden()
