@@ -1235,9 +1235,11 @@ test.describe('demo app, driven through its UI', () => {
     expect(await noticesOf(alice)).toEqual(noticesBefore.alice)
     expect(await noticesOf(carol)).toEqual(noticesBefore.carol)
 
-    // Bob leaves: his outlines go from every navigator; Carol's stays.
+    // Bob leaves: his outlines go from every navigator, and the others' from his; Carol's stays.
+    await expect(bob.page.locator('.peer-outline')).not.toHaveCount(0)
     await bob.page.locator('#leave').click()
     await expect(bob.page.locator('#state')).toHaveText('idle')
+    await expect(bob.page.locator('.peer-outline')).toHaveCount(0)
     for (const { page } of [alice, carol]) await expect(page.locator(`.peer-outline[data-peer-id="${bobId}"]`)).toHaveCount(0)
     await expect(alice.page.locator(`#viewer-a .peer-outline[data-peer-id="${carolId}"]`)).toHaveCount(1)
 

@@ -104,9 +104,12 @@ test('two pages with two OpenSeadragon viewers each: views followed, cursors lab
   await bo.evaluate(() => window.osd.move('v-extra', { zoom: 3, rotation: 45 }))
   await expectSameView(ada, bo, 'v-extra')
   await barrier(bo, ada, boId, 'v-extra', { x: 120, y: 90 })
-  // Bo destroys his: its cursors and its place in the session go with it.
+  expect(await ada.evaluate(() => window.osd.peerViews('v-extra'))).toEqual([boId])
+  // Bo destroys his: its cursors and its place in the session go with it, and Ada no longer
+  // has a view of his there to outline.
   await bo.evaluate(() => window.osd.destroy('v-extra'))
   expect(Object.keys(await bo.evaluate(() => window.osd.cursors())).sort()).toEqual(['v-left', 'v-right'])
+  await expect.poll(() => ada.evaluate(() => window.osd.peerViews('v-extra'))).toEqual([])
   await ada.evaluate(() => window.osd.move('v-extra', { pan: [0.1, 0.1] }))
   await expect.poll(async () => (await diagnosticsOf(bo)).map((d) => d.code)).toEqual(['unknown-viewer'])
   await ada.evaluate(() => window.osd.destroy('v-extra'))
