@@ -1242,6 +1242,9 @@ test.describe('demo app, driven through its UI', () => {
     await expect(bob.page.locator('.peer-outline')).toHaveCount(0)
     for (const { page } of [alice, carol]) await expect(page.locator(`.peer-outline[data-peer-id="${bobId}"]`)).toHaveCount(0)
     await expect(alice.page.locator(`#viewer-a .peer-outline[data-peer-id="${carolId}"]`)).toHaveCount(1)
+    // Carol follows Alice again: she no longer looks for herself, and her outline goes.
+    await carol.page.locator('#follow-host').check()
+    await expect(alice.page.locator(`.peer-outline[data-peer-id="${carolId}"]`)).toHaveCount(0)
 
     // A long stream of small changes reaches Carol faster than her page applies them (a test
     // module holds the first until released): "Catching up…" while she is behind, gone after.

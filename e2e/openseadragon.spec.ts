@@ -85,8 +85,11 @@ test('two pages with two OpenSeadragon viewers each: views followed, cursors lab
   expect(await viewOf(bo, 'v-right')).toEqual(bosOwn)
 
   // Anyone can be followed, not only the host: Ada follows Bo, and sees his right viewer as he left it.
+  expect(await bo.evaluate(() => window.osd.peerViews('v-right'))).toEqual([adaId])
   await ada.evaluate((id) => window.osd.follow(id), boId)
   await expectSameView(ada, bo, 'v-right')
+  // Following, she no longer looks for herself: her last view is withdrawn (no outline of it).
+  await expect.poll(() => bo.evaluate(() => window.osd.peerViews('v-right'))).toEqual([])
   // And Bo follows Ada: each follows the other. A change of Bo's (by code: rotation) is
   // shown by Ada and sent no further; nothing bounces.
   await bo.evaluate((id) => window.osd.follow(id), adaId)

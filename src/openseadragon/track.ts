@@ -202,6 +202,7 @@ export class OsdSync {
     this.target = target
     if (JSON.stringify(target) === before) return
     this.viewport.showFollowed()
+    if (this.followedId() !== null) this.viewport.withdraw()
     this.events.emit('follow-changed', { peerId: this.followedId(), host: this.followingHost, reason })
   }
 

@@ -2,14 +2,15 @@
  * Viewport sync: each tracked viewer's view (visible rectangle and rotation) as a view
  * delta, at most one per viewer per animation frame. Every peer's latest view is kept (for
  * outlines) and the followed peer's is shown. Showing it moves our viewer, which reports a
- * change like any other: seeing in a frame exactly the view we just showed is that echo, not ours.
+ * change like any other: seeing in a frame exactly the view we just showed is that echo, not
+ * ours. A follower sends no views, so it withdraws its last one: no outline shows where it no longer looks.
  */
 import type { SessionDelta, SessionSyncProvider } from '../index.js'
 import { showViewState, type ViewState, viewKey, viewStateOf } from './osd.js'
 import { viewStateIn } from './summon.js'
 import type { TrackedViewer } from './track.js'
 
-/** One viewer's view, as a view delta; or that the viewer is no longer shared (untracked, destroyed). */
+/** One viewer's view, as a view delta; or that the sender's view of it is gone (untracked, destroyed, or it follows someone now). */
 export type ViewportDelta = SessionDelta & {
   /** The viewer. */
   viewerId: string
@@ -17,7 +18,7 @@ export type ViewportDelta = SessionDelta & {
   /** Set by the host's "bring everyone here": the number of that summon, the same on each viewer's delta. */
   summon?: number
 }) | {
-  /** The sender no longer shares this viewer. */
+  /** The sender no longer looks at this viewer for itself. */
   gone: true
 })
 
@@ -105,6 +106,11 @@ export class ViewportSync {
       // The others draw where we look in this viewer: that goes with it.
       this.emit?.({ viewerId: id, gone: true })
     }
+  }
+
+  /** Following starts: our last views are no longer where we look. */
+  withdraw(): void {
+    for (const viewer of this.viewers.values()) this.emit?.({ viewerId: viewer.uniqueId, gone: true })
   }
 
   /** Sends every viewer's view, marked as summon `n`: the host brings everyone to it. */
