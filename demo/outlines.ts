@@ -51,8 +51,7 @@ function outline(peer: PeerView): HTMLElement {
   return el
 }
 
-function style(el: HTMLElement, { name, color, view }: PeerView): void {
-  el.title = `${name} is looking here`
+function style(el: HTMLElement, { color, view }: PeerView): void {
   el.style.setProperty('--peer', color)
   // A peer whose viewer is turned by r sees this rectangle turned back by r about its centre.
   ;(el.firstElementChild as HTMLElement).style.transform = view.r ? `rotate(${-view.r}deg)` : ''
