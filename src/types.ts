@@ -275,14 +275,18 @@ export type SessionEvents = {
   /** Host: listening on the relay, retrying in N s, or unreachable (show the paste codes). */
   'session-relay-state': RelayListenerState
   /**
-   * Guest: the answer went through the relay but the host has not connected within
-   * `relayPickupMs`. The join goes on; `answerCode` can be sent to the host by hand.
+   * Guest: the host has not connected within `relayPickupMs` of a relayed answer, or
+   * `pastePickupMs` of an answer code to be pasted (it may have gone unsent, or the invite
+   * was already used by someone else). The join goes on until the invite expires or
+   * `joinTimeoutMs`; `answerCode` can be sent to the host by hand.
    */
   'session-answer-unclaimed': {
     /** This guest's answer code, to send to the host by hand. */
     answerCode: string
     /** How long the guest has waited. */
     waitedMs: number
+    /** The answer went through the relay (else it is for the host to paste). */
+    relayed: boolean
     /** What to do, in words for the guest. */
     message: string
   }

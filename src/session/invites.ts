@@ -287,10 +287,13 @@ export class Invites<V extends SessionViewer = SessionViewer> extends Part<V> {
     const session = this.s
     // However the session ends (leave, timeout, the host refusing), the attempt is freed with it.
     session.pendingJoin = pending
+    // Past the invite's expiry the host refuses the answer: waiting longer than that (and the
+    // time a link takes to open) is waiting for nothing.
+    const waitMs = Math.min(this.core.timers.joinTimeoutMs, invite.expiresAt - this.core.clock.now() + this.core.timers.linkTimeoutMs)
     session.joinTimer = this.core.clock.setTimeout(() => {
       pending.cancel()
       if (this.current(session)) this.core.finish('join-timeout')
-    }, this.core.timers.joinTimeoutMs)
+    }, waitMs)
     pending.link.then(
       (link) => {
         if (!this.current(session)) return link.close('session-ended')
@@ -311,7 +314,6 @@ export class Invites<V extends SessionViewer = SessionViewer> extends Part<V> {
       try {
         await this.core.relay!.postAnswer(ref.id, ref.key, seat.slot, answerCode)
         relayed = true
-        this.watchPickup(session, answerCode)
       } catch (error) {
         if (!(error instanceof RelayError) || (error.code !== 'relay-unavailable' && error.code !== 'relay-rate-limited')) {
           // The seat is taken, the invite withdrawn or expired: pasting the code would not help either.
@@ -322,19 +324,19 @@ export class Invites<V extends SessionViewer = SessionViewer> extends Part<V> {
         this.core.diagnostic('relay-unavailable', `${error.message} Copy your answer code and send it to the host instead.`, { error })
       }
     }
+    this.watchPickup(session, answerCode, relayed)
     return { answerCode, provision: invite.provision, relayed }
   }
 
-  /** A relayed answer the host does not connect for within `relayPickupMs`: the guest hears so, and can send the code by hand. */
-  private watchPickup(session: Session, answerCode: string): void {
-    const waitedMs = this.core.timers.relayPickupMs
+  /** An answer the host does not connect for in time: the guest hears what may be wrong, and can send the code by hand. */
+  private watchPickup(session: Session, answerCode: string, relayed: boolean): void {
+    const waitedMs = relayed ? this.core.timers.relayPickupMs : this.core.timers.pastePickupMs
     this.core.clock.setTimeout(() => {
       if (!this.current(session) || session.hostConn) return
-      this.core.emit('session-answer-unclaimed', {
-        answerCode,
-        waitedMs,
-        message: `Your answer reached the relay, but the host has not picked it up in ${Math.round(waitedMs / 1000)} s: their page may be closed, asleep or offline. Keep this page open to go on waiting, or copy your answer code and send it to the host to paste.`,
-      })
+      const message = relayed
+        ? `Your answer reached the relay, but the host has not picked it up in ${Math.round(waitedMs / 1000)} s: their page may be closed, asleep or offline. Keep this page open to go on waiting, or copy your answer code and send it to the host to paste.`
+        : `The host has not connected in ${Math.round(waitedMs / 60_000)} min. Make sure they got your answer code and pasted it. If they did and nothing happened, someone else may have used this invite first (a pasted invite seats one person): ask the host for a new invite link.`
+      this.core.emit('session-answer-unclaimed', { answerCode, waitedMs, relayed, message })
     }, waitedMs)
   }
 

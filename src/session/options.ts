@@ -108,6 +108,8 @@ export interface SessionSyncOptions {
   joinTimeoutMs?: number
   /** A relayed answer the host has not connected for within this: `session-answer-unclaimed`. */
   relayPickupMs?: number
+  /** An answer code to paste that the host has not connected for within this: `session-answer-unclaimed`. */
+  pastePickupMs?: number
   /** Overrides of `DEFAULT_LIMITS`. */
   limits?: Partial<SessionLimits>
   /** Gets a mirror of every event: an app's own bus, with `emit` or (OpenSeadragon's) `raiseEvent`. */
@@ -191,6 +193,8 @@ export const DEFAULT_TIMERS = {
   joinTimeoutMs: 10 * 60_000,
   /** How long a guest waits for the host to connect after its relayed answer went in. */
   relayPickupMs: 30_000,
+  /** How long a guest waits for the host to paste its answer code before it hears what may be wrong: 2 min. */
+  pastePickupMs: 2 * 60_000,
   /** How long a peer-assisted (guest↔guest) link may take to open. */
   linkTimeoutMs: 30_000,
   /** How long survivors gather candidacies after losing the host. */
@@ -229,7 +233,7 @@ export interface Settings {
 
 export function resolveSettings(options: SessionSyncOptions): Settings {
   const timers = { ...DEFAULT_TIMERS }
-  for (const key of ['inviteTtlMs', 'maxInviteUrlLength', 'joinTimeoutMs', 'relayPickupMs', 'linkTimeoutMs', 'electionTimeoutMs', 'meshLimit'] as const) {
+  for (const key of ['inviteTtlMs', 'maxInviteUrlLength', 'joinTimeoutMs', 'relayPickupMs', 'pastePickupMs', 'linkTimeoutMs', 'electionTimeoutMs', 'meshLimit'] as const) {
     const value = options[key]
     if (value !== undefined) timers[key] = value
   }
