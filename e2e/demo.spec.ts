@@ -245,6 +245,44 @@ function expectClose(a: { x: number; y: number; w: number; h: number }, b: { x: 
   for (const k of ['x', 'y', 'w', 'h'] as const) expect(a[k]).toBeCloseTo(b[k], 4)
 }
 
+type Rect = { x: number; y: number; w: number; h: number }
+
+/**
+ * A peer's outline on a viewer's navigator as drawn (page pixels, and its colour), beside
+ * where `view` (viewport coordinates) falls on that navigator; null when there is none.
+ */
+const outlineOn = (page: Page, viewer: ViewerKey, peerId: string, view: Rect) =>
+  page.evaluate(
+    ([id, peerId, view]) => {
+      const osd = window.demo.viewers.find((v) => v.uniqueId === id)!.osd
+      const el = osd.element.querySelector<HTMLElement>(`.navigator .peer-outline[data-peer-id="${peerId}"]`)
+      if (!el) return null
+      const nav = osd.navigator
+      // An OpenSeadragon Point without importing OpenSeadragon into the page.
+      const point = (x: number, y: number) => Object.assign(nav.viewport.getCenter(true), { x, y })
+      const origin = nav.canvas.getBoundingClientRect()
+      const topLeft = nav.viewport.pixelFromPoint(point(view.x, view.y), true)
+      const size = nav.viewport.deltaPixelsFromPointsNoRotate(point(view.w, view.h), true)
+      const box = el.getBoundingClientRect()
+      return {
+        drawn: { x: box.left, y: box.top, w: box.width, h: box.height },
+        expected: { x: origin.left + topLeft.x, y: origin.top + topLeft.y, w: size.x, h: size.y },
+        colour: getComputedStyle(el.firstElementChild!).outlineColor,
+        visible: el.offsetParent !== null,
+      }
+    },
+    [viewerIdOf(viewer), peerId, view] as const,
+  )
+
+/** How far (page pixels) a peer's outline is from where `view` falls; Infinity when none is drawn. */
+async function outlineMiss(page: Page, viewer: ViewerKey, peerId: string, view: Rect): Promise<number> {
+  const outline = await outlineOn(page, viewer, peerId, view)
+  if (!outline?.visible) return Infinity
+  return Math.max(...(['x', 'y', 'w', 'h'] as const).map((k) => Math.abs(outline.drawn[k] - outline.expected[k])))
+}
+
+const swatchOf = (page: Page, peerId: string) => page.locator(`#peers li[data-peer-id="${peerId}"] .swatch`).evaluate((el) => getComputedStyle(el).backgroundColor)
+
 /** Presses Tab until the element matching `selector` has the focus (at most `max` times). */
 async function tabTo(page: Page, selector: string, max = 120): Promise<void> {
   for (let i = 0; i < max; i++) {
@@ -1118,6 +1156,124 @@ test.describe('demo app, driven through its UI', () => {
     await expect(guest.page.locator('#peers li[data-rank="0"] .badge.stale')).toHaveCount(0)
     await expect(guest.page.locator('#role')).toHaveText('guest')
     expectNoProblems([host, guest])
+  })
+  test('where others look: outlines on the navigator in each peer’s colour; the host brings everyone to its view (a guest cannot); Catching up… on a long stream', async ({ newPeerContext }) => {
+    // Three page loads and two pairings on two busy cores.
+    test.setTimeout(120_000)
+    const person = async () => open(await newPeerContext())
+    const [alice, bob, carol] = await Promise.all([person(), person(), person()])
+    await startHosting(alice, 'Alice')
+    await expect(alice.page.locator('#bring-here')).toBeHidden()
+    await joinFromLink(bob, await createInvite(alice), 'Bob')
+    await admit(alice, bob, 'Bob')
+    await joinFromLink(carol, await createInvite(alice), 'Carol')
+    await admit(alice, carol, 'Carol')
+    await expectPeople([alice, bob, carol], ['Alice', 'Bob', 'Carol'])
+    const [bobId, carolId] = await Promise.all([bob, carol].map((p) => p.page.evaluate(() => window.SESSION!.getSelf().id)))
+    // Only the host has the button; the guests follow her view.
+    await expect(alice.page.locator('#bring-here')).toBeVisible()
+    for (const { page } of [bob, carol]) await expect(page.locator('#bring-here')).toBeHidden()
+
+    // Bob zooms slide A himself: his view is outlined on the others' navigators of slide A,
+    // where he looks, in his colour; not on slide B's.
+    await bob.page.locator('#viewer-a [role=application]').focus()
+    for (const key of ['Equal', 'Equal', 'Equal', 'KeyW']) {
+      const moved = settled(bob.page, 'a')
+      await bob.page.keyboard.press(key)
+      await moved
+    }
+    const bobsView = await boundsOf(bob.page, 'a')
+    for (const { page } of [alice, carol]) {
+      await expect.poll(() => outlineMiss(page, 'a', bobId!, bobsView), 'Bob’s outline on slide A').toBeLessThan(2)
+      expect((await outlineOn(page, 'a', bobId!, bobsView))!.colour).toBe(await swatchOf(page, bobId!))
+      await expect(page.locator(`#viewer-b .peer-outline[data-peer-id="${bobId}"]`)).toHaveCount(0)
+    }
+    expect(await swatchOf(alice.page, bobId!)).not.toBe(await swatchOf(alice.page, carolId!))
+    await shot(alice, 'outline-on-navigator')
+
+    // Carol follows Bob. Alice zooms slide B and pans slide A, then brings everyone to her view.
+    const bobAvatar = carol.page.locator(`#avatars li[data-peer-id="${bobId}"] button.face`)
+    await bobAvatar.click()
+    await expect(bobAvatar).toHaveAttribute('aria-pressed', 'true')
+    await expect.poll(async () => (await boundsOf(carol.page, 'a')).w).toBeCloseTo(bobsView.w, 4)
+    for (const [viewer, key] of [['b', 'Equal'], ['a', 'ArrowRight']] as const) {
+      await alice.page.locator(`#viewer-${viewer} [role=application]`).focus()
+      const moved = settled(alice.page, viewer)
+      await alice.page.keyboard.press(key)
+      await moved
+    }
+    const alicesView = { a: await boundsOf(alice.page, 'a'), b: await boundsOf(alice.page, 'b') }
+    expect(Math.abs(alicesView.a.x - bobsView.x)).toBeGreaterThan(0.01)
+    await alice.page.locator('#bring-here').click()
+    for (const { page } of [bob, carol]) {
+      for (const viewer of ['a', 'b'] as const) {
+        await expect.poll(async () => Math.abs((await boundsOf(page, viewer)).x - alicesView[viewer].x), `slide ${viewer} brought`).toBeLessThan(1e-4)
+        expectClose(await boundsOf(page, viewer), alicesView[viewer])
+      }
+    }
+    // Carol no longer follows Bob, and is told why; Bob, who followed nobody, is told too.
+    await expect(bobAvatar).toHaveAttribute('aria-pressed', 'false')
+    expect(await carol.page.evaluate(() => window.demo.views.followedId())).toBeNull()
+    await expect.poll(async () => (await noticesOf(carol)).at(-1)).toBe('Alice brought everyone to their view — no longer following Bob')
+    await expect.poll(async () => (await noticesOf(bob)).at(-1)).toBe('Alice brought everyone to their view')
+    await expect.poll(async () => (await noticesOf(alice)).at(-1)).toBe('You brought everyone to your view')
+    // Where they look now is where Alice looks, and her navigator shows it.
+    for (const peerId of [bobId!, carolId!]) await expect.poll(() => outlineMiss(alice.page, 'a', peerId, alicesView.a)).toBeLessThan(2)
+    await shot(carol, 'brought-to-host-view')
+    await shot(alice, 'outlines-after-bringing-everyone')
+
+    // A guest cannot bring anyone anywhere: the button is not his and the call does nothing;
+    // a summon forged by modified code is taken as his view only (his outline moves), never obeyed.
+    expect(await bob.page.evaluate(() => window.demo.views.bringEveryoneHere())).toBe(false)
+    const forged = { x: 0.05, y: 0.05, w: 0.3, h: 0.2 }
+    const noticesBefore = { alice: await noticesOf(alice), carol: await noticesOf(carol) }
+    await bob.page.evaluate((view) => {
+      const sync = window.demo.views as unknown as { viewport: { emit(delta: object): void } }
+      sync.viewport.emit({ viewerId: 'slide-a', ...view, r: 0, summon: Date.now() + 1e6 })
+    }, forged)
+    for (const { page } of [alice, carol]) {
+      await expect.poll(() => outlineMiss(page, 'a', bobId!, forged), 'the forged view arrived').toBeLessThan(2)
+      expectClose(await boundsOf(page, 'a'), alicesView.a)
+    }
+    expect(await noticesOf(alice)).toEqual(noticesBefore.alice)
+    expect(await noticesOf(carol)).toEqual(noticesBefore.carol)
+
+    // Bob leaves: his outlines go from every navigator, and the others' from his; Carol's stays.
+    await expect(bob.page.locator('.peer-outline')).not.toHaveCount(0)
+    await bob.page.locator('#leave').click()
+    await expect(bob.page.locator('#state')).toHaveText('idle')
+    await expect(bob.page.locator('.peer-outline')).toHaveCount(0)
+    for (const { page } of [alice, carol]) await expect(page.locator(`.peer-outline[data-peer-id="${bobId}"]`)).toHaveCount(0)
+    await expect(alice.page.locator(`#viewer-a .peer-outline[data-peer-id="${carolId}"]`)).toHaveCount(1)
+    // Carol follows Alice again: she no longer looks for herself, and her outline goes.
+    await carol.page.locator('#follow-host').check()
+    await expect(alice.page.locator(`.peer-outline[data-peer-id="${carolId}"]`)).toHaveCount(0)
+
+    // A long stream of small changes reaches Carol faster than her page applies them (a test
+    // module holds the first until released): "Catching up…" while she is behind, gone after.
+    await carol.page.evaluate(() => {
+      const w = window as unknown as { release: () => void; catchingUpEvents: unknown[] }
+      const held = new Promise<void>((resolve) => (w.release = resolve))
+      w.catchingUpEvents = []
+      window.SESSION!.on('session-catching-up', (event) => w.catchingUpEvents.push(event))
+      let applied = 0
+      window.SESSION!.registerProvider({
+        id: 'e2e-stream', scope: 'global', snapshot: () => null, applySnapshot: () => {}, subscribe: () => () => {},
+        applyDelta: () => (applied++ === 0 ? held : undefined),
+      })
+    })
+    await alice.page.evaluate(() => {
+      let emit: (delta: object) => void = () => {}
+      window.SESSION!.registerProvider({ id: 'e2e-stream', scope: 'global', snapshot: () => null, applySnapshot: () => {}, subscribe: (e) => ((emit = e), () => {}), applyDelta: () => {} })
+      for (let i = 0; i < 300; i++) emit({ kind: 'tick', payload: i })
+    })
+    await expect(carol.page.locator('#catching-up')).toBeVisible()
+    await shot(carol, 'catching-up-stream')
+    await carol.page.evaluate(() => (window as unknown as { release: () => void }).release())
+    await expect(carol.page.locator('#catching-up')).toBeHidden()
+    expect(await carol.page.evaluate(() => (window as unknown as { catchingUpEvents: unknown[] }).catchingUpEvents)).toEqual([{ behind: true, pending: 100 }, { behind: false, pending: 10 }])
+    for (const { page } of [alice, carol]) await expect(page.locator('#state')).toHaveText('connected')
+    expectNoProblems([alice, bob, carol])
   })
 })
 

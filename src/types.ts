@@ -243,6 +243,20 @@ export type SessionEvents = {
   }
   /** Guest: bytes of the host's snapshot so far, for a progress bar. */
   'session-bootstrap-progress': TransferProgress
+  /**
+   * This page has fallen behind on what it received (`behind: true`: many changes wait to be
+   * applied, or some have waited long), and later has caught up (`behind: false`). Show
+   * "Catching up…" meanwhile, rather than a page that seems stuck. Raised only when that
+   * changes, with hysteresis (bounds in `DEFAULT_BACKLOG`); a session's end ends it too,
+   * without this event. Mostly a guest's (a long stream of the host's changes); a host's
+   * queue of guests' changes counts alike.
+   */
+  'session-catching-up': {
+    /** Behind now, or caught up again. */
+    behind: boolean
+    /** Messages waiting to be handled (or being handled) at that moment. */
+    pending: number
+  }
   /** Guest: every provider has its state from the host's snapshot. */
   'session-bootstrap-complete': {
     /** How many provider (and viewer) states the snapshot held. */

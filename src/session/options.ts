@@ -8,6 +8,7 @@ import type { Clock } from '../runtime/clock.js'
 import type { Random } from '../runtime/random.js'
 import type { Transport } from '../transport/transport.js'
 import type { AppEventBus } from './events.js'
+import type { BacklogBounds } from './backlog.js'
 import type { SessionAccess, SessionIntent } from '../types.js'
 import type { PeerInfo } from '../wire/messages.js'
 
@@ -215,6 +216,13 @@ export const DEFAULT_TIMERS = {
 }
 
 export type SessionTimers = typeof DEFAULT_TIMERS
+
+/**
+ * When a page is behind on what it received (`session-catching-up`): 100 messages waiting, or
+ * more than 10 for a second without a break; caught up again at 10. A burst of small changes
+ * a page handles within a few frames never shows.
+ */
+export const DEFAULT_BACKLOG: BacklogBounds = { behindAt: 100, caughtUpAt: 10, busyMs: 1_000 }
 
 /** Options with every default filled in. */
 export interface Settings {
