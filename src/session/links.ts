@@ -103,18 +103,31 @@ export class Links<V extends SessionViewer = SessionViewer> extends Part<V> {
   private decode(conn: Conn, data: LinkMessage): WireMessage | undefined {
     let message: WireMessage
     try {
-      message = decodeMessage(data, this.core.limits.maxMessageBytes)
+      message = decodeMessage(data, this.largestFrom(conn))
     } catch (error) {
       const code = error instanceof WireError ? error.code : 'wire-malformed'
       this.core.diagnostic(code, `Dropped a message from ${conn.peerId ?? 'an unadmitted link'}: ${(error as Error).message}`, { peerId: conn.peerId ?? undefined, error })
       return undefined
     }
-    if (SINGLE_CHANGES.has(message.t) && (typeof data === 'string' ? utf8Over(data, this.core.limits.maxDeltaBytes + ENVELOPE_BYTES) : data.byteLength > this.core.limits.maxDeltaBytes + ENVELOPE_BYTES)) {
+    if (SINGLE_CHANGES.has(message.t) && (typeof data === 'string' ? utf8Over(data, this.singleChangeBytes) : data.byteLength > this.singleChangeBytes)) {
       this.core.diagnostic('payload-too-large', `Dropped a "${message.t}" of ${byteSize(data)} bytes from ${conn.peerId ?? 'an unadmitted link'}: changes are limited to ${this.core.limits.maxDeltaBytes} bytes.`, { peerId: conn.peerId ?? undefined })
       return undefined
     }
     if (message.t === 'delta') this.core.received.set(message, data)
     return message
+  }
+
+  private get singleChangeBytes(): number {
+    return this.core.limits.maxDeltaBytes + ENVELOPE_BYTES
+  }
+
+  /**
+   * The largest message worth decoding from this link. Only our host sends more than one
+   * change at a time (snapshots, resets); from anyone else a larger message is refused
+   * before it is parsed, so a guest cannot make its peers decode 32 MiB of JSON.
+   */
+  private largestFrom(conn: Conn): number {
+    return this.s.role === 'guest' && conn === this.s.hostConn ? this.core.limits.maxMessageBytes : Math.min(this.singleChangeBytes, this.core.limits.maxMessageBytes)
   }
 
   /**
@@ -125,6 +138,7 @@ export class Links<V extends SessionViewer = SessionViewer> extends Part<V> {
   serial(task: () => void | Promise<void>, inline = false): void {
     const session = this.s
     session.tasks.push(task)
+    session.backlog.grew(++session.queued)
     if (session.draining) return
     session.draining = true
     session.busySince = this.core.clock.now()
@@ -140,20 +154,23 @@ export class Links<V extends SessionViewer = SessionViewer> extends Part<V> {
       if (pause) return void pause.then(() => this.drain(session))
       const task = tasks[session.nextTask]!
       tasks[session.nextTask++] = noTask // let it go: a long burst's closures are not kept to its end
-      let result: void | Promise<void>
+      let result: void | Promise<void> = undefined
       try {
         result = this.current(session) ? task() : undefined
       } catch (error) {
         this.internalError(error)
-        continue
       }
       if (result) {
-        const resume = () => this.drain(session)
+        const resume = () => {
+          session.backlog.shrank(--session.queued)
+          this.drain(session)
+        }
         return void result.then(resume, (error: unknown) => {
           this.internalError(error)
           resume()
         })
       }
+      session.backlog.shrank(--session.queued)
     }
     tasks.length = 0
     session.nextTask = 0
@@ -171,7 +188,9 @@ export class Links<V extends SessionViewer = SessionViewer> extends Part<V> {
    */
   breathe(session: Session = this.s): Promise<void> | void {
     const clock = this.core.clock
-    if (clock.now() - session.busySince < SLICE_MS) return
+    const now = clock.now()
+    if (now - session.busySince < SLICE_MS) return
+    session.backlog.sliced(session.queued, now)
     const pause = clock.yield ? clock.yield() : new Promise<void>((resolve) => clock.setTimeout(resolve, 0))
     return pause.then(() => void (session.busySince = clock.now()))
   }

@@ -5,6 +5,8 @@
 import { byteSize } from '../encoding/bytes.js'
 import type { PeerRole, SessionViewer } from '../types.js'
 import { wire } from '../wire/build.js'
+import { Backlog } from './backlog.js'
+import { DEFAULT_BACKLOG } from './options.js'
 import { Part, Session } from './state.js'
 
 export class Sessions<V extends SessionViewer = SessionViewer> extends Part<V> {
@@ -14,7 +16,10 @@ export class Sessions<V extends SessionViewer = SessionViewer> extends Part<V> {
       const data = received.get(delta)
       return data === undefined ? JSON.stringify(delta).length : byteSize(data)
     }
-    const session = new Session(sessionId, role, this.core.limits, weigh)
+    const backlog = new Backlog(DEFAULT_BACKLOG, this.core.clock, (behind, pending) => {
+      if (this.core.session === session) this.core.emit('session-catching-up', { behind, pending })
+    })
+    const session: Session = new Session(sessionId, role, this.core.limits, weigh, backlog)
     this.core.session = session
     this.parts.journaling.begin(session)
     // Our colour is the host's to give (a guest's comes with the roster).

@@ -11,6 +11,7 @@ import type { Random } from '../runtime/random.js'
 import type { Link, LinkMessage, LinkStats, PendingAnswer, PendingOffer, Transport } from '../transport/transport.js'
 import type { PeerRole, SessionAccess, SessionEvents, SessionViewer } from '../types.js'
 import type { MessageOf, PeerInfo } from '../wire/messages.js'
+import type { Backlog } from './backlog.js'
 import type { CoreEvents } from './events.js'
 import type { Lifecycle } from './lifecycle.js'
 import { BoundedMap, ENTRY_OVERHEAD, type LruMap, LruSet, PerPeer, weighString } from './bounded.js'
@@ -169,8 +170,9 @@ export class Session {
   /** Handlers waiting their turn (Links.serial): from `nextTask` on; one at a time, in arrival order, across async provider calls. */
   readonly tasks: Array<() => void | Promise<void>> = []
   nextTask = 0
-  /** Whether a handler runs or waits, and since when they have run without a break (see Links.breathe). */
+  /** Whether a handler runs or waits; how many wait or run (see Backlog), and since when they have run without a break (see Links.breathe). */
   draining = false
+  queued = 0
   busySince = 0
   /** Intent ids applied (dedupe), and the last view counter per (origin, provider, viewer). */
   readonly seen: LruSet<string>
@@ -191,6 +193,8 @@ export class Session {
     limits: SessionLimits,
     /** A received delta's size as it came (see Core.received). */
     sizeOf: (delta: MessageOf<'delta'>) => number,
+    /** Whether the queue of handlers is behind (`session-catching-up`). */
+    readonly backlog: Backlog,
   ) {
     this.role = role
     const budget = budgetsOf(limits)
