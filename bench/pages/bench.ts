@@ -471,7 +471,7 @@ const bench = {
     let delivered = 0
     const guestLink = linkOf(guest.c, host.c.getSelf().id)!
     // simple-peer listens through `onmessage`; wrap it so the stamps are taken before its handler runs
-    // (which handles a lone message at once, up to applyDelta).
+    // (the link, the serial queue and the handler up to applyDelta come after).
     const channel = channelOf(guestLink)
     const handler = channel?.onmessage
     if (channel && handler) {

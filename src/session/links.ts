@@ -90,7 +90,7 @@ export class Links<V extends SessionViewer = SessionViewer> extends Part<V> {
     // Liveness is answered at once; everything else waits for the messages before it, whose
     // handlers may change who may send what (a new host's hello, then its orders). It is
     // decoded in its turn too, so a batch of thousands is decoded in slices (see breathe).
-    if (!isLiveness(data)) return this.serial(() => this.decodeAndDispatch(conn, data), true)
+    if (!isLiveness(data)) return this.serial(() => this.decodeAndDispatch(conn, data))
     const message = this.decode(conn, data)
     if (message) void this.parts.router.dispatch(conn, message)
   }
@@ -131,19 +131,18 @@ export class Links<V extends SessionViewer = SessionViewer> extends Part<V> {
   }
 
   /**
-   * Runs handlers one at a time, in arrival order, across async provider calls. `inline`:
-   * with nothing queued, the task runs now, in this task, not a microtask later (a received
-   * message, on the hot path; a transport hands over at most a frame's messages per task).
+   * Runs handlers one at a time, in arrival order, across async provider calls: from a
+   * plain array, one promise reaction per handler that returns a promise and none for one
+   * that does not.
    */
-  serial(task: () => void | Promise<void>, inline = false): void {
+  serial(task: () => void | Promise<void>): void {
     const session = this.s
     session.tasks.push(task)
     session.backlog.grew(++session.queued)
     if (session.draining) return
     session.draining = true
     session.busySince = this.core.clock.now()
-    if (inline) this.drain(session)
-    else queueMicrotask(() => this.drain(session))
+    queueMicrotask(() => this.drain(session))
   }
 
   /** Runs queued handlers until none is left; one that returns a promise resumes the queue when it settles. */
