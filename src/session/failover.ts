@@ -102,12 +102,16 @@ export class Failover<V extends SessionViewer = SessionViewer> extends Part<V> {
     this.maybeTakeOver()
   }
 
-  /** Decides as soon as every survivor this peer is linked to has stood (or said the host lives). */
+  /**
+   * Decides as soon as every survivor this peer is linked to has stood. One that said the
+   * host lives may be about to lose it too (a goodbye reaches peers moments apart): its
+   * candidacy may still come, so it is waited for until the election's timer.
+   */
   maybeDecide(): void {
     const election = this.s.election
     if (!election || election.backed) return
     const linked = [...this.s.conns].filter((c) => c.peerId && !c.fenced && election.quorum.members.has(c.peerId))
-    if (linked.every((c) => election.votes.has(c.peerId!) || election.alive.has(c.peerId!))) this.decide()
+    if (linked.every((c) => election.votes.has(c.peerId!))) this.decide()
   }
 
   /** Backs the best-ranked eligible candidate heard, once; if that is us, we gather backing. */
