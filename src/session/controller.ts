@@ -39,6 +39,8 @@ import { registerCore } from './internals.js'
 import { Invites } from './invites.js'
 import type { ResumeResult } from '../journal/store.js'
 import { Journaling } from './journaling.js'
+import { Participants } from './participants.js'
+import { Readmission } from './readmission.js'
 import { type SessionStats, sessionStats } from './stats.js'
 import { Lifecycle, type SessionState } from './lifecycle.js'
 import { Links } from './links.js'
@@ -98,7 +100,10 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
       session: null,
       ended: null,
       parts,
-      emit: (type, payload) => this.emit(type, payload),
+      emit: (type, payload) => {
+        parts.participants.heard(type, payload)
+        this.emit(type, payload)
+      },
       diagnostic: (code, message, extra = {}) => this.emit('session-diagnostic', { code, message, ...stripUndefined(extra) }),
       setRole: (role) => parts.sessions.setRole(role),
       finish: (reason) => parts.sessions.finish(reason),
@@ -120,12 +125,14 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
       invites: new Invites(core),
       resync: new Resync(core),
       journaling: new Journaling(core),
+      readmission: new Readmission(core),
+      participants: new Participants(core),
       sessions: new Sessions(core),
     } satisfies Parts<V>)
     this.core = core
     this.saved = lazySavedSessions({
       journal: () => parts.journaling.journal(),
-      current: () => parts.journaling.stateNow(),
+      current: () => parts.participants.stateNow(),
       open: (saved) => parts.journaling.openSaved(saved.entries, () => this.start()),
       now: () => core.clock.now(),
     })
@@ -321,7 +328,7 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     this.core.lifecycle.to('hosting')
     this.parts.bridge.subscribeAll()
     this.parts.liveness.scheduleHeartbeat()
-    this.emit('session-started', { sessionId: session.sessionId, role: 'host', self: this.getSelf() })
+    this.core.emit('session-started', { sessionId: session.sessionId, role: 'host', self: this.getSelf() })
   }
 
   /**

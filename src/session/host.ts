@@ -25,11 +25,17 @@ export class HostSide<V extends SessionViewer = SessionViewer> extends Part<V> {
       this.core.diagnostic('join-refused', `Refused a join for invite ${message.inviteId} on a link opened for another invite.`)
       return this.parts.links.detach(conn, 'wrong-invite')
     }
-    if (user.id === this.core.self.id || this.s.peers.has(user.id)) {
-      this.core.diagnostic('join-refused', `Refused a join from "${user.name}": user id ${user.id} is already in the session.`)
-      return this.parts.links.detach(conn, 'duplicate-user')
+    const returning = this.parts.readmission.returning(conn, user.id, message.resume?.token)
+    if (returning === 'duplicate') {
+      this.core.diagnostic('join-refused', `Refused a join from "${user.name}": user id ${user.id} is already in the session, and did not prove it is the same peer.`)
+      return this.turnAway(conn, user, 'duplicate-user')
     }
     if (this.core.removed.has(user.id)) return this.turnAway(conn, user, 'removed')
+    if (returning === 'back') {
+      // The same peer, back from a crash or a sleep (its token proves it): its old link goes, and the admit hook let it in already.
+      this.dropPeer(user.id, 'resumed')
+      return this.admit(conn, user, message.resume)
+    }
     const admit = this.core.options.admit
     if (admit) {
       // Asking may take a person's time: never hold up the session while they decide.
@@ -62,6 +68,7 @@ export class HostSide<V extends SessionViewer = SessionViewer> extends Part<V> {
     // the others cannot see (they would elect by a smaller roster than ours).
     if (this.s.isolatedSince !== null) return this.turnAway(conn, user, 'cut-off')
     const peer: PeerInfo = { id: user.id, name: user.name, role: 'guest', color: this.colourFor(user.id), ...(conn.access === 'viewer' ? { access: 'viewer' as const } : {}) }
+    this.parts.readmission.closeOldLinks(conn, peer.id)
     conn.peerId = peer.id
     conn.admittedAt = this.core.clock.now()
     this.s.peers.set(peer.id, peer)
@@ -69,7 +76,7 @@ export class HostSide<V extends SessionViewer = SessionViewer> extends Part<V> {
     this.s.rank.push(peer.id)
     this.parts.mesh.setTopology()
     this.core.formerNames.set(peer.id, peer.name)
-    this.sendHello(conn)
+    this.sendHello(conn, undefined, this.parts.readmission.issue(peer.id))
     this.parts.links.broadcast(this.rosterMessage(), conn)
     if (this.core.lifecycle.state === 'hosting') this.core.lifecycle.to('connected')
     this.core.emit('session-peer-joined', { peer })
@@ -90,7 +97,7 @@ export class HostSide<V extends SessionViewer = SessionViewer> extends Part<V> {
   }
 
   rosterMessage(): WireMessage {
-    return wire.roster({ rank: this.s.rank, peers: this.rosterPeers(), mesh: this.s.mesh })
+    return wire.roster({ rank: this.s.rank, peers: this.rosterPeers(), mesh: this.s.mesh, keys: this.parts.readmission.keys() })
   }
 
   private rosterPeers(): PeerInfo[] {
@@ -190,6 +197,7 @@ export class HostSide<V extends SessionViewer = SessionViewer> extends Part<V> {
   kick(peerId: string, reason = 'removed'): void {
     if (this.s.role !== 'host') throw new SessionStateError('not-host', 'Only the host can remove a peer.')
     this.core.removed.touch(peerId)
+    this.parts.readmission.forget(peerId)
     const conn = this.s.connOf(peerId)
     if (conn) {
       this.parts.links.sendTo(conn, wire.end({ reason }))
@@ -293,12 +301,14 @@ export class HostSide<V extends SessionViewer = SessionViewer> extends Part<V> {
     this.parts.liveness.updateConnectivity()
   }
 
-  sendHello(conn: Conn, digest?: { digest: string; seq: number }): void {
+  /** `token`: the resume token of a guest just admitted, for it alone. */
+  sendHello(conn: Conn, digest?: { digest: string; seq: number }, token?: string): void {
     this.parts.links.sendTo(conn, wire.hello({
       sessionId: this.s.sessionId, epoch: this.s.epoch, hostId: this.core.self.id,
-      rank: this.s.rank, peers: this.rosterPeers(), mesh: this.s.mesh, seq: this.s.seq,
+      rank: this.s.rank, peers: this.rosterPeers(), mesh: this.s.mesh, seq: this.s.seq, keys: this.parts.readmission.keys(),
       ...(digest ? { digest: digest.digest, digestSeq: digest.seq } : {}),
       ...(this.s.forkSeq !== null ? { forkSeq: this.s.forkSeq } : {}),
+      ...(token !== undefined ? { token } : {}),
     }))
   }
 }

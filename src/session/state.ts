@@ -13,11 +13,14 @@ import type { PeerRole, SessionAccess, SessionEvents, SessionViewer } from '../t
 import type { MessageOf, PeerInfo } from '../wire/messages.js'
 import type { CoreEvents } from './events.js'
 import type { Lifecycle } from './lifecycle.js'
-import { BoundedMap, ENTRY_OVERHEAD, type LruMap, LruSet, PerPeer, weighString } from './bounded.js'
+import { BoundedMap, ENTRY_OVERHEAD, LruMap, LruSet, PerPeer, weighString } from './bounded.js'
 import { budgetsOf, type HeartbeatOptions, type SessionLimits, type SessionSyncOptions, type SessionTimers } from './options.js'
 import { Outbox } from './outbox.js'
 import type { Parts } from './parts.js'
 import { ReplayLog } from './replay-log.js'
+
+/** Resume-token hashes kept per session: as many as a roster may list. */
+const MAX_RESUME_KEYS = 256
 
 /** One link to another peer, before and after we know who is on the other end. */
 export interface Conn {
@@ -138,6 +141,13 @@ export class Session {
   readonly departed = new Map<string, { admittedAt: number; since: number; at: number }>()
   /** Host: who told us they follow another host (`hostId@epoch`): a majority makes that host real. */
   readonly movedOn = new Map<string, Set<string>>()
+  /**
+   * Per guest, the hash of its resume token: issued by the host, replicated in the roster so
+   * a successor can check it too. Only hashes: knowing them lets no one resume as another.
+   */
+  readonly resumeKeys = new LruMap<string, string>(MAX_RESUME_KEYS)
+  /** Guest: the resume token our host gave us at admission (journaled with our identity). */
+  resumeToken: string | null = null
   /** The digest (and the sequence number it describes) this host announced when it took over. */
   lastDigest: { digest: string; seq: number } | undefined
   /** Follower: the new host's digest, to compare once we reach its sequence number. */

@@ -32,6 +32,10 @@ const payload = v.pipe(
   v.check(viewerKey, `viewer id longer than ${MAX_ID} characters`),
 )
 const role = v.picklist(['host', 'guest'])
+/** A resume token's hash (SHA-256, first 128 bits, hex): what the host's successors keep of a guest's token. */
+const tokenHash = v.pipe(v.string(), v.regex(/^[0-9a-f]{32}$/))
+/** Per admitted guest, the hash of the resume token it holds: a new host checks a returning guest's token by it. */
+const resumeKeys = v.optional(v.pipe(v.array(v.tuple([id, tokenHash])), v.maxLength(MAX_PEERS)))
 
 export const peerInfoSchema = v.object({
   id,
@@ -58,8 +62,12 @@ const join = v.object({
   ...header('join'),
   inviteId: id,
   user: peerInfoSchema,
-  /** A reloaded peer back with its journal: it holds the session up to `seq` of `epoch`, and needs only what came after. */
-  resume: v.optional(v.object({ epoch: count, seq: count })),
+  /**
+   * A reloaded peer back with its journal: it holds the session up to `seq` of `epoch`, and
+   * needs only what came after. `token`, the secret its host gave it at admission, lets its
+   * new link replace an old one the host still holds (a crash, a sleep: no goodbye was sent).
+   */
+  resume: v.optional(v.object({ epoch: count, seq: count, token: v.optional(id) })),
 })
 
 /** Host → guest: the session as it stands; a snapshot follows. */
@@ -80,6 +88,9 @@ const hello = v.object({
   digestSeq: v.optional(count),
   /** The sequence number this host's epoch began after: older-epoch deltas past it are not in its lineage. */
   forkSeq: v.optional(count),
+  /** To a guest just admitted: its resume token, secret, single-use (a later admission gives a new one). */
+  token: v.optional(id),
+  keys: resumeKeys,
 })
 
 /** Host → guest: every provider's state at host sequence `seq`. */
@@ -137,6 +148,7 @@ const roster = v.object({
   rank: v.pipe(v.array(id), v.maxLength(MAX_PEERS)),
   peers: v.pipe(v.array(peerInfoSchema), v.maxLength(MAX_PEERS)),
   mesh: v.boolean(),
+  keys: resumeKeys,
 })
 
 /** Peer-assisted signalling, host → guest: open a link to `peer`; you make the offer. */
