@@ -7,9 +7,17 @@
  * can check a returning guest's token too. A join that presents the right token replaces the
  * old link the host still holds; one without it is a duplicate, as before. A token is used once:
  * the admission it buys gives a new one.
+ *
+ * With no relay, a reloaded page needs a fresh invite, and any peer may give one: a guest's
+ * invite lets only a returning peer through (the host alone admits newcomers). The resumer
+ * joins the guest; the guest asks it for an offer of a link to the host (`door`), passes its
+ * `knock` (offer, word and token) to the host, and the host's answer back (`door`). The host
+ * checks the token before it answers; the join on the new link needs no other proof.
  */
 import { sha256 } from '@noble/hashes/sha2'
+import type { PendingAnswer } from '../transport/transport.js'
 import type { SessionViewer } from '../types.js'
+import { wire } from '../wire/build.js'
 import type { MessageOf } from '../wire/messages.js'
 import { type Conn, Part } from './state.js'
 
@@ -62,17 +70,135 @@ export class Readmission<V extends SessionViewer = SessionViewer> extends Part<V
    */
   returning(conn: Conn, userId: string, token: string | undefined): Return {
     if (userId === this.core.self.id) return 'duplicate'
+    // A link opened for a knock whose token we checked: for that user alone.
+    if (conn.vouched !== undefined) return conn.vouched === userId ? 'back' : 'duplicate'
     const here = this.s.peers.has(userId) || [...this.s.conns].some((c) => c !== conn && c.peerId === userId && !c.fenced)
     if (!here) return 'new'
+    return this.redeem(userId, token) ? 'back' : 'duplicate'
+  }
+
+  /** Whether `token` is `userId`'s; if so, it is spent. */
+  private redeem(userId: string, token: string | undefined): boolean {
     const key = this.s.resumeKeys.get(userId)
-    if (token === undefined || key === undefined || !sameHash(hashOf(token), key)) return 'duplicate'
+    if (token === undefined || key === undefined || !sameHash(hashOf(token), key)) return false
     this.s.resumeKeys.delete(userId)
-    return 'back'
+    return true
   }
 
   /** Host: the links a peer being admitted left behind (dead, or fenced) go; the new one replaces them. */
   closeOldLinks(conn: Conn, userId: string): void {
     for (const old of [...this.s.conns]) if (old !== conn && old.peerId === userId) this.parts.links.detach(old, 'resumed')
+  }
+
+  // ---------------------------------------------------------------- coming back through a guest
+
+  /** Guest: a peer joined through our invite. Only a returning one may (it proves it to the host): ask it for its knock. */
+  onJoinThroughUs(conn: Conn, message: MessageOf<'join'>): void {
+    conn.joined = true
+    if (message.inviteId !== conn.inviteId || message.resume?.token === undefined) {
+      this.core.diagnostic('join-refused', `Refused "${message.user.name}": an invite of a guest lets only a peer coming back through.`, { peerId: message.user.id })
+      this.parts.links.sendTo(conn, wire.end({ reason: 'guest-invite' }))
+      return this.parts.links.detach(conn, 'guest-invite')
+    }
+    conn.knocker = message.user.id
+    this.parts.links.sendTo(conn, wire.door({ peer: message.user.id }))
+  }
+
+  /** A knock: a guest passes it on to its host; the host answers it. */
+  onKnock(conn: Conn, message: MessageOf<'knock'>): void | Promise<void> {
+    if (this.s.role === 'host') return this.answerKnock(conn, message)
+    if (!this.s.hostConn) return this.parts.links.sendTo(conn, wire.door({ peer: message.user.id, reason: 'no-host' }))
+    this.s.knocks.set(message.user.id, conn)
+    this.parts.links.sendTo(this.s.hostConn, message)
+  }
+
+  /**
+   * Host: a peer knocks through one of our guests (or through us, had we been a guest when it
+   * joined). Its token must be the one we (or the host before us) gave it; then we answer its
+   * offer, and the link that opens is for it alone.
+   */
+  private async answerKnock(conn: Conn, message: MessageOf<'knock'>): Promise<void> {
+    const user = message.user
+    const refuse = (reason: string) => this.parts.links.sendTo(conn, wire.door({ peer: user.id, reason }))
+    if (!this.parts.host.withinBudget(conn, 'signal')) return this.parts.host.overBudget(conn, 'signal')
+    if (this.core.removed.has(user.id)) return refuse('removed')
+    if (user.id === this.core.self.id || !this.redeem(user.id, message.resume.token)) {
+      this.core.diagnostic('join-refused', `Refused "${user.name}" coming back through ${conn.peerId}: no valid resume token.`, { peerId: user.id })
+      return refuse('duplicate-user')
+    }
+    const session = this.s
+    let pending: PendingAnswer
+    try {
+      pending = await this.core.transport.acceptOffer(message.signal)
+    } catch (error) {
+      this.core.diagnostic('link-failed', `Could not answer the offer of "${user.name}", coming back: ${(error as Error)?.message ?? String(error)}`, { peerId: user.id, error })
+      return refuse('link-failed')
+    }
+    if (!this.current(session)) return pending.cancel()
+    const doorId = this.core.random.id(this.core.timers.idSize)
+    const timer = this.core.clock.setTimeout(() => pending.cancel(), this.core.timers.linkTimeoutMs)
+    pending.link.then(
+      (link) => {
+        this.core.clock.clearTimeout(timer)
+        if (!this.current(session)) return link.close('session-ended')
+        const back = this.parts.links.attach(link, doorId)
+        back.vouched = user.id
+        back.access = this.s.successionAccess.get(user.id) ?? 'viewer'
+      },
+      () => this.core.clock.clearTimeout(timer),
+    )
+    this.parts.links.sendTo(conn, wire.door({ peer: user.id, inviteId: doorId, signal: pending.answer }))
+  }
+
+  /** A door: for a peer knocking through us (pass it on), or for us, coming back through a guest. */
+  onDoor(message: MessageOf<'door'>): void {
+    if (message.peer !== this.core.self.id) {
+      const knocker = this.s.knocks.get(message.peer)
+      if (!knocker || !this.s.conns.has(knocker)) return
+      this.parts.links.sendTo(knocker, message)
+      if (message.signal !== undefined || message.reason !== undefined) this.s.knocks.delete(message.peer)
+      return
+    }
+    // Ours only while we come back and no host has greeted us yet.
+    const via = this.s.hostConn
+    if (!via || this.s.hostId !== null) return
+    if (message.reason !== undefined) return this.core.finish(message.reason)
+    if (message.signal === undefined || message.inviteId === undefined) return this.knock(via)
+    this.enter(via, message.inviteId, message.signal)
+  }
+
+  /** Resumer: our offer of a link to the host, with our word and token, for the guest to pass on. */
+  private knock(via: Conn): void {
+    const claim = this.parts.journaling.resumeClaim()
+    const token = 'resume' in claim ? claim.resume.token : undefined
+    if (this.s.doorOffer || !('resume' in claim) || token === undefined) return
+    const session = this.s
+    this.core.transport.createOffer().then(
+      (pending) => {
+        if (!this.current(session) || this.s.hostConn !== via) return pending.cancel()
+        this.s.doorOffer = pending
+        this.parts.links.sendTo(via, wire.knock({ user: this.core.self, resume: { ...claim.resume, token }, signal: pending.offer }))
+      },
+      () => this.current(session) && this.core.finish('join-failed'),
+    )
+  }
+
+  /** Resumer: the host answered our offer: its link becomes our host link, and the guest's goes. */
+  private enter(via: Conn, inviteId: string, answer: string): void {
+    const offer = this.s.doorOffer
+    if (!offer) return
+    const session = this.s
+    offer.complete(answer).then(
+      (link) => {
+        if (!this.current(session) || this.s.hostConn !== via) return link.close('session-ended')
+        const conn = this.parts.links.attach(link)
+        this.s.hostConn = conn
+        this.s.doorOffer = null
+        this.parts.links.detach(via, 'through')
+        this.parts.links.sendTo(conn, wire.join({ inviteId, user: this.core.self, ...this.parts.journaling.resumeClaim() }))
+      },
+      () => this.current(session) && this.core.finish('join-failed'),
+    )
   }
 }
 

@@ -43,8 +43,12 @@ export interface Conn {
   probation?: boolean
   /** Host: when the peer was admitted (or taken back). */
   admittedAt?: number
-  /** Host: the link's JOIN has come (one per link). */
+  /** The link's JOIN has come (one per link). */
   joined?: boolean
+  /** Guest: the peer that joined through our invite, to come back through us. */
+  knocker?: string
+  /** Host: the link opened for a peer that proved it is coming back (its knock's token): its join needs no other proof. */
+  vouched?: string
   /** Host: since when this peer has been silent, or following another host. */
   awaySince?: number
   /** Guest: when we last told this (old host's) link whom we follow now. */
@@ -148,6 +152,10 @@ export class Session {
   readonly resumeKeys = new LruMap<string, string>(MAX_RESUME_KEYS)
   /** Guest: the resume token our host gave us at admission (journaled with our identity). */
   resumeToken: string | null = null
+  /** Guest: links of peers coming back through us, by user id, until their host's door is passed on. */
+  readonly knocks = new Map<string, Conn>()
+  /** Resumer coming back through a guest: our offer of a link to its host. */
+  doorOffer: PendingOffer | null = null
   /** The digest (and the sequence number it describes) this host announced when it took over. */
   lastDigest: { digest: string; seq: number } | undefined
   /** Follower: the new host's digest, to compare once we reach its sequence number. */

@@ -163,6 +163,31 @@ const signal = v.object({ ...header('signal'), to: id, kind: signalKind, signal:
 /** Host → guest: an offer or answer from `from`, relayed. Guests take these from their host only. */
 const relay = v.object({ ...header('relay'), from: id, kind: signalKind, signal: signalText })
 
+/**
+ * A peer coming back through a guest (a reloaded page with an invite of that guest's, not the
+ * host's): its offer of a link to the host and its word, with the token that proves it is the
+ * same peer. Resumer → that guest, then that guest → its host, unchanged.
+ */
+const knock = v.object({
+  ...header('knock'),
+  user: peerInfoSchema,
+  resume: v.object({ epoch: count, seq: count, token: id }),
+  signal: signalText,
+})
+
+/**
+ * Host → the guest a knock came through, then that guest → the resumer: the host's answer to
+ * its offer, and the id to name in its join on that link; or why not. From the guest alone,
+ * neither: send your knock (your offer to my host).
+ */
+const door = v.object({
+  ...header('door'),
+  peer: id,
+  signal: v.optional(signalText),
+  inviteId: v.optional(id),
+  reason: v.optional(reason),
+})
+
 /** Survivor → survivors, when the host is lost: I stand, at this epoch, having applied up to `seq`. */
 const candidate = v.object({
   ...header('candidate'),
@@ -189,7 +214,7 @@ const ping = v.object({ ...header('ping'), n: count })
 const pong = v.object({ ...header('pong'), n: count })
 
 export const wireMessageSchema = v.variant('t', [
-  join, hello, snapshot, view, intent, delta, ack, resend, roster, bye, end, ping, pong, connect, signal, relay, links, candidate, back, handover, forward, resync, reset,
+  join, hello, snapshot, view, intent, delta, ack, resend, roster, bye, end, ping, pong, connect, signal, relay, links, candidate, back, handover, forward, resync, reset, knock, door,
 ])
 
 export type WireMessage = v.InferOutput<typeof wireMessageSchema>

@@ -138,3 +138,61 @@ describe('resume tokens', () => {
     expect(sameHash(a, a.slice(0, 16))).toBe(false)
   })
 })
+
+describe('coming back through a guest', () => {
+  async function threePeers(seed: number) {
+    const s = new TestSession(seed)
+    const disks = { host: disk(), g1: disk(), g2: disk() }
+    const host = page(s, 'host', 'host', disks.host)
+    await host.controller.start()
+    const g1 = page(s, 'g1', 'g1', disks.g1)
+    const g2 = page(s, 'g2', 'g2', disks.g2)
+    await s.connect(host, g1)
+    await s.connect(host, g2)
+    return { s, disks, host, g1, g2 }
+  }
+
+  it('a crashed guest resumes through an invite of another guest: the host checks its token and links to it', async () => {
+    const { s, disks, host, g1, g2 } = await threePeers(21)
+    g2.kv.set('mine', 1)
+    await s.settle()
+    await g2.controller.flushJournal()
+    s.net.crash('g2')
+    host.kv.set('missed', 2)
+    await s.settle(100)
+    const reloaded = page(s, 'g2-reloaded', 'g2', disks.g2)
+    await resumeThrough(s, g1, reloaded)
+    expect(reloaded.controller.getState()).toBe('connected')
+    // Its host is the host, not the guest it came through; it is listed once, and holds everything.
+    expect(reloaded.controller.getPeers().find((p) => p.role === 'host')?.id).toBe('u-host')
+    expect(host.controller.getPeers().filter((p) => p.id === 'u-g2')).toHaveLength(1)
+    expect(reloaded.kv.store()).toEqual(host.kv.store())
+    expect(host.kv.store()).toMatchObject({ mine: 1, missed: 2 })
+    // Only what it missed came: its journal was its bootstrap.
+    expect(eventsOf(reloaded, 'session-bootstrap-complete')).toHaveLength(1)
+    reloaded.kv.set('after', 3)
+    await s.settle()
+    expect(g1.kv.store().after).toBe(3)
+  })
+
+  it('a guest\'s invite lets no newcomer in, and a wrong token is refused by the host', async () => {
+    const { s, disks, host, g1, g2 } = await threePeers(22)
+    const newcomer = page(s, 'new', 'new', disk())
+    const invite = await g1.controller.createInvite()
+    const { answerCode } = await newcomer.controller.join(invite.url)
+    const accepted = g1.controller.acceptAnswer(answerCode)
+    await s.settle()
+    await accepted
+    await s.settle(500)
+    expect(endReasons(newcomer)).toEqual(['guest-invite'])
+    expect(host.controller.getPeers().map((p) => p.id).sort()).toEqual(['u-g1', 'u-g2', 'u-host'])
+
+    await g2.controller.flushJournal()
+    s.net.crash('g2')
+    disks.g2.journal.tamper(journalKey(host, 'g2'), (raw) => Object.assign((raw.head as { identity: object }).identity, { resumeToken: 'not-the-token-at-all-x' }))
+    const reloaded = page(s, 'g2-reloaded', 'g2', disks.g2)
+    await resumeThrough(s, g1, reloaded)
+    expect(endReasons(reloaded)).toEqual(['duplicate-user'])
+    expect(host.controller.getPeers().filter((p) => p.id === 'u-g2')).toHaveLength(1)
+  })
+})
