@@ -156,9 +156,10 @@ export async function simulate(seed: number, steps = 24, modes = modesOf(seed)):
       changes.splice(i, 1)
     }
   }
-  /** One attempt at resuming `reloaded`; true when it is back in the session (or has nothing to resume). */
+  /** One attempt at resuming `reloaded`, through an invite of the host or of a guest; true when it is back (or has nothing to resume). */
   const resume = async (peer: TestPeer, reloaded: TestPeer): Promise<boolean> => {
-    const host = hostOf()
+    const guest = x.pick(live().filter((p) => p !== hostile?.peer && p.controller.getRole() === 'guest' && p.controller.getState() === 'connected'))
+    const host = guest && extra.next() < 0.5 ? guest : hostOf()
     if (!host) {
       log(`no host to resume ${reloaded.name} with`)
       return false
