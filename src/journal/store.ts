@@ -48,7 +48,7 @@ export interface JournalSnapshot {
   ids: string[]
   /** The providers' states. */
   entries: JournalEntry[]
-  /** Deltas (up to `seq`) with changes for providers the page had not: kept through compaction until one registers. */
+  /** Changes (up to `seq`) for providers the page had not, as deltas of those changes alone: kept through compaction until one registers. */
   held?: JournalDelta[]
 }
 

@@ -369,15 +369,12 @@ export class Journaling<V extends SessionViewer = SessionViewer> extends Part<V>
     for (const entry of this.s.outbox.pending()) entry.overwritten = true
     // A whole snapshot, from the journal rather than the host.
     if (snapshot.entries.length) this.core.emit('session-bootstrap-complete', { entries: snapshot.entries.length, seq: snapshot.seq })
-    // Changes kept beside the snapshot, for providers it has no state of; then the log after it.
-    const inSnapshot = new Set(snapshot.entries.map((entry) => entry.p))
-    for (const delta of (snapshot.held ?? []).map((d) => this.keptDelta(d.bytes))) await this.applyChanges(delta, (p) => !inSnapshot.has(p))
-    for (const delta of deltas) await this.applyChanges(delta)
+    // Changes kept beside the snapshot (for providers the page that wrote it lacked), then the log after it.
+    for (const delta of [...(snapshot.held ?? []).map((d) => this.keptDelta(d.bytes)), ...deltas]) await this.applyChanges(delta)
   }
 
-  private async applyChanges(delta: MessageOf<'delta'>, only: (providerId: string) => boolean = () => true): Promise<void> {
+  private async applyChanges(delta: MessageOf<'delta'>): Promise<void> {
     for (const change of delta.changes) {
-      if (!only(change.p)) continue
       if (this.core.registry.has(change.p)) await this.parts.bridge.applyChange(change, delta.origin, delta.id, delta.seq)
       else this.hold(change.p, { change, delta })
     }

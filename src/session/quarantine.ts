@@ -32,10 +32,16 @@ export class Quarantine {
     return [...this.held.values()].flat().flatMap((item) => ('entry' in item ? [item.entry] : []))
   }
 
-  /** The deltas with a change kept here, each once, in sequence order. */
+  /** The deltas with a change kept here, each once, in sequence order, with only the changes kept (the rest were applied). */
   deltas(): MessageOf<'delta'>[] {
     const bySeq = new Map<number, MessageOf<'delta'>>()
-    for (const items of this.held.values()) for (const item of items) if ('delta' in item) bySeq.set(item.delta.seq, item.delta)
+    for (const items of this.held.values()) {
+      for (const item of items) {
+        if (!('delta' in item)) continue
+        const earlier = bySeq.get(item.delta.seq)?.changes ?? []
+        bySeq.set(item.delta.seq, { ...item.delta, changes: [...earlier, item.change] })
+      }
+    }
     return [...bySeq.values()].sort((a, b) => a.seq - b.seq)
   }
 

@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest'
 import { JournalError } from '../../src/errors.js'
 import { readSession } from '../../src/journal/read.js'
+import { KvProvider } from '../helpers/kv-provider.js'
 import { type TestPeer, TestSession, diagnostics, eventsOf } from '../helpers/session.js'
 import { type Disk, disk, page } from './helpers.js'
 
@@ -226,5 +227,46 @@ describe('a bounded journal', () => {
     expect(readSession((await full.journal.read(journalKey(host, 'host')))!).identity.lastSeenSeq).toBe(20)
     expect(host.controller.getState()).toBe('connected')
     expect(guest.kv.store()).toEqual(host.kv.store())
+  })
+})
+
+describe('state for a provider the page lacks', () => {
+  it('survives compaction: kept beside the snapshot, and handed over to a later page that has the provider', async () => {
+    const s = new TestSession(41)
+    const guestDisk = disk()
+    const host = page(s, 'host', 'host', disk())
+    const hostNotes = new KvProvider('notes')
+    host.controller.registerProvider(hostNotes)
+    await host.controller.start()
+    const guest = page(s, 'g1', 'g1', guestDisk)
+    guest.controller.registerProvider(new KvProvider('notes'))
+    await s.connect(host, guest)
+    hostNotes.set('n1', 'first')
+    hostNotes.set('n2', 'second')
+    await s.settle()
+    guest.controller.goodbye()
+
+    // Reloaded by a page without the notes provider: its journaled notes deltas are quarantined.
+    const without = page(s, 'g1-without', 'g1', guestDisk, { maxDeltas: 3 })
+    await resumeWith(s, host, without)
+    expect(diagnostics(without, 'journal-quarantined').map((d) => d.providerId)).toEqual(['notes'])
+    // Enough changes that its journal compacts, more than once.
+    for (let i = 0; i < 20; i++) {
+      host.kv.set(`k${i}`, i)
+      await s.settle(20)
+    }
+    await s.settle()
+    const compacted = readSession((await guestDisk.journal.read(journalKey(host, 'g1')))!)
+    expect(compacted.snapshot.seq).toBeGreaterThan(2)
+    expect(compacted.snapshot.held?.map((d) => d.seq)).toEqual([1, 2])
+    without.controller.goodbye()
+
+    // A later page has the provider again: the notes come back from the compacted journal.
+    const withNotes = page(s, 'g1-with', 'g1', guestDisk)
+    const notes = new KvProvider('notes')
+    withNotes.controller.registerProvider(notes)
+    await resumeWith(s, host, withNotes)
+    expect(notes.store()).toEqual({ n1: 'first', n2: 'second' })
+    expect(withNotes.kv.store()).toEqual(host.kv.store())
   })
 })
