@@ -183,6 +183,15 @@ export interface RawJournal {
   outbox: unknown[]
 }
 
+/** A record's size as the journal counts it: its JSON length (0 when it has none). */
+export function approximateSize(value: unknown): number {
+  try {
+    return JSON.stringify(value)?.length ?? 0
+  } catch {
+    return 0
+  }
+}
+
 /** The head record of a session, as an implementation stores it. */
 export function headOf(batch: JournalBatch, previous: JournalSnapshot | undefined): Record<string, unknown> {
   return { v: JOURNAL_VERSION, identity: batch.identity, snapshot: batch.snapshot ?? previous ?? { seq: 0, ids: [], entries: [] }, updatedAt: batch.at, bytes: batch.bytes }

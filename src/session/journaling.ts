@@ -11,7 +11,7 @@
  * a full disk is a diagnostic and an eviction of other sessions, never a broken session.
  */
 import { JournalError, SessionStateError, WireError } from '../errors.js'
-import type { Journal, JournalBatch, JournalDelta, JournalEntry, JournalIntent, ResumeResult, SessionJournal, TabStorage } from '../journal/store.js'
+import { approximateSize, type Journal, type JournalBatch, type JournalDelta, type JournalEntry, type JournalIntent, type ResumeResult, type SessionJournal, type TabStorage } from '../journal/store.js'
 import type { TimerHandle } from '../runtime/clock.js'
 import type { SessionSyncProvider, SessionViewer } from '../types.js'
 import type { MessageOf } from '../wire/messages.js'
@@ -300,7 +300,7 @@ export class Journaling<V extends SessionViewer = SessionViewer> extends Part<V>
     batch.snapshot = { seq, ids, entries, ...(held.length ? { held } : {}) }
     batch.deltas = batch.deltas.filter((d) => d.seq > seq)
     this.lastSeq = Math.max(this.lastSeq, seq)
-    this.sinceSnapshot = { deltas: batch.deltas.length, bytes: batch.deltas.reduce((sum, d) => sum + d.bytes.byteLength, 0), base: jsonSize(entries) }
+    this.sinceSnapshot = { deltas: batch.deltas.length, bytes: batch.deltas.reduce((sum, d) => sum + d.bytes.byteLength, 0), base: approximateSize(entries) }
   }
 
   // ---------------------------------------------------------------- resume
@@ -349,7 +349,7 @@ export class Journaling<V extends SessionViewer = SessionViewer> extends Part<V>
     const bytes = new Map(journal.deltas.map((d) => [d.seq, d.bytes]))
     for (const delta of deltas) session.replay.add(delta.seq, bytes.get(delta.seq)!)
     this.lastSeq = seq
-    this.sinceSnapshot = { deltas: deltas.length, bytes: deltas.reduce((sum, d) => sum + bytes.get(d.seq)!.byteLength, 0), base: jsonSize(journal.snapshot.entries) }
+    this.sinceSnapshot = { deltas: deltas.length, bytes: deltas.reduce((sum, d) => sum + bytes.get(d.seq)!.byteLength, 0), base: approximateSize(journal.snapshot.entries) }
     for (const intent of journal.outbox) if (!session.seen.has(intent.intentId)) this.requeue(session, intent)
     this.rejoining = { session, epoch: journal.identity.epoch, seq, hosted: journal.identity.role === 'host' }
     this.parts.links.serial(() => this.restoreProviders(journal.snapshot, deltas))
@@ -445,12 +445,4 @@ function contiguous({ journal, deltas }: Resumable): { seq: number; deltas: Mess
     seq = delta.seq
   }
   return { seq, deltas: kept }
-}
-
-function jsonSize(value: unknown): number {
-  try {
-    return JSON.stringify(value)?.length ?? 0
-  } catch {
-    return 0
-  }
 }
