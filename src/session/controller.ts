@@ -440,7 +440,7 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     const session = this.core.session
     if (session?.role !== 'host') throw new SessionStateError('not-host', 'Only the host owns the session state; ask the host to save.')
     const entries = await this.parts.bridge.collectSnapshot()
-    return { sessionId: session.sessionId, seq: session.seq, digest: digestOf(entries), entries }
+    return { sessionId: session.sessionId, seq: session.seq, digest: digestOf(entries), entries, peers: this.parts.participants.list() }
   }
 
   /**

@@ -46,13 +46,18 @@ export class Participants<V extends SessionViewer = SessionViewer> extends Part<
     const collecting = session?.role === 'host' ? this.parts.host.labelledSnapshot() : this.parts.bridge.collectSnapshot().then((entries) => ({ entries }))
     const seq = session?.seq ?? 0
     const { entries } = await collecting
+    return { sessionId: session?.sessionId ?? this.core.ended?.sessionId ?? 'local', seq, entries: [...entries, ...this.parts.journaling.heldEntries()], peers: this.list() }
+  }
+
+  /** Everyone who took part: those still here by who hosts now (a failover changes it), those gone as they were last seen. */
+  list(): SavedPeer[] {
+    const session = this.core.session
     const self = this.core.self
     const hostId = session?.hostId ?? self.id
     const here = new Set(session?.rank ?? [self.id])
-    // Those still here by who hosts now (a failover changes it); those gone as they were last seen.
     const roleOf = (peer: SavedPeer) => (!here.has(peer.id) ? peer.role : peer.id === hostId ? 'host' : 'guest')
     const peers = [...this.seen.values()].map((peer) => ({ ...peer, role: roleOf(peer) }))
     if (!this.seen.has(self.id)) peers.unshift({ id: self.id, name: self.name, role: 'host' })
-    return { sessionId: session?.sessionId ?? this.core.ended?.sessionId ?? 'local', seq, entries: [...entries, ...this.parts.journaling.heldEntries()], peers }
+    return peers
   }
 }
