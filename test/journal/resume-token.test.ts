@@ -7,20 +7,9 @@ import { describe, expect, it } from 'vitest'
 import { readSession } from '../../src/journal/read.js'
 import { hashOf, sameHash } from '../../src/session/readmission.js'
 import { type TestPeer, TestSession, eventsOf } from '../helpers/session.js'
-import { type Disk, disk, page } from './helpers.js'
+import { type Disk, disk, journaledSession, page, resumeWith } from './helpers.js'
 
 const journalKey = (inSessionOf: TestPeer, user: string) => `${inSessionOf.controller.sessionId}/u-${user}`
-
-/** A reloaded page resumes through `inviter`; resolves once the attempt has settled, whatever came of it. */
-async function resumeThrough(s: TestSession, inviter: TestPeer, reloaded: TestPeer): Promise<void> {
-  const invite = await inviter.controller.createInvite()
-  const result = await reloaded.controller.resume(invite.url)
-  expect(result?.join).toBeDefined()
-  const accepted = inviter.controller.acceptAnswer(result!.join!.answerCode)
-  await s.settle()
-  await accepted
-  await s.settle(500)
-}
 
 async function crashedGuest(seed: number): Promise<{ s: TestSession; host: TestPeer; guest: TestPeer; guestDisk: Disk }> {
   const s = new TestSession(seed)
@@ -46,7 +35,7 @@ describe('resume tokens', () => {
     const { s, host, guestDisk } = await crashedGuest(11)
     expect(host.controller.getPeers().some((p) => p.id === 'u-g1')).toBe(true)
     const reloaded = page(s, 'g1-reloaded', 'g1', guestDisk)
-    await resumeThrough(s, host, reloaded)
+    await resumeWith(s, host, reloaded)
     expect(reloaded.controller.getState()).toBe('connected')
     expect(reloaded.kv.store()).toEqual(host.kv.store())
     expect(host.kv.store()).toMatchObject({ before: 1, mine: 1, missed: 2 })
@@ -65,7 +54,7 @@ describe('resume tokens', () => {
     const { s, host, guestDisk } = await crashedGuest(12)
     guestDisk.journal.tamper(journalKey(host, 'g1'), (raw) => Object.assign((raw.head as { identity: object }).identity, { resumeToken: 'not-the-token-at-all-x' }))
     const reloaded = page(s, 'g1-reloaded', 'g1', guestDisk)
-    await resumeThrough(s, host, reloaded)
+    await resumeWith(s, host, reloaded)
     expect(endReasons(reloaded)).toEqual(['duplicate-user'])
     expect(eventsOf(host, 'session-peer-dropped')).toEqual([])
     expect(await guestDisk.journal.read(journalKey(host, 'g1'))).toBeDefined()
@@ -73,7 +62,7 @@ describe('resume tokens', () => {
     await s.settle(25_000)
     expect(host.controller.getPeers().some((p) => p.id === 'u-g1')).toBe(false)
     const again = page(s, 'g1-again', 'g1', guestDisk)
-    await resumeThrough(s, host, again)
+    await resumeWith(s, host, again)
     expect(again.controller.getState()).toBe('connected')
     expect(again.kv.store()).toEqual(host.kv.store())
   })
@@ -82,7 +71,7 @@ describe('resume tokens', () => {
     const { s, host, guestDisk } = await crashedGuest(13)
     guestDisk.journal.tamper(journalKey(host, 'g1'), (raw) => delete (raw.head as { identity: { resumeToken?: string } }).identity.resumeToken)
     const reloaded = page(s, 'g1-reloaded', 'g1', guestDisk)
-    await resumeThrough(s, host, reloaded)
+    await resumeWith(s, host, reloaded)
     expect(endReasons(reloaded)).toEqual(['duplicate-user'])
     expect(host.controller.getPeers().filter((p) => p.id === 'u-g1')).toHaveLength(1)
   })
@@ -96,22 +85,17 @@ describe('resume tokens', () => {
     await stolen.journal.write(key, { identity: copied.identity, snapshot: copied.snapshot, deltas: copied.deltas, queued: copied.outbox, settled: [], at: 0, bytes: 0 })
     stolen.tab.setItem('session-sync:resume', key)
     const reloaded = page(s, 'g1-reloaded', 'g1', guestDisk)
-    await resumeThrough(s, host, reloaded)
+    await resumeWith(s, host, reloaded)
     expect(reloaded.controller.getState()).toBe('connected')
     const replay = page(s, 'g1-replay', 'g1', stolen)
-    await resumeThrough(s, host, replay)
+    await resumeWith(s, host, replay)
     expect(endReasons(replay)).toEqual(['duplicate-user'])
     expect(reloaded.controller.getState()).toBe('connected')
     expect(host.controller.getPeers().filter((p) => p.id === 'u-g1')).toHaveLength(1)
   })
 
   it('survives a failover: the new host checks a token the old host issued, by the hash the roster carried', async () => {
-    const s = new TestSession(15)
-    const disks = { host: disk(), g1: disk(), g2: disk(), g3: disk() }
-    const host = page(s, 'host', 'host', disks.host)
-    await host.controller.start()
-    const [g1, g2, g3] = (['g1', 'g2', 'g3'] as const).map((name) => page(s, name, name, disks[name]))
-    for (const guest of [g1!, g2!, g3!]) await s.connect(host, guest)
+    const { s, host, guests: [g1, g2, g3], disks } = await journaledSession(15, ['g1', 'g2', 'g3'])
     await s.settle()
     await g3!.controller.flushJournal()
     s.net.crash('g3')
@@ -121,8 +105,8 @@ describe('resume tokens', () => {
     // g1 still holds its mesh link to g3 (not timed out yet): a join of u-g3 needs g3's token.
     expect(g1!.controller.getPeers().some((p) => p.id === 'u-g3')).toBe(true)
     g1!.kv.set('after', 1)
-    const reloaded = page(s, 'g3-reloaded', 'g3', disks.g3)
-    await resumeThrough(s, g1!, reloaded)
+    const reloaded = page(s, 'g3-reloaded', 'g3', disks.get('g3')!)
+    await resumeWith(s, g1!, reloaded)
     expect(reloaded.controller.getState()).toBe('connected')
     expect(reloaded.kv.store()).toEqual(g1!.kv.store())
     expect(g2!.kv.store()).toEqual(g1!.kv.store())
@@ -140,16 +124,9 @@ describe('resume tokens', () => {
 })
 
 describe('coming back through a guest', () => {
-  async function threePeers(seed: number) {
-    const s = new TestSession(seed)
-    const disks = { host: disk(), g1: disk(), g2: disk() }
-    const host = page(s, 'host', 'host', disks.host)
-    await host.controller.start()
-    const g1 = page(s, 'g1', 'g1', disks.g1)
-    const g2 = page(s, 'g2', 'g2', disks.g2)
-    await s.connect(host, g1)
-    await s.connect(host, g2)
-    return { s, disks, host, g1, g2 }
+  const threePeers = async (seed: number) => {
+    const { s, host, guests: [g1, g2], disks } = await journaledSession(seed, ['g1', 'g2'])
+    return { s, host, g1: g1!, g2: g2!, disks: { g2: disks.get('g2')! } }
   }
 
   it('a crashed guest resumes through an invite of another guest: the host checks its token and links to it', async () => {
@@ -161,7 +138,7 @@ describe('coming back through a guest', () => {
     host.kv.set('missed', 2)
     await s.settle(100)
     const reloaded = page(s, 'g2-reloaded', 'g2', disks.g2)
-    await resumeThrough(s, g1, reloaded)
+    await resumeWith(s, g1, reloaded)
     expect(reloaded.controller.getState()).toBe('connected')
     // Its host is the host, not the guest it came through; it is listed once, and holds everything.
     expect(reloaded.controller.getPeers().find((p) => p.role === 'host')?.id).toBe('u-host')
@@ -191,7 +168,7 @@ describe('coming back through a guest', () => {
     s.net.crash('g2')
     disks.g2.journal.tamper(journalKey(host, 'g2'), (raw) => Object.assign((raw.head as { identity: object }).identity, { resumeToken: 'not-the-token-at-all-x' }))
     const reloaded = page(s, 'g2-reloaded', 'g2', disks.g2)
-    await resumeThrough(s, g1, reloaded)
+    await resumeWith(s, g1, reloaded)
     expect(endReasons(reloaded)).toEqual(['duplicate-user'])
     expect(host.controller.getPeers().filter((p) => p.id === 'u-g2')).toHaveLength(1)
   })

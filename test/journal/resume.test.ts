@@ -8,21 +8,10 @@ import { JournalError } from '../../src/errors.js'
 import { readSession } from '../../src/journal/read.js'
 import { KvProvider } from '../helpers/kv-provider.js'
 import { type TestPeer, TestSession, diagnostics, eventsOf } from '../helpers/session.js'
-import { type Disk, disk, page } from './helpers.js'
+import { type Disk, disk, journaledSession, page, resumeWith } from './helpers.js'
 
 /** A journal's key: the session, and the user whose page wrote it. */
 const journalKey = (inSessionOf: TestPeer, user: string) => `${inSessionOf.controller.sessionId}/u-${user}`
-
-async function resumeWith(s: TestSession, inviter: TestPeer, reloaded: TestPeer) {
-  const invite = await inviter.controller.createInvite()
-  const result = await reloaded.controller.resume(invite.url)
-  expect(result?.join).toBeDefined()
-  const accepted = inviter.controller.acceptAnswer(result!.join!.answerCode)
-  await s.settle()
-  await accepted
-  await s.settle(500)
-  return result!
-}
 
 async function twoPeers(): Promise<{ s: TestSession; host: TestPeer; guest: TestPeer; hostDisk: Disk; guestDisk: Disk }> {
   const s = new TestSession(7)
@@ -130,30 +119,23 @@ describe('resume after a reload', () => {
   })
 
   it('a host that reloads is a host loss: the others fail over, and it comes back as a guest', async () => {
-    const s = new TestSession(3)
-    const disks = { host: disk(), g1: disk(), g2: disk() }
-    const host = page(s, 'host', 'host', disks.host)
-    await host.controller.start()
-    const g1 = page(s, 'g1', 'g1', disks.g1)
-    const g2 = page(s, 'g2', 'g2', disks.g2)
-    await s.connect(host, g1)
-    await s.connect(host, g2)
+    const { s, host, guests: [g1, g2], disks } = await journaledSession(3, ['g1', 'g2'])
     host.kv.set('before', 1)
     await s.settle()
     host.controller.goodbye()
     await s.settle(3_000)
-    expect(g1.controller.getRole()).toBe('host')
-    g1.kv.set('during', 2)
+    expect(g1!.controller.getRole()).toBe('host')
+    g1!.kv.set('during', 2)
     await s.settle()
 
-    const reloaded = page(s, 'host-reloaded', 'host', disks.host)
-    await resumeWith(s, g1, reloaded)
+    const reloaded = page(s, 'host-reloaded', 'host', disks.get('host')!)
+    await resumeWith(s, g1!, reloaded)
     expect(reloaded.controller.getRole()).toBe('guest')
     expect(reloaded.controller.getSelf().id).toBe('u-host')
     expect(reloaded.controller.getState()).toBe('connected')
-    expect(reloaded.kv.store()).toEqual(g1.kv.store())
-    expect(g2.kv.store()).toEqual(g1.kv.store())
-    expect(g1.controller.getPeers().map((p) => p.id).sort()).toEqual(['u-g1', 'u-g2', 'u-host'])
+    expect(reloaded.kv.store()).toEqual(g1!.kv.store())
+    expect(g2!.kv.store()).toEqual(g1!.kv.store())
+    expect(g1!.controller.getPeers().map((p) => p.id).sort()).toEqual(['u-g1', 'u-g2', 'u-host'])
   })
 
   it('a journal of another version is refused whole with a typed error; nothing of it is applied', async () => {
