@@ -157,6 +157,11 @@ export interface SessionInvitePreview {
   open: number
   /** It goes through the signalling relay. */
   relayed: boolean
+  /**
+   * The host's `provision()` carried in the invite (e.g. its plugin set), read without
+   * joining: load what it names now, while `guardPluginLoad` still allows it, then join.
+   */
+  provision?: unknown
 }
 
 /** The host's relay listener (see src/relay/listener.ts), for the page to show. */

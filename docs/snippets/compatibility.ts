@@ -32,8 +32,11 @@ await host.start() // said yes: started, with an `undeclared-modules` diagnostic
 assert.throws(() => host.guardPluginLoad('heatmap'), SessionLockedError)
 
 const guest = new SessionSyncController({ transport: net.transport('bob'), clock: net.clockFor('bob') })
-const { provision } = await guest.join((await host.createInvite()).url)
+const { url } = await host.createInvite()
+const { provision } = await guest.previewInvite(url) // read before joining: plugins may still load
 assert.deepEqual(provision, { plugins: ['annotations', 'measure'] })
+guest.guardPluginLoad('measure') // not in a session yet: allowed
+await guest.join(url)
 
 await host.end()
 host.guardPluginLoad('heatmap') // idle again: allowed

@@ -266,7 +266,15 @@ export class Invites<V extends SessionViewer = SessionViewer> extends Part<V> {
   /** What the guest sees before joining: who invites, until when, the seats left. */
   async preview(urlOrFragment: string): Promise<SessionInvitePreview> {
     const { invite, seat, ref } = await this.open(urlOrFragment)
-    return { invitedBy: seat?.meta.from.name ?? null, expiresAt: invite.expiresAt, access: seat?.meta.access ?? null, seats: seat?.seats ?? 1, open: seat?.open ?? 1, relayed: ref !== null }
+    return {
+      invitedBy: seat?.meta.from.name ?? null,
+      expiresAt: invite.expiresAt,
+      access: seat?.meta.access ?? null,
+      seats: seat?.seats ?? 1,
+      open: seat?.open ?? 1,
+      relayed: ref !== null,
+      ...(invite.provision === undefined ? {} : { provision: invite.provision }),
+    }
   }
 
   /**

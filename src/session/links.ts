@@ -98,18 +98,31 @@ export class Links<V extends SessionViewer = SessionViewer> extends Part<V> {
   private decode(conn: Conn, bytes: Uint8Array): WireMessage | undefined {
     let message: WireMessage
     try {
-      message = decodeMessage(bytes, this.core.limits.maxMessageBytes)
+      message = decodeMessage(bytes, this.largestFrom(conn))
     } catch (error) {
       const code = error instanceof WireError ? error.code : 'wire-malformed'
       this.core.diagnostic(code, `Dropped a message from ${conn.peerId ?? 'an unadmitted link'}: ${(error as Error).message}`, { peerId: conn.peerId ?? undefined, error })
       return undefined
     }
-    if (SINGLE_CHANGES.has(message.t) && bytes.byteLength > this.core.limits.maxDeltaBytes + ENVELOPE_BYTES) {
+    if (SINGLE_CHANGES.has(message.t) && bytes.byteLength > this.singleChangeBytes) {
       this.core.diagnostic('payload-too-large', `Dropped a "${message.t}" of ${bytes.byteLength} bytes from ${conn.peerId ?? 'an unadmitted link'}: changes are limited to ${this.core.limits.maxDeltaBytes} bytes.`, { peerId: conn.peerId ?? undefined })
       return undefined
     }
     if (message.t === 'delta') this.core.received.set(message, bytes)
     return message
+  }
+
+  private get singleChangeBytes(): number {
+    return this.core.limits.maxDeltaBytes + ENVELOPE_BYTES
+  }
+
+  /**
+   * The largest message worth decoding from this link. Only our host sends more than one
+   * change at a time (snapshots, resets); from anyone else a larger message is refused
+   * before it is parsed, so a guest cannot make its peers decode 32 MiB of JSON.
+   */
+  private largestFrom(conn: Conn): number {
+    return this.s.role === 'guest' && conn === this.s.hostConn ? this.core.limits.maxMessageBytes : Math.min(this.singleChangeBytes, this.core.limits.maxMessageBytes)
   }
 
   /** Runs handlers one at a time, in arrival order, across async provider calls. */

@@ -3,7 +3,7 @@
  * honest peer holds past its budget, and nothing is applied that cannot be encoded again.
  * Each test measures the bound (bytes or counts), not just "no crash".
  */
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { decodeAnswer, encodeAnswer, MAX_BLOB_BYTES } from '../../src/invite/invite.js'
 import { PayloadLimitError, type SessionDeltaMeta } from '../../src/index.js'
 import { decodeMessage } from '../../src/wire/codec.js'
@@ -81,9 +81,26 @@ describe('structural limits', () => {
     forge(t, 'g1', 'host', { t: 'intent', id: 'huge-1', p: 'kv', d: { key: 'k', value } })
     forge(t, 'g1', 'host', { t: 'view', origin: 'u-g1', n: 1, p: 'cursor', d: { key: 'k', value } })
     await t.settle()
-    expect(diagnostics(host, 'payload-too-large').length).toBe(2)
+    expect(diagnostics(host, 'wire-oversized').length).toBe(2)
     expect(host.kv.store().k).toBeUndefined()
     expect(host.cursor.store().k).toBeUndefined()
+    expect(host.controller.getState()).toBe('connected')
+  })
+
+  it('refuses a guest message larger than one change before parsing it, whatever type it claims', async () => {
+    const options = { limits: { maxDeltaBytes: 64 * 1024 } }
+    const t = new TestSession(5)
+    const host = t.peer('host', options)
+    await host.controller.start()
+    const guest = t.peer('g1')
+    await t.connect(host, guest)
+    const parse = vi.spyOn(JSON, 'parse')
+    forge(t, 'g1', 'host', { t: 'snapshot', seq: 1, ids: [], entries: [{ p: 'kv', w: null, d: { k: 'z'.repeat(MiB) } }] })
+    await t.settle()
+    const parsedLarge = parse.mock.calls.some(([text]) => typeof text === 'string' && text.length > MiB)
+    parse.mockRestore()
+    expect(parsedLarge).toBe(false)
+    expect(diagnostics(host, 'wire-oversized')).toEqual([expect.objectContaining({ peerId: 'u-g1' })])
     expect(host.controller.getState()).toBe('connected')
   })
 })
