@@ -77,8 +77,8 @@ export const SENDER_RULES: { [T in WireType]: Rule<T> } = {
     if (message.origin !== link.peerId && !link.hostLink) return 'origin-not-sender'
     return link.viewProvider(message.p) ? null : 'not-a-view-provider'
   },
-  // To a host from a guest that passes it on; to that guest, only from the peer that joined through its invite, for itself.
-  knock: (link, message) => (link.role === 'host' ? fromGuest(link) : link.knocker === message.user.id ? null : 'not-knocking'),
+  // From the peer that joined through our invite, for itself, once (we may have become the host meanwhile); to a host, from a guest passing one on.
+  knock: (link, message) => (link.knocker === message.user.id ? null : link.role === 'host' ? fromGuest(link) : 'not-knocking'),
   door: fromHost,
   bye: fromPeer,
   ping: () => null,

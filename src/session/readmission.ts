@@ -105,7 +105,9 @@ export class Readmission<V extends SessionViewer = SessionViewer> extends Part<V
   }
 
   /** A knock: a guest passes it on to its host; the host answers it. */
-  onKnock(conn: Conn, message: MessageOf<'knock'>): void | Promise<void> {
+  onKnock(conn: Conn, message: MessageOf<'knock'>): void {
+    // One knock per link: passing on more would spend our own signalling budget with the host.
+    conn.knocker = undefined
     if (this.s.role === 'host') return this.answerKnock(conn, message)
     if (!this.s.hostConn) return this.parts.links.sendTo(conn, wire.door({ peer: message.user.id, reason: 'no-host' }))
     this.s.knocks.set(message.user.id, conn)
@@ -117,24 +119,30 @@ export class Readmission<V extends SessionViewer = SessionViewer> extends Part<V
    * joined). Its token must be the one we (or the host before us) gave it; then we answer its
    * offer, and the link that opens is for it alone.
    */
-  private async answerKnock(conn: Conn, message: MessageOf<'knock'>): Promise<void> {
+  private answerKnock(conn: Conn, message: MessageOf<'knock'>): void {
     const user = message.user
     const refuse = (reason: string) => this.parts.links.sendTo(conn, wire.door({ peer: user.id, reason }))
     if (!this.parts.host.withinBudget(conn, 'signal')) return this.parts.host.overBudget(conn, 'signal')
     if (this.core.removed.has(user.id)) return refuse('removed')
     if (user.id === this.core.self.id || !this.redeem(user.id, message.resume.token)) {
-      this.core.diagnostic('join-refused', `Refused "${user.name}" coming back through ${conn.peerId}: no valid resume token.`, { peerId: user.id })
+      this.core.diagnostic('join-refused', `Refused "${user.name}" coming back through ${conn.peerId ?? 'us'}: no valid resume token.`, { peerId: user.id })
       return refuse('duplicate-user')
     }
     const session = this.s
-    let pending: PendingAnswer
-    try {
-      pending = await this.core.transport.acceptOffer(message.signal)
-    } catch (error) {
-      this.core.diagnostic('link-failed', `Could not answer the offer of "${user.name}", coming back: ${(error as Error)?.message ?? String(error)}`, { peerId: user.id, error })
-      return refuse('link-failed')
-    }
-    if (!this.current(session)) return pending.cancel()
+    // Answering takes ICE gathering: the other handlers go on meanwhile.
+    this.core.transport.acceptOffer(message.signal).then(
+      (pending) => (this.current(session) ? this.openDoor(conn, user.id, pending) : pending.cancel()),
+      (error: unknown) => {
+        if (!this.current(session)) return
+        this.core.diagnostic('link-failed', `Could not answer the offer of "${user.name}", coming back: ${(error as Error)?.message ?? String(error)}`, { peerId: user.id, error })
+        refuse('link-failed')
+      },
+    )
+  }
+
+  /** Host: our answer goes back the way the knock came; the link it opens is for `userId` alone. */
+  private openDoor(conn: Conn, userId: string, pending: PendingAnswer): void {
+    const session = this.s
     const doorId = this.core.random.id(this.core.timers.idSize)
     const timer = this.core.clock.setTimeout(() => pending.cancel(), this.core.timers.linkTimeoutMs)
     pending.link.then(
@@ -142,12 +150,12 @@ export class Readmission<V extends SessionViewer = SessionViewer> extends Part<V
         this.core.clock.clearTimeout(timer)
         if (!this.current(session)) return link.close('session-ended')
         const back = this.parts.links.attach(link, doorId)
-        back.vouched = user.id
-        back.access = this.s.successionAccess.get(user.id) ?? 'viewer'
+        back.vouched = userId
+        back.access = this.s.successionAccess.get(userId) ?? 'viewer'
       },
       () => this.core.clock.clearTimeout(timer),
     )
-    this.parts.links.sendTo(conn, wire.door({ peer: user.id, inviteId: doorId, signal: pending.answer }))
+    this.parts.links.sendTo(conn, wire.door({ peer: userId, inviteId: doorId, signal: pending.answer }))
   }
 
   /** A door: for a peer knocking through us (pass it on), or for us, coming back through a guest. */
