@@ -15,6 +15,7 @@
  * checks the token before it answers; the join on the new link needs no other proof.
  */
 import { sha256 } from '@noble/hashes/sha2'
+import { toBase64url } from '../encoding/bytes.js'
 import type { PendingAnswer } from '../transport/transport.js'
 import type { SessionViewer } from '../types.js'
 import { wire } from '../wire/build.js'
@@ -210,9 +211,9 @@ export class Readmission<V extends SessionViewer = SessionViewer> extends Part<V
   }
 }
 
+/** What is kept of a token: its SHA-256, cut to 128 bits, in base64url (22 characters). */
 export function hashOf(token: string): string {
-  const digest = sha256(new TextEncoder().encode(token)).subarray(0, HASH_BYTES)
-  return Array.from(digest, (byte) => byte.toString(16).padStart(2, '0')).join('')
+  return toBase64url(sha256(new TextEncoder().encode(token)).subarray(0, HASH_BYTES))
 }
 
 /** Equal hashes, compared in time that does not depend on where they differ. */

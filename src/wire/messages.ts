@@ -32,8 +32,8 @@ const payload = v.pipe(
   v.check(viewerKey, `viewer id longer than ${MAX_ID} characters`),
 )
 const role = v.picklist(['host', 'guest'])
-/** A resume token's hash (SHA-256, first 128 bits, hex): what the host's successors keep of a guest's token. */
-const tokenHash = v.pipe(v.string(), v.regex(/^[0-9a-f]{32}$/))
+/** A resume token's hash (SHA-256, first 128 bits, base64url): what the host's successors keep of a guest's token. */
+const tokenHash = v.pipe(v.string(), v.regex(/^[\w-]{22}$/))
 /** Per admitted guest, the hash of the resume token it holds: a new host checks a returning guest's token by it. */
 const resumeKeys = v.optional(v.pipe(v.array(v.tuple([id, tokenHash])), v.maxLength(MAX_PEERS)))
 
