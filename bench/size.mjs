@@ -83,7 +83,7 @@ print(rows)
  * loaded up front (the entry chunk and the chunks it imports), and each chunk that only an
  * import() loads, by the name of its first module.
  */
-async function bundle(entry, external) {
+async function bundle(entry, external, { modules = false } = {}) {
   const pattern = external.length ? new RegExp(`^(${external.join('|')})(/|$)`) : undefined
   const [output] = await build({
     root: repo,
@@ -110,47 +110,59 @@ async function bundle(entry, external) {
     for (const name of chunk.imports) if (byName.has(name)) visit(byName.get(name))
   }
   visit(entries[0])
-  const later = chunks.filter((chunk) => !upFront.has(chunk)).map((chunk) => ({ name: `${chunk.name} chunk`, code: chunk.code }))
-  return { upFront: [...upFront].map((chunk) => chunk.code), later }
+  const later = chunks.filter((chunk) => !upFront.has(chunk)).map((chunk) => ({ name: `${chunk.name} chunk`, code: chunk.code, modules: chunk.modules }))
+  return { upFront: [...upFront].map((chunk) => (modules ? chunk : chunk.code)), later }
 }
 
 /**
- * The core (all exports) module by module: each module's code in the bundle, minified alone
- * (gzip does not add up per module, so the min+gzip column is the bundle's, shared out by
- * minified size).
+ * The core (all exports) module by module: each module of the chunks loaded up front (as
+ * `bundle` counts them), minified alone (gzip does not add up per module, so the min+gzip
+ * column is the up-front total, shared out by minified size). The lazy chunks follow, each
+ * with its modules.
  */
 async function byModule() {
-  const pattern = new RegExp(`^(${SETS.core.join('|')})(/|$)`)
-  const [output] = await build({
-    root: repo,
-    configFile: false,
-    logLevel: 'silent',
-    build: { write: false, minify: false, lib: { entry: index, formats: ['es'], fileName: () => 'bundle.js' }, rolldownOptions: { external: pattern } },
-  })
-  const chunks = output.output.filter((item) => item.type === 'chunk')
-  const entry = chunks.find((chunk) => chunk.isEntry)
-  const total = await measureAll('core', chunks.filter((chunk) => chunk === entry || entry.imports.includes(chunk.fileName)).map((chunk) => chunk.code))
-  const modules = []
-  for (const [id, module] of Object.entries(entry.modules)) {
-    if (!module.code) continue
-    const { min } = await measure(id, module.code)
-    modules.push({ name: id.replace(repo, '').replace(/^.*node_modules\//, 'node_modules/'), min })
+  const work = await mkdtemp(join(tmpdir(), 'session-sync-size-'))
+  try {
+    const entry = join(work, 'core-all-exports.js')
+    await writeFile(entry, ENTRIES['all exports'])
+    const { upFront, later } = await bundle(entry, SETS.core, { modules: true })
+    const total = await measureAll('core', upFront.map((chunk) => chunk.code))
+    const rowsOf = async (chunks) => {
+      const modules = []
+      for (const chunk of chunks) {
+        for (const [id, module] of Object.entries(chunk.modules)) {
+          if (module.code) modules.push({ name: id.replace(repo, '').replace(/^.*node_modules\//, 'node_modules/'), min: (await measure(id, module.code)).min })
+        }
+      }
+      return modules.sort((a, b) => b.min - a.min)
+    }
+    const modules = await rowsOf(upFront)
+    const sum = modules.reduce((all, m) => all + m.min, 0)
+    const lines = [
+      '# Core size by module (bench/size.mjs --by-module)',
+      '',
+      `core, all exports, loaded up front: ${kb(total.min)} min, ${kb(total.gzip)} min+gzip (target 15 KB). Each module minified alone; min+gzip shared out by that.`,
+      '',
+      '| module | min | share | ≈ min+gzip |',
+      '| --- | ---: | ---: | ---: |',
+      ...modules.map((m) => `| ${m.name} | ${kb(m.min)} | ${((100 * m.min) / sum).toFixed(1)} % | ${kb((total.gzip * m.min) / sum)} |`),
+      '',
+      'Loaded on first use (each chunk minified and gzipped alone):',
+      '',
+      '| chunk | min+gzip | modules (min) |',
+      '| --- | ---: | --- |',
+    ]
+    for (const chunk of later) {
+      const modulesOf = await rowsOf([chunk])
+      lines.push(`| ${chunk.name} | ${kb((await measure(chunk.name, chunk.code)).gzip)} | ${modulesOf.map((m) => `${m.name} ${kb(m.min)}`).join(', ')} |`)
+    }
+    lines.push('')
+    const out = join(repo, 'bench/results/size-by-module.md')
+    await writeFile(out, lines.join('\n'))
+    console.log(lines.join('\n'))
+  } finally {
+    await rm(work, { recursive: true, force: true })
   }
-  const sum = modules.reduce((all, m) => all + m.min, 0)
-  modules.sort((a, b) => b.min - a.min)
-  const lines = [
-    '# Core size by module (bench/size.mjs --by-module)',
-    '',
-    `core, all exports: ${kb(total.min)} min, ${kb(total.gzip)} min+gzip (target 15 KB). Each module minified alone; min+gzip shared out by that.`,
-    '',
-    '| module | min | share | ≈ min+gzip |',
-    '| --- | ---: | ---: | ---: |',
-    ...modules.map((m) => `| ${m.name} | ${kb(m.min)} | ${((100 * m.min) / sum).toFixed(1)} % | ${kb((total.gzip * m.min) / sum)} |`),
-    '',
-  ]
-  const out = join(repo, 'bench/results/size-by-module.md')
-  await writeFile(out, lines.join('\n'))
-  console.log(lines.join('\n'))
 }
 
 /** A dist file and the chunks it imports statically, transitively. */

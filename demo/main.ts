@@ -7,9 +7,11 @@ import { createWebRtcTransport, installSession, SessionSyncController } from '..
 import { openSeadragonSync } from '../src/openseadragon/index.js'
 import { annotationCard } from './annotation-card.js'
 import { annotationList } from './annotation-list.js'
+import { bringHere } from './bring-here.js'
 import { catchingUp } from './catching-up.js'
 import { $ } from './dom.js'
 import { joinGuard } from './join-guard.js'
+import { outlines } from './outlines.js'
 import { createAnnotationsModule } from './modules/annotations.js'
 import { createCursorsModule } from './modules/cursors.js'
 import { createLayersModule } from './modules/layers.js'
@@ -33,7 +35,8 @@ const viewers: DemoViewer[] = [
 
 const viewport = createViewportModule(viewers)
 const cursors = createCursorsModule()
-const annotations = createAnnotationsModule(viewers, { catchUp: catchingUp($('#catching-up')) })
+const catchUp = catchingUp($('#catching-up'))
+const annotations = createAnnotationsModule(viewers, { catchUp: catchUp.run })
 const layers = createLayersModule(viewers)
 const plugins = createPluginsModule()
 
@@ -102,7 +105,11 @@ const ui = sessionUi({
   moduleLabel: (id) => plugins.entries().find((e) => e.id === id)?.label ?? id,
   unloadModule: (id) => plugins.unload(id),
 })
-presence(controller, openSeadragonSync(controller))
+catchUp.follow(controller)
+const views = openSeadragonSync(controller)
+const { notice } = presence(controller, views)
+bringHere(controller, views, notice)
+outlines(views, viewers)
 // Moving a view stops following the host: the box says so.
 viewport.onFollowHostChanged((on) => ($<HTMLInputElement>('#follow-host').checked = on))
 
@@ -134,6 +141,8 @@ declare global {
       annotations(viewerId: string): ReturnType<typeof annotations.list>
       layers(): ReturnType<typeof layers.state>
       cursors(): ReturnType<typeof cursors.visible>
+      /** session-sync/openseadragon's sync of this page: following, bringing everyone here, where the others look. */
+      views: typeof views
       readonly followHost: boolean
       readonly focusedViewer: string
     }
@@ -145,6 +154,7 @@ window.demo = {
   annotations: (viewerId) => annotations.list(viewerId),
   layers: () => layers.state(),
   cursors: () => cursors.visible(),
+  views,
   get followHost() {
     return viewport.followHost
   },

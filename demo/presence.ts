@@ -2,7 +2,8 @@
  * Who is here, at a glance: a row of avatars in the header (initials in each person's colour,
  * their role, the host marked) and a short notice to everyone when someone joins, leaves or
  * becomes host ("Alice left — Bob is host now"). Clicking someone's avatar follows their view
- * (again: stops); moving a view yourself stops it, and the notice says so.
+ * (again: stops); moving a view yourself stops it, and the notice says so, as it does when the
+ * host brings everyone to its view.
  */
 import type { SessionPeer, SessionSyncController } from '../src/index.js'
 import type { OsdSync } from '../src/openseadragon/index.js'
@@ -113,10 +114,15 @@ export function presence(session: SessionSyncController, views: OsdSync) {
   views.on('follow-changed', ({ peerId, host: followsHost, reason }) => {
     const name = nameOf(peerId)
     if (name && !followsHost) notice(`Following ${name}’s view — move a view to stop`)
-    else if (!peerId && followed) {
+    // Brought to the host's view: the `summoned` notice says it, and whom we stopped following.
+    else if (!peerId && followed && reason !== 'summoned') {
       notice(reason === 'local-input' ? `You moved the view — no longer following ${followed}` : reason === 'peer-left' ? `${followed} left — no longer following` : `No longer following ${followed}`)
     }
     renderAvatars()
+  })
+  views.on('summoned', ({ by, unfollowed }) => {
+    const stopped = nameOf(unfollowed)
+    notice(`${nameOf(by) ?? 'The host'} brought everyone to their view${stopped ? ` — no longer following ${stopped}` : ''}`)
   })
   renderAvatars()
   return { notice }

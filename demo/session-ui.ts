@@ -9,6 +9,7 @@ import {
   InviteTooLongError,
   parseRelayFragment,
   SessionLockedError,
+  SessionStateError,
   type PeerInfo,
   type SessionAccess,
   type SessionPeer,
@@ -16,10 +17,14 @@ import {
 } from '../src/index.js'
 import { colourOf } from './colours.js'
 import { ask, type Question } from './confirm.js'
+import { copy } from './copy.js'
 import { $, h } from './dom.js'
 import { download } from './download.js'
 import { bytes, fileSafe } from './format.js'
+import { inviteList } from './invite-list.js'
+import { invitePreview } from './invite-preview.js'
 import { bootstrapProgress } from './progress.js'
+import { relayIndicator } from './relay-state.js'
 
 export interface SessionUiOptions {
   /** The page's controller (`window.SESSION`). */
@@ -30,7 +35,7 @@ export interface SessionUiOptions {
   setFollowHost: (on: boolean) => void
   /** The demo's own summary (viewports, annotations…) to download with the library's final save. */
   saveState: () => unknown
-  /** A signalling relay is configured (`?relay=`): invites are one click. */
+  /** A signalling relay is configured (`?relay=`): invites are one click, a room link seats several guests. */
   relay: boolean
   /** Asked before joining: false stops the join (e.g. the person wants to keep their work). */
   beforeJoin: () => Promise<boolean>
@@ -100,8 +105,9 @@ export function sessionUi(options: SessionUiOptions) {
     inviteLabel: $('#invite-label'),
     inviteUrl: $<HTMLInputElement>('#invite-url'),
     inviteExpiry: $('#invite-expiry'),
-    inviteRelayed: $('#invite-relayed'),
-    inviteRelayError: $('#invite-relay-error'),
+    roomOptions: $('#room-options'),
+    inviteSeats: $<HTMLInputElement>('#invite-seats'),
+    inviteTtl: $<HTMLSelectElement>('#invite-ttl'),
     pasteAnswer: $('#paste-answer'),
     showPaste: $<HTMLButtonElement>('#show-paste'),
     answerInput: $<HTMLTextAreaElement>('#answer-input'),
@@ -132,8 +138,7 @@ export function sessionUi(options: SessionUiOptions) {
   /** A banner in place of the state's own text; `until` keeps it up through state changes for a while. */
   let statusOverride: { text: string; tone: string; until?: number } | null = null
   let inviteExpiresAt = 0
-  /** The last invite went through the relay: the paste field is tucked away until asked for. */
-  let lastInviteRelayed = false
+  /** With a relay, answers come back by themselves: the paste field is tucked away until needed or asked for. */
   let pasteWanted = false
   /** This guest's answer went through the relay: nothing to paste, just wait. */
   let joinRelayed = false
@@ -145,6 +150,9 @@ export function sessionUi(options: SessionUiOptions) {
   let started = false
   const progress = bootstrapProgress()
   const errorFix = $('#error-fix')
+  const relay = relayIndicator(session, $('#relay-state'), () => render())
+  const invites = inviteList({ session, list: $('#invite-list'), relayDown: relay.down, showError, clearError })
+  const preview = invitePreview(session, { text: $('#invite-preview'), hint: $('#join-hint'), showError, clearError })
 
   function announce(text: string, tone: string, stickyMs = 0): void {
     statusOverride = { text, tone, ...(stickyMs ? { until: Date.now() + stickyMs } : {}) }
@@ -227,7 +235,10 @@ export function sessionUi(options: SessionUiOptions) {
     el.answerBox.hidden = !(role === 'guest' && el.answerCode.value)
     el.relaySent.hidden = !(role === 'guest' && joinRelayed && state === 'joining')
     el.hostPanel.hidden = role !== 'host'
-    el.pasteAnswer.hidden = lastInviteRelayed && !pasteWanted
+    el.roomOptions.hidden = !options.relay
+    relay.render(options.relay && role === 'host')
+    invites.render()
+    el.pasteAnswer.hidden = options.relay && !(pasteWanted || relay.down() || invites.needsPaste())
     el.showPaste.hidden = !el.pasteAnswer.hidden
     el.inSession.hidden = idle
     // The host's view is the one being followed.
@@ -355,6 +366,9 @@ export function sessionUi(options: SessionUiOptions) {
   }
   setInterval(() => {
     renderExpiry()
+    // Time left on each link; the relay's retry countdown.
+    invites.tick()
+    relay.render(options.relay && session.getRole() === 'host')
     // RTT, stats and "silent" change without an event; timed banners run out.
     renderStatus(session.getState())
     renderPeers()
@@ -397,7 +411,7 @@ export function sessionUi(options: SessionUiOptions) {
       el.answerCode.value = ''
       inviteExpiresAt = 0
       joinRelayed = false
-      lastInviteRelayed = pasteWanted = false
+      pasteWanted = false
       hadCompany = false
       dropKnocks()
       render()
@@ -407,9 +421,14 @@ export function sessionUi(options: SessionUiOptions) {
     session.on('session-peer-joined', () => {
       if (session.getRole() === 'host') el.inviteBox.hidden = true
     })
-    // Once joined, the invite has done its job: take it out of the address bar.
+    // Once joined, the invite has done its job: take it out of the address bar, and what was
+    // said while waiting for the host (an answer not picked up yet) is over too.
     session.on('session-started', ({ role }) => {
-      if (role === 'guest' && location.hash.startsWith('#session=')) history.replaceState(null, '', location.pathname + location.search)
+      if (role !== 'guest') return
+      if (location.hash.startsWith('#session=')) history.replaceState(null, '', location.pathname + location.search)
+      clearError()
+      el.answerCode.value = ''
+      render()
     })
     session.on('session-bootstrap-progress', ({ bytes: received, total }) => progress.update(received, total))
     session.on('session-bootstrap-complete', () => progress.complete())
@@ -436,22 +455,29 @@ export function sessionUi(options: SessionUiOptions) {
 
   action(el.invite, async () => {
     const access = el.inviteAccess.value === 'viewer' ? 'viewer' : 'editor'
+    // With a relay, the host says how many guests one link seats and for how long.
+    const room = options.relay ? { seats: Number(el.inviteSeats.value), ttlMs: Number(el.inviteTtl.value) } : {}
     let invite
     try {
-      invite = await session.createInvite({ access })
+      invite = await session.createInvite({ access, ...room })
     } catch (error) {
+      // A room link the relay could not take: say the relay is out of reach (one guest at a time still works, by code).
+      if (error instanceof SessionStateError && error.code === 'relay-unavailable') relay.publishFailed()
       if (!(error instanceof InviteTooLongError)) throw error
       // Too long for a link: the bare code still works, pasted on the guest's side.
       invite = error.invite
       showError(error)
     }
-    lastInviteRelayed = invite.relayed === true
-    pasteWanted = false
+    if (options.relay) {
+      // The library words it for the host already, the fallback included.
+      if (invite.relayError) {
+        showError(invite.relayError)
+        relay.publishFailed()
+      }
+      invites.created(invite)
+      return
+    }
     el.inviteLabel.textContent = `Invite link for ${access === 'viewer' ? 'a viewer' : 'an editor'} (one guest, one use)`
-    el.inviteRelayed.hidden = !lastInviteRelayed
-    el.inviteRelayError.hidden = !invite.relayError
-    // The library words it for the host already, the fallback included.
-    el.inviteRelayError.textContent = invite.relayError ?? ''
     el.inviteUrl.value = invite.url
     copyInvite.textContent = 'Copy link'
     el.inviteBox.hidden = false
@@ -542,10 +568,14 @@ export function sessionUi(options: SessionUiOptions) {
   )
 
   $<HTMLInputElement>('#follow-host').addEventListener('change', (e) => options.setFollowHost((e.target as HTMLInputElement).checked))
-  window.addEventListener('hashchange', render)
+  window.addEventListener('hashchange', () => {
+    render()
+    void preview(invitedTo())
+  })
 
   attach()
   render()
+  void preview(invitedTo())
   return { showError, clearError, admit, focusWayForward }
 }
 
@@ -558,16 +588,4 @@ function describe(error: unknown, moduleLabel: (id: string) => string): string {
   if (error instanceof InviteError || error instanceof SessionLockedError) return error.message
   if (error instanceof Error) return error.message
   return String(error)
-}
-
-/** Copies a field; its button says "Copied" until there is something new to copy. */
-async function copy(field: HTMLInputElement | HTMLTextAreaElement, button: HTMLButtonElement): Promise<void> {
-  field.select()
-  try {
-    await navigator.clipboard.writeText(field.value)
-  } catch {
-    // Clipboard permission denied (e.g. not focused): fall back to the selection.
-    document.execCommand('copy')
-  }
-  button.textContent = 'Copied'
 }

@@ -7,6 +7,7 @@
 import { readFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import type { BrowserContext, ConsoleMessage, Page } from '@playwright/test'
+import { createRelayServer, type RelayServer } from '../relay/server.js'
 import { serveDemo } from './demo-server.js'
 import { expect, freezePage, selectedPairAddresses, test } from './fixtures.js'
 
@@ -37,7 +38,9 @@ async function open(context: BrowserContext, url = demo.url): Promise<Person> {
   const person: Person = { page, problems: [], dialogs: [] }
   page.on('console', (message) => {
     const type = message.type()
-    if (type === 'error' || (type === 'warning' && !fromSoftwareGl(message))) person.problems.push(`console ${type}: ${message.text()}`)
+    // A failed request names its URL only in the message's location: keep it, to tell whose it was.
+    const url = message.text().startsWith('Failed to load resource') ? ` (${message.location().url})` : ''
+    if (type === 'error' || (type === 'warning' && !fromSoftwareGl(message))) person.problems.push(`console ${type}: ${message.text()}${url}`)
   })
   page.on('pageerror', (error) => person.problems.push(`pageerror: ${error.message}`))
   page.on('dialog', (dialog) => {
@@ -241,6 +244,44 @@ const settled = (page: Page, viewer: ViewerKey) =>
 function expectClose(a: { x: number; y: number; w: number; h: number }, b: { x: number; y: number; w: number; h: number }): void {
   for (const k of ['x', 'y', 'w', 'h'] as const) expect(a[k]).toBeCloseTo(b[k], 4)
 }
+
+type Rect = { x: number; y: number; w: number; h: number }
+
+/**
+ * A peer's outline on a viewer's navigator as drawn (page pixels, and its colour), beside
+ * where `view` (viewport coordinates) falls on that navigator; null when there is none.
+ */
+const outlineOn = (page: Page, viewer: ViewerKey, peerId: string, view: Rect) =>
+  page.evaluate(
+    ([id, peerId, view]) => {
+      const osd = window.demo.viewers.find((v) => v.uniqueId === id)!.osd
+      const el = osd.element.querySelector<HTMLElement>(`.navigator .peer-outline[data-peer-id="${peerId}"]`)
+      if (!el) return null
+      const nav = osd.navigator
+      // An OpenSeadragon Point without importing OpenSeadragon into the page.
+      const point = (x: number, y: number) => Object.assign(nav.viewport.getCenter(true), { x, y })
+      const origin = nav.canvas.getBoundingClientRect()
+      const topLeft = nav.viewport.pixelFromPoint(point(view.x, view.y), true)
+      const size = nav.viewport.deltaPixelsFromPointsNoRotate(point(view.w, view.h), true)
+      const box = el.getBoundingClientRect()
+      return {
+        drawn: { x: box.left, y: box.top, w: box.width, h: box.height },
+        expected: { x: origin.left + topLeft.x, y: origin.top + topLeft.y, w: size.x, h: size.y },
+        colour: getComputedStyle(el.firstElementChild!).outlineColor,
+        visible: el.offsetParent !== null,
+      }
+    },
+    [viewerIdOf(viewer), peerId, view] as const,
+  )
+
+/** How far (page pixels) a peer's outline is from where `view` falls; Infinity when none is drawn. */
+async function outlineMiss(page: Page, viewer: ViewerKey, peerId: string, view: Rect): Promise<number> {
+  const outline = await outlineOn(page, viewer, peerId, view)
+  if (!outline?.visible) return Infinity
+  return Math.max(...(['x', 'y', 'w', 'h'] as const).map((k) => Math.abs(outline.drawn[k] - outline.expected[k])))
+}
+
+const swatchOf = (page: Page, peerId: string) => page.locator(`#peers li[data-peer-id="${peerId}"] .swatch`).evaluate((el) => getComputedStyle(el).backgroundColor)
 
 /** Presses Tab until the element matching `selector` has the focus (at most `max` times). */
 async function tabTo(page: Page, selector: string, max = 120): Promise<void> {
@@ -1118,5 +1159,328 @@ test.describe('demo app, driven through its UI', () => {
     await expect(guest.page.locator('#peers li[data-rank="0"] .badge.stale')).toHaveCount(0)
     await expect(guest.page.locator('#role')).toHaveText('guest')
     expectNoProblems([host, guest])
+  })
+  test('where others look: outlines on the navigator in each peer’s colour; the host brings everyone to its view (a guest cannot); Catching up… on a long stream', async ({ newPeerContext }) => {
+    // Three page loads and two pairings on two busy cores.
+    test.setTimeout(120_000)
+    const person = async () => open(await newPeerContext())
+    const [alice, bob, carol] = await Promise.all([person(), person(), person()])
+    await startHosting(alice, 'Alice')
+    await expect(alice.page.locator('#bring-here')).toBeHidden()
+    await joinFromLink(bob, await createInvite(alice), 'Bob')
+    await admit(alice, bob, 'Bob')
+    await joinFromLink(carol, await createInvite(alice), 'Carol')
+    await admit(alice, carol, 'Carol')
+    await expectPeople([alice, bob, carol], ['Alice', 'Bob', 'Carol'])
+    const [bobId, carolId] = await Promise.all([bob, carol].map((p) => p.page.evaluate(() => window.SESSION!.getSelf().id)))
+    // Only the host has the button; the guests follow her view.
+    await expect(alice.page.locator('#bring-here')).toBeVisible()
+    for (const { page } of [bob, carol]) await expect(page.locator('#bring-here')).toBeHidden()
+
+    // Bob zooms slide A himself: his view is outlined on the others' navigators of slide A,
+    // where he looks, in his colour; not on slide B's.
+    await bob.page.locator('#viewer-a [role=application]').focus()
+    for (const key of ['Equal', 'Equal', 'Equal', 'KeyW']) {
+      const moved = settled(bob.page, 'a')
+      await bob.page.keyboard.press(key)
+      await moved
+    }
+    const bobsView = await boundsOf(bob.page, 'a')
+    for (const { page } of [alice, carol]) {
+      await expect.poll(() => outlineMiss(page, 'a', bobId!, bobsView), 'Bob’s outline on slide A').toBeLessThan(2)
+      expect((await outlineOn(page, 'a', bobId!, bobsView))!.colour).toBe(await swatchOf(page, bobId!))
+      await expect(page.locator(`#viewer-b .peer-outline[data-peer-id="${bobId}"]`)).toHaveCount(0)
+    }
+    expect(await swatchOf(alice.page, bobId!)).not.toBe(await swatchOf(alice.page, carolId!))
+    await shot(alice, 'outline-on-navigator')
+
+    // Carol follows Bob. Alice zooms slide B and pans slide A, then brings everyone to her view.
+    const bobAvatar = carol.page.locator(`#avatars li[data-peer-id="${bobId}"] button.face`)
+    await bobAvatar.click()
+    await expect(bobAvatar).toHaveAttribute('aria-pressed', 'true')
+    await expect.poll(async () => (await boundsOf(carol.page, 'a')).w).toBeCloseTo(bobsView.w, 4)
+    for (const [viewer, key] of [['b', 'Equal'], ['a', 'ArrowRight']] as const) {
+      await alice.page.locator(`#viewer-${viewer} [role=application]`).focus()
+      const moved = settled(alice.page, viewer)
+      await alice.page.keyboard.press(key)
+      await moved
+    }
+    const alicesView = { a: await boundsOf(alice.page, 'a'), b: await boundsOf(alice.page, 'b') }
+    expect(Math.abs(alicesView.a.x - bobsView.x)).toBeGreaterThan(0.01)
+    await alice.page.locator('#bring-here').click()
+    for (const { page } of [bob, carol]) {
+      for (const viewer of ['a', 'b'] as const) {
+        await expect.poll(async () => Math.abs((await boundsOf(page, viewer)).x - alicesView[viewer].x), `slide ${viewer} brought`).toBeLessThan(1e-4)
+        expectClose(await boundsOf(page, viewer), alicesView[viewer])
+      }
+    }
+    // Carol no longer follows Bob, and is told why; Bob, who followed nobody, is told too.
+    await expect(bobAvatar).toHaveAttribute('aria-pressed', 'false')
+    expect(await carol.page.evaluate(() => window.demo.views.followedId())).toBeNull()
+    await expect.poll(async () => (await noticesOf(carol)).at(-1)).toBe('Alice brought everyone to their view — no longer following Bob')
+    await expect.poll(async () => (await noticesOf(bob)).at(-1)).toBe('Alice brought everyone to their view')
+    await expect.poll(async () => (await noticesOf(alice)).at(-1)).toBe('You brought everyone to your view')
+    // Where they look now is where Alice looks, and her navigator shows it.
+    for (const peerId of [bobId!, carolId!]) await expect.poll(() => outlineMiss(alice.page, 'a', peerId, alicesView.a)).toBeLessThan(2)
+    await shot(carol, 'brought-to-host-view')
+    await shot(alice, 'outlines-after-bringing-everyone')
+
+    // A guest cannot bring anyone anywhere: the button is not his and the call does nothing;
+    // a summon forged by modified code is taken as his view only (his outline moves), never obeyed.
+    expect(await bob.page.evaluate(() => window.demo.views.bringEveryoneHere())).toBe(false)
+    const forged = { x: 0.05, y: 0.05, w: 0.3, h: 0.2 }
+    const noticesBefore = { alice: await noticesOf(alice), carol: await noticesOf(carol) }
+    await bob.page.evaluate((view) => {
+      const sync = window.demo.views as unknown as { viewport: { emit(delta: object): void } }
+      sync.viewport.emit({ viewerId: 'slide-a', ...view, r: 0, summon: Date.now() + 1e6 })
+    }, forged)
+    for (const { page } of [alice, carol]) {
+      await expect.poll(() => outlineMiss(page, 'a', bobId!, forged), 'the forged view arrived').toBeLessThan(2)
+      expectClose(await boundsOf(page, 'a'), alicesView.a)
+    }
+    expect(await noticesOf(alice)).toEqual(noticesBefore.alice)
+    expect(await noticesOf(carol)).toEqual(noticesBefore.carol)
+
+    // Bob leaves: his outlines go from every navigator, and the others' from his; Carol's stays.
+    await expect(bob.page.locator('.peer-outline')).not.toHaveCount(0)
+    await bob.page.locator('#leave').click()
+    await expect(bob.page.locator('#state')).toHaveText('idle')
+    await expect(bob.page.locator('.peer-outline')).toHaveCount(0)
+    for (const { page } of [alice, carol]) await expect(page.locator(`.peer-outline[data-peer-id="${bobId}"]`)).toHaveCount(0)
+    await expect(alice.page.locator(`#viewer-a .peer-outline[data-peer-id="${carolId}"]`)).toHaveCount(1)
+    // Carol follows Alice again: she no longer looks for herself, and her outline goes.
+    await carol.page.locator('#follow-host').check()
+    await expect(alice.page.locator(`.peer-outline[data-peer-id="${carolId}"]`)).toHaveCount(0)
+
+    // A long stream of small changes reaches Carol faster than her page applies them (a test
+    // module holds the first until released): "Catching up…" while she is behind, gone after.
+    await carol.page.evaluate(() => {
+      const w = window as unknown as { release: () => void; catchingUpEvents: unknown[] }
+      const held = new Promise<void>((resolve) => (w.release = resolve))
+      w.catchingUpEvents = []
+      window.SESSION!.on('session-catching-up', (event) => w.catchingUpEvents.push(event))
+      let applied = 0
+      window.SESSION!.registerProvider({
+        id: 'e2e-stream', scope: 'global', snapshot: () => null, applySnapshot: () => {}, subscribe: () => () => {},
+        applyDelta: () => (applied++ === 0 ? held : undefined),
+      })
+    })
+    await alice.page.evaluate(() => {
+      let emit: (delta: object) => void = () => {}
+      window.SESSION!.registerProvider({ id: 'e2e-stream', scope: 'global', snapshot: () => null, applySnapshot: () => {}, subscribe: (e) => ((emit = e), () => {}), applyDelta: () => {} })
+      for (let i = 0; i < 300; i++) emit({ kind: 'tick', payload: i })
+    })
+    await expect(carol.page.locator('#catching-up')).toBeVisible()
+    await shot(carol, 'catching-up-stream')
+    await carol.page.evaluate(() => (window as unknown as { release: () => void }).release())
+    await expect(carol.page.locator('#catching-up')).toBeHidden()
+    expect(await carol.page.evaluate(() => (window as unknown as { catchingUpEvents: unknown[] }).catchingUpEvents)).toEqual([{ behind: true, pending: 100 }, { behind: false, pending: 10 }])
+    for (const { page } of [alice, carol]) await expect(page.locator('#state')).toHaveText('connected')
+    expectNoProblems([alice, bob, carol])
+  })
+})
+
+test.describe('demo app with a relay: one link for many', () => {
+  // Each test its own relay on 127.0.0.1 (one of them stops it).
+  let relay: RelayServer
+  let relayUrl = ''
+  let relayUp = false
+  test.beforeEach(async () => {
+    relay = createRelayServer({ rateLimit: false, log: () => undefined })
+    relayUrl = (await relay.listen(0, '127.0.0.1')).url
+    relayUp = true
+  })
+  test.afterEach(async () => {
+    if (relayUp) await relay.close()
+  })
+  /** The demo set up for the relay, as `?relay=` does it. */
+  const withRelay = () => `${demo.url}?relay=${relayUrl}`
+
+  /** A guest whose page is open at the demo opens the link (only the fragment changes) and joins with one click. */
+  async function joinByRelay(guest: Person, url: string, name: string, places?: string): Promise<void> {
+    const { page } = guest
+    await page.goto(url)
+    await expect(page.locator('#join')).toBeVisible()
+    await expect(page.locator('#invite-preview')).toHaveText(new RegExp(`^Alice invites you as an editor${places ? ` · ${places} places free` : ''} · valid until \\d\\d:\\d\\d`))
+    await expect(page.locator('#join-hint')).toHaveText('Join, and your answer goes to the host by itself: you are in as soon as they let you in.')
+    await page.locator('#name').fill(name)
+    await page.locator('#unload-legacy-editor').click()
+    await page.locator('#join').click()
+    await expect(page.locator('#status')).toHaveText('Joining — waiting for the host to let you in')
+    await expect(page.locator('#relay-sent')).toBeVisible()
+    // Nothing to send back by hand.
+    await expect(page.locator('#answer-box')).toBeHidden()
+    await expect(page.locator('#error')).toBeEmpty()
+  }
+
+  /** The host sees the guest arrive and lets them in with one click. */
+  async function letIn(host: Person, guest: Person, name: string): Promise<void> {
+    await expect(host.page.locator('#admit-text')).toHaveText(`${name} wants to join`)
+    await host.page.locator('#admit-yes').click()
+    for (const { page } of [host, guest]) await expect(page.locator('#state')).toHaveText('connected')
+  }
+
+  test('a three-seat room link: two guests join with one click each, the list shows 2 of 3; revoked, the link says so; reissued, a third joins; the relay stops and the host is told', async ({ newPeerContext }) => {
+    test.setTimeout(150_000)
+    const person = async (options = {}) => open(await newPeerContext(options), withRelay())
+    const [alice, bob, carol, dave] = await Promise.all([person(), person(), person(), person({ viewport: { width: 390, height: 844 } })])
+    await startHosting(alice, 'Alice')
+    const { page } = alice
+    await expect(page.locator('#relay-state')).toHaveText('Relay ready — a link you create lets guests in with one click.')
+    // Sensible defaults: four seats for an hour.
+    await expect(page.locator('#invite-seats')).toHaveValue('4')
+    await expect(page.locator('#invite-ttl option:checked')).toHaveText('1 hour')
+    await page.locator('#invite-seats').fill('3')
+    await page.locator('#invite').click()
+    const row = page.locator('#invite-list li').first()
+    await expect(row).toHaveAttribute('data-seated', '0/3')
+    await expect(row.locator('.head')).toHaveText('Room link · 3 seats for editors')
+    await expect(row.locator('.seats')).toHaveText('0 of 3 seats taken')
+    await expect(row.locator('.left')).toHaveText('60 min left')
+    // The next step is copying the link; the button says it did.
+    await expect(row.locator('button.copy')).toBeFocused()
+    await expect(row.locator('button.copy')).toHaveText('Copy link')
+    await page.keyboard.press('Enter')
+    await expect(row.locator('button.copy')).toHaveText('Copied')
+    await expect(page.locator('#relay-state')).toHaveText('Relay reachable — waiting for guests on 1 link.')
+    // Answers come back by themselves: no paste field in the way.
+    await expect(page.locator('#paste-answer')).toBeHidden()
+    await expect(page.locator('#invite-box')).toBeHidden()
+    // The new controls have names a screen reader reads.
+    expect(await unnamedControls(page)).toEqual([])
+    const link = await row.locator('input.url').inputValue()
+    expect(link).toMatch(/\?relay=http:\/\/127\.0\.0\.1:\d+#session=r\./)
+    await shot(alice, 'room-link')
+
+    await joinByRelay(bob, link, 'Bob', '3 of 3')
+    await shot(bob, 'room-link-guest-waiting')
+    await letIn(alice, bob, 'Bob')
+    await expect(row.locator('.seats')).toHaveText('1 of 3 seats taken')
+    await joinByRelay(carol, link, 'Carol', '2 of 3')
+    await letIn(alice, carol, 'Carol')
+    await expect(row).toHaveAttribute('data-seated', '2/3')
+    await expect(row.locator('.seats')).toHaveText('2 of 3 seats taken')
+    await expectPeople([alice, bob, carol], ['Alice', 'Bob', 'Carol'])
+    await expect.poll(() => noticesOf(alice)).toEqual(['Bob joined', 'Carol joined'])
+    await shot(alice, 'room-link-two-of-three')
+
+    // Revoked: the link stops working; the row offers to reissue it.
+    await row.locator('button.revoke').click()
+    await expect(row).toHaveAttribute('data-status', 'revoked')
+    await expect(row.locator('.left')).toHaveText('Revoked')
+    await expect(row.locator('.message')).toHaveText('You withdrew this invite: its link no longer works.')
+    await expect(row.locator('button.copy')).toBeHidden()
+    await expect(row.locator('button.reissue')).toBeFocused()
+    // Dave (on a phone) opens it: he is told at once, before anything is sent.
+    await dave.page.goto(link)
+    await expect(dave.page.locator('#error')).toHaveText(/^The host has withdrawn this invite\. Ask them for a new one/)
+    await expect(dave.page.locator('#state')).toHaveText('idle')
+    expect(await dave.page.evaluate(() => document.documentElement.scrollWidth - innerWidth)).toBeLessThanOrEqual(0)
+    await shot(dave, 'room-link-revoked')
+    expect(dave.problems.splice(0)).toEqual([expect.stringMatching(/^console error: Failed to load resource: the server responded with a status of 410 .*\(http:\/\/127\.0\.0\.1:\d+\/v1\/invites\//)])
+
+    // Reissued: a new link for three takes the old one's place; Dave gets in with it.
+    await row.locator('button.reissue').click()
+    const fresh = page.locator('#invite-list li')
+    await expect(fresh).toHaveCount(1)
+    await expect(fresh).toHaveAttribute('data-status', 'open')
+    await expect(fresh.locator('.seats')).toHaveText('0 of 3 seats taken')
+    await expect(fresh.locator('button.copy')).toBeFocused()
+    await expect(fresh.locator('button.copy')).toHaveText('Copy link')
+    const reissued = await fresh.locator('input.url').inputValue()
+    expect(reissued).not.toBe(link)
+    await shot(alice, 'room-link-reissued')
+    await joinByRelay(dave, reissued, 'Dave', '3 of 3')
+    await letIn(alice, dave, 'Dave')
+    await expectPeople([alice, bob, carol, dave], ['Alice', 'Bob', 'Carol', 'Dave'])
+    await expect(fresh.locator('.seats')).toHaveText('1 of 3 seats taken')
+
+    // The relay stops: the host is told in words, and the invite falls back to its code.
+    await relay.close()
+    relayUp = false
+    await expect(page.locator('#relay-state')).toHaveText('Relay unreachable — invites fall back to codes: send the link below, and paste the answer code the guest sends back.', { timeout: 30_000 })
+    await expect(page.locator('#paste-answer')).toBeVisible()
+    // The paste field is named as its button is.
+    await expect(page.locator('#paste-answer label')).toContainText('Add a guest: paste their answer code')
+    await expect(page.locator('#add-peer')).toHaveText('Add guest')
+    await expect(fresh.locator('input.url')).toHaveValue(/\?relay=http:\/\/127\.0\.0\.1:\d+#session=(?!r\.)[A-Za-z0-9_-]{100,}$/)
+    await expect(fresh.locator('button.copy')).toHaveText('Copy link')
+    await expect(fresh.locator('.message')).toHaveText(/^The relay is out of reach: this link carries the invite code\./)
+    await shot(alice, 'relay-unreachable')
+    // A new room link needs the relay: refused in words. One guest at a time still works, by code.
+    await page.locator('#invite').click()
+    await expect(page.locator('#error')).toHaveText(/^A room link needs the relay, which could not take it: /)
+    await page.locator('#invite-seats').fill('1')
+    await page.locator('#invite').click()
+    const byCode = page.locator('#invite-list li').first()
+    await expect(byCode.locator('.head')).toHaveText('Invite link · 1 guest for editors')
+    await expect(byCode.locator('.message')).toHaveText("Invite open: send the link, then paste the guest's answer code here.")
+    await expect(byCode.locator('input.url')).toHaveValue(/\?relay=http:\/\/127\.0\.0\.1:\d+#session=(?!r\.)[A-Za-z0-9_-]{100,}$/)
+    await expect(byCode.locator('button.copy')).toBeFocused()
+    await expect(page.locator('#relay-state')).toHaveText(/^Relay unreachable — invites fall back to codes/)
+    // The host's only complaints are the relay's refused requests (its polls, the two new links); nobody else has any.
+    expect(alice.problems.length).toBeGreaterThan(2)
+    expect(alice.problems.filter((p) => !/^console error: Failed to load resource: net::ERR_CONNECTION_REFUSED \(http:\/\/127\.0\.0\.1:\d+\/v1\/(answers|invites)/.test(p))).toEqual([])
+    expectNoProblems([bob, carol, dave])
+  })
+
+  test('a relayed answer the host does not pick up: the guest is told in words and can send the code by hand; the host wakes and lets them in', async ({ newPeerContext }) => {
+    // The library's default wait for the host to pick up a relayed answer is 30 s.
+    test.setTimeout(120_000)
+    const person = async (options = {}) => open(await newPeerContext(options), withRelay())
+    // Alice hosts from a phone.
+    const [alice, bob] = await Promise.all([person({ viewport: { width: 390, height: 844 } }), person()])
+    await startHosting(alice, 'Alice')
+    // One seat: an invite link for one guest, through the relay all the same.
+    await alice.page.locator('#invite-seats').fill('1')
+    await alice.page.locator('#invite').click()
+    const row = alice.page.locator('#invite-list li').first()
+    await expect(row.locator('.head')).toHaveText('Invite link · 1 guest for editors')
+    await expect(row.locator('.seats')).toHaveText('Not used yet')
+    await expect(alice.page.locator('#relay-state')).toHaveText('Relay reachable — waiting for guests on 1 link.')
+    // The list fits the phone: nothing cut off, nothing scrolls sideways.
+    expect(await alice.page.evaluate(() => document.documentElement.scrollWidth - innerWidth)).toBeLessThanOrEqual(0)
+    for (const button of await row.locator('button').all()) await expect(button).toBeInViewport()
+    await shot(alice, 'room-link-phone', '#invite-list')
+    const link = await row.locator('input.url').inputValue()
+
+    // Alice's page is asleep when Bob answers.
+    const thaw = await freezePage(alice.page)
+    await joinByRelay(bob, link, 'Bob')
+    await expect(bob.page.locator('#error')).toHaveText(
+      'Your answer reached the relay, but the host has not picked it up in 30 s: their page may be closed, asleep or offline. Keep this page open to go on waiting, or copy your answer code and send it to the host to paste.',
+      { timeout: 45_000 },
+    )
+    await expect(bob.page.locator('#answer-code')).toHaveValue(/^[A-Za-z0-9_-]{100,}$/)
+    await bob.page.locator('#copy-answer').click()
+    await expect(bob.page.locator('#copy-answer')).toHaveText('Copied')
+    await expect(bob.page.locator('#state')).toHaveText('joining')
+    await shot(bob, 'answer-unclaimed')
+
+    // She wakes: the answer was waiting on the relay, and Bob is let in with one click.
+    await thaw()
+    await letIn(alice, bob, 'Bob')
+    await expect(row).toHaveCount(0)
+    await expect(bob.page.locator('#error')).toBeEmpty()
+    await expect(bob.page.locator('#answer-box')).toBeHidden()
+    await expectPeople([alice, bob], ['Alice', 'Bob'])
+
+    // A link of a session that has ended since: whoever opens it is told at once, before joining.
+    await alice.page.locator('#invite-seats').fill('2')
+    await alice.page.locator('#invite').click()
+    await expect(row.locator('.seats')).toHaveText('0 of 2 seats taken')
+    const stale = await row.locator('input.url').inputValue()
+    await alice.page.locator('#end').click()
+    await alice.page.locator('#confirm-yes').click()
+    for (const { page } of [alice, bob]) await expect(page.locator('#state')).toHaveText('idle')
+    // Ending withdrew the link on the relay.
+    const staleId = /#session=r\.([A-Za-z0-9_-]{22})\./.exec(stale)![1]!
+    await expect.poll(() => relay.store.read(staleId, Date.now())).toEqual({ state: 'revoked' })
+    await bob.page.goto(stale)
+    await expect(bob.page.locator('#error')).toHaveText(/^The host has withdrawn this invite\. Ask them for a new one/)
+    await expect(bob.page.locator('#answer-code')).toHaveValue('')
+    await shot(bob, 'stale-room-link')
+    expect(bob.problems.splice(0)).toEqual([expect.stringMatching(/^console error: Failed to load resource: the server responded with a status of 410 /)])
+    expectNoProblems([alice, bob])
   })
 })

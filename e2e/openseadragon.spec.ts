@@ -85,8 +85,11 @@ test('two pages with two OpenSeadragon viewers each: views followed, cursors lab
   expect(await viewOf(bo, 'v-right')).toEqual(bosOwn)
 
   // Anyone can be followed, not only the host: Ada follows Bo, and sees his right viewer as he left it.
+  expect(await bo.evaluate(() => window.osd.peerViews('v-right'))).toEqual([adaId])
   await ada.evaluate((id) => window.osd.follow(id), boId)
   await expectSameView(ada, bo, 'v-right')
+  // Following, she no longer looks for herself: her last view is withdrawn (no outline of it).
+  await expect.poll(() => bo.evaluate(() => window.osd.peerViews('v-right'))).toEqual([])
   // And Bo follows Ada: each follows the other. A change of Bo's (by code: rotation) is
   // shown by Ada and sent no further; nothing bounces.
   await bo.evaluate((id) => window.osd.follow(id), adaId)
@@ -104,9 +107,12 @@ test('two pages with two OpenSeadragon viewers each: views followed, cursors lab
   await bo.evaluate(() => window.osd.move('v-extra', { zoom: 3, rotation: 45 }))
   await expectSameView(ada, bo, 'v-extra')
   await barrier(bo, ada, boId, 'v-extra', { x: 120, y: 90 })
-  // Bo destroys his: its cursors and its place in the session go with it.
+  expect(await ada.evaluate(() => window.osd.peerViews('v-extra'))).toEqual([boId])
+  // Bo destroys his: its cursors and its place in the session go with it, and Ada no longer
+  // has a view of his there to outline.
   await bo.evaluate(() => window.osd.destroy('v-extra'))
   expect(Object.keys(await bo.evaluate(() => window.osd.cursors())).sort()).toEqual(['v-left', 'v-right'])
+  await expect.poll(() => ada.evaluate(() => window.osd.peerViews('v-extra'))).toEqual([])
   await ada.evaluate(() => window.osd.move('v-extra', { pan: [0.1, 0.1] }))
   await expect.poll(async () => (await diagnosticsOf(bo)).map((d) => d.code)).toEqual(['unknown-viewer'])
   await ada.evaluate(() => window.osd.destroy('v-extra'))

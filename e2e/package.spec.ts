@@ -179,13 +179,15 @@ test('the bundles import only their dependencies and their own chunks, and need 
   // OpenSeadragon is imported by its entry alone: an app without it never loads it.
   for (const [file, text] of code) if (file !== 'openseadragon.js') expect(text, file).not.toMatch(/from\s*["']openseadragon["']/)
   // Chunks that come later: the relay client and its sealing code when a relay is first used,
-  // the host's relay listener with its first relayed invite, the compact SDP codec with the
-  // first invite or answer; the IndexedDB journal with its first write, the journal reader
-  // with the first resume, the saved-session ledger with its first call.
+  // the invite desk (seats, the host's list, the invite codec) with the first invite or join,
+  // and from it the host's relay listener with its first relayed invite; the compact SDP codec
+  // with the first invite or answer; the IndexedDB journal with its first write, the journal
+  // reader with the first resume, the saved-session ledger with its first call.
   expect(lazy.sort()).toEqual([
+    expect.stringMatching(/^invite-desk-[\w-]+\.js → listener-[\w-]+\.js$/),
     expect.stringMatching(/^session-sync\.js → http-client-[\w-]+\.js$/),
     expect.stringMatching(/^session-sync\.js → idb-[\w-]+\.js$/),
-    expect.stringMatching(/^session-sync\.js → listener-[\w-]+\.js$/),
+    expect.stringMatching(/^session-sync\.js → invite-desk-[\w-]+\.js$/),
     expect.stringMatching(/^session-sync\.js → read-[\w-]+\.js$/),
     expect.stringMatching(/^session-sync\.js → saved-sessions-[\w-]+\.js$/),
     expect.stringMatching(/^session-sync\.js → sdp-codec-[\w-]+\.js$/),
@@ -193,6 +195,9 @@ test('the bundles import only their dependencies and their own chunks, and need 
   const relayClient = code.get(lazy.find((l) => l.includes('http-client-'))!.split(' → ')[1]!)!
   expect(relayClient).toContain('AES-GCM')
   for (const [file, text] of code) if (!file.startsWith('http-client-')) expect(text, file).not.toContain('AES-GCM')
+  // pako (deflate for invite codes) comes with the invite desk, not with the page.
+  expect(code.get('session-sync.js')).not.toMatch(/from\s*["']pako["']/)
+  expect(code.get(lazy.find((l) => l.startsWith('session-sync.js → invite-desk-'))!.split(' → ')[1]!)).toMatch(/from\s*["']pako["']/)
   // The testing entry's network stays out of the main entry; the two share their classes through chunks.
   expect(code.get('session-sync.js')).not.toContain('class MemoryNetwork')
   // The OpenSeadragon entry works on the page's controller: it carries no copy of the core.

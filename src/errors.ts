@@ -3,6 +3,9 @@
  * message a person can act on. Each class names itself in a string literal: a minifier
  * renames classes, so `new.target.name` would read 'h' or 'S' in the built package.
  */
+import type { SessionInvite } from './types.js'
+
+/** The base of every error the library throws: a stable `code` and a message a person can act on. */
 export class SessionError extends Error {
   /** The class's name, as a string: it survives minification. */
   override name = 'SessionError'
@@ -114,6 +117,19 @@ export class InviteError extends SessionError {
   declare readonly code: InviteErrorCode
   constructor(code: InviteErrorCode, detail?: string, options?: { cause?: unknown }) {
     super(code, detail ? `${INVITE_MESSAGES[code]} (${detail})` : INVITE_MESSAGES[code], options)
+  }
+}
+
+/** Thrown by createInvite when the link would be too long; `invite.code` can be pasted instead. */
+export class InviteTooLongError extends InviteError {
+  /** The class's name, as a string: it survives minification. */
+  override name = 'InviteTooLongError'
+  /**
+   * @param invite The invite made, still open: its `code` can be pasted.
+   * @param maxLength The `maxInviteUrlLength` it exceeds.
+   */
+  constructor(readonly invite: SessionInvite, readonly maxLength: number) {
+    super('invite-too-long', `${invite.url.length} > ${maxLength} characters`)
   }
 }
 

@@ -6,15 +6,16 @@
  * @module session-sync
  */
 export { SessionSyncController } from './session/controller.js'
-export { InviteTooLongError } from './session/invites.js'
-export { DEFAULT_LIMITS, DEFAULT_HEARTBEAT, DEFAULT_TIMERS, DEFAULT_JOURNAL_LIMITS } from './session/options.js'
+export { DEFAULT_LIMITS, DEFAULT_HEARTBEAT, DEFAULT_TIMERS, DEFAULT_JOURNAL_LIMITS, DEFAULT_BACKLOG } from './session/options.js'
 export type { SessionSyncOptions, SessionLimits, HeartbeatOptions, JournalOptions, JournalLimits } from './session/options.js'
 export type { SavedSessionsApi } from './journal/saved-facade.js'
 export type { Journal, JournalBatch, JournalIdentity, RawJournal, ResumeResult, SavedPeer, SavedSummary, SavedSession, TabStorage } from './journal/store.js'
 export type { SessionStats, SessionCaches } from './session/stats.js'
 export type { CacheStats, Budget } from './session/bounded.js'
+export type { BacklogBounds } from './session/backlog.js'
 export { MAX_PAYLOAD_DEPTH } from './wire/shape.js'
 export { installSession } from './install.js'
+export { pickColour } from './session/colours.js'
 export type { AppEventBus, SessionEventHandler } from './session/events.js'
 export {
   SessionError,
@@ -25,6 +26,7 @@ export {
   IllegalTransitionError,
   SessionStateError,
   InviteError,
+  InviteTooLongError,
   WireError,
   TransportError,
   PayloadLimitError,

@@ -246,6 +246,20 @@ export type SessionEvents = {
   }
   /** Guest: bytes of the host's snapshot so far, for a progress bar. */
   'session-bootstrap-progress': TransferProgress
+  /**
+   * This page has fallen behind on what it received (`behind: true`: many changes wait to be
+   * applied, or some have waited long), and later has caught up (`behind: false`). Show
+   * "Catching up…" meanwhile, rather than a page that seems stuck. Raised only when that
+   * changes, with hysteresis (bounds in `DEFAULT_BACKLOG`); a session's end ends it too,
+   * without this event. Mostly a guest's (a long stream of the host's changes); a host's
+   * queue of guests' changes counts alike.
+   */
+  'session-catching-up': {
+    /** Behind now, or caught up again. */
+    behind: boolean
+    /** Messages waiting to be handled (or being handled) at that moment. */
+    pending: number
+  }
   /** Guest: every provider has its state from the host's snapshot. */
   'session-bootstrap-complete': {
     /** How many provider (and viewer) states the snapshot held. */
@@ -264,14 +278,18 @@ export type SessionEvents = {
   /** Host: listening on the relay, retrying in N s, or unreachable (show the paste codes). */
   'session-relay-state': RelayListenerState
   /**
-   * Guest: the answer went through the relay but the host has not connected within
-   * `relayPickupMs`. The join goes on; `answerCode` can be sent to the host by hand.
+   * Guest: the host has not connected within `relayPickupMs` of a relayed answer, or
+   * `pastePickupMs` of an answer code to be pasted (it may have gone unsent, or the invite
+   * was already used by someone else). The join goes on until the invite expires or
+   * `joinTimeoutMs`; `answerCode` can be sent to the host by hand.
    */
   'session-answer-unclaimed': {
     /** This guest's answer code, to send to the host by hand. */
     answerCode: string
     /** How long the guest has waited. */
     waitedMs: number
+    /** The answer went through the relay (else it is for the host to paste). */
+    relayed: boolean
     /** What to do, in words for the guest. */
     message: string
   }

@@ -84,6 +84,8 @@ const osd = {
   sent: () => ({ ...sent }),
   received: () => [...received],
   cursors: () => sync.visibleCursors(),
+  /** Who else this page knows a view of, in viewer `id`. */
+  peerViews: (id: string) => sync.peerViews(id).map((p) => p.peerId),
   /** The label of `peerId`'s cursor over viewer `id`: its text, colour and where it is drawn. */
   cursor(id: string, peerId: string) {
     const el = document.querySelector<HTMLElement>(`#${id} .remote-cursor[data-peer-id="${peerId}"]`)

@@ -5,7 +5,8 @@
  */
 import { deflateRaw, Inflate } from 'pako'
 import { InviteError, type InviteErrorCode } from '../errors.js'
-import { BASE64URL, ByteReader, ByteWriter, concatBytes, fromBase64url, toBase64url } from '../encoding/bytes.js'
+import { ByteReader, ByteWriter } from '../encoding/byte-stream.js'
+import { BASE64URL, concatBytes, fromBase64url, toBase64url } from '../encoding/bytes.js'
 
 /** 2: the offer's candidates travel without related addresses (transport/sdp-codec.ts). */
 export const INVITE_VERSION = 2

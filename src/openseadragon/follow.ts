@@ -4,8 +4,8 @@
  */
 import type { OsdHandler, OsdViewer } from './osd.js'
 
-/** Why following changed: asked for (`follow`, `unfollow`), the person moved a view, or the followed peer left. */
-export type FollowStopReason = 'requested' | 'local-input' | 'peer-left'
+/** Why following changed: asked for (`follow`, `unfollow`), the person moved a view, the followed peer left, or the host brought everyone to its view. */
+export type FollowStopReason = 'requested' | 'local-input' | 'peer-left' | 'summoned'
 
 /** A change of whom this page follows (`follow-changed`). */
 export interface FollowChange {

@@ -6,12 +6,14 @@
  *   await window.SESSION!.start()  // or join(inviteUrl)
  *
  * Guests follow the host's view until they move their own; `openSeadragonSync().follow(peerId)`
- * follows anyone, and `on('follow-changed')` says when following stops.
+ * follows anyone, and `on('follow-changed')` says when following stops. The host's
+ * `bringEveryoneHere()` moves everyone to its view; `peerViews(viewerId)` and
+ * `on('peer-views-changed')` say where the others look.
  *
  * @module session-sync/openseadragon
  */
 export { OsdSync, openSeadragonSync, trackViewer } from './track.js'
-export type { OsdSyncEvents, OsdSyncOptions, TrackedViewer } from './track.js'
+export type { OsdSyncEvents, OsdSyncOptions, PeerView, TrackedViewer } from './track.js'
 export type { FollowChange, FollowStopReason } from './follow.js'
 export type { CursorDelta, PeerLabel } from './cursors.js'
 export type { ViewportDelta } from './viewport.js'

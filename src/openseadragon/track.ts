@@ -4,9 +4,10 @@
  */
 import mitt from 'mitt'
 import type { SessionSyncController } from '../index.js'
-import { CursorSync } from './cursors.js'
+import { CursorSync, type PeerLabel } from './cursors.js'
 import { type FollowChange, type FollowStopReason, onLocalNavigation } from './follow.js'
-import type { OsdViewer } from './osd.js'
+import type { OsdViewer, ViewState } from './osd.js'
+import { nextSummon, SummonGate } from './summon.js'
 import { ViewportSync } from './viewport.js'
 
 /** A viewer `trackViewer` took in: it has a `uniqueId`, the same on every page. */
@@ -25,6 +26,33 @@ export interface OsdSyncOptions {
 export type OsdSyncEvents = {
   /** Whom this page follows changed, or following stopped (the person moved a view, the peer left). */
   'follow-changed': FollowChange
+  /**
+   * The host brought everyone to its view (`bringEveryoneHere`): this page shows it now.
+   * Only the host's summons are obeyed; a guest's are ordinary views.
+   */
+  summoned: {
+    /** The host's user id. */
+    by: string
+    /** Whom this page stopped following for it, or null (it followed nobody, or the host). */
+    unfollowed: string | null
+  }
+  /** The others' views of a viewer changed: one moved, stopped sharing it, or left (`peerViews`). */
+  'peer-views-changed': {
+    /** The viewer. */
+    viewerId: string
+  }
+}
+
+/** Where another peer looks in one viewer, for drawing their outline. */
+export interface PeerView {
+  /** The peer's user id. */
+  peerId: string
+  /** The peer's name. */
+  name: string
+  /** The peer's colour, `#rrggbb`. */
+  color: string
+  /** What they see of it (unrotated rectangle in viewport coordinates, and rotation). */
+  view: ViewState
 }
 
 type Target = { host: true } | { peerId: string } | null
@@ -43,6 +71,8 @@ export class OsdSync {
   private target: Target
   /** Viewers tracked without an id of their own get these, in tracking order. */
   private unnamed = 0
+  private lastSummon = 0
+  private readonly summons = new SummonGate()
 
   /**
    * @param session The controller whose session the viewers take part in.
@@ -50,12 +80,13 @@ export class OsdSync {
    */
   constructor(readonly session: SessionSyncController<any>, options: OsdSyncOptions = {}) {
     this.target = options.followHost === false ? null : { host: true }
-    const hostId = () => session.getPeers().find((p) => p.rank === 0)?.id
-    this.viewport = new ViewportSync(this.viewers, () => this.followedId(), hostId)
-    this.cursors = new CursorSync(this.viewers, (peerId) => {
-      const peer = session.getPeers().find((p) => p.id === peerId)
-      return { name: peer?.name ?? 'peer', color: peer?.color ?? UNKNOWN_COLOUR }
+    this.viewport = new ViewportSync(this.viewers, {
+      followed: () => this.followedId(),
+      hostId: () => this.hostId(),
+      viewsChanged: (viewerId) => this.events.emit('peer-views-changed', { viewerId }),
+      summoned: (from, n, viewerId, view) => this.summoned(from, n, viewerId, view),
     })
+    this.cursors = new CursorSync(this.viewers, (peerId) => this.labelOf(peerId))
     this.unregister = [
       session.registerProvider(this.viewport.provider),
       session.registerProvider(this.cursors.provider),
@@ -136,6 +167,24 @@ export class OsdSync {
     return () => this.events.off(type, handler)
   }
 
+  /**
+   * Host: moves every peer's viewers to what this page's viewers show now. Whoever follows
+   * someone else stops (their `follow-changed` says `summoned`); each page raises `summoned`.
+   * Returns false, sending nothing, when this page does not host (others ignore a guest's summon anyway).
+   */
+  bringEveryoneHere(): boolean {
+    if (this.session.getRole() !== 'host') return false
+    if (this.followedId() !== null) this.unfollow('requested')
+    this.lastSummon = nextSummon(this.lastSummon, Date.now())
+    this.viewport.summon(this.lastSummon)
+    return true
+  }
+
+  /** Where each other peer looks in this viewer now (their latest view of it), with their name and colour. */
+  peerViews(viewerId: string): PeerView[] {
+    return this.viewport.viewsOf(viewerId).map(([peerId, view]) => ({ peerId, ...this.labelOf(peerId), view }))
+  }
+
   /** Remote cursors shown now: viewer id → peer ids. */
   visibleCursors(): Record<string, string[]> {
     return this.cursors.visible()
@@ -153,12 +202,35 @@ export class OsdSync {
     this.target = target
     if (JSON.stringify(target) === before) return
     this.viewport.showFollowed()
+    if (this.followedId() !== null) this.viewport.withdraw()
     this.events.emit('follow-changed', { peerId: this.followedId(), host: this.followingHost, reason })
   }
 
   /** The person moved a view: whatever they followed, they now look for themselves. */
   private localInput(): void {
     if (this.followedId() !== null) this.unfollow('local-input')
+  }
+
+  private hostId(): string | undefined {
+    return this.session.getPeers().find((p) => p.rank === 0)?.id
+  }
+
+  private labelOf(peerId: string): PeerLabel {
+    const peer = this.session.getPeers().find((p) => p.id === peerId)
+    return { name: peer?.name ?? 'peer', color: peer?.color ?? UNKNOWN_COLOUR }
+  }
+
+  /** A view marked as a summon: obeyed from the host only, whatever the delta says of itself. */
+  private summoned(from: string, n: number, viewerId: string, view: ViewState): void {
+    const verdict = this.summons.check(from, n, this.hostId())
+    if (verdict === 'refused') return
+    if (verdict === 'new') {
+      const unfollowed = this.followedId()
+      if (unfollowed !== null && unfollowed !== from) this.unfollow('summoned')
+      this.events.emit('summoned', { by: from, unfollowed: unfollowed !== from ? unfollowed : null })
+    }
+    // Following the host, we show it already.
+    if (this.followedId() !== from) this.viewport.showSummoned(viewerId, view)
   }
 
   private peerLeft(peerId: string): void {

@@ -1,16 +1,37 @@
 /**
  * Viewport sync: each tracked viewer's view (visible rectangle and rotation) as a view
- * delta, at most one per viewer per animation frame. Every peer's latest view is kept;
- * only the followed peer's is shown. Showing it moves our viewer, which reports a change
- * like any other: seeing in a frame exactly the view we just showed is that echo, not ours.
+ * delta, at most one per viewer per animation frame. Every peer's latest view is kept (for
+ * outlines) and the followed peer's is shown. Showing it moves our viewer, which reports a
+ * change like any other: seeing in a frame exactly the view we just showed is that echo, not
+ * ours. A follower sends no views, so it withdraws its last one: no outline shows where it no longer looks.
  */
 import type { SessionDelta, SessionSyncProvider } from '../index.js'
 import { showViewState, type ViewState, viewKey, viewStateOf } from './osd.js'
+import { viewStateIn } from './summon.js'
 import type { TrackedViewer } from './track.js'
 
-/** One viewer's view, as a view delta. */
-export interface ViewportDelta extends SessionDelta, ViewState {
+/** One viewer's view, as a view delta; or that the sender's view of it is gone (untracked, destroyed, or it follows someone now). */
+export type ViewportDelta = SessionDelta & {
+  /** The viewer. */
   viewerId: string
+} & ((ViewState & {
+  /** Set by the host's "bring everyone here": the number of that summon, the same on each viewer's delta. */
+  summon?: number
+}) | {
+  /** The sender no longer looks at this viewer for itself. */
+  gone: true
+})
+
+/** What the viewport sync tells its owner. */
+export interface ViewportHooks {
+  /** Whose view to show now, or null. */
+  followed(): string | null
+  /** Who hosts now. */
+  hostId(): string | undefined
+  /** The others' views of this viewer changed (one moved, went, or left). */
+  viewsChanged(viewerId: string): void
+  /** `from` sent a view marked as summon `n`. */
+  summoned(from: string, n: number, viewerId: string, view: ViewState): void
 }
 
 export class ViewportSync {
@@ -25,9 +46,7 @@ export class ViewportSync {
 
   constructor(
     private readonly viewers: ReadonlyMap<string, TrackedViewer>,
-    /** Whose view to show now, or null. */
-    private readonly followed: () => string | null,
-    private readonly hostId: () => string | undefined,
+    private readonly hooks: ViewportHooks,
   ) {
     this.provider = {
       id: 'osd-viewport',
@@ -37,18 +56,24 @@ export class ViewportSync {
       snapshot: (viewer) => viewStateOf(viewer!),
       // A joining guest learns where the host is looking (and shows it, when following the host).
       applySnapshot: (view, viewer) => {
-        const host = this.hostId()
+        const host = this.hooks.hostId()
         if (host && viewer) this.remember(host, viewer.uniqueId, view)
       },
       subscribe: (emit) => {
         this.emit = emit
         return () => {
           this.emit = null
+          const viewerIds = new Set([...this.views.values()].flatMap((views) => [...views.keys()]))
           this.views.clear()
+          for (const id of viewerIds) this.hooks.viewsChanged(id)
         }
       },
       applyDelta: (delta, meta) => {
-        this.remember(meta.origin, delta.viewerId, { x: delta.x, y: delta.y, w: delta.w, h: delta.h, r: delta.r })
+        if ('gone' in delta) return this.forget(meta.origin, delta.viewerId)
+        const view = viewStateIn(delta)
+        if (!view) return
+        this.remember(meta.origin, delta.viewerId, view)
+        if (typeof delta.summon === 'number') this.hooks.summoned(meta.origin, delta.summon, delta.viewerId, view)
       },
     }
   }
@@ -68,7 +93,7 @@ export class ViewportSync {
       }))
     }
     viewer.addHandler('viewport-change', changed)
-    const followedView = this.viewOf(this.followed(), id)
+    const followedView = this.viewOf(this.hooks.followed(), id)
     if (followedView) this.show(viewer, followedView)
     return () => {
       viewer.removeHandler('viewport-change', changed)
@@ -77,19 +102,52 @@ export class ViewportSync {
       this.frames.delete(id)
       this.shown.delete(id)
       for (const views of this.views.values()) views.delete(id)
+      this.hooks.viewsChanged(id)
+      // The others draw where we look in this viewer: that goes with it.
+      this.emit?.({ viewerId: id, gone: true })
     }
+  }
+
+  /** Following starts: our last views are no longer where we look. */
+  withdraw(): void {
+    for (const viewer of this.viewers.values()) this.emit?.({ viewerId: viewer.uniqueId, gone: true })
+  }
+
+  /** Sends every viewer's view, marked as summon `n`: the host brings everyone to it. */
+  summon(n: number): void {
+    for (const viewer of this.viewers.values()) this.emit?.({ viewerId: viewer.uniqueId, ...viewStateOf(viewer), summon: n })
+  }
+
+  /** Shows a summoned view; unlike a followed one, the view it leaves us at is ours, and is sent. */
+  showSummoned(viewerId: string, view: ViewState): void {
+    const viewer = this.viewers.get(viewerId)
+    if (viewer) showViewState(viewer, view)
+  }
+
+  /** The others' latest views of this viewer, by peer id. */
+  viewsOf(viewerId: string): Array<[string, ViewState]> {
+    return [...this.views].flatMap(([peerId, views]) => {
+      const view = views.get(viewerId)
+      return view ? [[peerId, view] as [string, ViewState]] : []
+    })
   }
 
   /** Shows the followed peer's latest view in every viewer (following just started or changed). */
   showFollowed(): void {
     for (const viewer of this.viewers.values()) {
-      const view = this.viewOf(this.followed(), viewer.uniqueId)
+      const view = this.viewOf(this.hooks.followed(), viewer.uniqueId)
       if (view) this.show(viewer, view)
     }
   }
 
   forgetPeer(peerId: string): void {
+    const views = this.views.get(peerId)
     this.views.delete(peerId)
+    for (const viewerId of views?.keys() ?? []) this.hooks.viewsChanged(viewerId)
+  }
+
+  private forget(peerId: string, viewerId: string): void {
+    if (this.views.get(peerId)?.delete(viewerId)) this.hooks.viewsChanged(viewerId)
   }
 
   private remember(peerId: string, viewerId: string, view: ViewState): void {
@@ -97,7 +155,8 @@ export class ViewportSync {
     if (!views) this.views.set(peerId, (views = new Map()))
     views.set(viewerId, view)
     const viewer = this.viewers.get(viewerId)
-    if (viewer && this.followed() === peerId) this.show(viewer, view)
+    if (viewer && this.hooks.followed() === peerId) this.show(viewer, view)
+    this.hooks.viewsChanged(viewerId)
   }
 
   private viewOf(peerId: string | null, viewerId: string): ViewState | undefined {

@@ -14,7 +14,7 @@ export type RelayErrorCode =
   | 'relay-damaged'
   | 'relay-insecure-page'
 
-/** Words for whoever reads them, host or guest; invites.ts adds what that person can do next. */
+/** Words for whoever reads them, host or guest; the invite desk (session/invite-desk.ts) adds what that person can do next. */
 const RELAY_MESSAGES: Record<RelayErrorCode, string> = {
   'relay-not-found': 'The relay does not know this invite: it was withdrawn or expired long ago, or the relay was restarted and lost it. Ask the host for a new invite.',
   'relay-expired': 'This invite has expired. Ask the host for a new one.',

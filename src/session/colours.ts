@@ -13,7 +13,13 @@ const HUE_STEP = 5
 const SATURATION = 0.72
 const LIGHTNESS = 0.45
 
-/** A colour ('#rrggbb') for `userId`, as far as it can be from every colour in `taken`. */
+/**
+ * A colour ('#rrggbb') for `userId`, as far as it can be from every colour in `taken`; with
+ * nothing taken, the user's own (what a page shows for someone the roster does not list).
+ *
+ * @param userId Whose colour: the same id gets the same first choice on every page.
+ * @param taken Colours other people have already.
+ */
 export function pickColour(userId: string, taken: Iterable<string | undefined>): string {
   const used = [...taken].filter((c): c is string => !!c).map(hueOf)
   const gap = (hue: number) => Math.min(180, ...used.map((u) => hueDistance(hue, u)))

@@ -328,6 +328,7 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     this.core.lifecycle.to('hosting')
     this.parts.bridge.subscribeAll()
     this.parts.liveness.scheduleHeartbeat()
+    this.parts.invites.preload()
     this.core.emit('session-started', { sessionId: session.sessionId, role: 'host', self: this.getSelf() })
   }
 

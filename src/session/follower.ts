@@ -5,7 +5,7 @@
 import type { SessionViewer } from '../types.js'
 import { wire } from '../wire/build.js'
 import { decodeMessage, encodeMessage } from '../wire/codec.js'
-import type { MessageOf, PeerInfo } from '../wire/messages.js'
+import type { MessageOf } from '../wire/messages.js'
 import { type Conn, Part } from './state.js'
 
 export class Follower<V extends SessionViewer = SessionViewer> extends Part<V> {
@@ -13,7 +13,7 @@ export class Follower<V extends SessionViewer = SessionViewer> extends Part<V> {
     this.parts.readmission.heard(message)
     // The host we follow saying hello again (it took us back): the roster is news, and what we missed.
     if (conn === this.s.hostConn && conn.peerId !== null) {
-      this.onRoster(message.rank, message.peers, message.mesh)
+      this.onRoster(message)
       if (this.s.bootstrapped && !this.s.rebootstrapping && message.seq > this.s.seq) this.parts.links.sendTo(conn, wire.resend({ from: this.s.seq + 1 }))
       // Our links, as we always answer a hello: a host that took us back lists us once we do.
       this.parts.mesh.reportLinks()
@@ -25,11 +25,11 @@ export class Follower<V extends SessionViewer = SessionViewer> extends Part<V> {
     this.s.epoch = message.epoch
     this.s.sessionId = message.sessionId
     this.core.emit('session-started', { sessionId: message.sessionId, role: 'guest', self: this.core.getSelf() })
-    this.onRoster(message.rank, message.peers, message.mesh)
+    this.onRoster(message)
     this.parts.journaling.greeted(message)
   }
 
-  onRoster(rank: string[], peers: PeerInfo[], mesh: boolean, keys?: MessageOf<'roster'>['keys']): void {
+  onRoster({ rank, peers, mesh, removed = [], keys }: Pick<MessageOf<'roster'>, 'rank' | 'peers' | 'mesh' | 'removed' | 'keys'>): void {
     this.parts.readmission.learn(keys)
     const next = new Map(peers.filter((p) => p.id !== this.core.self.id).map((p) => [p.id, p]))
     for (const peer of next.values()) this.core.formerNames.set(peer.id, peer.name)
@@ -44,6 +44,12 @@ export class Follower<V extends SessionViewer = SessionViewer> extends Part<V> {
     this.s.succession = [...rank]
     const now = this.core.clock.now()
     for (const id of rank) this.s.rosterSeen.set(id, now)
+    // Removed by the host: it is out for good, kept out by whoever hosts next, and (like a
+    // peer that said goodbye) cannot stand on another side of a split.
+    for (const id of removed) {
+      this.core.removed.touch(id)
+      this.s.rosterSeen.delete(id)
+    }
     this.listedLately()
     this.s.successionAccess = new Map(peers.map((p) => [p.id, p.access ?? 'editor']))
     this.s.mesh = mesh

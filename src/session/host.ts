@@ -7,7 +7,7 @@ import { providerDelta } from '../providers/fields.js'
 import type { SessionViewer } from '../types.js'
 import { wire } from '../wire/build.js'
 import { encodeMessage } from '../wire/codec.js'
-import type { MessageOf, PeerInfo, WireMessage } from '../wire/messages.js'
+import { MAX_REMOVED, type MessageOf, type PeerInfo, type WireMessage } from '../wire/messages.js'
 import { pickColour } from './colours.js'
 import { checkSize } from '../wire/shape.js'
 import { type ApplyContext, type Change, type Conn, Part } from './state.js'
@@ -97,7 +97,12 @@ export class HostSide<V extends SessionViewer = SessionViewer> extends Part<V> {
   }
 
   rosterMessage(): WireMessage {
-    return wire.roster({ rank: this.s.rank, peers: this.rosterPeers(), mesh: this.s.mesh, keys: this.parts.readmission.keys() })
+    return wire.roster({ rank: this.s.rank, peers: this.rosterPeers(), mesh: this.s.mesh, ...this.removedList(), keys: this.parts.readmission.keys() })
+  }
+
+  /** Whom we removed, for every guest to hold: whoever hosts next keeps them out too. */
+  private removedList(): { removed?: string[] } {
+    return this.core.removed.size > 0 ? { removed: this.core.removed.recent(MAX_REMOVED) } : {}
   }
 
   private rosterPeers(): PeerInfo[] {
@@ -308,6 +313,7 @@ export class HostSide<V extends SessionViewer = SessionViewer> extends Part<V> {
       rank: this.s.rank, peers: this.rosterPeers(), mesh: this.s.mesh, seq: this.s.seq, keys: this.parts.readmission.keys(),
       ...(digest ? { digest: digest.digest, digestSeq: digest.seq } : {}),
       ...(this.s.forkSeq !== null ? { forkSeq: this.s.forkSeq } : {}),
+      ...this.removedList(),
       ...(token !== undefined ? { token } : {}),
     }))
   }

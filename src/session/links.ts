@@ -129,11 +129,12 @@ export class Links<V extends SessionViewer = SessionViewer> extends Part<V> {
   serial(task: () => void | Promise<void>): void {
     const session = this.s
     if (session.queued++ === 0) session.busySince = this.core.clock.now()
+    session.backlog.grew(session.queued)
     this.s.chain = this.s.chain
       .then(() => this.breathe())
       .then(() => (this.current(session) ? task() : undefined))
       .catch((error: unknown) => this.core.diagnostic('internal-error', `Unexpected error: ${(error as Error)?.message ?? String(error)}`, { error }))
-      .finally(() => void session.queued--)
+      .finally(() => session.backlog.shrank(--session.queued))
   }
 
   /**
@@ -143,8 +144,10 @@ export class Links<V extends SessionViewer = SessionViewer> extends Part<V> {
    */
   breathe(): Promise<void> | void {
     const session = this.s
-    if (this.core.clock.now() - session.busySince < SLICE_MS) return
     const clock = this.core.clock
+    const now = clock.now()
+    if (now - session.busySince < SLICE_MS) return
+    session.backlog.sliced(session.queued, now)
     const pause = clock.yield ? clock.yield() : new Promise<void>((resolve) => clock.setTimeout(resolve, 0))
     return pause.then(() => void (session.busySince = clock.now()))
   }

@@ -8,6 +8,7 @@ import type { Clock } from '../runtime/clock.js'
 import type { Random } from '../runtime/random.js'
 import type { Transport } from '../transport/transport.js'
 import type { AppEventBus } from './events.js'
+import type { BacklogBounds } from './backlog.js'
 import type { SessionAccess, SessionIntent } from '../types.js'
 import type { PeerInfo } from '../wire/messages.js'
 
@@ -107,6 +108,8 @@ export interface SessionSyncOptions {
   joinTimeoutMs?: number
   /** A relayed answer the host has not connected for within this: `session-answer-unclaimed`. */
   relayPickupMs?: number
+  /** An answer code to paste that the host has not connected for within this: `session-answer-unclaimed`. */
+  pastePickupMs?: number
   /** Overrides of `DEFAULT_LIMITS`. */
   limits?: Partial<SessionLimits>
   /** Gets a mirror of every event: an app's own bus, with `emit` or (OpenSeadragon's) `raiseEvent`. */
@@ -190,6 +193,8 @@ export const DEFAULT_TIMERS = {
   joinTimeoutMs: 10 * 60_000,
   /** How long a guest waits for the host to connect after its relayed answer went in. */
   relayPickupMs: 30_000,
+  /** How long a guest waits for the host to paste its answer code before it hears what may be wrong: 2 min. */
+  pastePickupMs: 2 * 60_000,
   /** How long a peer-assisted (guest↔guest) link may take to open. */
   linkTimeoutMs: 30_000,
   /** How long survivors gather candidacies after losing the host. */
@@ -212,6 +217,13 @@ export const DEFAULT_TIMERS = {
 
 export type SessionTimers = typeof DEFAULT_TIMERS
 
+/**
+ * When a page is behind on what it received (`session-catching-up`): 100 messages waiting, or
+ * more than 10 for a second without a break; caught up again at 10. A burst of small changes
+ * a page handles within a few frames never shows.
+ */
+export const DEFAULT_BACKLOG: BacklogBounds = { behindAt: 100, caughtUpAt: 10, busyMs: 1_000 }
+
 /** Options with every default filled in. */
 export interface Settings {
   limits: SessionLimits
@@ -221,7 +233,7 @@ export interface Settings {
 
 export function resolveSettings(options: SessionSyncOptions): Settings {
   const timers = { ...DEFAULT_TIMERS }
-  for (const key of ['inviteTtlMs', 'maxInviteUrlLength', 'joinTimeoutMs', 'relayPickupMs', 'linkTimeoutMs', 'electionTimeoutMs', 'meshLimit'] as const) {
+  for (const key of ['inviteTtlMs', 'maxInviteUrlLength', 'joinTimeoutMs', 'relayPickupMs', 'pastePickupMs', 'linkTimeoutMs', 'electionTimeoutMs', 'meshLimit'] as const) {
     const value = options[key]
     if (value !== undefined) timers[key] = value
   }

@@ -51,9 +51,8 @@ export class Readmission<V extends SessionViewer = SessionViewer> extends Part<V
     for (const [id, key] of keys ?? []) this.s.resumeKeys.set(id, key)
   }
 
-  /** Guest: our host's hello; when it admitted us, it carries our new token. */
+  /** Guest: our host's hello; when it admitted us, it carries our new token (its keys are the roster's). */
   heard(hello: MessageOf<'hello'>): void {
-    this.learn(hello.keys)
     if (hello.token === undefined) return
     this.s.resumeToken = hello.token
     this.parts.journaling.identityChanged()

@@ -69,7 +69,7 @@ export class Router<V extends SessionViewer = SessionViewer> extends Part<V> {
       case 'resend': return this.parts.host.serveMissing(conn, message.from)
       case 'resync': return this.parts.resync.onResync(conn, message)
       case 'reset': return this.parts.resync.onReset(message)
-      case 'roster': return this.parts.follower.onRoster(message.rank, message.peers, message.mesh, message.keys)
+      case 'roster': return this.parts.follower.onRoster(message)
       case 'connect': return this.parts.mesh.onConnect(message.peer)
       case 'signal': return this.parts.mesh.onSignal(conn, message)
       case 'relay': return this.parts.mesh.onRelay(message)

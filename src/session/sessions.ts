@@ -4,12 +4,17 @@
  */
 import type { PeerRole, SessionViewer } from '../types.js'
 import { wire } from '../wire/build.js'
+import { Backlog } from './backlog.js'
+import { DEFAULT_BACKLOG } from './options.js'
 import { Part, Session } from './state.js'
 
 export class Sessions<V extends SessionViewer = SessionViewer> extends Part<V> {
   begin(sessionId: string, role: PeerRole): Session {
     const received = this.core.received
-    const session = new Session(sessionId, role, this.core.limits, (delta) => received.get(delta)?.byteLength ?? JSON.stringify(delta).length)
+    const backlog = new Backlog(DEFAULT_BACKLOG, this.core.clock, (behind, pending) => {
+      if (this.core.session === session) this.core.emit('session-catching-up', { behind, pending })
+    })
+    const session: Session = new Session(sessionId, role, this.core.limits, (delta) => received.get(delta)?.byteLength ?? JSON.stringify(delta).length, backlog)
     this.core.session = session
     this.parts.journaling.begin(session)
     // Our colour is the host's to give (a guest's comes with the roster).

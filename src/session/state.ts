@@ -11,6 +11,7 @@ import type { Random } from '../runtime/random.js'
 import type { Link, LinkStats, PendingAnswer, PendingOffer, Transport } from '../transport/transport.js'
 import type { PeerRole, SessionAccess, SessionEvents, SessionViewer } from '../types.js'
 import type { MessageOf, PeerInfo } from '../wire/messages.js'
+import type { Backlog } from './backlog.js'
 import type { CoreEvents } from './events.js'
 import type { Lifecycle } from './lifecycle.js'
 import { BoundedMap, ENTRY_OVERHEAD, LruMap, LruSet, PerPeer, weighString } from './bounded.js'
@@ -208,6 +209,8 @@ export class Session {
     limits: SessionLimits,
     /** A received delta's size as it came (see Core.received). */
     sizeOf: (delta: MessageOf<'delta'>) => number,
+    /** Whether the queue of handlers is behind (`session-catching-up`). */
+    readonly backlog: Backlog,
   ) {
     this.role = role
     const budget = budgetsOf(limits)

@@ -130,7 +130,7 @@ export class Takeover<V extends SessionViewer = SessionViewer> extends Part<V> {
     this.s.hostId = message.hostId
     this.s.epoch = message.epoch
     this.core.setRole('guest')
-    this.parts.follower.onRoster(message.rank, message.peers, message.mesh)
+    this.parts.follower.onRoster(message)
     if (this.core.lifecycle.state === 'reconnecting') this.core.lifecycle.to('connected')
     const beyond = this.handOverOwn(conn, message, wasHost ? oldEpoch : null)
     for (const guest of myGuests) {

@@ -211,10 +211,8 @@ export class MemoryNetwork {
     if (!pending || pending.cancelled || !answerer) {
       return Promise.reject(new TransportError('answer-mismatch', 'This answer does not match the offer.'))
     }
+    // Any other answers to it are left waiting, never told: over WebRTC they hear nothing either.
     this.offers.delete(offer)
-    for (const [other, { reject }] of pending.answers) {
-      if (other !== answer) reject(new TransportError('offer-taken', 'The offer was completed with another answer.'))
-    }
     const by = answer.split('|')[1]!
     const id = ++this.linkCount
     const offerEnd = new MemoryLink(this, `${id}a`, pending.from, by)
@@ -235,9 +233,9 @@ export class MemoryNetwork {
   cancelOffer(offer: Signal): void {
     const pending = this.offers.get(offer)
     if (!pending) return
+    // Its answerers are not told, as over WebRTC: they wait until their own join times out.
     pending.cancelled = true
     this.offers.delete(offer)
-    for (const { reject } of pending.answers.values()) reject(new TransportError('offer-cancelled', 'The offer was cancelled.'))
   }
 
   private withdrawAnswer(offer: Signal, answer: Signal): void {

@@ -14,7 +14,8 @@
  * when it hides the address.
  */
 import { InviteError, TransportError } from '../errors.js'
-import { Alphabet64, ByteReader, ByteWriter } from '../encoding/bytes.js'
+import { ByteReader, ByteWriter } from '../encoding/byte-stream.js'
+import { Alphabet64 } from '../encoding/bytes.js'
 import type { Signal, SignalCodec } from './transport.js'
 
 const SETUP_ROLES = ['actpass', 'active', 'passive'] as const

@@ -11,6 +11,8 @@ export const PROTOCOL_VERSION = 1
 export const MAX_ID = 64
 const MAX_NAME = 80
 const MAX_PEERS = 256
+/** User ids a host removed, as far back as its hello and roster list them. */
+export const MAX_REMOVED = 256
 export const MAX_CHANGES = 256
 export const MAX_REASON = 200
 const MAX_SIGNAL = 16 * 1024
@@ -88,6 +90,8 @@ const hello = v.object({
   digestSeq: v.optional(count),
   /** The sequence number this host's epoch began after: older-epoch deltas past it are not in its lineage. */
   forkSeq: v.optional(count),
+  /** User ids removed from the session (most recent last): a host after a failover keeps them out too. */
+  removed: v.optional(v.pipe(v.array(id), v.maxLength(MAX_REMOVED))),
   /** To a guest just admitted: its resume token, secret, single-use (a later admission gives a new one). */
   token: v.optional(id),
   keys: resumeKeys,
@@ -148,6 +152,7 @@ const roster = v.object({
   rank: v.pipe(v.array(id), v.maxLength(MAX_PEERS)),
   peers: v.pipe(v.array(peerInfoSchema), v.maxLength(MAX_PEERS)),
   mesh: v.boolean(),
+  removed: v.optional(v.pipe(v.array(id), v.maxLength(MAX_REMOVED))),
   keys: resumeKeys,
 })
 

@@ -1,6 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { Alphabet64, BASE64URL, ByteReader, ByteWriter, fromBase64url, toBase64url } from '../../src/encoding/bytes.js'
+import { ByteReader, ByteWriter } from '../../src/encoding/byte-stream.js'
+import { Alphabet64, BASE64URL, fromBase64url, toBase64url } from '../../src/encoding/bytes.js'
 
 describe('byte helpers', () => {
   it('sixBitText packs 6 bits a character and reads back', () => {

@@ -79,4 +79,23 @@ describe('admission and authorization', () => {
     expect(g2.controller.getState()).toBe('idle')
     expect(eventsOf(g2, 'session-ended').at(-1)?.reason).toBe('removed')
   })
+
+  it('keeps a kicked peer out after the host that kicked it is gone', async () => {
+    const s = await TestSession.started(4)
+    const [g1, g2] = s.guests as [TestPeer, TestPeer, TestPeer]
+    s.host.controller.kick('u-g2')
+    await s.settle()
+    s.net.crash('host')
+    await s.settle(30_000)
+    expect(g1.controller.getRole()).toBe('host')
+    const invite = await g1.controller.createInvite()
+    const { answerCode } = await g2.controller.join(invite.url)
+    const accepted = g1.controller.acceptAnswer(answerCode)
+    await s.settle()
+    await accepted
+    await s.settle()
+    expect(g2.controller.getState()).toBe('idle')
+    expect(eventsOf(g2, 'session-ended').at(-1)?.reason).toBe('removed')
+    expect(g1.controller.getPeers().map((p) => p.name)).not.toContain('g2')
+  })
 })

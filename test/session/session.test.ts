@@ -351,6 +351,29 @@ describe('edges of the contract', () => {
     await expect(s.peer('slow').controller.join(stale.url)).rejects.toMatchObject({ code: 'invite-expired' })
     expect(s.host.controller.getPeers().map((p) => p.name)).toEqual(['host', 'g1', 'late'])
   })
+
+  it('tells the second person on a used pasted invite what may be wrong, and stops waiting when the invite would have expired', async () => {
+    const s = new TestSession(3)
+    const host = s.peer('host', { inviteTtlMs: 5 * 60_000 })
+    await host.controller.start()
+    const invite = await host.controller.createInvite()
+    const first = s.peer('first')
+    const second = s.peer('second')
+    const { answerCode } = await first.controller.join(invite.url)
+    const joined = await second.controller.join(invite.url)
+    const accepted = host.controller.acceptAnswer(answerCode)
+    await s.settle()
+    await accepted
+    await expect(host.controller.acceptAnswer(joined.answerCode)).rejects.toMatchObject({ code: 'invite-used' })
+    await s.settle(2 * 60_000)
+    expect(eventsOf(second, 'session-answer-unclaimed')).toEqual([
+      expect.objectContaining({ answerCode: joined.answerCode, relayed: false, waitedMs: 120_000, message: expect.stringContaining('someone else may have used this invite') }),
+    ])
+    expect(second.controller.getState()).toBe('joining')
+    await s.settle(3 * 60_000 + 30_000)
+    expect(eventsOf(second, 'session-ended').at(-1)?.reason).toBe('join-timeout')
+    expect(eventsOf(first, 'session-answer-unclaimed')).toEqual([])
+  })
 })
 
 describe('deltas that are not JSON', () => {

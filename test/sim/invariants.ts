@@ -22,9 +22,11 @@ export interface Outcome {
   misled: string[]
   /** In provider-fault seeds: each peer's failing, slow and counting providers. */
   faulty?: Map<TestPeer, FaultProviders>
+  /** User ids a host removed. */
+  kicked?: Set<string>
 }
 
-export function check(s: TestSession, { crashed, changes, hostile, misled, faulty }: Outcome): string[] {
+export function check(s: TestSession, { crashed, changes, hostile, misled, faulty, kicked }: Outcome): string[] {
   const failures: string[] = []
   const known = new Set(s.peers.map((p) => p.controller.getSelf().id))
   const alive = s.peers.filter((p) => !crashed.has(p) && p.controller.isActive())
@@ -39,6 +41,8 @@ export function check(s: TestSession, { crashed, changes, hostile, misled, fault
     if (state !== 'connected' && !waitingAlone) failures.push(`${p.name} is ${state}, not connected, ${RECOVERY_BOUND_MS} ms after the last fault`)
     const ghosts = p.controller.getPeers().filter((x) => !known.has(x.id))
     if (ghosts.length) failures.push(`${p.name} lists ${ghosts.map((x) => x.id).join(', ')}, who is no peer of this session`)
+    const back = p.controller.getPeers().filter((x) => kicked?.has(x.id))
+    if (back.length) failures.push(`${p.name} lists ${back.map((x) => x.id).join(', ')}, whom a host removed`)
     const hostInfo = p.controller.getPeers().find((x) => x.role === 'host')
     const host = hostInfo && byId.get(hostInfo.id)
     if (host && host === hostile && host.controller.getRole() !== 'host') {

@@ -34,7 +34,10 @@ export const REGRESSION_SEEDS: number[] = [3, 4, 12, 37, 43, 52, 108, 167, 332, 
 // Reload seeds (issue #18): a change made while the journal restored was wiped with the old
 // state (1145, 2655, 4570, 5141, 6405, 7421, 7671, 1952); a host's own last changes lost with
 // its reload (2257, 3762); a host whose only guest left before admission, rightly 'hosting' (725).
+// Kick seeds: a removed user let back in by the next host (134, 985); survivors of a host that
+// removed a guest counted it as a voter and found no majority (800, 1130).
 export const MODE_REGRESSION_SEEDS: number[] = [
   17, 86, 183, 203, 350, 375, 700, 718, 719, 1151, 1209, 1314, 1352, 1383, 2771, 3965, 4020, 5216, 5361, 5904, 7700, 8210,
   725, 1145, 1952, 2257, 2655, 3762, 4570, 5141, 6405, 7421, 7671,
+  134, 985, 800, 1130,
 ]

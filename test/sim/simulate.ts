@@ -34,6 +34,8 @@ export interface SimModes {
   providerFaults: boolean
   /** Every peer journals; pages reload (host or guest) and resume: the journal survives, memory does not. */
   reload: boolean
+  /** The host removes a guest, then loses itself; the removed user keeps trying to come back through whoever hosts. */
+  kick: boolean
 }
 
 export interface SimResult {
@@ -45,12 +47,12 @@ export interface SimResult {
 }
 
 /** Every mode off: the simulator as it was before the modes, for the seeds found then. */
-export const NO_MODES: SimModes = { hostile: null, stall: false, formingLoss: false, providerFaults: false, reload: false }
+export const NO_MODES: SimModes = { hostile: null, stall: false, formingLoss: false, providerFaults: false, reload: false, kick: false }
 
 export function modesOf(seed: number): SimModes {
   const r = seededRandom(seed ^ 0x0de5ca1e)
-  const [hostile, where, stall, formingLoss, providerFaults, reload] = [r.next(), r.next(), r.next(), r.next(), r.next(), r.next()]
-  return { hostile: hostile < 1 / 3 ? where : null, stall: stall < 1 / 3, formingLoss: formingLoss < 1 / 3, providerFaults: providerFaults < 1 / 3, reload: reload < 1 / 3 }
+  const [hostile, where, stall, formingLoss, providerFaults, reload, kick] = [r.next(), r.next(), r.next(), r.next(), r.next(), r.next(), r.next()]
+  return { hostile: hostile < 1 / 3 ? where : null, stall: stall < 1 / 3, formingLoss: formingLoss < 1 / 3, providerFaults: providerFaults < 1 / 3, reload: reload < 1 / 3, kick: kick < 1 / 4 }
 }
 
 export async function simulate(seed: number, steps = 24, modes = modesOf(seed)): Promise<SimResult> {
@@ -184,6 +186,71 @@ export async function simulate(seed: number, steps = 24, modes = modesOf(seed)):
   const live = () => s.peers.filter((p) => !crashed.has(p) && !frozen.has(p) && p.controller.isActive())
   const hostOf = () => pick(live().filter((p) => p.controller.getRole() === 'host'))
 
+  /** User ids a host removed: none of them may be in anyone's session again. */
+  const kicked = new Set<string>()
+  /** Sessions that ended though nothing stopped the survivors from going on. */
+  const stranded: string[] = []
+  let linkFaults = 0
+  let lastCrashAt = -Infinity
+  let lastJoinAt = -Infinity
+  /** The host removes one of its guests, and half the time is lost itself soon after. */
+  const kick = async () => {
+    // Kicks come once the last guest's links had time to form, so that a host loss after one tests the election.
+    const forming = lastJoinAt + SIM_TIMERS.linkTimeoutMs + 500 - s.clock.now()
+    if (forming > 0) await s.settle(forming)
+    const host = x.pick(live().filter((p) => p.controller.getRole() === 'host'))
+    const guest = host && x.pick(host.controller.getPeers().filter((p) => p.role === 'guest').map((p) => s.peers.find((q) => q.controller.getSelf().id === p.id && q.controller.isActive())).filter((q) => q !== undefined))
+    if (!host || !guest) return
+    // Under a partition or link faults the removal may not reach everyone (a host cut off may
+    // already be replaced): it must hold only when the whole session heard of it.
+    const heard = quietAt <= s.clock.now() && linkFaults === 0
+    log(`${host.name} removes ${guest.name}${heard ? '' : ' (under faults)'}`)
+    if (heard) kicked.add(guest.controller.getSelf().id)
+    departed.add(guest)
+    host.controller.kick(guest.controller.getSelf().id)
+    if (extra.next() < 0.5) return
+    await s.settle(x.between(50, 2_000))
+    if (!host.controller.isActive() || host.controller.getRole() !== 'host') return
+    const crash = extra.next() < 0.5
+    log(`lose host ${host.name} (${crash ? 'crash' : 'goodbye'}) after removing ${guest.name}`)
+    // With no other fault under way, the guests left are most of the session: they must elect.
+    // Links still forming when the host goes may leave survivors unable to reach a majority: that is allowed.
+    const now = s.clock.now()
+    const calm = !hostile && quietAt <= now && linkFaults === 0 && now - lastCrashAt > 2 * HARD && now - lastJoinAt > SIM_TIMERS.linkTimeoutMs
+    const session = host.controller.sessionId
+    const survivors = live().filter((p) => p !== host && p !== hostile?.peer && p.controller.sessionId === session && p.controller.getState() === 'connected')
+    if (crash) {
+      s.net.crash(host.name)
+      crashed.add(host)
+    } else {
+      departed.add(host)
+      host.controller.goodbye()
+    }
+    if (!calm || survivors.length < 2) return
+    await s.settle(HARD + 4 * SIM_TIMERS.electionTimeoutMs)
+    const hosting = survivors.some((p) => p.controller.isActive() && p.controller.sessionId === session && p.controller.getRole() === 'host')
+    if (!hosting) stranded.push(`${survivors.map((p) => p.name).join(', ')} found no new host after ${host.name} removed ${guest.name} and was lost, with no other fault under way`)
+  }
+  /** A removed user opens a new page and asks whoever hosts now to let it back in. */
+  const comeBack = async () => {
+    const user = x.pick([...kicked])
+    const was = user && s.peers.find((p) => p.controller.getSelf().id === user)
+    const host = hostOf()
+    if (!was || !host) return
+    const page = newPeer(was)
+    departed.add(page)
+    log(`removed ${page.name} (was ${was.name}) asks ${host.name} to come back`)
+    try {
+      const invite = await host.controller.createInvite()
+      const { answerCode } = await page.controller.join(invite.url)
+      const accepted = host.controller.acceptAnswer(answerCode).catch((error: Error) => log(`accept failed: ${error.message}`))
+      await s.settle(50)
+      await accepted
+    } catch (error) {
+      log(`come back failed: ${(error as Error).message}`)
+    }
+  }
+
   /** Stops `peer`'s clock and event loop for `ms`; then what came due meanwhile runs at once. */
   const freeze = (peer: TestPeer, ms: number, what = 'freeze') => {
     log(`${what} ${peer.name} for ${ms}`)
@@ -212,6 +279,7 @@ export async function simulate(seed: number, steps = 24, modes = modesOf(seed)):
     if (crash) {
       s.net.crash(host.name)
       crashed.add(host)
+      lastCrashAt = s.clock.now()
     } else {
       departed.add(host)
       host.controller.goodbye()
@@ -221,6 +289,7 @@ export async function simulate(seed: number, steps = 24, modes = modesOf(seed)):
   /** `loseHost`: in formingLoss seeds, lose the host right after this admission (always, or half the time). */
   const join = async (host: TestPeer, loseHost: 'never' | 'maybe' | 'always' = 'never') => {
     const guest = newPeer()
+    lastJoinAt = s.clock.now()
     log(`join ${guest.name} via ${host.name}`)
     try {
       const invite = await host.controller.createInvite()
@@ -254,6 +323,7 @@ export async function simulate(seed: number, steps = 24, modes = modesOf(seed)):
   const stallStep = modes.stall ? x.between(0, steps - 1) : -1
   const formingStep = modes.formingLoss ? x.between(0, steps - 1) : -1
   const reloadStep = modes.reload ? x.between(0, steps - 1) : -1
+  const kickStep = modes.kick ? x.between(0, Math.floor(steps / 2)) : -1
 
   for (let step = 0; step < steps; step++) {
     if (step === stallStep) {
@@ -264,6 +334,8 @@ export async function simulate(seed: number, steps = 24, modes = modesOf(seed)):
       const host = x.pick(live().filter((p) => p.controller.getRole() === 'host'))
       if (host) await join(host, 'always')
     }
+    if (step === kickStep) await kick()
+    if (kicked.size > 0 && step > kickStep && extra.next() < 0.2) await comeBack()
     if (step === reloadStep || (modes.reload && extra.next() < 0.15)) {
       const page = x.pick(live().filter((p) => p !== hostile?.peer))
       if (page) await reload(page)
@@ -296,6 +368,7 @@ export async function simulate(seed: number, steps = 24, modes = modesOf(seed)):
       log(`crash ${peer.name}`)
       s.net.crash(peer.name)
       crashed.add(peer)
+      lastCrashAt = s.clock.now()
     } else if (roll < 0.8 && peer) {
       const ms = between(1_000, 2 * HARD)
       const guest = modes.stall && (peer.controller.getRole() === 'guest' ? peer : x.pick(live().filter((p) => p.controller.getRole() === 'guest')))
@@ -316,6 +389,7 @@ export async function simulate(seed: number, steps = 24, modes = modesOf(seed)):
       const other = pick(live().filter((p) => p !== peer))
       if (other) {
         log(`cut ${peer.name}-${other.name}`)
+        linkFaults++
         s.net.cut(peer.name, other.name)
       }
     } else if (peer) {
@@ -323,6 +397,7 @@ export async function simulate(seed: number, steps = 24, modes = modesOf(seed)):
       if (other) {
         const delay = between(10, 2_000)
         log(`delay ${peer.name}>${other.name} ${delay}`)
+        linkFaults++
         s.net.setFault(peer.name, other.name, { delay })
       }
     }
@@ -335,6 +410,6 @@ export async function simulate(seed: number, steps = 24, modes = modesOf(seed)):
   for (const a of s.peers) for (const b of s.peers) s.net.setFault(a.name, b.name, undefined)
   log('all faults healed')
   await s.settle(RECOVERY_BOUND_MS)
-  const failures = check(s, { crashed, changes, hostile: hostile?.peer, misled, faulty })
+  const failures = [...check(s, { crashed, changes, hostile: hostile?.peer, misled, faulty, kicked }), ...stranded]
   return { seed, modes, failures, trace: s.trace, peers: s.peers.length }
 }
