@@ -31,11 +31,8 @@ export class HostSide<V extends SessionViewer = SessionViewer> extends Part<V> {
       return this.turnAway(conn, user, 'duplicate-user')
     }
     if (this.core.removed.has(user.id)) return this.turnAway(conn, user, 'removed')
-    if (returning === 'back') {
-      // The same peer, back from a crash or a sleep (its token proves it): its old link goes, and the admit hook let it in already.
-      this.dropPeer(user.id, 'resumed')
-      return this.admit(conn, user, message.resume)
-    }
+    // The same peer, back from a crash or a sleep (its token proves it): the admit hook let it in already.
+    if (returning === 'back') return this.admit(conn, user, message.resume, true)
     const admit = this.core.options.admit
     if (admit) {
       // Asking may take a person's time: never hold up the session while they decide.
@@ -62,11 +59,14 @@ export class HostSide<V extends SessionViewer = SessionViewer> extends Part<V> {
     this.parts.links.detach(conn, reason)
   }
 
-  private async admit(conn: Conn, user: PeerInfo, resume?: Resume): Promise<void> {
-    if (this.s.peers.has(user.id)) return this.parts.links.detach(conn, 'duplicate-user')
+  /** `back`: the peer is here already, and its new link replaces its old one. */
+  private async admit(conn: Conn, user: PeerInfo, resume?: Resume, back = false): Promise<void> {
+    if (this.s.peers.has(user.id) && !back) return this.parts.links.detach(conn, 'duplicate-user')
     // Cut off from most of the session, this host may have been replaced: it grows nothing
     // the others cannot see (they would elect by a smaller roster than ours).
     if (this.s.isolatedSince !== null) return this.turnAway(conn, user, 'cut-off')
+    // Its old link goes (below) and it leaves the roster, to come back in it at once: its mesh links form again.
+    if (back) this.dropPeer(user.id, 'resumed')
     const peer: PeerInfo = { id: user.id, name: user.name, role: 'guest', color: this.colourFor(user.id), ...(conn.access === 'viewer' ? { access: 'viewer' as const } : {}) }
     this.parts.readmission.closeOldLinks(conn, peer.id)
     conn.peerId = peer.id
@@ -76,7 +76,7 @@ export class HostSide<V extends SessionViewer = SessionViewer> extends Part<V> {
     this.s.rank.push(peer.id)
     this.parts.mesh.setTopology()
     this.core.formerNames.set(peer.id, peer.name)
-    this.sendHello(conn, undefined, this.parts.readmission.issue(peer.id))
+    this.sendHello(conn, undefined, this.parts.readmission.issue(peer.id, peer.access ?? 'editor'))
     this.parts.links.broadcast(this.rosterMessage(), conn)
     if (this.core.lifecycle.state === 'hosting') this.core.lifecycle.to('connected')
     this.core.emit('session-peer-joined', { peer })

@@ -17,7 +17,7 @@
 import { sha256 } from '@noble/hashes/sha2'
 import { toBase64url } from '../encoding/bytes.js'
 import type { PendingAnswer } from '../transport/transport.js'
-import type { SessionViewer } from '../types.js'
+import type { SessionAccess, SessionViewer } from '../types.js'
 import { wire } from '../wire/build.js'
 import type { MessageOf } from '../wire/messages.js'
 import { type Conn, Part } from './state.js'
@@ -32,23 +32,23 @@ export type Return = 'new' | 'back' | 'duplicate'
 
 export class Readmission<V extends SessionViewer = SessionViewer> extends Part<V> {
   /** Host: a fresh token for a guest being admitted (any earlier one is void from now on). */
-  issue(peerId: string): string {
+  issue(peerId: string, access: SessionAccess): string {
     const token = this.core.random.id(TOKEN_SIZE)
-    this.s.resumeKeys.set(peerId, hashOf(token))
+    this.s.resumeKeys.set(peerId, { hash: hashOf(token), access })
     return token
   }
 
-  /** Host: the hashes of the roster's guests' tokens, to replicate with the roster. */
-  keys(): Array<[string, string]> {
+  /** Host: the hashes of the roster's guests' tokens, with their access, to replicate with the roster. */
+  keys(): Array<[string, string, SessionAccess]> {
     return this.s.rank.flatMap((id) => {
       const key = this.s.resumeKeys.get(id)
-      return key ? [[id, key] as [string, string]] : []
+      return key ? [[id, key.hash, key.access] as [string, string, SessionAccess]] : []
     })
   }
 
   /** Guest: the hashes our host published; a successor of ours will need them. */
   learn(keys: MessageOf<'roster'>['keys']): void {
-    for (const [id, key] of keys ?? []) this.s.resumeKeys.set(id, key)
+    for (const [id, hash, access] of keys ?? []) this.s.resumeKeys.set(id, { hash, access })
   }
 
   /** Guest: our host's hello; when it admitted us, it carries our new token (its keys are the roster's). */
@@ -77,12 +77,12 @@ export class Readmission<V extends SessionViewer = SessionViewer> extends Part<V
     return this.redeem(userId, token) ? 'back' : 'duplicate'
   }
 
-  /** Whether `token` is `userId`'s; if so, it is spent. */
-  private redeem(userId: string, token: string | undefined): boolean {
+  /** `userId`'s access when `token` is its resume token (which is spent then), or null. */
+  private redeem(userId: string, token: string | undefined): SessionAccess | null {
     const key = this.s.resumeKeys.get(userId)
-    if (token === undefined || key === undefined || !sameHash(hashOf(token), key)) return false
+    if (token === undefined || key === undefined || !sameHash(hashOf(token), key.hash)) return null
     this.s.resumeKeys.delete(userId)
-    return true
+    return key.access
   }
 
   /** Host: the links a peer being admitted left behind (dead, or fenced) go; the new one replaces them. */
@@ -124,14 +124,15 @@ export class Readmission<V extends SessionViewer = SessionViewer> extends Part<V
     const refuse = (reason: string) => this.parts.links.sendTo(conn, wire.door({ peer: user.id, reason }))
     if (!this.parts.host.withinBudget(conn, 'signal')) return this.parts.host.overBudget(conn, 'signal')
     if (this.core.removed.has(user.id)) return refuse('removed')
-    if (user.id === this.core.self.id || !this.redeem(user.id, message.resume.token)) {
+    const access = user.id === this.core.self.id ? null : this.redeem(user.id, message.resume.token)
+    if (!access) {
       this.core.diagnostic('join-refused', `Refused "${user.name}" coming back through ${conn.peerId ?? 'us'}: no valid resume token.`, { peerId: user.id })
       return refuse('duplicate-user')
     }
     const session = this.s
     // Answering takes ICE gathering: the other handlers go on meanwhile.
     this.core.transport.acceptOffer(message.signal).then(
-      (pending) => (this.current(session) ? this.openDoor(conn, user.id, pending) : pending.cancel()),
+      (pending) => (this.current(session) ? this.openDoor(conn, user.id, access, pending) : pending.cancel()),
       (error: unknown) => {
         if (!this.current(session)) return
         this.core.diagnostic('link-failed', `Could not answer the offer of "${user.name}", coming back: ${(error as Error)?.message ?? String(error)}`, { peerId: user.id, error })
@@ -141,7 +142,7 @@ export class Readmission<V extends SessionViewer = SessionViewer> extends Part<V
   }
 
   /** Host: our answer goes back the way the knock came; the link it opens is for `userId` alone. */
-  private openDoor(conn: Conn, userId: string, pending: PendingAnswer): void {
+  private openDoor(conn: Conn, userId: string, access: SessionAccess, pending: PendingAnswer): void {
     const session = this.s
     const doorId = this.core.random.id(this.core.timers.idSize)
     const timer = this.core.clock.setTimeout(() => pending.cancel(), this.core.timers.linkTimeoutMs)
@@ -151,7 +152,7 @@ export class Readmission<V extends SessionViewer = SessionViewer> extends Part<V
         if (!this.current(session)) return link.close('session-ended')
         const back = this.parts.links.attach(link, doorId)
         back.vouched = userId
-        back.access = this.s.successionAccess.get(userId) ?? 'viewer'
+        back.access = access
       },
       () => this.core.clock.clearTimeout(timer),
     )

@@ -20,6 +20,12 @@ import { Outbox } from './outbox.js'
 import type { Parts } from './parts.js'
 import { ReplayLog } from './replay-log.js'
 
+/** A guest's resume token as the session keeps it: its hash, and the guest's access. */
+export interface ResumeKey {
+  hash: string
+  access: SessionAccess
+}
+
 /** Resume-token hashes kept per session: as many as a roster may list. */
 const MAX_RESUME_KEYS = 256
 
@@ -147,10 +153,11 @@ export class Session {
   /** Host: who told us they follow another host (`hostId@epoch`): a majority makes that host real. */
   readonly movedOn = new Map<string, Set<string>>()
   /**
-   * Per guest, the hash of its resume token: issued by the host, replicated in the roster so
-   * a successor can check it too. Only hashes: knowing them lets no one resume as another.
+   * Per guest, the hash of its resume token and what it may do: issued by the host, replicated
+   * in the roster so a successor can check it too (and give a peer coming back through a guest
+   * its own access, not a default). Only hashes: knowing them lets no one resume as another.
    */
-  readonly resumeKeys = new LruMap<string, string>(MAX_RESUME_KEYS)
+  readonly resumeKeys = new LruMap<string, ResumeKey>(MAX_RESUME_KEYS)
   /** Guest: the resume token our host gave us at admission (journaled with our identity). */
   resumeToken: string | null = null
   /** Guest: links of peers coming back through us, by user id, until their host's door is passed on. */

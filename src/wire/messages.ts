@@ -36,8 +36,8 @@ const payload = v.pipe(
 const role = v.picklist(['host', 'guest'])
 /** A resume token's hash (SHA-256, first 128 bits, base64url): what the host's successors keep of a guest's token. */
 const tokenHash = v.pipe(v.string(), v.regex(/^[\w-]{22}$/))
-/** Per admitted guest, the hash of the resume token it holds: a new host checks a returning guest's token by it. */
-const resumeKeys = v.optional(v.pipe(v.array(v.tuple([id, tokenHash])), v.maxLength(MAX_PEERS)))
+/** Per admitted guest, the hash of the resume token it holds and its access: a new host checks a returning guest's token by it. */
+const resumeKeys = v.optional(v.pipe(v.array(v.tuple([id, tokenHash, v.picklist(['editor', 'viewer'])])), v.maxLength(MAX_PEERS)))
 
 export const peerInfoSchema = v.object({
   id,

@@ -132,13 +132,16 @@ export async function simulate(seed: number, steps = 24, modes = modesOf(seed)):
       crashed.add(peer)
     } else peer.controller.goodbye()
     const user = peer.controller.getSelf().id
-    const reloaded = newPeer(peer)
     if (crash) await forgetUndurable(peer, `${sessionId}/${user}`)
-    for (const change of changes) if (change.peer === peer) change.peer = reloaded
     await s.settle(crash && extra.next() < 0.5 ? 0 : x.between(0, 3 * SIM_TIMERS.electionTimeoutMs))
-    // Refused (its token was in the batch the crash lost, so it waits for the old link to time out), or no host yet: try again later.
+    // Refused (its token was in the batch the crash lost, so it waits for the old link to time out), or no host yet:
+    // the user reloads again later (a page whose resume failed holds a half-restored state).
+    let was = peer
     for (let attempt = 1; attempt <= 4; attempt++) {
+      const reloaded = newPeer(was)
+      for (const change of changes) if (change.peer === was) change.peer = reloaded
       if (await resume(peer, reloaded)) return
+      was = reloaded
       await s.settle(HARD)
     }
   }
