@@ -298,6 +298,8 @@ export class HostSide<V extends SessionViewer = SessionViewer> extends Part<V> {
     this.parts.failover.forgetPeer(peerId, reason)
     if (this.s.role === 'host') {
       this.s.reported.delete(peerId)
+      // Nobody is linked to it any more: should it come back (a resume), its links form again.
+      for (const linked of this.s.reported.values()) linked.delete(peerId)
       for (const pair of this.s.requested) if (pair.split('|').includes(peerId)) this.s.requested.delete(pair)
       this.parts.mesh.setTopology()
       this.parts.links.broadcast(this.rosterMessage())
