@@ -127,6 +127,9 @@ test.describe('a session survives a reload', () => {
     expect((await back.view()).kv).toEqual(hostView.kv)
     await back.setKv('after', 3)
     await g1.waitFor({ kvKeys: ['after'] })
+    // Its mesh link with the guest it came through forms again (that guest's link to the crashed page is gone).
+    await g1.waitFor({ linked: [g2.id] })
+    await back.waitFor({ linked: [g1.id] })
     for (const page of [hostPage!, g1Page!, reloaded]) await page.expectHealthy()
   })
 
