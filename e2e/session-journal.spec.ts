@@ -125,6 +125,8 @@ test.describe('a session survives a reload', () => {
     expect(hostView.peers.filter((p) => p.id === g2.id)).toHaveLength(1)
     await back.waitFor({ kvKeys: ['mine', 'missed'] })
     expect((await back.view()).kv).toEqual(hostView.kv)
+    // Only what it missed came from the host: its one bootstrap was its own journal.
+    expect(await back.events('session-bootstrap-complete')).toHaveLength(1)
     await back.setKv('after', 3)
     await g1.waitFor({ kvKeys: ['after'] })
     // Its mesh link with the guest it came through forms again (that guest's link to the crashed page is gone).
