@@ -7,7 +7,10 @@
  *   npm run bench                      all benchmarks → bench/results/latest.{json,md}
  *   npm run bench -- oneway intent     some of them   → bench/results/partial.{json,md}
  *   npm run bench:smoke                tiny samples, < 60 s → bench/results/smoke.{json,md}
- *   npm run bench -- --profile intent  also a CPU profile of the benchmark page (top functions on stderr)
+ *   npm run bench -- journal           the session journal: cost per delta, bytes kept, resume beside a fresh join
+ *   npm run bench -- --profile intent  also a CPU profile of the benchmark page (top functions on stderr);
+ *                                      PROFILE_INTERVAL_US=50 samples finer, PROFILE_RAW=/tmp/p keeps each page's
+ *                                      whole profile as /tmp/p-N.cpuprofile (for DevTools)
  *   npm run bench -- peers             beside PeerJS and y-webrtc (bench/peers.mjs) → bench/results/peers.{json,md}
  *   npm run bench -- scale             the largest star this machine holds (bench/scale.mjs) → bench/results/scale.{json,md}
  *
@@ -37,7 +40,7 @@ const here = (path) => fileURLToPath(new URL(path, import.meta.url))
 const argv = process.argv.slice(2)
 const SMOKE = argv.includes('--smoke')
 const PROFILE = argv.includes('--profile')
-const ALL = ['invite', 'connect', 'oneway', 'intent', 'throughput', 'bootstrap', 'fanout', 'failover', 'memory', 'budgets', 'relay', 'size']
+const ALL = ['invite', 'connect', 'oneway', 'intent', 'throughput', 'bootstrap', 'fanout', 'journal', 'failover', 'memory', 'budgets', 'relay', 'size']
 const ALIASES = { 'one-way': 'oneway', view: 'oneway', rtt: 'intent', 'fan-out': 'fanout', heap: 'memory', longtask: 'budgets' }
 const unknownFlags = argv.filter((a) => a.startsWith('--') && !['--smoke', '--profile', '--help'].includes(a))
 /** Run only when named: each has its own table and results file. */
@@ -62,6 +65,7 @@ const CONFIG = SMOKE
       bootstrap: [{ bytes: 100 * 1024, samples: 1, label: '100 KiB' }],
       fanout: [{ total: 3, samples: 10, label: '3 peers (mesh)' }, { total: 5, meshLimit: 3, samples: 10, label: '5 peers (star, meshLimit 3)' }],
       // Both failure modes and both topologies, in two runs instead of four.
+      journal: { count: 300, batch: 100, reps: 1, resume: { bytes: 64 * 1024, before: 20, away: 5, samples: 1 } },
       failover: { mesh: 3, star: 4, starMeshLimit: 3, samples: 1, only: ['goodbye-mesh', 'crash-star'] },
       memory: { warm: 1, guests: 2, longRun: 1_000 },
       budgets: { bootstrapBytes: 256 * 1024, burst: 200, soakRounds: 5 },
@@ -78,6 +82,8 @@ const CONFIG = SMOKE
         { bytes: 10 * MiB, samples: 2, label: '10 MiB', target: 1.2 },
       ],
       fanout: [{ total: 6, samples: 200, label: '6 peers (mesh)', target: 1.2 }, { total: 16, samples: 200, label: '16 peers (star)' }],
+      // Past the journal's compaction limit (1,000 deltas): the bytes are those of a compacted journal.
+      journal: { count: 5_000, batch: 100, reps: 3, resume: { bytes: 1 * MiB, before: 200, away: 50, samples: 3 } },
       failover: { mesh: 4, star: 10, samples: 3 },
       // Warmed into a star (8 peers, over meshLimit 6) first: code compiled once per page is not a peer's cost.
       memory: { warm: 7, guests: 8, longRun: 40_000 },
@@ -115,7 +121,7 @@ function stats(samples) {
 }
 
 const median = (values) => quantile([...values].sort((a, b) => a - b), 0.5)
-/** p50 of each phase of a trip, in µs: the sending call, the channel (send returned → message event created), event to the link's message (simple-peer, reassembly), the receiving side. */
+/** p50 of each phase of a trip, in µs: the sending call, the channel (send returned → message event created), event created → its handler runs, the handler up to the app. */
 const splitText = (split) => `${['send', 'wire', 'dispatch', 'receive'].map((k) => fmt(median(split[k]) * 1000, 0)).join(' + ')} µs`
 
 // ------------------------------------------------------------------ rows
@@ -173,7 +179,7 @@ async function openPage(context) {
   if (PROFILE) {
     const cdp = await context.newCDPSession(page)
     await cdp.send('Profiler.enable')
-    await cdp.send('Profiler.setSamplingInterval', { interval: 200 })
+    await cdp.send('Profiler.setSamplingInterval', { interval: Number(process.env.PROFILE_INTERVAL_US ?? 200) })
     await cdp.send('Profiler.start')
     profiled.push({ page, cdp })
   }
@@ -192,6 +198,7 @@ async function collectProfiles() {
     let profile
     try {
       ;({ profile } = await cdp.send('Profiler.stop'))
+      if (process.env.PROFILE_RAW) await writeFile(`${process.env.PROFILE_RAW}-${profiled.length}.cpuprofile`, JSON.stringify(profile))
     } catch {
       continue // the page was closed (failover host): nothing to read
     }
@@ -336,6 +343,9 @@ const BENCHMARKS = {
     const result = await page.evaluate(([n, b]) => window.bench.oneWay(n, b), [samples, bytes])
     const s = stats(result.session)
     const r = stats(result.raw)
+    const path = await page.evaluate((n) => window.bench.receivePath(n), Math.min(samples, 2_000))
+    delete path.sink
+    for (const [step, us] of Object.entries(path)) log(`    ${step}: ${fmt(us, 1)} µs per message`)
     row({
       bench: 'view delta',
       metric: `one-way latency, ${bytes} B`,
@@ -345,7 +355,7 @@ const BENCHMARKS = {
       ratio: s.p50 / r.p50,
       target: '≤ 1.2× raw',
       ok: s.p50 / r.p50 <= 1.2,
-      note: `emit → remote applyDelta vs send → onmessage+JSON.parse; both peers in one page (shared clock); p99 ratio ×${fmt(s.p99 / r.p99)}; p50 split (send call + channel + simple-peer/reassembly/decode + to applyDelta) session ${splitText(result.split.session)} vs raw ${splitText(result.split.raw)}; raw sending a text message as long as the library's wire message: p50 ${fmt(stats(result.extra).p50)} ms (×${fmt(s.p50 / stats(result.extra).p50)})`,
+      note: `emit → remote applyDelta vs send → onmessage+JSON.parse; both peers in one page (shared clock); p99 ratio ×${fmt(s.p99 / r.p99)}; p50 split (send call + channel + event to handler + handler to applyDelta) session ${splitText(result.split.session)} vs raw ${splitText(result.split.raw)}; raw sending a text message as long as the library's wire message: p50 ${fmt(stats(result.extra).p50)} ms (×${fmt(s.p50 / stats(result.extra).p50)})`,
     })
   },
 
@@ -393,7 +403,9 @@ const BENCHMARKS = {
     for (const size of CONFIG.bootstrap) {
       const page = await openPage(context)
       const result = await page.evaluate(([bytes, n]) => window.bench.bootstrap(bytes, n), [size.bytes, size.samples])
+      const path = await page.evaluate((bytes) => window.bench.bootstrapPath(bytes), size.bytes)
       await page.close()
+      for (const [step, ms] of Object.entries(path)) log(`    ${step}: ${fmt(ms)} ms`)
       const s = stats(result.session)
       const r = stats(result.raw)
       row({
@@ -405,7 +417,7 @@ const BENCHMARKS = {
         ratio: s.p50 / r.p50,
         target: size.target ? `≤ ${size.target}× raw` : '—',
         ok: size.target ? s.p50 / r.p50 <= size.target : null,
-        note: `host session-peer-joined → guest session-bootstrap-complete, vs raw 16 KiB chunks (encode, send, reassemble, decode); ${fmt((size.bytes / MiB / s.p50) * 1000)} MiB/s vs ${fmt((size.bytes / MiB / r.p50) * 1000)} MiB/s`,
+        note: `host session-peer-joined → guest session-bootstrap-complete, vs raw 16 KiB chunks (encode, send, reassemble, decode); ${fmt((size.bytes / MiB / s.p50) * 1000)} MiB/s vs ${fmt((size.bytes / MiB / r.p50) * 1000)} MiB/s; CPU of each step (ms): ${Object.entries(path).map(([step, ms]) => `${step} ${fmt(ms)}`).join(', ')}`,
       })
     }
   },
@@ -415,6 +427,16 @@ const BENCHMARKS = {
       const page = await openPage(context)
       const result = await page.evaluate(([total, n, meshLimit]) => window.bench.fanout(total, n, meshLimit ?? undefined, 100), [run.total, run.samples, run.meshLimit ?? null])
       await page.close()
+      // The same without the session journal: each of the page's peers writes its own to IndexedDB, on this one main thread.
+      let withoutJournal = ''
+      if (run.target) {
+        const quiet = await openPage(context)
+        const off = await quiet.evaluate(([total, n]) => window.bench.fanout(total, n, undefined, 100, false), [run.total, run.samples])
+        await quiet.close()
+        const [s0, r0] = [stats(off.session), stats(off.raw)]
+        withoutJournal = `; journal off: ${fmt(s0.p50)} ms vs raw ${fmt(r0.p50)} ms (×${fmt(s0.p50 / r0.p50)})`
+        log(`    journal off: ${fmt(s0.p50)} ms vs raw ${fmt(r0.p50)} ms (×${fmt(s0.p50 / r0.p50)})`)
+      }
       const s = stats(result.session)
       const r = stats(result.raw)
       row({
@@ -426,9 +448,58 @@ const BENCHMARKS = {
         ratio: s.p50 / r.p50,
         target: run.target ? `≤ ${run.target}× raw` : '—',
         ok: run.target ? s.p50 / r.p50 <= run.target : null,
-        note: `host emit → last guest's applyDelta, vs one raw hub sending to ${run.total - 1} raw pairs; all in one page; set-up ${fmt(result.joined / 1000)} s, topology ${result.topology.settled ? 'settled' : 'NOT settled'} (links per peer ${result.links.join(',')})`,
+        note: `host emit → last guest's applyDelta, vs one raw hub sending to ${run.total - 1} raw pairs; all in one page; set-up ${fmt(result.joined / 1000)} s, topology ${result.topology.settled ? 'settled' : 'NOT settled'} (links per peer ${result.links.join(',')})${withoutJournal}`,
       })
     }
+  },
+
+  /** The session journal's costs (issue #18): per delta, bytes kept, and a resume after a reload beside a fresh join. */
+  async journal(context) {
+    const { count, batch, reps, resume } = CONFIG.journal
+    const page = await openPage(context)
+    const on = []
+    const off = []
+    for (let rep = 0; rep < reps; rep++) {
+      off.push(await page.evaluate(([c, b]) => window.bench.journalRun(c, b, false), [count, batch]))
+      on.push(await page.evaluate(([c, b]) => window.bench.journalRun(c, b, true), [count, batch]))
+    }
+    await page.close()
+    const perDelta = (runs, key) => median(runs.map((r) => r[key]))
+    const [onUs, offUs] = [perDelta(on, 'usPerDelta'), perDelta(off, 'usPerDelta')]
+    row({
+      bench: 'journal',
+      metric: `time per delta, journal on (raw column: off), ${count.toLocaleString('en-US')} deltas host → guest`,
+      unit: 'µs',
+      session: { value: onUs },
+      raw: { value: offUs },
+      ratio: onUs / offUs,
+      target: '—',
+      note: `median of ${reps}, on and off alternating; emitted ${batch} per task until the guest applied all and both journals were on disk (flushJournal); the journal's cost ≈ ${fmt(onUs - offUs, 1)} µs per delta for both peers together (each writes its own); emit() alone ${fmt(perDelta(on, 'emitUs'), 1)} µs on vs ${fmt(perDelta(off, 'emitUs'), 1)} µs off (the hot path only gathers the batch; IndexedDB is written every 40 ms)`,
+    })
+    const last = on.at(-1)
+    const kb = Math.max(last.bytes.host, last.bytes.guest) / 1024
+    row({
+      bench: 'journal',
+      metric: `bytes per session in IndexedDB after ${count.toLocaleString('en-US')} deltas`,
+      unit: 'KB',
+      session: { value: kb },
+      target: 'bounded (compacts past 1,000 deltas)',
+      ok: count <= 1_000 || kb < (count * 200) / 1024,
+      note: `the journal's own count of what it holds (head + delta rows + outbox), host ${fmt(last.bytes.host / 1024, 1)} KB, guest ${fmt(last.bytes.guest / 1024, 1)} KB (deltas of ~110 B each; compaction keeps a snapshot and the deltas since); the origin's IndexedDB usage grew ${fmt(last.usage / 1024, 0)} KB (navigator.storage.estimate, LevelDB files, both peers)`,
+    })
+    const { fresh, resumed } = await resumeCases(resume)
+    const s = stats(resumed)
+    const r = stats(fresh)
+    row({
+      bench: 'journal',
+      metric: `resume after a reload (raw column: a fresh join), ${fmt(resume.bytes / MiB, 2)} MiB of state`,
+      unit: 'ms',
+      session: s,
+      raw: r,
+      ratio: s.p50 / r.p50,
+      target: '—',
+      note: `guest page reloaded (goodbye on pagehide), the host made ${resume.away} changes meanwhile; resume(invite) → host accepts → session-bootstrap-complete with the state from its journal and only the missed deltas, vs a new page's join(invite) → … → bootstrap complete (the whole state by snapshot); each in its own browser context; ${resume.samples} of each, interleaved`,
+    })
   },
 
   async failover() {
@@ -628,6 +699,51 @@ const BENCHMARKS = {
       row({ bench: 'library size', metric: `${cells[0]} (min+gzip)`, unit: 'KB', session: { value: kb }, target: '≤ 15 KB', ok: kb <= 15, note: 'bench/size.mjs: without simple-peer and pako' })
     }
   },
+}
+
+/** A guest that reloads and resumes, beside fresh joins to the same host; each page in its own context. */
+async function resumeCases({ bytes, before, away, samples }) {
+  const contexts = await Promise.all([newContext(), newContext()])
+  const [hostPage, guestPage] = await Promise.all(contexts.map(openPage))
+  const fresh = []
+  const resumed = []
+  try {
+    const h = await hostPage.evaluate(() => window.bench.create({ name: 'host' }))
+    await hostPage.evaluate(([i, b]) => window.bench.setBlob(i, b), [h, bytes])
+    await hostPage.evaluate((i) => window.bench.start(i), h)
+    const joinTimed = async (page, resume) => {
+      const g = await page.evaluate(() => window.bench.create({ name: 'guest', install: true }))
+      const url = await hostPage.evaluate((i) => window.bench.inviteUrl(i), h)
+      const code = await page.evaluate(([i, u, r]) => window.bench.timedJoin(i, u, r), [g, url, resume])
+      await hostPage.evaluate(([i, c]) => window.bench.accept(i, c), [h, code])
+      const done = await page.evaluate(([i, ms]) => window.bench.joinedIn(i, ms), [g, 60_000])
+      if (done.blob !== bytes) throw new Error(`${resume ? 'resumed' : 'joined'} with ${done.blob} of ${bytes} characters of state`)
+      return { g, ms: done.ms }
+    }
+    const { g } = await joinTimed(guestPage, false)
+    await hostPage.evaluate(([i, n]) => window.bench.emitKv(i, n, 'a'), [h, before])
+    await guestPage.evaluate(([i, n]) => window.bench.waitApplied(i, n, 30_000), [g, before])
+    await guestPage.evaluate((i) => window.bench.flushJournal(i), g)
+    for (let sample = 0; sample < samples; sample++) {
+      const context = await newContext()
+      const page = await openPage(context)
+      fresh.push((await joinTimed(page, false)).ms)
+      await page.close()
+      await context.close()
+      const dropped = hostPage.evaluate(([i, ms]) => window.bench.waitDropped(i, ms), [h, 30_000])
+      await guestPage.reload()
+      await guestPage.waitForFunction(() => 'bench' in window, null, { timeout: 30_000 })
+      await dropped
+      await hostPage.evaluate(([i, n, p]) => window.bench.emitKv(i, n, p), [h, away, `m${sample}-`])
+      const { g: back, ms } = await joinTimed(guestPage, true)
+      resumed.push(ms)
+      await guestPage.evaluate((i) => window.bench.flushJournal(i), back)
+    }
+  } finally {
+    await Promise.allSettled([hostPage.close(), guestPage.close()])
+    await Promise.allSettled(contexts.map((c) => c.close()))
+  }
+  return { fresh, resumed }
 }
 
 /** Failover after a goodbye and after a crash, mesh and star; hosts and guests in separate contexts. */

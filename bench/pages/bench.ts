@@ -19,6 +19,8 @@ import {
   type Link,
 } from '../../src/index.js'
 import { boundedSizes, linkOf, onIntentSettled } from '../../src/testing.js'
+import { IdbJournal } from '../../src/journal/idb.js'
+import { decodeMessage } from '../../src/wire/codec.js'
 import { makeBlob } from '../../test/helpers/blob.js'
 import { turn, withTimeout } from './waits.js'
 
@@ -69,6 +71,8 @@ export interface PeerOptions {
   limits?: Partial<SessionLimits>
   /** installSession: closing the page sends a goodbye (one per page). */
   install?: boolean
+  /** false: no session journal (on by default, in IndexedDB). */
+  journal?: boolean
 }
 
 interface BenchPeer {
@@ -82,6 +86,8 @@ interface BenchPeer {
   /** performance.now() of the last event of each type. */
   lastEvent: Partial<Record<keyof SessionEvents, number>>
   eventWaiters: Array<() => void>
+  /** performance.now() of the last timedJoin. */
+  joinedAt: number
 }
 
 const peers: Array<BenchPeer | null> = []
@@ -128,8 +134,9 @@ function create(options: PeerOptions = {}): number {
     ...(options.electionTimeoutMs !== undefined ? { electionTimeoutMs: options.electionTimeoutMs } : {}),
     ...(options.meshLimit !== undefined ? { meshLimit: options.meshLimit } : {}),
     ...(options.limits ? { limits: options.limits } : {}),
+    ...(options.journal === false ? { journal: false as const } : {}),
   })
-  const peer: BenchPeer = { c, options, emitters: new Map(), onApply: null, applied: 0, blob: '', lastEvent: {}, eventWaiters: [] }
+  const peer: BenchPeer = { c, options, emitters: new Map(), onApply: null, applied: 0, blob: '', lastEvent: {}, eventWaiters: [], joinedAt: 0 }
   c.events.on('*', (type) => {
     peer.lastEvent[type] = now()
     for (const wake of peer.eventWaiters.splice(0)) wake()
@@ -154,6 +161,12 @@ function whenState(peer: BenchPeer, state: SessionState, ms: number): Promise<nu
     ms,
     `${peer.c.getSelf().name} to be ${state} (is ${peer.c.getState()})`,
   )
+}
+
+/** Resolves at the next `type` event of the controller. */
+function whenEvent(peer: BenchPeer, type: keyof SessionEvents, ms: number): Promise<void> {
+  const since = now()
+  return until(() => (peer.lastEvent[type] ?? 0) >= since, ms, `${type} on ${peer.c.getSelf().name}`, 2).then(() => undefined)
 }
 
 /** The whole handshake inside this page: invite, answer, and both ends connected. */
@@ -457,12 +470,13 @@ const bench = {
     let arrived = 0
     let delivered = 0
     const guestLink = linkOf(guest.c, host.c.getSelf().id)!
-    guestLink.on('message', () => (arrived = now()))
-    // simple-peer listens through `onmessage`; wrap it so the stamp is taken before its handler runs.
+    // simple-peer listens through `onmessage`; wrap it so the stamps are taken before its handler runs
+    // (the link, the serial queue and the handler up to applyDelta come after).
     const channel = channelOf(guestLink)
     const handler = channel?.onmessage
     if (channel && handler) {
       channel.onmessage = (e: MessageEvent) => {
+        arrived = now()
         delivered = e.timeStamp
         handler.call(channel, e)
       }
@@ -676,6 +690,129 @@ const bench = {
     return result
   },
 
+  /**
+   * Where a view delta's receiving time goes: µs per message of each step on the guest,
+   * beside raw JSON.parse, over `count` messages (each awaited to its applyDelta).
+   */
+  async receivePath(count: number) {
+    const [host, guest, indices] = await sessionPair()
+    const guestLink = linkOf(guest.c, host.c.getSelf().id)!
+    const channel = channelOf(guestLink)!
+    const origin = host.c.getSelf().id
+    const text = (n: number) => JSON.stringify({ v: 1, t: 'view', origin, n, p: 'cursor', d: payload(n, 100) })
+    const texts = Array.from({ length: count }, (_, i) => text(1_000_000 + i))
+    const perCall = (step: (i: number) => void) => {
+      const t0 = now()
+      for (let i = 0; i < count; i++) step(i)
+      return ((now() - t0) * 1000) / count
+    }
+    let sink = 0
+    const result: Record<string, number> = {
+      'JSON.parse(text)': perCall((i) => void (sink += (JSON.parse(texts[i]!) as { n: number }).n)),
+      'decodeMessage(text) (parse + validation)': perCall((i) => void (sink += decodeMessage(texts[i]!, 1 << 26).t.length)),
+    }
+    // The whole guest path: a channel message event (as the browser makes it) to applyDelta, one at a time.
+    let total = 0
+    for (let i = 0; i < count; i++) {
+      const n = 2_000_000 + i
+      const applied = withTimeout(
+        new Promise<void>((resolve) => {
+          guest.onApply = (provider, delta) => {
+            if (provider === 'cursor' && delta.n === 100_000 + n) resolve()
+          }
+        }),
+        10_000,
+        'view delta applied',
+      )
+      const event = new MessageEvent('message', { data: text(n) })
+      const t0 = now()
+      channel.onmessage!.call(channel, event)
+      await applied
+      total += now() - t0
+    }
+    result['channel message → applyDelta (whole guest path)'] = (total * 1000) / count
+    // An authoritative delta on the same guest: the host's first one as it came, then the same with the next seq and a fresh id.
+    const guestChannel = channel
+    const wrapped = guestChannel.onmessage!
+    let first = ''
+    guestChannel.onmessage = (e: MessageEvent) => {
+      if (typeof e.data === 'string' && e.data.includes('"t":"delta"')) first = e.data
+      wrapped.call(guestChannel, e)
+    }
+    const kvFirst = withTimeout(
+      new Promise<void>((resolve) => {
+        guest.onApply = (provider) => provider === 'kv' && resolve()
+      }),
+      10_000,
+      'first kv delta',
+    )
+    host.emitters.get('kv')!({ key: 'k', value: 0 })
+    await kvFirst
+    guestChannel.onmessage = wrapped
+    const delta = JSON.parse(first) as { seq: number; id: string }
+    let deltaTotal = 0
+    for (let i = 0; i < count; i++) {
+      const seq = delta.seq + 1 + i
+      const applied = withTimeout(
+        new Promise<void>((resolve) => {
+          guest.onApply = (provider, d) => {
+            if (provider === 'kv' && d.value === seq) resolve()
+          }
+        }),
+        10_000,
+        'kv delta applied',
+      )
+      const text = JSON.stringify({ ...delta, seq, id: `${delta.id.slice(0, 8)}${String(seq).padStart(8, '0')}`, changes: [{ p: 'kv', d: { key: 'k', value: seq } }] })
+      const event = new MessageEvent('message', { data: text })
+      const t0 = now()
+      channel.onmessage!.call(channel, event)
+      await applied
+      deltaTotal += now() - t0
+    }
+    result['channel message → applyDelta of an authoritative delta (whole guest path)'] = (deltaTotal * 1000) / count
+    // The host's side of the same, without the channel: emit() with the channel's send a no-op.
+    const hostChannel = channelOf(linkOf(host.c, guest.c.getSelf().id)!)!
+    const send = hostChannel.send
+    hostChannel.send = () => {}
+    const cursor = host.emitters.get('cursor')!
+    const views = Array.from({ length: count }, (_, i) => payload(i, 100))
+    result['emit() of a view delta up to the channel (send a no-op)'] = perCall((i) => void cursor(views[i]!))
+    result['JSON.stringify(view delta)'] = perCall((i) => void (sink += JSON.stringify(views[i]!).length))
+    const kv = host.emitters.get('kv')!
+    result['emit() of a kv delta up to the channel (send a no-op)'] = perCall((i) => void kv({ key: 'k', value: i }))
+    hostChannel.send = send
+    guest.onApply = null
+    await dispose(indices)
+    return { ...result, sink: sink > 0 ? 0 : 1 }
+  },
+
+  /**
+   * Where a late join's CPU goes beyond the raw transfer's: ms of each step the session adds
+   * to a snapshot of `bytes` of provider state (the raw baseline encodes and decodes UTF-8 only).
+   */
+  bootstrapPath(bytes: number) {
+    const blob = makeBlob(bytes)
+    const message = { v: 1, t: 'snapshot', seq: 1, ids: Array.from({ length: 1_000 }, (_, i) => `id${String(i).padStart(14, '0')}`), entries: [{ p: 'blob', w: null, d: { data: blob } }] }
+    const time = <T>(step: () => T): [T, number] => {
+      const t0 = now()
+      const out = step()
+      return [out, now() - t0]
+    }
+    const [text, stringify] = time(() => JSON.stringify(message))
+    const [encoded, encode] = time(() => encoder.encode(text))
+    const chunks = Array.from({ length: Math.ceil(encoded.byteLength / 16_000) }, (_, i) => encoded.slice(i * 16_000, (i + 1) * 16_000))
+    const [joined, join] = time(() => {
+      const out = new Uint8Array(encoded.byteLength)
+      let at = 0
+      for (const chunk of chunks) out.set(chunk, (at += chunk.byteLength) - chunk.byteLength)
+      return out
+    })
+    const [decodedText, decode] = time(() => new TextDecoder().decode(joined))
+    const [, parse] = time(() => JSON.parse(decodedText) as unknown)
+    const [, whole] = time(() => decodeMessage(joined, 1 << 30))
+    return { 'JSON.stringify (host)': stringify, 'TextEncoder (host; raw too)': encode, 'join the frames (guest)': join, 'TextDecoder (guest; raw too)': decode, 'JSON.parse (guest)': parse, 'decodeMessage: decode + parse + validation (guest)': whole }
+  },
+
   /** Late join with `bytes` of provider state: host's session-peer-joined → guest's session-bootstrap-complete, vs raw chunked transfer of the same text. */
   async bootstrap(bytes: number, samples: number) {
     const h = create({ name: 'host' })
@@ -756,8 +893,8 @@ const bench = {
   },
 
   /** One authoritative delta host → every guest (all applied), vs raw: the same bytes to every peer of a raw hub. */
-  async fanout(total: number, samples: number, meshLimit: number | undefined, bytes: number) {
-    const options: PeerOptions = meshLimit !== undefined ? { meshLimit } : {}
+  async fanout(total: number, samples: number, meshLimit: number | undefined, bytes: number, journal = true) {
+    const options: PeerOptions = { ...(meshLimit !== undefined ? { meshLimit } : {}), journal }
     const h = create({ ...options, name: 'host' })
     const host = peerAt(h)
     await host.c.start()
@@ -817,6 +954,60 @@ const bench = {
     await dispose(indices)
     return { ...result, joined, topology, links }
   },
+
+  // ---------------------------------------------------------------- the session journal (issue #18)
+
+  /**
+   * `count` kv deltas host → guest (`batch` per task, as an app makes them) until the guest
+   * applied all and both journals are on disk; with the journal on (IndexedDB) or off. Returns
+   * µs per delta (all of it, and the emitting calls alone) and, when on, each journal's size.
+   */
+  async journalRun(count: number, batch: number, journal: boolean) {
+    const [host, guest, indices] = await sessionPair({ journal })
+    const emit = host.emitters.get('kv')!
+    const start = guest.applied
+    const usage0 = (await navigator.storage.estimate()).usage ?? 0
+    const t0 = now()
+    let busy = 0
+    for (let i = 0; i < count; i += batch) {
+      const b0 = now()
+      for (let j = i; j < Math.min(count, i + batch); j++) emit({ key: `k${j % 100}`, value: { j, note: 'n'.repeat(60) } })
+      busy += now() - b0
+      await turn()
+    }
+    await until(() => guest.applied - start >= count, 60_000, `${count} deltas applied`, 1)
+    await Promise.all([host.c.flushJournal(), guest.c.flushJournal()])
+    const ms = now() - t0
+    const keys = [host, guest].map((p) => `${p.c.sessionId}/${p.c.getSelf().id}`)
+    const sizes = journal ? await new IdbJournal().sessions() : []
+    const bytes = keys.map((key) => sizes.find((s) => s.key === key)?.bytes ?? 0)
+    const usage = ((await navigator.storage.estimate()).usage ?? 0) - usage0
+    await dispose(indices)
+    return { usPerDelta: (ms * 1000) / count, emitUs: (busy * 1000) / count, bytes: { host: bytes[0]!, guest: bytes[1]! }, usage }
+  },
+
+  /** Joins or resumes (after a reload: this tab's journal) through `url`; returns the answer code. The clock starts here. */
+  async timedJoin(index: number, url: string, resume: boolean) {
+    const peer = peerAt(index)
+    peer.joinedAt = now()
+    if (!resume) return (await peer.c.join(url)).answerCode
+    const resumed = await peer.c.resume(url)
+    if (!resumed?.join) throw new Error(`nothing to resume: ${JSON.stringify(resumed)}`)
+    return resumed.join.answerCode
+  },
+  /** ms from timedJoin to this peer's session-bootstrap-complete (waits for it), and its state. */
+  async joinedIn(index: number, ms: number) {
+    const peer = peerAt(index)
+    await until(() => (peer.lastEvent['session-bootstrap-complete'] ?? 0) > peer.joinedAt, ms, 'bootstrap complete', 2)
+    return { ms: peer.lastEvent['session-bootstrap-complete']! - peer.joinedAt, blob: peer.blob.length, applied: peer.applied }
+  },
+  /** Resolves when the host saw `peerId` go. */
+  waitDropped: (index: number, ms: number) => whenEvent(peerAt(index), 'session-peer-dropped', ms),
+  emitKv(index: number, count: number, prefix: string) {
+    const kv = peerAt(index).emitters.get('kv')!
+    for (let i = 0; i < count; i++) kv({ key: `${prefix}${i}`, value: i })
+  },
+  flushJournal: (index: number) => peerAt(index).c.flushJournal(),
 
   // ---------------------------------------------------------------- building blocks for multi-page runs (failover, memory, scale)
 

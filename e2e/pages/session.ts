@@ -308,10 +308,10 @@ function tapTransport(inner: Transport, into: Array<TappedLink & { link: Link }>
     const entry: TappedLink & { link: Link } = { n: into.length, via, openedAt: Date.now(), closedAt: null, closeReason: null, helloFrom: [], link }
     into.push(entry)
     link.on('message', (bytes) => {
-      // Only HELLOs are of interest; everything on the wire is UTF-8 JSON (src/wire/codec.ts).
-      if (bytes.byteLength > 64 * 1024) return
+      // Only HELLOs are of interest; everything on the wire is JSON, as text or UTF-8 (src/wire/codec.ts).
+      if (typeof bytes === 'string' ? bytes.length > 64 * 1024 : bytes.byteLength > 64 * 1024) return
       try {
-        const message = JSON.parse(utf8.decode(bytes)) as { t?: unknown; hostId?: unknown }
+        const message = JSON.parse(typeof bytes === 'string' ? bytes : utf8.decode(bytes)) as { t?: unknown; hostId?: unknown }
         if (message.t === 'hello' && typeof message.hostId === 'string') entry.helloFrom.push(message.hostId)
       } catch {
         // Not for the tap to judge.

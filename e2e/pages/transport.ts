@@ -6,7 +6,7 @@
  */
 import mitt from 'mitt'
 import { TransportError } from '../../src/errors.js'
-import type { Lane, Link, LinkEvents, LinkStats, PendingAnswer, PendingOffer, Signal, Transport, TransferProgress } from '../../src/transport/transport.js'
+import type { Lane, Link, LinkEvents, LinkMessage, LinkStats, PendingAnswer, PendingOffer, Signal, Transport, TransferProgress } from '../../src/transport/transport.js'
 import { createWebRtcTransport } from '../../src/transport/webrtc.js'
 import { conformanceCases, type Capability, type ConformanceEnv } from '../../test/transport/conformance.js'
 
@@ -124,7 +124,7 @@ class RelayedLink implements Link {
     this.opened = new Promise((resolve, reject) => (this.settleOpen = { resolve, reject }))
   }
 
-  send(message: Uint8Array, lane: Lane = 'control'): void {
+  send(message: LinkMessage, lane: Lane = 'control'): void {
     if (!this.open) throw new TransportError('link-closed', 'Cannot send on a closed link.')
     relayCommand({ op: 'send', attempt: this.attempt, data: toBase64(message), lane })
   }
@@ -232,7 +232,9 @@ async function openLinkStats(): Promise<LinkStats> {
 
 // ---- bytes over the relay ----
 
-function toBase64(bytes: Uint8Array): string {
+/** Text crosses the relay as its UTF-8: a link may deliver text either way. */
+function toBase64(message: LinkMessage): string {
+  const bytes = typeof message === 'string' ? new TextEncoder().encode(message) : message
   let binary = ''
   for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000))
   return btoa(binary)

@@ -79,3 +79,31 @@ export function concatBytes(chunks: Uint8Array[], total: number): Uint8Array<Arr
   }
   return out
 }
+
+/** Bytes of `text` as UTF-8 (a lone surrogate counts as the 3 bytes of U+FFFD, as TextEncoder writes it). */
+export function utf8Length(text: string): number {
+  let bytes = text.length
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (c < 0x80) continue
+    if (c < 0x800) bytes += 1
+    else if (c >= 0xd800 && c < 0xdc00 && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      bytes += 2 // a pair: 2 units, 4 bytes
+      i++
+    } else bytes += 2
+  }
+  return bytes
+}
+
+/**
+ * Whether `text` is longer than `maxBytes` as UTF-8. A unit is 1 to 3 bytes, so most
+ * texts are decided by their length alone; only the others are measured.
+ */
+export function utf8Over(text: string, maxBytes: number): boolean {
+  return text.length > maxBytes || (text.length * 3 > maxBytes && utf8Length(text) > maxBytes)
+}
+
+/** Bytes of a message: its own, or its text's as UTF-8. */
+export function byteSize(data: Uint8Array | string): number {
+  return typeof data === 'string' ? utf8Length(data) : data.byteLength
+}

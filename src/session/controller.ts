@@ -5,7 +5,7 @@
  * seam, and time and randomness only through Clock and Random, so a seed replays exactly.
  */
 import { lazySavedSessions, type SavedSessionsApi } from '../journal/saved-facade.js'
-import { IncompatibleModulesError, SessionStateError, UndeclaredModulesRefusedError } from '../errors.js'
+import { SessionStateError } from '../errors.js'
 import { ProviderRegistry } from '../providers/registry.js'
 import { createRelayClient, type RelayListenerState } from '../relay/index.js'
 import { systemClock } from '../runtime/clock.js'
@@ -28,11 +28,12 @@ import type {
 } from '../types.js'
 import type { PeerInfo } from '../wire/messages.js'
 import { pickColour } from './colours.js'
-import { type CompatibilityReport, guardPluginLoad, scanModules } from './compat.js'
+import { peersOf } from './peers.js'
+import { type CompatibilityReport, DeclaredModules, guardPluginLoad } from './compat.js'
 import { NO_ICE_NOTICE, withDefaults } from './defaults.js'
 import { digestOf } from './digest.js'
 import { Failover } from './failover.js'
-import { type CoreEvents, forApp, namedPeer, type SessionEventHandler, SessionEventHub } from './events.js'
+import { type CoreEvents, forApp, type SessionEventHandler, SessionEventHub } from './events.js'
 import { Follower } from './follower.js'
 import { HostSide } from './host.js'
 import { registerCore } from './internals.js'
@@ -69,7 +70,7 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
   private readonly hub: SessionEventHub
   private readonly core: Core<V>
   private readonly options: SessionSyncOptions
-  private readonly modules = new Map<string, SessionModule>()
+  private readonly modules = new DeclaredModules()
   /** Sessions saved by name in this profile (list, saveAs, open, importFile, clone, remove, clear): a ledger beside the live session. */
   readonly saved: SavedSessionsApi
 
@@ -188,25 +189,7 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
 
   /** Everyone in the session, this user included, in succession order (the host first); empty when idle. */
   getPeers(): SessionPeer[] {
-    const session = this.core.session
-    if (!session) return []
-    const self = this.core.self
-    const links = new Map([...session.conns].map((c) => [c.peerId, c]))
-    return session.rank
-      .map((id, rank) => {
-        const info = id === self.id ? self : session.peers.get(id)
-        const conn = links.get(id)
-        const stale = conn?.stale ?? false
-        return info && {
-          ...namedPeer(info),
-          connected: id === self.id ? this.core.lifecycle.state !== 'reconnecting' : !stale,
-          rank, self: id === self.id, linked: !!conn, stale,
-          ...(conn?.rtt !== undefined ? { rtt: conn.rtt } : {}),
-          ...(conn?.stats ? { stats: conn.stats } : {}),
-          ...(conn?.stats?.path ? { path: conn.stats.path } : {}),
-        }
-      })
-      .filter((p): p is SessionPeer => !!p)
+    return peersOf(this.core)
   }
 
   /** Whether the transport has ICE servers; without them only same-network peers can join. */
@@ -296,15 +279,12 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
 
   /** Tells the controller about an app module and its `sessionCompatible` declaration. */
   declareModule(module: SessionModule): () => void {
-    this.modules.set(module.id, module)
-    return () => {
-      if (this.modules.get(module.id) === module) this.modules.delete(module.id)
-    }
+    return this.modules.declare(module)
   }
 
   /** The declared modules that would refuse a start (`false`) or ask first (undeclared). */
   scanCompatibility(): CompatibilityReport {
-    return scanModules(this.modules.values())
+    return this.modules.scan()
   }
 
   /** Call before loading a plugin: throws SessionLockedError while a session is active. */
@@ -468,13 +448,8 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     if (this.isActive()) throw new SessionStateError('session-active', `Cannot ${action}: a session is already active. Leave it first.`)
   }
 
-  private async checkCompatibility(): Promise<void> {
-    const report = this.scanCompatibility()
-    if (report.incompatible.length) throw new IncompatibleModulesError(report.incompatible)
-    if (!report.undeclared.length) return
-    this.core.diagnostic('undeclared-modules', `These modules declare no session support and may not sync: ${report.undeclared.join(', ')}.`)
-    const confirm = this.options.confirmUndeclared
-    if (confirm && !(await confirm(report.undeclared))) throw new UndeclaredModulesRefusedError(report.undeclared)
+  private checkCompatibility(): Promise<void> {
+    return this.modules.check((message) => this.core.diagnostic('undeclared-modules', message), this.options.confirmUndeclared)
   }
 
   private emit<K extends keyof CoreEvents>(type: K, payload: CoreEvents[K]): void {

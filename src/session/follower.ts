@@ -4,7 +4,7 @@
  */
 import type { SessionViewer } from '../types.js'
 import { wire } from '../wire/build.js'
-import { decodeMessage, encodeMessage } from '../wire/codec.js'
+import { bytesOf, decodeMessage, encodeMessage } from '../wire/codec.js'
 import type { MessageOf } from '../wire/messages.js'
 import { type Conn, Part } from './state.js'
 
@@ -164,7 +164,8 @@ export class Follower<V extends SessionViewer = SessionViewer> extends Part<V> {
   private async applyAuthoritative(message: MessageOf<'delta'>): Promise<void> {
     this.s.seq = message.seq
     // Kept as it came, to serve a resend: no second encoding.
-    const bytes = this.core.received.get(message) ?? encodeMessage(message)
+    const received = this.core.received.get(message)
+    const bytes = received === undefined ? encodeMessage(message) : bytesOf(received)
     this.s.replay.add(message.seq, bytes)
     this.parts.journaling.applied(message.seq, bytes)
     const mine = message.origin === this.core.self.id ? this.s.outbox.settle(message.id) : undefined

@@ -6,7 +6,7 @@ import { SessionStateError } from '../errors.js'
 import { providerDelta } from '../providers/fields.js'
 import type { SessionViewer } from '../types.js'
 import { wire } from '../wire/build.js'
-import { encodeMessage } from '../wire/codec.js'
+import { bytesOf, encodeText } from '../wire/codec.js'
 import { MAX_REMOVED, type MessageOf, type PeerInfo, type WireMessage } from '../wire/messages.js'
 import { pickColour } from './colours.js'
 import { checkSize } from '../wire/shape.js'
@@ -233,13 +233,15 @@ export class HostSide<V extends SessionViewer = SessionViewer> extends Part<V> {
   /** Throws (and changes nothing) when `changes` cannot be encoded, or encode larger than `maxBytes`. */
   broadcastDelta(intentId: string, origin: string, changes: Change[], maxBytes = this.core.limits.maxDeltaBytes): void {
     const seq = this.s.seq + 1
-    const bytes = encodeMessage(wire.delta({ seq, epoch: this.s.epoch, id: intentId, origin, changes }))
-    checkSize(bytes, maxBytes, changes[0]!.p)
+    // Sent as text (a text frame, as it is); kept as bytes.
+    const text = encodeText(wire.delta({ seq, epoch: this.s.epoch, id: intentId, origin, changes }))
+    checkSize(text, maxBytes, changes[0]!.p)
+    const bytes = bytesOf(text)
     this.s.seq = seq
     this.s.seen.touch(intentId)
     this.s.replay.add(seq, bytes)
     this.parts.journaling.applied(seq, bytes)
-    for (const conn of this.s.conns) if (conn.peerId && !conn.fenced) this.parts.links.sendBytes(conn, bytes)
+    for (const conn of this.s.conns) if (conn.peerId && !conn.fenced) this.parts.links.sendBytes(conn, text)
   }
 
   /**

@@ -3,25 +3,28 @@
  * at the edge, then handled one at a time in arrival order.
  */
 import { WireError } from '../errors.js'
-import type { Link } from '../transport/transport.js'
+import { byteSize, utf8Over } from '../encoding/bytes.js'
+import type { Link, LinkMessage } from '../transport/transport.js'
 import type { SessionViewer } from '../types.js'
-import { decodeMessage, encodeMessage } from '../wire/codec.js'
+import { decodeMessage, encodeText } from '../wire/codec.js'
 import { PROTOCOL_VERSION, type WireMessage } from '../wire/messages.js'
-import { type Conn, Part } from './state.js'
+import { type Conn, Part, type Session } from './state.js'
+
+const noTask = (): void => {}
 
 /** Messages that carry one change of a peer's (not the host's deltas, whose size the host checked): limited to `maxDeltaBytes`. */
 const SINGLE_CHANGES: ReadonlySet<WireMessage['t']> = new Set(['view', 'intent', 'forward'])
-/** `{"v":<version>,"t":"p` then `ing"` or `ong"`: how every ping and pong is encoded (wire builders put v and t first). */
-const LIVENESS_PREFIX = [...new TextEncoder().encode(`{"v":${PROTOCOL_VERSION},"t":"p`)]
-const ING = [...new TextEncoder().encode('ing"')]
-const ONG = [...new TextEncoder().encode('ong"')]
+/** How every ping and pong begins (wire builders put v and t first). */
+const PING = `{"v":${PROTOCOL_VERSION},"t":"ping"`
+const PONG = `{"v":${PROTOCOL_VERSION},"t":"pong"`
+const PING_BYTES = [...new TextEncoder().encode(PING)]
+const PONG_BYTES = [...new TextEncoder().encode(PONG)]
 
-/** A cheap look at the first bytes: only to let heartbeats skip the queue; the decode still checks everything. */
-function isLiveness(bytes: Uint8Array): boolean {
-  const n = LIVENESS_PREFIX.length
-  if (bytes.length < n + 4 || LIVENESS_PREFIX.some((b, i) => bytes[i] !== b)) return false
-  const tail = bytes[n] === 0x69 ? ING : ONG
-  return tail.every((b, i) => bytes[n + i] === b)
+/** A cheap look at the first bytes or characters: only to let heartbeats skip the queue; the decode still checks everything. */
+function isLiveness(data: LinkMessage): boolean {
+  if (typeof data === 'string') return data.startsWith(PING) || data.startsWith(PONG)
+  const prefix = data[PING_BYTES.length - 4] === 0x69 ? PING_BYTES : PONG_BYTES
+  return data.length >= prefix.length && prefix.every((b, i) => data[i] === b)
 }
 
 /** Longest stretch of message handling before the page gets the event loop back. */
@@ -35,8 +38,8 @@ export class Links<V extends SessionViewer = SessionViewer> extends Part<V> {
     this.s.conns.add(conn)
     const session = this.s
     conn.offs.push(
-      link.on('message', (bytes) => {
-        if (this.current(session)) this.receive(conn, bytes)
+      link.on('message', (data) => {
+        if (this.current(session)) this.receive(conn, data)
       }),
       link.on('close', ({ reason }) => {
         if (this.current(session)) this.parts.router.onLinkClosed(conn, reason)
@@ -58,13 +61,14 @@ export class Links<V extends SessionViewer = SessionViewer> extends Part<V> {
   }
 
   sendTo(conn: Conn, message: WireMessage): void {
-    this.sendBytes(conn, encodeMessage(message), message.t === 'snapshot' || message.t === 'reset' ? 'bulk' : 'control')
+    this.sendBytes(conn, encodeText(message), message.t === 'snapshot' || message.t === 'reset' ? 'bulk' : 'control')
   }
 
-  sendBytes(conn: Conn, bytes: Uint8Array, lane: 'control' | 'bulk' = 'control'): void {
+  /** A message encoded already (as bytes, or as text: see encodeText). */
+  sendBytes(conn: Conn, encoded: LinkMessage, lane: 'control' | 'bulk' = 'control'): void {
     if (!conn.link.open) return
     try {
-      conn.link.send(bytes, lane)
+      conn.link.send(encoded, lane)
     } catch (error) {
       this.core.diagnostic('send-failed', `Could not send to ${conn.peerId ?? 'a peer'}: ${(error as Error).message}`, { peerId: conn.peerId ?? undefined, error })
     }
@@ -72,43 +76,44 @@ export class Links<V extends SessionViewer = SessionViewer> extends Part<V> {
 
   /** To every admitted peer this page is linked to (the host link, for a guest). */
   broadcast(message: WireMessage, except?: Conn): void {
-    this.broadcastBytes(encodeMessage(message), except)
+    this.broadcastBytes(encodeText(message), except)
   }
 
-  broadcastBytes(bytes: Uint8Array, except?: Conn): void {
-    for (const conn of this.s.conns) if (conn.peerId && !conn.fenced && conn !== except) this.sendBytes(conn, bytes)
+  /** One encoding (bytes or text) for every peer. */
+  broadcastBytes(encoded: LinkMessage, except?: Conn): void {
+    for (const conn of this.s.conns) if (conn.peerId && !conn.fenced && conn !== except) this.sendBytes(conn, encoded)
   }
 
-  private receive(conn: Conn, bytes: Uint8Array): void {
+  private receive(conn: Conn, data: LinkMessage): void {
     this.parts.liveness.noticeStall(this.core.clock.now())
     this.parts.liveness.heard(conn)
     // Liveness is answered at once; everything else waits for the messages before it, whose
     // handlers may change who may send what (a new host's hello, then its orders). It is
     // decoded in its turn too, so a batch of thousands is decoded in slices (see breathe).
-    if (!isLiveness(bytes)) return this.serial(() => this.decodeAndDispatch(conn, bytes))
-    const message = this.decode(conn, bytes)
+    if (!isLiveness(data)) return this.serial(() => this.decodeAndDispatch(conn, data))
+    const message = this.decode(conn, data)
     if (message) void this.parts.router.dispatch(conn, message)
   }
 
-  private decodeAndDispatch(conn: Conn, bytes: Uint8Array): void | Promise<void> {
-    const message = this.decode(conn, bytes)
+  private decodeAndDispatch(conn: Conn, data: LinkMessage): void | Promise<void> {
+    const message = this.decode(conn, data)
     return message && this.parts.router.dispatch(conn, message)
   }
 
-  private decode(conn: Conn, bytes: Uint8Array): WireMessage | undefined {
+  private decode(conn: Conn, data: LinkMessage): WireMessage | undefined {
     let message: WireMessage
     try {
-      message = decodeMessage(bytes, this.largestFrom(conn))
+      message = decodeMessage(data, this.largestFrom(conn))
     } catch (error) {
       const code = error instanceof WireError ? error.code : 'wire-malformed'
       this.core.diagnostic(code, `Dropped a message from ${conn.peerId ?? 'an unadmitted link'}: ${(error as Error).message}`, { peerId: conn.peerId ?? undefined, error })
       return undefined
     }
-    if (SINGLE_CHANGES.has(message.t) && bytes.byteLength > this.singleChangeBytes) {
-      this.core.diagnostic('payload-too-large', `Dropped a "${message.t}" of ${bytes.byteLength} bytes from ${conn.peerId ?? 'an unadmitted link'}: changes are limited to ${this.core.limits.maxDeltaBytes} bytes.`, { peerId: conn.peerId ?? undefined })
+    if (SINGLE_CHANGES.has(message.t) && (typeof data === 'string' ? utf8Over(data, this.singleChangeBytes) : data.byteLength > this.singleChangeBytes)) {
+      this.core.diagnostic('payload-too-large', `Dropped a "${message.t}" of ${byteSize(data)} bytes from ${conn.peerId ?? 'an unadmitted link'}: changes are limited to ${this.core.limits.maxDeltaBytes} bytes.`, { peerId: conn.peerId ?? undefined })
       return undefined
     }
-    if (message.t === 'delta') this.core.received.set(message, bytes)
+    if (message.t === 'delta') this.core.received.set(message, data)
     return message
   }
 
@@ -125,16 +130,54 @@ export class Links<V extends SessionViewer = SessionViewer> extends Part<V> {
     return this.s.role === 'guest' && conn === this.s.hostConn ? this.core.limits.maxMessageBytes : Math.min(this.singleChangeBytes, this.core.limits.maxMessageBytes)
   }
 
-  /** Runs handlers one at a time, in arrival order, across async provider calls. */
+  /**
+   * Runs handlers one at a time, in arrival order, across async provider calls: from a
+   * plain array, one promise reaction per handler that returns a promise and none for one
+   * that does not.
+   */
   serial(task: () => void | Promise<void>): void {
     const session = this.s
-    if (session.queued++ === 0) session.busySince = this.core.clock.now()
-    session.backlog.grew(session.queued)
-    this.s.chain = this.s.chain
-      .then(() => this.breathe())
-      .then(() => (this.current(session) ? task() : undefined))
-      .catch((error: unknown) => this.core.diagnostic('internal-error', `Unexpected error: ${(error as Error)?.message ?? String(error)}`, { error }))
-      .finally(() => session.backlog.shrank(--session.queued))
+    session.tasks.push(task)
+    session.backlog.grew(++session.queued)
+    if (session.draining) return
+    session.draining = true
+    session.busySince = this.core.clock.now()
+    queueMicrotask(() => this.drain(session))
+  }
+
+  /** Runs queued handlers until none is left; one that returns a promise resumes the queue when it settles. */
+  private drain(session: Session): void {
+    const { tasks } = session
+    while (session.nextTask < tasks.length) {
+      const pause = this.breathe(session)
+      if (pause) return void pause.then(() => this.drain(session))
+      const task = tasks[session.nextTask]!
+      tasks[session.nextTask++] = noTask // let it go: a long burst's closures are not kept to its end
+      let result: void | Promise<void> = undefined
+      try {
+        result = this.current(session) ? task() : undefined
+      } catch (error) {
+        this.internalError(error)
+      }
+      if (result) {
+        const resume = () => {
+          session.backlog.shrank(--session.queued)
+          this.drain(session)
+        }
+        return void result.then(resume, (error: unknown) => {
+          this.internalError(error)
+          resume()
+        })
+      }
+      session.backlog.shrank(--session.queued)
+    }
+    tasks.length = 0
+    session.nextTask = 0
+    session.draining = false
+  }
+
+  private internalError(error: unknown): void {
+    this.core.diagnostic('internal-error', `Unexpected error: ${(error as Error)?.message ?? String(error)}`, { error })
   }
 
   /**
@@ -142,8 +185,7 @@ export class Links<V extends SessionViewer = SessionViewer> extends Part<V> {
    * SLICE_MS of work, the page gets the event loop back — it renders, takes input, and its
    * heartbeats go out — before the next message, so no burst looks like a dead peer.
    */
-  breathe(): Promise<void> | void {
-    const session = this.s
+  breathe(session: Session = this.s): Promise<void> | void {
     const clock = this.core.clock
     const now = clock.now()
     if (now - session.busySince < SLICE_MS) return

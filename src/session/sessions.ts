@@ -2,6 +2,7 @@
  * A session's beginning and end on this page: a fresh `Session` (nothing of an earlier one
  * carries over), the role as it changes, the goodbye, and the teardown back to idle.
  */
+import { byteSize } from '../encoding/bytes.js'
 import type { PeerRole, SessionViewer } from '../types.js'
 import { wire } from '../wire/build.js'
 import { Backlog } from './backlog.js'
@@ -11,10 +12,14 @@ import { Part, Session } from './state.js'
 export class Sessions<V extends SessionViewer = SessionViewer> extends Part<V> {
   begin(sessionId: string, role: PeerRole): Session {
     const received = this.core.received
+    const weigh = (delta: object) => {
+      const data = received.get(delta)
+      return data === undefined ? JSON.stringify(delta).length : byteSize(data)
+    }
     const backlog = new Backlog(DEFAULT_BACKLOG, this.core.clock, (behind, pending) => {
       if (this.core.session === session) this.core.emit('session-catching-up', { behind, pending })
     })
-    const session: Session = new Session(sessionId, role, this.core.limits, (delta) => received.get(delta)?.byteLength ?? JSON.stringify(delta).length, backlog)
+    const session: Session = new Session(sessionId, role, this.core.limits, weigh, backlog)
     this.core.session = session
     this.parts.journaling.begin(session)
     // Our colour is the host's to give (a guest's comes with the roster).

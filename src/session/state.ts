@@ -8,7 +8,7 @@ import type { ProviderRegistry } from '../providers/registry.js'
 import type { RelayClient } from '../relay/index.js'
 import type { Clock, TimerHandle } from '../runtime/clock.js'
 import type { Random } from '../runtime/random.js'
-import type { Link, LinkStats, PendingAnswer, PendingOffer, Transport } from '../transport/transport.js'
+import type { Link, LinkMessage, LinkStats, PendingAnswer, PendingOffer, Transport } from '../transport/transport.js'
 import type { PeerRole, SessionAccess, SessionEvents, SessionViewer } from '../types.js'
 import type { MessageOf, PeerInfo } from '../wire/messages.js'
 import type { Backlog } from './backlog.js'
@@ -192,9 +192,11 @@ export class Session {
   readonly reorder: BoundedMap<number, MessageOf<'delta'>>
   resendRequested = -1
   viewCounter = 0
-  /** Handlers run one at a time, in arrival order, across async provider calls. */
-  chain: Promise<void> = Promise.resolve()
-  /** Handlers waiting or running, and since when they have run without a break (see Links.breathe). */
+  /** Handlers waiting their turn (Links.serial): from `nextTask` on; one at a time, in arrival order, across async provider calls. */
+  readonly tasks: Array<() => void | Promise<void>> = []
+  nextTask = 0
+  /** Whether a handler runs or waits; how many wait or run (see Backlog), and since when they have run without a break (see Links.breathe). */
+  draining = false
   queued = 0
   busySince = 0
   /** Intent ids applied (dedupe), and the last view counter per (origin, provider, viewer). */
@@ -255,8 +257,8 @@ export interface Core<V extends SessionViewer = SessionViewer> {
   /** User ids the host removed: they may not join again. */
   readonly removed: LruSet<string>
   readonly usedInvites: LruSet<string>
-  /** The bytes each received delta came in (weakly held: gone with the message). */
-  readonly received: WeakMap<object, Uint8Array>
+  /** The bytes (or text) each received delta came in (weakly held: gone with the message). */
+  readonly received: WeakMap<object, LinkMessage>
   self: PeerInfo
   /** The session going on, if any. */
   session: Session | null

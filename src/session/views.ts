@@ -4,17 +4,17 @@
  */
 import type { SessionViewer } from '../types.js'
 import { wire } from '../wire/build.js'
-import { encodeMessage } from '../wire/codec.js'
+import { encodeText } from '../wire/codec.js'
 import type { MessageOf } from '../wire/messages.js'
 import { checkSize } from '../wire/shape.js'
 import { type Conn, Part } from './state.js'
 
 export class Views<V extends SessionViewer = SessionViewer> extends Part<V> {
   sendView(providerId: string, payload: Record<string, unknown>): void {
-    const bytes = encodeMessage(wire.view({ origin: this.core.self.id, n: this.s.viewCounter + 1, p: providerId, d: payload }))
-    checkSize(bytes, this.core.limits.maxDeltaBytes, providerId)
+    const text = encodeText(wire.view({ origin: this.core.self.id, n: this.s.viewCounter + 1, p: providerId, d: payload }))
+    checkSize(text, this.core.limits.maxDeltaBytes, providerId)
     this.s.viewCounter++
-    this.parts.links.broadcastBytes(bytes)
+    this.parts.links.broadcastBytes(text)
   }
 
   async onView(conn: Conn, message: MessageOf<'view'>): Promise<void> {
@@ -25,10 +25,10 @@ export class Views<V extends SessionViewer = SessionViewer> extends Part<V> {
     if (last !== undefined && message.n <= last) return
     seen.set(key, message.n)
     if (this.s.role === 'host') {
-      const bytes = encodeMessage(message)
+      const text = encodeText(message)
       const direct = this.s.reported.get(message.origin)
       for (const other of this.s.conns) {
-        if (other.peerId && other !== conn && !direct?.has(other.peerId)) this.parts.links.sendBytes(other, bytes)
+        if (other.peerId && other !== conn && !direct?.has(other.peerId)) this.parts.links.sendBytes(other, text)
       }
     }
     const provider = this.core.registry.get(message.p)

@@ -9,16 +9,17 @@
  *   batch:         [flags]([length u16][payload…])…   several whole messages of one lane
  *   chunk:         [flags][message id u32][total length u32][offset u32][payload…]
  * flags: bit 0 = lane (1 = bulk), bit 1 = chunk, bit 2 = batch; other bits must be zero.
- *   text frame:    a lone small control message that is UTF-8 text goes as a text frame,
- *                  headerless: browsers deliver small text frames sooner than binary ones.
+ *   text frame:    a lone small control message sent as text goes as a text frame, headerless,
+ *                  and arrives as text: browsers deliver small text frames sooner than binary
+ *                  ones, and neither side encodes or decodes UTF-8. Bytes always go as binary.
  *
  * Batches are why a burst of small messages costs a few DataChannel sends rather than one
  * each: the browser's per-send cost, not the bytes, bounds the message rate.
  */
-import { concatBytes } from '../encoding/bytes.js'
+import { concatBytes, utf8Length, utf8Over } from '../encoding/bytes.js'
 import { TransportError } from '../errors.js'
 import type { Clock, TimerHandle } from '../runtime/clock.js'
-import type { Lane, TransferProgress } from './transport.js'
+import type { Lane, LinkMessage, TransferProgress } from './transport.js'
 
 /** Browsers interoperate on DataChannel messages below 16 KiB; every frame stays under it. */
 export const FRAME_LIMIT_BYTES = 16 * 1024
@@ -50,9 +51,10 @@ export class FramingError extends TransportError {
   declare readonly code: FramingErrorCode
 }
 
-/** Messages up to this many bytes may go as text frames (UTF-8 → UTF-16 never outgrows the frame limit). */
-const TEXT_FRAME_MAX_BYTES = 4 * 1024
-const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }) // a leading BOM is content, not a marker to drop
+/** Text up to this many UTF-16 units may go as a text frame: as UTF-8, at most 3 bytes a unit, it stays under the frame limit. */
+const TEXT_FRAME_MAX_UNITS = 4 * 1024
+/** A lone surrogate: text that is not well-formed goes as the UTF-8 TextEncoder makes of it, never as a text frame. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/
 const utf8Encoder = new TextEncoder()
 
 export interface OutboundFrame {
@@ -62,7 +64,8 @@ export interface OutboundFrame {
 }
 
 interface QueuedMessage {
-  readonly message: Uint8Array
+  /** Text only while it may still go as a text frame; encoded when it joins a batch. */
+  message: Uint8Array | string
   readonly lane: Lane
   readonly id: number
   offset: number
@@ -85,12 +88,13 @@ export class OutboundQueue {
   }
 
   /** Throws `message-oversized` (and queues nothing) above the message limit. */
-  enqueue(message: Uint8Array, lane: Lane): void {
-    if (message.byteLength > this.maxMessageBytes) {
-      throw new FramingError(
-        'message-oversized',
-        `Message of ${message.byteLength} bytes exceeds the limit of ${this.maxMessageBytes} bytes.`,
-      )
+  enqueue(data: LinkMessage, lane: Lane): void {
+    // Text stays text only where it may go as a text frame, as it is.
+    const asText = typeof data === 'string' && lane === 'control' && data.length <= TEXT_FRAME_MAX_UNITS && !LONE_SURROGATE.test(data)
+    const message = typeof data === 'string' && !asText ? utf8Encoder.encode(data) : data
+    if (typeof message === 'string' ? utf8Over(message, this.maxMessageBytes) : message.byteLength > this.maxMessageBytes) {
+      const size = typeof message === 'string' ? utf8Length(message) : message.byteLength
+      throw new FramingError('message-oversized', `Message of ${size} bytes exceeds the limit of ${this.maxMessageBytes} bytes.`)
     }
     this.lanes[lane].push({ message, lane, id: this.nextId, offset: 0 })
     this.nextId = (this.nextId + 1) >>> 0
@@ -100,13 +104,18 @@ export class OutboundQueue {
     const queue = this.lanes.control.length > 0 ? this.lanes.control : this.lanes.bulk
     const head = queue[0]
     if (!head) return undefined
-    const { message, lane } = head
+    const { lane } = head
     const laneFlag = lane === 'bulk' ? BULK_FLAG : 0
+    const text = typeof head.message === 'string' ? head.message : undefined
+    if (text !== undefined && queue.length === 1) {
+      queue.shift()
+      return { frame: text }
+    }
+    const message = bytesOf(head)
     if (head.offset === 0 && message.byteLength <= this.frameBytes - WHOLE_HEADER_BYTES) {
       const { count, bytes } = this.batchable(queue)
       if (count > 1) return { frame: batchFrame(queue.splice(0, count), bytes, laneFlag) }
       queue.shift()
-      const text = lane === 'control' ? asText(message) : undefined
       if (text !== undefined) return { frame: text }
       const frame = new Uint8Array(WHOLE_HEADER_BYTES + message.byteLength)
       frame[0] = laneFlag
@@ -137,7 +146,7 @@ export class OutboundQueue {
     let bytes = WHOLE_HEADER_BYTES
     let count = 0
     for (const queued of queue) {
-      const next = bytes + BATCH_LENGTH_BYTES + queued.message.byteLength
+      const next = bytes + BATCH_LENGTH_BYTES + bytesOf(queued).byteLength
       if (next > this.frameBytes) break
       bytes = next
       count++
@@ -146,14 +155,10 @@ export class OutboundQueue {
   }
 }
 
-/** The message as text, if it is small and valid UTF-8. */
-function asText(message: Uint8Array): string | undefined {
-  if (message.byteLength > TEXT_FRAME_MAX_BYTES) return undefined
-  try {
-    return utf8.decode(message)
-  } catch {
-    return undefined
-  }
+/** A queued message's bytes: text that joins a batch (or is split) is encoded once, here. */
+function bytesOf(queued: QueuedMessage): Uint8Array {
+  if (typeof queued.message === 'string') queued.message = utf8Encoder.encode(queued.message)
+  return queued.message
 }
 
 function batchFrame(messages: QueuedMessage[], bytes: number, laneFlag: number): Uint8Array<ArrayBuffer> {
@@ -161,7 +166,8 @@ function batchFrame(messages: QueuedMessage[], bytes: number, laneFlag: number):
   const view = new DataView(frame.buffer)
   frame[0] = laneFlag | BATCH_FLAG
   let at = WHOLE_HEADER_BYTES
-  for (const { message } of messages) {
+  for (const queued of messages) {
+    const message = bytesOf(queued)
     view.setUint16(at, message.byteLength)
     frame.set(message, at + BATCH_LENGTH_BYTES)
     at += BATCH_LENGTH_BYTES + message.byteLength
@@ -183,8 +189,8 @@ export interface ReassemblyLimits {
 
 export interface Delivery {
   lane: Lane
-  /** Whole messages, in order: the frame's own, a batch's, or a chunked one's once its last frame is in. */
-  messages: Uint8Array[]
+  /** Whole messages, in order: the frame's own (a text frame's as text), a batch's, or a chunked one's once its last frame is in. */
+  messages: LinkMessage[]
   /** Set for frames of multi-frame messages. */
   progress?: TransferProgress
 }
@@ -252,9 +258,8 @@ export class Reassembler {
   /** Undefined for frames of a message being discarded. Throws FramingError on bad frames. */
   accept(frame: Uint8Array | string): Delivery | undefined {
     if (typeof frame === 'string') {
-      const message = utf8Encoder.encode(frame)
-      this.checkSize(message.byteLength)
-      return { lane: 'control', messages: [message] }
+      if (utf8Over(frame, this.maxMessageBytes)) this.checkSize(utf8Length(frame))
+      return { lane: 'control', messages: [frame] }
     }
     const flags = frame[0]
     // 0–5: whole, chunk or batch, either lane; chunk and batch together (6, 7) mean nothing.

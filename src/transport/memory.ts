@@ -4,12 +4,13 @@
  * seed and the same calls give the same deliveries at the same virtual times.
  */
 import mitt from 'mitt'
+import { byteSize } from '../encoding/bytes.js'
 import { TransportError } from '../errors.js'
 import { seededRandom, type Random } from '../runtime/random.js'
 import { VirtualClock } from '../runtime/virtual-clock.js'
 import type { Clock } from '../runtime/clock.js'
 import { DEFAULT_MAX_MESSAGE_BYTES } from './framing.js'
-import type { Lane, Link, LinkEvents, LinkStats, PendingAnswer, PendingOffer, Signal, Transport } from './transport.js'
+import type { Lane, Link, LinkEvents, LinkMessage, LinkStats, PendingAnswer, PendingOffer, Signal, Transport } from './transport.js'
 
 /** How a `MemoryNetwork` delivers. */
 export interface MemoryNetworkOptions {
@@ -68,11 +69,11 @@ export class MemoryNetwork {
   private readonly faults = new Map<string, LinkFault>()
   private readonly links = new Set<MemoryLink>()
   private readonly frozen = new Map<string, Array<() => void>>()
-  private held: Array<{ link: MemoryLink; message: Uint8Array; lane: Lane }> = []
+  private held: Array<{ link: MemoryLink; message: LinkMessage; lane: Lane }> = []
   private readonly crashed = new Set<string>()
   private readonly lastArrival = new Map<string, number>()
   /** Deliveries scheduled per direction and lane, by arrival time: the last one may still take company. */
-  private readonly arriving = new Map<string, { at: number; messages: Uint8Array[] }>()
+  private readonly arriving = new Map<string, { at: number; messages: LinkMessage[] }>()
   private offerCount = 0
   private linkCount = 0
   /** Distinguishes networks in traces. */
@@ -156,7 +157,7 @@ export class MemoryNetwork {
     }
     const held = this.held
     this.held = []
-    for (const { link, message, lane } of held) if (link.open) this.deliver(link, message, lane)
+    for (const { link, message, lane } of held) if (link.open) this.deliver(link, message, byteSize(message), lane)
   }
 
   /** Closes every open link between two endpoints, as a failed ICE connection would. */
@@ -248,7 +249,7 @@ export class MemoryNetwork {
    * @internal Schedules a delivery from `link` to its peer, keeping order per direction
    * and lane; lanes are independent, so control can overtake bulk.
    */
-  deliver(link: MemoryLink, message: Uint8Array, lane: Lane): void {
+  deliver(link: MemoryLink, message: LinkMessage, size: number, lane: Lane): void {
     const key = `${link.local}>${link.remote}`
     const fault = this.faults.get(key)
     if (fault?.blocked) {
@@ -258,7 +259,7 @@ export class MemoryNetwork {
     const lost = fault?.drop !== undefined && this.random.next() < fault.drop
     if (lost) return
     const laneKey = lane === 'control' ? key : `${key}:${lane}`
-    const transfer = Math.floor(message.byteLength / this.bytesPerMs)
+    const transfer = Math.floor(size / this.bytesPerMs)
     const arrival = Math.max(
       this.clock.now() + this.drawLatency() + (fault?.delay ?? 0) + transfer,
       this.lastArrival.get(laneKey) ?? 0,
@@ -336,16 +337,18 @@ export class MemoryLink implements Link {
     readonly remote: string,
   ) {}
 
-  send(message: Uint8Array, lane: Lane = 'control'): void {
+  /** Text travels as text, as on WebRTC; its size counts as UTF-8. */
+  send(message: LinkMessage, lane: Lane = 'control'): void {
     if (!this.open) throw new TransportError('link-closed', 'Cannot send on a closed link.')
-    if (message.byteLength > this.network.maxMessageBytes) {
+    const size = byteSize(message)
+    if (size > this.network.maxMessageBytes) {
       throw new TransportError(
         'message-oversized',
-        `Message of ${message.byteLength} bytes exceeds the limit of ${this.network.maxMessageBytes} bytes.`,
+        `Message of ${size} bytes exceeds the limit of ${this.network.maxMessageBytes} bytes.`,
       )
     }
-    this.bytesSent += message.byteLength
-    this.network.deliver(this, message, lane)
+    this.bytesSent += size
+    this.network.deliver(this, message, size, lane)
   }
 
   close(reason = 'closed'): void {
@@ -364,9 +367,9 @@ export class MemoryLink implements Link {
   }
 
   /** @internal */
-  receive(message: Uint8Array): void {
+  receive(message: LinkMessage): void {
     if (!this.open) return
-    this.bytesReceived += message.byteLength
+    this.bytesReceived += byteSize(message)
     this.events.emit('message', message)
   }
 

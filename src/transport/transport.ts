@@ -54,10 +54,17 @@ export interface SignalCodec {
 /** Liveness and small deltas use `control`; bulk transfers (bootstrap) must not starve it. */
 export type Lane = 'control' | 'bulk'
 
+/**
+ * One whole message: UTF-8 bytes, or text. Text lets a transport whose channel carries
+ * text send it as it is (no encoding on either side); one that does not sends its UTF-8.
+ * A message may arrive as either, whichever it was sent as.
+ */
+export type LinkMessage = Uint8Array | string
+
 /** What a Link reports, by event name. */
 export type LinkEvents = {
   /** One whole message, as it was sent (framing is the transport's concern). */
-  message: Uint8Array
+  message: LinkMessage
   /** The link is gone; emitted exactly once. */
   close: {
     /** Why the link ended, in a word or a short phrase. */
@@ -104,7 +111,7 @@ export interface Link {
   /** False once closed. */
   readonly open: boolean
   /** Sends one whole message; `lane` (default `control`) lets small messages overtake bulk ones. */
-  send(message: Uint8Array, lane?: Lane): void
+  send(message: LinkMessage, lane?: Lane): void
   /** Closes the link; `close` is emitted once. */
   close(reason?: string): void
   /** Listens to one event; the returned function stops listening. */

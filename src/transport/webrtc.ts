@@ -24,6 +24,7 @@ import {
 import type {
   Lane,
   Link,
+  LinkMessage,
   LinkEvents,
   LinkStats,
   PendingAnswer,
@@ -220,8 +221,10 @@ class FrameInbox {
   constructor(peer: Peer) {
     internals(peer)._onChannelMessage = (event) => {
       if (peer.destroyed) return
+      // Read once: each read of a text message's `data` makes the browser build the string again.
+      const data: unknown = event.data
       // binaryType is 'arraybuffer'; text frames carry lone small messages (framing.ts).
-      const frame = event.data instanceof ArrayBuffer ? new Uint8Array(event.data) : typeof event.data === 'string' ? event.data : new Uint8Array(0)
+      const frame = typeof data === 'string' ? data : data instanceof ArrayBuffer ? new Uint8Array(data) : new Uint8Array(0)
       if (this.sink) this.sink(frame)
       else this.early.push(frame)
     }
@@ -303,7 +306,7 @@ class WebRtcLink implements Link {
     return { bytes: this.inbound.bytesInFlight, budgetBytes: this.inbound.budgetBytes }
   }
 
-  send(message: Uint8Array, lane: Lane = 'control'): void {
+  send(message: LinkMessage, lane: Lane = 'control'): void {
     if (this.closed) throw new TransportError('link-closed', 'Cannot send on a closed link.')
     this.outbound.enqueue(message, lane)
     if (this.flushQueued) return

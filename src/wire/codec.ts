@@ -1,5 +1,6 @@
-/** The edge: bytes in, a validated WireMessage out, or a WireError. Nothing else escapes. */
+/** The edge: bytes or text in, a validated WireMessage out, or a WireError. Nothing else escapes. */
 import * as v from 'valibot'
+import { byteSize, utf8Over } from '../encoding/bytes.js'
 import { WireError } from '../errors.js'
 import { acceptFast } from './fast-path.js'
 import { PROTOCOL_VERSION, WIRE_TYPES, wireMessageSchema, type WireMessage, type WireType } from './messages.js'
@@ -8,17 +9,29 @@ const encoder = new TextEncoder()
 const decoder = new TextDecoder('utf-8', { fatal: true })
 const knownTypes = new Set<string>(WIRE_TYPES)
 
+/** As UTF-8 bytes: what is kept (replay log, journal). */
 export function encodeMessage(message: WireMessage): Uint8Array {
-  return encoder.encode(JSON.stringify(message))
+  return encoder.encode(encodeText(message))
 }
 
-export function decodeMessage(bytes: Uint8Array, maxBytes: number): WireMessage {
-  if (bytes.byteLength > maxBytes) {
-    throw new WireError('wire-oversized', `Message of ${bytes.byteLength} bytes exceeds the limit of ${maxBytes}.`)
+/** An encoded message as UTF-8 bytes, however it came. */
+export function bytesOf(encoded: Uint8Array | string): Uint8Array {
+  return typeof encoded === 'string' ? encoder.encode(encoded) : encoded
+}
+
+/** As the text a link sends as it is (a text frame): no UTF-8 round trip on either side. */
+export function encodeText(message: WireMessage): string {
+  return JSON.stringify(message)
+}
+
+/** `maxBytes` bounds the message as UTF-8, whichever form it came in. */
+export function decodeMessage(data: Uint8Array | string, maxBytes: number): WireMessage {
+  if (typeof data === 'string' ? utf8Over(data, maxBytes) : data.byteLength > maxBytes) {
+    throw new WireError('wire-oversized', `Message of ${byteSize(data)} bytes exceeds the limit of ${maxBytes}.`)
   }
   let raw: unknown
   try {
-    raw = JSON.parse(decoder.decode(bytes))
+    raw = JSON.parse(typeof data === 'string' ? data : decoder.decode(data))
   } catch (cause) {
     throw new WireError('wire-malformed', 'Message is not valid UTF-8 JSON.', { cause })
   }

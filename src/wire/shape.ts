@@ -4,6 +4,7 @@
  * collected here, every message at the edge), so nothing is applied that cannot be encoded
  * again, and the code that walks state (digest, encoding) never recurses deeper than this.
  */
+import { byteSize, utf8Over } from '../encoding/bytes.js'
 import { PayloadLimitError } from '../errors.js'
 
 /** Deepest nesting of objects and arrays a payload may have. Real viewer state nests < 20. */
@@ -33,7 +34,9 @@ function within(node: object, left: number): boolean {
   return true
 }
 
-/** Throws when a change made here is larger, encoded, than `maxBytes`. */
-export function checkSize(bytes: Uint8Array, maxBytes: number, providerId: string): void {
-  if (bytes.byteLength > maxBytes) throw new PayloadLimitError('payload-too-large', providerId, `of ${bytes.byteLength} bytes encoded, over the limit of ${maxBytes}`)
+/** Throws when a change made here is larger, encoded (as UTF-8), than `maxBytes`. */
+export function checkSize(encoded: Uint8Array | string, maxBytes: number, providerId: string): void {
+  if (typeof encoded === 'string' ? utf8Over(encoded, maxBytes) : encoded.byteLength > maxBytes) {
+    throw new PayloadLimitError('payload-too-large', providerId, `of ${byteSize(encoded)} bytes encoded, over the limit of ${maxBytes}`)
+  }
 }

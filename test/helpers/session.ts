@@ -106,6 +106,6 @@ export function forge(s: TestSession, from: string, to: string, ...messages: Arr
 /** Every message `at` receives from `from` from now on, as raw bytes. */
 export function tap(s: TestSession, at: string, from: string): Uint8Array[] {
   const got: Uint8Array[] = []
-  s.net.linkEnd(at, from)!.on('message', (bytes) => got.push(bytes.slice()))
+  s.net.linkEnd(at, from)!.on('message', (data) => got.push(typeof data === 'string' ? new TextEncoder().encode(data) : data.slice()))
   return got
 }

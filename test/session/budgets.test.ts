@@ -72,12 +72,7 @@ describe('structural limits', () => {
 
   it('drops a guest change larger than maxDeltaBytes at the edge', async () => {
     const value = 'y'.repeat(MiB)
-    const options = { limits: { maxDeltaBytes: 64 * 1024 } }
-    const t = new TestSession(5)
-    const host = t.peer('host', options)
-    await host.controller.start()
-    const guest = t.peer('g1')
-    await t.connect(host, guest)
+    const { t, host } = await smallChanges()
     forge(t, 'g1', 'host', { t: 'intent', id: 'huge-1', p: 'kv', d: { key: 'k', value } })
     forge(t, 'g1', 'host', { t: 'view', origin: 'u-g1', n: 1, p: 'cursor', d: { key: 'k', value } })
     await t.settle()
@@ -88,12 +83,7 @@ describe('structural limits', () => {
   })
 
   it('refuses a guest message larger than one change before parsing it, whatever type it claims', async () => {
-    const options = { limits: { maxDeltaBytes: 64 * 1024 } }
-    const t = new TestSession(5)
-    const host = t.peer('host', options)
-    await host.controller.start()
-    const guest = t.peer('g1')
-    await t.connect(host, guest)
+    const { t, host } = await smallChanges()
     const parse = vi.spyOn(JSON, 'parse')
     forge(t, 'g1', 'host', { t: 'snapshot', seq: 1, ids: [], entries: [{ p: 'kv', w: null, d: { k: 'z'.repeat(MiB) } }] })
     await t.settle()
@@ -287,3 +277,12 @@ describe('heartbeats during a burst', () => {
     expect(guest!.kv.store()).toEqual(s.host.kv.store())
   })
 })
+
+/** A host that takes changes of at most 64 KiB, and one guest. */
+async function smallChanges() {
+  const t = new TestSession(5)
+  const host = t.peer('host', { limits: { maxDeltaBytes: 64 * 1024 } })
+  await host.controller.start()
+  await t.connect(host, t.peer('g1'))
+  return { t, host }
+}

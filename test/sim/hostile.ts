@@ -307,7 +307,7 @@ export class HostileGuest {
     for (const [name, link] of this.links()) {
       if (this.watched.has(link)) continue
       this.watched.add(link)
-      link.on('message', (bytes) => this.observe(name, link, bytes))
+      link.on('message', (data) => this.observe(name, link, typeof data === 'string' ? new TextEncoder().encode(data) : data))
     }
   }
 

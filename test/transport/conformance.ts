@@ -8,7 +8,7 @@
  * make synchronous assertions on `a` only and observe `b` through its events.
  */
 import { TransportError } from '../../src/errors.js'
-import type { Lane, Link, LinkEvents, Transport, TransferProgress } from '../../src/transport/transport.js'
+import type { Lane, Link, LinkEvents, LinkMessage, Transport, TransferProgress } from '../../src/transport/transport.js'
 
 export type Capability = 'progress'
 
@@ -39,8 +39,10 @@ function assert(condition: unknown, message: string): asserts condition {
   if (!condition) throw new AssertionError(message)
 }
 
-function assertEqualBytes(actual: Uint8Array | undefined, expected: Uint8Array, what: string): void {
-  assert(actual, `${what}: nothing arrived`)
+function assertEqualBytes(message: LinkMessage | undefined, expected: Uint8Array, what: string): void {
+  assert(message !== undefined, `${what}: nothing arrived`)
+  assert(typeof message !== 'string', `${what}: bytes arrived as text`)
+  const actual = message
   assert(actual.byteLength === expected.byteLength, `${what}: ${actual.byteLength} bytes, expected ${expected.byteLength}`)
   for (let i = 0; i < expected.byteLength; i++) {
     if (actual[i] !== expected[i]) throw new AssertionError(`${what}: byte ${i} is ${actual[i]}, expected ${expected[i]}`)
@@ -100,7 +102,7 @@ function record(link: Link) {
 
 const utf8 = new TextEncoder()
 const text = new TextDecoder()
-const decode = (message: Uint8Array | undefined) => (message ? text.decode(message) : undefined)
+const decode = (message: LinkMessage | undefined) => (typeof message === 'string' ? message : message ? text.decode(message) : undefined)
 
 function patterned(length: number, seed: number): Uint8Array {
   const bytes = new Uint8Array(length)
@@ -138,6 +140,22 @@ export const conformanceCases: ConformanceCase[] = [
       assert(decode(atB.message[0]) === 'ping', 'b got the wrong message')
       assert(decode(atA.message[0]) === 'pong', 'a got the wrong message')
       assert(a.id !== '' && a.open, 'a is open with an id')
+      a.close()
+    },
+  },
+  {
+    name: 'delivers text as text or as its UTF-8, and bytes as bytes',
+    async run(env) {
+      const [a, b] = await pair(env)
+      const atB = record(b)
+      const sent = JSON.stringify({ t: 'view', d: 'é€😀' })
+      a.send(sent)
+      a.send(utf8.encode(sent))
+      a.send('x'.repeat(20_000), 'bulk')
+      await env.until(() => atB.message.length === 3, 'b receives')
+      assert(decode(atB.message[0]) === sent, 'the text changed on the way')
+      assertEqualBytes(atB.message[1], utf8.encode(sent), 'bytes that are UTF-8 text')
+      assert(decode(atB.message[2]) === 'x'.repeat(20_000), 'a long text changed on the way')
       a.close()
     },
   },

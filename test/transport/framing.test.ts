@@ -9,7 +9,7 @@ import {
   type OutboundFrame,
   type ReassemblyLimits,
 } from '../../src/transport/framing.js'
-import type { Lane } from '../../src/transport/transport.js'
+import type { Lane, LinkMessage } from '../../src/transport/transport.js'
 
 function drain(queue: OutboundQueue): OutboundFrame[] {
   const frames: OutboundFrame[] = []
@@ -41,7 +41,7 @@ function codeOf(action: () => unknown): string | undefined {
 
 const bytes = (length: number, fill = 1) => new Uint8Array(length).fill(fill)
 /** Messages as base64 text: compared as strings, which is fast where element-wise deep equality of large arrays is not. */
-const b64 = (messages: Uint8Array[] | undefined) => messages?.map((m) => Buffer.from(m.buffer, m.byteOffset, m.byteLength).toString('base64'))
+const b64 = (messages: LinkMessage[] | undefined) => messages?.map((m) => (typeof m === 'string' ? Buffer.from(m) : Buffer.from(m.buffer, m.byteOffset, m.byteLength)).toString('base64'))
 /** A frame's size on the channel: text frames travel as UTF-8. */
 const sizeOf = (frame: Uint8Array | string) => (typeof frame === 'string' ? new TextEncoder().encode(frame).byteLength : frame.byteLength)
 
@@ -73,30 +73,40 @@ describe('framing', () => {
     expect(frames[0]!.frame).toHaveLength(101)
   })
 
-  it('sends a lone small control message of UTF-8 text as a text frame, anything else as binary', () => {
-    const json = new TextEncoder().encode(JSON.stringify({ v: 1, t: 'view', d: { x: 'é€😀' } }))
-    const lone = (message: Uint8Array, lane: Lane = 'control') => {
+  it('sends a lone small control message sent as text as a text frame, arriving as text; bytes always as binary', () => {
+    const text = JSON.stringify({ v: 1, t: 'view', d: { x: 'é€😀' } })
+    const json = new TextEncoder().encode(text)
+    const lone = (message: LinkMessage, lane: Lane = 'control') => {
       const queue = new OutboundQueue()
       queue.enqueue(message, lane)
       return drain(queue).map((f) => f.frame)
     }
-    const [text] = lone(json)
-    expect(typeof text).toBe('string')
-    expect(receiver().reassembler.accept(text!)).toEqual({ lane: 'control', messages: [json] })
-    const bom = Uint8Array.of(0xef, 0xbb, 0xbf, 0x41)
-    expect(receiver().reassembler.accept(lone(bom)[0]!)?.messages).toEqual([bom]) // byte for byte, a leading BOM too
-    expect(typeof lone(json, 'bulk')[0]).not.toBe('string') // bulk keeps its lane flag
-    expect(typeof lone(Uint8Array.of(0xc3, 0x28))[0]).not.toBe('string') // not UTF-8
-    expect(typeof lone(bytes(5_000, 0x41))[0]).not.toBe('string') // over the text limit
-    // Messages queued together still share a binary batch frame.
+    const [frame] = lone(text)
+    expect(frame).toBe(text)
+    expect(receiver().reassembler.accept(frame!)).toEqual({ lane: 'control', messages: [text] })
+    // Bytes stay bytes, even valid UTF-8: a message arrives in the form it was sent.
+    expect(typeof lone(json)[0]).not.toBe('string')
+    expect(receiver().reassembler.accept(lone(json)[0]!)?.messages).toEqual([json])
+    // Text that may not go as a text frame goes as its UTF-8, and arrives as bytes.
+    for (const [message, lane] of [[text, 'bulk'], ['A'.repeat(5_000), 'control'], ['a\ud800b', 'control']] as const) {
+      const frames = lone(message, lane)
+      expect(typeof frames[0]).not.toBe('string')
+      expect(receiver().reassembler.accept(frames[0]!)?.messages).toEqual([new TextEncoder().encode(message)])
+    }
+    // Messages queued together share a binary batch frame, text or not.
     const queue = new OutboundQueue()
+    queue.enqueue(text, 'control')
     queue.enqueue(json, 'control')
-    queue.enqueue(json, 'control')
+    queue.enqueue(text, 'control')
     const batch = drain(queue)
     expect(batch).toHaveLength(1)
     expect(typeof batch[0]!.frame).not.toBe('string')
-    // A text frame over the message limit is refused like any other message.
+    expect(receiver().reassembler.accept(batch[0]!.frame)?.messages).toEqual([json, json, json])
+    // Text over the message limit is refused on either end like any other message.
+    expect(codeOf(() => new OutboundQueue(16_000, 10).enqueue('é'.repeat(6), 'control'))).toBe('message-oversized')
     expect(codeOf(() => receiver({ maxMessageBytes: 10 }).reassembler.accept('x'.repeat(11)))).toBe('message-oversized')
+    expect(codeOf(() => receiver({ maxMessageBytes: 10 }).reassembler.accept('é'.repeat(6)))).toBe('message-oversized')
+    expect(receiver({ maxMessageBytes: 10 }).reassembler.accept('é'.repeat(5))?.messages).toEqual(['é'.repeat(5)])
   })
 
   it('reports progress on both ends of a multi-frame message', () => {
@@ -119,7 +129,7 @@ describe('framing', () => {
     const { reassembler } = receiver()
     const messages = [first, ...rest]
       .map((f) => reassembler.accept(f.frame))
-      .flatMap((d) => (d ? d.messages.map((m) => [d.lane, m.byteLength]) : []))
+      .flatMap((d) => (d ? d.messages.map((m) => [d.lane, sizeOf(m)]) : []))
     expect(messages).toEqual([
       ['control', 10],
       ['control', 20_000],
@@ -137,7 +147,7 @@ describe('framing', () => {
         for (const m of sent) queue.enqueue(bytes(m.size, m.fill), m.lane)
         const frames = drain(queue)
         const { reassembler } = receiver()
-        const received: Record<Lane, Uint8Array[]> = { control: [], bulk: [] }
+        const received: Record<Lane, LinkMessage[]> = { control: [], bulk: [] }
         for (const { frame } of frames) {
           expect(sizeOf(frame)).toBeLessThan(FRAME_LIMIT_BYTES)
           const delivery = reassembler.accept(frame)!
