@@ -28,7 +28,7 @@ export default defineConfig(({ command }) => ({
       formats: ['es'],
       fileName: (_format, name) => `${name}.js`,
     },
-    rolldownOptions: { external: /^(pako|nanoid|mitt|valibot|openseadragon|idb)(\/|$)/ },
+    rolldownOptions: { external: /^(pako|nanoid|mitt|valibot|openseadragon|idb|@noble\/hashes)(\/|$)/ },
   },
   test: {
     include: ['test/**/*.test.ts'],

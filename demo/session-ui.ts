@@ -551,14 +551,13 @@ export function sessionUi(options: SessionUiOptions) {
   )
   /**
    * The file: the library's save (every provider's state, as a new host would bootstrap
-   * from it) plus the demo's readable summary and who was there. Taken before ending: the
-   * people list is gone once the session is.
+   * from it, and everyone who took part, with when they joined and left) plus the demo's
+   * readable summary.
    */
   async function saveFile(final: boolean): Promise<void> {
-    const peers = session.getPeers().map(({ id, name, role, access, rank }) => ({ id, name, role, access: access ?? 'editor', rank }))
     const summary = options.saveState()
     const save = final ? await session.saveAndEnd() : await session.save()
-    const file = { savedAt: new Date().toISOString(), final, ...save, peers, demo: summary }
+    const file = { savedAt: new Date().toISOString(), final, ...save, demo: summary }
     download(`session-${fileSafe(save.sessionId)}${final ? '' : `-${save.seq}`}.json`, JSON.stringify(file, null, 2))
   }
   action(el.save, () => saveFile(false))

@@ -974,7 +974,7 @@ test.describe('demo app, driven through its UI', () => {
         final: boolean
         sessionId: string
         entries: Array<{ p: string; w: string | null }>
-        peers: Array<{ name: string }>
+        peers: Array<{ name: string; since?: number; until?: number }>
         demo: { layers: Array<{ id: string; opacity: number }>; viewers: Array<{ id: string; annotations: Array<{ id: string }> }> }
       }
     }
@@ -984,7 +984,10 @@ test.describe('demo app, driven through its UI', () => {
     expect(interim.demo.viewers[0]!.annotations[0]!.id).toBe(drawn[0]!.id)
     expect(interim.demo.layers.find((l) => l.id === 'tissue')?.opacity).toBe(0.3)
     expect(interim.entries.map((e) => e.p)).toEqual(expect.arrayContaining(['annotations', 'layers']))
-    expect(interim.peers.map((p) => p.name)).toEqual(['Bob', 'Carol'])
+    expect(interim.peers.map((p) => p.name)).toEqual(expect.arrayContaining(['Bob', 'Carol']))
+    // Everyone who took part, with when they came, and when they left for those gone (Alice, who closed her tab).
+    expect(interim.peers.every((p) => typeof p.since === 'number')).toBe(true)
+    expect(interim.peers.filter((p) => p.until !== undefined).map((p) => p.name)).toEqual(interim.peers.filter((p) => p.name !== 'Bob' && p.name !== 'Carol').map((p) => p.name))
     await expect(bob.page.locator('#state')).toHaveText('connected')
 
     const final = await saved('#save-end')

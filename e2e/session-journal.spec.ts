@@ -79,6 +79,62 @@ test.describe('a session survives a reload', () => {
     for (const page of [hostPage, guestPage]) await page.expectHealthy()
   })
 
+  test('a guest whose page crashed (no goodbye) resumes at once: its token replaces the link the host still holds', async ({ newPeerContext }) => {
+    const { hostPage, guestPage, host, guest } = await twoPeers(newPeerContext)
+    await guest.setKv('mine', 1)
+    await host.waitFor({ kvKeys: ['mine'] })
+    await guest.flushJournal()
+    const reloaded = await guestPage.crashAndReload()
+    await host.setKv('missed', 2)
+    // The host has not noticed: the crashed page's link looks alive until the hard timeout.
+    expect((await host.view()).peers.some((p) => p.id === guest.id)).toBe(true)
+
+    const back = await resumeThrough(host, reloaded, 'someone')
+    expect((await back.view()).self.id).toBe(guest.id)
+    // The old link went because the token proved the same peer came back, not because it timed out.
+    const dropped = (await host.events('session-peer-dropped')).map((e) => e.payload as { peer: { id: string }; reason: string })
+    expect(dropped.map((d) => [d.peer.id, d.reason])).toEqual([[guest.id, 'resumed']])
+    const hostView = await host.view()
+    await back.waitFor({ kvKeys: Object.keys(hostView.kv) })
+    expect((await back.view()).kv).toEqual(hostView.kv)
+    expect(hostView.kv).toMatchObject({ mine: 1, missed: 2 })
+    expect(hostView.peers.filter((p) => p.id === guest.id)).toHaveLength(1)
+    for (const page of [hostPage, reloaded]) await page.expectHealthy()
+  })
+
+  test('a guest resumes through an invite issued by another guest: the host checks its token and links to it', async ({ newPeerContext }) => {
+    const [hostPage, g1Page, g2Page] = await Promise.all([0, 1, 2].map(async () => SessionPage.open(await newPeerContext())))
+    const host = await hostPage!.add({ name: 'host' })
+    const g1 = await g1Page!.add({ name: 'g1' })
+    const g2 = await g2Page!.add({ name: 'g2' })
+    await host.start()
+    await connect(host, g1)
+    await connect(host, g2)
+    await g2.setKv('mine', 1)
+    await host.waitFor({ kvKeys: ['mine'] })
+    await g2.flushJournal()
+    const reloaded = await g2Page!.crashAndReload()
+    await host.setKv('missed', 2)
+
+    const back = await resumeThrough(g1, reloaded, 'someone')
+    const view = await back.view()
+    expect(view.self.id).toBe(g2.id)
+    // Its host is the session's host, not the guest whose invite it used.
+    expect(view.peers.find((p) => p.role === 'host')?.id).toBe(host.id)
+    const hostView = await host.view()
+    expect(hostView.peers.filter((p) => p.id === g2.id)).toHaveLength(1)
+    await back.waitFor({ kvKeys: ['mine', 'missed'] })
+    expect((await back.view()).kv).toEqual(hostView.kv)
+    // Only what it missed came from the host: its one bootstrap was its own journal.
+    expect(await back.events('session-bootstrap-complete')).toHaveLength(1)
+    await back.setKv('after', 3)
+    await g1.waitFor({ kvKeys: ['after'] })
+    // Its mesh link with the guest it came through forms again (that guest's link to the crashed page is gone).
+    await g1.waitFor({ linked: [g2.id] })
+    await back.waitFor({ linked: [g1.id] })
+    for (const page of [hostPage!, g1Page!, reloaded]) await page.expectHealthy()
+  })
+
   test('a full disk is a diagnostic and the session goes on', async ({ newPeerContext }) => {
     const { hostPage, guestPage, host, guest } = await twoPeers(newPeerContext)
     await hostPage.fillDisk()

@@ -8,5 +8,5 @@ export default defineConfig({
   // No HMR: a source edit during a run must not reload pages mid-test.
   server: { host: '127.0.0.1', strictPort: true, hmr: false },
   // Pre-bundled at start-up, so the first page load does not trigger a dependency reload.
-  optimizeDeps: { include: ['simple-peer/simplepeer.min.js', 'mitt', 'openseadragon', 'idb'] },
+  optimizeDeps: { include: ['simple-peer/simplepeer.min.js', 'mitt', 'openseadragon', 'idb', '@noble/hashes/sha2'] },
 })

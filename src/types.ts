@@ -3,6 +3,7 @@ import type { PeerRole, SessionDelta, SessionDeltaMeta, SessionRole, SessionView
 import type { LinkStats, TransferProgress } from './transport/transport.js'
 import type { RelayListenerState } from './relay/listener.js'
 import type { PeerInfo } from './wire/messages.js'
+import type { SavedPeer } from './journal/store.js'
 
 export type { PeerInfo, TransferProgress }
 /** The provider contract (providers/contract.ts), part of this public contract. */
@@ -183,6 +184,8 @@ export interface SessionFinalSave {
     /** What the provider's `snapshot()` returned. */
     d: unknown
   }>
+  /** Everyone who took part, with when they joined and (for those gone) left: `saved.importFile` keeps them. */
+  peers: SavedPeer[]
 }
 
 /** Every event a controller emits, by name, with its payload: `controller.on(name, fn)`. */

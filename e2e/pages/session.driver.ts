@@ -98,6 +98,21 @@ export class SessionPage {
     return this.page.evaluate(() => window.sessionHarness.fillDisk())
   }
 
+  /**
+   * The tab crashes (`crash()`: no goodbye) and is loaded again. Playwright cannot reload a
+   * crashed page, so a new page of the same context stands in for the reloaded tab, with the
+   * crashed tab's sessionStorage (IndexedDB is the context's: it is shared anyway).
+   */
+  async crashAndReload(): Promise<SessionPage> {
+    const tab = await this.page.evaluate(() => Object.fromEntries(Object.entries(sessionStorage)))
+    await this.crash()
+    const reloaded = await SessionPage.open(this.page.context())
+    await reloaded.page.evaluate((items) => {
+      for (const [key, value] of Object.entries(items)) sessionStorage.setItem(key, value)
+    }, tab)
+    return reloaded
+  }
+
   /** Kills the page's renderer (CDP Page.crash): no pagehide, no goodbye, nothing more from it. */
   async crash(): Promise<void> {
     const crashed = new Promise<void>((resolve) => this.page.once('crash', () => resolve()))
@@ -146,6 +161,11 @@ export class Peer {
   /** `resume(url)` after its page reloaded; `null` when there was nothing to resume. */
   resume(url?: string): Promise<Outcome<ResumeResult | null>> {
     return this.page.evaluate(([i, u]) => window.sessionHarness.resume(i, u ?? undefined), [this.index, url ?? null] as const)
+  }
+
+  /** Writes the journal's pending batch (its identity, with the resume token, among it) to IndexedDB. */
+  flushJournal(): Promise<void> {
+    return this.page.evaluate((i) => window.sessionHarness.flushJournal(i), this.index)
   }
 
   accept(answerCode: string): Promise<Outcome<null>> {

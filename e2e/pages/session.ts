@@ -524,6 +524,8 @@ export interface SessionHarness {
   until(index: number, condition: Condition, timeoutMs: number): Promise<boolean>
   /** `resume(url)` after a reload of this tab; `null` when it had nothing to resume. */
   resume(index: number, url?: string): Promise<Outcome<ResumeResult | null>>
+  /** Writes what the controller's journal has gathered; resolves once it is on disk. */
+  flushJournal(index: number): Promise<void>
   /** From now on every IndexedDB write in this page fails as on a full disk (QuotaExceededError). */
   fillDisk(): void
 }
@@ -669,6 +671,7 @@ const harness: SessionHarness = {
     })
   },
   resume: (index, url) => outcome(async () => plain(await peerAt(index).controller.resume(url))),
+  flushJournal: (index) => peerAt(index).controller.flushJournal(),
   fillDisk() {
     const full = () => {
       throw new DOMException('The quota has been exceeded.', 'QuotaExceededError')

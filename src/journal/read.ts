@@ -11,18 +11,18 @@ const count = v.pipe(v.number(), v.safeInteger(), v.minValue(0))
 const text = v.pipe(v.string(), v.maxLength(256))
 const role = v.picklist(['host', 'guest'])
 const entry = v.object({ p: text, w: v.nullable(text), d: v.unknown() })
-const snapshot = v.object({ seq: count, ids: v.array(text), entries: v.array(entry) })
+const deltaSchema = v.object({ seq: count, bytes: v.instance(Uint8Array) })
+const snapshot = v.object({ seq: count, ids: v.array(text), entries: v.array(entry), held: v.optional(v.array(deltaSchema)) })
 
 const headSchema = v.object({
   v: v.literal(JOURNAL_VERSION),
   identity: v.object({
-    userId: text, name: text, color: v.optional(text), role, rank: count, sessionId: text, epoch: count, lastSeenSeq: count,
+    userId: text, name: text, color: v.optional(text), role, rank: count, sessionId: text, epoch: count, lastSeenSeq: count, resumeToken: v.optional(text),
   }),
   snapshot,
   updatedAt: v.number(),
   bytes: count,
 })
-const deltaSchema = v.object({ seq: count, bytes: v.instance(Uint8Array) })
 const intentSchema = v.object({ intentId: text, providerId: text, payload: v.record(v.string(), v.unknown()) })
 const savedSchema = v.object({
   v: v.literal(JOURNAL_VERSION),
@@ -30,7 +30,7 @@ const savedSchema = v.object({
   sessionId: text,
   savedAt: v.number(),
   size: count,
-  peers: v.array(v.object({ id: text, name: text, role, since: v.optional(v.number()) })),
+  peers: v.array(v.object({ id: text, name: text, role, since: v.optional(v.number()), until: v.optional(v.number()) })),
   seq: count,
   entries: v.array(entry),
 })

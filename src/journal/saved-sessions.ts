@@ -26,7 +26,7 @@ const savedFileSchema = v.object({
   sessionId: v.pipe(v.string(), v.minLength(1), v.maxLength(MAX_NAME)),
   seq: v.pipe(v.number(), v.safeInteger(), v.minValue(0)),
   entries: v.array(v.object({ p: v.pipe(v.string(), v.maxLength(MAX_NAME)), w: v.nullable(v.pipe(v.string(), v.maxLength(MAX_NAME))), d: v.unknown() })),
-  peers: v.optional(v.array(v.object({ id: v.string(), name: v.string(), role: v.optional(v.picklist(['host', 'guest'])) }))),
+  peers: v.optional(v.array(v.object({ id: v.string(), name: v.string(), role: v.optional(v.picklist(['host', 'guest'])), since: v.optional(v.number()), until: v.optional(v.number()) }))),
 })
 
 export class SavedSessions {
@@ -67,7 +67,7 @@ export class SavedSessions {
     const { sessionId, seq, entries, peers = [] } = result.output
     return this.add({
       name: checkName(name ?? `session-${sessionId}`), sessionId, savedAt: this.host.now(), size: 0, seq, entries,
-      peers: peers.map(({ id, name: peerName, role }) => ({ id, name: peerName, role: role ?? 'guest' })),
+      peers: peers.map(({ id, name: peerName, role, since, until }) => ({ id, name: peerName, role: role ?? 'guest', ...(since !== undefined ? { since } : {}), ...(until !== undefined ? { until } : {}) })),
     })
   }
 

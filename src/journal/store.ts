@@ -26,6 +26,8 @@ export interface JournalIdentity {
   epoch: number
   /** The last host sequence number applied here. */
   lastSeenSeq: number
+  /** The secret the host gave this peer at admission: it lets a resume replace a link the host still holds. */
+  resumeToken?: string
 }
 
 /** One provider's state (per viewer, for per-viewer providers), as in a save. */
@@ -46,6 +48,8 @@ export interface JournalSnapshot {
   ids: string[]
   /** The providers' states. */
   entries: JournalEntry[]
+  /** Changes (up to `seq`) for providers the page had not, as deltas of those changes alone: kept through compaction until one registers. */
+  held?: JournalDelta[]
 }
 
 /** An authoritative delta applied here, as its wire bytes. */
@@ -112,8 +116,10 @@ export interface SavedPeer {
   name: string
   /** Their role when it was saved. */
   role: 'host' | 'guest'
-  /** Clock time when this page first saw the peer in the session (absent: before the page joined). */
+  /** Clock time when this page first saw the peer in the session. */
   since?: number
+  /** Clock time when the peer left (or was dropped); absent while it was still there at the save. */
+  until?: number
 }
 
 /** A session saved under a name: a state to open again as a new live session. */
@@ -175,6 +181,15 @@ export interface RawJournal {
   deltas: unknown[]
   /** The unconfirmed-change records. */
   outbox: unknown[]
+}
+
+/** A record's size as the journal counts it: its JSON length (0 when it has none). */
+export function approximateSize(value: unknown): number {
+  try {
+    return JSON.stringify(value)?.length ?? 0
+  } catch {
+    return 0
+  }
 }
 
 /** The head record of a session, as an implementation stores it. */

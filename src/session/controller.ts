@@ -40,6 +40,8 @@ import { registerCore } from './internals.js'
 import { Invites } from './invites.js'
 import type { ResumeResult } from '../journal/store.js'
 import { Journaling } from './journaling.js'
+import { Participants } from './participants.js'
+import { Readmission } from './readmission.js'
 import { type SessionStats, sessionStats } from './stats.js'
 import { Lifecycle, type SessionState } from './lifecycle.js'
 import { Links } from './links.js'
@@ -99,7 +101,10 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
       session: null,
       ended: null,
       parts,
-      emit: (type, payload) => this.emit(type, payload),
+      emit: (type, payload) => {
+        parts.participants.heard(type, payload)
+        this.emit(type, payload)
+      },
       diagnostic: (code, message, extra = {}) => this.emit('session-diagnostic', { code, message, ...stripUndefined(extra) }),
       setRole: (role) => parts.sessions.setRole(role),
       finish: (reason) => parts.sessions.finish(reason),
@@ -121,12 +126,14 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
       invites: new Invites(core),
       resync: new Resync(core),
       journaling: new Journaling(core),
+      readmission: new Readmission(core),
+      participants: new Participants(core),
       sessions: new Sessions(core),
     } satisfies Parts<V>)
     this.core = core
     this.saved = lazySavedSessions({
       journal: () => parts.journaling.journal(),
-      current: () => parts.journaling.stateNow(),
+      current: () => parts.participants.stateNow(),
       open: (saved) => parts.journaling.openSaved(saved.entries, () => this.start()),
       now: () => core.clock.now(),
     })
@@ -302,7 +309,7 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     this.parts.bridge.subscribeAll()
     this.parts.liveness.scheduleHeartbeat()
     this.parts.invites.preload()
-    this.emit('session-started', { sessionId: session.sessionId, role: 'host', self: this.getSelf() })
+    this.core.emit('session-started', { sessionId: session.sessionId, role: 'host', self: this.getSelf() })
   }
 
   /**
@@ -414,7 +421,7 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     const session = this.core.session
     if (session?.role !== 'host') throw new SessionStateError('not-host', 'Only the host owns the session state; ask the host to save.')
     const entries = await this.parts.bridge.collectSnapshot()
-    return { sessionId: session.sessionId, seq: session.seq, digest: digestOf(entries), entries }
+    return { sessionId: session.sessionId, seq: session.seq, digest: digestOf(entries), entries, peers: this.parts.participants.list() }
   }
 
   /**

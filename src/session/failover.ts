@@ -26,7 +26,8 @@ export class Failover<V extends SessionViewer = SessionViewer> extends Part<V> {
     const lostId = this.s.hostId
     this.s.hostConn = null
     if (lostId) this.core.emit('session-host-lost', { hostId: lostId })
-    if (!this.s.bootstrapped) return this.core.finish('host-lost')
+    // Never greeted (a resume from the journal is bootstrapped already): there was no session to fail over.
+    if (!this.s.bootstrapped || !lostId) return this.core.finish('host-lost')
     if (lostId) this.forgetPeer(lostId, reason)
     this.startElection(lostId, handedOver)
   }

@@ -10,6 +10,7 @@ import { type Conn, Part } from './state.js'
 
 export class Follower<V extends SessionViewer = SessionViewer> extends Part<V> {
   onHello(conn: Conn, message: MessageOf<'hello'>): void | Promise<void> {
+    this.parts.readmission.heard(message)
     // The host we follow saying hello again (it took us back): the roster is news, and what we missed.
     if (conn === this.s.hostConn && conn.peerId !== null) {
       this.onRoster(message)
@@ -28,7 +29,8 @@ export class Follower<V extends SessionViewer = SessionViewer> extends Part<V> {
     this.parts.journaling.greeted(message)
   }
 
-  onRoster({ rank, peers, mesh, removed = [] }: Pick<MessageOf<'roster'>, 'rank' | 'peers' | 'mesh' | 'removed'>): void {
+  onRoster({ rank, peers, mesh, removed = [], keys }: Pick<MessageOf<'roster'>, 'rank' | 'peers' | 'mesh' | 'removed' | 'keys'>): void {
+    this.parts.readmission.learn(keys)
     const next = new Map(peers.filter((p) => p.id !== this.core.self.id).map((p) => [p.id, p]))
     for (const peer of next.values()) this.core.formerNames.set(peer.id, peer.name)
     const me = peers.find((p) => p.id === this.core.self.id)

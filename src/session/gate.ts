@@ -15,8 +15,10 @@ export interface LinkFacts {
   peerId: string | null
   /** Guest: this is the link to the host we follow (before its hello too). */
   hostLink: boolean
-  /** Host: the link was opened for an invite and has not sent its join yet. */
+  /** The link was opened for an invite of ours and has not sent its join yet. */
   awaitingJoin: boolean
+  /** Guest: the peer that joined through our invite to come back through us (we pass its knock to our host). */
+  knocker: string | null
   /** Host: the sender's invite lets it only look and point. */
   viewer: boolean
   /** Host: whether we declined a change of this link's guest to that provider and have not sent it the provider's state since. */
@@ -39,10 +41,12 @@ const fromPeer = (link: LinkFacts): string | null => (link.peerId !== null || li
 
 /** Every wire type, its sender rule. A type missing here would not compile. */
 export const SENDER_RULES: { [T in WireType]: Rule<T> } = {
+  // To a host; to a guest too, on a link for its own invite: a peer coming back through it.
   join: (link) => {
-    if (link.role !== 'host') return 'to-host-only'
+    if (link.role === null) return 'no-session'
     if (link.peerId !== null) return 'join-once'
-    return link.awaitingJoin ? null : 'not-invited'
+    if (link.awaitingJoin) return null
+    return link.role === 'host' ? 'not-invited' : 'to-host-only'
   },
   hello: (link, message) => (link.role === null ? 'no-session' : link.helloRefusal(message)),
   snapshot: fromHost,
@@ -73,6 +77,9 @@ export const SENDER_RULES: { [T in WireType]: Rule<T> } = {
     if (message.origin !== link.peerId && !link.hostLink) return 'origin-not-sender'
     return link.viewProvider(message.p) ? null : 'not-a-view-provider'
   },
+  // From the peer that joined through our invite, for itself, once (we may have become the host meanwhile); to a host, from a guest passing one on.
+  knock: (link, message) => (link.knocker === message.user.id ? null : link.role === 'host' ? fromGuest(link) : 'not-knocking'),
+  door: fromHost,
   bye: fromPeer,
   ping: () => null,
   pong: () => null,

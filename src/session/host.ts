@@ -25,11 +25,14 @@ export class HostSide<V extends SessionViewer = SessionViewer> extends Part<V> {
       this.core.diagnostic('join-refused', `Refused a join for invite ${message.inviteId} on a link opened for another invite.`)
       return this.parts.links.detach(conn, 'wrong-invite')
     }
-    if (user.id === this.core.self.id || this.s.peers.has(user.id)) {
-      this.core.diagnostic('join-refused', `Refused a join from "${user.name}": user id ${user.id} is already in the session.`)
-      return this.parts.links.detach(conn, 'duplicate-user')
+    const returning = this.parts.readmission.returning(conn, user.id, message.resume?.token)
+    if (returning === 'duplicate') {
+      this.core.diagnostic('join-refused', `Refused a join from "${user.name}": user id ${user.id} is already in the session, and did not prove it is the same peer.`)
+      return this.turnAway(conn, user, 'duplicate-user')
     }
     if (this.core.removed.has(user.id)) return this.turnAway(conn, user, 'removed')
+    // The same peer, back from a crash or a sleep (its token proves it): the admit hook let it in already.
+    if (returning === 'back') return this.admit(conn, user, message.resume, true)
     const admit = this.core.options.admit
     if (admit) {
       // Asking may take a person's time: never hold up the session while they decide.
@@ -56,12 +59,16 @@ export class HostSide<V extends SessionViewer = SessionViewer> extends Part<V> {
     this.parts.links.detach(conn, reason)
   }
 
-  private async admit(conn: Conn, user: PeerInfo, resume?: Resume): Promise<void> {
-    if (this.s.peers.has(user.id)) return this.parts.links.detach(conn, 'duplicate-user')
+  /** `back`: the peer is here already, and its new link replaces its old one. */
+  private async admit(conn: Conn, user: PeerInfo, resume?: Resume, back = false): Promise<void> {
+    if (this.s.peers.has(user.id) && !back) return this.parts.links.detach(conn, 'duplicate-user')
     // Cut off from most of the session, this host may have been replaced: it grows nothing
     // the others cannot see (they would elect by a smaller roster than ours).
     if (this.s.isolatedSince !== null) return this.turnAway(conn, user, 'cut-off')
+    // Its old link goes (below) and it leaves the roster, to come back in it at once: its mesh links form again.
+    if (back) this.dropPeer(user.id, 'resumed')
     const peer: PeerInfo = { id: user.id, name: user.name, role: 'guest', color: this.colourFor(user.id), ...(conn.access === 'viewer' ? { access: 'viewer' as const } : {}) }
+    this.parts.readmission.closeOldLinks(conn, peer.id)
     conn.peerId = peer.id
     conn.admittedAt = this.core.clock.now()
     this.s.peers.set(peer.id, peer)
@@ -69,7 +76,7 @@ export class HostSide<V extends SessionViewer = SessionViewer> extends Part<V> {
     this.s.rank.push(peer.id)
     this.parts.mesh.setTopology()
     this.core.formerNames.set(peer.id, peer.name)
-    this.sendHello(conn)
+    this.sendHello(conn, undefined, this.parts.readmission.issue(peer.id, peer.access ?? 'editor'))
     this.parts.links.broadcast(this.rosterMessage(), conn)
     if (this.core.lifecycle.state === 'hosting') this.core.lifecycle.to('connected')
     this.core.emit('session-peer-joined', { peer })
@@ -90,7 +97,7 @@ export class HostSide<V extends SessionViewer = SessionViewer> extends Part<V> {
   }
 
   rosterMessage(): WireMessage {
-    return wire.roster({ rank: this.s.rank, peers: this.rosterPeers(), mesh: this.s.mesh, ...this.removedList() })
+    return wire.roster({ rank: this.s.rank, peers: this.rosterPeers(), mesh: this.s.mesh, ...this.removedList(), keys: this.parts.readmission.keys() })
   }
 
   /** Whom we removed, for every guest to hold: whoever hosts next keeps them out too. */
@@ -195,6 +202,7 @@ export class HostSide<V extends SessionViewer = SessionViewer> extends Part<V> {
   kick(peerId: string, reason = 'removed'): void {
     if (this.s.role !== 'host') throw new SessionStateError('not-host', 'Only the host can remove a peer.')
     this.core.removed.touch(peerId)
+    this.parts.readmission.forget(peerId)
     const conn = this.s.connOf(peerId)
     if (conn) {
       this.parts.links.sendTo(conn, wire.end({ reason }))
@@ -292,6 +300,8 @@ export class HostSide<V extends SessionViewer = SessionViewer> extends Part<V> {
     this.parts.failover.forgetPeer(peerId, reason)
     if (this.s.role === 'host') {
       this.s.reported.delete(peerId)
+      // Nobody is linked to it any more: should it come back (a resume), its links form again.
+      for (const linked of this.s.reported.values()) linked.delete(peerId)
       for (const pair of this.s.requested) if (pair.split('|').includes(peerId)) this.s.requested.delete(pair)
       this.parts.mesh.setTopology()
       this.parts.links.broadcast(this.rosterMessage())
@@ -300,13 +310,15 @@ export class HostSide<V extends SessionViewer = SessionViewer> extends Part<V> {
     this.parts.liveness.updateConnectivity()
   }
 
-  sendHello(conn: Conn, digest?: { digest: string; seq: number }): void {
+  /** `token`: the resume token of a guest just admitted, for it alone. */
+  sendHello(conn: Conn, digest?: { digest: string; seq: number }, token?: string): void {
     this.parts.links.sendTo(conn, wire.hello({
       sessionId: this.s.sessionId, epoch: this.s.epoch, hostId: this.core.self.id,
-      rank: this.s.rank, peers: this.rosterPeers(), mesh: this.s.mesh, seq: this.s.seq,
+      rank: this.s.rank, peers: this.rosterPeers(), mesh: this.s.mesh, seq: this.s.seq, keys: this.parts.readmission.keys(),
       ...(digest ? { digest: digest.digest, digestSeq: digest.seq } : {}),
       ...(this.s.forkSeq !== null ? { forkSeq: this.s.forkSeq } : {}),
       ...this.removedList(),
+      ...(token !== undefined ? { token } : {}),
     }))
   }
 }

@@ -50,7 +50,8 @@ export class InviteDesk<V extends SessionViewer = SessionViewer> extends Part<V>
    * offer per seat packed into a link, and put on the relay when there is one.
    */
   async createInvite(options: { access?: SessionAccess; seats?: number; ttlMs?: number } = {}): Promise<SessionInvite> {
-    if (this.core.session?.role !== 'host') throw new SessionStateError('not-host', 'Only the host of an active session can invite.')
+    // A guest's invite lets only a peer coming back through (readmission.ts): the host alone admits newcomers.
+    if (!this.core.session) throw new SessionStateError('not-host', 'Only a peer of an active session can invite.')
     const seats = options.seats ?? 1
     const maxSeats = this.core.timers.maxRoomSeats
     if (!Number.isInteger(seats) || seats < 1 || seats > maxSeats) throw new RangeError(`seats must be a whole number from 1 to ${maxSeats}, got ${seats}`)
@@ -158,7 +159,7 @@ export class InviteDesk<V extends SessionViewer = SessionViewer> extends Part<V>
 
   /** Complete a guest's link from the answer code it sent back. */
   async acceptAnswer(answerCode: string): Promise<void> {
-    if (this.core.session?.role !== 'host') throw new SessionStateError('not-host', 'Only the host can add a peer.')
+    if (!this.core.session) throw new SessionStateError('not-host', 'Only a peer of an active session can take an answer.')
     const answer = decodeAnswer(answerCode.trim())
     const invite = this.s.invites.get(answer.inviteId)
     if (!invite) throw new InviteError(this.wasInvite(answer.inviteId) ? 'invite-used' : 'invite-unknown')

@@ -11,12 +11,14 @@
  * a full disk is a diagnostic and an eviction of other sessions, never a broken session.
  */
 import { JournalError, SessionStateError, WireError } from '../errors.js'
-import type { Journal, JournalBatch, JournalEntry, JournalIntent, ResumeResult, SavedPeer, SessionJournal, TabStorage } from '../journal/store.js'
+import { approximateSize, type Journal, type JournalBatch, type JournalDelta, type JournalEntry, type JournalIntent, type ResumeResult, type SessionJournal, type TabStorage } from '../journal/store.js'
 import type { TimerHandle } from '../runtime/clock.js'
 import type { SessionSyncProvider, SessionViewer } from '../types.js'
 import type { MessageOf } from '../wire/messages.js'
 import { DEFAULT_JOURNAL_LIMITS, type JournalLimits } from './options.js'
-import { type Change, Part, type Session } from './state.js'
+import { encodeMessage } from '../wire/codec.js'
+import { type Held, Quarantine } from './quarantine.js'
+import { Part, type Session } from './state.js'
 
 const TAB_KEY = 'session-sync:resume'
 /** Attempts at one batch before this session's journal is given up. */
@@ -52,7 +54,7 @@ export class Journaling<V extends SessionViewer = SessionViewer> extends Part<V>
   /** A resumed guest before its host's hello: it holds the state up to `seq` of `epoch`. */
   private rejoining: { session: Session; epoch: number; seq: number; hosted: boolean } | null = null
   /** State for providers this page does not have (yet): handed over when one registers. */
-  private readonly quarantined = new Map<string, Array<{ entry: JournalEntry } | { change: Change; delta: MessageOf<'delta'> }>>()
+  private readonly quarantined = new Quarantine()
 
   /** Whether this controller journals at all (an explicit store, or IndexedDB in a browser). */
   get enabled(): boolean {
@@ -132,10 +134,16 @@ export class Journaling<V extends SessionViewer = SessionViewer> extends Part<V>
     this.parts.follower.flushOutbox()
   }
 
-  /** What a resuming guest tells the host it holds, in its join. */
-  resumeClaim(): { resume: { epoch: number; seq: number } } | Record<string, never> {
+  /** What a resuming guest tells the host it holds, in its join, with the token that proves it is the same peer. */
+  resumeClaim(): { resume: { epoch: number; seq: number; token?: string } } | Record<string, never> {
     const back = this.rejoining
-    return back?.session === this.s ? { resume: { epoch: back.epoch, seq: back.seq } } : {}
+    if (back?.session !== this.s) return {}
+    return { resume: { epoch: back.epoch, seq: back.seq, ...(this.s.resumeToken !== null ? { token: this.s.resumeToken } : {}) } }
+  }
+
+  /** Who we are changed (a new resume token): written with the next batch, which starts now. */
+  identityChanged(): void {
+    if (this.journaled && this.journaled === this.core.session) this.pending()
   }
 
   /** The session ends here. A page closing (a reload, maybe) keeps its journal for `resume`; any other end drops it. */
@@ -146,7 +154,9 @@ export class Journaling<V extends SessionViewer = SessionViewer> extends Part<V>
     this.flush()
     this.journaled = null
     session.outbox.listener = undefined
-    if (reason === 'page-closed') return
+    // A resume the host never answered (refused as a duplicate, or no link): the journal is as good as before.
+    const unanswered = this.rejoining?.session === session && reason !== 'removed'
+    if (reason === 'page-closed' || unanswered) return
     this.tab()?.removeItem(TAB_KEY)
     const key = this.key
     this.afterWrites((store) => store.drop(key))
@@ -154,9 +164,8 @@ export class Journaling<V extends SessionViewer = SessionViewer> extends Part<V>
 
   /** A provider registered: state kept for it meanwhile is handed over now, in order. */
   providerAdded(provider: SessionSyncProvider): void {
-    const held = this.quarantined.get(provider.id)
+    const held = this.quarantined.take(provider.id)
     if (!held) return
-    this.quarantined.delete(provider.id)
     const handOver = async () => {
       for (const item of held) {
         if ('entry' in item) await this.applyEntry(provider, item.entry)
@@ -204,6 +213,7 @@ export class Journaling<V extends SessionViewer = SessionViewer> extends Part<V>
       identity: {
         userId: self.id, name: self.name, role: session.role, rank: Math.max(0, rank), sessionId: session.sessionId, epoch: session.epoch, lastSeenSeq: this.lastSeq,
         ...(self.color ? { color: self.color } : {}),
+        ...(session.resumeToken !== null ? { resumeToken: session.resumeToken } : {}),
       },
       at: this.core.clock.now(),
       bytes: this.sinceSnapshot.base + this.sinceSnapshot.bytes,
@@ -280,20 +290,17 @@ export class Journaling<V extends SessionViewer = SessionViewer> extends Part<V>
     const seq = this.lastSeq
     const ids = session.seen.recent(this.core.limits.replayLogSize)
     const entries = await collecting
-    if (this.journaled === session) this.replaceSnapshot(seq, ids, [...entries, ...this.heldEntries()])
+    // Changes kept for providers this page lacks are in no provider's snapshot: they stay beside it.
+    const held = this.quarantined.deltas().map((delta) => ({ seq: delta.seq, bytes: encodeMessage(delta) }))
+    if (this.journaled === session) this.replaceSnapshot(seq, ids, [...entries, ...this.quarantined.entries()], held)
   }
 
-  private replaceSnapshot(seq: number, ids: string[], entries: JournalEntry[]): void {
+  private replaceSnapshot(seq: number, ids: string[], entries: JournalEntry[], held: JournalDelta[] = []): void {
     const batch = this.pending()
-    batch.snapshot = { seq, ids, entries }
+    batch.snapshot = { seq, ids, entries, ...(held.length ? { held } : {}) }
     batch.deltas = batch.deltas.filter((d) => d.seq > seq)
     this.lastSeq = Math.max(this.lastSeq, seq)
-    this.sinceSnapshot = { deltas: batch.deltas.length, bytes: batch.deltas.reduce((sum, d) => sum + d.bytes.byteLength, 0), base: jsonSize(entries) }
-  }
-
-  /** Quarantined snapshot entries, kept in every compaction so they are not lost before their provider comes. */
-  private heldEntries(): JournalEntry[] {
-    return [...this.quarantined.values()].flat().flatMap((item) => ('entry' in item ? [item.entry] : []))
+    this.sinceSnapshot = { deltas: batch.deltas.length, bytes: batch.deltas.reduce((sum, d) => sum + d.bytes.byteLength, 0), base: approximateSize(entries) }
   }
 
   // ---------------------------------------------------------------- resume
@@ -337,11 +344,12 @@ export class Journaling<V extends SessionViewer = SessionViewer> extends Part<V>
     session.seq = seq
     session.snapshotSeq = journal.snapshot.seq
     session.epoch = journal.identity.epoch
+    session.resumeToken = journal.identity.resumeToken ?? null
     session.seen.reset([...journal.snapshot.ids, ...deltas.map((d) => d.id)])
     const bytes = new Map(journal.deltas.map((d) => [d.seq, d.bytes]))
     for (const delta of deltas) session.replay.add(delta.seq, bytes.get(delta.seq)!)
     this.lastSeq = seq
-    this.sinceSnapshot = { deltas: deltas.length, bytes: deltas.reduce((sum, d) => sum + bytes.get(d.seq)!.byteLength, 0), base: jsonSize(journal.snapshot.entries) }
+    this.sinceSnapshot = { deltas: deltas.length, bytes: deltas.reduce((sum, d) => sum + bytes.get(d.seq)!.byteLength, 0), base: approximateSize(journal.snapshot.entries) }
     for (const intent of journal.outbox) if (!session.seen.has(intent.intentId)) this.requeue(session, intent)
     this.rejoining = { session, epoch: journal.identity.epoch, seq, hosted: journal.identity.role === 'host' }
     this.parts.links.serial(() => this.restoreProviders(journal.snapshot, deltas))
@@ -361,11 +369,14 @@ export class Journaling<V extends SessionViewer = SessionViewer> extends Part<V>
     for (const entry of this.s.outbox.pending()) entry.overwritten = true
     // A whole snapshot, from the journal rather than the host.
     if (snapshot.entries.length) this.core.emit('session-bootstrap-complete', { entries: snapshot.entries.length, seq: snapshot.seq })
-    for (const delta of deltas) {
-      for (const change of delta.changes) {
-        if (this.core.registry.has(change.p)) await this.parts.bridge.applyChange(change, delta.origin, delta.id, delta.seq)
-        else this.hold(change.p, { change, delta })
-      }
+    // Changes kept beside the snapshot (for providers the page that wrote it lacked), then the log after it.
+    for (const delta of [...(snapshot.held ?? []).map((d) => this.keptDelta(d.bytes)), ...deltas]) await this.applyChanges(delta)
+  }
+
+  private async applyChanges(delta: MessageOf<'delta'>): Promise<void> {
+    for (const change of delta.changes) {
+      if (this.core.registry.has(change.p)) await this.parts.bridge.applyChange(change, delta.origin, delta.id, delta.seq)
+      else this.hold(change.p, { change, delta })
     }
   }
 
@@ -385,23 +396,13 @@ export class Journaling<V extends SessionViewer = SessionViewer> extends Part<V>
     }
   }
 
-  /** This page's state now, labelled with the host sequence number it reflects, and who is in its session: for `saved.saveAs`. */
-  async stateNow(): Promise<{ sessionId: string; seq: number; entries: JournalEntry[]; peers: SavedPeer[] }> {
-    const session = this.core.session
-    const collecting = session?.role === 'host' ? this.parts.host.labelledSnapshot() : this.parts.bridge.collectSnapshot().then((entries) => ({ entries }))
-    const seq = session?.seq ?? 0
-    const { entries } = await collecting
-    const self = this.core.self
-    const peers = (session?.rank ?? [self.id]).flatMap((id) => {
-      const info = id === self.id ? self : session?.peers.get(id)
-      return info ? [{ id, name: info.name, role: id === (session?.hostId ?? self.id) ? ('host' as const) : ('guest' as const) }] : []
-    })
-    return { sessionId: session?.sessionId ?? this.core.ended?.sessionId ?? 'local', seq, entries: [...entries, ...this.heldEntries()], peers }
+  /** Provider states kept for providers this page lacks: a save holds them too. */
+  heldEntries(): JournalEntry[] {
+    return this.quarantined.entries()
   }
 
-  private hold(providerId: string, item: { entry: JournalEntry } | { change: Change; delta: MessageOf<'delta'> }): void {
-    if (!this.quarantined.has(providerId)) this.core.diagnostic('journal-quarantined', `Kept state for provider "${providerId}", which this page does not have; it is handed over if it registers.`, { providerId })
-    this.quarantined.set(providerId, [...(this.quarantined.get(providerId) ?? []), item])
+  private hold(providerId: string, item: Held): void {
+    if (this.quarantined.hold(providerId, item)) this.core.diagnostic('journal-quarantined', `Kept state for provider "${providerId}", which this page does not have; it is handed over if it registers.`, { providerId })
   }
 
   private async applyEntry(provider: SessionSyncProvider, entry: JournalEntry): Promise<void> {
@@ -444,12 +445,4 @@ function contiguous({ journal, deltas }: Resumable): { seq: number; deltas: Mess
     seq = delta.seq
   }
   return { seq, deltas: kept }
-}
-
-function jsonSize(value: unknown): number {
-  try {
-    return JSON.stringify(value)?.length ?? 0
-  } catch {
-    return 0
-  }
 }

@@ -10,6 +10,8 @@ import type { Liveness } from './liveness.js'
 import type { LocalChanges } from './local-changes.js'
 import type { Mesh } from './mesh.js'
 import type { ProviderBridge } from './provider-bridge.js'
+import type { Participants } from './participants.js'
+import type { Readmission } from './readmission.js'
 import type { Resync } from './resync.js'
 import type { Router } from './router.js'
 import type { Sessions } from './sessions.js'
@@ -32,4 +34,6 @@ export interface Parts<V extends SessionViewer = SessionViewer> {
   resync: Resync<V>
   sessions: Sessions<V>
   journaling: Journaling<V>
+  readmission: Readmission<V>
+  participants: Participants<V>
 }

@@ -10,7 +10,7 @@ import { checkSender, type LinkFacts } from './gate.js'
 import { type Conn, Part } from './state.js'
 
 /** What only a guest of ours sends: a peer taken back that sends one follows us now. */
-const GUEST_ACTS: ReadonlySet<WireMessage['t']> = new Set(['links', 'resend', 'resync', 'intent', 'signal', 'forward'])
+const GUEST_ACTS: ReadonlySet<WireMessage['t']> = new Set(['links', 'resend', 'resync', 'intent', 'signal', 'forward', 'knock'])
 
 export class Router<V extends SessionViewer = SessionViewer> extends Part<V> {
   dispatch(conn: Conn, message: WireMessage): void | Promise<void> {
@@ -48,6 +48,7 @@ export class Router<V extends SessionViewer = SessionViewer> extends Part<V> {
       peerId: conn.peerId,
       hostLink: conn === this.s.hostConn,
       awaitingJoin: conn.inviteId !== undefined && !conn.joined,
+      knocker: conn.knocker ?? null,
       viewer: conn.access === 'viewer',
       owes: (id) => conn.owed?.has(id) === true,
       viewProvider: (id) => this.core.registry.isView(id),
@@ -57,7 +58,9 @@ export class Router<V extends SessionViewer = SessionViewer> extends Part<V> {
 
   private handle(conn: Conn, message: WireMessage): void | Promise<void> {
     switch (message.t) {
-      case 'join': return this.parts.host.onJoin(conn, message)
+      case 'join': return this.s.role === 'host' ? this.parts.host.onJoin(conn, message) : this.parts.readmission.onJoinThroughUs(conn, message)
+      case 'knock': return this.parts.readmission.onKnock(conn, message)
+      case 'door': return this.parts.readmission.onDoor(message)
       case 'snapshot': return this.parts.follower.onSnapshot(message)
       case 'view': return this.parts.views.onView(conn, message)
       case 'intent': return this.parts.host.onIntent(conn, message)

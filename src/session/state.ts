@@ -14,11 +14,20 @@ import type { MessageOf, PeerInfo } from '../wire/messages.js'
 import type { Backlog } from './backlog.js'
 import type { CoreEvents } from './events.js'
 import type { Lifecycle } from './lifecycle.js'
-import { BoundedMap, ENTRY_OVERHEAD, type LruMap, LruSet, PerPeer, weighString } from './bounded.js'
+import { BoundedMap, ENTRY_OVERHEAD, LruMap, LruSet, PerPeer, weighString } from './bounded.js'
 import { budgetsOf, type HeartbeatOptions, type SessionLimits, type SessionSyncOptions, type SessionTimers } from './options.js'
 import { Outbox } from './outbox.js'
 import type { Parts } from './parts.js'
 import { ReplayLog } from './replay-log.js'
+
+/** A guest's resume token as the session keeps it: its hash, and the guest's access. */
+export interface ResumeKey {
+  hash: string
+  access: SessionAccess
+}
+
+/** Resume-token hashes kept per session: as many as a roster may list. */
+const MAX_RESUME_KEYS = 256
 
 /** One link to another peer, before and after we know who is on the other end. */
 export interface Conn {
@@ -41,8 +50,12 @@ export interface Conn {
   probation?: boolean
   /** Host: when the peer was admitted (or taken back). */
   admittedAt?: number
-  /** Host: the link's JOIN has come (one per link). */
+  /** The link's JOIN has come (one per link). */
   joined?: boolean
+  /** Guest: the peer that joined through our invite, to come back through us. */
+  knocker?: string
+  /** Host: the link opened for a peer that proved it is coming back (its knock's token): its join needs no other proof. */
+  vouched?: string
   /** Host: since when this peer has been silent, or following another host. */
   awaySince?: number
   /** Guest: when we last told this (old host's) link whom we follow now. */
@@ -139,6 +152,18 @@ export class Session {
   readonly departed = new Map<string, { admittedAt: number; since: number; at: number }>()
   /** Host: who told us they follow another host (`hostId@epoch`): a majority makes that host real. */
   readonly movedOn = new Map<string, Set<string>>()
+  /**
+   * Per guest, the hash of its resume token and what it may do: issued by the host, replicated
+   * in the roster so a successor can check it too (and give a peer coming back through a guest
+   * its own access, not a default). Only hashes: knowing them lets no one resume as another.
+   */
+  readonly resumeKeys = new LruMap<string, ResumeKey>(MAX_RESUME_KEYS)
+  /** Guest: the resume token our host gave us at admission (journaled with our identity). */
+  resumeToken: string | null = null
+  /** Guest: links of peers coming back through us, by user id, until their host's door is passed on. */
+  readonly knocks = new Map<string, Conn>()
+  /** Resumer coming back through a guest: our offer of a link to its host. */
+  doorOffer: PendingOffer | null = null
   /** The digest (and the sequence number it describes) this host announced when it took over. */
   lastDigest: { digest: string; seq: number } | undefined
   /** Follower: the new host's digest, to compare once we reach its sequence number. */

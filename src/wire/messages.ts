@@ -34,6 +34,10 @@ const payload = v.pipe(
   v.check(viewerKey, `viewer id longer than ${MAX_ID} characters`),
 )
 const role = v.picklist(['host', 'guest'])
+/** A resume token's hash (SHA-256, first 128 bits, base64url): what the host's successors keep of a guest's token. */
+const tokenHash = v.pipe(v.string(), v.regex(/^[\w-]{22}$/))
+/** Per admitted guest, the hash of the resume token it holds and its access: a new host checks a returning guest's token by it. */
+const resumeKeys = v.optional(v.pipe(v.array(v.tuple([id, tokenHash, v.picklist(['editor', 'viewer'])])), v.maxLength(MAX_PEERS)))
 
 export const peerInfoSchema = v.object({
   id,
@@ -60,8 +64,12 @@ const join = v.object({
   ...header('join'),
   inviteId: id,
   user: peerInfoSchema,
-  /** A reloaded peer back with its journal: it holds the session up to `seq` of `epoch`, and needs only what came after. */
-  resume: v.optional(v.object({ epoch: count, seq: count })),
+  /**
+   * A reloaded peer back with its journal: it holds the session up to `seq` of `epoch`, and
+   * needs only what came after. `token`, the secret its host gave it at admission, lets its
+   * new link replace an old one the host still holds (a crash, a sleep: no goodbye was sent).
+   */
+  resume: v.optional(v.object({ epoch: count, seq: count, token: v.optional(id) })),
 })
 
 /** Host → guest: the session as it stands; a snapshot follows. */
@@ -84,6 +92,9 @@ const hello = v.object({
   forkSeq: v.optional(count),
   /** User ids removed from the session (most recent last): a host after a failover keeps them out too. */
   removed: v.optional(v.pipe(v.array(id), v.maxLength(MAX_REMOVED))),
+  /** To a guest just admitted: its resume token, secret, single-use (a later admission gives a new one). */
+  token: v.optional(id),
+  keys: resumeKeys,
 })
 
 /** Host → guest: every provider's state at host sequence `seq`. */
@@ -142,6 +153,7 @@ const roster = v.object({
   peers: v.pipe(v.array(peerInfoSchema), v.maxLength(MAX_PEERS)),
   mesh: v.boolean(),
   removed: v.optional(v.pipe(v.array(id), v.maxLength(MAX_REMOVED))),
+  keys: resumeKeys,
 })
 
 /** Peer-assisted signalling, host → guest: open a link to `peer`; you make the offer. */
@@ -155,6 +167,31 @@ const signal = v.object({ ...header('signal'), to: id, kind: signalKind, signal:
 
 /** Host → guest: an offer or answer from `from`, relayed. Guests take these from their host only. */
 const relay = v.object({ ...header('relay'), from: id, kind: signalKind, signal: signalText })
+
+/**
+ * A peer coming back through a guest (a reloaded page with an invite of that guest's, not the
+ * host's): its offer of a link to the host and its word, with the token that proves it is the
+ * same peer. Resumer → that guest, then that guest → its host, unchanged.
+ */
+const knock = v.object({
+  ...header('knock'),
+  user: peerInfoSchema,
+  resume: v.object({ epoch: count, seq: count, token: id }),
+  signal: signalText,
+})
+
+/**
+ * Host → the guest a knock came through, then that guest → the resumer: the host's answer to
+ * its offer, and the id to name in its join on that link; or why not. From the guest alone,
+ * neither: send your knock (your offer to my host).
+ */
+const door = v.object({
+  ...header('door'),
+  peer: id,
+  signal: v.optional(signalText),
+  inviteId: v.optional(id),
+  reason: v.optional(reason),
+})
 
 /** Survivor → survivors, when the host is lost: I stand, at this epoch, having applied up to `seq`. */
 const candidate = v.object({
@@ -182,7 +219,7 @@ const ping = v.object({ ...header('ping'), n: count })
 const pong = v.object({ ...header('pong'), n: count })
 
 export const wireMessageSchema = v.variant('t', [
-  join, hello, snapshot, view, intent, delta, ack, resend, roster, bye, end, ping, pong, connect, signal, relay, links, candidate, back, handover, forward, resync, reset,
+  join, hello, snapshot, view, intent, delta, ack, resend, roster, bye, end, ping, pong, connect, signal, relay, links, candidate, back, handover, forward, resync, reset, knock, door,
 ])
 
 export type WireMessage = v.InferOutput<typeof wireMessageSchema>

@@ -1,7 +1,8 @@
+import { expect } from 'vitest'
 import { MemoryJournal } from '../../src/journal/memory.js'
 import type { TabStorage } from '../../src/journal/store.js'
 import type { JournalLimits } from '../../src/session/options.js'
-import type { TestPeer, TestSession } from '../helpers/session.js'
+import { type TestPeer, TestSession } from '../helpers/session.js'
 
 /** A tab's sessionStorage: it survives a reload of that tab, and only that tab sees it. */
 export class TabMemory implements TabStorage {
@@ -33,4 +34,34 @@ export function disk(journal = new MemoryJournal()): Disk {
  */
 export function page(s: TestSession, endpoint: string, user: string, on: Disk, limits: Partial<JournalLimits> = {}): TestPeer {
   return s.peer(endpoint, { user: { id: `u-${user}`, name: user }, journal: { store: on.journal, tabStorage: on.tab, limits } })
+}
+
+/** A reloaded page resumes through a fresh invite of `inviter` (host or guest); resolves once the attempt has settled, whatever came of it. */
+export async function resumeWith(s: TestSession, inviter: TestPeer, reloaded: TestPeer) {
+  const invite = await inviter.controller.createInvite()
+  const result = await reloaded.controller.resume(invite.url)
+  expect(result?.join).toBeDefined()
+  const accepted = inviter.controller.acceptAnswer(result!.join!.answerCode)
+  await s.settle()
+  await accepted
+  await s.settle(500)
+  return result!
+}
+
+/** A host and its guests, each a page on a disk of its own, all connected. */
+export async function journaledSession(seed: number, guestNames: string[]): Promise<{ s: TestSession; host: TestPeer; guests: TestPeer[]; disks: Map<string, Disk> }> {
+  const s = new TestSession(seed)
+  const disks = new Map<string, Disk>()
+  const pageOf = (name: string) => {
+    disks.set(name, disk())
+    return page(s, name, name, disks.get(name)!)
+  }
+  const host = pageOf('host')
+  await host.controller.start()
+  const guests: TestPeer[] = []
+  for (const name of guestNames) {
+    guests.push(pageOf(name))
+    await s.connect(host, guests.at(-1)!)
+  }
+  return { s, host, guests, disks }
 }

@@ -6,22 +6,12 @@
 import { describe, expect, it } from 'vitest'
 import { JournalError } from '../../src/errors.js'
 import { readSession } from '../../src/journal/read.js'
+import { KvProvider } from '../helpers/kv-provider.js'
 import { type TestPeer, TestSession, diagnostics, eventsOf } from '../helpers/session.js'
-import { type Disk, disk, page } from './helpers.js'
+import { type Disk, disk, journaledSession, page, resumeWith } from './helpers.js'
 
 /** A journal's key: the session, and the user whose page wrote it. */
 const journalKey = (inSessionOf: TestPeer, user: string) => `${inSessionOf.controller.sessionId}/u-${user}`
-
-async function resumeWith(s: TestSession, inviter: TestPeer, reloaded: TestPeer) {
-  const invite = await inviter.controller.createInvite()
-  const result = await reloaded.controller.resume(invite.url)
-  expect(result?.join).toBeDefined()
-  const accepted = inviter.controller.acceptAnswer(result!.join!.answerCode)
-  await s.settle()
-  await accepted
-  await s.settle(500)
-  return result!
-}
 
 async function twoPeers(): Promise<{ s: TestSession; host: TestPeer; guest: TestPeer; hostDisk: Disk; guestDisk: Disk }> {
   const s = new TestSession(7)
@@ -129,30 +119,23 @@ describe('resume after a reload', () => {
   })
 
   it('a host that reloads is a host loss: the others fail over, and it comes back as a guest', async () => {
-    const s = new TestSession(3)
-    const disks = { host: disk(), g1: disk(), g2: disk() }
-    const host = page(s, 'host', 'host', disks.host)
-    await host.controller.start()
-    const g1 = page(s, 'g1', 'g1', disks.g1)
-    const g2 = page(s, 'g2', 'g2', disks.g2)
-    await s.connect(host, g1)
-    await s.connect(host, g2)
+    const { s, host, guests: [g1, g2], disks } = await journaledSession(3, ['g1', 'g2'])
     host.kv.set('before', 1)
     await s.settle()
     host.controller.goodbye()
     await s.settle(3_000)
-    expect(g1.controller.getRole()).toBe('host')
-    g1.kv.set('during', 2)
+    expect(g1!.controller.getRole()).toBe('host')
+    g1!.kv.set('during', 2)
     await s.settle()
 
-    const reloaded = page(s, 'host-reloaded', 'host', disks.host)
-    await resumeWith(s, g1, reloaded)
+    const reloaded = page(s, 'host-reloaded', 'host', disks.get('host')!)
+    await resumeWith(s, g1!, reloaded)
     expect(reloaded.controller.getRole()).toBe('guest')
     expect(reloaded.controller.getSelf().id).toBe('u-host')
     expect(reloaded.controller.getState()).toBe('connected')
-    expect(reloaded.kv.store()).toEqual(g1.kv.store())
-    expect(g2.kv.store()).toEqual(g1.kv.store())
-    expect(g1.controller.getPeers().map((p) => p.id).sort()).toEqual(['u-g1', 'u-g2', 'u-host'])
+    expect(reloaded.kv.store()).toEqual(g1!.kv.store())
+    expect(g2!.kv.store()).toEqual(g1!.kv.store())
+    expect(g1!.controller.getPeers().map((p) => p.id).sort()).toEqual(['u-g1', 'u-g2', 'u-host'])
   })
 
   it('a journal of another version is refused whole with a typed error; nothing of it is applied', async () => {
@@ -226,5 +209,46 @@ describe('a bounded journal', () => {
     expect(readSession((await full.journal.read(journalKey(host, 'host')))!).identity.lastSeenSeq).toBe(20)
     expect(host.controller.getState()).toBe('connected')
     expect(guest.kv.store()).toEqual(host.kv.store())
+  })
+})
+
+describe('state for a provider the page lacks', () => {
+  it('survives compaction: kept beside the snapshot, and handed over to a later page that has the provider', async () => {
+    const s = new TestSession(41)
+    const guestDisk = disk()
+    const host = page(s, 'host', 'host', disk())
+    const hostNotes = new KvProvider('notes')
+    host.controller.registerProvider(hostNotes)
+    await host.controller.start()
+    const guest = page(s, 'g1', 'g1', guestDisk)
+    guest.controller.registerProvider(new KvProvider('notes'))
+    await s.connect(host, guest)
+    hostNotes.set('n1', 'first')
+    hostNotes.set('n2', 'second')
+    await s.settle()
+    guest.controller.goodbye()
+
+    // Reloaded by a page without the notes provider: its journaled notes deltas are quarantined.
+    const without = page(s, 'g1-without', 'g1', guestDisk, { maxDeltas: 3 })
+    await resumeWith(s, host, without)
+    expect(diagnostics(without, 'journal-quarantined').map((d) => d.providerId)).toEqual(['notes'])
+    // Enough changes that its journal compacts, more than once.
+    for (let i = 0; i < 20; i++) {
+      host.kv.set(`k${i}`, i)
+      await s.settle(20)
+    }
+    await s.settle()
+    const compacted = readSession((await guestDisk.journal.read(journalKey(host, 'g1')))!)
+    expect(compacted.snapshot.seq).toBeGreaterThan(2)
+    expect(compacted.snapshot.held?.map((d) => d.seq)).toEqual([1, 2])
+    without.controller.goodbye()
+
+    // A later page has the provider again: the notes come back from the compacted journal.
+    const withNotes = page(s, 'g1-with', 'g1', guestDisk)
+    const notes = new KvProvider('notes')
+    withNotes.controller.registerProvider(notes)
+    await resumeWith(s, host, withNotes)
+    expect(notes.store()).toEqual({ n1: 'first', n2: 'second' })
+    expect(withNotes.kv.store()).toEqual(host.kv.store())
   })
 })

@@ -108,13 +108,22 @@ export const FORGERS: Record<string, (k: Kit) => Forgery> = {
     // A forward in the hostile's own name is just an editor's change; the forgery is in another's name.
     origin: k.pick(k.honest.length ? k.honest : ['u-nobody']), changes: [forgedKv(k, 'fwd')],
   }] }),
+  // Coming back as someone else, with a token it cannot know; or a door that opens nothing.
+  knock: (k) => ({ to: 'any', messages: [{
+    t: 'knock', user: { id: k.pick([`u-ghost${k.n()}`, k.self, ...k.honest]), name: 'Mallory', role: 'guest' },
+    resume: { epoch: k.epoch, seq: k.seq, token: `forged-token-${k.n()}` }, signal: garbage(k),
+  }] }),
+  door: (k) => ({ to: 'any', messages: [{
+    t: 'door', peer: k.pick([k.self, `u-ghost${k.n()}`, ...k.honest]),
+    ...(k.chance(0.5) ? { signal: garbage(k), inviteId: `made-up-${k.n()}` } : k.chance(0.5) ? { reason: 'forged' } : {}),
+  }] }),
 }
 
 /**
  * Wire types added after the hostile guest's draw was fixed. They are forged from a generator
  * of their own (`HostileGuest.actLater`), so every earlier seed's attacks stay exactly as they were.
  */
-const LATER_TYPES: ReadonlySet<string> = new Set(['resync', 'reset'])
+const LATER_TYPES: ReadonlySet<string> = new Set(['resync', 'reset', 'knock', 'door'])
 
 /** Forgers the attacks lean on (the rest stay in the mix), by weight. */
 const WEIGHTS: Record<string, number> = { hello: 4, forward: 3, view: 3, candidate: 2, join: 2, intent: 3, delta: 2, snapshot: 2, back: 2, handover: 2 }

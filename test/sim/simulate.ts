@@ -11,6 +11,8 @@
  */
 import { seededRandom, type Random } from '../../src/runtime/random.js'
 import { TestSession, type TestPeer } from '../helpers/session.js'
+import { readSession } from '../../src/journal/read.js'
+import { decodeMessage } from '../../src/wire/codec.js'
 import { type Disk, disk } from '../journal/helpers.js'
 import { HostileGuest } from './hostile.js'
 import { check, type Change } from './invariants.js'
@@ -115,29 +117,74 @@ export async function simulate(seed: number, steps = 24, modes = modesOf(seed)):
     return peer
   }
   /**
-   * A page reloads: it says goodbye (pagehide), and a new page of the same user resumes
-   * from its journal through an invite of whoever hosts now. Its changes must survive.
+   * A page reloads: it says goodbye (pagehide), or it crashed (no goodbye: its old link still
+   * looks alive). A new page of the same user resumes from its journal through an invite of
+   * whoever hosts now, at once or a little later. Its changes must survive — but for a crash,
+   * only those the journal or a live peer held by then: a crash may lose the journal's last batch.
    */
   const reload = async (peer: TestPeer) => {
-    log(`reload ${peer.name}`)
+    const crash = extra.next() < 0.5
+    log(`reload ${peer.name}${crash ? ' after a crash' : ''}`)
     departed.add(peer)
-    peer.controller.goodbye()
-    const reloaded = newPeer(peer)
-    await s.settle(x.between(0, 3 * SIM_TIMERS.electionTimeoutMs))
-    const host = hostOf()
-    if (!host) return log(`no host to resume ${reloaded.name} with`)
+    const sessionId = peer.controller.sessionId
+    if (crash) {
+      s.net.crash(peer.name)
+      crashed.add(peer)
+    } else peer.controller.goodbye()
+    const user = peer.controller.getSelf().id
+    if (crash) await forgetUndurable(peer, `${sessionId}/${user}`)
+    await s.settle(crash && extra.next() < 0.5 ? 0 : x.between(0, 3 * SIM_TIMERS.electionTimeoutMs))
+    // Refused (its token was in the batch the crash lost, so it waits for the old link to time out), or no host yet:
+    // the user reloads again later (a page whose resume failed holds a half-restored state).
+    let was = peer
+    for (let attempt = 1; attempt <= 4; attempt++) {
+      const reloaded = newPeer(was)
+      for (const change of changes) if (change.peer === was) change.peer = reloaded
+      if (await resume(peer, reloaded)) return
+      was = reloaded
+      await s.settle(HARD)
+    }
+  }
+  /** The crashed page's changes that neither its journal nor any live peer holds: the crash may have lost them. */
+  const forgetUndurable = async (peer: TestPeer, key: string) => {
+    const raw = await disks.get(peer.controller.getSelf().id)!.journal.read(key)
+    const journal = raw ? readSession(raw) : undefined
+    const queued = new Set(journal?.outbox.map((o) => o.intentId))
+    // A host's own change has no intent: it is held if its journal's state or log has it.
+    const written = journal ? JSON.stringify([journal.snapshot.entries, journal.deltas.map((d) => decodeMessage(d.bytes, Infinity))]) : ''
+    const held = ({ key, value, id }: Change) =>
+      (id ? queued.has(id) : written.includes(JSON.stringify(key))) || live().some((p) => p.kv.store()[key] === value)
+    for (let i = changes.length - 1; i >= 0; i--) {
+      const change = changes[i]!
+      if (change.peer !== peer || held(change)) continue
+      log(`crash of ${peer.name} may lose ${change.key}`)
+      changes.splice(i, 1)
+    }
+  }
+  /** One attempt at resuming `reloaded`, through an invite of the host or of a guest; true when it is back (or has nothing to resume). */
+  const resume = async (peer: TestPeer, reloaded: TestPeer): Promise<boolean> => {
+    const guest = x.pick(live().filter((p) => p !== hostile?.peer && p.controller.getRole() === 'guest' && p.controller.getState() === 'connected'))
+    const host = guest && extra.next() < 0.5 ? guest : hostOf()
+    if (!host) {
+      log(`no host to resume ${reloaded.name} with`)
+      return false
+    }
     try {
       const invite = await host.controller.createInvite()
       const resumed = await reloaded.controller.resume(invite.url)
-      if (!resumed?.join) return log(`nothing to resume for ${reloaded.name}`)
+      if (!resumed?.join) {
+        log(`nothing to resume for ${reloaded.name}`)
+        return true
+      }
       log(`resume ${reloaded.name} (was ${peer.name}) at #${resumed.seq} via ${host.name}`)
-      for (const change of changes) if (change.peer === peer) change.peer = reloaded
       const accepted = host.controller.acceptAnswer(resumed.join.answerCode).catch((error: Error) => log(`accept failed: ${error.message}`))
       await s.settle(50)
       await accepted
+      await s.settle(50)
     } catch (error) {
       log(`resume failed: ${(error as Error).message}`)
     }
+    return reloaded.controller.isActive()
   }
   const live = () => s.peers.filter((p) => !crashed.has(p) && !frozen.has(p) && p.controller.isActive())
   const hostOf = () => pick(live().filter((p) => p.controller.getRole() === 'host'))
