@@ -109,11 +109,7 @@ export class Mesh<V extends SessionViewer = SessionViewer> extends Part<V> {
     const answering = this.negotiate(peerId)
     this.core.transport.acceptOffer(message.signal).then(
       (pending) => {
-        if (!this.current(session) || this.s.negotiating.get(peerId) !== answering) {
-          // Nobody waits for this link: its failure on cancelling is expected, not unhandled.
-          pending.link.catch(() => undefined)
-          return pending.cancel()
-        }
+        if (!this.current(session) || this.s.negotiating.get(peerId) !== answering) return pending.cancel()
         answering.cancel = () => pending.cancel()
         this.parts.links.toHost(wire.signal({ to: peerId, kind: 'answer', signal: pending.answer }))
         pending.link.then(

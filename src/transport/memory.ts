@@ -202,6 +202,7 @@ export class MemoryNetwork {
     if (!pending || pending.cancelled) throw new TransportError('offer-unknown', 'This offer is not known on this network.')
     const answer = `${offer}|${by}|${pending.answers.size}`
     const link = new Promise<MemoryLink>((resolve, reject) => pending.answers.set(answer, { resolve, reject }))
+    link.catch(() => {}) // an answer may be abandoned before anyone asks for its link, as over WebRTC
     return { answer, link, cancel: () => this.withdrawAnswer(offer, answer) }
   }
 
