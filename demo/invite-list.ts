@@ -91,9 +91,15 @@ export function inviteList(options: InviteListOptions) {
       row.reissue.focus()
     })
     act(row.reissue, async () => {
-      const invite = await session.reissueInvite(info.inviteId)
+      // The old row goes at once, so the list never shows the old link beside the new one.
       replaced.add(info.inviteId)
-      created(invite)
+      try {
+        created(await session.reissueInvite(info.inviteId))
+      } catch (error) {
+        replaced.delete(info.inviteId)
+        render()
+        throw error
+      }
     })
     return row
   }
