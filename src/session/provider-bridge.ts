@@ -7,12 +7,15 @@ import type { SessionDelta, SessionDeltaMeta, SessionSyncProvider, SessionViewer
 import type { MessageOf } from '../wire/messages.js'
 import { MAX_PAYLOAD_DEPTH, nestsWithin } from '../wire/shape.js'
 import { digestOf } from './digest.js'
+import { LruSet } from './bounded.js'
 import { type ApplyContext, type Change, Part } from './state.js'
 
 export class ProviderBridge<V extends SessionViewer = SessionViewer> extends Part<V> {
   private readonly unsubscribes = new Map<string, () => void>()
   /** Set while a provider applies a remote change: what it emits then is an echo (or, on the host, the captured result). */
   private applying: ApplyContext | null = null
+  /** (provider, viewer, peer) already reported unknown: a peer panning a viewer we lack sends dozens a second. */
+  private readonly unknownViewers = new LruSet<string>(256)
 
   /** True while the controller applies a remote delta or snapshot: a provider's subscribe can skip those changes. */
   isApplyingRemote(): boolean {
@@ -87,7 +90,9 @@ export class ProviderBridge<V extends SessionViewer = SessionViewer> extends Par
     if (provider.scope === 'global') return { ok: true, viewer: null }
     const viewer = typeof viewerId === 'string' ? this.core.viewers.get(viewerId) : undefined
     if (viewer) return { ok: true, viewer }
-    this.core.diagnostic('unknown-viewer', `No viewer "${String(viewerId)}" here for provider "${provider.id}"; change skipped.`, { providerId: provider.id, peerId })
+    if (!this.unknownViewers.touch(`${provider.id}\0${String(viewerId)}\0${peerId ?? ''}`)) {
+      this.core.diagnostic('unknown-viewer', `No viewer "${String(viewerId)}" here for provider "${provider.id}"; its changes are skipped (said once).`, { providerId: provider.id, peerId })
+    }
     return { ok: false, viewer: null }
   }
 

@@ -305,6 +305,11 @@ describe('edges of the contract', () => {
     expect(g1.controller.getState()).toBe('connected')
     expect(diagnostics(g1, 'unknown-provider').map((d) => d.providerId)).toEqual(['extra'])
     expect(diagnostics(g1, 'unknown-viewer')).toHaveLength(1)
+    // More changes for that viewer are skipped too, without saying so again each time.
+    for (let n = 2; n <= 5; n++) host.layers.set('opacity', n, 'third')
+    await s.settle()
+    expect(diagnostics(g1, 'unknown-viewer')).toHaveLength(1)
+    expect(g1.controller.getState()).toBe('connected')
   })
 
   it('mirrors every event to an external emitter', async () => {
