@@ -107,3 +107,8 @@ export function utf8Over(text: string, maxBytes: number): boolean {
 export function byteSize(data: Uint8Array | string): number {
   return typeof data === 'string' ? utf8Length(data) : data.byteLength
 }
+
+/** Whether a message, bytes or text (as UTF-8), is longer than `maxBytes`. */
+export function sizeOver(data: Uint8Array | string, maxBytes: number): boolean {
+  return typeof data === 'string' ? utf8Over(data, maxBytes) : data.byteLength > maxBytes
+}

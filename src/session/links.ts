@@ -3,7 +3,7 @@
  * at the edge, then handled one at a time in arrival order.
  */
 import { WireError } from '../errors.js'
-import { byteSize, utf8Over } from '../encoding/bytes.js'
+import { byteSize, sizeOver } from '../encoding/bytes.js'
 import type { Link, LinkMessage } from '../transport/transport.js'
 import type { SessionViewer } from '../types.js'
 import { decodeMessage, encodeText } from '../wire/codec.js'
@@ -109,7 +109,7 @@ export class Links<V extends SessionViewer = SessionViewer> extends Part<V> {
       this.core.diagnostic(code, `Dropped a message from ${conn.peerId ?? 'an unadmitted link'}: ${(error as Error).message}`, { peerId: conn.peerId ?? undefined, error })
       return undefined
     }
-    if (SINGLE_CHANGES.has(message.t) && (typeof data === 'string' ? utf8Over(data, this.singleChangeBytes) : data.byteLength > this.singleChangeBytes)) {
+    if (SINGLE_CHANGES.has(message.t) && sizeOver(data, this.singleChangeBytes)) {
       this.core.diagnostic('payload-too-large', `Dropped a "${message.t}" of ${byteSize(data)} bytes from ${conn.peerId ?? 'an unadmitted link'}: changes are limited to ${this.core.limits.maxDeltaBytes} bytes.`, { peerId: conn.peerId ?? undefined })
       return undefined
     }

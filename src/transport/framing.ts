@@ -16,7 +16,7 @@
  * Batches are why a burst of small messages costs a few DataChannel sends rather than one
  * each: the browser's per-send cost, not the bytes, bounds the message rate.
  */
-import { concatBytes, utf8Length, utf8Over } from '../encoding/bytes.js'
+import { byteSize, concatBytes, sizeOver, utf8Length, utf8Over } from '../encoding/bytes.js'
 import { TransportError } from '../errors.js'
 import type { Clock, TimerHandle } from '../runtime/clock.js'
 import type { Lane, LinkMessage, TransferProgress } from './transport.js'
@@ -92,9 +92,8 @@ export class OutboundQueue {
     // Text stays text only where it may go as a text frame, as it is.
     const asText = typeof data === 'string' && lane === 'control' && data.length <= TEXT_FRAME_MAX_UNITS && !LONE_SURROGATE.test(data)
     const message = typeof data === 'string' && !asText ? utf8Encoder.encode(data) : data
-    if (typeof message === 'string' ? utf8Over(message, this.maxMessageBytes) : message.byteLength > this.maxMessageBytes) {
-      const size = typeof message === 'string' ? utf8Length(message) : message.byteLength
-      throw new FramingError('message-oversized', `Message of ${size} bytes exceeds the limit of ${this.maxMessageBytes} bytes.`)
+    if (sizeOver(message, this.maxMessageBytes)) {
+      throw new FramingError('message-oversized', `Message of ${byteSize(message)} bytes exceeds the limit of ${this.maxMessageBytes} bytes.`)
     }
     this.lanes[lane].push({ message, lane, id: this.nextId, offset: 0 })
     this.nextId = (this.nextId + 1) >>> 0

@@ -1,6 +1,6 @@
 /** The edge: bytes or text in, a validated WireMessage out, or a WireError. Nothing else escapes. */
 import * as v from 'valibot'
-import { byteSize, utf8Over } from '../encoding/bytes.js'
+import { byteSize, sizeOver } from '../encoding/bytes.js'
 import { WireError } from '../errors.js'
 import { acceptFast } from './fast-path.js'
 import { PROTOCOL_VERSION, WIRE_TYPES, wireMessageSchema, type WireMessage, type WireType } from './messages.js'
@@ -26,7 +26,7 @@ export function encodeText(message: WireMessage): string {
 
 /** `maxBytes` bounds the message as UTF-8, whichever form it came in. */
 export function decodeMessage(data: Uint8Array | string, maxBytes: number): WireMessage {
-  if (typeof data === 'string' ? utf8Over(data, maxBytes) : data.byteLength > maxBytes) {
+  if (sizeOver(data, maxBytes)) {
     throw new WireError('wire-oversized', `Message of ${byteSize(data)} bytes exceeds the limit of ${maxBytes}.`)
   }
   let raw: unknown

@@ -4,7 +4,7 @@
  * collected here, every message at the edge), so nothing is applied that cannot be encoded
  * again, and the code that walks state (digest, encoding) never recurses deeper than this.
  */
-import { byteSize, utf8Over } from '../encoding/bytes.js'
+import { byteSize, sizeOver } from '../encoding/bytes.js'
 import { PayloadLimitError } from '../errors.js'
 
 /** Deepest nesting of objects and arrays a payload may have. Real viewer state nests < 20. */
@@ -36,7 +36,7 @@ function within(node: object, left: number): boolean {
 
 /** Throws when a change made here is larger, encoded (as UTF-8), than `maxBytes`. */
 export function checkSize(encoded: Uint8Array | string, maxBytes: number, providerId: string): void {
-  if (typeof encoded === 'string' ? utf8Over(encoded, maxBytes) : encoded.byteLength > maxBytes) {
+  if (sizeOver(encoded, maxBytes)) {
     throw new PayloadLimitError('payload-too-large', providerId, `of ${byteSize(encoded)} bytes encoded, over the limit of ${maxBytes}`)
   }
 }
