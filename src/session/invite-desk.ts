@@ -288,6 +288,10 @@ export class InviteDesk<V extends SessionViewer = SessionViewer> extends Part<V>
         if (!this.current(session)) return link.close('session-ended')
         const conn = this.parts.links.attach(link)
         session.hostConn = conn
+        // The attempt is done: neither it (its SDP) nor the pickup watch need outlive it.
+        session.pendingJoin = null
+        if (session.pickupTimer) this.core.clock.clearTimeout(session.pickupTimer)
+        session.pickupTimer = null
         this.parts.links.sendTo(conn, wire.join({ inviteId: invite.inviteId, user: this.core.self, ...this.parts.journaling.resumeClaim() }))
       },
       (error: unknown) => {
@@ -319,8 +323,10 @@ export class InviteDesk<V extends SessionViewer = SessionViewer> extends Part<V>
 
   /** An answer the host does not connect for in time: the guest hears what may be wrong, and can send the code by hand. */
   private watchPickup(session: Session, answerCode: string, relayed: boolean): void {
+    if (session.hostConn) return
     const waitedMs = relayed ? this.core.timers.relayPickupMs : this.core.timers.pastePickupMs
-    this.core.clock.setTimeout(() => {
+    session.pickupTimer = this.core.clock.setTimeout(() => {
+      session.pickupTimer = null
       if (!this.current(session) || session.hostConn) return
       const message = relayed
         ? `Your answer reached the relay, but the host has not picked it up in ${Math.round(waitedMs / 1000)} s: their page may be closed, asleep or offline. Keep this page open to go on waiting, or copy your answer code and send it to the host to paste.`

@@ -58,7 +58,7 @@ export class Sessions<V extends SessionViewer = SessionViewer> extends Part<V> {
     for (const peerId of [...session.negotiating.keys()]) this.parts.mesh.stopNegotiating(peerId)
     session.pendingJoin?.cancel()
     session.doorOffer?.cancel()
-    for (const timer of [session.joinTimer, session.heartbeatTimer, session.election?.timer]) if (timer) this.core.clock.clearTimeout(timer)
+    for (const timer of [session.joinTimer, session.pickupTimer, session.heartbeatTimer, session.election?.timer]) if (timer) this.core.clock.clearTimeout(timer)
     this.parts.bridge.unsubscribeAll()
     this.setRole(null)
     // From here on, callbacks of this session see that it is over.

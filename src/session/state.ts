@@ -170,6 +170,8 @@ export class Session {
   digestCheck: { digest: string; seq: number } | null = null
   lastBeat = 0
   joinTimer: TimerHandle | null = null
+  /** Guest: until the host connects, when to say it has not picked up our answer. */
+  pickupTimer: TimerHandle | null = null
   /** Guest: the link to the host in the making; cancelled (freed) when the session ends. */
   pendingJoin: PendingAnswer | null = null
   heartbeatTimer: TimerHandle | null = null
