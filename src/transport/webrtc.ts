@@ -70,6 +70,8 @@ interface PeerInternals {
   _channel: RTCDataChannel | null
   /** Called by the channel's onmessage for every frame. */
   _onChannelMessage: (event: MessageEvent) => void
+  /** simple-peer's own gather timeout, which it never clears: it would hold the peer (and a closed link) for its whole length. */
+  _iceCompleteTimer: ReturnType<typeof setTimeout> | null
 }
 
 interface LinkSettings {
@@ -190,6 +192,7 @@ class WebRtcTransport implements Transport {
     return new Promise((resolve, reject) => {
       const finish = (outcome: () => void) => {
         clearTimeout(timer)
+        clearTimeout(internals(peer)._iceCompleteTimer ?? undefined)
         peer.off('signal', onSignal)
         peer.off('error', onError)
         outcome()
