@@ -32,13 +32,15 @@ export class Alphabet64 {
 export const BASE64URL = new Alphabet64('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_')
 
 export function toBase64url(bytes: Uint8Array): string {
-  let out = ''
+  // Joined once: built by `+=`, the text would stay a tree of a node per few characters for as
+  // long as it is kept (an invite's code is, in the host's list of invites), several times its size.
+  const out: string[] = []
   for (let i = 0; i < bytes.length; i += 3) {
     const n = (bytes[i]! << 16) | ((bytes[i + 1] ?? 0) << 8) | (bytes[i + 2] ?? 0)
     const chars = Math.min(4, Math.ceil(((bytes.length - i) * 8) / 6))
-    for (let k = 0; k < chars; k++) out += BASE64URL.charAt((n >> (18 - 6 * k)) & 63)
+    for (let k = 0; k < chars; k++) out.push(BASE64URL.charAt((n >> (18 - 6 * k)) & 63))
   }
-  return out
+  return out.join('')
 }
 
 /** Throws RangeError on a character outside the base64url alphabet or an impossible length. */
