@@ -206,6 +206,13 @@ interface PartialMessage {
 /** Ids of dropped messages remembered, so their remaining frames are discarded quietly. */
 const DROPPED_IDS_REMEMBERED = 32
 
+interface ChunkState {
+  /** In order of the last frame received: the least recently progressed first. */
+  readonly partials: Map<number, PartialMessage>
+  /** Ids of dropped messages (the last DROPPED_IDS_REMEMBERED). */
+  readonly dropped: Set<number>
+}
+
 /**
  * Joins frames into messages. Memory grows only with the bytes that arrive, within two
  * bounds per link: the number of partial messages and the sum of their bytes. At either
@@ -216,9 +223,8 @@ const DROPPED_IDS_REMEMBERED = 32
  * reassembler stays usable.
  */
 export class Reassembler {
-  /** In order of the last frame received: the least recently progressed first. */
-  private readonly partials = new Map<number, PartialMessage>()
-  private readonly dropped = new Set<number>()
+  /** Made with the first chunk frame: most links never carry a message longer than a frame. */
+  private chunked: ChunkState | undefined
   private readonly maxMessageBytes: number
   private readonly maxPartialMessages: number
   private readonly maxBytesInFlight: number
@@ -251,7 +257,11 @@ export class Reassembler {
 
   /** Partly received messages. */
   get partialMessages(): number {
-    return this.partials.size
+    return this.chunked?.partials.size ?? 0
+  }
+
+  private get chunking(): ChunkState {
+    return (this.chunked ??= { partials: new Map(), dropped: new Set() })
   }
 
   /** Undefined for frames of a message being discarded. Throws FramingError on bad frames. */
@@ -282,9 +292,9 @@ export class Reassembler {
     const payload = frame.subarray(CHUNK_HEADER_BYTES)
     const end = offset + payload.byteLength
     if (end > total) throw new FramingError('frame-malformed', 'Received a chunk beyond its message length.')
-    if (offset > 0 && this.dropped.has(id) && !this.partials.has(id)) return undefined
+    if (offset > 0 && this.chunking.dropped.has(id) && !this.chunking.partials.has(id)) return undefined
 
-    const partial = offset === 0 ? this.start(id, lane, total) : this.partials.get(id)
+    const partial = offset === 0 ? this.start(id, lane, total) : this.chunking.partials.get(id)
     if (!partial || partial.lane !== lane || partial.total !== total || partial.received !== offset) {
       throw new FramingError('frame-unexpected', `Received a chunk of message ${id} out of sequence.`)
     }
@@ -294,11 +304,11 @@ export class Reassembler {
     this.held += payload.byteLength
     this.clock.clearTimeout(partial.timer)
     // Re-inserted, so the map stays ordered by the last frame received.
-    this.partials.delete(id)
+    this.chunking.partials.delete(id)
     const progress: TransferProgress = { direction: 'receive', bytes: end, total }
     if (end < total) {
       partial.timer = this.expireLater(id)
-      this.partials.set(id, partial)
+      this.chunking.partials.set(id, partial)
       return { lane, messages: [], progress }
     }
     this.held -= partial.received
@@ -325,28 +335,27 @@ export class Reassembler {
 
   /** Drops every partial message and its timer. */
   clear(): void {
-    for (const partial of this.partials.values()) this.clock.clearTimeout(partial.timer)
-    this.partials.clear()
-    this.dropped.clear()
+    for (const partial of this.chunked?.partials.values() ?? []) this.clock.clearTimeout(partial.timer)
+    this.chunked = undefined
     this.held = 0
   }
 
   private start(id: number, lane: Lane, total: number): PartialMessage {
-    if (this.partials.has(id)) {
+    if (this.chunking.partials.has(id)) {
       throw new FramingError('frame-unexpected', `Message ${id} started again before it was complete.`)
     }
-    this.dropped.delete(id)
+    this.chunking.dropped.delete(id)
     if (total > this.maxMessageBytes || total > this.maxBytesInFlight) {
       this.forget(id)
       const limit = Math.min(this.maxMessageBytes, this.maxBytesInFlight)
       throw new FramingError('message-oversized', `Dropped an incoming message of ${total} bytes: the limit is ${limit} bytes.`)
     }
-    const victim = this.partials.size >= this.maxPartialMessages ? this.stalest() : undefined
+    const victim = this.chunking.partials.size >= this.maxPartialMessages ? this.stalest() : undefined
     if (victim !== undefined) {
       this.dropReporting(victim, 'too-many-partial-messages', `More than ${this.maxPartialMessages} messages were arriving at once; message ${victim} was dropped.`)
     }
     const partial: PartialMessage = { lane, total, chunks: [], received: 0, timer: this.expireLater(id) }
-    this.partials.set(id, partial)
+    this.chunking.partials.set(id, partial)
     return partial
   }
 
@@ -362,7 +371,7 @@ export class Reassembler {
 
   /** The least recently progressed partial message other than `except`. */
   private stalest(except?: number): number | undefined {
-    for (const id of this.partials.keys()) if (id !== except) return id
+    for (const id of this.chunking.partials.keys()) if (id !== except) return id
     return undefined
   }
 
@@ -372,18 +381,18 @@ export class Reassembler {
   }
 
   private drop(id: number): void {
-    const partial = this.partials.get(id)
+    const partial = this.chunking.partials.get(id)
     if (!partial) return
     this.clock.clearTimeout(partial.timer)
     this.held -= partial.received
-    this.partials.delete(id)
+    this.chunking.partials.delete(id)
     this.forget(id)
   }
 
   /** Remembers a dropped message's id (a bounded number of them) to discard its remaining frames. */
   private forget(id: number): void {
-    this.dropped.add(id)
-    if (this.dropped.size > DROPPED_IDS_REMEMBERED) this.dropped.delete(this.dropped.values().next().value!)
+    this.chunking.dropped.add(id)
+    if (this.chunking.dropped.size > DROPPED_IDS_REMEMBERED) this.chunking.dropped.delete(this.chunking.dropped.values().next().value!)
   }
 
   private expireLater(id: number): TimerHandle {
@@ -391,7 +400,7 @@ export class Reassembler {
   }
 
   private expire(id: number): void {
-    const partial = this.partials.get(id)
+    const partial = this.chunking.partials.get(id)
     if (partial) this.dropReporting(id, 'reassembly-timeout', `Message ${id} stalled at ${partial.received} of ${partial.total} bytes and was dropped.`)
   }
 
