@@ -34,29 +34,29 @@ const ENVELOPE_BYTES = 1024
 
 export class Links<V extends SessionViewer = SessionViewer> extends Part<V> {
   attach(link: Link, inviteId?: string): Conn {
-    const conn: Conn = { link, peerId: null, inviteId, offs: [], lastHeard: this.core.clock.now(), stale: false }
+    const conn: Conn = { link, peerId: null, inviteId, lastHeard: this.core.clock.now(), stale: false }
     this.s.conns.add(conn)
     const session = this.s
-    conn.offs.push(
-      link.on('message', (data) => {
-        if (this.current(session)) this.receive(conn, data)
-      }),
-      link.on('close', ({ reason }) => {
-        if (this.current(session)) this.parts.router.onLinkClosed(conn, reason)
-      }),
-      link.on('error', (error) => {
-        if (this.current(session)) this.core.diagnostic('link-error', error.message, { peerId: conn.peerId ?? undefined, error })
-      }),
-      link.on('progress', (progress) => {
-        if (this.current(session) && conn === this.s.hostConn && !this.s.bootstrapped) this.core.emit('session-bootstrap-progress', progress)
-      }),
-    )
+    // A link is heard while it is in the table: once out of it (detached, or closed), its events
+    // are ignored until closing it drops the handlers, with no unsubscribe kept per handler.
+    const heard = () => this.current(session) && session.conns.has(conn)
+    link.on('message', (data) => {
+      if (heard()) this.receive(conn, data)
+    })
+    link.on('close', ({ reason }) => {
+      if (heard()) this.parts.router.onLinkClosed(conn, reason)
+    })
+    link.on('error', (error) => {
+      if (heard()) this.core.diagnostic('link-error', error.message, { peerId: conn.peerId ?? undefined, error })
+    })
+    link.on('progress', (progress) => {
+      if (heard() && conn === this.s.hostConn && !this.s.bootstrapped) this.core.emit('session-bootstrap-progress', progress)
+    })
     return conn
   }
 
   detach(conn: Conn, reason: string): void {
     this.s.conns.delete(conn)
-    for (const off of conn.offs) off()
     conn.link.close(reason)
   }
 

@@ -90,7 +90,6 @@ export class Router<V extends SessionViewer = SessionViewer> extends Part<V> {
   onLinkClosed(conn: Conn, reason: string): void {
     if (!this.s.conns.has(conn)) return
     this.s.conns.delete(conn)
-    for (const off of conn.offs) off()
     if (conn === this.s.hostConn) return this.parts.failover.onHostLost(reason)
     if (this.s.role === 'host' && conn.peerId) {
       // Gone without a goodbye: for a while it still counts among those who could elect without us.

@@ -37,7 +37,6 @@ export interface Conn {
   inviteId?: string
   /** Host side: what the invite lets its guest do. */
   access?: SessionAccess
-  offs: Array<() => void>
   /** A link to a host that went silent: kept open so a thawed old host can be fenced and taken back. */
   fenced?: boolean
   /** Clock time of the last message from this link. */

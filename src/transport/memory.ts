@@ -3,13 +3,13 @@
  * seeded latency and hooks to delay, drop, cut and partition. Deterministic: the same
  * seed and the same calls give the same deliveries at the same virtual times.
  */
-import mitt from 'mitt'
 import { byteSize } from '../encoding/bytes.js'
 import { TransportError } from '../errors.js'
 import { seededRandom, type Random } from '../runtime/random.js'
 import { VirtualClock } from '../runtime/virtual-clock.js'
 import type { Clock } from '../runtime/clock.js'
 import { DEFAULT_MAX_MESSAGE_BYTES } from './framing.js'
+import { Listeners } from './listeners.js'
 import type { Lane, Link, LinkEvents, LinkMessage, LinkStats, PendingAnswer, PendingOffer, Signal, Transport } from './transport.js'
 
 /** How a `MemoryNetwork` delivers. */
@@ -327,7 +327,7 @@ class MemoryTransport implements Transport {
 export class MemoryLink implements Link {
   peer: MemoryLink | undefined
   open = true
-  private readonly events = mitt<LinkEvents>()
+  private readonly events = new Listeners()
   private bytesSent = 0
   private bytesReceived = 0
 
@@ -380,6 +380,6 @@ export class MemoryLink implements Link {
     this.open = false
     this.network.forget(this)
     this.events.emit('close', { reason })
-    this.events.all.clear()
+    this.events.clear()
   }
 }

@@ -4,7 +4,6 @@
  * Messages are framed (framing.ts) into frames below 16 KiB, written with bufferedAmount
  * back-pressure, control lane first.
  */
-import mitt from 'mitt'
 import type { Instance as Peer, SignalData } from 'simple-peer'
 // The prebuilt browser bundle carries its own Buffer, stream and process shims, so neither
 // this library's build nor an app that bundles it needs Node polyfills (the source entry does).
@@ -12,6 +11,7 @@ import SimplePeer from 'simple-peer/simplepeer.min.js'
 import { TransportError } from '../errors.js'
 import { systemClock } from '../runtime/clock.js'
 import { ICE_FAILURES, iceFailureError, isIceFailure } from './ice-failure.js'
+import { Listeners } from './listeners.js'
 import {
   checkFrameBytes,
   checkMessageLimit,
@@ -271,7 +271,7 @@ function cancel(peer: Peer): void {
 }
 
 class WebRtcLink implements Link {
-  private readonly events = mitt<LinkEvents>()
+  private readonly events = new Listeners()
   private readonly outbound: OutboundQueue
   private readonly inbound: Reassembler
   private readonly channel: RTCDataChannel
@@ -407,7 +407,7 @@ class WebRtcLink implements Link {
     this.peer.destroy()
     if (error) this.events.emit('error', error)
     this.events.emit('close', { reason })
-    this.events.all.clear()
+    this.events.clear()
   }
 }
 
