@@ -67,7 +67,7 @@ const CONFIG = SMOKE
       // Both failure modes and both topologies, in two runs instead of four.
       journal: { count: 300, batch: 100, reps: 1, resume: { bytes: 64 * 1024, before: 20, away: 5, samples: 1 } },
       failover: { mesh: 3, star: 4, starMeshLimit: 3, samples: 1, only: ['goodbye-mesh', 'crash-star'] },
-      memory: { warm: 1, guests: 2, longRun: 1_000 },
+      memory: { warm: 1, throwaway: 2, guests: 2, longRun: 1_000 },
       budgets: { bootstrapBytes: 256 * 1024, burst: 200, soakRounds: 5 },
       timeoutMs: 45_000,
     }
@@ -85,8 +85,9 @@ const CONFIG = SMOKE
       // Past the journal's compaction limit (1,000 deltas): the bytes are those of a compacted journal.
       journal: { count: 5_000, batch: 100, reps: 3, resume: { bytes: 1 * MiB, before: 200, away: 50, samples: 3 } },
       failover: { mesh: 4, star: 10, samples: 3 },
-      // Warmed into a star (8 peers, over meshLimit 6) first: code compiled once per page is not a peer's cost.
-      memory: { warm: 7, guests: 8, longRun: 40_000 },
+      // Warmed into a star (8 peers, over meshLimit 6), and the join path run once by guests that then leave:
+      // code compiled once per page is not a peer's cost.
+      memory: { warm: 7, throwaway: 8, guests: 8, longRun: 40_000 },
       budgets: { bootstrapBytes: 10 * MiB, burst: 1_500, soakRounds: 200 },
       timeoutMs: 240_000,
     }
@@ -238,13 +239,16 @@ async function collectProfiles() {
   return { self: top(self), inclusive: top(inclusive, (fn) => /^\((root|program|idle|garbage collector)\)/.test(fn)) }
 }
 
-async function heapUsed(page) {
+/** After GC: V8's heap (what the memory rows measure) and Blink's own objects beside it (RTCPeerConnection, timers, listeners). */
+async function heapUsage(page) {
   const cdp = await page.context().newCDPSession(page)
   for (let i = 0; i < 3; i++) await cdp.send('HeapProfiler.collectGarbage')
-  const { usedSize } = await cdp.send('Runtime.getHeapUsage')
+  const { usedSize, embedderHeapUsedSize } = await cdp.send('Runtime.getHeapUsage')
   await cdp.detach()
-  return usedSize
+  return { js: usedSize, blink: embedderHeapUsedSize ?? NaN }
 }
+
+const heapUsed = async (page) => (await heapUsage(page)).js
 
 /** Self size of the page's heap by kind of node (constructor name for objects), from a heap snapshot. */
 async function heapByKind(page) {
@@ -267,6 +271,9 @@ async function heapByKind(page) {
   return bytes
 }
 
+/** Bytes of V8's compiled code (bytecode, machine code, feedback) in a heapByKind() reading. */
+const codeBytes = (byKind) => byKind.get('(code)') ?? 0
+
 /** The kinds that grew most between two heapByKind() readings, per peer. */
 function heapGrowth(before, after, peers) {
   const grown = [...after].map(([kind, size]) => [kind, (size - (before.get(kind) ?? 0)) / peers]).filter(([, size]) => size > 0)
@@ -277,6 +284,23 @@ function heapGrowth(before, after, peers) {
     .map(([kind, size]) => ({ kind, kb: Math.round(size / 102.4) / 10, share: Math.round((1000 * size) / all) / 10 }))
 }
 let heapProfile = null
+
+/**
+ * Runs the join and leave paths once, uncounted: `count` guests join `host` and leave again.
+ * Returns how many of them the page still holds after waiting (up to 15 s) for it to collect them:
+ * what is freed inside the measured window would hide as much of it.
+ */
+async function warmJoinPath(page, host, staying, count) {
+  const extra = await page.evaluate(([h, n]) => window.bench.addGuests(h, n), [host, count])
+  await page.evaluate(([all, n]) => window.bench.waitTopology(all, n, 30_000), [[host, ...staying, ...extra], staying.length + 1 + count])
+  await page.evaluate((all) => window.bench.dispose(all), extra)
+  await page.evaluate(([all, n]) => window.bench.waitTopology(all, n, 30_000), [[host, ...staying], staying.length + 1])
+  for (const until = Date.now() + 15_000; ; await page.waitForTimeout(250)) {
+    await heapUsed(page) // collects garbage first
+    const alive = await page.evaluate(() => window.bench.disposedAlive())
+    if (!alive || Date.now() >= until) return alive
+  }
+}
 
 // ------------------------------------------------------------------ benchmarks
 
@@ -512,14 +536,14 @@ const BENCHMARKS = {
   },
 
   async memory(context) {
-    const { warm: warmGuests, guests, longRun } = CONFIG.memory
+    const { warm: warmGuests, throwaway, guests, longRun } = CONFIG.memory
     // Raw: `guests` RTCPeerConnection pairs with an open channel.
     // One pair/guest first, untimed: the first link compiles code and fills caches that a per-peer figure must not carry.
     const rawPage = await openPage(context)
     await rawPage.evaluate(() => window.bench.openRaw(1))
-    const r0 = await heapUsed(rawPage)
+    const r0 = await heapUsage(rawPage)
     await rawPage.evaluate((n) => window.bench.openRaw(n), guests)
-    const r1 = await heapUsed(rawPage)
+    const r1 = await heapUsage(rawPage)
     await rawPage.evaluate(() => window.bench.closeRaw())
     await rawPage.close()
     // Session: a started host, then `guests` guests joined (default topology).
@@ -528,17 +552,21 @@ const BENCHMARKS = {
     await page.evaluate((h) => window.bench.start(h), host)
     const warm = await page.evaluate(([h, n]) => window.bench.addGuests(h, n), [host, warmGuests])
     await page.evaluate(([all, n]) => window.bench.waitTopology(all, n, 30_000), [[host, ...warm], warmGuests + 1])
-    const s0 = await heapUsed(page)
-    const before = PROFILE ? await heapByKind(page) : null
+    const residue = await warmJoinPath(page, host, warm, throwaway)
+    const s0 = await heapUsage(page)
+    const before = await heapByKind(page)
     const ids = [...warm, ...(await page.evaluate(([h, n]) => window.bench.addGuests(h, n), [host, guests]))]
     const total = warmGuests + guests + 1
     const topology = await page.evaluate(([all, n]) => window.bench.waitTopology(all, n, 30_000), [[host, ...ids], total])
-    const s1 = await heapUsed(page)
-    if (before) heapProfile = heapGrowth(before, await heapByKind(page), guests)
+    const s1 = await heapUsage(page)
+    const after = await heapByKind(page)
+    if (PROFILE) heapProfile = heapGrowth(before, after, guests)
     await page.evaluate((all) => window.bench.dispose(all), [host, ...ids])
     await page.close()
-    const perPeer = (s1 - s0) / guests
-    const rawPerPeer = (r1 - r0) / guests
+    const perPeer = (s1.js - s0.js) / guests
+    const rawPerPeer = (r1.js - r0.js) / guests
+    const codePerPeer = (codeBytes(after) - codeBytes(before)) / guests
+    const kb = (bytes) => `${fmt(bytes / 1024, 1)} KB`
     row({
       bench: 'memory',
       metric: 'JS heap per connected peer',
@@ -548,7 +576,7 @@ const BENCHMARKS = {
       ratio: perPeer / rawPerPeer,
       target: '≤ 64 KB',
       ok: perPeer <= 64 * 1024,
-      note: `heap growth (after GC) when ${guests} more guests join a host that already has ${warmGuests}, in one page, ÷ ${guests} (controller, transport, simple-peer, links, the host's share; ${warmGuests + 1} → ${total} peers, ${total <= 6 ? 'mesh' : 'star'}${topology.settled ? '' : '; topology not settled'}); raw = ${guests} more RTCPeerConnection pairs with a channel`,
+      note: `V8 heap growth (after GC) when ${guests} more guests join a host that already has ${warmGuests}, in one page, ÷ ${guests} (controller, transport, simple-peer, links, the host's share; ${warmGuests + 1} → ${total} peers, ${total <= 6 ? 'mesh' : 'star'}${topology.settled ? '' : '; topology not settled'}). Before the measured window, ${throwaway} throwaway guests join the same host and leave, and the page collects them${residue ? ` (${residue} not collected in time)` : ''}: V8 compiles the join path's code once per page, and counted in the window that first runs it, that was ~30 KB of the figure per peer (an idle 5 s after the first joins grew it as much, with no peer added). Code compiled during the window still counts: ${kb(codePerPeer)} of the figure, ${kb(perPeer - codePerPeer)} without it (heap snapshots before and after; \`--profile\` lists every kind). Blink's own objects (RTCPeerConnection, channels, timers, listeners) are beside the figure: ${kb((s1.blink - s0.blink) / guests)} per peer, raw ${kb((r1.blink - r0.blink) / guests)} per pair. Raw = ${guests} more RTCPeerConnection pairs with a channel, after one uncounted pair`,
     })
 
     // Long run: host + guest; the host emits `longRun` authoritative deltas, the guest `longRun` view deltas with distinct keys.

@@ -179,11 +179,15 @@ async function link(host: BenchPeer, guest: BenchPeer, ms = 30_000): Promise<voi
   await Promise.all([hostConnected, guestConnected])
 }
 
+/** Controllers disposed of, held weakly: the memory bench waits until they are collected. */
+const disposed: Array<WeakRef<SessionSyncController>> = []
+
 async function dispose(indices: number[]): Promise<void> {
   for (const index of indices) {
     const peer = peers[index]
     if (!peer) continue
     peers[index] = null
+    disposed.push(new WeakRef(peer.c))
     peer.onApply = null
     if (peer.c.getRole() === 'host') await peer.c.end()
     else await peer.c.leave()
@@ -1079,6 +1083,11 @@ const bench = {
   },
   closeRaw() {
     for (const pair of rawPairs.splice(0)) pair.close()
+  },
+  /** How many disposed controllers the page still holds (call after a GC). */
+  disposedAlive() {
+    for (let i = disposed.length - 1; i >= 0; i--) if (!disposed[i]!.deref()) disposed.splice(i, 1)
+    return disposed.length
   },
 
   /**
