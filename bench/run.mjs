@@ -355,7 +355,7 @@ const BENCHMARKS = {
       ratio: s.p50 / r.p50,
       target: '≤ 1.2× raw',
       ok: s.p50 / r.p50 <= 1.2,
-      note: `emit → remote applyDelta vs send → onmessage+JSON.parse; both peers in one page (shared clock); p99 ratio ×${fmt(s.p99 / r.p99)}; p50 split (send call + channel + event to handler + handler to applyDelta) session ${splitText(result.split.session)} vs raw ${splitText(result.split.raw)}; raw sending a text message as long as the library's wire message: p50 ${fmt(stats(result.extra).p50)} ms (×${fmt(s.p50 / stats(result.extra).p50)})`,
+      note: `emit → remote applyDelta vs send → onmessage+JSON.parse; both peers in one page (shared clock); p99 ratio ×${fmt(s.p99 / r.p99)}; p50 split (send call + channel + event to handler + handler to applyDelta) session ${splitText(result.split.session)} vs raw ${splitText(result.split.raw)}; raw sending a text message as long as the library's wire message: p50 ${fmt(stats(result.extra).p50)} ms (×${fmt(s.p50 / stats(result.extra).p50)}); each step of the session's way begins at (p50, µs after emit): ${result.stages.map(([stage, us]) => `${stage} ${fmt(us, 0)}`).join(', ')}`,
     })
   },
 

@@ -18,7 +18,7 @@ import {
   type SessionSyncProvider,
   type Link,
 } from '../../src/index.js'
-import { boundedSizes, linkOf, onIntentSettled } from '../../src/testing.js'
+import { boundedSizes, linkOf, onIntentSettled, traceStages } from '../../src/testing.js'
 import { IdbJournal } from '../../src/journal/idb.js'
 import { decodeMessage } from '../../src/wire/codec.js'
 import { makeBlob } from '../../test/helpers/blob.js'
@@ -311,6 +311,13 @@ async function sessionPair(options: PeerOptions = {}): Promise<[BenchPeer, Bench
   return [host, guest, [h, g]]
 }
 
+/** Per stage, in the order met, the median µs from the start at which it began. */
+function stageMedians(trace: Array<Array<[string, number]>>): Array<[string, number]> {
+  const at = new Map<string, number[]>()
+  for (const sample of trace) for (const [stage, ms] of sample) at.set(stage, [...(at.get(stage) ?? []), ms * 1000])
+  return [...at].map(([stage, us]) => [stage, us.sort((a, b) => a - b)[us.length >> 1]!])
+}
+
 /** Runs `session`, `raw` (and `extra`) alternately in blocks, so machine noise hits them alike. */
 async function interleaved(
   samples: number,
@@ -474,10 +481,25 @@ const bench = {
     // (the link, the serial queue and the handler up to applyDelta come after).
     const channel = channelOf(guestLink)
     const handler = channel?.onmessage
+    // Each step's start, µs after emit(): the stages each controller marks, the channel's send call and the arrival.
+    let marks: Array<[string, number]> | null = null
+    const trace: Array<Array<[string, number]>> = []
+    const mark = (stage: string) => marks?.push([stage, now()])
+    const untrace = [traceStages(host.c, mark), traceStages(guest.c, mark)]
+    const hostChannel = channelOf(linkOf(host.c, guest.c.getSelf().id)!)
+    if (hostChannel) {
+      const send = hostChannel.send
+      hostChannel.send = function (this: RTCDataChannel, data: string) {
+        mark('send: channel.send')
+        send.call(this, data as never)
+        mark('channel')
+      } as RTCDataChannel['send']
+    }
     if (channel && handler) {
       channel.onmessage = (e: MessageEvent) => {
         arrived = now()
         delivered = e.timeStamp
+        mark('receive: message event')
         handler.call(channel, e)
       }
     }
@@ -492,9 +514,12 @@ const bench = {
             guest.onApply = (provider, delta) => {
               if (provider !== 'cursor' || delta.n !== d.n) return
               const t = now()
+              if (marks) trace.push([...marks, ['applyDelta', t] as [string, number]].map(([stage, at]) => [stage, at - t0]))
+              marks = null
               if (i >= 0) split.session.send.push(sent - t0), split.session.wire.push(delivered - sent), split.session.dispatch.push(arrived - delivered), split.session.receive.push(t - arrived)
               resolve(t - t0)
             }
+            marks = i >= 0 ? [] : null
             const t0 = now()
             emit(d)
             const sent = now()
@@ -539,9 +564,10 @@ const bench = {
         ),
     )
     guest.onApply = null
+    for (const off of untrace) off()
     pair.close()
     await dispose(indices)
-    return { ...result, split }
+    return { ...result, split, stages: stageMedians(trace) }
   },
 
   /** Guest intent → host applies → authoritative delta back → guest's outbox settles, vs raw echo. */
