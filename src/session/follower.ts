@@ -33,7 +33,7 @@ export class Follower<V extends SessionViewer = SessionViewer> extends Part<V> {
   onRoster({ rank, peers, mesh, removed = [], keys }: Pick<MessageOf<'roster'>, 'rank' | 'peers' | 'mesh' | 'removed' | 'keys'>): void {
     this.parts.readmission.learn(keys)
     const next = new Map(peers.filter((p) => p.id !== this.core.self.id).map((p) => [p.id, p]))
-    for (const peer of next.values()) this.core.formerNames.set(peer.id, peer.name)
+    this.core.formerNames.setAll([...next.values()].map((peer) => [peer.id, peer.name] as const))
     const me = peers.find((p) => p.id === this.core.self.id)
     if (me?.access) this.core.self = { ...this.core.self, access: me.access }
     if (me?.color) this.core.self = { ...this.core.self, color: me.color }

@@ -37,7 +37,8 @@ export class Participants<V extends SessionViewer = SessionViewer> extends Part<
 
   private arrived(id: string, name: string, role: 'host' | 'guest', now: number): void {
     const known = this.seen.get(id)
-    this.seen.set(id, { id, name, role, since: known?.since ?? now })
+    // Into a new map rather than deleted and inserted again: see setAll.
+    this.seen.setAll([[id, { id, name, role, since: known?.since ?? now }]])
   }
 
   /** This page's state now, labelled with the host sequence number it reflects, and who took part: for `saved.saveAs`. */

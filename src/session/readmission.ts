@@ -48,7 +48,7 @@ export class Readmission<V extends SessionViewer = SessionViewer> extends Part<V
 
   /** Guest: the hashes our host published; a successor of ours will need them. */
   learn(keys: MessageOf<'roster'>['keys']): void {
-    for (const [id, hash, access] of keys ?? []) this.s.resumeKeys.set(id, { hash, access })
+    this.s.resumeKeys.setAll((keys ?? []).map(([id, hash, access]) => [id, { hash, access }] as const))
   }
 
   /** Guest: our host's hello; when it admitted us, it carries our new token (its keys are the roster's). */

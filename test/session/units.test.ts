@@ -30,6 +30,24 @@ describe('LruSet (intent dedupe)', () => {
     }))
   })
 
+  it('LruMap.setAll holds what a set of each entry in turn would, in the same order and bytes', () => {
+    const pairs = fc.array(fc.tuple(fc.string({ maxLength: 3 }), fc.nat({ max: 9 })), { maxLength: 30 })
+    fc.assert(fc.property(fc.integer({ min: 1, max: 20 }), pairs, pairs, (cap, before, batch) => {
+      const one = new LruMap<string, number>(cap)
+      const all = new LruMap<string, number>(cap)
+      for (const [k, v] of before) { one.set(k, v); all.set(k, v) }
+      for (const [k, v] of batch) one.set(k, v)
+      all.setAll(batch)
+      const newest = [...new Set(batch.map(([k]) => k).reverse())].reverse()
+      // Trimmed once at the end rather than after each set: what it keeps may differ only among the older entries.
+      const kept = Math.min(newest.length, all.size)
+      expect([...all.keys()].slice(all.size - kept)).toEqual(newest.slice(newest.length - kept))
+      expect(all.size).toBeLessThanOrEqual(cap + (cap >> 3))
+      if (one.size === all.size) expect([...all.keys()]).toEqual([...one.keys()])
+      expect(all.bytes).toBe([...all.keys()].reduce((sum, k) => sum + 48 + 2 * k.length + 8, 0))
+    }))
+  })
+
   it('LruMap refreshes on get', () => {
     const map = new LruMap<string, number>(2)
     map.set('a', 1); map.set('b', 2)
