@@ -8,11 +8,8 @@
  */
 import { lazySavedSessions, type SavedSessionsApi } from '../journal/saved-facade.js'
 import { SessionStateError } from '../errors.js'
-import { ProviderRegistry } from '../providers/registry.js'
-import { createRelayClient, type RelayListenerState } from '../relay/index.js'
+import type { RelayListenerState } from '../relay/index.js'
 import { NO_RELAY_LISTENER } from '../relay/idle.js'
-import { systemClock } from '../runtime/clock.js'
-import { systemRandom } from '../runtime/random.js'
 import type { LinkStats } from '../transport/transport.js'
 import type {
   SessionAccess,
@@ -29,6 +26,7 @@ import type {
   SessionViewer,
 } from '../types.js'
 import type { PeerInfo } from '../wire/messages.js'
+import { makeCore } from './core.js'
 import { peersOf } from './peers.js'
 import { type CompatibilityReport, DeclaredModules, guardPluginLoad } from './compat.js'
 import { NO_ICE_NOTICE, withDefaults } from './defaults.js'
@@ -37,9 +35,8 @@ import { type CoreEvents, forApp, type SessionEventHandler, SessionEventHub } fr
 import { registerCore } from './internals.js'
 import type { ResumeResult } from '../journal/store.js'
 import { type SessionStats, sessionStats } from './stats.js'
-import { Lifecycle, type SessionState } from './lifecycle.js'
-import { LruMap, LruSet } from './bounded.js'
-import { resolveSettings, type SessionSyncOptions } from './options.js'
+import type { SessionState } from './lifecycle.js'
+import type { SessionSyncOptions } from './options.js'
 import type { Parts } from './parts.js'
 import type { Core } from './state.js'
 
@@ -62,39 +59,11 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     const options = withDefaults(given)
     this.options = options
     this.hub = new SessionEventHub(options.emitter)
-    const random = options.random ?? systemRandom
-    const { limits, heartbeat, timers } = resolveSettings(options)
-    const parts = {} as Parts<V>
-    const core: Core<V> = {
-      transport: options.transport,
-      clock: options.clock ?? systemClock,
-      random,
-      options,
-      limits,
-      heartbeat,
-      timers,
-      registry: new ProviderRegistry(),
-      relay: options.relay ?? (options.signalingEndpoint ? createRelayClient({ endpoint: options.signalingEndpoint }) : undefined),
-      viewers: new Map(),
-      lifecycle: new Lifecycle((state, previous) => this.emit('session-state-changed', { state, previous })),
-      formerNames: new LruMap(256),
-      removed: new LruSet(1024),
-      usedInvites: new LruSet(1024),
-      received: new WeakMap(),
-      self: { id: options.user?.id ?? random.id(timers.idSize), name: options.user?.name ?? 'Guest', role: 'guest' },
-      session: null,
-      ended: null,
-      parts,
-      emit: (type, payload) => {
-        parts.participants.heard(type, payload)
-        this.emit(type, payload)
-      },
-      diagnostic: (code, message, extra = {}) => this.emit('session-diagnostic', { code, message, ...stripUndefined(extra) }),
-      setRole: (role) => parts.sessions.setRole(role),
-      finish: (reason) => parts.sessions.finish(reason),
+    const core = makeCore<V>(options, {
+      emit: (type, payload) => this.emit(type, payload),
       isActive: () => this.isActive(),
       getSelf: () => this.getSelf(),
-    }
+    })
     this.core = core
     this.saved = lazySavedSessions({
       journal: async () => (await this.engine()).journaling.journal(),
@@ -102,10 +71,12 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
       open: async (saved) => (await this.engine()).journaling.openSaved(saved.entries, () => this.start()),
       now: () => core.clock.now(),
     })
+    // With the engine here already (another controller loaded it, or the testing entry gave it), the parts are made now.
     const engine = loadedEngine()
     if (engine) this.install(engine.installEngine)
+    this.ready = !!engine && !core.transport.prepare
     // Not session logic, so not the Clock's: a failure here is left for the call that needs the engine to report.
-    else if (options.preload !== 'none') whenIdle(() => loadEngine(core.transport).then(({ installEngine }) => this.install(installEngine), () => undefined))
+    if (!this.ready && options.preload !== 'none') whenIdle(() => void this.load().catch(() => undefined))
     registerCore(this, core)
   }
 
@@ -115,6 +86,8 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
 
   /** Whether the engine's parts are made: until then no session has run here, and the queries answer for an idle controller. */
   private installed = false
+  /** Whether the parts are made and the transport's links are loaded: a session can begin without waiting. */
+  private ready = false
 
   private install(installEngine: (core: Core<V>) => void): void {
     if (this.installed) return
@@ -122,20 +95,24 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     this.installed = true
   }
 
+  private async load(): Promise<Parts<V>> {
+    this.install((await loadEngine(this.core.transport)).installEngine)
+    this.ready = true
+    return this.parts
+  }
+
   /**
-   * The engine's parts, loading them first when need be (once per page, see engine-loader.ts).
-   * A failed load rejects the call that needed it with `engine-unavailable`, said as a diagnostic too.
+   * The engine's parts, loading them (and the transport's links) first when need be. A failed
+   * load rejects the call that needed it with `engine-unavailable`, said as a diagnostic too.
    */
   private async engine(): Promise<Parts<V>> {
-    if (!this.installed) {
-      try {
-        this.install((await loadEngine(this.core.transport)).installEngine)
-      } catch (error) {
-        this.core.diagnostic('engine-unavailable', (error as Error).message, { error })
-        throw error
-      }
+    if (this.ready) return this.parts
+    try {
+      return await this.load()
+    } catch (error) {
+      this.core.diagnostic('engine-unavailable', (error as Error).message, { error })
+      throw error
     }
-    return this.parts
   }
 
   // ---------------------------------------------------------------- queries
@@ -291,7 +268,7 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
   /** Become the host of a new session. */
   async start(): Promise<void> {
     this.assertIdle('start')
-    const parts = this.installed ? this.parts : await this.engine()
+    const parts = this.ready ? this.parts : await this.engine()
     await this.checkCompatibility()
     this.assertIdle('start')
     parts.sessions.host()
@@ -358,7 +335,7 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     relayed: boolean
   }> {
     this.assertIdle('join')
-    const parts = this.installed ? this.parts : await this.engine()
+    const parts = this.ready ? this.parts : await this.engine()
     const opened = await parts.invites.open(urlOrFragment)
     await this.checkCompatibility()
     this.assertIdle('join')
@@ -441,8 +418,4 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
 function whenIdle(task: () => void): void {
   if (typeof requestIdleCallback === 'function') requestIdleCallback(task)
   else setTimeout(task, 0)
-}
-
-function stripUndefined<T extends object>(value: T): T {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T
 }
