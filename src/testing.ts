@@ -4,7 +4,7 @@
  * - MemoryNetwork: an in-memory Transport whose links deliver through a VirtualClock, with
  *   seeded latency and faults (drop, delay, partition): whole sessions, deterministic.
  * - VirtualClock and seededRandom: time and randomness that replay exactly.
- * - linkOf, onIntentSettled, boundedSizes: read-only views into a controller, for
+ * - linkOf, onIntentSettled, boundedSizes, traceStages: views into a controller, for
  *   instrumentation, so that no test reads the controller's private fields.
  *
  * Kept apart from the main entry so an app's bundle never carries any of it. Importing it
@@ -58,6 +58,34 @@ export function onIntentSettled(controller: AnyController, listener: (intentId: 
   return () => {
     outbox.settle = settle
   }
+}
+
+/** Where `traceStages` marks a message: the steps of a view delta's way out and in. */
+export type Stage = 'send: encode' | 'send: to link' | 'receive: from link' | 'receive: decode' | 'receive: gate' | 'receive: to provider'
+
+/**
+ * Benchmarks only: calls `mark(stage)` as each step of this controller's send and receive
+ * paths begins, to time where a message's microseconds go. The returned function undoes it.
+ */
+export function traceStages(controller: AnyController, mark: (stage: Stage) => void): () => void {
+  const { parts } = coreOf(controller)
+  const undo: Array<() => void> = []
+  const wrap = (part: object, method: string, stage: Stage) => {
+    const target = part as Record<string, (...args: unknown[]) => unknown>
+    const original = target[method]!
+    target[method] = function (this: unknown, ...args: unknown[]) {
+      mark(stage)
+      return original.apply(this, args)
+    }
+    undo.push(() => delete target[method])
+  }
+  wrap(parts.views, 'sendView', 'send: encode')
+  wrap(parts.links, 'sendBytes', 'send: to link')
+  wrap(parts.links, 'receive', 'receive: from link')
+  wrap(parts.links, 'decode', 'receive: decode')
+  wrap(parts.router, 'dispatch', 'receive: gate')
+  wrap(parts.bridge, 'deliver', 'receive: to provider')
+  return () => undo.forEach((off) => off())
 }
 
 /** How many entries the controller's bounded structures hold (-1 for a session's, when there is none). */

@@ -18,7 +18,7 @@ import {
   type SessionSyncProvider,
   type Link,
 } from '../../src/index.js'
-import { boundedSizes, linkOf, onIntentSettled } from '../../src/testing.js'
+import { boundedSizes, linkOf, onIntentSettled, traceStages } from '../../src/testing.js'
 import { IdbJournal } from '../../src/journal/idb.js'
 import { decodeMessage } from '../../src/wire/codec.js'
 import { makeBlob } from '../../test/helpers/blob.js'
@@ -311,6 +311,13 @@ async function sessionPair(options: PeerOptions = {}): Promise<[BenchPeer, Bench
   return [host, guest, [h, g]]
 }
 
+/** Per stage, in the order met, the median µs from the start at which it began. */
+function stageMedians(trace: Array<Array<[string, number]>>): Array<[string, number]> {
+  const at = new Map<string, number[]>()
+  for (const sample of trace) for (const [stage, ms] of sample) at.set(stage, [...(at.get(stage) ?? []), ms * 1000])
+  return [...at].map(([stage, us]) => [stage, us.sort((a, b) => a - b)[us.length >> 1]!])
+}
+
 /** Runs `session`, `raw` (and `extra`) alternately in blocks, so machine noise hits them alike. */
 async function interleaved(
   samples: number,
@@ -376,6 +383,101 @@ const scale = {
     peerAt(index).emitters.get('kv')!({ key: 'k', value: { n, t: wall() } })
   },
   peerCount: (index: number) => peerAt(index).c.getPeers().length,
+}
+
+/**
+ * Fan-out with each peer in its own page (bench/fanout-pages.mjs), as on separate machines:
+ * raw channels between pages, each page's clock offset from the host's measured over one,
+ * arrival times recorded where deltas are applied and set beside the emit times afterwards.
+ */
+const rawEnds = new Map<number, { pc: RTCPeerConnection; channel: Promise<RTCDataChannel> }>()
+let spreadArrivals: { session: Record<number, number>; raw: Record<number, number> } = { session: {}, raw: {} }
+const spread = {
+  /** Offerer end of a raw pair: its id and the complete offer (non-trickle). */
+  async rawOffer(id: number) {
+    const pc = new NativePeerConnection({ iceServers: [] })
+    const channel = pc.createDataChannel('data')
+    rawEnds.set(id, { pc, channel: opened(channel).then(() => channel) })
+    await pc.setLocalDescription(await pc.createOffer())
+    await gathered(pc)
+    return pc.localDescription!.sdp
+  },
+  async rawAnswer(id: number, offer: string) {
+    const pc = new NativePeerConnection({ iceServers: [] })
+    const channel = new Promise<RTCDataChannel>((resolve) => (pc.ondatachannel = (e) => resolve(opened(e.channel).then(() => e.channel))))
+    rawEnds.set(id, { pc, channel })
+    await pc.setRemoteDescription({ type: 'offer', sdp: offer })
+    await pc.setLocalDescription(await pc.createAnswer())
+    await gathered(pc)
+    return pc.localDescription!.sdp
+  },
+  async rawAccept(id: number, answer: string) {
+    await rawEnds.get(id)!.pc.setRemoteDescription({ type: 'answer', sdp: answer })
+  },
+  rawOpen: (id: number) => withTimeout(rawEnds.get(id)!.channel, 20_000, 'raw channel between pages').then(() => undefined),
+  /** A guest page: stamps each kv delta and each raw message where it is applied (or parsed); answers clock pings. */
+  async listen(index: number, rawId: number) {
+    spreadArrivals = { session: {}, raw: {} }
+    peerAt(index).onApply = (provider, delta) => {
+      if (provider === 'kv') spreadArrivals.session[(delta.value as { n: number }).n] = wall()
+    }
+    const channel = await rawEnds.get(rawId)!.channel
+    channel.onmessage = (e) => {
+      const message = JSON.parse(e.data as string) as { n: number; ping?: number }
+      if (message.ping !== undefined) channel.send(JSON.stringify({ pong: message.ping, at: wall() }))
+      else spreadArrivals.raw[message.n] = wall()
+    }
+  },
+  take: () => spreadArrivals,
+  /** The host page: this guest page's clock offset (its wall() − ours), from the round trip that took least time. */
+  async clockOffset(rawId: number, rounds: number) {
+    const channel = await rawEnds.get(rawId)!.channel
+    let best = { rtt: Infinity, offset: 0 }
+    for (let i = 0; i < rounds; i++) {
+      const reply = new Promise<{ pong: number; at: number }>((resolve) => (channel.onmessage = (e) => resolve(JSON.parse(e.data as string))))
+      const t1 = wall()
+      channel.send(JSON.stringify({ ping: t1 }))
+      const { at } = await withTimeout(reply, 5_000, 'clock pong')
+      const t3 = wall()
+      if (t3 - t1 < best.rtt) best = { rtt: t3 - t1, offset: at - (t1 + t3) / 2 }
+    }
+    channel.onmessage = null
+    return best
+  },
+  /**
+   * The host page: `samples` kv deltas through the session and as many raw messages to every
+   * guest page, alternating in blocks, `gapMs` apart (pacing, so each has arrived everywhere
+   * before the next); returns the wall time of each emit by `n`.
+   */
+  async emit(index: number, rawIds: number[], samples: number, warmup: number, block: number, bytes: number, gapMs: number) {
+    const kv = peerAt(index).emitters.get('kv')!
+    const channels = await Promise.all(rawIds.map((id) => rawEnds.get(id)!.channel))
+    const sent = { session: {} as Record<number, number>, raw: {} as Record<number, number> }
+    const session = async (i: number) => {
+      const value = payload(i, bytes - 20)
+      sent.session[value.n] = wall()
+      kv({ key: 'k', value })
+      await sleep(gapMs)
+    }
+    const raw = async (i: number) => {
+      const d = payload(i, bytes)
+      sent.raw[d.n] = wall()
+      const text = JSON.stringify(d)
+      for (const channel of channels) channel.send(text)
+      await sleep(gapMs)
+    }
+    for (let i = 0; i < warmup; i++) await session(-1 - i), await raw(-1 - i)
+    for (let done = 0; done < samples; done += block) {
+      for (let i = done; i < Math.min(samples, done + block); i++) await session(i)
+      for (let i = done; i < Math.min(samples, done + block); i++) await raw(i)
+    }
+    return sent
+  },
+  linked: (index: number) => linkedCount(peerAt(index)),
+  closeRaw() {
+    for (const { pc } of rawEnds.values()) pc.close()
+    rawEnds.clear()
+  },
 }
 
 const bench = {
@@ -474,10 +576,25 @@ const bench = {
     // (the link, the serial queue and the handler up to applyDelta come after).
     const channel = channelOf(guestLink)
     const handler = channel?.onmessage
+    // Each step's start, µs after emit(): the stages each controller marks, the channel's send call and the arrival.
+    let marks: Array<[string, number]> | null = null
+    const trace: Array<Array<[string, number]>> = []
+    const mark = (stage: string) => marks?.push([stage, now()])
+    const untrace = [traceStages(host.c, mark), traceStages(guest.c, mark)]
+    const hostChannel = channelOf(linkOf(host.c, guest.c.getSelf().id)!)
+    if (hostChannel) {
+      const send = hostChannel.send
+      hostChannel.send = function (this: RTCDataChannel, data: string) {
+        mark('send: channel.send')
+        send.call(this, data as never)
+        mark('channel')
+      } as RTCDataChannel['send']
+    }
     if (channel && handler) {
       channel.onmessage = (e: MessageEvent) => {
         arrived = now()
         delivered = e.timeStamp
+        mark('receive: message event')
         handler.call(channel, e)
       }
     }
@@ -492,9 +609,12 @@ const bench = {
             guest.onApply = (provider, delta) => {
               if (provider !== 'cursor' || delta.n !== d.n) return
               const t = now()
+              if (marks) trace.push([...marks, ['applyDelta', t] as [string, number]].map(([stage, at]) => [stage, at - t0]))
+              marks = null
               if (i >= 0) split.session.send.push(sent - t0), split.session.wire.push(delivered - sent), split.session.dispatch.push(arrived - delivered), split.session.receive.push(t - arrived)
               resolve(t - t0)
             }
+            marks = i >= 0 ? [] : null
             const t0 = now()
             emit(d)
             const sent = now()
@@ -539,9 +659,10 @@ const bench = {
         ),
     )
     guest.onApply = null
+    for (const off of untrace) off()
     pair.close()
     await dispose(indices)
-    return { ...result, split }
+    return { ...result, split, stages: stageMedians(trace) }
   },
 
   /** Guest intent → host applies → authoritative delta back → guest's outbox settles, vs raw echo. */
@@ -1012,6 +1133,7 @@ const bench = {
   // ---------------------------------------------------------------- building blocks for multi-page runs (failover, memory, scale)
 
   scale,
+  spread,
 
   create,
   start: (index: number) => peerAt(index).c.start(),
