@@ -146,7 +146,7 @@ async function byModule() {
       const modules = []
       for (const chunk of chunks) {
         for (const [id, module] of Object.entries(chunk.modules)) {
-          if (module.code) modules.push({ name: id.replace(repo, '').replace(/^.*node_modules\//, 'node_modules/'), min: (await measure(id, module.code)).min })
+          if (module.code) modules.push({ name: id.replace(repo, '').replace(/^.*node_modules\//, 'node_modules/').replace(/^\0/, ''), min: (await measure(id, module.code)).min })
         }
       }
       return modules.sort((a, b) => b.min - a.min)
@@ -163,13 +163,13 @@ async function byModule() {
       ...modules.map((m) => `| ${m.name} | ${kb(m.min)} | ${((100 * m.min) / sum).toFixed(1)} % | ${kb((total.gzip * m.min) / sum)} |`),
     ]
     const chunkTable = async (title, chunks) => {
-      lines.push('', `${title} (each chunk minified and gzipped alone):`, '', '| chunk | min+gzip | modules (min) |', '| --- | ---: | --- |')
+      lines.push('', `${title}, each chunk minified and gzipped alone:`, '', '| chunk | min+gzip | modules (min) |', '| --- | ---: | --- |')
       for (const chunk of chunks) {
         const modulesOf = await rowsOf([chunk])
         lines.push(`| ${chunk.name} | ${kb(chunk.gzip)} | ${modulesOf.map((m) => `${m.name} ${kb(m.min)}`).join(', ')} |`)
       }
     }
-    await chunkTable(`Loaded at session start, before \`start()\` or \`join()\` goes on (${kb(atStart.reduce((sum, chunk) => sum + chunk.gzip, 0))})`, atStart)
+    await chunkTable(`Loaded at session start, before \`start()\` or \`join()\` goes on: ${kb(atStart.reduce((sum, chunk) => sum + chunk.gzip, 0))}`, atStart)
     await chunkTable('Loaded on first use', later)
     lines.push('')
     const out = join(repo, 'bench/results/size-by-module.md')
