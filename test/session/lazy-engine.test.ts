@@ -4,10 +4,11 @@
  * here as it does on a page, by import(), and the tests run in order.
  */
 import { describe, expect, it, vi } from 'vitest'
-import { SessionError, SessionStateError, SessionSyncController, type SessionDiagnostic, type SessionSyncOptions, type SessionSyncProvider } from '../../src/index.js'
+import { SessionError, SessionStateError, SessionSyncController, type SessionDiagnostic, type SessionSyncOptions } from '../../src/index.js'
 import { loadedEngine } from '../../src/session/engine-loader.js'
 import { MemoryNetwork } from '../../src/transport/memory.js'
 import type { Transport } from '../../src/transport/transport.js'
+import { KvProvider } from '../helpers/kv-provider.js'
 
 /** The engine's chunk as a page fetches it: `offline` makes the next loads fail as a lost network would. */
 const chunk = vi.hoisted(() => ({ offline: false }))
@@ -16,21 +17,9 @@ vi.mock('../../src/session/engine.js', async (original) => {
   return original()
 })
 
-/** One global counter: `bump()` changes it here. */
+/** A controller on `net` with one key-value provider, idle; the engine loads only when a call needs it. */
 function peer(net: MemoryNetwork, name: string, options: SessionSyncOptions = {}) {
-  let count = 0
-  let emit: ((delta: { count: number }) => void) | null = null
-  const counter: SessionSyncProvider<any, { count: number }, { count: number }> = {
-    id: 'counter',
-    scope: 'global',
-    snapshot: () => ({ count }),
-    applySnapshot: (data) => void (count = data.count),
-    subscribe: (next) => {
-      emit = next
-      return () => void (emit = null)
-    },
-    applyDelta: (delta) => void (count = delta.count),
-  }
+  const kv = new KvProvider('kv')
   const controller = new SessionSyncController({
     transport: net.transport(name),
     clock: net.clockFor(name),
@@ -43,8 +32,8 @@ function peer(net: MemoryNetwork, name: string, options: SessionSyncOptions = {}
   })
   const diagnostics: SessionDiagnostic[] = []
   controller.on('session-diagnostic', (d) => diagnostics.push(d))
-  controller.registerProvider(counter)
-  return { controller, diagnostics, count: () => count, bump: () => emit?.({ count: ++count }) }
+  controller.registerProvider(kv)
+  return { controller, diagnostics, kv }
 }
 
 describe('the session engine, loaded on first use', () => {
@@ -109,17 +98,14 @@ describe('the session engine, loaded on first use', () => {
     const invite = await host.controller.createInvite()
     // The guest was made before the engine loaded: its join makes its parts.
     const { answerCode } = await guest.controller.join(invite.url)
-    const accepted = host.controller.acceptAnswer(answerCode)
-    await net.clock.advance(200)
-    await accepted
-    await net.clock.advance(200)
+    await Promise.all([host.controller.acceptAnswer(answerCode), net.clock.advance(400)])
     expect([host.controller.getState(), guest.controller.getState()]).toEqual(['connected', 'connected'])
 
-    host.bump()
+    host.kv.set('by', 'host')
     await net.clock.advance(200)
-    guest.bump()
+    guest.kv.set('then', 'guest')
     await net.clock.advance(200)
-    expect([host.count(), guest.count()]).toEqual([2, 2])
+    for (const { kv } of [host, guest]) expect(kv.store()).toEqual({ by: 'host', then: 'guest' })
   })
 
   it('prepares the transport in idle time by default, so a start need not wait for its links', async () => {
