@@ -4,7 +4,8 @@
  */
 import type { SessionViewer } from '../types.js'
 import { wire } from '../wire/build.js'
-import { bytesOf, decodeMessage, encodeMessage } from '../wire/codec.js'
+import { decodeMessage, encodeText } from '../wire/codec.js'
+import type { LinkMessage } from '../transport/transport.js'
 import type { MessageOf } from '../wire/messages.js'
 import { type Conn, Part } from './state.js'
 
@@ -165,9 +166,9 @@ export class Follower<V extends SessionViewer = SessionViewer> extends Part<V> {
     this.s.seq = message.seq
     // Kept as it came, to serve a resend: no second encoding.
     const received = this.core.received.get(message)
-    const bytes = received === undefined ? encodeMessage(message) : bytesOf(received)
-    this.s.replay.add(message.seq, bytes)
-    this.parts.journaling.applied(message.seq, bytes)
+    const encoded = received ?? encodeText(message)
+    this.s.replay.add(message.seq, encoded)
+    this.parts.journaling.applied(message.seq, encoded)
     const mine = message.origin === this.core.self.id ? this.s.outbox.settle(message.id) : undefined
     if (this.s.seen.touch(message.id) && !mine) return
     const [only] = message.changes
@@ -196,8 +197,8 @@ export class Follower<V extends SessionViewer = SessionViewer> extends Part<V> {
     this.parts.links.sendTo(this.s.hostConn, wire.resend({ from: 0 }))
   }
 
-  /** A delta from our own replay log: bytes we validated (or encoded) ourselves. */
-  readonly keptDelta = (bytes: Uint8Array): MessageOf<'delta'> => decodeMessage(bytes, this.core.limits.maxMessageBytes) as MessageOf<'delta'>
+  /** A delta from our own replay log or journal: what we validated (or encoded) ourselves. */
+  readonly keptDelta = (encoded: LinkMessage): MessageOf<'delta'> => decodeMessage(encoded, this.core.limits.maxMessageBytes) as MessageOf<'delta'>
 
   /** Follower: at the sequence number the takeover digest describes, compare; differ → re-bootstrap. */
   async checkDigest(): Promise<void> {

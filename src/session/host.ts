@@ -6,7 +6,7 @@ import { SessionStateError } from '../errors.js'
 import { providerDelta } from '../providers/fields.js'
 import type { SessionViewer } from '../types.js'
 import { wire } from '../wire/build.js'
-import { bytesOf, encodeText } from '../wire/codec.js'
+import { encodeText } from '../wire/codec.js'
 import { MAX_REMOVED, type MessageOf, type PeerInfo, type WireMessage } from '../wire/messages.js'
 import { pickColour } from './colours.js'
 import { checkSize } from '../wire/shape.js'
@@ -88,7 +88,7 @@ export class HostSide<V extends SessionViewer = SessionViewer> extends Part<V> {
   private async bootstrap(conn: Conn, resume?: Resume): Promise<void> {
     const missed = resume && resume.epoch === this.s.epoch && resume.seq <= this.s.seq ? this.s.replay.range(resume.seq + 1, this.s.seq) : undefined
     if (!missed) return this.sendSnapshot(conn)
-    for (const bytes of missed) this.parts.links.sendBytes(conn, bytes)
+    for (const encoded of missed) this.parts.links.sendBytes(conn, encoded)
   }
 
   /** A colour for a user joining now, away from everyone's in the session. */
@@ -233,14 +233,13 @@ export class HostSide<V extends SessionViewer = SessionViewer> extends Part<V> {
   /** Throws (and changes nothing) when `changes` cannot be encoded, or encode larger than `maxBytes`. */
   broadcastDelta(intentId: string, origin: string, changes: Change[], maxBytes = this.core.limits.maxDeltaBytes): void {
     const seq = this.s.seq + 1
-    // Sent as text (a text frame, as it is); kept as bytes.
+    // Sent as text (a text frame, as it is), and kept so.
     const text = encodeText(wire.delta({ seq, epoch: this.s.epoch, id: intentId, origin, changes }))
     checkSize(text, maxBytes, changes[0]!.p)
-    const bytes = bytesOf(text)
     this.s.seq = seq
     this.s.seen.touch(intentId)
-    this.s.replay.add(seq, bytes)
-    this.parts.journaling.applied(seq, bytes)
+    this.s.replay.add(seq, text)
+    this.parts.journaling.applied(seq, text)
     for (const conn of this.s.conns) if (conn.peerId && !conn.fenced) this.parts.links.sendBytes(conn, text)
   }
 
@@ -254,7 +253,7 @@ export class HostSide<V extends SessionViewer = SessionViewer> extends Part<V> {
     if (!this.withinBudget(conn, 'resend')) return this.overBudget(conn, 'resend')
     const missed = from <= this.s.seq ? this.s.replay.range(from, this.s.seq) : []
     if (missed && from !== 0) {
-      for (const bytes of missed) this.parts.links.sendBytes(conn, bytes)
+      for (const encoded of missed) this.parts.links.sendBytes(conn, encoded)
       return
     }
     if (conn.snapshotOwed) return

@@ -16,7 +16,9 @@ import type { TimerHandle } from '../runtime/clock.js'
 import type { SessionSyncProvider, SessionViewer } from '../types.js'
 import type { MessageOf } from '../wire/messages.js'
 import { DEFAULT_JOURNAL_LIMITS, type JournalLimits } from './options.js'
-import { encodeMessage } from '../wire/codec.js'
+import { byteSize } from '../encoding/bytes.js'
+import type { LinkMessage } from '../transport/transport.js'
+import { bytesOf, encodeMessage } from '../wire/codec.js'
 import { type Held, Quarantine } from './quarantine.js'
 import { Part, type Session } from './state.js'
 
@@ -31,7 +33,8 @@ interface Resumable {
   deltas: MessageOf<'delta'>[]
 }
 
-type Batch = Omit<JournalBatch, 'identity' | 'at' | 'bytes'>
+/** Deltas wait as they travelled (text, mostly); they are encoded to bytes as their batch is written, off the hot path. */
+type Batch = Omit<JournalBatch, 'identity' | 'at' | 'bytes' | 'deltas'> & { deltas: Array<{ seq: number; encoded: LinkMessage }> }
 
 export class Journaling<V extends SessionViewer = SessionViewer> extends Part<V> {
   private readonly limits: JournalLimits = { ...DEFAULT_JOURNAL_LIMITS, ...(this.core.options.journal ? this.core.options.journal.limits : {}) }
@@ -98,12 +101,12 @@ export class Journaling<V extends SessionViewer = SessionViewer> extends Part<V>
   }
 
   /** An authoritative delta applied (or, on the host, issued) here. */
-  applied(seq: number, bytes: Uint8Array): void {
+  applied(seq: number, encoded: LinkMessage): void {
     if (!this.journaled || this.journaled !== this.core.session) return
-    this.pending().deltas.push({ seq, bytes })
+    this.pending().deltas.push({ seq, encoded })
     this.lastSeq = seq
     this.sinceSnapshot.deltas++
-    this.sinceSnapshot.bytes += bytes.byteLength
+    this.sinceSnapshot.bytes += byteSize(encoded)
     const since = this.sinceSnapshot
     // Past a limit, and once the log has grown as large as the snapshot: a snapshot costs its
     // size, so compacting sooner would cost more per delta the larger the state.
@@ -210,6 +213,7 @@ export class Journaling<V extends SessionViewer = SessionViewer> extends Part<V>
     const rank = session.rank.indexOf(self.id)
     return {
       ...batch,
+      deltas: batch.deltas.map(({ seq, encoded }) => ({ seq, bytes: bytesOf(encoded) })),
       identity: {
         userId: self.id, name: self.name, role: session.role, rank: Math.max(0, rank), sessionId: session.sessionId, epoch: session.epoch, lastSeenSeq: this.lastSeq,
         ...(self.color ? { color: self.color } : {}),
@@ -300,7 +304,7 @@ export class Journaling<V extends SessionViewer = SessionViewer> extends Part<V>
     batch.snapshot = { seq, ids, entries, ...(held.length ? { held } : {}) }
     batch.deltas = batch.deltas.filter((d) => d.seq > seq)
     this.lastSeq = Math.max(this.lastSeq, seq)
-    this.sinceSnapshot = { deltas: batch.deltas.length, bytes: batch.deltas.reduce((sum, d) => sum + d.bytes.byteLength, 0), base: approximateSize(entries) }
+    this.sinceSnapshot = { deltas: batch.deltas.length, bytes: batch.deltas.reduce((sum, d) => sum + byteSize(d.encoded), 0), base: approximateSize(entries) }
   }
 
   // ---------------------------------------------------------------- resume

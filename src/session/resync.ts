@@ -87,8 +87,8 @@ export class Resync<V extends SessionViewer = SessionViewer> extends Part<V> {
       this.core.diagnostic('resync-stale', `The state of "${p}" came older than our replay log reaches; fetching a fresh snapshot.`, { providerId: p })
       return this.parts.follower.rebootstrap()
     }
-    for (const bytes of kept) {
-      const delta = this.parts.follower.keptDelta(bytes)
+    for (const encoded of kept) {
+      const delta = this.parts.follower.keptDelta(encoded)
       for (const change of delta.changes) {
         if (change.p === p && viewers.includes(this.viewerOf(change))) await this.parts.bridge.applyChange(change, delta.origin, delta.id, delta.seq)
       }

@@ -16,6 +16,8 @@ const MAX_PEERS = 256
 export const MAX_REMOVED = 256
 export const MAX_CHANGES = 256
 export const MAX_REASON = 200
+/** Intent ids a snapshot says its state reflects. */
+export const MAX_SNAPSHOT_IDS = 100_000
 const MAX_SIGNAL = 16 * 1024
 
 const id = v.pipe(v.string(), v.minLength(1), v.maxLength(MAX_ID))
@@ -103,7 +105,7 @@ const snapshot = v.object({
   ...header('snapshot'),
   seq: count,
   /** Intent ids the state already reflects (the most recent), so a guest dedupes exactly after it. */
-  ids: v.pipe(v.array(id), v.maxLength(100_000)),
+  ids: v.pipe(v.array(id), v.maxLength(MAX_SNAPSHOT_IDS)),
   entries: v.array(v.object({ p: id, w: v.nullable(id), d: state })),
 })
 

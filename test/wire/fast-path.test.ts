@@ -6,7 +6,7 @@ import { decodeMessage } from '../../src/wire/codec.js'
 import { acceptFast } from '../../src/wire/fast-path.js'
 import { PROTOCOL_VERSION, wireMessageSchema, type WireType } from '../../src/wire/messages.js'
 
-const HOT: WireType[] = ['view', 'intent', 'delta', 'ack', 'ping', 'pong']
+const HOT: WireType[] = ['view', 'intent', 'delta', 'ack', 'ping', 'pong', 'snapshot']
 const text = new TextEncoder()
 
 /** Values near every bound the schemas set: ids of 0, 1, 64, 65 characters, counts around 0 and 2^53, odd types. */
@@ -38,6 +38,11 @@ const valid = {
   ack: fc.record({ id, ok: fc.boolean(), reason: fc.oneof(fc.string({ maxLength: 10 }), fc.constantFrom('y'.repeat(200), 'y'.repeat(201))) }, { requiredKeys: ['id', 'ok'] }),
   ping: fc.record({ n: count }),
   pong: fc.record({ n: count }),
+  snapshot: fc.record({
+    seq: count,
+    ids: fc.oneof({ arbitrary: fc.array(id, { maxLength: 4 }), weight: 6 }, fc.constantFrom(100_000, 100_001).map((n) => Array.from({ length: n }, (_, i) => `i${i}`))),
+    entries: fc.array(fc.oneof({ arbitrary: fc.record({ p: id, w: fc.oneof(id, fc.constant(null)), d: fc.jsonValue({ maxDepth: 2 }) }), weight: 6 }, edgy), { maxLength: 3 }),
+  }),
 } satisfies Record<string, fc.Arbitrary<Record<string, unknown>>>
 
 /** A hot message, valid or bent: a field replaced, dropped or added, or a change bent likewise. */
@@ -103,6 +108,7 @@ describe('wire fast path', () => {
       { v: 1, t: 'ack', id: 'i1', ok: true },
       { v: 1, t: 'ping', n: 1 },
       { v: 1, t: 'pong', n: 1 },
+      { v: 1, t: 'snapshot', seq: 3, ids: ['i1', 'i2'], entries: [{ p: 'kv', w: null, d: { k: 'v' } }, { p: 'viewport', w: 'slide-1', d: [1, 2] }] },
     ]
     for (const raw of usual) expect(acceptFast(raw, raw.t as WireType)).toBe(raw)
     // Not hot: always valibot's.
