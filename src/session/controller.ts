@@ -268,6 +268,7 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
   /** Become the host of a new session. */
   async start(): Promise<void> {
     this.assertIdle('start')
+    // No await when the engine is here: a test's start() keeps the timing it always had.
     const parts = this.ready ? this.parts : await this.engine()
     await this.checkCompatibility()
     this.assertIdle('start')
