@@ -335,9 +335,15 @@ test('a page loads the session engine with start() or join(), or in idle time; a
   expect(engine(host.scripts).length).toBeGreaterThan(0)
   expect(links(host.scripts)).toHaveLength(1)
   const invite = await host.page.evaluate(() => window.consumer.invite())
+  // The guest offline for the WebRTC links alone: join() fails as for the engine, and tries again.
+  const linksOffline = /\/webrtc-[\w-]+\.js$/
+  await guest.page.route(linksOffline, (route) => route.abort('internetdisconnected'))
+  expect(await guest.page.evaluate((fragment) => window.consumer.tryJoin(fragment), invite)).toEqual({ name: 'SessionError', code: 'engine-unavailable' })
+  expect(await guest.page.evaluate(() => window.consumer.state())).toBe('idle')
+  await guest.page.unroute(linksOffline)
   const answer = await guest.page.evaluate((fragment) => window.consumer.join(fragment), invite)
   expect(engine(guest.scripts)).toHaveLength(1)
-  expect(links(guest.scripts)).toHaveLength(1)
+  expect(links(guest.scripts)).toHaveLength(2)
   await host.page.evaluate((code) => window.consumer.accept(code), answer)
   for (const { page } of [host, guest]) await expect.poll(() => page.evaluate(() => window.consumer.state())).toBe('connected')
   await host.page.evaluate(() => window.consumer.bump())

@@ -72,11 +72,10 @@ const consumer = {
   state: (): SessionState | undefined => window.SESSION?.getState(),
   states: () => [...states],
   diagnostics: () => [...diagnostics],
-  /** start(), its failure as the page sees it: the error's class name and code. */
-  tryStart: () => controller.start().then(
-    () => null,
-    (error: { name?: string; code?: string }) => ({ name: error.name, code: error.code }),
-  ),
+  /** start(), and its failure as the page sees it (null: it started). */
+  tryStart: () => failureOf(controller.start()),
+  /** join(), and its failure as the page sees it (null: the answer code is out). */
+  tryJoin: (fragment: string) => failureOf(controller.join(fragment)),
   count: () => count,
   start: () => controller.start(),
   invite: async () => (await controller.createInvite()).fragment,
@@ -98,6 +97,14 @@ const consumer = {
     show(count + 1)
     emit?.({ count })
   },
+}
+
+/** A call's failure as a page sees it: the error's class name and code; null when it succeeded. */
+function failureOf(call: Promise<unknown>): Promise<{ name?: string; code?: string } | null> {
+  return call.then(
+    () => null,
+    (error: { name?: string; code?: string }) => ({ name: error.name, code: error.code }),
+  )
 }
 
 declare global {

@@ -3,6 +3,7 @@
  * at once, and the code of its links (webrtc.ts, the framer and simple-peer) loads with the
  * first offer or answer, or as a session begins (`prepare`), not with the page.
  */
+import { TransportError } from '../errors.js'
 import { checkFrameBytes, checkMessageLimit } from './frame-limits.js'
 import type { SignalCodec, Transport } from './transport.js'
 import type { WebRtcTransport } from './webrtc.js'
@@ -25,7 +26,6 @@ export interface WebRtcTransportOptions {
   signalCodec?: SignalCodec
 }
 
-
 /**
  * The compact SDP codec, loaded with the first invite rather than with the page: it is the
  * largest module of the transport and only invites and answers use it.
@@ -46,9 +46,9 @@ export function createWebRtcTransport(options: WebRtcTransportOptions = {}): Tra
   const load = () =>
     (links ??= import('./webrtc.js').then(
       ({ WebRtcTransport }) => new WebRtcTransport(options),
-      (error: unknown) => {
+      (cause: unknown) => {
         links = undefined
-        throw error
+        throw new TransportError('transport-unavailable', 'The code for WebRTC links could not be loaded. Check the connection and try again, or reload the page.', { cause })
       },
     ))
   return {
