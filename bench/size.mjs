@@ -14,7 +14,10 @@
  * tree-shaken away. Nothing is written to dist/.
  *
  * The figures are what a page loads up front: the entry chunk and the chunks it imports.
- * Chunks loaded later by import() (the relay client, on first use) are in the note.
+ * The "at session start" rows add what `start()` or `join()` loads before it goes on: the
+ * session engine (src/session/engine.ts) and the WebRTC links (src/transport/webrtc.ts),
+ * with the chunks they import. Other chunks loaded later by import() (the invite desk, the
+ * relay client, the journal, …, each on first use) are in the note.
  * dist/session-sync.js likewise counts with the chunks it imports (each minified and
  * gzipped apart); dist/testing.js is another entry, not counted.
  */
@@ -29,6 +32,8 @@ import { build, minify } from 'vite'
 const repo = fileURLToPath(new URL('..', import.meta.url))
 const index = join(repo, 'src/index.ts')
 const CORE_TARGET = 15 * 1024
+/** The modules whose chunks `start()` and `join()` load before they go on (src/session/engine-loader.ts). */
+const SESSION_START = ['src/session/engine.ts', 'src/transport/webrtc.ts'].map((path) => join(repo, path))
 
 const ENTRIES = {
   'all exports': `export * from ${JSON.stringify(index)}`,
@@ -64,13 +69,16 @@ try {
     for (const [entryName, source] of Object.entries(ENTRIES)) {
       const entry = join(work, `${set}-${entryName.replace(/\W+/g, '-')}.js`)
       await writeFile(entry, source)
-      const { upFront, later } = await bundle(entry, external)
+      const { upFront, atStart, later } = await bundle(entry, external)
       const row = await measureAll(`${set}, ${entryName}`, upFront)
       const notes = []
       if (set === 'core') notes.push(row.gzip <= CORE_TARGET ? `≤ 15 KB target: ok` : `over the 15 KB target by ${kb(row.gzip - CORE_TARGET)}`)
-      for (const chunk of later) notes.push(`+ ${kb((await measure(chunk.name, chunk.code)).gzip)} ${chunk.name} on first use`)
+      for (const chunk of later) notes.push(`+ ${kb(chunk.gzip)} ${chunk.name} on first use`)
       row.note = notes.join('; ')
       rows.push(row)
+      const started = await measureAll(`${set}, ${entryName}, at session start`, [...upFront, ...atStart.map((chunk) => chunk.code)])
+      started.note = `up front + ${atStart.map((chunk) => `${chunk.name} ${kb(chunk.gzip)}`).join(' + ')}`
+      rows.push(started)
     }
   }
 } finally {
@@ -80,8 +88,9 @@ print(rows)
 
 /**
  * `entry` bundled, with `external` packages (and their subpaths) left as imports: the code
- * loaded up front (the entry chunk and the chunks it imports), and each chunk that only an
- * import() loads, by the name of its first module.
+ * loaded up front (the entry chunk and the chunks it imports), what a session's start loads
+ * on top of it (`atStart`: the chunks of SESSION_START and those they import), and each
+ * other chunk that only an import() loads, by the name of its first module.
  */
 async function bundle(entry, external, { modules = false } = {}) {
   const pattern = external.length ? new RegExp(`^(${external.join('|')})(/|$)`) : undefined
@@ -103,15 +112,21 @@ async function bundle(entry, external, { modules = false } = {}) {
   const entries = chunks.filter((chunk) => chunk.isEntry)
   if (entries.length !== 1) throw new Error(`expected one entry chunk, got ${entries.length}`)
   const byName = new Map(chunks.map((chunk) => [chunk.fileName, chunk]))
-  const upFront = new Set()
-  const visit = (chunk) => {
-    if (upFront.has(chunk)) return
-    upFront.add(chunk)
-    for (const name of chunk.imports) if (byName.has(name)) visit(byName.get(name))
+  const reach = (from, into) => {
+    const visit = (chunk) => {
+      if (into.has(chunk)) return
+      into.add(chunk)
+      for (const name of chunk.imports) if (byName.has(name)) visit(byName.get(name))
+    }
+    for (const chunk of from) visit(chunk)
+    return into
   }
-  visit(entries[0])
-  const later = chunks.filter((chunk) => !upFront.has(chunk)).map((chunk) => ({ name: `${chunk.name} chunk`, code: chunk.code, modules: chunk.modules }))
-  return { upFront: [...upFront].map((chunk) => (modules ? chunk : chunk.code)), later }
+  const upFront = reach(entries, new Set())
+  const started = reach(chunks.filter((chunk) => SESSION_START.some((id) => chunk.moduleIds.includes(id))), new Set(upFront))
+  const described = async (chunk) => ({ name: `${chunk.name} chunk`, code: chunk.code, modules: chunk.modules, gzip: (await measure(chunk.name, chunk.code)).gzip })
+  const atStart = await Promise.all([...started].filter((chunk) => !upFront.has(chunk)).map(described))
+  const later = await Promise.all(chunks.filter((chunk) => !started.has(chunk)).map(described))
+  return { upFront: [...upFront].map((chunk) => (modules ? chunk : chunk.code)), atStart, later }
 }
 
 /**
@@ -125,13 +140,13 @@ async function byModule() {
   try {
     const entry = join(work, 'core-all-exports.js')
     await writeFile(entry, ENTRIES['all exports'])
-    const { upFront, later } = await bundle(entry, SETS.core, { modules: true })
+    const { upFront, atStart, later } = await bundle(entry, SETS.core, { modules: true })
     const total = await measureAll('core', upFront.map((chunk) => chunk.code))
     const rowsOf = async (chunks) => {
       const modules = []
       for (const chunk of chunks) {
         for (const [id, module] of Object.entries(chunk.modules)) {
-          if (module.code) modules.push({ name: id.replace(repo, '').replace(/^.*node_modules\//, 'node_modules/'), min: (await measure(id, module.code)).min })
+          if (module.code) modules.push({ name: id.replace(repo, '').replace(/^.*node_modules\//, 'node_modules/').replace(/^\0/, ''), min: (await measure(id, module.code)).min })
         }
       }
       return modules.sort((a, b) => b.min - a.min)
@@ -146,16 +161,16 @@ async function byModule() {
       '| module | min | share | ≈ min+gzip |',
       '| --- | ---: | ---: | ---: |',
       ...modules.map((m) => `| ${m.name} | ${kb(m.min)} | ${((100 * m.min) / sum).toFixed(1)} % | ${kb((total.gzip * m.min) / sum)} |`),
-      '',
-      'Loaded on first use (each chunk minified and gzipped alone):',
-      '',
-      '| chunk | min+gzip | modules (min) |',
-      '| --- | ---: | --- |',
     ]
-    for (const chunk of later) {
-      const modulesOf = await rowsOf([chunk])
-      lines.push(`| ${chunk.name} | ${kb((await measure(chunk.name, chunk.code)).gzip)} | ${modulesOf.map((m) => `${m.name} ${kb(m.min)}`).join(', ')} |`)
+    const chunkTable = async (title, chunks) => {
+      lines.push('', `${title}, each chunk minified and gzipped alone:`, '', '| chunk | min+gzip | modules (min) |', '| --- | ---: | --- |')
+      for (const chunk of chunks) {
+        const modulesOf = await rowsOf([chunk])
+        lines.push(`| ${chunk.name} | ${kb(chunk.gzip)} | ${modulesOf.map((m) => `${m.name} ${kb(m.min)}`).join(', ')} |`)
+      }
     }
+    await chunkTable(`Loaded at session start, before \`start()\` or \`join()\` goes on: ${kb(atStart.reduce((sum, chunk) => sum + chunk.gzip, 0))}`, atStart)
+    await chunkTable('Loaded on first use', later)
     lines.push('')
     const out = join(repo, 'bench/results/size-by-module.md')
     await writeFile(out, lines.join('\n'))

@@ -178,32 +178,38 @@ test('the bundles import only their dependencies and their own chunks, and need 
   for (const name of EXTERNALS) expect([...Object.keys(manifest.dependencies), ...Object.keys(manifest.peerDependencies)]).toContain(name)
   // OpenSeadragon is imported by its entry alone: an app without it never loads it.
   for (const [file, text] of code) if (file !== 'openseadragon.js') expect(text, file).not.toMatch(/from\s*["']openseadragon["']/)
-  // Chunks that come later: the relay client and its sealing code when a relay is first used,
-  // the invite desk (seats, the host's list, the invite codec) with the first invite or join,
-  // and from it the host's relay listener with its first relayed invite; the compact SDP codec
-  // with the first invite or answer; the IndexedDB journal with its first write, the journal
-  // reader with the first resume, the saved-session ledger with its first call.
-  expect(lazy.sort()).toEqual([
+  // Chunks that come later: the session engine with the first start or join (or in idle time),
+  // from the chunk of its loader (which the testing entry shares: it imports the engine itself),
+  // and the WebRTC links with it; from the engine, the invite desk (seats, the host's list, the
+  // invite codec) with the first invite or join, and from it the host's relay listener with its
+  // first relayed invite; the relay client and its sealing code when a relay is first used; the
+  // compact SDP codec with the first invite or answer; the IndexedDB journal with its first
+  // write, the journal reader with the first resume, the saved-session ledger with its first call.
+  const engineLoad = lazy.filter((l) => / → engine-[\w-]+\.js$/.test(l))
+  expect(engineLoad).toHaveLength(1)
+  expect(lazy.filter((l) => !engineLoad.includes(l)).sort()).toEqual([
+    expect.stringMatching(/^engine-[\w-]+\.js → idb-[\w-]+\.js$/),
+    expect.stringMatching(/^engine-[\w-]+\.js → invite-desk-[\w-]+\.js$/),
+    expect.stringMatching(/^engine-[\w-]+\.js → read-[\w-]+\.js$/),
     expect.stringMatching(/^invite-desk-[\w-]+\.js → listener-[\w-]+\.js$/),
     expect.stringMatching(/^session-sync\.js → http-client-[\w-]+\.js$/),
-    expect.stringMatching(/^session-sync\.js → idb-[\w-]+\.js$/),
-    expect.stringMatching(/^session-sync\.js → invite-desk-[\w-]+\.js$/),
-    expect.stringMatching(/^session-sync\.js → read-[\w-]+\.js$/),
     expect.stringMatching(/^session-sync\.js → saved-sessions-[\w-]+\.js$/),
     expect.stringMatching(/^session-sync\.js → sdp-codec-[\w-]+\.js$/),
+    expect.stringMatching(/^session-sync\.js → webrtc-[\w-]+\.js$/),
   ])
   const relayClient = code.get(lazy.find((l) => l.includes('http-client-'))!.split(' → ')[1]!)!
   expect(relayClient).toContain('AES-GCM')
   for (const [file, text] of code) if (!file.startsWith('http-client-')) expect(text, file).not.toContain('AES-GCM')
   // pako (deflate for invite codes) comes with the invite desk, not with the page.
   expect(code.get('session-sync.js')).not.toMatch(/from\s*["']pako["']/)
-  expect(code.get(lazy.find((l) => l.startsWith('session-sync.js → invite-desk-'))!.split(' → ')[1]!)).toMatch(/from\s*["']pako["']/)
+  expect(code.get(lazy.find((l) => l.includes(' → invite-desk-'))!.split(' → ')[1]!)).toMatch(/from\s*["']pako["']/)
   // The testing entry's network stays out of the main entry; the two share their classes through chunks.
   expect(code.get('session-sync.js')).not.toContain('class MemoryNetwork')
   // The OpenSeadragon entry works on the page's controller: it carries no copy of the core.
   expect(code.get('openseadragon.js')).not.toMatch(/from\s*["']\.\//)
-  // simple-peer's bundle is inlined, with its own Buffer/process/stream shims.
-  expect(code.get('session-sync.js')).toContain('simple-peer')
+  // simple-peer's bundle is inlined, with its own Buffer/process/stream shims, in the WebRTC links' chunk.
+  expect(code.get(lazy.find((l) => l.includes(' → webrtc-'))!.split(' → ')[1]!)).toContain('simple-peer')
+  expect(code.get('session-sync.js')).not.toContain('simple-peer')
 
   for (const [file, text] of code) {
     // A text search for `process.` or `Buffer` is no use here: simple-peer's bundle is full of them,
@@ -286,6 +292,67 @@ test('a stock Vite app runs a two-peer session from the package', async ({ newPe
     expect(pairs.length).toBeGreaterThan(0)
     for (const pair of pairs) expect(pair).toMatchObject({ local: '127.0.0.1', remote: '127.0.0.1' })
   }
+  expect(pageErrors).toEqual([])
+})
+
+test('a page loads the session engine with start() or join(), or in idle time; a failed load is a typed error', async ({ newPeerContext }) => {
+  const pageErrors: string[] = []
+  /** A page of the app, and the scripts it has requested so far (paths). */
+  const open = async (name: string, query: string) => {
+    const page = await (await newPeerContext()).newPage()
+    const scripts: string[] = []
+    page.on('request', (request) => {
+      if (request.resourceType() === 'script') scripts.push(new URL(request.url()).pathname)
+    })
+    page.on('pageerror', (error) => pageErrors.push(`${name}: ${error.message}`))
+    await page.goto(`${baseUrl}?name=${name}${query}`)
+    await page.waitForFunction(() => 'consumer' in window)
+    return { page, scripts }
+  }
+  const engine = (scripts: string[]) => scripts.filter((path) => /\/engine-[\w-]+\.js$/.test(path))
+  const links = (scripts: string[]) => scripts.filter((path) => /\/webrtc-[\w-]+\.js$/.test(path))
+  /** Resolves once the page has been idle twice: an idle-time preload would have asked for its chunks by then. */
+  const idle = (page: Page) => page.evaluate(() => new Promise<void>((resolve) => requestIdleCallback(() => requestIdleCallback(() => resolve()))))
+
+  const host = await open('Host', '&preload=none')
+  const guest = await open('Guest', '&preload=none')
+  for (const { page, scripts } of [host, guest]) {
+    await idle(page)
+    // The app's own entry chunk alone (the library's façade is bundled into it).
+    expect(scripts).toEqual([expect.stringMatching(/^\/assets\/index-[\w-]+\.js$/)])
+  }
+
+  // Offline when the host starts: start() fails with a typed error and a diagnostic, nothing unhandled.
+  const offline = /\/engine-[\w-]+\.js$/
+  await host.page.route(offline, (route) => route.abort('internetdisconnected'))
+  expect(await host.page.evaluate(() => window.consumer.tryStart())).toEqual({ name: 'SessionError', code: 'engine-unavailable' })
+  expect(await host.page.evaluate(() => window.consumer.diagnostics())).toEqual(['engine-unavailable'])
+  expect(await host.page.evaluate(() => window.consumer.state())).toBe('idle')
+  await host.page.unroute(offline)
+
+  // Online again: the next start() loads the engine and the WebRTC links before it resolves.
+  expect(await host.page.evaluate(() => window.consumer.tryStart())).toBeNull()
+  expect(engine(host.scripts).length).toBeGreaterThan(0)
+  expect(links(host.scripts)).toHaveLength(1)
+  const invite = await host.page.evaluate(() => window.consumer.invite())
+  // The guest offline for the WebRTC links alone: join() fails as for the engine, and tries again.
+  const linksOffline = /\/webrtc-[\w-]+\.js$/
+  await guest.page.route(linksOffline, (route) => route.abort('internetdisconnected'))
+  expect(await guest.page.evaluate((fragment) => window.consumer.tryJoin(fragment), invite)).toEqual({ name: 'SessionError', code: 'engine-unavailable' })
+  expect(await guest.page.evaluate(() => window.consumer.state())).toBe('idle')
+  await guest.page.unroute(linksOffline)
+  const answer = await guest.page.evaluate((fragment) => window.consumer.join(fragment), invite)
+  expect(engine(guest.scripts)).toHaveLength(1)
+  expect(links(guest.scripts)).toHaveLength(2)
+  await host.page.evaluate((code) => window.consumer.accept(code), answer)
+  for (const { page } of [host, guest]) await expect.poll(() => page.evaluate(() => window.consumer.state())).toBe('connected')
+  await host.page.evaluate(() => window.consumer.bump())
+  await expect.poll(() => guest.page.evaluate(() => window.consumer.count())).toBe(1)
+
+  // By default the engine and the links load in idle time, with no call at all.
+  const idler = await open('Idler', '')
+  await expect.poll(() => [engine(idler.scripts).length, links(idler.scripts).length]).toEqual([1, 1])
+  expect(await idler.page.evaluate(() => window.consumer.state())).toBe('idle')
   expect(pageErrors).toEqual([])
 })
 

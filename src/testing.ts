@@ -7,11 +7,15 @@
  * - linkOf, onIntentSettled, boundedSizes, traceStages: views into a controller, for
  *   instrumentation, so that no test reads the controller's private fields.
  *
- * Kept apart from the main entry so an app's bundle never carries any of it.
+ * Kept apart from the main entry so an app's bundle never carries any of it. Importing it
+ * also gives every controller its session engine up front, where a page loads it on first
+ * use: no test or simulation waits on an import(), so a seed replays exactly.
  *
  * @module session-sync/testing
  */
 import type { SessionSyncController } from './session/controller.js'
+import * as engine from './session/engine.js'
+import { provideEngine } from './session/engine-loader.js'
 import { coreOf } from './session/internals.js'
 import type { Link } from './transport/transport.js'
 
@@ -23,6 +27,8 @@ export { MemoryJournal } from './journal/memory.js'
 export { seededRandom } from './runtime/random.js'
 /** The compact SDP codec the WebRTC transport loads with the first invite, for tools and tests. */
 export { sdpCodec } from './transport/sdp-codec.js'
+
+provideEngine(engine)
 
 type AnyController = SessionSyncController<any>
 

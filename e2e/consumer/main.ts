@@ -38,12 +38,14 @@ const counter: SessionSyncProvider<SessionViewer, { count: number }, CounterDelt
   applyDelta: (delta) => show(delta.count),
 }
 
+const params = new URLSearchParams(location.search)
 // The three lines that make an OpenSeadragon page collaborative (and the session's start, below).
-const controller = installSession(new SessionSyncController())
+// `?preload=none`: the session engine loads with start() or join() alone, not in idle time.
+const controller = installSession(new SessionSyncController(params.get('preload') === 'none' ? { preload: 'none' } : {}))
 const viewer = OpenSeadragon({ element: document.querySelector<HTMLElement>('#slide')!, tileSources: { type: 'image', url: testCard() }, showNavigationControl: false })
 trackViewer(viewer)
 
-controller.setUser({ name: new URLSearchParams(location.search).get('name') ?? 'Guest' })
+controller.setUser({ name: params.get('name') ?? 'Guest' })
 controller.registerProvider(counter)
 const opened = new Promise<void>((resolve) => viewer.addOnceHandler('open', () => resolve()))
 
@@ -62,11 +64,18 @@ function testCard(): string {
 
 const states: SessionState[] = []
 controller.on('session-state-changed', ({ state }) => states.push(state))
+const diagnostics: string[] = []
+controller.on('session-diagnostic', ({ code }) => diagnostics.push(code))
 
 const consumer = {
   /** The controller as the page sees it, through the `session-sync/global` augmentation. */
   state: (): SessionState | undefined => window.SESSION?.getState(),
   states: () => [...states],
+  diagnostics: () => [...diagnostics],
+  /** start(), and its failure as the page sees it (null: it started). */
+  tryStart: () => failureOf(controller.start()),
+  /** join(), and its failure as the page sees it (null: the answer code is out). */
+  tryJoin: (fragment: string) => failureOf(controller.join(fragment)),
   count: () => count,
   start: () => controller.start(),
   invite: async () => (await controller.createInvite()).fragment,
@@ -88,6 +97,14 @@ const consumer = {
     show(count + 1)
     emit?.({ count })
   },
+}
+
+/** A call's failure as a page sees it: the error's class name and code; null when it succeeded. */
+function failureOf(call: Promise<unknown>): Promise<{ name?: string; code?: string } | null> {
+  return call.then(
+    () => null,
+    (error: { name?: string; code?: string }) => ({ name: error.name, code: error.code }),
+  )
 }
 
 declare global {

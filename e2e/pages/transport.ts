@@ -7,7 +7,7 @@
 import mitt from 'mitt'
 import { TransportError } from '../../src/errors.js'
 import type { Lane, Link, LinkEvents, LinkMessage, LinkStats, PendingAnswer, PendingOffer, Signal, Transport, TransferProgress } from '../../src/transport/transport.js'
-import { createWebRtcTransport } from '../../src/transport/webrtc.js'
+import { createWebRtcTransport } from '../../src/transport/webrtc-lazy.js'
 import { conformanceCases, type Capability, type ConformanceEnv } from '../../test/transport/conformance.js'
 
 const MAX_MESSAGE_BYTES = 4 * 1024 * 1024

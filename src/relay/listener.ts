@@ -10,6 +10,7 @@ import type { Clock, TimerHandle } from '../runtime/clock.js'
 import type { Random } from '../runtime/random.js'
 import type { RelayClient, RelayPublished, RelayWatchResult } from './client.js'
 import { RelayError } from './errors.js'
+import { NO_RELAY_LISTENER } from './idle.js'
 
 export type RelayListenerState =
   /** Nothing to listen for: no invite is open on the relay. */
@@ -80,7 +81,7 @@ export class RelayListener {
   private inflight: AbortController | null = null
   private retryTimer: TimerHandle | null = null
   private failures = 0
-  private current: RelayListenerState = { state: 'idle', watching: 0, message: 'No invite is waiting on the relay.' }
+  private current: RelayListenerState = NO_RELAY_LISTENER
 
   constructor(
     private readonly client: RelayClient,
@@ -115,7 +116,7 @@ export class RelayListener {
     if (this.retryTimer !== null) this.clock.clearTimeout(this.retryTimer)
     this.retryTimer = null
     this.failures = 0
-    this.report({ state: 'idle', watching: 0, message: 'No invite is waiting on the relay.' })
+    this.report(NO_RELAY_LISTENER)
   }
 
   private poll(quick = false): void {

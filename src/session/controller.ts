@@ -1,17 +1,16 @@
 /**
  * The session controller: one per page (or several per process in tests and benchmarks).
- * This file is the public façade only — lifecycle, queries, app wiring — over the parts
- * in this folder (see ARCHITECTURE.md). It sees the network only through the Transport
- * seam, and time and randomness only through Clock and Random, so a seed replays exactly.
+ * This file is the public façade only — lifecycle, queries, app wiring. The parts that run
+ * a session (see ARCHITECTURE.md) are the engine, loaded with the first call that needs one
+ * (engine-loader.ts); until then the queries answer for an idle controller. It sees the
+ * network only through the Transport seam, and time and randomness only through Clock and
+ * Random, so a seed replays exactly.
  */
 import { lazySavedSessions, type SavedSessionsApi } from '../journal/saved-facade.js'
 import { SessionStateError } from '../errors.js'
-import { ProviderRegistry } from '../providers/registry.js'
-import { createRelayClient, type RelayListenerState } from '../relay/index.js'
-import { systemClock } from '../runtime/clock.js'
-import { systemRandom } from '../runtime/random.js'
+import type { RelayListenerState } from '../relay/index.js'
+import { NO_RELAY_LISTENER } from '../relay/idle.js'
 import type { LinkStats } from '../transport/transport.js'
-import { wire } from '../wire/build.js'
 import type {
   SessionAccess,
   SessionEvents,
@@ -27,37 +26,19 @@ import type {
   SessionViewer,
 } from '../types.js'
 import type { PeerInfo } from '../wire/messages.js'
-import { pickColour } from './colours.js'
+import { makeCore } from './core.js'
 import { peersOf } from './peers.js'
 import { type CompatibilityReport, DeclaredModules, guardPluginLoad } from './compat.js'
 import { NO_ICE_NOTICE, withDefaults } from './defaults.js'
-import { digestOf } from './digest.js'
-import { Failover } from './failover.js'
+import { loadedEngine, loadEngine } from './engine-loader.js'
 import { type CoreEvents, forApp, type SessionEventHandler, SessionEventHub } from './events.js'
-import { Follower } from './follower.js'
-import { HostSide } from './host.js'
 import { registerCore } from './internals.js'
-import { Invites } from './invites.js'
 import type { ResumeResult } from '../journal/store.js'
-import { Journaling } from './journaling.js'
-import { Participants } from './participants.js'
-import { Readmission } from './readmission.js'
 import { type SessionStats, sessionStats } from './stats.js'
-import { Lifecycle, type SessionState } from './lifecycle.js'
-import { Links } from './links.js'
-import { Liveness } from './liveness.js'
-import { LocalChanges } from './local-changes.js'
-import { LruMap, LruSet } from './bounded.js'
-import { Mesh } from './mesh.js'
-import { resolveSettings, type SessionSyncOptions } from './options.js'
+import type { SessionState } from './lifecycle.js'
+import type { SessionSyncOptions } from './options.js'
 import type { Parts } from './parts.js'
-import { ProviderBridge } from './provider-bridge.js'
-import { Resync } from './resync.js'
-import { Router } from './router.js'
-import { Sessions } from './sessions.js'
 import type { Core } from './state.js'
-import { Takeover } from './takeover.js'
-import { Views } from './views.js'
 
 /**
  * One page's part in a live session: it keeps the registered providers of every peer in step, as host or guest, and survives the host's loss.
@@ -78,70 +59,60 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     const options = withDefaults(given)
     this.options = options
     this.hub = new SessionEventHub(options.emitter)
-    const random = options.random ?? systemRandom
-    const { limits, heartbeat, timers } = resolveSettings(options)
-    const parts = {} as Parts<V>
-    const core: Core<V> = {
-      transport: options.transport,
-      clock: options.clock ?? systemClock,
-      random,
-      options,
-      limits,
-      heartbeat,
-      timers,
-      registry: new ProviderRegistry(),
-      relay: options.relay ?? (options.signalingEndpoint ? createRelayClient({ endpoint: options.signalingEndpoint }) : undefined),
-      viewers: new Map(),
-      lifecycle: new Lifecycle((state, previous) => this.emit('session-state-changed', { state, previous })),
-      formerNames: new LruMap(256),
-      removed: new LruSet(1024),
-      usedInvites: new LruSet(1024),
-      received: new WeakMap(),
-      self: { id: options.user?.id ?? random.id(timers.idSize), name: options.user?.name ?? 'Guest', role: 'guest' },
-      session: null,
-      ended: null,
-      parts,
-      emit: (type, payload) => {
-        parts.participants.heard(type, payload)
-        this.emit(type, payload)
-      },
-      diagnostic: (code, message, extra = {}) => this.emit('session-diagnostic', { code, message, ...stripUndefined(extra) }),
-      setRole: (role) => parts.sessions.setRole(role),
-      finish: (reason) => parts.sessions.finish(reason),
+    const core = makeCore<V>(options, {
+      emit: (type, payload) => this.emit(type, payload),
       isActive: () => this.isActive(),
       getSelf: () => this.getSelf(),
-    }
-    Object.assign(parts, {
-      links: new Links(core),
-      bridge: new ProviderBridge(core),
-      local: new LocalChanges(core),
-      router: new Router(core),
-      host: new HostSide(core),
-      follower: new Follower(core),
-      mesh: new Mesh(core),
-      failover: new Failover(core),
-      takeover: new Takeover(core),
-      liveness: new Liveness(core),
-      views: new Views(core),
-      invites: new Invites(core),
-      resync: new Resync(core),
-      journaling: new Journaling(core),
-      readmission: new Readmission(core),
-      participants: new Participants(core),
-      sessions: new Sessions(core),
-    } satisfies Parts<V>)
+    })
     this.core = core
     this.saved = lazySavedSessions({
-      journal: () => parts.journaling.journal(),
-      current: () => parts.participants.stateNow(),
-      open: (saved) => parts.journaling.openSaved(saved.entries, () => this.start()),
+      journal: async () => (await this.engine()).journaling.journal(),
+      current: async () => (await this.engine()).participants.stateNow(),
+      open: async (saved) => (await this.engine()).journaling.openSaved(saved.entries, () => this.start()),
       now: () => core.clock.now(),
     })
+    // With the engine here already (another controller loaded it, or the testing entry gave it), the parts are made now.
+    const engine = loadedEngine()
+    if (engine) this.install(engine.installEngine)
+    this.ready = !!engine && !core.transport.prepare
+    // Not session logic, so not the Clock's: a failure here is left for the call that needs the engine to report.
+    if (!this.ready && options.preload !== 'none') whenIdle(() => void this.load().catch(() => undefined))
     registerCore(this, core)
   }
 
   private get parts(): Parts<V> {
     return this.core.parts
+  }
+
+  /** Whether the engine's parts are made: until then no session has run here, and the queries answer for an idle controller. */
+  private installed = false
+  /** Whether the parts are made and the transport's links are loaded: a session can begin without waiting. */
+  private ready = false
+
+  private install(installEngine: (core: Core<V>) => void): void {
+    if (this.installed) return
+    installEngine(this.core)
+    this.installed = true
+  }
+
+  private async load(): Promise<Parts<V>> {
+    this.install((await loadEngine(this.core.transport)).installEngine)
+    this.ready = true
+    return this.parts
+  }
+
+  /**
+   * The engine's parts, loading them (and the transport's links) first when need be. A failed
+   * load rejects the call that needed it with `engine-unavailable`, said as a diagnostic too.
+   */
+  private async engine(): Promise<Parts<V>> {
+    if (this.ready) return this.parts
+    try {
+      return await this.load()
+    } catch (error) {
+      this.core.diagnostic('engine-unavailable', (error as Error).message, { error })
+      throw error
+    }
   }
 
   // ---------------------------------------------------------------- queries
@@ -209,7 +180,7 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
 
   /** True while the controller applies a remote delta or snapshot: a provider's subscribe can skip those changes. */
   isApplyingRemote(): boolean {
-    return this.parts.bridge.isApplyingRemote()
+    return this.installed && this.parts.bridge.isApplyingRemote()
   }
 
   /** The typed emitter behind `on`/`off` (mitt). */
@@ -254,9 +225,9 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     const p = provider as unknown as SessionSyncProvider
     this.core.registry.add(p, options)
     if (this.isActive()) this.parts.bridge.subscribeProvider(p)
-    this.parts.journaling.providerAdded(p)
+    if (this.installed) this.parts.journaling.providerAdded(p)
     return () => {
-      if (!this.core.registry.remove(p)) return
+      if (!this.core.registry.remove(p) || !this.installed) return
       this.parts.bridge.unsubscribeProvider(p.id)
     }
   }
@@ -297,19 +268,11 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
   /** Become the host of a new session. */
   async start(): Promise<void> {
     this.assertIdle('start')
+    // No await when the engine is here: a test's start() keeps the timing it always had.
+    const parts = this.ready ? this.parts : await this.engine()
     await this.checkCompatibility()
     this.assertIdle('start')
-    const session = this.parts.sessions.begin(this.core.random.id(this.core.timers.idSize), 'host')
-    session.hostId = this.core.self.id
-    session.epoch = 1
-    session.rank = [this.core.self.id]
-    session.succession = [this.core.self.id]
-    this.core.self = { ...this.core.self, color: pickColour(this.core.self.id, []) }
-    this.core.lifecycle.to('hosting')
-    this.parts.bridge.subscribeAll()
-    this.parts.liveness.scheduleHeartbeat()
-    this.parts.invites.preload()
-    this.core.emit('session-started', { sessionId: session.sessionId, role: 'host', self: this.getSelf() })
+    parts.sessions.host()
   }
 
   /**
@@ -319,36 +282,37 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
    * only look and point. Changes come as `session-invite-changed`.
    */
   createInvite(options: { access?: SessionAccess; seats?: number; ttlMs?: number } = {}): Promise<SessionInvite> {
-    return this.parts.invites.createInvite(options)
+    return this.engine().then((parts) => parts.invites.createInvite(options))
   }
 
   /** Host: this session's invites and room links, open or not, with their status in words. */
   listInvites(): SessionInviteInfo[] {
-    return this.parts.invites.listInvites()
+    return this.installed ? this.parts.invites.listInvites() : []
   }
 
   /** Host: withdraws an invite or room link; its link stops working on the relay. */
   revokeInvite(inviteId: string): Promise<void> {
-    return this.parts.invites.revokeInvite(inviteId)
+    return this.engine().then((parts) => parts.invites.revokeInvite(inviteId))
   }
 
   /** Host: a new link like an expired, burned or lost one (the old one is revoked). */
   reissueInvite(inviteId: string): Promise<SessionInvite> {
-    return this.parts.invites.reissueInvite(inviteId)
+    return this.engine().then((parts) => parts.invites.reissueInvite(inviteId))
   }
 
   /** Host: the relay listener's state (`session-relay-state` reports each change). */
   getRelayState(): RelayListenerState {
-    return this.parts.invites.relayState
+    return this.installed ? this.parts.invites.relayState : NO_RELAY_LISTENER
   }
 
   /** Complete a guest's link from the answer code it sent back. */
   acceptAnswer(answerCode: string): Promise<void> {
-    return this.parts.invites.acceptAnswer(answerCode)
+    return this.engine().then((parts) => parts.invites.acceptAnswer(answerCode))
   }
 
   /** Host: removes a guest. It is told, its links go on every peer, and it cannot come back. */
   kick(peerId: string, reason = 'removed'): void {
+    if (!this.installed) throw new SessionStateError('not-host', 'Only the host can remove a peer.')
     this.parts.host.kick(peerId, reason)
   }
 
@@ -356,7 +320,7 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
 
   /** What an invite says before joining it: who invites, until when, seats left. Joins nothing. */
   previewInvite(urlOrFragment: string): Promise<SessionInvitePreview> {
-    return this.parts.invites.preview(urlOrFragment)
+    return this.engine().then((parts) => parts.invites.preview(urlOrFragment))
   }
 
   /**
@@ -372,15 +336,11 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     relayed: boolean
   }> {
     this.assertIdle('join')
-    const opened = await this.parts.invites.open(urlOrFragment)
+    const parts = this.ready ? this.parts : await this.engine()
+    const opened = await parts.invites.open(urlOrFragment)
     await this.checkCompatibility()
     this.assertIdle('join')
-    return this.parts.invites.answer(opened, () => {
-      this.parts.sessions.begin(opened.invite.sessionId, 'guest')
-      this.core.lifecycle.to('joining')
-      this.parts.bridge.subscribeAll()
-      this.parts.liveness.scheduleHeartbeat()
-    })
+    return parts.invites.answer(opened, () => parts.sessions.guest(opened.invite.sessionId))
   }
 
   /**
@@ -388,29 +348,26 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
    * host now, rejoins as the same peer; without, keeps identity and outbox for the next `join()`.
    */
   resume(invite?: string): Promise<ResumeResult | null> {
-    return this.parts.journaling.resume(invite, (url) => this.join(url))
+    return this.engine().then((parts) => parts.journaling.resume(invite, (url) => this.join(url)))
   }
 
   /** Resolves once everything journaled so far is on disk (e.g. before telling a person a change is safe). */
   flushJournal(): Promise<void> {
-    return this.parts.journaling.flush()
+    return this.installed ? this.parts.journaling.flush() : Promise.resolve()
   }
 
   // ---------------------------------------------------------------- leaving
 
   /** Leave the session. When the host leaves, the others elect a new host and go on. */
   async leave(reason = 'left'): Promise<void> {
-    if (!this.isActive() || this.core.lifecycle.state === 'leaving') return
-    this.parts.links.broadcast(this.parts.sessions.farewell(reason))
-    this.parts.sessions.finish(reason)
+    if (this.inSession()) this.parts.sessions.depart(reason)
   }
 
   /** End the session for everyone (host only). */
   async end(reason = 'ended'): Promise<void> {
-    if (!this.isActive() || this.core.lifecycle.state === 'leaving') return
+    if (!this.inSession()) return
     if (this.getRole() !== 'host') throw new SessionStateError('not-host', 'Only the host can end the session; guests can leave.')
-    this.parts.links.broadcast(wire.end({ reason }))
-    this.parts.sessions.finish(reason)
+    this.parts.sessions.depart(reason, true)
   }
 
   /**
@@ -418,10 +375,8 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
    * goes on. Guests hold copies, the host owns the document, so only the host may save.
    */
   async save(): Promise<SessionFinalSave> {
-    const session = this.core.session
-    if (session?.role !== 'host') throw new SessionStateError('not-host', 'Only the host owns the session state; ask the host to save.')
-    const entries = await this.parts.bridge.collectSnapshot()
-    return { sessionId: session.sessionId, seq: session.seq, digest: digestOf(entries), entries, peers: this.parts.participants.list() }
+    if (this.getRole() !== 'host') throw new SessionStateError('not-host', 'Only the host owns the session state; ask the host to save.')
+    return this.parts.sessions.save()
   }
 
   /**
@@ -437,12 +392,15 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
 
   /** For `pagehide`: say goodbye on every link now, synchronously; the page may be gone next tick. */
   goodbye(): void {
-    if (!this.isActive() || this.core.lifecycle.state === 'leaving') return
-    this.parts.links.broadcast(this.parts.sessions.farewell('page-closed'))
-    this.parts.sessions.finish('page-closed')
+    if (this.inSession()) this.parts.sessions.depart('page-closed')
   }
 
   // ---------------------------------------------------------------- lifecycle
+
+  /** In a session, and not on the way out of it. */
+  private inSession(): boolean {
+    return this.isActive() && this.core.lifecycle.state !== 'leaving'
+  }
 
   private assertIdle(action: string): void {
     if (this.isActive()) throw new SessionStateError('session-active', `Cannot ${action}: a session is already active. Leave it first.`)
@@ -457,6 +415,8 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
   }
 }
 
-function stripUndefined<T extends object>(value: T): T {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T
+/** Runs `task` when the page is idle (soon, where there is no `requestIdleCallback`). */
+function whenIdle(task: () => void): void {
+  if (typeof requestIdleCallback === 'function') requestIdleCallback(task)
+  else setTimeout(task, 0)
 }

@@ -2,7 +2,7 @@
  * What `new SessionSyncController()` means with nothing given: WebRTC with no ICE servers
  * (peers on the same network only; nothing goes to a public STUN server unasked).
  */
-import { createWebRtcTransport } from '../transport/webrtc.js'
+import { createWebRtcTransport } from '../transport/webrtc-lazy.js'
 import type { Transport } from '../transport/transport.js'
 import type { SessionSyncOptions } from './options.js'
 

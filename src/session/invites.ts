@@ -7,11 +7,10 @@
  */
 import { SessionError } from '../errors.js'
 import type { RelayListenerState } from '../relay/index.js'
+import { NO_RELAY_LISTENER } from '../relay/idle.js'
 import type { SessionAccess, SessionInvite, SessionInviteInfo, SessionInvitePreview, SessionViewer } from '../types.js'
 import type { InviteDesk, OpenedInvite } from './invite-desk.js'
 import { Part } from './state.js'
-
-const NO_RELAY_LISTENER: RelayListenerState = { state: 'idle', watching: 0, message: 'No invite is waiting on the relay.' }
 
 export class Invites<V extends SessionViewer = SessionViewer> extends Part<V> {
   private loaded: InviteDesk<V> | undefined

@@ -143,6 +143,12 @@ export interface SessionSyncOptions {
    * name (`saved`). On by default where IndexedDB exists; `false` turns it off.
    */
   journal?: JournalOptions | false
+  /**
+   * The code that runs a session loads with the first call that needs it (`start`, `join`, an
+   * invite, `resume`…). `'idle'` (default): fetch it when the page is idle after the controller
+   * is made, so that call does not wait; `'none'`: only then.
+   */
+  preload?: 'idle' | 'none'
 }
 
 /** Where the session journal lives and how large it may grow (`journal` option). */

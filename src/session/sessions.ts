@@ -3,9 +3,11 @@
  * carries over), the role as it changes, the goodbye, and the teardown back to idle.
  */
 import { byteSize } from '../encoding/bytes.js'
-import type { PeerRole, SessionViewer } from '../types.js'
+import type { PeerRole, SessionFinalSave, SessionViewer } from '../types.js'
 import { wire } from '../wire/build.js'
 import { Backlog } from './backlog.js'
+import { pickColour } from './colours.js'
+import { digestOf } from './digest.js'
 import { DEFAULT_BACKLOG } from './options.js'
 import { Part, Session } from './state.js'
 
@@ -29,6 +31,30 @@ export class Sessions<V extends SessionViewer = SessionViewer> extends Part<V> {
     return session
   }
 
+  /** A new session with this page as its host (`start()`). */
+  host(): void {
+    const self = this.core.self.id
+    const session = this.begin(this.core.random.id(this.core.timers.idSize), 'host')
+    session.hostId = self
+    session.epoch = 1
+    session.rank = [self]
+    session.succession = [self]
+    this.core.self = { ...this.core.self, color: pickColour(self, []) }
+    this.core.lifecycle.to('hosting')
+    this.parts.bridge.subscribeAll()
+    this.parts.liveness.scheduleHeartbeat()
+    this.parts.invites.preload()
+    this.core.emit('session-started', { sessionId: session.sessionId, role: 'host', self: this.core.getSelf() })
+  }
+
+  /** Joining `sessionId` as a guest, once our answer to its invite is ready (`join()`). */
+  guest(sessionId: string): void {
+    this.begin(sessionId, 'guest')
+    this.core.lifecycle.to('joining')
+    this.parts.bridge.subscribeAll()
+    this.parts.liveness.scheduleHeartbeat()
+  }
+
   setRole(role: PeerRole | null): void {
     const session = this.core.session
     const previous = session?.role ?? 'none'
@@ -46,6 +72,19 @@ export class Sessions<V extends SessionViewer = SessionViewer> extends Part<V> {
   farewell(reason: string) {
     const session = this.core.session
     return session?.role === 'host' && session.isolatedSince !== null ? wire.end({ reason: 'cut-off' }) : wire.bye({ reason })
+  }
+
+  /** Says goodbye on every link (or, `forAll`, ends the session for everyone), then ends it here. */
+  depart(reason: string, forAll = false): void {
+    this.parts.links.broadcast(forAll ? wire.end({ reason }) : this.farewell(reason))
+    this.finish(reason)
+  }
+
+  /** Host: every provider's state as of now, with its digest and who took part; the session goes on. */
+  async save(): Promise<SessionFinalSave> {
+    const session = this.s
+    const entries = await this.parts.bridge.collectSnapshot()
+    return { sessionId: session.sessionId, seq: session.seq, digest: digestOf(entries), entries, peers: this.parts.participants.list() }
   }
 
   /** Tears the session down locally and returns to idle. Idempotent per session. */

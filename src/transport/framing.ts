@@ -17,16 +17,24 @@
  * each: the browser's per-send cost, not the bytes, bounds the message rate.
  */
 import { byteSize, concatBytes, sizeOver, utf8Length, utf8Over } from '../encoding/bytes.js'
-import { TransportError } from '../errors.js'
 import type { Clock, TimerHandle } from '../runtime/clock.js'
+import {
+  CHUNK_HEADER_BYTES,
+  checkFrameBytes,
+  checkMessageLimit,
+  DEFAULT_FRAME_BYTES,
+  DEFAULT_MAX_MESSAGE_BYTES,
+  DEFAULT_REASSEMBLY_TIMEOUT_MS,
+  FramingError,
+  type FramingErrorCode,
+  MAX_ENCODABLE_BYTES,
+} from './frame-limits.js'
 import type { Lane, LinkMessage, TransferProgress } from './transport.js'
 
-/** Browsers interoperate on DataChannel messages below 16 KiB; every frame stays under it. */
-export const FRAME_LIMIT_BYTES = 16 * 1024
-export const DEFAULT_FRAME_BYTES = 16_000
-export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+// The bounds live in frame-limits.ts (a page checks options against them without the framer).
+export { checkFrameBytes, checkMessageLimit, DEFAULT_FRAME_BYTES, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_REASSEMBLY_TIMEOUT_MS, FramingError, type FramingErrorCode }
+export { FRAME_LIMIT_BYTES } from './frame-limits.js'
 export const DEFAULT_MAX_PARTIAL_MESSAGES = 8
-export const DEFAULT_REASSEMBLY_TIMEOUT_MS = 30_000
 const IN_FLIGHT_MARGIN_BYTES = 1024 * 1024
 
 const BULK_FLAG = 0b001
@@ -34,22 +42,6 @@ const CHUNK_FLAG = 0b010
 const BATCH_FLAG = 0b100
 const WHOLE_HEADER_BYTES = 1
 const BATCH_LENGTH_BYTES = 2
-const CHUNK_HEADER_BYTES = 13
-/** Lengths and offsets travel as u32. */
-const MAX_ENCODABLE_BYTES = 0xffff_ffff
-
-export type FramingErrorCode =
-  | 'frame-malformed'
-  | 'frame-unexpected'
-  | 'message-oversized'
-  | 'too-many-partial-messages'
-  | 'reassembly-over-budget'
-  | 'reassembly-timeout'
-  | 'invalid-option'
-
-export class FramingError extends TransportError {
-  declare readonly code: FramingErrorCode
-}
 
 /** Text up to this many UTF-16 units may go as a text frame: as UTF-8, at most 3 bytes a unit, it stays under the frame limit. */
 const TEXT_FRAME_MAX_UNITS = 4 * 1024
@@ -422,18 +414,4 @@ function join(chunks: Uint8Array[], total: number): Uint8Array {
 /** A plain Uint8Array over part of a frame, no copy (a Buffer's slice() would not be one). */
 function part(frame: Uint8Array, offset: number, length: number): Uint8Array {
   return new Uint8Array(frame.buffer, frame.byteOffset + offset, length)
-}
-
-/** Throws `invalid-option` unless frames fit the browser limit with room for a header. */
-export function checkFrameBytes(frameBytes: number): void {
-  if (!Number.isInteger(frameBytes) || frameBytes <= CHUNK_HEADER_BYTES || frameBytes >= FRAME_LIMIT_BYTES) {
-    throw new FramingError('invalid-option', `Frame size must be an integer between ${CHUNK_HEADER_BYTES + 1} and ${FRAME_LIMIT_BYTES - 1} bytes.`)
-  }
-}
-
-/** Throws `invalid-option` unless the limit fits the u32 length field. */
-export function checkMessageLimit(maxMessageBytes: number): void {
-  if (!Number.isInteger(maxMessageBytes) || maxMessageBytes < 0 || maxMessageBytes > MAX_ENCODABLE_BYTES) {
-    throw new FramingError('invalid-option', `The message limit must be an integer between 0 and ${MAX_ENCODABLE_BYTES} bytes.`)
-  }
 }

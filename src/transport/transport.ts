@@ -21,6 +21,12 @@ export interface Transport {
   readonly signalCodec?: SignalCodec
   /** Whether any ICE (STUN/TURN) servers are configured; false = same-network peers only. */
   readonly hasIceServers?: boolean
+  /**
+   * Loads what this transport's links need, where that code loads on first use (the WebRTC
+   * transport's does). The controller awaits it as a session begins, so no link of a running
+   * session waits on a fetch.
+   */
+  prepare?(): Promise<void>
 }
 
 /** An outgoing link waiting for its answer. */

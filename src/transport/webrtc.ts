@@ -1,8 +1,9 @@
 /**
- * The browser Transport: one ordered, reliable DataChannel per link, opened by
+ * The browser Transport's links: one ordered, reliable DataChannel per link, opened by
  * simple-peer with non-trickle ICE, so an offer and an answer are each one SDP string.
  * Messages are framed (framing.ts) into frames below 16 KiB, written with bufferedAmount
- * back-pressure, control lane first.
+ * back-pressure, control lane first. A page gets it through `createWebRtcTransport`
+ * (webrtc-lazy.ts), which loads this module, simple-peer and the framer on first use.
  */
 import type { Instance as Peer, SignalData } from 'simple-peer'
 // The prebuilt browser bundle carries its own Buffer, stream and process shims, so neither
@@ -13,8 +14,6 @@ import { systemClock } from '../runtime/clock.js'
 import { ICE_FAILURES, iceFailureError, isIceFailure } from './ice-failure.js'
 import { Listeners } from './listeners.js'
 import {
-  checkFrameBytes,
-  checkMessageLimit,
   DEFAULT_FRAME_BYTES,
   DEFAULT_MAX_MESSAGE_BYTES,
   DEFAULT_REASSEMBLY_TIMEOUT_MS,
@@ -30,27 +29,9 @@ import type {
   PendingAnswer,
   PendingOffer,
   Signal,
-  SignalCodec,
   Transport,
 } from './transport.js'
-
-/** How WebRTC links are made; everything has a default. */
-export interface WebRtcTransportOptions {
-  /** STUN/TURN servers. Default: none, so only peers on the same network can connect. */
-  iceServers?: RTCIceServer[]
-  /** How long to gather ICE candidates before sending what was found. Default 5 s. */
-  gatherTimeoutMs?: number
-  /** Larger messages are refused on send and dropped on receipt. Default 64 MiB. */
-  maxMessageBytes?: number
-  /** DataChannel frame size, header included; below 16 KiB. */
-  chunkBytes?: number
-  /** A partly received message with no new frame for this long is dropped. Default 30 s. */
-  reassemblyTimeoutMs?: number
-  /** Bytes held per link for partly received messages; past it the stalest is dropped. Default: maxMessageBytes + 1 MiB. */
-  reassemblyBudgetBytes?: number
-  /** How signals are packed into invites. Default: the compact SDP codec. */
-  signalCodec?: SignalCodec
-}
+import type { WebRtcTransportOptions } from './webrtc-lazy.js'
 
 /**
  * Stop writing above this many bytes buffered in the channel; resume below the low mark.
@@ -85,24 +66,9 @@ interface LinkSettings {
   reassemblyBudgetBytes: number | undefined
 }
 
-/**
- * The compact SDP codec, loaded with the first invite rather than with the page: it is the
- * largest module of the transport and only invites and answers use it.
- */
-const loadSdpCodec = async () => (await import('./sdp-codec.js')).sdpCodec
-const lazySdpCodec: SignalCodec = {
-  pack: async (signal) => (await loadSdpCodec()).pack(signal),
-  unpack: async (bytes) => (await loadSdpCodec()).unpack(bytes),
-}
-
-/** The browser transport: one RTCPeerConnection and DataChannel per link (simple-peer), non-trickle signalling, framing with back-pressure. Without `iceServers`, only peers on the same network connect. */
-export function createWebRtcTransport(options: WebRtcTransportOptions = {}): Transport {
-  return new WebRtcTransport(options)
-}
-
-class WebRtcTransport implements Transport {
+/** One RTCPeerConnection and DataChannel per link; its options were checked when the page's transport was made. */
+export class WebRtcTransport implements Transport {
   readonly hasIceServers: boolean
-  readonly signalCodec: SignalCodec
   private readonly iceServers: RTCIceServer[]
   private readonly gatherTimeoutMs: number
   private readonly linkSettings: LinkSettings
@@ -111,7 +77,6 @@ class WebRtcTransport implements Transport {
   constructor(options: WebRtcTransportOptions) {
     this.iceServers = options.iceServers ?? []
     this.hasIceServers = this.iceServers.length > 0
-    this.signalCodec = options.signalCodec ?? lazySdpCodec
     this.gatherTimeoutMs = options.gatherTimeoutMs ?? DEFAULT_GATHER_TIMEOUT_MS
     this.linkSettings = {
       chunkBytes: options.chunkBytes ?? DEFAULT_FRAME_BYTES,
@@ -119,9 +84,6 @@ class WebRtcTransport implements Transport {
       reassemblyTimeoutMs: options.reassemblyTimeoutMs ?? DEFAULT_REASSEMBLY_TIMEOUT_MS,
       reassemblyBudgetBytes: options.reassemblyBudgetBytes,
     }
-    checkFrameBytes(this.linkSettings.chunkBytes)
-    checkMessageLimit(this.linkSettings.maxMessageBytes)
-    if (options.reassemblyBudgetBytes !== undefined) checkMessageLimit(options.reassemblyBudgetBytes)
   }
 
   async createOffer(): Promise<PendingOffer> {

@@ -84,6 +84,6 @@ const SHAPES: Partial<Record<WireType, Check>> = {
  * `raw` is a parsed JSON object.
  */
 export function acceptFast(raw: object, type: WireType): WireMessage | undefined {
-  const check = SHAPES[type]
+  const check = Object.hasOwn(SHAPES, type) ? SHAPES[type] : undefined
   return check?.(raw) ? (raw as WireMessage) : undefined
 }

@@ -4,9 +4,10 @@
  */
 import * as v from 'valibot'
 import { MAX_PAYLOAD_DEPTH, nestsWithin } from './shape.js'
+import { PROTOCOL_VERSION } from './version.js'
 
-/** The wire protocol's version, in every message: a peer refuses messages of another version (`wire-version`). */
-export const PROTOCOL_VERSION = 1
+// Its own module, so the package can export it without the schemas.
+export { PROTOCOL_VERSION }
 
 export const MAX_ID = 64
 const MAX_NAME = 80

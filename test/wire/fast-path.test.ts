@@ -111,7 +111,8 @@ describe('wire fast path', () => {
       { v: 1, t: 'snapshot', seq: 3, ids: ['i1', 'i2'], entries: [{ p: 'kv', w: null, d: { k: 'v' } }, { p: 'viewport', w: 'slide-1', d: [1, 2] }] },
     ]
     for (const raw of usual) expect(acceptFast(raw, raw.t as WireType)).toBe(raw)
-    // Not hot: always valibot's.
+    // Not hot: always valibot's; nor is a name every object inherits.
     expect(acceptFast({ v: 1, t: 'resend', from: 1 }, 'resend')).toBeUndefined()
+    expect(acceptFast({ v: 1, t: 'constructor' }, 'constructor' as WireType)).toBeUndefined()
   })
 })
