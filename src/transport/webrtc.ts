@@ -33,13 +33,9 @@ import type {
 } from './transport.js'
 import type { WebRtcTransportOptions } from './webrtc-lazy.js'
 
-/**
- * Stop writing above this many bytes buffered in the channel; resume below the low mark.
- * A 1 MiB snapshot goes out in one stretch, not four waits for 'bufferedamountlow' (a task
- * of the page's busy main thread each); a change sent meanwhile waits behind at most this much.
- */
-const HIGH_WATER_BYTES = 1024 * 1024
-const LOW_WATER_BYTES = 256 * 1024
+/** Stop writing above this many bytes buffered in the channel; resume below the low mark. */
+const HIGH_WATER_BYTES = 256 * 1024
+const LOW_WATER_BYTES = 64 * 1024
 const DEFAULT_GATHER_TIMEOUT_MS = 5_000
 /** A live offerer on this network replies to our checks within milliseconds; this is ample. */
 const OFFERER_SILENT_MS = 5_000
