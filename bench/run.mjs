@@ -79,8 +79,8 @@ const CONFIG = SMOKE
       intent: { samples: 1_000, bytes: 100 },
       throughput: { count: 20_000, reps: 3, batch: 1_000 },
       bootstrap: [
-        { bytes: 1 * MiB, samples: 3, label: '1 MiB', target: 1.1 },
-        { bytes: 10 * MiB, samples: 2, label: '10 MiB', target: 1.2 },
+        { bytes: 1 * MiB, samples: 9, label: '1 MiB', target: 1.1 },
+        { bytes: 10 * MiB, samples: 3, label: '10 MiB', target: 1.2 },
       ],
       fanout: [{ total: 6, samples: 200, label: '6 peers (mesh)', target: 1.2, pages: true }, { total: 16, samples: 200, label: '16 peers (star)' }],
       // Past the journal's compaction limit (1,000 deltas): the bytes are those of a compacted journal.

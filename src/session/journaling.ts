@@ -113,10 +113,15 @@ export class Journaling<V extends SessionViewer = SessionViewer> extends Part<V>
     if ((since.deltas > this.limits.maxDeltas || since.base + since.bytes > this.limits.maxBytes) && since.bytes >= since.base) this.compactSoon()
   }
 
-  /** A whole snapshot replaced this guest's state. */
+  /**
+   * A whole snapshot replaced this guest's state. Its size is the message's as it came (bytes,
+   * or characters of text, approximate as approximateSize is): measuring the entries again
+   * would stringify the whole state on the bootstrap's path.
+   */
   snapshotApplied(message: MessageOf<'snapshot'>): void {
     if (!this.journaled || this.journaled !== this.core.session) return
-    this.replaceSnapshot(message.seq, message.ids, message.entries)
+    const received = this.core.received.get(message)
+    this.replaceSnapshot(message.seq, message.ids, message.entries, [], received?.length)
   }
 
   /** A resumed guest's host greets it: caught up at once (deltas follow) or by a snapshot. */
@@ -299,12 +304,12 @@ export class Journaling<V extends SessionViewer = SessionViewer> extends Part<V>
     if (this.journaled === session) this.replaceSnapshot(seq, ids, [...entries, ...this.quarantined.entries()], held)
   }
 
-  private replaceSnapshot(seq: number, ids: string[], entries: JournalEntry[], held: JournalDelta[] = []): void {
+  private replaceSnapshot(seq: number, ids: string[], entries: JournalEntry[], held: JournalDelta[] = [], size = approximateSize(entries)): void {
     const batch = this.pending()
     batch.snapshot = { seq, ids, entries, ...(held.length ? { held } : {}) }
     batch.deltas = batch.deltas.filter((d) => d.seq > seq)
     this.lastSeq = Math.max(this.lastSeq, seq)
-    this.sinceSnapshot = { deltas: batch.deltas.length, bytes: batch.deltas.reduce((sum, d) => sum + byteSize(d.encoded), 0), base: approximateSize(entries) }
+    this.sinceSnapshot = { deltas: batch.deltas.length, bytes: batch.deltas.reduce((sum, d) => sum + byteSize(d.encoded), 0), base: size }
   }
 
   // ---------------------------------------------------------------- resume

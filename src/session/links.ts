@@ -113,7 +113,7 @@ export class Links<V extends SessionViewer = SessionViewer> extends Part<V> {
       this.core.diagnostic('payload-too-large', `Dropped a "${message.t}" of ${byteSize(data)} bytes from ${conn.peerId ?? 'an unadmitted link'}: changes are limited to ${this.core.limits.maxDeltaBytes} bytes.`, { peerId: conn.peerId ?? undefined })
       return undefined
     }
-    if (message.t === 'delta') this.core.received.set(message, data)
+    if (message.t === 'delta' || message.t === 'snapshot') this.core.received.set(message, data)
     return message
   }
 
