@@ -1,23 +1,14 @@
 /**
  * Framing of whole messages onto a message channel with a small frame size (a DataChannel):
- * an outbound queue that splits messages into frames, control lane first, and a
- * reassembler that joins them again within bounds. Pure: no browser globals, time only
- * through a Clock.
- *
- * Wire layout (integers big-endian):
- *   whole message: [flags][payload…]
- *   batch:         [flags]([length u16][payload…])…   several whole messages of one lane
- *   chunk:         [flags][message id u32][total length u32][offset u32][payload…]
- * flags: bit 0 = lane (1 = bulk), bit 1 = chunk, bit 2 = batch; other bits must be zero.
- *   text frame:    a lone small control message sent as text goes as a text frame, headerless,
- *                  and arrives as text: browsers deliver small text frames sooner than binary
- *                  ones, and neither side encodes or decodes UTF-8. Bytes always go as binary.
+ * an outbound queue that splits messages into frames, control lane first; the reassembler
+ * (reassembler.ts) joins them again within bounds; the frames are in frame-layout.ts. Pure:
+ * no browser globals, time only through a Clock.
  *
  * Batches are why a burst of small messages costs a few DataChannel sends rather than one
  * each: the browser's per-send cost, not the bytes, bounds the message rate.
  */
-import { byteSize, concatBytes, sizeOver, utf8Length, utf8Over } from '../encoding/bytes.js'
-import type { Clock, TimerHandle } from '../runtime/clock.js'
+import { byteSize, sizeOver, utf8Length } from '../encoding/bytes.js'
+import { BATCH_FLAG, BATCH_LENGTH_BYTES, BULK_FLAG, CHUNK_FLAG, TEXT_FLAG, WHOLE_HEADER_BYTES } from './frame-layout.js'
 import {
   CHUNK_HEADER_BYTES,
   checkFrameBytes,
@@ -27,21 +18,13 @@ import {
   DEFAULT_REASSEMBLY_TIMEOUT_MS,
   FramingError,
   type FramingErrorCode,
-  MAX_ENCODABLE_BYTES,
 } from './frame-limits.js'
 import type { Lane, LinkMessage, TransferProgress } from './transport.js'
 
 // The bounds live in frame-limits.ts (a page checks options against them without the framer).
 export { checkFrameBytes, checkMessageLimit, DEFAULT_FRAME_BYTES, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_REASSEMBLY_TIMEOUT_MS, FramingError, type FramingErrorCode }
 export { FRAME_LIMIT_BYTES } from './frame-limits.js'
-export const DEFAULT_MAX_PARTIAL_MESSAGES = 8
-const IN_FLIGHT_MARGIN_BYTES = 1024 * 1024
-
-const BULK_FLAG = 0b001
-const CHUNK_FLAG = 0b010
-const BATCH_FLAG = 0b100
-const WHOLE_HEADER_BYTES = 1
-const BATCH_LENGTH_BYTES = 2
+export { DEFAULT_MAX_PARTIAL_MESSAGES, type Delivery, Reassembler, type ReassemblyLimits } from './reassembler.js'
 
 /** Text up to this many UTF-16 units may go as a text frame: as UTF-8, at most 3 bytes a unit, it stays under the frame limit. */
 const TEXT_FRAME_MAX_UNITS = 4 * 1024
@@ -56,11 +39,14 @@ export interface OutboundFrame {
 }
 
 interface QueuedMessage {
-  /** Text only while it may still go as a text frame; encoded when it joins a batch. */
+  /** Text while it may still go as a text frame (encoded when it joins a batch), or while it goes in text chunks. */
   message: Uint8Array | string
   readonly lane: Lane
   readonly id: number
+  /** Bytes sent so far. */
   offset: number
+  /** Text longer than a frame: its UTF-8 size, and the UTF-16 units encoded so far. */
+  chunkedText?: { readonly size: number; read: number }
 }
 
 /**
@@ -83,11 +69,23 @@ export class OutboundQueue {
   enqueue(data: LinkMessage, lane: Lane): void {
     // Text stays text only where it may go as a text frame, as it is.
     const asText = typeof data === 'string' && lane === 'control' && data.length <= TEXT_FRAME_MAX_UNITS && !LONE_SURROGATE.test(data)
+    if (typeof data === 'string' && !asText) {
+      // Longer than a frame: encoded a frame at a time as it goes out (the first frame leaves
+      // before the rest is encoded), and decoded on the other side as its frames come.
+      const size = utf8Length(data)
+      // (A frame must hold the longest character, or a chunk could carry none.)
+      if (size > this.frameBytes - WHOLE_HEADER_BYTES && this.frameBytes - CHUNK_HEADER_BYTES >= 4) return this.push({ message: data, lane, id: this.nextId, offset: 0, chunkedText: { size, read: 0 } }, size)
+    }
     const message = typeof data === 'string' && !asText ? utf8Encoder.encode(data) : data
     if (sizeOver(message, this.maxMessageBytes)) {
       throw new FramingError('message-oversized', `Message of ${byteSize(message)} bytes exceeds the limit of ${this.maxMessageBytes} bytes.`)
     }
-    this.lanes[lane].push({ message, lane, id: this.nextId, offset: 0 })
+    this.push({ message, lane, id: this.nextId, offset: 0 }, 0)
+  }
+
+  private push(queued: QueuedMessage, size: number): void {
+    if (size > this.maxMessageBytes) throw new FramingError('message-oversized', `Message of ${size} bytes exceeds the limit of ${this.maxMessageBytes} bytes.`)
+    this.lanes[queued.lane].push(queued)
     this.nextId = (this.nextId + 1) >>> 0
   }
 
@@ -97,6 +95,7 @@ export class OutboundQueue {
     if (!head) return undefined
     const { lane } = head
     const laneFlag = lane === 'bulk' ? BULK_FLAG : 0
+    if (head.chunkedText) return this.textChunk(queue, head, laneFlag)
     const text = typeof head.message === 'string' ? head.message : undefined
     if (text !== undefined && queue.length === 1) {
       queue.shift()
@@ -132,11 +131,38 @@ export class OutboundQueue {
     this.lanes.bulk.length = 0
   }
 
+  /** The next frame of a text message longer than a frame: as many whole characters as fit, encoded into it. */
+  private textChunk(queue: QueuedMessage[], head: QueuedMessage, laneFlag: number): OutboundFrame {
+    const state = head.chunkedText!
+    const text = head.message as string
+    const room = Math.min(this.frameBytes - CHUNK_HEADER_BYTES, state.size - head.offset)
+    // At most `room` units (each at least a byte), never ending between the two halves of a pair.
+    let end = Math.min(text.length, state.read + room)
+    if (end - state.read > 1 && isHighSurrogate(text.charCodeAt(end - 1))) end--
+    const frame = new Uint8Array(CHUNK_HEADER_BYTES + room)
+    const { read, written } = utf8Encoder.encodeInto(text.substring(state.read, end), frame.subarray(CHUNK_HEADER_BYTES))
+    if (written === 0) {
+      // Cannot happen (the size counts what encodeInto writes); never loop on it.
+      queue.shift()
+      throw new FramingError('frame-malformed', 'A text message could not be split into frames.')
+    }
+    const view = new DataView(frame.buffer)
+    view.setUint8(0, laneFlag | CHUNK_FLAG | TEXT_FLAG)
+    view.setUint32(1, head.id)
+    view.setUint32(5, state.size)
+    view.setUint32(9, head.offset)
+    state.read += read
+    head.offset += written
+    if (head.offset >= state.size) queue.shift()
+    return { frame: written === room ? frame : frame.subarray(0, CHUNK_HEADER_BYTES + written), progress: { direction: 'send', bytes: head.offset, total: state.size } }
+  }
+
   /** How many whole messages from the head of `queue` fit one batch frame together, and its size. */
   private batchable(queue: QueuedMessage[]): { count: number; bytes: number } {
     let bytes = WHOLE_HEADER_BYTES
     let count = 0
     for (const queued of queue) {
+      if (queued.chunkedText) break
       const next = bytes + BATCH_LENGTH_BYTES + bytesOf(queued).byteLength
       if (next > this.frameBytes) break
       bytes = next
@@ -145,6 +171,8 @@ export class OutboundQueue {
     return { count, bytes }
   }
 }
+
+const isHighSurrogate = (unit: number) => unit >= 0xd800 && unit < 0xdc00
 
 /** A queued message's bytes: text that joins a batch (or is split) is encoded once, here. */
 function bytesOf(queued: QueuedMessage): Uint8Array {
@@ -164,254 +192,4 @@ function batchFrame(messages: QueuedMessage[], bytes: number, laneFlag: number):
     at += BATCH_LENGTH_BYTES + message.byteLength
   }
   return frame
-}
-
-export interface ReassemblyLimits {
-  maxMessageBytes?: number
-  maxPartialMessages?: number
-  /**
-   * The sum of bytes held for partly received messages. Default: the message limit plus
-   * 1 MiB, so one message of the largest size and a control message chunked past it fit.
-   */
-  maxBytesInFlight?: number
-  /** A partial message with no new frame for this long is dropped. */
-  timeoutMs?: number
-}
-
-export interface Delivery {
-  lane: Lane
-  /** Whole messages, in order: the frame's own (a text frame's as text), a batch's, or a chunked one's once its last frame is in. */
-  messages: LinkMessage[]
-  /** Set for frames of multi-frame messages. */
-  progress?: TransferProgress
-}
-
-interface PartialMessage {
-  readonly lane: Lane
-  readonly total: number
-  /** The payloads received so far, joined once the last one is in: memory follows the bytes that came, not the length announced. */
-  readonly chunks: Uint8Array[]
-  received: number
-  timer: TimerHandle
-}
-
-/** Ids of dropped messages remembered, so their remaining frames are discarded quietly. */
-const DROPPED_IDS_REMEMBERED = 32
-
-interface ChunkState {
-  /** In order of the last frame received: the least recently progressed first. */
-  readonly partials: Map<number, PartialMessage>
-  /** Ids of dropped messages (the last DROPPED_IDS_REMEMBERED). */
-  readonly dropped: Set<number>
-}
-
-/**
- * Joins frames into messages. Memory grows only with the bytes that arrive, within two
- * bounds per link: the number of partial messages and the sum of their bytes. At either
- * bound the partial message that progressed least recently is dropped (an honest sender
- * interleaves at most one message per lane, always progressing), so junk left half-sent
- * cannot lock out a legitimate large message. Bad input never throws anything but a
- * FramingError; the frames left of a dropped message are discarded quietly, and the
- * reassembler stays usable.
- */
-export class Reassembler {
-  /** Made with the first chunk frame: most links never carry a message longer than a frame. */
-  private chunked: ChunkState | undefined
-  private readonly maxMessageBytes: number
-  private readonly maxPartialMessages: number
-  private readonly maxBytesInFlight: number
-  private readonly timeoutMs: number
-  private held = 0
-
-  /** `onDropped` hears about partial messages dropped by the timeout or to make room for another. */
-  constructor(
-    private readonly clock: Clock,
-    private readonly onDropped: (error: FramingError) => void,
-    limits: ReassemblyLimits = {},
-  ) {
-    this.maxMessageBytes = limits.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES
-    this.maxPartialMessages = limits.maxPartialMessages ?? DEFAULT_MAX_PARTIAL_MESSAGES
-    this.maxBytesInFlight = limits.maxBytesInFlight ?? Math.min(this.maxMessageBytes + IN_FLIGHT_MARGIN_BYTES, MAX_ENCODABLE_BYTES)
-    this.timeoutMs = limits.timeoutMs ?? DEFAULT_REASSEMBLY_TIMEOUT_MS
-    checkMessageLimit(this.maxMessageBytes)
-    checkMessageLimit(this.maxBytesInFlight)
-  }
-
-  /** Bytes held for partly received messages. */
-  get bytesInFlight(): number {
-    return this.held
-  }
-
-  /** The most it holds for partly received messages at once. */
-  get budgetBytes(): number {
-    return this.maxBytesInFlight
-  }
-
-  /** Partly received messages. */
-  get partialMessages(): number {
-    return this.chunked?.partials.size ?? 0
-  }
-
-  private get chunking(): ChunkState {
-    return (this.chunked ??= { partials: new Map(), dropped: new Set() })
-  }
-
-  /** Undefined for frames of a message being discarded. Throws FramingError on bad frames. */
-  accept(frame: Uint8Array | string): Delivery | undefined {
-    if (typeof frame === 'string') {
-      if (utf8Over(frame, this.maxMessageBytes)) this.checkSize(utf8Length(frame))
-      return { lane: 'control', messages: [frame] }
-    }
-    const flags = frame[0]
-    // 0–5: whole, chunk or batch, either lane; chunk and batch together (6, 7) mean nothing.
-    if (flags === undefined || flags > (BULK_FLAG | BATCH_FLAG)) {
-      throw new FramingError('frame-malformed', 'Received a frame with an unknown header.')
-    }
-    const lane: Lane = flags & BULK_FLAG ? 'bulk' : 'control'
-    if (flags & BATCH_FLAG) return { lane, messages: this.unbatch(frame) }
-    if (!(flags & CHUNK_FLAG)) {
-      const length = frame.byteLength - WHOLE_HEADER_BYTES
-      this.checkSize(length)
-      return { lane, messages: [part(frame, WHOLE_HEADER_BYTES, length)] }
-    }
-    if (frame.byteLength <= CHUNK_HEADER_BYTES) {
-      throw new FramingError('frame-malformed', 'Received a chunk frame without payload.')
-    }
-    const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength)
-    const id = view.getUint32(1)
-    const total = view.getUint32(5)
-    const offset = view.getUint32(9)
-    const payload = frame.subarray(CHUNK_HEADER_BYTES)
-    const end = offset + payload.byteLength
-    if (end > total) throw new FramingError('frame-malformed', 'Received a chunk beyond its message length.')
-    if (offset > 0 && this.chunking.dropped.has(id) && !this.chunking.partials.has(id)) return undefined
-
-    const partial = offset === 0 ? this.start(id, lane, total) : this.chunking.partials.get(id)
-    if (!partial || partial.lane !== lane || partial.total !== total || partial.received !== offset) {
-      throw new FramingError('frame-unexpected', `Received a chunk of message ${id} out of sequence.`)
-    }
-    this.makeRoom(id, payload.byteLength)
-    partial.chunks.push(payload)
-    partial.received = end
-    this.held += payload.byteLength
-    this.clock.clearTimeout(partial.timer)
-    // Re-inserted, so the map stays ordered by the last frame received.
-    this.chunking.partials.delete(id)
-    const progress: TransferProgress = { direction: 'receive', bytes: end, total }
-    if (end < total) {
-      partial.timer = this.expireLater(id)
-      this.chunking.partials.set(id, partial)
-      return { lane, messages: [], progress }
-    }
-    this.held -= partial.received
-    return { lane, messages: [join(partial.chunks, total)], progress }
-  }
-
-  /** A batch frame's messages; all or none: a length running past the frame refuses the whole frame. */
-  private unbatch(frame: Uint8Array): Uint8Array[] {
-    const lengths = new DataView(frame.buffer, frame.byteOffset, frame.byteLength)
-    const messages: Uint8Array[] = []
-    let at = WHOLE_HEADER_BYTES
-    while (at < frame.byteLength) {
-      if (at + BATCH_LENGTH_BYTES > frame.byteLength) throw new FramingError('frame-malformed', 'Received a batch frame cut inside a length.')
-      const length = lengths.getUint16(at)
-      at += BATCH_LENGTH_BYTES
-      if (at + length > frame.byteLength) throw new FramingError('frame-malformed', 'Received a batch frame whose message runs past its end.')
-      this.checkSize(length)
-      messages.push(part(frame, at, length))
-      at += length
-    }
-    if (messages.length === 0) throw new FramingError('frame-malformed', 'Received an empty batch frame.')
-    return messages
-  }
-
-  /** Drops every partial message and its timer. */
-  clear(): void {
-    for (const partial of this.chunked?.partials.values() ?? []) this.clock.clearTimeout(partial.timer)
-    this.chunked = undefined
-    this.held = 0
-  }
-
-  private start(id: number, lane: Lane, total: number): PartialMessage {
-    if (this.chunking.partials.has(id)) {
-      throw new FramingError('frame-unexpected', `Message ${id} started again before it was complete.`)
-    }
-    this.chunking.dropped.delete(id)
-    if (total > this.maxMessageBytes || total > this.maxBytesInFlight) {
-      this.forget(id)
-      const limit = Math.min(this.maxMessageBytes, this.maxBytesInFlight)
-      throw new FramingError('message-oversized', `Dropped an incoming message of ${total} bytes: the limit is ${limit} bytes.`)
-    }
-    const victim = this.chunking.partials.size >= this.maxPartialMessages ? this.stalest() : undefined
-    if (victim !== undefined) {
-      this.dropReporting(victim, 'too-many-partial-messages', `More than ${this.maxPartialMessages} messages were arriving at once; message ${victim} was dropped.`)
-    }
-    const partial: PartialMessage = { lane, total, chunks: [], received: 0, timer: this.expireLater(id) }
-    this.chunking.partials.set(id, partial)
-    return partial
-  }
-
-  /** Drops the least recently progressed other messages until `bytes` more fit the budget. */
-  private makeRoom(id: number, bytes: number): void {
-    while (this.held + bytes > this.maxBytesInFlight) {
-      // The message alone fits (its total was checked at its start); only others can be in the way.
-      const victim = this.stalest(id)
-      if (victim === undefined) return
-      this.dropReporting(victim, 'reassembly-over-budget', `Partly received messages exceeded ${this.maxBytesInFlight} bytes; message ${victim} was dropped.`)
-    }
-  }
-
-  /** The least recently progressed partial message other than `except`. */
-  private stalest(except?: number): number | undefined {
-    for (const id of this.chunking.partials.keys()) if (id !== except) return id
-    return undefined
-  }
-
-  private dropReporting(id: number, code: FramingErrorCode, message: string): void {
-    this.drop(id)
-    this.onDropped(new FramingError(code, message))
-  }
-
-  private drop(id: number): void {
-    const partial = this.chunking.partials.get(id)
-    if (!partial) return
-    this.clock.clearTimeout(partial.timer)
-    this.held -= partial.received
-    this.chunking.partials.delete(id)
-    this.forget(id)
-  }
-
-  /** Remembers a dropped message's id (a bounded number of them) to discard its remaining frames. */
-  private forget(id: number): void {
-    this.chunking.dropped.add(id)
-    if (this.chunking.dropped.size > DROPPED_IDS_REMEMBERED) this.chunking.dropped.delete(this.chunking.dropped.values().next().value!)
-  }
-
-  private expireLater(id: number): TimerHandle {
-    return this.clock.setTimeout(() => this.expire(id), this.timeoutMs)
-  }
-
-  private expire(id: number): void {
-    const partial = this.chunking.partials.get(id)
-    if (partial) this.dropReporting(id, 'reassembly-timeout', `Message ${id} stalled at ${partial.received} of ${partial.total} bytes and was dropped.`)
-  }
-
-  private checkSize(length: number): void {
-    if (length > this.maxMessageBytes) {
-      throw new FramingError(
-        'message-oversized',
-        `Dropped an incoming message of ${length} bytes: the limit is ${this.maxMessageBytes} bytes.`,
-      )
-    }
-  }
-}
-
-/** The chunks of a message as one array; a single chunk is used as it is. */
-function join(chunks: Uint8Array[], total: number): Uint8Array {
-  return chunks.length === 1 ? chunks[0]! : concatBytes(chunks, total)
-}
-
-/** A plain Uint8Array over part of a frame, no copy (a Buffer's slice() would not be one). */
-function part(frame: Uint8Array, offset: number, length: number): Uint8Array {
-  return new Uint8Array(frame.buffer, frame.byteOffset + offset, length)
 }

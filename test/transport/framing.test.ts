@@ -109,6 +109,51 @@ describe('framing', () => {
     expect(receiver({ maxMessageBytes: 10 }).reassembler.accept('é'.repeat(5))?.messages).toEqual(['é'.repeat(5)])
   })
 
+  it('sends text longer than a frame in text chunks, encoded as they go, and it arrives as text (what its UTF-8 reads as)', () => {
+    const piece = fc.constantFrom('a', 'xyz', 'é', '€', '😀', '\ud800', '\udc00', '\udbff\udfff')
+    fc.assert(
+      fc.property(fc.array(piece, { minLength: 1, maxLength: 400 }), fc.integer({ min: 17, max: 64 }), fc.constantFrom<Lane>('control', 'bulk'), (pieces, frameBytes, lane) => {
+        // (Control text of up to 4 K units goes whole as a text frame: see above.)
+        const text = (lane === 'control' ? 'x'.repeat(4_097) : '') + pieces.join('')
+        const utf8 = new TextEncoder().encode(text)
+        const queue = new OutboundQueue(frameBytes)
+        queue.enqueue(text, lane)
+        const frames = drain(queue)
+        const { reassembler } = receiver()
+        const deliveries = frames.map((f) => {
+          expect(sizeOf(f.frame)).toBeLessThanOrEqual(frameBytes)
+          return reassembler.accept(f.frame)
+        })
+        if (utf8.byteLength <= frameBytes - 1) return // one frame: covered above
+        expect(frames.every((f) => typeof f.frame !== 'string' && (f.frame[0]! & 0b1000) !== 0)).toBe(true)
+        expect(frames.at(-1)!.progress).toEqual({ direction: 'send', bytes: utf8.byteLength, total: utf8.byteLength })
+        expect(deliveries.at(-1)).toEqual({ lane, messages: [new TextDecoder().decode(utf8)], progress: { direction: 'receive', bytes: utf8.byteLength, total: utf8.byteLength } })
+        expect(reassembler.bytesInFlight).toBe(0)
+      }),
+      { numRuns: 300 },
+    )
+  })
+
+  it('drops a message sent as text whose bytes are not UTF-8, and stays usable', () => {
+    const queue = new OutboundQueue(20)
+    queue.enqueue('é'.repeat(20), 'bulk')
+    const frames = drain(queue).map((f) => f.frame as Uint8Array)
+    const damaged = frames[1]!.slice()
+    damaged[13] = 0xff
+    const { reassembler } = receiver()
+    reassembler.accept(frames[0]!)
+    expect(codeOf(() => reassembler.accept(damaged))).toBe('frame-malformed')
+    expect(reassembler.bytesInFlight).toBe(0)
+    expect(reassembler.partialMessages).toBe(0)
+    // The rest of it is discarded quietly; the next message arrives.
+    expect(frames.slice(2).map((f) => reassembler.accept(f))).toEqual(frames.slice(2).map(() => undefined))
+    const next = new OutboundQueue(20)
+    next.enqueue('ok'.repeat(20), 'bulk')
+    expect(drain(next).map((f) => reassembler.accept(f.frame)).at(-1)?.messages).toEqual(['ok'.repeat(20)])
+    // The text mark belongs to chunks only.
+    expect(codeOf(() => reassembler.accept(new Uint8Array([0b1000, 0x41])))).toBe('frame-malformed')
+  })
+
   it('reports progress on both ends of a multi-frame message', () => {
     const queue = new OutboundQueue()
     queue.enqueue(bytes(40_000), 'bulk')
