@@ -7,7 +7,7 @@
  * Batches are why a burst of small messages costs a few DataChannel sends rather than one
  * each: the browser's per-send cost, not the bytes, bounds the message rate.
  */
-import { byteSize, sizeOver, utf8Length } from '../encoding/bytes.js'
+import { byteSize, sizeOver } from '../encoding/bytes.js'
 import { BATCH_FLAG, BATCH_LENGTH_BYTES, BULK_FLAG, CHUNK_FLAG, TEXT_FLAG, WHOLE_HEADER_BYTES } from './frame-layout.js'
 import {
   CHUNK_HEADER_BYTES,
@@ -45,8 +45,8 @@ interface QueuedMessage {
   readonly id: number
   /** Bytes sent so far. */
   offset: number
-  /** Text longer than a frame: its UTF-8 size, and the UTF-16 units encoded so far. */
-  chunkedText?: { readonly size: number; read: number }
+  /** Text longer than a frame: encoded straight into its chunk frames (headers filled as they go), and its UTF-8 size. */
+  chunkedText?: { readonly frames: Uint8Array<ArrayBuffer>[]; readonly size: number }
 }
 
 /**
@@ -69,12 +69,13 @@ export class OutboundQueue {
   enqueue(data: LinkMessage, lane: Lane): void {
     // Text stays text only where it may go as a text frame, as it is.
     const asText = typeof data === 'string' && lane === 'control' && data.length <= TEXT_FRAME_MAX_UNITS && !LONE_SURROGATE.test(data)
-    if (typeof data === 'string' && !asText) {
-      // Longer than a frame: encoded a frame at a time as it goes out (the first frame leaves
-      // before the rest is encoded), and decoded on the other side as its frames come.
-      const size = utf8Length(data)
-      // (A frame must hold the longest character, or a chunk could carry none.)
-      if (size > this.frameBytes - WHOLE_HEADER_BYTES && this.frameBytes - CHUNK_HEADER_BYTES >= 4) return this.push({ message: data, lane, id: this.nextId, offset: 0, chunkedText: { size, read: 0 } }, size)
+    // Text that may be longer than a frame is encoded straight into chunk frames (no UTF-8
+    // copy of the whole, no count of its bytes first), and decoded on the other side as they
+    // come. (A frame must hold the longest character, or a chunk could carry none.)
+    if (typeof data === 'string' && !asText && data.length * 3 > this.frameBytes - WHOLE_HEADER_BYTES && this.frameBytes - CHUNK_HEADER_BYTES >= 4) {
+      if (data.length > this.maxMessageBytes) throw new FramingError('message-oversized', `Message of at least ${data.length} bytes exceeds the limit of ${this.maxMessageBytes} bytes.`)
+      const chunked = this.encodeFrames(data)
+      if (chunked.size > this.frameBytes - WHOLE_HEADER_BYTES) return this.push({ message: '', lane, id: this.nextId, offset: 0, chunkedText: chunked }, chunked.size)
     }
     const message = typeof data === 'string' && !asText ? utf8Encoder.encode(data) : data
     if (sizeOver(message, this.maxMessageBytes)) {
@@ -131,30 +132,37 @@ export class OutboundQueue {
     this.lanes.bulk.length = 0
   }
 
-  /** The next frame of a text message longer than a frame: as many whole characters as fit, encoded into it. */
-  private textChunk(queue: QueuedMessage[], head: QueuedMessage, laneFlag: number): OutboundFrame {
-    const state = head.chunkedText!
-    const text = head.message as string
-    const room = Math.min(this.frameBytes - CHUNK_HEADER_BYTES, state.size - head.offset)
-    // At most `room` units (each at least a byte), never ending between the two halves of a pair.
-    let end = Math.min(text.length, state.read + room)
-    if (end - state.read > 1 && isHighSurrogate(text.charCodeAt(end - 1))) end--
-    const frame = new Uint8Array(CHUNK_HEADER_BYTES + room)
-    const { read, written } = utf8Encoder.encodeInto(text.substring(state.read, end), frame.subarray(CHUNK_HEADER_BYTES))
-    if (written === 0) {
-      // Cannot happen (the size counts what encodeInto writes); never loop on it.
-      queue.shift()
-      throw new FramingError('frame-malformed', 'A text message could not be split into frames.')
+  /** A text's UTF-8 in chunk frames, header space left at the front of each: as many whole characters as fit each. */
+  private encodeFrames(text: string): { frames: Uint8Array<ArrayBuffer>[]; size: number } {
+    const room = this.frameBytes - CHUNK_HEADER_BYTES
+    const frames: Uint8Array<ArrayBuffer>[] = []
+    let size = 0
+    for (let read = 0; read < text.length; ) {
+      // At most `room` units (each at least a byte), never ending between the two halves of a pair.
+      let end = Math.min(text.length, read + room)
+      if (end - read > 1 && isHighSurrogate(text.charCodeAt(end - 1))) end--
+      const frame = new Uint8Array(CHUNK_HEADER_BYTES + room)
+      const { read: units, written } = utf8Encoder.encodeInto(text.substring(read, end), frame.subarray(CHUNK_HEADER_BYTES))
+      if (units === 0) throw new FramingError('frame-malformed', 'A text message could not be split into frames.') // (cannot happen: a frame holds any character)
+      read += units
+      size += written
+      frames.push(written === room ? frame : frame.subarray(0, CHUNK_HEADER_BYTES + written))
     }
+    return { frames, size }
+  }
+
+  /** The next frame of a text message longer than a frame, its header filled in. */
+  private textChunk(queue: QueuedMessage[], head: QueuedMessage, laneFlag: number): OutboundFrame {
+    const { frames, size } = head.chunkedText!
+    const frame = frames.shift()!
     const view = new DataView(frame.buffer)
     view.setUint8(0, laneFlag | CHUNK_FLAG | TEXT_FLAG)
     view.setUint32(1, head.id)
-    view.setUint32(5, state.size)
+    view.setUint32(5, size)
     view.setUint32(9, head.offset)
-    state.read += read
-    head.offset += written
-    if (head.offset >= state.size) queue.shift()
-    return { frame: written === room ? frame : frame.subarray(0, CHUNK_HEADER_BYTES + written), progress: { direction: 'send', bytes: head.offset, total: state.size } }
+    head.offset += frame.byteLength - CHUNK_HEADER_BYTES
+    if (frames.length === 0) queue.shift()
+    return { frame, progress: { direction: 'send', bytes: head.offset, total: size } }
   }
 
   /** How many whole messages from the head of `queue` fit one batch frame together, and its size. */
