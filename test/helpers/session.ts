@@ -57,15 +57,17 @@ export class TestSession {
     return this.clock.advance(ms)
   }
 
-  /** The whole zero-infra handshake: invite link out, answer code back. */
-  /** Returns the invite's id. */
-  async connect(host: TestPeer, guest: TestPeer, access: SessionAccess = 'editor'): Promise<string> {
+  /**
+   * The whole zero-infra handshake: invite link out, answer code back; then `settleMs` of
+   * virtual time for what follows. Returns the invite's id.
+   */
+  async connect(host: TestPeer, guest: TestPeer, access: SessionAccess = 'editor', settleMs = 200): Promise<string> {
     const invite = await host.controller.createInvite({ access })
     const { answerCode } = await guest.controller.join(invite.url)
     const accepted = host.controller.acceptAnswer(answerCode)
     await this.settle()
     await accepted
-    await this.settle()
+    await this.settle(settleMs)
     return invite.inviteId
   }
 

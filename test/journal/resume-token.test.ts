@@ -155,12 +155,7 @@ describe('coming back through a guest', () => {
   it('a guest\'s invite lets no newcomer in, and a wrong token is refused by the host', async () => {
     const { s, disks, host, g1, g2 } = await threePeers(22)
     const newcomer = page(s, 'new', 'new', disk())
-    const invite = await g1.controller.createInvite()
-    const { answerCode } = await newcomer.controller.join(invite.url)
-    const accepted = g1.controller.acceptAnswer(answerCode)
-    await s.settle()
-    await accepted
-    await s.settle(500)
+    await s.connect(g1, newcomer, 'editor', 500)
     expect(endReasons(newcomer)).toEqual(['guest-invite'])
     expect(host.controller.getPeers().map((p) => p.id).sort()).toEqual(['u-g1', 'u-g2', 'u-host'])
 

@@ -108,12 +108,7 @@ describe('resume after a reload', () => {
     const result = await reloaded.controller.resume()
     expect(result).toMatchObject({ sessionId: host.controller.sessionId, needsInvite: true })
     expect(reloaded.controller.getSelf().id).toBe('u-g1')
-    const invite = await host.controller.createInvite()
-    const { answerCode } = await reloaded.controller.join(invite.url)
-    const accepted = host.controller.acceptAnswer(answerCode)
-    await s.settle()
-    await accepted
-    await s.settle(500)
+    await s.connect(host, reloaded, 'editor', 500)
     expect(host.kv.store().kept).toBe(1)
     expect(eventsOf(reloaded, 'session-bootstrap-complete')).toEqual([{ entries: 4, seq: 0 }])
   })

@@ -88,12 +88,7 @@ describe('admission and authorization', () => {
     s.net.crash('host')
     await s.settle(30_000)
     expect(g1.controller.getRole()).toBe('host')
-    const invite = await g1.controller.createInvite()
-    const { answerCode } = await g2.controller.join(invite.url)
-    const accepted = g1.controller.acceptAnswer(answerCode)
-    await s.settle()
-    await accepted
-    await s.settle()
+    await s.connect(g1, g2)
     expect(g2.controller.getState()).toBe('idle')
     expect(eventsOf(g2, 'session-ended').at(-1)?.reason).toBe('removed')
     expect(g1.controller.getPeers().map((p) => p.name)).not.toContain('g2')

@@ -109,12 +109,7 @@ describe('providers written to the published contract', () => {
     const g1 = session.peer('g1')
     const b1 = boards(g1)
     hostBoards.notes.hold()
-    const invite = await host.controller.createInvite()
-    const { answerCode } = await g1.controller.join(invite.url)
-    const accepted = host.controller.acceptAnswer(answerCode)
-    await session.settle()
-    await accepted
-    await session.settle()
+    await session.connect(host, g1)
     expect(g1.controller.getState()).toBe('joining')
     // The host's pointer moves while the guest waits for its snapshot.
     hostBoards.pointer.write('at', '1,1', 'left')
