@@ -205,7 +205,7 @@ export class Reassembler {
     if (victim !== undefined) {
       this.dropReporting(victim, 'too-many-partial-messages', `More than ${this.maxPartialMessages} messages were arriving at once; message ${victim} was dropped.`)
     }
-    const partial: PartialMessage = { lane, total, chunks: [], received: 0, timer: this.expireLater(id), ...(text ? { text: { decoder: new TextDecoder('utf-8', { fatal: true }), pieces: [] } } : {}) }
+    const partial: PartialMessage = { lane, total, chunks: [], received: 0, timer: this.expireLater(id), ...(text ? { text: { decoder: new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }), pieces: [] } } : {}) }
     this.chunking.partials.set(id, partial)
     return partial
   }
