@@ -7,7 +7,7 @@
  * Batches are why a burst of small messages costs a few DataChannel sends rather than one
  * each: the browser's per-send cost, not the bytes, bounds the message rate.
  */
-import { byteSize, sizeOver } from '../encoding/bytes.js'
+import { byteSize, concatBytes, sizeOver } from '../encoding/bytes.js'
 import { BATCH_FLAG, BATCH_LENGTH_BYTES, BULK_FLAG, CHUNK_FLAG, TEXT_FLAG, WHOLE_HEADER_BYTES } from './frame-layout.js'
 import {
   CHUNK_HEADER_BYTES,
@@ -73,21 +73,28 @@ export class OutboundQueue {
     // copy of the whole, no count of its bytes first), and decoded on the other side as they
     // come. (A frame must hold the longest character, or a chunk could carry none.)
     if (typeof data === 'string' && !asText && data.length * 3 > this.frameBytes - WHOLE_HEADER_BYTES && this.frameBytes - CHUNK_HEADER_BYTES >= 4) {
-      if (data.length > this.maxMessageBytes) throw new FramingError('message-oversized', `Message of at least ${data.length} bytes exceeds the limit of ${this.maxMessageBytes} bytes.`)
-      const chunked = this.encodeFrames(data)
-      if (chunked.size > this.frameBytes - WHOLE_HEADER_BYTES) return this.push({ message: '', lane, id: this.nextId, offset: 0, chunkedText: chunked }, chunked.size)
+      // UTF-8 takes at least a byte a unit: refused before anything is encoded.
+      if (data.length > this.maxMessageBytes) throw this.oversized(`at least ${data.length}`)
+      const chunkedText = this.encodeFrames(data)
+      if (chunkedText.size > this.maxMessageBytes) throw this.oversized(String(chunkedText.size))
+      if (chunkedText.size > this.frameBytes - WHOLE_HEADER_BYTES) return this.push('', lane, chunkedText)
+      // It fits one frame after all: its bytes go as a whole message, not encoded again.
+      return this.push(concatBytes(chunkedText.frames.map((frame) => frame.subarray(CHUNK_HEADER_BYTES)), chunkedText.size), lane)
     }
     const message = typeof data === 'string' && !asText ? utf8Encoder.encode(data) : data
-    if (sizeOver(message, this.maxMessageBytes)) {
-      throw new FramingError('message-oversized', `Message of ${byteSize(message)} bytes exceeds the limit of ${this.maxMessageBytes} bytes.`)
-    }
-    this.push({ message, lane, id: this.nextId, offset: 0 }, 0)
+    if (sizeOver(message, this.maxMessageBytes)) throw this.oversized(String(byteSize(message)))
+    this.push(message, lane)
   }
 
-  private push(queued: QueuedMessage, size: number): void {
-    if (size > this.maxMessageBytes) throw new FramingError('message-oversized', `Message of ${size} bytes exceeds the limit of ${this.maxMessageBytes} bytes.`)
-    this.lanes[queued.lane].push(queued)
+  private push(message: Uint8Array | string, lane: Lane, chunkedText?: QueuedMessage['chunkedText']): void {
+    const queued: QueuedMessage = { message, lane, id: this.nextId, offset: 0 }
+    if (chunkedText) queued.chunkedText = chunkedText
+    this.lanes[lane].push(queued)
     this.nextId = (this.nextId + 1) >>> 0
+  }
+
+  private oversized(bytes: string): FramingError {
+    return new FramingError('message-oversized', `Message of ${bytes} bytes exceeds the limit of ${this.maxMessageBytes} bytes.`)
   }
 
   next(): OutboundFrame | undefined {
