@@ -9,6 +9,7 @@
  * page without a relay never loads it. All the methods are async, so nothing changes for a
  * caller; a bad endpoint still throws at once.
  */
+import { loadOnce } from '../runtime/load-once.js'
 import { RelayError } from './errors.js'
 
 /** How to reach a signalling relay (`relay/`, `npm run relay`). */
@@ -114,16 +115,12 @@ export function createRelayClient(options: RelayClientOptions): RelayClient {
   if (!/^https?:\/\//i.test(endpoint)) throw new RangeError(`The relay endpoint must be an http(s) URL, got ${JSON.stringify(options.endpoint)}`)
   // As at construction: the fetch there was then, whatever the page does to the global later.
   const settings: RelayClientOptions = { ...options, fetch: options.fetch ?? globalThis.fetch }
-  let loading: Promise<RelayClient> | undefined
-  const client = (): Promise<RelayClient> =>
-    (loading ??= import('./http-client.js').then(
-      ({ httpRelayClient }) => httpRelayClient(endpoint, settings),
-      (cause: unknown) => {
-        // Offline, or a deploy replaced the chunk: the paste flow still works. Try again next call.
-        loading = undefined
-        throw new RelayError('relay-unavailable', 'the relay client could not be loaded', { cause })
-      },
-    ))
+  // Offline, or a deploy replaced the chunk: the paste flow still works, and the next call tries again.
+  const client = loadOnce(
+    () => import('./http-client.js'),
+    ({ httpRelayClient }) => httpRelayClient(endpoint, settings),
+    (cause) => new RelayError('relay-unavailable', 'the relay client could not be loaded', { cause }),
+  )
   return {
     endpoint,
     publish: async (offerBlobs, meta, ttlSeconds) => (await client()).publish(offerBlobs, meta, ttlSeconds),

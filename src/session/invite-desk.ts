@@ -13,12 +13,12 @@ import {
   relayFragment,
   type RelayInviteRef,
   relayInviteUrl,
-  type RelayClient,
   type RelayListener,
   type RelayListenerState,
   type RelayOffer,
   type RelayPublished,
 } from '../relay/index.js'
+import { loadOnce } from '../runtime/load-once.js'
 import { isIceFailure } from '../transport/ice-failure.js'
 import type { Link, Signal } from '../transport/transport.js'
 import type { SessionAccess, SessionInvite, SessionInviteInfo, SessionInvitePreview, SessionViewer } from '../types.js'
@@ -37,7 +37,12 @@ export interface OpenedInvite {
 
 export class InviteDesk<V extends SessionViewer = SessionViewer> extends Part<V> {
   private relayListener: RelayListener | undefined
-  private loadingListener: Promise<RelayListener> | undefined
+  /** The page's one relay listener, loaded with the first relayed invite (like the relay client: a page without a relay never loads it). */
+  private readonly listener = loadOnce(
+    () => import('../relay/listener.js'),
+    ({ RelayListener }) => (this.relayListener = new RelayListener(this.core.relay!, this.core.clock, this.core.random, (state) => this.core.emit('session-relay-state', state))),
+    (cause) => new RelayError('relay-unavailable', 'the relay listener could not be loaded', { cause }),
+  )
   readonly tickets = new Tickets<V>(this.core, () => this.relayListener)
 
   /** The relay listener's state, once there is one. */
@@ -108,7 +113,7 @@ export class InviteDesk<V extends SessionViewer = SessionViewer> extends Part<V>
     let published: RelayPublished
     let listener: RelayListener
     try {
-      listener = await this.listener(relay)
+      listener = await this.listener()
       published = await relay.publish(ticket.codes, { from: { id: this.core.self.id, name: this.core.self.name }, access: ticket.options.access }, ttlSeconds)
     } catch (error) {
       // Words for the host: the guest gets the invite code (the link still carries it) and sends an answer code back.
@@ -131,18 +136,6 @@ export class InviteDesk<V extends SessionViewer = SessionViewer> extends Part<V>
       onDamaged: (error, slot) => this.burnSeat(session, ticket, slot, error),
       onGone: (reason) => this.current(session) && this.tickets.gone(ticket, reason),
     })
-  }
-
-  /** The page's one relay listener, loaded with the first relayed invite (like the relay client: a page without a relay never loads it). */
-  private listener(relay: RelayClient): Promise<RelayListener> {
-    this.loadingListener ??= import('../relay/listener.js').then(
-      ({ RelayListener }) => (this.relayListener = new RelayListener(relay, this.core.clock, this.core.random, (state) => this.core.emit('session-relay-state', state))),
-      (cause: unknown) => {
-        this.loadingListener = undefined
-        throw new RelayError('relay-unavailable', 'the relay listener could not be loaded', { cause })
-      },
-    )
-    return this.loadingListener
   }
 
   private acceptRelayed(session: Session, ticket: Ticket, answer: string, slot: number): void {

@@ -6,6 +6,7 @@
  * so every timer or link of one, exists only once the desk has loaded.
  */
 import { SessionError } from '../errors.js'
+import { loadOnce } from '../runtime/load-once.js'
 import type { RelayListenerState } from '../relay/index.js'
 import { NO_RELAY_LISTENER } from '../relay/idle.js'
 import type { SessionAccess, SessionInvite, SessionInviteInfo, SessionInvitePreview, SessionViewer } from '../types.js'
@@ -14,23 +15,15 @@ import { Part } from './state.js'
 
 export class Invites<V extends SessionViewer = SessionViewer> extends Part<V> {
   private loaded: InviteDesk<V> | undefined
-  private loading: Promise<InviteDesk<V>> | undefined
+  private readonly desk = loadOnce(
+    () => import('./invite-desk.js'),
+    ({ InviteDesk }) => (this.loaded = new InviteDesk<V>(this.core)),
+    (cause) => new SessionError('invites-unavailable', 'The code for invites could not be loaded. Check the connection and try again, or reload the page.', { cause }),
+  )
 
   /** Loads the desk soon, off the caller's task, so the first invite does not wait for it; a failure is left for that call to report. */
   preload(): void {
     this.core.clock.setTimeout(() => this.desk().catch(() => undefined), 0)
-  }
-
-  private desk(): Promise<InviteDesk<V>> {
-    this.loading ??= import('./invite-desk.js').then(
-      ({ InviteDesk }) => (this.loaded = new InviteDesk<V>(this.core)),
-      (cause: unknown) => {
-        // Offline, or a deploy replaced the chunk: the next call tries again.
-        this.loading = undefined
-        throw new SessionError('invites-unavailable', 'The code for invites could not be loaded. Check the connection and try again, or reload the page.', { cause })
-      },
-    )
-    return this.loading
   }
 
   /** The relay listener's state (idle when there is no relay or nothing to listen for). */

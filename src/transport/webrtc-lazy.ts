@@ -4,9 +4,9 @@
  * first offer or answer, or as a session begins (`prepare`), not with the page.
  */
 import { TransportError } from '../errors.js'
+import { loadOnce } from '../runtime/load-once.js'
 import { checkFrameBytes, checkMessageLimit } from './frame-limits.js'
 import type { SignalCodec, Transport } from './transport.js'
-import type { WebRtcTransport } from './webrtc.js'
 
 /** How WebRTC links are made; everything has a default. */
 export interface WebRtcTransportOptions {
@@ -41,16 +41,12 @@ export function createWebRtcTransport(options: WebRtcTransportOptions = {}): Tra
   if (options.chunkBytes !== undefined) checkFrameBytes(options.chunkBytes)
   if (options.maxMessageBytes !== undefined) checkMessageLimit(options.maxMessageBytes)
   if (options.reassemblyBudgetBytes !== undefined) checkMessageLimit(options.reassemblyBudgetBytes)
-  let links: Promise<WebRtcTransport> | undefined
   // Once per transport; a failed load (offline, a replaced chunk) is tried again by the next call.
-  const load = () =>
-    (links ??= import('./webrtc.js').then(
-      ({ WebRtcTransport }) => new WebRtcTransport(options),
-      (cause: unknown) => {
-        links = undefined
-        throw new TransportError('transport-unavailable', 'The code for WebRTC links could not be loaded. Check the connection and try again, or reload the page.', { cause })
-      },
-    ))
+  const load = loadOnce(
+    () => import('./webrtc.js'),
+    ({ WebRtcTransport }) => new WebRtcTransport(options),
+    (cause) => new TransportError('transport-unavailable', 'The code for WebRTC links could not be loaded. Check the connection and try again, or reload the page.', { cause }),
+  )
   return {
     hasIceServers: (options.iceServers ?? []).length > 0,
     signalCodec: options.signalCodec ?? lazySdpCodec,
