@@ -4,32 +4,36 @@
  * that turns the journal off ships none of it. Each batch is one transaction: a crash
  * loses at most the batch being written, never half of one.
  *
- * Stores: `heads` (one per journal: identity, snapshot, size), `deltas` and `outbox`
- * (keyed [key, …], so a journal's rows are one key range), `saved` (by name). A batch's
- * deltas are one row, keyed by its last sequence number: one write per batch, not per
- * delta, and compaction drops the rows a snapshot wholly covers.
+ * Stores: `heads` (one per journal: identity, size, time), `snapshots` (one per journal, its
+ * state as of its last compaction), `deltas` and `outbox` (keyed [key, …], so a journal's rows
+ * are one key range), `saved` (by name). A batch's deltas are one row, keyed by its last
+ * sequence number: one write per batch, not per delta, and compaction drops the rows a
+ * snapshot wholly covers. The snapshot has a store of its own so that a batch of deltas
+ * writes a few hundred bytes, not the whole state again (layout 1 kept it in the head: every
+ * batch read and rewrote it; `upgrade` moves it out).
  */
 import { type DBSchema, type IDBPDatabase, openDB } from 'idb'
 import { JournalError } from '../errors.js'
 import {
-  headOf, type Journal, type JournalBatch, type JournalDelta, type JournalIntent, type JournalSnapshot, type JournalSummary,
+  EMPTY_SNAPSHOT, headOf, type Journal, type JournalBatch, type JournalDelta, type JournalIntent, type JournalSnapshot, type JournalSummary,
   type RawJournal, type SavedSession, type SavedSummary, savedRecord,
 } from './store.js'
 
 interface Head {
-  snapshot: JournalSnapshot
   updatedAt: number
   bytes: number
 }
 
 interface Schema extends DBSchema {
   heads: { key: string; value: Head & Record<string, unknown> }
+  snapshots: { key: string; value: JournalSnapshot }
   deltas: { key: [string, number]; value: { key: string; seq: number; deltas: JournalDelta[] } }
   outbox: { key: [string, string]; value: JournalIntent & { key: string } }
   saved: { key: string; value: SavedSession & Record<string, unknown> }
 }
 
-const DB_VERSION = 1
+/** The database's layout (its object stores), apart from the records' own `JOURNAL_VERSION`. */
+const DB_VERSION = 2
 
 export class IdbJournal implements Journal {
   private db: Promise<IDBPDatabase<Schema>> | undefined
@@ -38,11 +42,23 @@ export class IdbJournal implements Journal {
 
   private open(): Promise<IDBPDatabase<Schema>> {
     this.db ??= openDB<Schema>(this.name, DB_VERSION, {
-      upgrade(db) {
-        db.createObjectStore('heads')
-        db.createObjectStore('deltas', { keyPath: ['key', 'seq'] })
-        db.createObjectStore('outbox', { keyPath: ['key', 'intentId'] })
-        db.createObjectStore('saved', { keyPath: 'name' })
+      async upgrade(db, oldVersion, _newVersion, tx) {
+        if (oldVersion < 1) {
+          db.createObjectStore('heads')
+          db.createObjectStore('deltas', { keyPath: ['key', 'seq'] })
+          db.createObjectStore('outbox', { keyPath: ['key', 'intentId'] })
+          db.createObjectStore('saved', { keyPath: 'name' })
+        }
+        if (oldVersion < 2) {
+          const snapshots = db.createObjectStore('snapshots')
+          // Layout 1 kept each journal's snapshot in its head: moved out, in this upgrade's transaction.
+          for (let cursor = await tx.objectStore('heads').openCursor(); cursor; cursor = await cursor.continue()) {
+            const { snapshot, ...head } = cursor.value as Schema['heads']['value'] & { snapshot?: JournalSnapshot }
+            if (snapshot === undefined) continue
+            await snapshots.put(snapshot, cursor.key)
+            await cursor.update(head as Schema['heads']['value'])
+          }
+        }
       },
     })
     return this.db
@@ -51,12 +67,13 @@ export class IdbJournal implements Journal {
   async write(key: string, batch: JournalBatch): Promise<void> {
     const db = await this.open()
     await guard(async () => {
-      const tx = db.transaction(['heads', 'deltas', 'outbox'], 'readwrite')
-      const heads = tx.objectStore('heads')
-      const previous = await heads.get(key)
-      const writes: Array<Promise<unknown>> = [heads.put(headOf(batch, previous?.snapshot) as Schema['heads']['value'], key)]
+      const tx = db.transaction(['heads', 'snapshots', 'deltas', 'outbox'], 'readwrite')
+      const writes: Array<Promise<unknown>> = [tx.objectStore('heads').put(headOf(batch) as Schema['heads']['value'], key)]
       const deltas = tx.objectStore('deltas')
-      if (batch.snapshot) writes.push(deltas.delete(IDBKeyRange.bound([key, 0], [key, batch.snapshot.seq])))
+      if (batch.snapshot) {
+        writes.push(tx.objectStore('snapshots').put(batch.snapshot, key))
+        writes.push(deltas.delete(IDBKeyRange.bound([key, 0], [key, batch.snapshot.seq])))
+      }
       const last = batch.deltas.at(-1)
       if (last) writes.push(deltas.put({ key, seq: last.seq, deltas: batch.deltas }))
       const outbox = tx.objectStore('outbox')
@@ -68,17 +85,22 @@ export class IdbJournal implements Journal {
 
   async read(key: string): Promise<RawJournal | undefined> {
     const db = await this.open()
-    const tx = db.transaction(['heads', 'deltas', 'outbox'], 'readonly')
+    const tx = db.transaction(['heads', 'snapshots', 'deltas', 'outbox'], 'readonly')
     const range = IDBKeyRange.bound([key], [key, []])
-    const [head, deltas, outbox] = await Promise.all([
+    const [head, snapshot, deltas, outbox] = await Promise.all([
       tx.objectStore('heads').get(key),
+      tx.objectStore('snapshots').get(key),
       tx.objectStore('deltas').getAll(range),
       tx.objectStore('outbox').getAll(range),
     ])
     if (!head) return undefined
     // A row the last snapshot covers only in part keeps its earlier deltas: they are not the log's any more.
-    const since = head.snapshot?.seq ?? 0
-    return { head, deltas: deltas.flatMap((row) => row.deltas).filter((d) => d.seq > since), outbox: outbox.map(({ key: _id, ...o }) => o) }
+    const since = snapshot?.seq ?? 0
+    return {
+      head: { ...head, snapshot: snapshot ?? EMPTY_SNAPSHOT },
+      deltas: deltas.flatMap((row) => row.deltas).filter((d) => d.seq > since),
+      outbox: outbox.map(({ key: _id, ...o }) => o),
+    }
   }
 
   async sessions(): Promise<JournalSummary[]> {
@@ -90,9 +112,9 @@ export class IdbJournal implements Journal {
 
   async drop(key: string): Promise<void> {
     const db = await this.open()
-    const tx = db.transaction(['heads', 'deltas', 'outbox'], 'readwrite')
+    const tx = db.transaction(['heads', 'snapshots', 'deltas', 'outbox'], 'readwrite')
     const range = IDBKeyRange.bound([key], [key, []])
-    await Promise.all([tx.objectStore('heads').delete(key), tx.objectStore('deltas').delete(range), tx.objectStore('outbox').delete(range), tx.done])
+    await Promise.all([tx.objectStore('heads').delete(key), tx.objectStore('snapshots').delete(key), tx.objectStore('deltas').delete(range), tx.objectStore('outbox').delete(range), tx.done])
   }
 
   async listSaved(): Promise<SavedSummary[]> {

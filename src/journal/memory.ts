@@ -5,7 +5,7 @@
  */
 import { JournalError } from '../errors.js'
 import {
-  headOf, type Journal, type JournalBatch, type JournalDelta, type JournalIntent, type JournalSnapshot, type JournalSummary,
+  EMPTY_SNAPSHOT, headOf, type Journal, type JournalBatch, type JournalDelta, type JournalIntent, type JournalSnapshot, type JournalSummary,
   type RawJournal, type SavedSession, type SavedSummary, savedRecord,
 } from './store.js'
 
@@ -24,7 +24,7 @@ export class MemoryJournal implements Journal {
   async write(key: string, batch: JournalBatch): Promise<void> {
     const before = this.stored.get(key)
     const next: Stored = {
-      head: headOf(batch, before?.head.snapshot) as Stored['head'],
+      head: { ...headOf(batch), snapshot: batch.snapshot ?? before?.head.snapshot ?? EMPTY_SNAPSHOT } as Stored['head'],
       deltas: new Map(before?.deltas),
       outbox: new Map(before?.outbox),
     }

@@ -192,9 +192,12 @@ export function approximateSize(value: unknown): number {
   }
 }
 
-/** The head record of a session, as an implementation stores it. */
-export function headOf(batch: JournalBatch, previous: JournalSnapshot | undefined): Record<string, unknown> {
-  return { v: JOURNAL_VERSION, identity: batch.identity, snapshot: batch.snapshot ?? previous ?? { seq: 0, ids: [], entries: [] }, updatedAt: batch.at, bytes: batch.bytes }
+/** The snapshot of a journal that has not compacted yet. */
+export const EMPTY_SNAPSHOT: JournalSnapshot = Object.freeze({ seq: 0, ids: [], entries: [] })
+
+/** The head record of a session as of a batch, but its snapshot (which an implementation may keep apart). */
+export function headOf(batch: JournalBatch): Record<string, unknown> {
+  return { v: JOURNAL_VERSION, identity: batch.identity, updatedAt: batch.at, bytes: batch.bytes }
 }
 
 export function savedRecord(saved: SavedSession): Record<string, unknown> {

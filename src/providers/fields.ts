@@ -23,16 +23,18 @@ export interface Delivery {
   seq?: number
 }
 
-/** A delta as a provider receives it: what travelled, with the controller's fields filled in. */
+/**
+ * A delta as a provider receives it: what travelled, with the controller's fields filled in.
+ * Built by assignment (not spreads of spreads): it is made for every change a peer applies.
+ */
 export function providerDelta(payload: Record<string, unknown>, delivery: Delivery): SessionDelta {
-  const { intentId: _i, seq: _q, ...rest } = payload
-  const viewer = typeof rest.viewerId === 'string' ? { viewerUniqueId: rest.viewerId } : {}
-  return {
-    ...rest,
-    ...viewer,
-    providerId: delivery.providerId,
-    sourceUserId: delivery.origin,
-    ...(delivery.intentId !== undefined ? { intentId: delivery.intentId } : {}),
-    ...(delivery.seq !== undefined ? { seq: delivery.seq } : {}),
-  }
+  const delta: Record<string, unknown> = { ...payload }
+  if (typeof delta.viewerId === 'string') delta.viewerUniqueId = delta.viewerId
+  delta.providerId = delivery.providerId
+  delta.sourceUserId = delivery.origin
+  if (delivery.intentId !== undefined) delta.intentId = delivery.intentId
+  else if (Object.hasOwn(delta, 'intentId')) delete delta.intentId
+  if (delivery.seq !== undefined) delta.seq = delivery.seq
+  else if (Object.hasOwn(delta, 'seq')) delete delta.seq
+  return delta as SessionDelta
 }

@@ -1,4 +1,4 @@
-import { nanoid } from 'nanoid'
+import { customRandom, urlAlphabet } from 'nanoid'
 
 /** Randomness reaches the core only through this interface (see Clock for why). */
 export interface Random {
@@ -8,11 +8,30 @@ export interface Random {
   next(): number
 }
 
-const ALPHABET = 'useandom-26T198340PX75pxJACKVERYMINDBUSHWOLF_GQZbfghjklqvwyzrict'
+/** Random bytes fetched from the browser's CSPRNG a pool at a time. */
+const POOL_BYTES = 1024
+let pool = new Uint8Array(0)
+let used = 0
 
-/** The default: nanoid for ids, `Math.random` for floats. */
+/**
+ * `n` fresh random bytes, each handed out once. A call into `crypto.getRandomValues` per id
+ * cost more than the rest of sending a change (a host makes one per change): drawing from a
+ * pool keeps ids just as unpredictable for a fraction of it.
+ */
+function pooledBytes(n: number): Uint8Array {
+  if (used + n > pool.length) {
+    pool = crypto.getRandomValues(new Uint8Array(Math.max(POOL_BYTES, n)))
+    used = 0
+  }
+  used += n
+  return pool.subarray(used - n, used)
+}
+
+const pooledId = customRandom(urlAlphabet, 21, pooledBytes)
+
+/** The default: nanoid's alphabet over pooled CSPRNG bytes for ids, `Math.random` for floats. */
 export const systemRandom: Random = {
-  id: (size = 21) => nanoid(size),
+  id: (size = 21) => pooledId(size),
   next: () => Math.random(),
 }
 
@@ -40,7 +59,7 @@ export function seededRandom(seed: number): Random {
     next,
     id: (size = 21) => {
       let out = ''
-      for (let i = 0; i < size; i++) out += ALPHABET[(next() * 64) | 0]
+      for (let i = 0; i < size; i++) out += urlAlphabet[(next() * 64) | 0]
       return out
     },
   }

@@ -2,6 +2,7 @@
  * A follower's side: the host's hello and roster, bootstrap, authoritative deltas applied
  * in order, acks, and the outbox sent again when needed.
  */
+import { andThen, type Maybe } from '../runtime/maybe.js'
 import type { SessionViewer } from '../types.js'
 import { wire } from '../wire/build.js'
 import { decodeMessage, encodeText } from '../wire/codec.js'
@@ -123,7 +124,7 @@ export class Follower<V extends SessionViewer = SessionViewer> extends Part<V> {
     }
   }
 
-  async onDelta(message: MessageOf<'delta'>): Promise<void> {
+  onDelta(message: MessageOf<'delta'>): Maybe<void> {
     if (!this.s.bootstrapped || this.s.rebootstrapping) {
       this.s.earlyDeltas.set(message.seq, message)
       return
@@ -141,15 +142,14 @@ export class Follower<V extends SessionViewer = SessionViewer> extends Part<V> {
       this.requestResend()
       return
     }
-    await this.applyAuthoritative(message)
-    await this.drainReorder()
-    await this.checkDigest()
+    return andThen(this.applyAuthoritative(message), () => andThen(this.drainReorder(), () => this.checkDigest()))
   }
 
-  private async drainReorder(): Promise<void> {
+  private drainReorder(): Maybe<void> {
     for (let next = this.s.reorder.get(this.s.seq + 1); next; next = this.s.reorder.get(this.s.seq + 1)) {
       this.s.reorder.delete(next.seq)
-      await this.applyAuthoritative(next)
+      const applying = this.applyAuthoritative(next)
+      if (applying) return applying.then(() => this.drainReorder())
     }
   }
 
@@ -162,7 +162,7 @@ export class Follower<V extends SessionViewer = SessionViewer> extends Part<V> {
     this.parts.links.sendTo(this.s.hostConn, wire.resend({ from }))
   }
 
-  private async applyAuthoritative(message: MessageOf<'delta'>): Promise<void> {
+  private applyAuthoritative(message: MessageOf<'delta'>): Maybe<void> {
     this.s.seq = message.seq
     // Kept as it came, to serve a resend: no second encoding.
     const received = this.core.received.get(message)
@@ -173,8 +173,16 @@ export class Follower<V extends SessionViewer = SessionViewer> extends Part<V> {
     if (this.s.seen.touch(message.id) && !mine) return
     const [only] = message.changes
     if (mine && !mine.overwritten && message.changes.length === 1 && only!.p === mine.providerId && JSON.stringify(only!.d) === mine.json) return
-    for (const change of message.changes) {
-      if (!this.parts.resync.holds(change, message.seq)) await this.parts.bridge.applyChange(change, message.origin, message.id, message.seq)
+    return this.applyChanges(message, 0)
+  }
+
+  /** The delta's changes from the `from`th on, in order, each after the one before has finished. */
+  private applyChanges(message: MessageOf<'delta'>, from: number): Maybe<void> {
+    for (let i = from; i < message.changes.length; i++) {
+      const change = message.changes[i]!
+      if (this.parts.resync.holds(change, message.seq)) continue
+      const applying = this.parts.bridge.applyChange(change, message.origin, message.id, message.seq)
+      if (applying) return applying.then(() => this.applyChanges(message, i + 1))
     }
   }
 
@@ -201,12 +209,15 @@ export class Follower<V extends SessionViewer = SessionViewer> extends Part<V> {
   readonly keptDelta = (encoded: LinkMessage): MessageOf<'delta'> => decodeMessage(encoded, this.core.limits.maxMessageBytes) as MessageOf<'delta'>
 
   /** Follower: at the sequence number the takeover digest describes, compare; differ → re-bootstrap. */
-  async checkDigest(): Promise<void> {
+  checkDigest(): Maybe<void> {
     const check = this.s.digestCheck
     if (!check || this.s.seq < check.seq || this.s.rebootstrapping) return
     this.s.digestCheck = null
-    if (this.s.seq > check.seq || check.digest === (await this.parts.bridge.stateDigest())) return
-    this.core.diagnostic('digest-mismatch', `State differs from the new host's at #${check.seq}; fetching a fresh snapshot.`)
-    this.rebootstrap()
+    if (this.s.seq > check.seq) return
+    return this.parts.bridge.stateDigest().then((digest) => {
+      if (digest === check.digest) return
+      this.core.diagnostic('digest-mismatch', `State differs from the new host's at #${check.seq}; fetching a fresh snapshot.`)
+      this.rebootstrap()
+    })
   }
 }

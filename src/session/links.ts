@@ -85,12 +85,14 @@ export class Links<V extends SessionViewer = SessionViewer> extends Part<V> {
   }
 
   private receive(conn: Conn, data: LinkMessage): void {
-    this.parts.liveness.noticeStall(this.core.clock.now())
-    this.parts.liveness.heard(conn)
+    const now = this.core.clock.now()
+    this.parts.liveness.noticeStall(now)
+    this.parts.liveness.heard(conn, now)
     // Liveness is answered at once; everything else waits for the messages before it, whose
     // handlers may change who may send what (a new host's hello, then its orders). It is
     // decoded in its turn too, so a batch of thousands is decoded in slices (see breathe).
-    if (!isLiveness(data)) return this.serial(() => this.decodeAndDispatch(conn, data))
+    // With none waiting, its turn is now: in the link's own event, with no microtask between.
+    if (!isLiveness(data)) return this.serial(() => this.decodeAndDispatch(conn, data), now)
     const message = this.decode(conn, data)
     if (message) void this.parts.router.dispatch(conn, message)
   }
@@ -133,23 +135,29 @@ export class Links<V extends SessionViewer = SessionViewer> extends Part<V> {
   /**
    * Runs handlers one at a time, in arrival order, across async provider calls: from a
    * plain array, one promise reaction per handler that returns a promise and none for one
-   * that does not.
+   * that does not. A received message (`receivedAt`, the time it came) that finds the queue
+   * idle runs at once; other work starts in a microtask, after its caller's own steps.
    */
-  serial(task: () => void | Promise<void>): void {
+  serial(task: () => void | Promise<void>, receivedAt?: number): void {
     const session = this.s
     session.tasks.push(task)
     session.backlog.grew(++session.queued)
     if (session.draining) return
     session.draining = true
-    session.busySince = this.core.clock.now()
-    queueMicrotask(() => this.drain(session))
+    session.busySince = receivedAt ?? this.core.clock.now()
+    if (receivedAt === undefined) queueMicrotask(() => this.drain(session))
+    else this.drain(session, true)
   }
 
-  /** Runs queued handlers until none is left; one that returns a promise resumes the queue when it settles. */
-  private drain(session: Session): void {
+  /**
+   * Runs queued handlers until none is left; one that returns a promise resumes the queue
+   * when it settles. `first`: only the handler just queued runs now; what else the link
+   * delivers in this task (the rest of a batch) waits for a microtask, and is sliced as ever.
+   */
+  private drain(session: Session, first = false): void {
     const { tasks } = session
     while (session.nextTask < tasks.length) {
-      const pause = this.breathe(session)
+      const pause = first ? undefined : this.breathe(session)
       if (pause) return void pause.then(() => this.drain(session))
       const task = tasks[session.nextTask]!
       tasks[session.nextTask++] = noTask // let it go: a long burst's closures are not kept to its end
@@ -170,6 +178,7 @@ export class Links<V extends SessionViewer = SessionViewer> extends Part<V> {
         })
       }
       session.backlog.shrank(--session.queued)
+      if (first) return void queueMicrotask(() => this.drain(session))
     }
     tasks.length = 0
     session.nextTask = 0

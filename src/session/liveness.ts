@@ -109,8 +109,8 @@ export class Liveness<V extends SessionViewer = SessionViewer> extends Part<V> {
     if (now - this.s.isolatedSince >= 2 * this.core.heartbeat.hardTimeoutMs) this.parts.failover.giveUp('cut-off')
   }
 
-  heard(conn: Conn): void {
-    conn.lastHeard = this.core.clock.now()
+  heard(conn: Conn, now: number): void {
+    conn.lastHeard = now
     if (!conn.stale) return
     conn.stale = false
     this.updateConnectivity()

@@ -7,8 +7,20 @@ import type { SessionDelta, SessionDeltaMeta, SessionSyncProvider, SessionViewer
 import type { MessageOf } from '../wire/messages.js'
 import { MAX_PAYLOAD_DEPTH, nestsWithin } from '../wire/shape.js'
 import { digestOf } from './digest.js'
+import { andThen, done, type Maybe } from '../runtime/maybe.js'
 import { LruSet } from './bounded.js'
 import { type ApplyContext, type Change, Part } from './state.js'
+
+/** What a provider call came to: `failed` when it threw or rejected, else what it returned. */
+export interface Outcome<T> {
+  failed: boolean
+  value?: T
+}
+
+const FAILED: Outcome<never> = Object.freeze({ failed: true })
+
+const isThenable = <T>(value: T | PromiseLike<T>): value is PromiseLike<T> =>
+  (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as PromiseLike<T>).then === 'function'
 
 export class ProviderBridge<V extends SessionViewer = SessionViewer> extends Part<V> {
   private readonly unsubscribes = new Map<string, () => void>()
@@ -64,26 +76,29 @@ export class ProviderBridge<V extends SessionViewer = SessionViewer> extends Par
   }
 
   /**
-   * Calls a provider method, containing sync throws and async rejections. Resolves to
-   * `failed` when it threw, so callers can tell a refusal from an error.
+   * Calls a provider method, containing sync throws and async rejections: `failed` when it
+   * threw, so callers can tell a refusal from an error. A method that answers at once is
+   * answered at once (no promise): the path of every applied change.
    */
-  async callProvider<T>(providerId: string, method: string, call: () => T | Promise<T>, context: ApplyContext | null = null): Promise<{ failed: boolean; value?: T }> {
-    let result: T | Promise<T>
+  callProvider<T>(providerId: string, method: string, call: () => T | PromiseLike<T>, context: ApplyContext | null = null): Maybe<Outcome<T>> {
+    let result: T | PromiseLike<T>
     this.applying = context
     try {
       result = call()
     } catch (error) {
       this.providerError(providerId, method, error)
-      return { failed: true }
+      return FAILED
     } finally {
       this.applying = null
     }
-    try {
-      return { failed: false, value: await result }
-    } catch (error) {
-      this.providerError(providerId, method, error)
-      return { failed: true }
-    }
+    if (!isThenable(result)) return { failed: false, value: result }
+    return Promise.resolve(result).then(
+      (value) => ({ failed: false, value }),
+      (error: unknown) => {
+        this.providerError(providerId, method, error)
+        return FAILED
+      },
+    )
   }
 
   resolveViewer(provider: SessionSyncProvider, viewerId: unknown, peerId?: string): { ok: boolean; viewer: V | null } {
@@ -108,7 +123,7 @@ export class ProviderBridge<V extends SessionViewer = SessionViewer> extends Par
       if (only !== undefined && provider.id !== only) continue
       const targets: Array<V | null> = provider.scope === 'global' ? [null] : [...this.core.viewers.values()]
       for (const viewer of targets) {
-        const call = this.callProvider(provider.id, 'snapshot', () => provider.snapshot(viewer))
+        const call = Promise.resolve(this.callProvider(provider.id, 'snapshot', () => provider.snapshot(viewer)))
         calls.push(call.then(({ failed, value }) => (failed || !this.encodable(provider.id, value) ? null : { p: provider.id, w: viewer?.uniqueId ?? null, d: value ?? null })))
       }
     }
@@ -123,7 +138,7 @@ export class ProviderBridge<V extends SessionViewer = SessionViewer> extends Par
   }
 
   /** Applies one authoritative change through its provider; the provider's echoes are dropped. */
-  async applyChange(change: Change, origin: string, intentId: string, seq?: number): Promise<void> {
+  applyChange(change: Change, origin: string, intentId: string, seq?: number): Maybe<void> {
     const provider = this.core.registry.get(change.p)
     if (!provider) {
       this.core.diagnostic('unknown-provider', `Delta for provider "${change.p}", which this page does not have; skipped.`, { providerId: change.p })
@@ -131,25 +146,26 @@ export class ProviderBridge<V extends SessionViewer = SessionViewer> extends Par
     }
     const { ok, viewer } = this.resolveViewer(provider, change.d.viewerId)
     if (!ok) return
-    await this.deliver(provider, viewer, change.d, { providerId: provider.id, origin, intentId, ...(seq !== undefined ? { seq } : {}) })
+    return andThen(this.deliver(provider, viewer, change.d, { providerId: provider.id, origin, intentId, seq }), done)
   }
 
   /**
    * Calls a provider's `applyDelta` with what travelled, its own fields filled in, and the
    * meta that says where it is from. `context` is the host's capture of what it emits meanwhile.
    */
-  deliver(provider: SessionSyncProvider, viewer: V | null, payload: Record<string, unknown>, delivery: Delivery, context: ApplyContext = {}) {
+  deliver(provider: SessionSyncProvider, viewer: V | null, payload: Record<string, unknown>, delivery: Delivery, context: ApplyContext = {}): Maybe<Outcome<unknown>> {
+    const session = this.s
     const meta: SessionDeltaMeta<V> = {
       remote: true,
       origin: delivery.origin,
-      role: this.s.role,
+      role: session.role,
       viewer,
-      ...(delivery.intentId !== undefined ? { intentId: delivery.intentId } : {}),
-      ...(delivery.seq !== undefined ? { seq: delivery.seq } : {}),
       view: delivery.intentId === undefined,
       // Only a follower takes in state; the host never is bootstrapping.
-      bootstrap: this.s.role === 'guest' && (!this.s.bootstrapped || this.s.rebootstrapping),
+      bootstrap: session.role === 'guest' && (!session.bootstrapped || session.rebootstrapping),
     }
+    if (delivery.intentId !== undefined) meta.intentId = delivery.intentId
+    if (delivery.seq !== undefined) meta.seq = delivery.seq
     const delta = providerDelta(payload, delivery)
     return this.callProvider(provider.id, 'applyDelta', () => provider.applyDelta(delta, meta as SessionDeltaMeta), context)
   }

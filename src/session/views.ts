@@ -2,6 +2,7 @@
  * View deltas: last write wins per (origin, provider, viewer); the host forwards them to
  * peers without a direct link.
  */
+import { andThen, done, type Maybe } from '../runtime/maybe.js'
 import type { SessionViewer } from '../types.js'
 import { wire } from '../wire/build.js'
 import { encodeText } from '../wire/codec.js'
@@ -17,7 +18,7 @@ export class Views<V extends SessionViewer = SessionViewer> extends Part<V> {
     this.parts.links.broadcastBytes(text)
   }
 
-  async onView(conn: Conn, message: MessageOf<'view'>): Promise<void> {
+  onView(conn: Conn, message: MessageOf<'view'>): Maybe<void> {
     if (message.origin === this.core.self.id) return
     const seen = this.s.viewState.of(message.origin)
     const key = `${message.p}\u0000${String(message.d.viewerId ?? '')}`
@@ -38,6 +39,6 @@ export class Views<V extends SessionViewer = SessionViewer> extends Part<V> {
     }
     const { ok, viewer } = this.parts.bridge.resolveViewer(provider, message.d.viewerId, message.origin)
     if (!ok) return
-    await this.parts.bridge.deliver(provider, viewer, message.d, { providerId: provider.id, origin: message.origin })
+    return andThen(this.parts.bridge.deliver(provider, viewer, message.d, { providerId: provider.id, origin: message.origin }), done)
   }
 }

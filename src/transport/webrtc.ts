@@ -263,20 +263,20 @@ class WebRtcLink implements Link {
     return !this.closed
   }
 
-  /**
-   * The first message of a task goes out at once; those sent after it in the same task (a
-   * burst of deltas) wait for its end and share frames instead of paying a send each.
-   */
   inFlight(): { bytes: number; budgetBytes: number } {
     return { bytes: this.inbound.bytesInFlight, budgetBytes: this.inbound.budgetBytes }
   }
 
+  /**
+   * The first message of a task goes out at once; those sent after it in the same task (a
+   * burst of deltas) wait for its end and share frames instead of paying a send each.
+   */
   send(message: LinkMessage, lane: Lane = 'control'): void {
     if (this.closed) throw new TransportError('link-closed', 'Cannot send on a closed link.')
     this.outbound.enqueue(message, lane)
     if (this.flushQueued) return
     this.flushQueued = true
-    queueMicrotask(this.flushQueuedFrames)
+    flushAtEndOfTask(this)
     if (this.channel.readyState === 'open') this.flush()
   }
 
@@ -319,7 +319,8 @@ class WebRtcLink implements Link {
   }
 
   private flushQueued = false
-  private readonly flushQueuedFrames = (): void => {
+  /** The end of a task in which this link sent: what waited behind its first message goes, batched. */
+  endOfTask(): void {
     this.flushQueued = false
     this.flush()
   }
@@ -371,6 +372,28 @@ class WebRtcLink implements Link {
     this.events.emit('close', { reason })
     this.events.clear()
   }
+}
+
+/** Links that sent in this task, flushed at its end by one microtask for all (a change to six peers schedules one, not six). */
+const sentThisTask: WebRtcLink[] = []
+
+function flushAtEndOfTask(link: WebRtcLink): void {
+  if (sentThisTask.push(link) === 1) queueMicrotask(endTask)
+}
+
+function endTask(): void {
+  // A link may send (and join the list) while an earlier one flushes: the loop reaches it too.
+  // A throwing progress handler stays an uncaught error, as in its own task, and stops no other link.
+  for (let i = 0; i < sentThisTask.length; i++) {
+    try {
+      sentThisTask[i]!.endOfTask()
+    } catch (error) {
+      queueMicrotask(() => {
+        throw error
+      })
+    }
+  }
+  sentThisTask.length = 0
 }
 
 function internals(peer: Peer): PeerInternals {

@@ -3,7 +3,7 @@
  * IndexedDB one (on fake-indexeddb, an IndexedDB in plain JavaScript).
  */
 import 'fake-indexeddb/auto'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { JournalError } from '../../src/errors.js'
 import { IdbJournal } from '../../src/journal/idb.js'
 import { MemoryJournal } from '../../src/journal/memory.js'
@@ -54,6 +54,20 @@ describe.each(implementations)('Journal (%s)', (_name, make) => {
     expect(read.deltas.map((d) => d.seq)).toEqual([4])
   })
 
+  it('keeps the snapshot through later batches of deltas, and drops it with the journal', async () => {
+    const journal = make()
+    const snapshot = { seq: 2, ids: ['i1', 'i2'], entries: [{ p: 'kv', w: null, d: { big: 'x'.repeat(1000) } }] }
+    await journal.write('s', batch('s', { snapshot }))
+    for (let seq = 3; seq <= 5; seq++) await journal.write('s', batch('s', { deltas: [{ seq, bytes: bytes(String(seq)) }], at: seq }))
+    const read = readSession((await journal.read('s'))!)
+    expect(read.snapshot).toEqual(snapshot)
+    expect(read.deltas.map((d) => d.seq)).toEqual([3, 4, 5])
+    expect(read.updatedAt).toBe(5)
+    await journal.drop('s')
+    await journal.write('s', batch('s', { deltas: [{ seq: 1, bytes: bytes('a') }] }))
+    expect(readSession((await journal.read('s'))!).snapshot).toEqual({ seq: 0, ids: [], entries: [] })
+  })
+
   it('saved sessions: unique names, a typed error for a taken one, remove and clear', async () => {
     const journal = make()
     const saved = { name: 'review', sessionId: 's', savedAt: 2, size: 3, peers: [{ id: 'u1', name: 'Ada', role: 'host' as const }], seq: 4, entries: [{ p: 'kv', w: null, d: { k: 1 } }] }
@@ -94,5 +108,55 @@ describe('reading a journal back', () => {
     await journal.drop('old')
     await journal.write('new', batch('new', { bytes: 50 }))
     expect(await journal.read('new')).toBeDefined()
+  })
+})
+
+describe('the IndexedDB layout', () => {
+  it('writes a batch of deltas without reading or writing the snapshot again', async () => {
+    const journal = new IdbJournal(`journal-test-${++dbs}`)
+    const snapshot = { seq: 1, ids: ['i1'], entries: [{ p: 'kv', w: null, d: { big: 'x'.repeat(10_000) } }] }
+    await journal.write('s', batch('s', { snapshot }))
+    const stores: string[] = []
+    const put = vi.spyOn(IDBObjectStore.prototype, 'put').mockName('put')
+    const get = vi.spyOn(IDBObjectStore.prototype, 'get').mockName('get')
+    try {
+      await journal.write('s', batch('s', { deltas: [{ seq: 2, bytes: bytes('b') }] }))
+      for (const call of [...put.mock.contexts, ...get.mock.contexts]) stores.push((call as IDBObjectStore).name)
+      expect(get).not.toHaveBeenCalled()
+    } finally {
+      put.mockRestore()
+      get.mockRestore()
+    }
+    expect(stores.sort()).toEqual(['deltas', 'heads'])
+    expect(readSession((await journal.read('s'))!).snapshot).toEqual(snapshot)
+  })
+
+  it('moves the snapshots of a layout-1 database out of their heads when it opens it', async () => {
+    const name = `journal-test-${++dbs}`
+    const snapshot = { seq: 3, ids: ['i3'], entries: [{ p: 'kv', w: null, d: { a: 1 } }] }
+    const identity = batch('s').identity
+    // A database as layout 1 wrote it: the snapshot inside the head.
+    await new Promise<void>((resolve, reject) => {
+      const open = indexedDB.open(name, 1)
+      open.onupgradeneeded = () => {
+        const db = open.result
+        db.createObjectStore('heads').put({ v: JOURNAL_VERSION, identity, snapshot, updatedAt: 7, bytes: 40 }, 's')
+        db.createObjectStore('deltas', { keyPath: ['key', 'seq'] }).put({ key: 's', seq: 4, deltas: [{ seq: 4, bytes: bytes('d') }] })
+        db.createObjectStore('outbox', { keyPath: ['key', 'intentId'] })
+        db.createObjectStore('saved', { keyPath: 'name' })
+      }
+      open.onsuccess = () => (open.result.close(), resolve())
+      open.onerror = () => reject(open.error)
+    })
+    const journal = new IdbJournal(name)
+    const read = readSession((await journal.read('s'))!)
+    expect(read.snapshot).toEqual(snapshot)
+    expect(read.deltas.map((d) => d.seq)).toEqual([4])
+    expect(read.updatedAt).toBe(7)
+    // A later batch keeps it: it lives in its own store now.
+    await journal.write('s', batch('s', { deltas: [{ seq: 5, bytes: bytes('e') }], at: 8 }))
+    const after = readSession((await journal.read('s'))!)
+    expect(after.snapshot).toEqual(snapshot)
+    expect(after.deltas.map((d) => d.seq)).toEqual([4, 5])
   })
 })

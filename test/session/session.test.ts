@@ -195,6 +195,33 @@ describe('a session on the in-memory network', () => {
     expect(states([host, g1])).toEqual(['connected', 'connected'])
   })
 
+  it('gives a provider that applies asynchronously (a promise or a bare thenable) its next change only once the last settled, in order', async () => {
+    const s = new TestSession()
+    const host = s.peer('host')
+    const g1 = s.peer('g1')
+    const log: string[] = []
+    const emits = new Map<string, (delta: Record<string, unknown>) => unknown>()
+    const provider = (id: string, applyDelta: (delta: Record<string, unknown>) => void | Promise<void>) => ({
+      id, scope: 'global' as const, snapshot: () => ({}), applySnapshot: () => {}, applyDelta, subscribe: () => () => {},
+    })
+    const later = (id: string, n: unknown, resolve: () => void) => s.clock.setTimeout(() => (log.push(`end ${id} ${String(n)}`), resolve()), 30)
+    g1.controller.registerProvider(provider('promise', (d) => (log.push(`start promise ${String(d.n)}`), new Promise<void>((resolve) => later('promise', d.n, resolve)))))
+    // A thenable that is no Promise: what a provider built on another library may return.
+    g1.controller.registerProvider(provider('thenable', (d) => (log.push(`start thenable ${String(d.n)}`), { then: (resolve: () => void) => later('thenable', d.n, resolve) } as unknown as Promise<void>)))
+    for (const id of ['promise', 'thenable']) host.controller.registerProvider({ ...provider(id, () => {}), subscribe: (emit) => (emits.set(id, emit), () => {}) })
+    const applyKv = g1.kv.applyDelta.bind(g1.kv)
+    g1.kv.applyDelta = (delta, meta) => (log.push(`kv ${String(delta.key)}`), applyKv(delta, meta))
+    await host.controller.start()
+    await s.connect(host, g1)
+    emits.get('promise')!({ n: 1 })
+    emits.get('thenable')!({ n: 2 })
+    emits.get('promise')!({ n: 3 })
+    host.kv.set('after', true)
+    await s.settle(500)
+    expect(log).toEqual(['start promise 1', 'end promise 1', 'start thenable 2', 'end thenable 2', 'start promise 3', 'end promise 3', 'kv after'])
+    expect(g1.kv.store()).toEqual({ after: true })
+  })
+
   it('drops out-of-role and spoofed messages with a diagnostic, and goes on', async () => {
     const s = await TestSession.started(3)
     const [g1, g2] = s.guests
