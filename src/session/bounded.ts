@@ -35,10 +35,11 @@ const weighKey = (key: unknown): number => (typeof key === 'string' ? weighStrin
 /**
  * An insertion-ordered map within a budget. With `recency`, reading or writing a key makes
  * it the newest (least recently used goes first); without, the oldest inserted goes first.
- * Over the entry budget it trims an eighth past it at once: V8 leaves deleted entries as
+ * Values are never undefined (a lookup tells a key from a missing one). Over the entry
+ * budget it trims an eighth past it at once: V8 leaves deleted entries as
  * holes at the front, so evicting one key per insert would walk all of them every time.
  */
-export class BoundedMap<K, V> {
+export class BoundedMap<K, V extends {} | null> {
   private entries = new Map<K, V>()
   private weight = 0
 
@@ -75,11 +76,13 @@ export class BoundedMap<K, V> {
     return value
   }
 
-  set(key: K, value: V): void {
-    this.delete(key)
+  /** Whether it replaced a value (no value is undefined: one lookup tells). */
+  set(key: K, value: V): boolean {
+    const had = this.delete(key)
     this.entries.set(key, value)
     this.weight += this.weigh(key, value)
     this.trim()
+    return had
   }
 
   /**
@@ -109,8 +112,8 @@ export class BoundedMap<K, V> {
 
   delete(key: K): boolean {
     const old = this.entries.get(key)
-    if (old === undefined && !this.entries.has(key)) return false
-    this.weight -= this.weigh(key, old as V)
+    if (old === undefined) return false
+    this.weight -= this.weigh(key, old)
     return this.entries.delete(key)
   }
 
@@ -159,9 +162,7 @@ export class LruSet<K> {
 
   /** True when the key was present; either way it is now the most recent. */
   touch(key: K): boolean {
-    const had = this.map.delete(key)
-    this.map.set(key, true)
-    return had
+    return this.map.set(key, true)
   }
 
   has(key: K): boolean {
@@ -182,7 +183,7 @@ export class LruSet<K> {
 }
 
 /** A bounded map, least recently used first out. */
-export class LruMap<K, V> extends BoundedMap<K, V> {
+export class LruMap<K, V extends {} | null> extends BoundedMap<K, V> {
   constructor(budget: Budget | number, weighValue: (value: V) => number = () => 8) {
     super(typeof budget === 'number' ? { entries: budget, bytes: Infinity } : budget, (key, value) => weighKey(key) + weighValue(value))
   }
@@ -193,7 +194,7 @@ export class LruMap<K, V> extends BoundedMap<K, V> {
  * another's. Peers come and go: past `MAX_TRACKED_PEERS` the longest known is forgotten.
  * `stats()` gives the sum over peers, with the budget of one peer.
  */
-export class PerPeer<V> {
+export class PerPeer<V extends {} | null> {
   private readonly maps = new Map<string, LruMap<string, V>>()
 
   constructor(

@@ -30,6 +30,9 @@ export { DEFAULT_MAX_PARTIAL_MESSAGES, type Delivery, Reassembler, type Reassemb
 const TEXT_FRAME_MAX_UNITS = 4 * 1024
 /** A lone surrogate: text that is not well-formed goes as the UTF-8 TextEncoder makes of it, never as a text frame. */
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/
+/** `String.prototype.isWellFormed` (the browser's own scan) where there is one. */
+const wellFormed: (text: string) => boolean =
+  typeof String.prototype.isWellFormed === 'function' ? (text) => text.isWellFormed() : (text) => !LONE_SURROGATE.test(text)
 const utf8Encoder = new TextEncoder()
 
 export interface OutboundFrame {
@@ -68,7 +71,7 @@ export class OutboundQueue {
   /** Throws `message-oversized` (and queues nothing) above the message limit. */
   enqueue(data: LinkMessage, lane: Lane): void {
     // Text stays text only where it may go as a text frame, as it is.
-    const asText = typeof data === 'string' && lane === 'control' && data.length <= TEXT_FRAME_MAX_UNITS && !LONE_SURROGATE.test(data)
+    const asText = typeof data === 'string' && lane === 'control' && data.length <= TEXT_FRAME_MAX_UNITS && wellFormed(data)
     // Text that may be longer than a frame is encoded straight into chunk frames (no UTF-8
     // copy of the whole, no count of its bytes first), and decoded on the other side as they
     // come. (A frame must hold the longest character, or a chunk could carry none.)
@@ -84,6 +87,11 @@ export class OutboundQueue {
     const message = typeof data === 'string' && !asText ? utf8Encoder.encode(data) : data
     if (sizeOver(message, this.maxMessageBytes)) throw this.oversized(String(byteSize(message)))
     this.push(message, lane)
+  }
+
+  /** Whether a frame is waiting. */
+  get pending(): boolean {
+    return this.lanes.control.length > 0 || this.lanes.bulk.length > 0
   }
 
   private push(message: Uint8Array | string, lane: Lane, chunkedText?: QueuedMessage['chunkedText']): void {

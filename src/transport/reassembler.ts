@@ -103,12 +103,15 @@ export class Reassembler {
     return (this.chunked ??= { partials: new Map(), dropped: new Set() })
   }
 
+  /** A text frame is one whole message: it only has to be within the limit. Throws FramingError when it is not. */
+  acceptText(frame: string): string {
+    if (utf8Over(frame, this.maxMessageBytes)) this.checkSize(utf8Length(frame))
+    return frame
+  }
+
   /** Undefined for frames of a message being discarded. Throws FramingError on bad frames. */
   accept(frame: Uint8Array | string): Delivery | undefined {
-    if (typeof frame === 'string') {
-      if (utf8Over(frame, this.maxMessageBytes)) this.checkSize(utf8Length(frame))
-      return { lane: 'control', messages: [frame] }
-    }
+    if (typeof frame === 'string') return { lane: 'control', messages: [this.acceptText(frame)] }
     const flags = frame[0]
     // 0–5: whole, chunk or batch, either lane; chunk and batch together (6, 7) mean nothing;
     // text (8) only marks a chunk (10, 11).

@@ -17,6 +17,7 @@ import {
   DEFAULT_FRAME_BYTES,
   DEFAULT_MAX_MESSAGE_BYTES,
   DEFAULT_REASSEMBLY_TIMEOUT_MS,
+  type Delivery,
   OutboundQueue,
   Reassembler,
 } from './framing.js'
@@ -277,7 +278,7 @@ class WebRtcLink implements Link {
     if (this.flushQueued) return
     this.flushQueued = true
     flushAtEndOfTask(this)
-    if (this.channel.readyState === 'open') this.flush()
+    if (this.channel.readyState === 'open') this.writeFrames()
   }
 
   /** Whatever is queued (a goodbye, say) is handed to the channel first, which delivers it before closing. */
@@ -329,9 +330,13 @@ class WebRtcLink implements Link {
   private readonly flush = (): void => {
     if (this.closed) return
     if (this.channel.readyState !== 'open') return this.destroy('connection closed')
-    while (this.channel.bufferedAmount < HIGH_WATER_BYTES) {
-      const next = this.outbound.next()
-      if (!next) return
+    this.writeFrames()
+  }
+
+  /** `flush` on a channel known to be open (each read of its state is a call into the browser). */
+  private writeFrames(): void {
+    while (this.outbound.pending && this.channel.bufferedAmount < HIGH_WATER_BYTES) {
+      const next = this.outbound.next()!
       try {
         if (typeof next.frame === 'string') this.channel.send(next.frame)
         else this.channel.send(next.frame)
@@ -345,13 +350,15 @@ class WebRtcLink implements Link {
 
   private readonly receive = (frame: Uint8Array | string): void => {
     if (this.closed) return
-    let delivery
+    let delivery: Delivery | string | undefined
     try {
-      delivery = this.inbound.accept(frame)
+      // Most messages: a text frame, which is one whole message.
+      delivery = typeof frame === 'string' ? this.inbound.acceptText(frame) : this.inbound.accept(frame)
     } catch (error) {
       this.events.emit('error', error as Error)
       return
     }
+    if (typeof delivery === 'string') return this.events.emit('message', delivery)
     if (!delivery) return
     if (delivery.progress) this.events.emit('progress', delivery.progress)
     for (const message of delivery.messages) {
