@@ -7,7 +7,7 @@
  * Batches are why a burst of small messages costs a few DataChannel sends rather than one
  * each: the browser's per-send cost, not the bytes, bounds the message rate.
  */
-import { byteSize, concatBytes, sizeOver } from '../encoding/bytes.js'
+import { byteSize, concatBytes, sizeOver, utf8Over } from '../encoding/bytes.js'
 import { BATCH_FLAG, BATCH_LENGTH_BYTES, BULK_FLAG, CHUNK_FLAG, TEXT_FLAG, WHOLE_HEADER_BYTES } from './frame-layout.js'
 import {
   CHUNK_HEADER_BYTES,
@@ -68,10 +68,22 @@ export class OutboundQueue {
     checkMessageLimit(maxMessageBytes)
   }
 
+  /**
+   * Whether `data` would go as one text frame of its own, as it is, with nothing queued
+   * before it: its sender may write it at once and queue nothing.
+   */
+  loneTextFrame(data: LinkMessage, lane: Lane): data is string {
+    return typeof data === 'string' && !this.pending && this.textFrame(data, lane) && !utf8Over(data, this.maxMessageBytes)
+  }
+
+  /** Text stays text only where it may go as a text frame, as it is. */
+  private textFrame(data: string, lane: Lane): boolean {
+    return lane === 'control' && data.length <= TEXT_FRAME_MAX_UNITS && wellFormed(data)
+  }
+
   /** Throws `message-oversized` (and queues nothing) above the message limit. */
   enqueue(data: LinkMessage, lane: Lane): void {
-    // Text stays text only where it may go as a text frame, as it is.
-    const asText = typeof data === 'string' && lane === 'control' && data.length <= TEXT_FRAME_MAX_UNITS && wellFormed(data)
+    const asText = typeof data === 'string' && this.textFrame(data, lane)
     // Text that may be longer than a frame is encoded straight into chunk frames (no UTF-8
     // copy of the whole, no count of its bytes first), and decoded on the other side as they
     // come. (A frame must hold the longest character, or a chunk could carry none.)

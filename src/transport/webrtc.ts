@@ -274,11 +274,17 @@ class WebRtcLink implements Link {
    */
   send(message: LinkMessage, lane: Lane = 'control'): void {
     if (this.closed) throw new TransportError('link-closed', 'Cannot send on a closed link.')
+    const first = !this.flushQueued
+    if (first) {
+      this.flushQueued = true
+      flushAtEndOfTask(this)
+    }
+    // Alone, and a text frame as it is (most messages): written at once, never queued.
+    if (first && this.outbound.loneTextFrame(message, lane) && this.channel.readyState === 'open' && this.channel.bufferedAmount < HIGH_WATER_BYTES) {
+      return void this.write(message)
+    }
     this.outbound.enqueue(message, lane)
-    if (this.flushQueued) return
-    this.flushQueued = true
-    flushAtEndOfTask(this)
-    if (this.channel.readyState === 'open') this.writeFrames()
+    if (first && this.channel.readyState === 'open') this.writeFrames()
   }
 
   /** Whatever is queued (a goodbye, say) is handed to the channel first, which delivers it before closing. */
@@ -337,14 +343,21 @@ class WebRtcLink implements Link {
   private writeFrames(): void {
     while (this.outbound.pending && this.channel.bufferedAmount < HIGH_WATER_BYTES) {
       const next = this.outbound.next()!
-      try {
-        if (typeof next.frame === 'string') this.channel.send(next.frame)
-        else this.channel.send(next.frame)
-      } catch (cause) {
-        return this.destroy('send failed', new TransportError('link-failed', 'The data channel refused a frame.', { cause }))
-      }
+      if (!this.write(next.frame)) return
       if (next.progress) this.events.emit('progress', next.progress)
       if (this.closed) return // a progress handler closed the link
+    }
+  }
+
+  /** One frame to the channel; false (and the link ended) when the channel refuses it. */
+  private write(frame: Uint8Array<ArrayBuffer> | string): boolean {
+    try {
+      if (typeof frame === 'string') this.channel.send(frame)
+      else this.channel.send(frame)
+      return true
+    } catch (cause) {
+      this.destroy('send failed', new TransportError('link-failed', 'The data channel refused a frame.', { cause }))
+      return false
     }
   }
 
@@ -384,8 +397,11 @@ class WebRtcLink implements Link {
 /** Links that sent in this task, flushed at its end by one microtask for all (a change to six peers schedules one, not six). */
 const sentThisTask: WebRtcLink[] = []
 
+/** A resolved promise's reaction: V8's own microtask, cheaper than a call to queueMicrotask. */
+const settled = Promise.resolve()
+
 function flushAtEndOfTask(link: WebRtcLink): void {
-  if (sentThisTask.push(link) === 1) queueMicrotask(endTask)
+  if (sentThisTask.push(link) === 1) void settled.then(endTask)
 }
 
 function endTask(): void {

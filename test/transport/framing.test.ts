@@ -109,6 +109,22 @@ describe('framing', () => {
     expect(receiver({ maxMessageBytes: 10 }).reassembler.accept('é'.repeat(5))?.messages).toEqual(['é'.repeat(5)])
   })
 
+  it('says which message a link may write at once: text that goes as a text frame as it is, with nothing queued', () => {
+    const text = JSON.stringify({ v: 1, t: 'view', d: { x: 'é€😀' } })
+    const queue = new OutboundQueue()
+    expect(queue.loneTextFrame(text, 'control')).toBe(true)
+    // Not text, not on its own, or not a text frame as it is: it queues, as enqueue frames it.
+    expect(queue.loneTextFrame(new TextEncoder().encode(text), 'control')).toBe(false)
+    expect(queue.loneTextFrame(text, 'bulk')).toBe(false)
+    expect(queue.loneTextFrame('A'.repeat(5_000), 'control')).toBe(false)
+    expect(queue.loneTextFrame('a\ud800b', 'control')).toBe(false)
+    expect(new OutboundQueue(16_000, 10).loneTextFrame('é'.repeat(6), 'control')).toBe(false)
+    queue.enqueue(text, 'bulk')
+    expect(queue.loneTextFrame(text, 'control')).toBe(false)
+    drain(queue)
+    expect(queue.loneTextFrame(text, 'control')).toBe(true)
+  })
+
   it('sends text longer than a frame in text chunks, encoded as they go, and it arrives as text (what its UTF-8 reads as)', () => {
     // A leading U+FEFF is text like any other: it must arrive, not be taken for a byte-order mark.
     const piece = fc.constantFrom('a', 'xyz', 'é', '€', '😀', '\ud800', '\udc00', '\udbff\udfff', '\ufeff')
