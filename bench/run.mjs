@@ -41,8 +41,8 @@ const here = (path) => fileURLToPath(new URL(path, import.meta.url))
 const argv = process.argv.slice(2)
 const SMOKE = argv.includes('--smoke')
 const PROFILE = argv.includes('--profile')
-const ALL = ['invite', 'connect', 'oneway', 'intent', 'throughput', 'bootstrap', 'fanout', 'journal', 'failover', 'memory', 'budgets', 'relay', 'size']
-const ALIASES = { 'one-way': 'oneway', view: 'oneway', rtt: 'intent', 'fan-out': 'fanout', heap: 'memory', longtask: 'budgets' }
+const ALL = ['invite', 'connect', 'oneway', 'coldpath', 'intent', 'throughput', 'bootstrap', 'fanout', 'journal', 'failover', 'memory', 'budgets', 'relay', 'size']
+const ALIASES = { cold: 'coldpath', 'one-way': 'oneway', view: 'oneway', rtt: 'intent', 'fan-out': 'fanout', heap: 'memory', longtask: 'budgets' }
 const unknownFlags = argv.filter((a) => a.startsWith('--') && !['--smoke', '--profile', '--help'].includes(a))
 /** Run only when named: each has its own table and results file. */
 const SEPARATE = ['peers', 'scale']
@@ -61,6 +61,7 @@ const CONFIG = SMOKE
       invite: { samples: 1 },
       connect: { samples: 2 },
       oneway: { samples: 20, bytes: 100 },
+      coldpath: { samples: 20, thrashMiB: 2 },
       intent: { samples: 20, bytes: 100 },
       throughput: { count: 1_000, reps: 1, batch: 500 },
       bootstrap: [{ bytes: 100 * 1024, samples: 1, label: '100 KiB' }],
@@ -76,6 +77,8 @@ const CONFIG = SMOKE
       invite: { samples: 5 },
       connect: { samples: 10 },
       oneway: { samples: 1_000, bytes: 100 },
+      // 2 MiB: one core's L2 on this machine (lscpu); the page comes to each message as it does between a peer's messages.
+      coldpath: { samples: 400, thrashMiB: 2 },
       intent: { samples: 1_000, bytes: 100 },
       throughput: { count: 20_000, reps: 3, batch: 1_000 },
       bootstrap: [
@@ -382,6 +385,25 @@ const BENCHMARKS = {
       ok: s.p50 / r.p50 <= 1.2,
       note: `emit → remote applyDelta vs send → onmessage+JSON.parse; both peers in one page (shared clock); p99 ratio ×${fmt(s.p99 / r.p99)}; p50 split (send call + channel + event to handler + handler to applyDelta) session ${splitText(result.split.session)} vs raw ${splitText(result.split.raw)}; raw sending a text message as long as the library's wire message: p50 ${fmt(stats(result.extra).p50)} ms (×${fmt(s.p50 / stats(result.extra).p50)}); each step of the session's way begins at (p50, µs after emit): ${result.stages.map(([stage, us]) => `${stage} ${fmt(us, 0)}`).join(', ')}`,
     })
+  },
+
+  /** The library's own steps for one message, each sample run after the CPU's caches were filled with other data. */
+  async coldpath(context) {
+    const page = await openPage(context)
+    const { samples, thrashMiB } = CONFIG.coldpath
+    const r = await page.evaluate(([n, mib]) => window.bench.coldPath(n, mib), [samples, thrashMiB])
+    await page.close()
+    const us = (x) => `${fmt(x, 1)} µs`
+    const how = `each sample after walking ${thrashMiB} MiB of other data (one core's L2 here), as a page meets a message that comes after a pause; trimmed mean of ${samples}`
+    const rows = [
+      ['receive a view delta', 'link → applyDelta', r.view, r.parse, 'raw: JSON.parse + a handler'],
+      ['receive a host delta', 'link → applyDelta', r.delta, r.parse, 'raw: JSON.parse + a handler'],
+      ['send a view delta', 'emit() → channel.send returned', r.sendView, r.send, 'raw: JSON.stringify + channel.send'],
+      ['send a change, as host', 'emit() → channel.send returned', r.sendChange, r.send, 'raw: JSON.stringify + channel.send'],
+    ]
+    for (const [what, span, session, raw, baseline] of rows) {
+      row({ bench: 'cold path', metric: `${what} (${span})`, unit: 'µs', session: { value: session }, raw: { value: raw }, ratio: session / raw, target: '—', ok: null, note: `${baseline}; ${how}; session ${us(session)}, raw ${us(raw)}` })
+    }
   },
 
   async intent(context) {

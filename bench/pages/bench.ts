@@ -20,6 +20,8 @@ import {
 } from '../../src/index.js'
 import { boundedSizes, linkOf, onIntentSettled, traceStages } from '../../src/testing.js'
 import { IdbJournal } from '../../src/journal/idb.js'
+import { coreOf } from '../../src/session/internals.js'
+import { PROTOCOL_VERSION } from '../../src/wire/messages.js'
 import { systemClock } from '../../src/runtime/clock.js'
 import { OutboundQueue, Reassembler } from '../../src/transport/framing.js'
 import { decodeMessage } from '../../src/wire/codec.js'
@@ -44,6 +46,12 @@ const now = () => performance.now()
 const encoder = new TextEncoder()
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+
+/** Once a session's queue of received messages is empty (a message's last steps run after its handler). */
+async function whenIdle(session: { draining: boolean }): Promise<void> {
+  do await sleep(0)
+  while (session.draining)
+}
 
 /** Polls `condition` every `everyMs` until it holds (resolves with the time) or `ms` passes. */
 async function until(condition: () => boolean, ms: number, what: string, everyMs = 5): Promise<number> {
@@ -487,6 +495,79 @@ const spread = {
 }
 
 const bench = {
+  /**
+   * One message's way through the library with cold CPU caches: before each sample the page
+   * walks `thrashMiB` of other data. Receiving: a view delta and a host's delta handed to the
+   * guest's WebRTC link as its channel would (the link's own entry for a frame), to the
+   * provider's applyDelta, vs JSON.parse and a handler. Sending: a view delta's and a host
+   * change's emit() until it returns (channel.send included), vs JSON.stringify + channel.send.
+   * Returns trimmed means in µs.
+   */
+  async coldPath(samples: number, thrashMiB: number) {
+    const h = create({ name: 'host' })
+    const g = create({ name: 'guest' })
+    const host = peerAt(h)
+    const guest = peerAt(g)
+    await host.c.start()
+    await link(host, guest)
+    const hostId = host.c.getSelf().id
+    const frameIn = linkOf(guest.c, hostId) as unknown as { receive(frame: string): void }
+    const session = coreOf(guest.c).session!
+    const other = new Uint32Array((thrashMiB * 1024 * 1024) / 4)
+    const thrash = () => {
+      for (let i = 0; i < other.length; i += 16) other[i]!++
+    }
+    let appliedAt = 0
+    guest.onApply = () => void (appliedAt = performance.now())
+    const value = payload(0, 80)
+    const times = { view: [] as number[], delta: [] as number[], parse: [] as number[], sendView: [] as number[], sendChange: [] as number[], send: [] as number[] }
+    const receive = async (text: string, into: number[]) => {
+      thrash()
+      const t0 = performance.now()
+      frameIn.receive(text)
+      into.push(appliedAt - t0)
+      await whenIdle(session)
+    }
+    const parse = (text: string) => {
+      thrash()
+      const t0 = performance.now()
+      const message = JSON.parse(text) as { seq?: number }
+      if (message.seq === -1) throw new Error('unreachable')
+      appliedAt = performance.now()
+      times.parse.push(appliedAt - t0)
+    }
+    for (let i = 0; i < samples; i++) {
+      const view = JSON.stringify({ v: PROTOCOL_VERSION, t: 'view', origin: hostId, n: 1_000_000 + i, p: 'cursor', d: { x: i, y: 0, value } })
+      const delta = JSON.stringify({ v: PROTOCOL_VERSION, t: 'delta', seq: session.seq + 1, epoch: session.epoch, id: `cold${String(i).padStart(12, '0')}`, origin: hostId, changes: [{ p: 'kv', d: { key: 'k', value } }] })
+      await receive(view, times.view)
+      await receive(delta, times.delta)
+      parse(delta)
+    }
+    const pair = await rawPair()
+    const send = async (into: number[], call: () => void) => {
+      thrash()
+      const t0 = performance.now()
+      call()
+      into.push(performance.now() - t0)
+      await sleep(0)
+    }
+    const cursor = host.emitters.get('cursor')!
+    const kv = host.emitters.get('kv')!
+    for (let i = 0; i < samples; i++) {
+      await send(times.sendView, () => cursor({ x: i, y: 0, value }))
+      await send(times.sendChange, () => kv({ key: 'k', value }))
+      await send(times.send, () => pair.chA.send(JSON.stringify({ x: i, y: 0, value })))
+    }
+    pair.close()
+    await dispose([h, g])
+    const trimmedMean = (all: number[]) => {
+      const sorted = all.slice().sort((a, b) => a - b)
+      const kept = sorted.slice(Math.floor(sorted.length * 0.1), Math.ceil(sorted.length * 0.9))
+      return (kept.reduce((sum, x) => sum + x, 0) / kept.length) * 1000
+    }
+    return Object.fromEntries(Object.entries(times).map(([key, all]) => [key, trimmedMean(all)])) as Record<keyof typeof times, number>
+  },
+
   info() {
     return { userAgent: navigator.userAgent, crossOriginIsolated: globalThis.crossOriginIsolated, hardwareConcurrency: navigator.hardwareConcurrency }
   },

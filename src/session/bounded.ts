@@ -78,11 +78,20 @@ export class BoundedMap<K, V extends {} | null> {
 
   /** Whether it replaced a value (no value is undefined: one lookup tells). */
   set(key: K, value: V): boolean {
-    const had = this.delete(key)
+    return this.swap(key, value) !== undefined
+  }
+
+  /** Sets the value and returns the one it replaced (undefined when there was none). */
+  swap(key: K, value: V): V | undefined {
+    const old = this.entries.get(key)
+    if (old !== undefined) {
+      this.weight -= this.weigh(key, old)
+      this.entries.delete(key)
+    }
     this.entries.set(key, value)
     this.weight += this.weigh(key, value)
     this.trim()
-    return had
+    return old
   }
 
   /**

@@ -18,6 +18,8 @@ export interface Outcome<T> {
 }
 
 const FAILED: Outcome<never> = Object.freeze({ failed: true })
+/** A global provider's changes concern no viewer. */
+const GLOBAL = Object.freeze({ ok: true, viewer: null })
 
 const isThenable = <T>(value: T | PromiseLike<T>): value is PromiseLike<T> =>
   (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as PromiseLike<T>).then === 'function'
@@ -102,7 +104,7 @@ export class ProviderBridge<V extends SessionViewer = SessionViewer> extends Par
   }
 
   resolveViewer(provider: SessionSyncProvider, viewerId: unknown, peerId?: string): { ok: boolean; viewer: V | null } {
-    if (provider.scope === 'global') return { ok: true, viewer: null }
+    if (provider.scope === 'global') return GLOBAL
     const viewer = typeof viewerId === 'string' ? this.core.viewers.get(viewerId) : undefined
     if (viewer) return { ok: true, viewer }
     if (!this.unknownViewers.touch(`${provider.id}\0${String(viewerId)}\0${peerId ?? ''}`)) {

@@ -22,9 +22,9 @@ export class Views<V extends SessionViewer = SessionViewer> extends Part<V> {
     if (message.origin === this.core.self.id) return
     const seen = this.s.viewState.of(message.origin)
     const key = `${message.p}\u0000${String(message.d.viewerId ?? '')}`
-    const last = seen.get(key)
-    if (last !== undefined && message.n <= last) return
-    seen.set(key, message.n)
+    // Newer than the last (the usual case): one write. Not newer: the last is put back, and it goes no further.
+    const last = seen.swap(key, message.n)
+    if (last !== undefined && message.n <= last) return void seen.set(key, last)
     if (this.s.role === 'host') {
       const text = encodeText(message)
       const direct = this.s.reported.get(message.origin)
