@@ -31,8 +31,17 @@ const TEXT_FRAME_MAX_UNITS = 4 * 1024
 /** A lone surrogate: text that is not well-formed goes as the UTF-8 TextEncoder makes of it, never as a text frame. */
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/
 /** `String.prototype.isWellFormed` (the browser's own scan) where there is one. */
-const wellFormed: (text: string) => boolean =
+const scanWellFormed: (text: string) => boolean =
   typeof String.prototype.isWellFormed === 'function' ? (text) => text.isWellFormed() : (text) => !LONE_SURROGATE.test(text)
+/** The last text found well-formed: a message broadcast to every link is scanned once, not once a link. */
+let lastWellFormed = ''
+
+function wellFormed(text: string): boolean {
+  if (text === lastWellFormed) return true
+  if (!scanWellFormed(text)) return false
+  lastWellFormed = text
+  return true
+}
 const utf8Encoder = new TextEncoder()
 
 export interface OutboundFrame {

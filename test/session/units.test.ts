@@ -78,6 +78,28 @@ describe('ReplayLog', () => {
     expect(log.range(3, 5)?.map((b) => b[0])).toEqual([3, 4, 5])
     expect(log.range(2, 5)).toBeUndefined()
   })
+
+  it('keeps the newest within both budgets through many deltas, and starts again at a sequence number that does not follow', () => {
+    const log = new ReplayLog({ entries: 100, bytes: 100 * (48 + 10) })
+    for (let seq = 1; seq <= 5_000; seq++) log.add(seq, `delta-${String(seq).padStart(4, '0')}`)
+    const kept = log.all()
+    // The bytes budget holds 100 of them; the newest last, in order.
+    expect(kept).toHaveLength(100)
+    expect(log.stats()).toEqual({ entries: kept.length, bytes: kept.length * 58, budget: log.budget })
+    expect(kept.at(-1)).toBe('delta-5000')
+    expect(log.range(4_950, 5_000)).toEqual(Array.from({ length: 51 }, (_, i) => `delta-${4_950 + i}`))
+    expect(log.range(4_900, 5_000)).toBeUndefined()
+    expect(log.range(5_000, 5_001)).toBeUndefined()
+    expect(log.range(7, 6)).toEqual([])
+    log.add(6_000, 'after a gap')
+    expect(log.all()).toEqual(['after a gap'])
+    expect(log.range(5_000, 6_000)).toBeUndefined()
+    expect(log.range(6_000, 6_000)).toEqual(['after a gap'])
+    // One larger than the bytes budget is not kept at all.
+    log.add(6_001, 'x'.repeat(100 * 58))
+    expect(log.all()).toEqual([])
+    expect(log.stats().bytes).toBe(0)
+  })
 })
 
 describe('Lifecycle', () => {
