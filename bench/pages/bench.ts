@@ -525,8 +525,8 @@ const bench = {
       thrash()
       const t0 = performance.now()
       frameIn.receive(text)
-      into.push(appliedAt - t0)
       await whenIdle(session)
+      into.push(appliedAt - t0)
     }
     const parse = (text: string) => {
       thrash()

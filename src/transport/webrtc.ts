@@ -12,6 +12,7 @@ import SimplePeer from 'simple-peer/simplepeer.min.js'
 import { TransportError } from '../errors.js'
 import { systemClock } from '../runtime/clock.js'
 import { ICE_FAILURES, iceFailureError, isIceFailure } from './ice-failure.js'
+import { atEndOfTask } from './end-of-task.js'
 import { Listeners } from './listeners.js'
 import {
   DEFAULT_FRAME_BYTES,
@@ -277,7 +278,7 @@ class WebRtcLink implements Link {
     const first = !this.flushQueued
     if (first) {
       this.flushQueued = true
-      flushAtEndOfTask(this)
+      atEndOfTask(this)
     }
     // Alone, and a text frame as it is (most messages): written at once, never queued.
     if (first && this.outbound.loneTextFrame(message, lane) && this.channel.readyState === 'open' && this.channel.bufferedAmount < HIGH_WATER_BYTES) {
@@ -392,31 +393,6 @@ class WebRtcLink implements Link {
     this.events.emit('close', { reason })
     this.events.clear()
   }
-}
-
-/** Links that sent in this task, flushed at its end by one microtask for all (a change to six peers schedules one, not six). */
-const sentThisTask: WebRtcLink[] = []
-
-/** A resolved promise's reaction: V8's own microtask, cheaper than a call to queueMicrotask. */
-const settled = Promise.resolve()
-
-function flushAtEndOfTask(link: WebRtcLink): void {
-  if (sentThisTask.push(link) === 1) void settled.then(endTask)
-}
-
-function endTask(): void {
-  // A link may send (and join the list) while an earlier one flushes: the loop reaches it too.
-  // A throwing progress handler stays an uncaught error, as in its own task, and stops no other link.
-  for (let i = 0; i < sentThisTask.length; i++) {
-    try {
-      sentThisTask[i]!.endOfTask()
-    } catch (error) {
-      queueMicrotask(() => {
-        throw error
-      })
-    }
-  }
-  sentThisTask.length = 0
 }
 
 function internals(peer: Peer): PeerInternals {
