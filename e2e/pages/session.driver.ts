@@ -301,7 +301,18 @@ export async function connect(host: Peer, guest: Peer): Promise<void> {
   if (!joined.ok) throw new Error(`${guest.name} could not join: ${joined.code}: ${joined.message}`)
   const accepted = await host.accept(joined.value)
   if (!accepted.ok) throw new Error(`${host.name} could not accept ${guest.name}: ${accepted.code}: ${accepted.message}`)
-  await Promise.all([guest.waitFor({ state: 'connected' }), host.waitFor({ state: 'connected' })])
+  try {
+    await Promise.all([guest.waitFor({ state: 'connected' }), host.waitFor({ state: 'connected' })])
+  } catch (error) {
+    // Say what each side went through, not only that it timed out.
+    const story = async (peer: Peer) => {
+      const events = await peer.events().catch(() => null)
+      if (!events) return `${peer.name}: its page could not be read`
+      const told = events.filter((e) => ['session-state-changed', 'session-diagnostic', 'session-ended'].includes(e.type))
+      return `${peer.name}: ${told.map((e) => `${e.type} ${JSON.stringify(e.payload.state ?? e.payload.code ?? e.payload.reason ?? '')}${e.payload.message ? ` (${String(e.payload.message).slice(0, 160)})` : ''}`).join('; ') || 'no events'}`
+    }
+    throw new Error(`${guest.name} and ${host.name} did not both connect: ${(error as Error).message}\n${await story(guest)}\n${await story(host)}`, { cause: error })
+  }
 }
 
 /** Peer ids in host rank order (rank 0 = host), as the host sees them. */
