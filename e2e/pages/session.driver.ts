@@ -308,8 +308,9 @@ export async function connect(host: Peer, guest: Peer): Promise<void> {
     const story = async (peer: Peer) => {
       const events = await peer.events().catch(() => null)
       if (!events) return `${peer.name}: its page could not be read`
-      const told = events.filter((e) => ['session-state-changed', 'session-diagnostic', 'session-ended'].includes(e.type))
-      return `${peer.name}: ${told.map((e) => `${e.type} ${JSON.stringify(e.payload.state ?? e.payload.code ?? e.payload.reason ?? '')}${e.payload.message ? ` (${String(e.payload.message).slice(0, 160)})` : ''}`).join('; ') || 'no events'}`
+      const told = events.filter((e) => ['session-state-changed', 'session-diagnostic', 'session-ended', 'session-host-lost'].includes(e.type))
+      const links = await peer.links().catch(() => null) // tapped peers only: how each link ended
+      return `${peer.name}: ${told.map((e) => `${e.type} ${JSON.stringify(e.payload.state ?? e.payload.code ?? e.payload.reason ?? '')}${e.payload.message ? ` (${String(e.payload.message).slice(0, 160)})` : ''}`).join('; ') || 'no events'}${links ? `; links ${JSON.stringify(links.map((l) => [l.via, l.closeReason, l.helloFrom.length]))}` : ''}`
     }
     throw new Error(`${guest.name} and ${host.name} did not both connect: ${(error as Error).message}\n${await story(guest)}\n${await story(host)}`, { cause: error })
   }
