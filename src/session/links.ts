@@ -8,10 +8,10 @@ import type { Link, LinkMessage } from '../transport/transport.js'
 import type { SessionViewer } from '../types.js'
 import { decodeMessage, encodeText } from '../wire/codec.js'
 import { PROTOCOL_VERSION, type WireMessage } from '../wire/messages.js'
+import { soon } from '../runtime/maybe.js'
 import { type Conn, Part, type Session } from './state.js'
 
 const noTask = (): void => {}
-const settled = Promise.resolve()
 
 /** Messages that carry one change of a peer's (not the host's deltas, whose size the host checked): limited to `maxDeltaBytes`. */
 const SINGLE_CHANGES: ReadonlySet<WireMessage['t']> = new Set(['view', 'intent', 'forward'])
@@ -184,8 +184,7 @@ export class Links<V extends SessionViewer = SessionViewer> extends Part<V> {
         })
       }
       session.backlog.shrank(--session.queued)
-      // A resolved promise's reaction: V8's own microtask, cheaper than a call to queueMicrotask.
-      if (first) return void settled.then(() => this.drain(session))
+      if (first) return soon(() => this.drain(session))
     }
     tasks.length = 0
     session.nextTask = 0

@@ -2,8 +2,9 @@
  * Work to do once the current task's synchronous code and microtasks so far are done: a
  * link that sent in this task writes what queued behind its first message then, batched.
  * One microtask serves every link that sent in the task (a change to six peers schedules
- * one, not six), on a resolved promise: V8's own microtask, cheaper than `queueMicrotask`.
+ * one, not six).
  */
+import { soon } from '../runtime/maybe.js'
 
 /** What waits for the end of the task. */
 export interface EndOfTask {
@@ -11,11 +12,10 @@ export interface EndOfTask {
 }
 
 const waiting: EndOfTask[] = []
-const settled = Promise.resolve()
 
 /** `item.endOfTask()` at the end of this task; call it once a task for each item. */
 export function atEndOfTask(item: EndOfTask): void {
-  if (waiting.push(item) === 1) void settled.then(runWaiting)
+  if (waiting.push(item) === 1) soon(runWaiting)
 }
 
 function runWaiting(): void {
