@@ -27,7 +27,10 @@ export class Failover<V extends SessionViewer = SessionViewer> extends Part<V> {
     this.s.hostConn = null
     if (lostId) this.core.emit('session-host-lost', { hostId: lostId })
     // Never greeted (a resume from the journal is bootstrapped already): there was no session to fail over.
-    if (!this.s.bootstrapped || !lostId) return this.core.finish('host-lost')
+    if (!this.s.bootstrapped || !lostId) {
+      this.core.diagnostic('host-lost', `The link to the host ended before it let you in (${reason}); ask for a new invite.`)
+      return this.core.finish('host-lost')
+    }
     if (lostId) this.forgetPeer(lostId, reason)
     this.startElection(lostId, handedOver)
   }

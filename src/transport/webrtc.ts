@@ -336,7 +336,9 @@ class WebRtcLink implements Link {
   /** Writes frames until the channel buffer reaches the high-water mark; 'bufferedamountlow' resumes. */
   private readonly flush = (): void => {
     if (this.closed) return
-    if (this.channel.readyState !== 'open') return this.destroy('connection closed')
+    const state = this.channel.readyState
+    // Told apart from the peer's own close: the channel stopped being open under a write.
+    if (state !== 'open') return this.destroy(`channel ${state}`)
     this.writeFrames()
   }
 

@@ -289,6 +289,27 @@ describe('a session on the in-memory network', () => {
     expect(s.host.controller.getRole()).toBe('host')
   })
 
+  it('says how the link to the host ended when it ends before the host let the guest in', async () => {
+    const s = new TestSession()
+    const host = s.peer('host')
+    await host.controller.start()
+    const g1 = s.peer('g1')
+    // The host's hello is on its way when the link goes: the guest was never let in.
+    s.net.setFault('host', 'g1', { delay: 60_000 })
+    const invite = await host.controller.createInvite()
+    const { answerCode } = await g1.controller.join(invite.url)
+    const accepted = host.controller.acceptAnswer(answerCode)
+    await s.settle()
+    await accepted
+    expect(g1.controller.getState()).toBe('joining')
+    s.net.cut('host', 'g1', 'channel closing')
+    await s.settle()
+    expect(g1.controller.getState()).toBe('idle')
+    expect(eventsOf(g1, 'session-ended').map((e) => e.reason)).toEqual(['host-lost'])
+    expect(diagnostics(g1, 'host-lost').map((d) => d.message)).toEqual([expect.stringContaining('(channel closing)')])
+    expect(host.controller.getState()).toBe('connected')
+  })
+
   it('replays the same seed to an identical event trace', async () => {
     const run = async (seed: number) => {
       const s = await TestSession.started(4, seed)
