@@ -164,16 +164,18 @@ export class Follower<V extends SessionViewer = SessionViewer> extends Part<V> {
 
   private applyAuthoritative(message: MessageOf<'delta'>): Maybe<void> {
     this.s.seq = message.seq
+    const mine = message.origin === this.core.self.id ? this.s.outbox.settle(message.id) : undefined
+    const [only] = message.changes
+    const applied =
+      (this.s.seen.touch(message.id) && !mine) ||
+      (mine && !mine.overwritten && message.changes.length === 1 && only!.p === mine.providerId && JSON.stringify(only!.d) === mine.json)
+    // The provider first (what the person waits for), then the bookkeeping, in the same step.
+    const applying = applied ? undefined : this.applyChanges(message, 0)
     // Kept as it came, to serve a resend: no second encoding.
-    const received = this.core.received.get(message)
-    const encoded = received ?? encodeText(message)
+    const encoded = this.core.received.get(message) ?? encodeText(message)
     this.s.replay.add(message.seq, encoded)
     this.parts.journaling.applied(message.seq, encoded)
-    const mine = message.origin === this.core.self.id ? this.s.outbox.settle(message.id) : undefined
-    if (this.s.seen.touch(message.id) && !mine) return
-    const [only] = message.changes
-    if (mine && !mine.overwritten && message.changes.length === 1 && only!.p === mine.providerId && JSON.stringify(only!.d) === mine.json) return
-    return this.applyChanges(message, 0)
+    return applying
   }
 
   /** The delta's changes from the `from`th on, in order, each after the one before has finished. */

@@ -53,6 +53,8 @@ interface PeerInternals {
   _channel: RTCDataChannel | null
   /** Called by the channel's onmessage for every frame. */
   _onChannelMessage: (event: MessageEvent) => void
+  /** Called when the channel closes (its close event, or stuck in 'closing'); destroys the peer without an error. */
+  _onChannelClose: () => void
   /** simple-peer's own gather timeout, which it never clears: it would hold the peer (and a closed link) for its whole length. */
   _iceCompleteTimer: ReturnType<typeof setTimeout> | null
 }
@@ -258,7 +260,16 @@ class WebRtcLink implements Link {
     peer.on('error', (cause: Error) =>
       this.destroy(`failed: ${peerErrorCode(cause)}`, new TransportError('link-failed', `The connection failed: ${cause.message}`, { cause })),
     )
-    peer.on('close', () => this.destroy('connection closed'))
+    // The connection's states as the channel closed, read before simple-peer closes the connection
+    // too: they tell the other side closing it (ICE still connected) from a connection failing under it.
+    let ended: string | null = null
+    const peerInternals = internals(peer)
+    const onChannelClose = peerInternals._onChannelClose
+    peerInternals._onChannelClose = () => {
+      ended ??= `channel closed (ICE ${this.connection.iceConnectionState}, connection ${this.connection.connectionState})`
+      onChannelClose.call(peer)
+    }
+    peer.on('close', () => this.destroy(ended ?? 'connection closed'))
   }
 
   get open(): boolean {
