@@ -6,7 +6,7 @@ import { WireError } from '../errors.js'
 import { byteSize, sizeOver } from '../encoding/bytes.js'
 import type { Link, LinkMessage } from '../transport/transport.js'
 import type { SessionViewer } from '../types.js'
-import { decodeMessage, encodeText } from '../wire/codec.js'
+import { decodeMessage, encodeText, exactView } from '../wire/codec.js'
 import { PROTOCOL_VERSION, type WireMessage } from '../wire/messages.js'
 import { soon } from '../runtime/maybe.js'
 import { type Conn, Part, type Session } from './state.js'
@@ -18,6 +18,8 @@ const SINGLE_CHANGES: ReadonlySet<WireMessage['t']> = new Set(['view', 'intent',
 /** How every ping and pong begins (wire builders put v and t first). */
 const PING = `{"v":${PROTOCOL_VERSION},"t":"ping"`
 const PONG = `{"v":${PROTOCOL_VERSION},"t":"pong"`
+/** How every view delta of ours begins: a cursor or a pan, most of what a page receives. */
+const VIEW = `{"v":${PROTOCOL_VERSION},"t":"view"`
 const PING_BYTES = [...new TextEncoder().encode(PING)]
 const PONG_BYTES = [...new TextEncoder().encode(PONG)]
 
@@ -98,9 +100,27 @@ export class Links<V extends SessionViewer = SessionViewer> extends Part<V> {
     // handlers may change who may send what (a new host's hello, then its orders). It is
     // decoded in its turn too, so a batch of thousands is decoded in slices (see breathe).
     // With none waiting, its turn is now: in the link's own event, with no microtask between.
-    if (!isLiveness(data)) return this.serial(() => this.decodeAndDispatch(conn, data), now)
+    if (!isLiveness(data)) {
+      if (!this.s.draining && typeof data === 'string' && data.startsWith(VIEW) && this.receiveView(conn, data, now)) return
+      return this.serial(() => this.decodeAndDispatch(conn, data), now)
+    }
     const message = this.decode(conn, data)
     if (message) void this.parts.router.dispatch(conn, message)
+  }
+
+  /**
+   * A view delta that finds nothing queued before it goes straight to the gate and its
+   * handler: no queue, no general decode. The same size bound, shape and gate (`dispatch`);
+   * anything not exactly a view goes the general way, which says what is wrong with it.
+   */
+  private receiveView(conn: Conn, text: string, now: number): boolean {
+    // The general path's bound for a view: the smaller of the link's and a single change's.
+    const view = sizeOver(text, Math.min(this.singleChangeBytes, this.core.limits.maxMessageBytes)) ? undefined : exactView(text)
+    if (!view) return false
+    const handling = this.parts.router.dispatch(conn, view)
+    // A provider that applies asynchronously holds what comes next, as in the queue.
+    if (handling) this.serial(() => handling, now)
+    return true
   }
 
   private decodeAndDispatch(conn: Conn, data: LinkMessage): void | Promise<void> {

@@ -3,7 +3,7 @@ import * as v from 'valibot'
 import { byteSize, sizeOver } from '../encoding/bytes.js'
 import { WireError } from '../errors.js'
 import { acceptFast } from './fast-path.js'
-import { PROTOCOL_VERSION, WIRE_TYPES, wireMessageSchema, type WireMessage, type WireType } from './messages.js'
+import { type MessageOf, PROTOCOL_VERSION, WIRE_TYPES, wireMessageSchema, type WireMessage, type WireType } from './messages.js'
 
 const encoder = new TextEncoder()
 const decoder = new TextDecoder('utf-8', { fatal: true })
@@ -22,6 +22,21 @@ export function bytesOf(encoded: Uint8Array | string): Uint8Array {
 /** As the text a link sends as it is (a text frame): no UTF-8 round trip on either side. */
 export function encodeText(message: WireMessage): string {
   return JSON.stringify(message)
+}
+
+/**
+ * A view delta, when `text` is exactly one (the fast path's shape, so nothing `decodeMessage`
+ * would refuse); undefined for anything else, which `decodeMessage` then accepts or refuses
+ * with its reason. The caller bounds the size first.
+ */
+export function exactView(text: string): MessageOf<'view'> | undefined {
+  let raw: unknown
+  try {
+    raw = JSON.parse(text)
+  } catch {
+    return undefined
+  }
+  return acceptFast(raw as object, 'view') as MessageOf<'view'> | undefined
 }
 
 /** `maxBytes` bounds the message as UTF-8, whichever form it came in. */

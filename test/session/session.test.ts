@@ -244,6 +244,27 @@ describe('a session on the in-memory network', () => {
     expect(g2!.kv.store()).toEqual({ still: 'works' })
   })
 
+  it('holds a view delta sent as text (the view lane) to the same bound, shape and gate as any message', async () => {
+    const s = await TestSession.started(3)
+    const [g1, g2] = s.guests
+    const asText = (fields: Record<string, unknown>) => JSON.stringify({ v: PROTOCOL_VERSION, t: 'view', ...fields })
+    const toHost = linkOf(s, 'g1', 'host')
+    toHost.send(asText({ origin: 'u-g2', n: 99, p: 'cursor', d: { key: 'pos', value: 'spoof' } })) // another's view
+    toHost.send(asText({ origin: 'u-g1', n: 99, p: 'kv', d: { key: 'pwn', value: 1 } })) // not a view provider
+    toHost.send(asText({ origin: 'u-g1', n: -1, p: 'cursor', d: { key: 'pos', value: 'x' } })) // not a view: n is no count
+    toHost.send(asText({ origin: 'u-g1', n: 99, p: 'cursor', d: { key: 'pos', value: 'x'.repeat(4 * 1024 * 1024 + 2048) } })) // over maxDeltaBytes and its envelope
+    await s.settle()
+    expect(diagnostics(s.host).map((d) => d.code).sort()).toEqual(['wire-malformed', 'wire-out-of-role', 'wire-out-of-role', 'wire-oversized'])
+    expect(s.host.kv.store()).toEqual({})
+    expect(s.host.cursor.store()).toEqual({})
+    // Its own view, as our encoder writes it, goes through, and on to g2 through the host.
+    toHost.send(asText({ origin: 'u-g1', n: 100, p: 'cursor', d: { key: 'pos', value: 'mine' } }))
+    await s.settle()
+    expect(s.host.cursor.store()).toEqual({ pos: 'mine' })
+    expect(g1!.controller.getState()).toBe('connected')
+    expect(g2!.controller.getState()).toBe('connected')
+  })
+
   it('returns everyone to idle with a reason on leave and on end', async () => {
     const s = await TestSession.started(3)
     const [g1, g2] = s.guests

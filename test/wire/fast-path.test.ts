@@ -2,7 +2,7 @@ import fc from 'fast-check'
 import * as v from 'valibot'
 import { describe, expect, it } from 'vitest'
 import { WireError } from '../../src/errors.js'
-import { decodeMessage } from '../../src/wire/codec.js'
+import { decodeMessage, exactView } from '../../src/wire/codec.js'
 import { acceptFast } from '../../src/wire/fast-path.js'
 import { PROTOCOL_VERSION, wireMessageSchema, type WireType } from '../../src/wire/messages.js'
 
@@ -70,6 +70,7 @@ describe('wire fast path', () => {
   it('accepts only what valibot accepts, with the same output, and leaves every refusal to valibot', () => {
     let taken = 0
     let refused = 0
+    let views = 0
     fc.assert(
       fc.property(message, (sent) => {
         const raw = overTheWire(sent)
@@ -91,12 +92,28 @@ describe('wire fast path', () => {
         }
         expect(decoded === undefined).toBe(!slow.success)
         if (slow.success) expect(decoded).toEqual(slow.output)
+        // The view lane (session/links.ts) takes a view exactly when the fast path does, and nothing else.
+        const view = exactView(JSON.stringify(raw))
+        if (view) {
+          views++
+          expect(slow.success && raw.t === 'view').toBe(true)
+          expect(view).toEqual(slow.output)
+        } else expect(raw.t === 'view' ? fast : undefined).toBeUndefined()
       }),
       { numRuns: 3_000 },
     )
     // Both kinds of case were generated in numbers: the property was not held vacuously.
     expect(taken).toBeGreaterThan(600)
     expect(refused).toBeGreaterThan(300)
+    expect(views).toBeGreaterThan(60)
+  })
+
+  it('takes nothing for the view lane that is not JSON, not an object, or a view cut short', () => {
+    const view = { v: 1, t: 'view', origin: 'u1', n: 4, p: 'cursor', d: { x: 1 } }
+    expect(exactView(JSON.stringify(view))).toEqual(view)
+    for (const text of ['{"v":1,"t":"view"', '{"v":1,"t":"view","origin":"u1"}', 'null', '[]', '7', '"view"', '', '{"v":1,"t":"view","origin":"u1","n":4,"p":"cursor","d":{"x":1},"d":[]}']) {
+      expect(exactView(text), text).toBeUndefined()
+    }
   })
 
   it('takes the fast path for the usual shapes of every hot type', () => {
