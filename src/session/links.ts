@@ -117,7 +117,12 @@ export class Links<V extends SessionViewer = SessionViewer> extends Part<V> {
     // The general path's bound for a view: the smaller of the link's and a single change's.
     const view = sizeOver(text, Math.min(this.singleChangeBytes, this.core.limits.maxMessageBytes)) ? undefined : exactView(text)
     if (!view) return false
-    const handling = this.parts.router.dispatch(conn, view)
+    let handling: void | Promise<void> = undefined
+    try {
+      handling = this.parts.router.dispatch(conn, view)
+    } catch (error) {
+      this.internalError(error)
+    }
     // A provider that applies asynchronously holds what comes next, as in the queue.
     if (handling) this.serial(() => handling, now)
     return true

@@ -2,12 +2,14 @@
  * Routing: every received message passes the gate (session/gate.ts), then goes to the part
  * that handles it; links that close or say goodbye end here too.
  */
-import type { SessionViewer } from '../types.js'
+import type { ProviderRegistry } from '../providers/registry.js'
+import type { PeerRole, SessionViewer } from '../types.js'
 import { wire } from '../wire/build.js'
-import type { WireMessage } from '../wire/messages.js'
+import type { MessageOf, WireMessage } from '../wire/messages.js'
 import { outranks } from './election.js'
 import { checkSender, type LinkFacts } from './gate.js'
-import { type Conn, Part } from './state.js'
+import { type Conn, Part, type Session } from './state.js'
+import type { Takeover } from './takeover.js'
 
 /** What only a guest of ours sends: a peer taken back that sends one follows us now. */
 const GUEST_ACTS: ReadonlySet<WireMessage['t']> = new Set(['links', 'resend', 'resync', 'intent', 'signal', 'forward', 'knock'])
@@ -41,19 +43,9 @@ export class Router<V extends SessionViewer = SessionViewer> extends Part<V> {
     return this.handle(conn, message)
   }
 
-  /** What the gate needs to know about a link, as of now. */
+  /** What the gate needs to know about a link: one reader per link, not an object per message. */
   private factsOf(conn: Conn): LinkFacts {
-    return {
-      role: this.s.role,
-      peerId: conn.peerId,
-      hostLink: conn === this.s.hostConn,
-      awaitingJoin: conn.inviteId !== undefined && !conn.joined,
-      knocker: conn.knocker ?? null,
-      viewer: conn.access === 'viewer',
-      owes: (id) => conn.owed?.has(id) === true,
-      viewProvider: (id) => this.core.registry.isView(id),
-      helloRefusal: (hello) => this.parts.takeover.helloRefusal(conn, hello),
-    }
+    return (conn.facts ??= new LinkReader(this.s, conn, this.core.registry, this.parts.takeover))
   }
 
   private handle(conn: Conn, message: WireMessage): void | Promise<void> {
@@ -112,5 +104,51 @@ export class Router<V extends SessionViewer = SessionViewer> extends Part<V> {
     if (this.s.election?.backed === conn.peerId && conn.peerId !== this.core.self.id) return this.parts.failover.giveUp('no-new-host')
     if (conn.peerId) this.parts.host.dropPeer(conn.peerId, reason)
     if (this.s.role === 'guest') this.parts.mesh.reportLinks()
+  }
+}
+
+/** The gate's facts about one link, read as of each question (the link's session and state change under it). */
+class LinkReader implements LinkFacts {
+  constructor(
+    private readonly session: Session,
+    private readonly conn: Conn,
+    private readonly registry: ProviderRegistry,
+    private readonly takeover: Takeover,
+  ) {}
+
+  get role(): PeerRole | null {
+    return this.session.role
+  }
+
+  get peerId(): string | null {
+    return this.conn.peerId
+  }
+
+  get hostLink(): boolean {
+    return this.conn === this.session.hostConn
+  }
+
+  get awaitingJoin(): boolean {
+    return this.conn.inviteId !== undefined && !this.conn.joined
+  }
+
+  get knocker(): string | null {
+    return this.conn.knocker ?? null
+  }
+
+  get viewer(): boolean {
+    return this.conn.access === 'viewer'
+  }
+
+  owes(providerId: string): boolean {
+    return this.conn.owed?.has(providerId) === true
+  }
+
+  viewProvider(providerId: string): boolean {
+    return this.registry.isView(providerId)
+  }
+
+  helloRefusal(hello: MessageOf<'hello'>): string | null {
+    return this.takeover.helloRefusal(this.conn, hello)
   }
 }

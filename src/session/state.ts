@@ -13,6 +13,7 @@ import type { PeerRole, SessionAccess, SessionEvents, SessionViewer } from '../t
 import type { MessageOf, PeerInfo } from '../wire/messages.js'
 import type { Backlog } from './backlog.js'
 import type { CoreEvents } from './events.js'
+import type { LinkFacts } from './gate.js'
 import type { Lifecycle } from './lifecycle.js'
 import { BoundedMap, ENTRY_OVERHEAD, LruMap, LruSet, PerPeer, weighString } from './bounded.js'
 import { budgetsOf, type HeartbeatOptions, type SessionLimits, type SessionSyncOptions, type SessionTimers } from './options.js'
@@ -69,6 +70,8 @@ export interface Conn {
   resyncLater?: TimerHandle
   /** Host: the providers whose resync waits for that timer. */
   resyncAsked?: Set<string>
+  /** What the gate reads about this link (made on its first message). */
+  facts?: LinkFacts
 }
 
 export interface PendingInvite {

@@ -265,6 +265,27 @@ describe('a session on the in-memory network', () => {
     expect(g2!.controller.getState()).toBe('connected')
   })
 
+  it('reports a fault while handling a message as internal-error, on the view lane and in the queue, and goes on', async () => {
+    const s = await TestSession.started(2)
+    const [g1] = s.guests
+    // A provider whose scope throws once armed: reading it is the library's first step with it.
+    let armed = false
+    const odd = { id: 'odd', view: true, snapshot: () => ({}), applySnapshot: () => {}, subscribe: () => () => {}, applyDelta: () => {} }
+    Object.defineProperty(odd, 'scope', { get: () => (armed ? (() => { throw new Error('scope unreadable') })() : 'global') })
+    g1!.controller.registerProvider(odd as never)
+    armed = true
+    const fromHost = linkOf(s, 'host', 'g1')
+    fromHost.send(JSON.stringify({ v: PROTOCOL_VERSION, t: 'view', origin: 'u-host', n: 1, p: 'odd', d: { x: 1 } })) // text: the view lane
+    fromHost.send(encodeMessage({ v: PROTOCOL_VERSION, t: 'view', origin: 'u-host', n: 2, p: 'odd', d: { x: 2 } })) // bytes: the queue
+    await s.settle()
+    expect(diagnostics(g1!, 'internal-error').map((d) => d.message)).toEqual([expect.stringContaining('scope unreadable'), expect.stringContaining('scope unreadable')])
+    s.host.kv.set('after', 1)
+    s.host.cursor.set('pos', 2)
+    await s.settle()
+    expect(g1!.kv.store()).toEqual({ after: 1 })
+    expect(g1!.cursor.store()).toEqual({ pos: 2 })
+  })
+
   it('returns everyone to idle with a reason on leave and on end', async () => {
     const s = await TestSession.started(3)
     const [g1, g2] = s.guests
