@@ -6,7 +6,7 @@ import { WireError } from '../errors.js'
 import { byteSize, sizeOver } from '../encoding/bytes.js'
 import type { Link, LinkMessage } from '../transport/transport.js'
 import type { SessionViewer } from '../types.js'
-import { decodeMessage, encodeText, exactView } from '../wire/codec.js'
+import { decodeMessage, encodeText, exactMessage } from '../wire/codec.js'
 import { PROTOCOL_VERSION, type WireMessage } from '../wire/messages.js'
 import { soon } from '../runtime/maybe.js'
 import { type Conn, Part, type Session } from './state.js'
@@ -18,8 +18,9 @@ const SINGLE_CHANGES: ReadonlySet<WireMessage['t']> = new Set(['view', 'intent',
 /** How every ping and pong begins (wire builders put v and t first). */
 const PING = `{"v":${PROTOCOL_VERSION},"t":"ping"`
 const PONG = `{"v":${PROTOCOL_VERSION},"t":"pong"`
-/** How every view delta of ours begins: a cursor or a pan, most of what a page receives. */
+/** How every view delta and host delta begins (a cursor, a pan, a drawn shape): most of what a page receives. */
 const VIEW = `{"v":${PROTOCOL_VERSION},"t":"view"`
+const DELTA = `{"v":${PROTOCOL_VERSION},"t":"delta"`
 const PING_BYTES = [...new TextEncoder().encode(PING)]
 const PONG_BYTES = [...new TextEncoder().encode(PONG)]
 
@@ -101,7 +102,7 @@ export class Links<V extends SessionViewer = SessionViewer> extends Part<V> {
     // decoded in its turn too, so a batch of thousands is decoded in slices (see breathe).
     // With none waiting, its turn is now: in the link's own event, with no microtask between.
     if (!isLiveness(data)) {
-      if (!this.s.draining && typeof data === 'string' && data.startsWith(VIEW) && this.receiveView(conn, data, now)) return
+      if (!this.s.draining && typeof data === 'string' && this.receiveExact(conn, data, now)) return
       return this.serial(() => this.decodeAndDispatch(conn, data), now)
     }
     const message = this.decode(conn, data)
@@ -109,22 +110,32 @@ export class Links<V extends SessionViewer = SessionViewer> extends Part<V> {
   }
 
   /**
-   * A view delta that finds nothing queued before it goes straight to the gate and its
-   * handler: no queue, no general decode. The same size bound, shape and gate (`dispatch`);
-   * anything not exactly a view goes the general way, which says what is wrong with it.
+   * A view or host delta that finds nothing queued before it goes straight to the gate and
+   * its handler: no queue, no general decode. The same size bounds, shape and gate
+   * (`dispatch`); anything not exactly such a message goes the general way, which says what
+   * is wrong with it.
    */
-  private receiveView(conn: Conn, text: string, now: number): boolean {
-    // The general path's bound for a view: the smaller of the link's and a single change's.
-    const view = sizeOver(text, Math.min(this.singleChangeBytes, this.core.limits.maxMessageBytes)) ? undefined : exactView(text)
-    if (!view) return false
+  private receiveExact(conn: Conn, text: string, now: number): boolean {
+    const type = text.startsWith(VIEW) ? 'view' : text.startsWith(DELTA) ? 'delta' : null
+    if (!type) return false
+    const message = sizeOver(text, this.boundFor(conn, type)) ? undefined : exactMessage(text, type)
+    if (!message) return false
     let handling: void | Promise<void> = undefined
     try {
-      handling = this.parts.router.dispatch(conn, view)
+      handling = this.parts.router.dispatch(conn, this.keep(message, text))
     } catch (error) {
       this.internalError(error)
     }
     // A provider that applies asynchronously holds what comes next, as in the queue.
     if (handling) this.serial(() => handling, now)
+    else {
+      // What the link delivers after it in this task (the rest of a batch) waits for a
+      // microtask and is sliced, as after the queue's first message.
+      const session = this.s
+      session.draining = true
+      session.busySince = now
+      soon(() => this.drain(session))
+    }
     return true
   }
 
@@ -146,8 +157,18 @@ export class Links<V extends SessionViewer = SessionViewer> extends Part<V> {
       this.core.diagnostic('payload-too-large', `Dropped a "${message.t}" of ${byteSize(data)} bytes from ${conn.peerId ?? 'an unadmitted link'}: changes are limited to ${this.core.limits.maxDeltaBytes} bytes.`, { peerId: conn.peerId ?? undefined })
       return undefined
     }
+    return this.keep(message, data)
+  }
+
+  /** A delta or snapshot is kept as it came, to serve a resend or the journal without encoding it again. */
+  private keep(message: WireMessage, data: LinkMessage): WireMessage {
     if (message.t === 'delta' || message.t === 'snapshot') this.core.received.set(message, data)
     return message
+  }
+
+  /** The most a message of this type from this link may weigh: both bounds `decode` applies. */
+  private boundFor(conn: Conn, type: WireMessage['t']): number {
+    return SINGLE_CHANGES.has(type) ? Math.min(this.largestFrom(conn), this.singleChangeBytes) : this.largestFrom(conn)
   }
 
   private get singleChangeBytes(): number {

@@ -25,18 +25,18 @@ export function encodeText(message: WireMessage): string {
 }
 
 /**
- * A view delta, when `text` is exactly one (the fast path's shape, so nothing `decodeMessage`
- * would refuse); undefined for anything else, which `decodeMessage` then accepts or refuses
- * with its reason. The caller bounds the size first.
+ * A message of type `type`, when `text` is exactly one (the fast path's shape, so nothing
+ * `decodeMessage` would refuse); undefined for anything else, which `decodeMessage` then
+ * accepts or refuses with its reason. The caller bounds the size first.
  */
-export function exactView(text: string): MessageOf<'view'> | undefined {
+export function exactMessage<T extends WireType>(text: string, type: T): MessageOf<T> | undefined {
   let raw: unknown
   try {
     raw = JSON.parse(text)
   } catch {
     return undefined
   }
-  return acceptFast(raw as object, 'view') as MessageOf<'view'> | undefined
+  return acceptFast(raw as object, type) as MessageOf<T> | undefined
 }
 
 /** `maxBytes` bounds the message as UTF-8, whichever form it came in. */

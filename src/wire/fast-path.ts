@@ -64,8 +64,6 @@ const required = (check: Check): Field => ({ check })
 const optional = (check: Check): Field => ({ check, optional: true })
 const header = (type: WireType) => ({ v: required((x) => x === PROTOCOL_VERSION), t: required((x) => x === type) })
 
-const isChange = exactly({ p: required(isId), d: required(isPayload) })
-const isChanges: Check = (x) => Array.isArray(x) && x.length >= 1 && x.length <= MAX_CHANGES && x.every(isChange)
 /** A provider's whole state is not walked (see messages.ts): any value the JSON holds. */
 const isEntry = exactly({ p: required(isId), w: required((x) => x === null || isId(x)), d: required(() => true) })
 const isSnapshotIds: Check = (x) => Array.isArray(x) && x.length <= MAX_SNAPSHOT_IDS && x.every(isId)
@@ -76,13 +74,15 @@ const has = (record: Record<string, unknown>, key: string, check: Check): boolea
 const isRecord = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x)
 
 /*
- * The two shapes every change passes through, written out field by field: a loop over a
+ * The shapes every change passes through, written out field by field: a loop over a
  * field table (`exactly`) makes a call through a table entry per field, which costs these
  * a good part of their decode when the page comes to them cold.
  */
 const isView: Check = (x) =>
   isRecord(x) && x.v === PROTOCOL_VERSION && x.t === 'view' && has(x, 'origin', isId) && has(x, 'n', isCount) && has(x, 'p', isId) && has(x, 'd', isPayload) &&
   hasOwn.call(x, 'v') && hasOwn.call(x, 't') && Object.keys(x).length === 6
+const isChange: Check = (x) => isRecord(x) && has(x, 'p', isId) && has(x, 'd', isPayload) && Object.keys(x).length === 2
+const isChanges: Check = (x) => Array.isArray(x) && x.length >= 1 && x.length <= MAX_CHANGES && x.every(isChange)
 const isDelta: Check = (x) =>
   isRecord(x) && x.v === PROTOCOL_VERSION && x.t === 'delta' && has(x, 'seq', isCount) && has(x, 'epoch', isCount) && has(x, 'id', isId) && has(x, 'origin', isId) &&
   has(x, 'changes', isChanges) && hasOwn.call(x, 'v') && hasOwn.call(x, 't') && Object.keys(x).length === 7

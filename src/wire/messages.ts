@@ -29,7 +29,9 @@ const reason = v.pipe(v.string(), v.maxLength(MAX_REASON))
  */
 const state = v.unknown()
 /** A viewer id inside a payload: the key of per-viewer state and of last-write-wins, so bounded like every id. */
-export const viewerKey = (d: Record<string, unknown>) => [d.viewerId, d.viewerUniqueId].every((w) => w == null || (typeof w === 'string' && w.length <= MAX_ID))
+const isViewerId = (w: unknown) => w == null || (typeof w === 'string' && w.length <= MAX_ID)
+/** A payload's viewer, under either name, absent or an id (checked for every change received: no array, no callback). */
+export const viewerKey = (d: Record<string, unknown>) => isViewerId(d.viewerId) && isViewerId(d.viewerUniqueId)
 /** A provider's own payload: any JSON object. Its shape is the provider's business. */
 const payload = v.pipe(
   v.record(v.string(), v.unknown()),

@@ -2,7 +2,7 @@ import fc from 'fast-check'
 import * as v from 'valibot'
 import { describe, expect, it } from 'vitest'
 import { WireError } from '../../src/errors.js'
-import { decodeMessage, exactView } from '../../src/wire/codec.js'
+import { decodeMessage, exactMessage } from '../../src/wire/codec.js'
 import { acceptFast } from '../../src/wire/fast-path.js'
 import { PROTOCOL_VERSION, wireMessageSchema, type WireType } from '../../src/wire/messages.js'
 
@@ -70,7 +70,7 @@ describe('wire fast path', () => {
   it('accepts only what valibot accepts, with the same output, and leaves every refusal to valibot', () => {
     let taken = 0
     let refused = 0
-    let views = 0
+    let laned = 0
     fc.assert(
       fc.property(message, (sent) => {
         const raw = overTheWire(sent)
@@ -92,27 +92,33 @@ describe('wire fast path', () => {
         }
         expect(decoded === undefined).toBe(!slow.success)
         if (slow.success) expect(decoded).toEqual(slow.output)
-        // The view lane (session/links.ts) takes a view exactly when the fast path does, and nothing else.
-        const view = exactView(JSON.stringify(raw))
-        if (view) {
-          views++
-          expect(slow.success && raw.t === 'view').toBe(true)
-          expect(view).toEqual(slow.output)
-        } else expect(raw.t === 'view' ? fast : undefined).toBeUndefined()
+        // The lane (session/links.ts) takes a view or a delta exactly when the fast path does, and nothing else.
+        for (const type of ['view', 'delta'] as const) {
+          const taken = exactMessage(JSON.stringify(raw), type)
+          if (taken) {
+            laned++
+            expect(slow.success && raw.t === type).toBe(true)
+            expect(taken).toEqual(slow.output)
+          } else expect(raw.t === type ? fast : undefined).toBeUndefined()
+        }
       }),
       { numRuns: 3_000 },
     )
     // Both kinds of case were generated in numbers: the property was not held vacuously.
     expect(taken).toBeGreaterThan(600)
     expect(refused).toBeGreaterThan(300)
-    expect(views).toBeGreaterThan(60)
+    expect(laned).toBeGreaterThan(50)
   })
 
-  it('takes nothing for the view lane that is not JSON, not an object, or a view cut short', () => {
+  it('takes nothing for the lane that is not JSON, not an object, cut short, or of another type', () => {
     const view = { v: 1, t: 'view', origin: 'u1', n: 4, p: 'cursor', d: { x: 1 } }
-    expect(exactView(JSON.stringify(view))).toEqual(view)
+    const delta = { v: 1, t: 'delta', seq: 9, epoch: 1, id: 'i1', origin: 'u1', changes: [{ p: 'kv', d: { key: 'k' } }] }
+    expect(exactMessage(JSON.stringify(view), 'view')).toEqual(view)
+    expect(exactMessage(JSON.stringify(delta), 'delta')).toEqual(delta)
+    expect(exactMessage(JSON.stringify(view), 'delta')).toBeUndefined()
+    expect(exactMessage(JSON.stringify(delta), 'view')).toBeUndefined()
     for (const text of ['{"v":1,"t":"view"', '{"v":1,"t":"view","origin":"u1"}', 'null', '[]', '7', '"view"', '', '{"v":1,"t":"view","origin":"u1","n":4,"p":"cursor","d":{"x":1},"d":[]}']) {
-      expect(exactView(text), text).toBeUndefined()
+      expect(exactMessage(text, 'view'), text).toBeUndefined()
     }
   })
 
