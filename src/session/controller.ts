@@ -68,7 +68,7 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     this.saved = lazySavedSessions({
       journal: async () => (await this.engine()).journaling.journal(),
       current: async () => (await this.engine()).participants.stateNow(),
-      open: async (saved) => (await this.engine()).journaling.openSaved(saved.entries, () => this.start()),
+      open: async (saved) => (await this.engine()).restoring.openSaved(saved.entries, () => this.start()),
       now: () => core.clock.now(),
     })
     // With the engine here already (another controller loaded it, or the testing entry gave it), the parts are made now.
@@ -225,7 +225,7 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
     const p = provider as unknown as SessionSyncProvider
     this.core.registry.add(p, options)
     if (this.isActive()) this.parts.bridge.subscribeProvider(p)
-    if (this.installed) this.parts.journaling.providerAdded(p)
+    if (this.installed) this.parts.restoring.providerAdded(p)
     return () => {
       if (!this.core.registry.remove(p) || !this.installed) return
       this.parts.bridge.unsubscribeProvider(p.id)

@@ -10,6 +10,7 @@ import { Follower } from './follower.js'
 import { HostSide } from './host.js'
 import { Invites } from './invites.js'
 import { Journaling } from './journaling.js'
+import { Restoring } from './restoring.js'
 import { Links } from './links.js'
 import { Liveness } from './liveness.js'
 import { LocalChanges } from './local-changes.js'
@@ -42,6 +43,7 @@ export function installEngine<V extends SessionViewer>(core: Core<V>): void {
     invites: new Invites(core),
     resync: new Resync(core),
     journaling: new Journaling(core),
+    restoring: new Restoring(core),
     readmission: new Readmission(core),
     participants: new Participants(core),
     sessions: new Sessions(core),

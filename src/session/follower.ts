@@ -173,8 +173,7 @@ export class Follower<V extends SessionViewer = SessionViewer> extends Part<V> {
     const applying = applied ? undefined : this.applyChanges(message, 0)
     // Kept as it came, to serve a resend: no second encoding.
     const encoded = this.core.received.get(message) ?? encodeText(message)
-    this.s.replay.add(message.seq, encoded)
-    this.parts.journaling.applied(message.seq, encoded)
+    this.parts.journaling.applied(message.seq, encoded, this.s.replay.add(message.seq, encoded))
     return applying
   }
 

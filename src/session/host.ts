@@ -240,8 +240,7 @@ export class HostSide<V extends SessionViewer = SessionViewer> extends Part<V> {
     this.s.seen.touch(intentId)
     // Out first, then kept: the guests' wait is the time to the last send.
     for (const conn of this.s.conns) if (conn.peerId && !conn.fenced) this.parts.links.sendBytes(conn, text)
-    this.s.replay.add(seq, text)
-    this.parts.journaling.applied(seq, text)
+    this.parts.journaling.applied(seq, text, this.s.replay.add(seq, text))
   }
 
   /**

@@ -13,13 +13,12 @@
 import { JournalError, SessionStateError, WireError } from '../errors.js'
 import { approximateSize, type Journal, type JournalBatch, type JournalDelta, type JournalEntry, type JournalIntent, type ResumeResult, type SessionJournal, type TabStorage } from '../journal/store.js'
 import type { TimerHandle } from '../runtime/clock.js'
-import type { SessionSyncProvider, SessionViewer } from '../types.js'
+import type { SessionViewer } from '../types.js'
 import type { MessageOf } from '../wire/messages.js'
 import { DEFAULT_JOURNAL_LIMITS, type JournalLimits } from './options.js'
 import { byteSize } from '../encoding/bytes.js'
 import type { LinkMessage } from '../transport/transport.js'
 import { bytesOf, encodeMessage } from '../wire/codec.js'
-import { type Held, Quarantine } from './quarantine.js'
 import { Part, type Session } from './state.js'
 
 const TAB_KEY = 'session-sync:resume'
@@ -56,8 +55,6 @@ export class Journaling<V extends SessionViewer = SessionViewer> extends Part<V>
   private resumable: Resumable | null = null
   /** A resumed guest before its host's hello: it holds the state up to `seq` of `epoch`. */
   private rejoining: { session: Session; epoch: number; seq: number; hosted: boolean } | null = null
-  /** State for providers this page does not have (yet): handed over when one registers. */
-  private readonly quarantined = new Quarantine()
 
   /** Whether this controller journals at all (an explicit store, or IndexedDB in a browser). */
   get enabled(): boolean {
@@ -100,13 +97,13 @@ export class Journaling<V extends SessionViewer = SessionViewer> extends Part<V>
     this.afterWrites((store) => this.evict(store, key, this.limits.maxSessions - 1))
   }
 
-  /** An authoritative delta applied (or, on the host, issued) here. */
-  applied(seq: number, encoded: LinkMessage): void {
+  /** An authoritative delta applied (or, on the host, issued) here; `bytes`: its size as UTF-8. */
+  applied(seq: number, encoded: LinkMessage, bytes: number): void {
     if (!this.journaled || this.journaled !== this.core.session) return
     this.pending().deltas.push({ seq, encoded })
     this.lastSeq = seq
     this.sinceSnapshot.deltas++
-    this.sinceSnapshot.bytes += byteSize(encoded)
+    this.sinceSnapshot.bytes += bytes
     const since = this.sinceSnapshot
     // Past a limit, and once the log has grown as large as the snapshot: a snapshot costs its
     // size, so compacting sooner would cost more per delta the larger the state.
@@ -156,8 +153,7 @@ export class Journaling<V extends SessionViewer = SessionViewer> extends Part<V>
 
   /** The session ends here. A page closing (a reload, maybe) keeps its journal for `resume`; any other end drops it. */
   ended(session: Session, reason: string): void {
-    // State kept for a missing provider belonged to this session's document: not the next one's.
-    this.quarantined.clear()
+    this.parts.restoring.forget()
     if (this.journaled !== session) return
     this.flush()
     this.journaled = null
@@ -168,20 +164,6 @@ export class Journaling<V extends SessionViewer = SessionViewer> extends Part<V>
     this.tab()?.removeItem(TAB_KEY)
     const key = this.key
     this.afterWrites((store) => store.drop(key))
-  }
-
-  /** A provider registered: state kept for it meanwhile is handed over now, in order. */
-  providerAdded(provider: SessionSyncProvider): void {
-    const held = this.quarantined.take(provider.id)
-    if (!held) return
-    const handOver = async () => {
-      for (const item of held) {
-        if ('entry' in item) await this.applyEntry(provider, item.entry)
-        else await this.parts.bridge.applyChange(item.change, item.delta.origin, item.delta.id, item.delta.seq)
-      }
-    }
-    if (this.core.session) this.parts.links.serial(handOver)
-    else void handOver()
   }
 
   // ---------------------------------------------------------------- writing
@@ -300,8 +282,8 @@ export class Journaling<V extends SessionViewer = SessionViewer> extends Part<V>
     const ids = session.seen.recent(this.core.limits.replayLogSize)
     const entries = await collecting
     // Changes kept for providers this page lacks are in no provider's snapshot: they stay beside it.
-    const held = this.quarantined.deltas().map((delta) => ({ seq: delta.seq, bytes: encodeMessage(delta) }))
-    if (this.journaled === session) this.replaceSnapshot(seq, ids, [...entries, ...this.quarantined.entries()], held)
+    const held = this.parts.restoring.heldDeltas().map((delta) => ({ seq: delta.seq, bytes: encodeMessage(delta) }))
+    if (this.journaled === session) this.replaceSnapshot(seq, ids, [...entries, ...this.parts.restoring.heldEntries()], held)
   }
 
   private replaceSnapshot(seq: number, ids: string[], entries: JournalEntry[], held: JournalDelta[] = [], size = approximateSize(entries)): void {
@@ -372,51 +354,14 @@ export class Journaling<V extends SessionViewer = SessionViewer> extends Part<V>
   }
 
   private async restoreProviders(snapshot: SessionJournal['snapshot'], deltas: MessageOf<'delta'>[]): Promise<void> {
-    await this.restoreEntries(snapshot.entries)
+    await this.parts.restoring.restoreEntries(snapshot.entries)
     // Every pending change (the journal's outbox, and any made here since resume() began) was
     // applied to a state this restore replaced: its delta is applied when it comes.
     for (const entry of this.s.outbox.pending()) entry.overwritten = true
     // A whole snapshot, from the journal rather than the host.
     if (snapshot.entries.length) this.core.emit('session-bootstrap-complete', { entries: snapshot.entries.length, seq: snapshot.seq })
     // Changes kept beside the snapshot (for providers the page that wrote it lacked), then the log after it.
-    for (const delta of [...(snapshot.held ?? []).map((d) => this.keptDelta(d.bytes)), ...deltas]) await this.applyChanges(delta)
-  }
-
-  private async applyChanges(delta: MessageOf<'delta'>): Promise<void> {
-    for (const change of delta.changes) {
-      if (this.core.registry.has(change.p)) await this.parts.bridge.applyChange(change, delta.origin, delta.id, delta.seq)
-      else this.hold(change.p, { change, delta })
-    }
-  }
-
-  /** Hosts a new live session from a saved state, put into the providers first so its first snapshot holds it. */
-  async openSaved(entries: JournalEntry[], start: () => Promise<void>): Promise<void> {
-    if (this.core.isActive()) throw new SessionStateError('session-active', 'Cannot open a saved session: a session is already active. Leave it first.')
-    await this.restoreEntries(entries)
-    await start()
-  }
-
-  /** Puts saved provider states into this page's providers; those it lacks wait for them. */
-  private async restoreEntries(entries: JournalEntry[]): Promise<void> {
-    for (const entry of entries) {
-      const provider = this.core.registry.get(entry.p)
-      if (provider) await this.applyEntry(provider, entry)
-      else this.hold(entry.p, { entry })
-    }
-  }
-
-  /** Provider states kept for providers this page lacks: a save holds them too. */
-  heldEntries(): JournalEntry[] {
-    return this.quarantined.entries()
-  }
-
-  private hold(providerId: string, item: Held): void {
-    if (this.quarantined.hold(providerId, item)) this.core.diagnostic('journal-quarantined', `Kept state for provider "${providerId}", which this page does not have; it is handed over if it registers.`, { providerId })
-  }
-
-  private async applyEntry(provider: SessionSyncProvider, entry: JournalEntry): Promise<void> {
-    const { ok, viewer } = this.parts.bridge.resolveViewer(provider, entry.w)
-    if (ok) await this.parts.bridge.callProvider(provider.id, 'applySnapshot', () => provider.applySnapshot(entry.d, viewer), {})
+    for (const delta of [...(snapshot.held ?? []).map((d) => this.keptDelta(d.bytes)), ...deltas]) await this.parts.restoring.applyKept(delta)
   }
 
   /** A journaled delta, validated as it came off the wire: another protocol version is refused as a whole. */

@@ -47,7 +47,7 @@ export class Participants<V extends SessionViewer = SessionViewer> extends Part<
     const collecting = session?.role === 'host' ? this.parts.host.labelledSnapshot() : this.parts.bridge.collectSnapshot().then((entries) => ({ entries }))
     const seq = session?.seq ?? 0
     const { entries } = await collecting
-    return { sessionId: session?.sessionId ?? this.core.ended?.sessionId ?? 'local', seq, entries: [...entries, ...this.parts.journaling.heldEntries()], peers: this.list() }
+    return { sessionId: session?.sessionId ?? this.core.ended?.sessionId ?? 'local', seq, entries: [...entries, ...this.parts.restoring.heldEntries()], peers: this.list() }
   }
 
   /** Everyone who took part: those still here by who hosts now (a failover changes it), those gone as they were last seen. */

@@ -12,6 +12,7 @@ import type { Mesh } from './mesh.js'
 import type { ProviderBridge } from './provider-bridge.js'
 import type { Participants } from './participants.js'
 import type { Readmission } from './readmission.js'
+import type { Restoring } from './restoring.js'
 import type { Resync } from './resync.js'
 import type { Router } from './router.js'
 import type { Sessions } from './sessions.js'
@@ -34,6 +35,7 @@ export interface Parts<V extends SessionViewer = SessionViewer> {
   resync: Resync<V>
   sessions: Sessions<V>
   journaling: Journaling<V>
+  restoring: Restoring<V>
   readmission: Readmission<V>
   participants: Participants<V>
 }

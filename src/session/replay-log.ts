@@ -36,14 +36,17 @@ export class ReplayLog {
     return { entries: this.size, bytes: this.weight, budget: this.budget }
   }
 
-  add(seq: number, encoded: LinkMessage): void {
+  /** Keeps the delta; returns its size as UTF-8, which the journal counts too. */
+  add(seq: number, encoded: LinkMessage): number {
     if (this.size > 0 && seq !== this.first + this.size) this.clear()
     if (this.size === 0) this.first = seq
-    const weight = ENTRY_OVERHEAD + byteSize(encoded)
+    const bytes = byteSize(encoded)
+    const weight = ENTRY_OVERHEAD + bytes
     this.slots.push(encoded)
     this.weights.push(weight)
     this.weight += weight
     this.trim()
+    return bytes
   }
 
   /** Deltas `from`..`to` inclusive, or undefined when any of them has been forgotten. */
