@@ -23,6 +23,7 @@ import {
   type SessionViewer,
   type Lane,
   type Link,
+  type LinkMessage,
   type ResumeResult,
   type Transport,
 } from '../../src/index.js'
@@ -299,15 +300,17 @@ function admitHook(mode: PeerOptions['admit'], index: number): SessionSyncOption
 const utf8 = new TextDecoder()
 
 /**
- * A Transport that hands out the inner one's links unchanged, recording each when it opens
- * (and what HELLOs arrive on it) into `into`, so the test can inspect them and write on them.
+ * A Transport that hands out the inner one's links, recording each when it opens (and what
+ * HELLOs arrive on it) into `into`, so the test can inspect them and write on them. It adds
+ * no listener of its own to a link's messages: it sees them through the controller's, so
+ * frames that arrive before the controller listens go to the controller, as without the tap.
  */
 function tapTransport(inner: Transport, into: Array<TappedLink & { link: Link }>, holdPeerLinks = false): Transport {
   let accepted = 0
   const recordLink = (link: Link, via: TappedLink['via']): Link => {
     const entry: TappedLink & { link: Link } = { n: into.length, via, openedAt: Date.now(), closedAt: null, closeReason: null, helloFrom: [], link }
     into.push(entry)
-    link.on('message', (bytes) => {
+    const observe = (bytes: LinkMessage) => {
       // Only HELLOs are of interest; everything on the wire is JSON, as text or UTF-8 (src/wire/codec.ts).
       if (typeof bytes === 'string' ? bytes.length > 64 * 1024 : bytes.byteLength > 64 * 1024) return
       try {
@@ -316,12 +319,32 @@ function tapTransport(inner: Transport, into: Array<TappedLink & { link: Link }>
       } catch {
         // Not for the tap to judge.
       }
-    })
+    }
     link.on('close', ({ reason }) => {
       entry.closedAt ??= Date.now()
       entry.closeReason ??= reason
     })
-    return link
+    const seen: Link = {
+      get id() {
+        return link.id
+      },
+      get open() {
+        return link.open
+      },
+      send: (message, lane) => link.send(message, lane),
+      close: (reason) => link.close(reason),
+      on: (type, handler) => {
+        if (type !== 'message') return link.on(type, handler)
+        const deliver = handler as (message: LinkMessage) => void
+        return link.on('message', (message) => {
+          observe(message)
+          deliver(message)
+        })
+      },
+      ...(link.getStats ? { getStats: () => link.getStats!() } : {}),
+      ...(link.inFlight ? { inFlight: () => link.inFlight!() } : {}),
+    }
+    return seen
   }
   return {
     get signalCodec() {
@@ -330,6 +353,7 @@ function tapTransport(inner: Transport, into: Array<TappedLink & { link: Link }>
     get hasIceServers() {
       return inner.hasIceServers
     },
+    ...(inner.prepare ? { prepare: () => inner.prepare!() } : {}),
     async createOffer() {
       const pending = await inner.createOffer()
       return {
