@@ -101,42 +101,9 @@ export class Links<V extends SessionViewer = SessionViewer> extends Part<V> {
     // handlers may change who may send what (a new host's hello, then its orders). It is
     // decoded in its turn too, so a batch of thousands is decoded in slices (see breathe).
     // With none waiting, its turn is now: in the link's own event, with no microtask between.
-    if (!isLiveness(data)) {
-      if (!this.s.draining && typeof data === 'string' && this.receiveExact(conn, data, now)) return
-      return this.serial(() => this.decodeAndDispatch(conn, data), now)
-    }
+    if (!isLiveness(data)) return this.serial(() => this.decodeAndDispatch(conn, data), now)
     const message = this.decode(conn, data)
     if (message) void this.parts.router.dispatch(conn, message)
-  }
-
-  /**
-   * A view or host delta that finds nothing queued before it goes straight to the gate and
-   * its handler: no queue, no general decode. The same size bounds, shape and gate
-   * (`dispatch`); anything not exactly such a message goes the general way, which says what
-   * is wrong with it.
-   */
-  private receiveExact(conn: Conn, text: string, now: number): boolean {
-    const type = text.startsWith(VIEW) ? 'view' : text.startsWith(DELTA) ? 'delta' : null
-    if (!type) return false
-    const message = sizeOver(text, this.boundFor(conn, type)) ? undefined : exactMessage(text, type)
-    if (!message) return false
-    let handling: void | Promise<void> = undefined
-    try {
-      handling = this.parts.router.dispatch(conn, this.keep(message, text))
-    } catch (error) {
-      this.internalError(error)
-    }
-    // A provider that applies asynchronously holds what comes next, as in the queue.
-    if (handling) this.serial(() => handling, now)
-    else {
-      // What the link delivers after it in this task (the rest of a batch) waits for a
-      // microtask and is sliced, as after the queue's first message.
-      const session = this.s
-      session.draining = true
-      session.busySince = now
-      soon(() => this.drain(session))
-    }
-    return true
   }
 
   private decodeAndDispatch(conn: Conn, data: LinkMessage): void | Promise<void> {
@@ -145,6 +112,8 @@ export class Links<V extends SessionViewer = SessionViewer> extends Part<V> {
   }
 
   private decode(conn: Conn, data: LinkMessage): WireMessage | undefined {
+    const exact = typeof data === 'string' ? this.exact(conn, data) : undefined
+    if (exact) return this.keep(exact, data)
     let message: WireMessage
     try {
       message = decodeMessage(data, this.largestFrom(conn))
@@ -166,7 +135,18 @@ export class Links<V extends SessionViewer = SessionViewer> extends Part<V> {
     return message
   }
 
-  /** The most a message of this type from this link may weigh: both bounds `decode` applies. */
+  /**
+   * A view or host delta (most of what a page receives) exactly as our encoder writes it,
+   * taken without the general decode's steps: the same two size bounds, the same exact
+   * shape (the fast path's, held to valibot). Anything else is left to the general decode,
+   * which says what is wrong with it.
+   */
+  private exact(conn: Conn, text: string): WireMessage | undefined {
+    const type = text.startsWith(VIEW) ? 'view' : text.startsWith(DELTA) ? 'delta' : null
+    return type && !sizeOver(text, this.boundFor(conn, type)) ? exactMessage(text, type) : undefined
+  }
+
+  /** The most a message of this type from this link may weigh: both bounds the general decode applies. */
   private boundFor(conn: Conn, type: WireMessage['t']): number {
     return SINGLE_CHANGES.has(type) ? Math.min(this.largestFrom(conn), this.singleChangeBytes) : this.largestFrom(conn)
   }

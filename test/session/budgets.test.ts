@@ -227,7 +227,7 @@ describe('long tasks', () => {
     const clock = { ...base, now: () => base.now() + busy, yield: () => (yields.push(busy), Promise.resolve()) }
     const guest = s.peer('g1', { clock })
     await s.connect(host, guest)
-    // Views come as text, each the first of nothing queued: the view lane must slice them as the queue does.
+    // Views come as text, each exactly as our encoder writes it: their short decode must slice them as any message.
     const [from, to] = kind === 'deltas' ? [host.kv, guest.kv] : [host.cursor, guest.cursor]
     const apply = to.applyDelta.bind(to)
     to.applyDelta = (delta, meta) => {

@@ -244,7 +244,7 @@ describe('a session on the in-memory network', () => {
     expect(g2!.kv.store()).toEqual({ still: 'works' })
   })
 
-  it('holds a view delta sent as text (the view lane) to the same bound, shape and gate as any message', async () => {
+  it('holds a view delta sent as text (the short decode) to the same bound, shape and gate as any message', async () => {
     const s = await TestSession.started(3)
     const [g1, g2] = s.guests
     const asText = (fields: Record<string, unknown>) => JSON.stringify({ v: PROTOCOL_VERSION, t: 'view', ...fields })
@@ -265,7 +265,7 @@ describe('a session on the in-memory network', () => {
     expect(g2!.controller.getState()).toBe('connected')
   })
 
-  it('reports a fault while handling a message as internal-error, on the view lane and in the queue, and goes on', async () => {
+  it('reports a fault while handling a message as internal-error, for text (the short decode) and bytes alike, and goes on', async () => {
     const s = await TestSession.started(2)
     const [g1] = s.guests
     // A provider whose scope throws once armed: reading it is the library's first step with it.
@@ -275,8 +275,8 @@ describe('a session on the in-memory network', () => {
     g1!.controller.registerProvider(odd as never)
     armed = true
     const fromHost = linkOf(s, 'host', 'g1')
-    fromHost.send(JSON.stringify({ v: PROTOCOL_VERSION, t: 'view', origin: 'u-host', n: 1, p: 'odd', d: { x: 1 } })) // text: the view lane
-    fromHost.send(encodeMessage({ v: PROTOCOL_VERSION, t: 'view', origin: 'u-host', n: 2, p: 'odd', d: { x: 2 } })) // bytes: the queue
+    fromHost.send(JSON.stringify({ v: PROTOCOL_VERSION, t: 'view', origin: 'u-host', n: 1, p: 'odd', d: { x: 1 } })) // text: the short decode
+    fromHost.send(encodeMessage({ v: PROTOCOL_VERSION, t: 'view', origin: 'u-host', n: 2, p: 'odd', d: { x: 2 } })) // bytes: the general decode
     await s.settle()
     expect(diagnostics(g1!, 'internal-error').map((d) => d.message)).toEqual([expect.stringContaining('scope unreadable'), expect.stringContaining('scope unreadable')])
     s.host.kv.set('after', 1)
