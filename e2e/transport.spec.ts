@@ -72,6 +72,17 @@ test.describe('WebRTC transport conformance', () => {
     expect(pageErrors.splice(0)).toEqual([])
   })
 
+  test('a lone message goes to the channel at once as one frame; a burst in one task shares a few frames', async () => {
+    const { offering, pageErrors } = peers
+    const frames = await offering.evaluate(() => window.harness.framesWritten(1_000))
+    // The burst's first message finds the channel idle and goes at once; the rest wait for the
+    // end of the task and go batched (1,000 messages of ~10 bytes: one or two 16 KiB frames).
+    expect(frames).toMatchObject({ lone: 1, burstInTask: 1, received: 1_001 })
+    expect(frames.burstAfterTask).toBeGreaterThan(0)
+    expect(frames.burstAfterTask).toBeLessThanOrEqual(3)
+    expect(pageErrors.splice(0)).toEqual([])
+  })
+
   test('links pair over 127.0.0.1 host candidates only', async () => {
     const { offering, answering, pageErrors } = peers
     const stats = await offering.evaluate(() => window.harness.openLinkStats())

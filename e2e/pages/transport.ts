@@ -39,6 +39,8 @@ export interface Harness {
   runCase(name: string): Promise<void>
   /** Offering page: opens one link and returns its stats, leaving it open. */
   openLinkStats(): Promise<LinkStats>
+  /** Offering page: how many frames a link hands its channel for a lone message and for a burst (see transport.spec.ts). */
+  framesWritten(burst: number): Promise<{ lone: number; burstInTask: number; burstAfterTask: number; received: number }>
   /** Offering page: answers an offer it cancelled first; the codes of the link's failure and its cause. */
   answerCancelledOffer(): Promise<{ code: string; cause: string }>
   /** Offering page: events from answering ends, in order. */
@@ -230,6 +232,39 @@ async function openLinkStats(): Promise<LinkStats> {
   return link.getStats!()
 }
 
+/**
+ * Counts `RTCDataChannel.send` calls: a lone message on an idle channel, then (once the
+ * channel's buffer is empty again) a burst sent in one task, during that task and after it.
+ */
+async function framesWritten(burst: number): Promise<{ lone: number; burstInTask: number; burstAfterTask: number; received: number }> {
+  const pending = await transport.createOffer()
+  const answered = await relayedAnswerer.acceptOffer(pending.offer)
+  const link = await pending.complete(answered.answer)
+  const far = await answered.link
+  let received = 0
+  far.on('message', () => received++)
+  const channel = (link as Link & { channel: RTCDataChannel }).channel
+  const send = RTCDataChannel.prototype.send
+  let writes = 0
+  RTCDataChannel.prototype.send = function (this: RTCDataChannel, data: never) {
+    if (this === channel) writes++
+    return send.call(this, data)
+  }
+  try {
+    link.send('{"lone":true}')
+    const lone = writes
+    await env.until(() => received === 1 && channel.bufferedAmount === 0, 'the lone message to arrive and the channel to drain')
+    writes = 0
+    for (let i = 0; i < burst; i++) link.send(`{"n":${i}}`)
+    const burstInTask = writes
+    await env.until(() => received === 1 + burst, 'the burst to arrive')
+    return { lone, burstInTask, burstAfterTask: writes - burstInTask, received }
+  } finally {
+    RTCDataChannel.prototype.send = send
+    link.close()
+  }
+}
+
 // ---- bytes over the relay ----
 
 /** Text crosses the relay as its UTF-8: a link may deliver text either way. */
@@ -263,4 +298,4 @@ async function cancelledOffer(): Promise<Signal> {
   return offer.offer
 }
 
-window.harness = { capabilities: [...env.supports], runCase, openLinkStats, answerCancelledOffer, deliver, answer }
+window.harness = { capabilities: [...env.supports], runCase, openLinkStats, framesWritten, answerCancelledOffer, deliver, answer }

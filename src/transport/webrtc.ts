@@ -281,22 +281,20 @@ class WebRtcLink implements Link {
   }
 
   /**
-   * The first message of a task goes out at once; those sent after it in the same task (a
-   * burst of deltas) wait for its end and share frames instead of paying a send each.
+   * A text frame for an idle channel (nothing queued here, nothing in the channel's buffer:
+   * most messages) is written at once. Anything else waits for the end of the task, and a
+   * burst of deltas shares frames instead of paying a send each: the channel counts what
+   * its first message left in its buffer at once, so the rest of the burst queues here.
    */
   send(message: LinkMessage, lane: Lane = 'control'): void {
     if (this.closed) throw new TransportError('link-closed', 'Cannot send on a closed link.')
-    const first = !this.flushQueued
-    if (first) {
-      this.flushQueued = true
-      atEndOfTask(this)
-    }
-    // Alone, and a text frame as it is (most messages): written at once, never queued.
-    if (first && this.outbound.loneTextFrame(message, lane) && this.channel.readyState === 'open' && this.channel.bufferedAmount < HIGH_WATER_BYTES) {
+    if (this.outbound.loneTextFrame(message, lane) && this.channel.bufferedAmount === 0 && this.channel.readyState === 'open') {
       return void this.write(message)
     }
     this.outbound.enqueue(message, lane)
-    if (first && this.channel.readyState === 'open') this.writeFrames()
+    if (this.flushQueued) return
+    this.flushQueued = true
+    atEndOfTask(this)
   }
 
   /** Whatever is queued (a goodbye, say) is handed to the channel first, which delivers it before closing. */
@@ -338,7 +336,7 @@ class WebRtcLink implements Link {
   }
 
   private flushQueued = false
-  /** The end of a task in which this link sent: what waited behind its first message goes, batched. */
+  /** The end of a task in which this link queued: what waited goes, batched. */
   endOfTask(): void {
     this.flushQueued = false
     this.flush()
