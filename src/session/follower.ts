@@ -8,7 +8,8 @@ import { wire } from '../wire/build.js'
 import { decodeMessage, encodeText } from '../wire/codec.js'
 import type { LinkMessage } from '../transport/transport.js'
 import type { MessageOf } from '../wire/messages.js'
-import { type Conn, Part } from './state.js'
+import type { OutboxEntry } from './outbox.js'
+import { type Change, type Conn, Part } from './state.js'
 
 export class Follower<V extends SessionViewer = SessionViewer> extends Part<V> {
   onHello(conn: Conn, message: MessageOf<'hello'>): void | Promise<void> {
@@ -163,17 +164,16 @@ export class Follower<V extends SessionViewer = SessionViewer> extends Part<V> {
   }
 
   private applyAuthoritative(message: MessageOf<'delta'>): Maybe<void> {
-    this.s.seq = message.seq
-    const mine = message.origin === this.core.self.id ? this.s.outbox.settle(message.id) : undefined
-    const [only] = message.changes
-    const applied =
-      (this.s.seen.touch(message.id) && !mine) ||
-      (mine && !mine.overwritten && message.changes.length === 1 && only!.p === mine.providerId && JSON.stringify(only!.d) === mine.json)
+    const session = this.s
+    session.seq = message.seq
+    const mine = message.origin === this.core.self.id ? session.outbox.settle(message.id) : undefined
+    const applied = (session.seen.has(message.id) && !mine) || (mine && !mine.overwritten && asSent(message.changes, mine))
     // The provider first (what the person waits for), then the bookkeeping, in the same step.
     const applying = applied ? undefined : this.applyChanges(message, 0)
+    session.seen.touch(message.id)
     // Kept as it came, to serve a resend: no second encoding.
     const encoded = this.core.received.get(message) ?? encodeText(message)
-    this.parts.journaling.applied(message.seq, encoded, this.s.replay.add(message.seq, encoded))
+    this.parts.journaling.applied(message.seq, encoded, session.replay.add(message.seq, encoded))
     return applying
   }
 
@@ -221,4 +221,9 @@ export class Follower<V extends SessionViewer = SessionViewer> extends Part<V> {
       this.rebootstrap()
     })
   }
+}
+
+/** Our own change, exactly as we sent it (one change, same provider, same JSON): this page applied it already. */
+function asSent(changes: Change[], mine: OutboxEntry): boolean {
+  return changes.length === 1 && changes[0]!.p === mine.providerId && JSON.stringify(changes[0]!.d) === mine.json
 }

@@ -237,9 +237,9 @@ export class HostSide<V extends SessionViewer = SessionViewer> extends Part<V> {
     const text = encodeText(wire.delta({ seq, epoch: this.s.epoch, id: intentId, origin, changes }))
     checkSize(text, maxBytes, changes[0]!.p)
     this.s.seq = seq
-    this.s.seen.touch(intentId)
     // Out first, then kept: the guests' wait is the time to the last send.
     for (const conn of this.s.conns) if (conn.peerId && !conn.fenced) this.parts.links.sendBytes(conn, text)
+    this.s.seen.touch(intentId)
     this.parts.journaling.applied(seq, text, this.s.replay.add(seq, text))
   }
 

@@ -94,16 +94,21 @@ export class Links<V extends SessionViewer = SessionViewer> extends Part<V> {
   }
 
   private receive(conn: Conn, data: LinkMessage): void {
+    const session = this.s
     const now = this.core.clock.now()
-    this.parts.liveness.noticeStall(now)
-    this.parts.liveness.heard(conn, now)
     // Liveness is answered at once; everything else waits for the messages before it, whose
     // handlers may change who may send what (a new host's hello, then its orders). It is
     // decoded in its turn too, so a batch of thousands is decoded in slices (see breathe).
     // With none waiting, its turn is now: in the link's own event, with no microtask between.
-    if (!isLiveness(data)) return this.serial(() => this.decodeAndDispatch(conn, data), now)
-    const message = this.decode(conn, data)
-    if (message) void this.parts.router.dispatch(conn, message)
+    if (!isLiveness(data)) this.serial(() => this.decodeAndDispatch(conn, data), now)
+    else {
+      const message = this.decode(conn, data)
+      if (message) void this.parts.router.dispatch(conn, message)
+    }
+    // Then that the link was heard: no handler reads it, and the provider gets its change first.
+    if (!this.current(session)) return
+    this.parts.liveness.noticeStall(now)
+    this.parts.liveness.heard(conn, now)
   }
 
   private decodeAndDispatch(conn: Conn, data: LinkMessage): void | Promise<void> {
