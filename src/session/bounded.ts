@@ -95,6 +95,21 @@ export class BoundedMap<K, V extends {} | null> {
   }
 
   /**
+   * Last write wins by number: `key` takes `n` when it holds less (or nothing), and keeps its
+   * place among the entries, so they leave in the order they first came. Whether it took `n`.
+   * An update in place: moving the key to the end (delete, insert) makes V8 rehash a small map
+   * every few writes, the largest cost of a view delta received after a pause.
+   */
+  advance(this: BoundedMap<K, number>, key: K, n: number): boolean {
+    const held = this.entries.get(key)
+    if (held !== undefined && n <= held) return false
+    this.entries.set(key, n)
+    this.weight += this.weigh(key, n) - (held === undefined ? 0 : this.weigh(key, held))
+    if (held === undefined) this.trim()
+    return true
+  }
+
+  /**
    * Sets `entries` as the newest, in their order, in one new map. One `set` each would delete
    * and insert each key: V8 grows a map's table under that churn, and a replica rewritten with
    * every roster had a table for four times its entries.

@@ -20,11 +20,8 @@ export class Views<V extends SessionViewer = SessionViewer> extends Part<V> {
 
   onView(conn: Conn, message: MessageOf<'view'>): Maybe<void> {
     if (message.origin === this.core.self.id) return
-    const seen = this.s.viewState.of(message.origin)
-    const key = `${message.p}\u0000${String(message.d.viewerId ?? '')}`
-    // Newer than the last (the usual case): one write. Not newer: the last is put back, and it goes no further.
-    const last = seen.swap(key, message.n)
-    if (last !== undefined && message.n <= last) return void seen.set(key, last)
+    // Not newer than the last from that origin for that provider and viewer: it goes no further.
+    if (!this.s.viewState.of(message.origin).advance(`${message.p}\u0000${String(message.d.viewerId ?? '')}`, message.n)) return
     if (this.s.role === 'host') {
       const text = encodeText(message)
       const direct = this.s.reported.get(message.origin)

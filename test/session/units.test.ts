@@ -48,6 +48,25 @@ describe('LruSet (intent dedupe)', () => {
     }))
   })
 
+  it('advance keeps the highest number per key, in place: keys leave in the order they first came, bytes stay exact', () => {
+    const writes = fc.array(fc.tuple(fc.constantFrom('a', 'b', 'c', 'dd', 'eee'), fc.nat({ max: 20 })), { maxLength: 60 })
+    fc.assert(fc.property(fc.integer({ min: 1, max: 4 }), writes, (cap, list) => {
+      const map = new LruMap<string, number>(cap)
+      // A model: the highest per key, and the order keys first came in, oldest out past the budget (an eighth past it at once).
+      const model = new Map<string, number>()
+      for (const [k, n] of list) {
+        const held = model.get(k)
+        const took = map.advance(k, n)
+        expect(took).toBe(held === undefined || n > held)
+        if (took) model.set(k, n)
+        if (model.size > cap + (cap >> 3)) for (const old of [...model.keys()].slice(0, model.size - cap)) model.delete(old)
+        expect([...map.keys()]).toEqual([...model.keys()])
+        expect([...map.values()]).toEqual([...model.values()])
+      }
+      expect(map.bytes).toBe([...map.keys()].reduce((sum, k) => sum + 48 + 2 * k.length + 8, 0))
+    }))
+  })
+
   it('LruMap refreshes on get', () => {
     const map = new LruMap<string, number>(2)
     map.set('a', 1); map.set('b', 2)
