@@ -68,7 +68,7 @@ export class Follower<V extends SessionViewer = SessionViewer> extends Part<V> {
     return [...this.s.rosterSeen.keys()]
   }
 
-  async onSnapshot(message: MessageOf<'snapshot'>): Promise<void> {
+  async onSnapshot(message: MessageOf<'snapshot'>, data?: LinkMessage): Promise<void> {
     if (this.s.bootstrapped && !this.s.rebootstrapping && message.seq < this.s.seq) {
       // An answer to an earlier request, overtaken by deltas we already applied: it would roll us back.
       this.core.diagnostic('stale-snapshot', `Ignored a snapshot at #${message.seq}; this peer is at #${this.s.seq}.`)
@@ -89,7 +89,7 @@ export class Follower<V extends SessionViewer = SessionViewer> extends Part<V> {
     }
     this.s.seq = message.seq
     this.s.snapshotSeq = message.seq
-    this.parts.journaling.snapshotApplied(message)
+    this.parts.journaling.snapshotApplied(message, data?.length)
     // Every provider's state is the host's at `seq` now: no earlier reset's marks hold.
     this.s.resetAt.clear()
     // What we had seen no longer says what our state holds; the snapshot's ids do.
@@ -125,8 +125,10 @@ export class Follower<V extends SessionViewer = SessionViewer> extends Part<V> {
     }
   }
 
-  onDelta(message: MessageOf<'delta'>): Maybe<void> {
+  /** `data`: the delta as it came, kept as it is (for a resend, the journal) without a second encoding. */
+  onDelta(message: MessageOf<'delta'>, data?: LinkMessage): Maybe<void> {
     if (!this.s.bootstrapped || this.s.rebootstrapping) {
+      this.keepText(message, data)
       this.s.earlyDeltas.set(message.seq, message)
       return
     }
@@ -139,11 +141,17 @@ export class Follower<V extends SessionViewer = SessionViewer> extends Part<V> {
     }
     if (message.seq > this.s.seq + 1) {
       // Over budget, the oldest buffered go: they are asked for again once the gap fills.
+      this.keepText(message, data)
       this.s.reorder.set(message.seq, message)
       this.requestResend()
       return
     }
-    return andThen(this.applyAuthoritative(message), () => andThen(this.drainReorder(), () => this.checkDigest()))
+    return andThen(this.applyAuthoritative(message, data), () => andThen(this.drainReorder(), () => this.checkDigest()))
+  }
+
+  /** A delta that waits keeps the text it came as: the buffers weigh it by that, and it is not encoded again. */
+  private keepText(message: MessageOf<'delta'>, data: LinkMessage | undefined): void {
+    if (data !== undefined) this.core.received.set(message, data)
   }
 
   private drainReorder(): Maybe<void> {
@@ -163,7 +171,7 @@ export class Follower<V extends SessionViewer = SessionViewer> extends Part<V> {
     this.parts.links.sendTo(this.s.hostConn, wire.resend({ from }))
   }
 
-  private applyAuthoritative(message: MessageOf<'delta'>): Maybe<void> {
+  private applyAuthoritative(message: MessageOf<'delta'>, data?: LinkMessage): Maybe<void> {
     const session = this.s
     session.seq = message.seq
     const mine = message.origin === this.core.self.id ? session.outbox.settle(message.id) : undefined
@@ -172,7 +180,7 @@ export class Follower<V extends SessionViewer = SessionViewer> extends Part<V> {
     const applying = applied ? undefined : this.applyChanges(message, 0)
     session.seen.touch(message.id)
     // Kept as it came, to serve a resend: no second encoding.
-    const encoded = this.core.received.get(message) ?? encodeText(message)
+    const encoded = data ?? this.core.received.get(message) ?? encodeText(message)
     this.parts.journaling.applied(message.seq, encoded, session.replay.add(message.seq, encoded))
     return applying
   }

@@ -115,10 +115,9 @@ export class Journaling<V extends SessionViewer = SessionViewer> extends Part<V>
    * or characters of text, approximate as approximateSize is): measuring the entries again
    * would stringify the whole state on the bootstrap's path.
    */
-  snapshotApplied(message: MessageOf<'snapshot'>): void {
+  snapshotApplied(message: MessageOf<'snapshot'>, size: number | undefined): void {
     if (!this.journaled || this.journaled !== this.core.session) return
-    const received = this.core.received.get(message)
-    this.replaceSnapshot(message.seq, message.ids, message.entries, [], received?.length)
+    this.replaceSnapshot(message.seq, message.ids, message.entries, [], size)
   }
 
   /** A resumed guest's host greets it: caught up at once (deltas follow) or by a snapshot. */

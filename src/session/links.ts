@@ -103,7 +103,7 @@ export class Links<V extends SessionViewer = SessionViewer> extends Part<V> {
     if (!isLiveness(data)) this.serial(() => this.decodeAndDispatch(conn, data), now)
     else {
       const message = this.decode(conn, data)
-      if (message) void this.parts.router.dispatch(conn, message)
+      if (message) void this.parts.router.dispatch(conn, message, data)
     }
     // Then that the link was heard: no handler reads it, and the provider gets its change first.
     if (!this.current(session)) return
@@ -113,12 +113,12 @@ export class Links<V extends SessionViewer = SessionViewer> extends Part<V> {
 
   private decodeAndDispatch(conn: Conn, data: LinkMessage): void | Promise<void> {
     const message = this.decode(conn, data)
-    return message && this.parts.router.dispatch(conn, message)
+    return message && this.parts.router.dispatch(conn, message, data)
   }
 
   private decode(conn: Conn, data: LinkMessage): WireMessage | undefined {
     const exact = typeof data === 'string' ? this.exact(conn, data) : undefined
-    if (exact) return this.keep(exact, data)
+    if (exact) return exact
     let message: WireMessage
     try {
       message = decodeMessage(data, this.largestFrom(conn))
@@ -131,12 +131,6 @@ export class Links<V extends SessionViewer = SessionViewer> extends Part<V> {
       this.core.diagnostic('payload-too-large', `Dropped a "${message.t}" of ${byteSize(data)} bytes from ${conn.peerId ?? 'an unadmitted link'}: changes are limited to ${this.core.limits.maxDeltaBytes} bytes.`, { peerId: conn.peerId ?? undefined })
       return undefined
     }
-    return this.keep(message, data)
-  }
-
-  /** A delta or snapshot is kept as it came, to serve a resend or the journal without encoding it again. */
-  private keep(message: WireMessage, data: LinkMessage): WireMessage {
-    if (message.t === 'delta' || message.t === 'snapshot') this.core.received.set(message, data)
     return message
   }
 

@@ -3,6 +3,7 @@
  * that handles it; links that close or say goodbye end here too.
  */
 import type { ProviderRegistry } from '../providers/registry.js'
+import type { LinkMessage } from '../transport/transport.js'
 import type { PeerRole, SessionViewer } from '../types.js'
 import { wire } from '../wire/build.js'
 import type { MessageOf, WireMessage } from '../wire/messages.js'
@@ -15,7 +16,8 @@ import type { Takeover } from './takeover.js'
 const GUEST_ACTS: ReadonlySet<WireMessage['t']> = new Set(['links', 'resend', 'resync', 'intent', 'signal', 'forward', 'knock'])
 
 export class Router<V extends SessionViewer = SessionViewer> extends Part<V> {
-  dispatch(conn: Conn, message: WireMessage): void | Promise<void> {
+  /** `data`: the message as it came, which a delta or snapshot is kept as (no second encoding). */
+  dispatch(conn: Conn, message: WireMessage, data?: LinkMessage): void | Promise<void> {
     // A link closed or dropped while this message waited its turn: as if it never arrived.
     if (!this.s.conns.has(conn)) return
     if (conn.fenced) {
@@ -40,7 +42,7 @@ export class Router<V extends SessionViewer = SessionViewer> extends Part<V> {
       conn.rtt = this.core.clock.now() - message.n
       return
     }
-    return this.handle(conn, message)
+    return this.handle(conn, message, data)
   }
 
   /** What the gate needs to know about a link: one reader per link, not an object per message. */
@@ -48,15 +50,15 @@ export class Router<V extends SessionViewer = SessionViewer> extends Part<V> {
     return (conn.facts ??= new LinkReader(this.s, conn, this.core.registry, this.parts.takeover))
   }
 
-  private handle(conn: Conn, message: WireMessage): void | Promise<void> {
+  private handle(conn: Conn, message: WireMessage, data?: LinkMessage): void | Promise<void> {
     switch (message.t) {
       case 'join': return this.s.role === 'host' ? this.parts.host.onJoin(conn, message) : this.parts.readmission.onJoinThroughUs(conn, message)
       case 'knock': return this.parts.readmission.onKnock(conn, message)
       case 'door': return this.parts.readmission.onDoor(message)
-      case 'snapshot': return this.parts.follower.onSnapshot(message)
+      case 'snapshot': return this.parts.follower.onSnapshot(message, data)
       case 'view': return this.parts.views.onView(conn, message)
       case 'intent': return this.parts.host.onIntent(conn, message)
-      case 'delta': return this.parts.follower.onDelta(message)
+      case 'delta': return this.parts.follower.onDelta(message, data)
       case 'ack': return this.parts.follower.onAck(message)
       case 'resend': return this.parts.host.serveMissing(conn, message.from)
       case 'resync': return this.parts.resync.onResync(conn, message)

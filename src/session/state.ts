@@ -261,7 +261,7 @@ export interface Core<V extends SessionViewer = SessionViewer> {
   /** User ids the host removed: they may not join again. */
   readonly removed: LruSet<string>
   readonly usedInvites: LruSet<string>
-  /** The bytes (or text) each received delta or snapshot came in (weakly held: gone with the message). */
+  /** The bytes (or text) each delta waiting in a buffer came in (weakly held: gone with the message). */
   readonly received: WeakMap<object, LinkMessage>
   self: PeerInfo
   /** The session going on, if any. */
