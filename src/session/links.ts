@@ -142,8 +142,17 @@ export class Links<V extends SessionViewer = SessionViewer> extends Part<V> {
    */
   private exact(conn: Conn, text: string): WireMessage | undefined {
     const type = text.startsWith(VIEW) ? 'view' : text.startsWith(DELTA) ? 'delta' : null
-    return type && !sizeOver(text, this.boundFor(conn, type)) ? exactMessage(text, type) : undefined
+    if (!type) return undefined
+    // Under every bound as UTF-8 (3 bytes a unit at most): no need to work out this link's.
+    if (text.length * 3 > this.leastBound && sizeOver(text, this.boundFor(conn, type))) return undefined
+    return exactMessage(text, type)
   }
+
+  /** The least `boundFor` gives any link: the limits are fixed for the controller's life. */
+  private get leastBound(): number {
+    return (this.least ??= Math.min(this.singleChangeBytes, this.core.limits.maxMessageBytes))
+  }
+  private least: number | undefined
 
   /** The most a message of this type from this link may weigh: both bounds the general decode applies. */
   private boundFor(conn: Conn, type: WireMessage['t']): number {
