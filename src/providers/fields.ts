@@ -7,8 +7,13 @@
  */
 import type { SessionDelta } from './contract.js'
 
-/** A delta as it travels: the controller's fields out, the viewer under its one wire name. */
+/**
+ * A delta as it travels: the controller's fields out, the viewer under its one wire name.
+ * A delta with none of them (most) is its own payload, not a copy: a caller that keeps it
+ * past the emit (rather than encoding it at once) copies it.
+ */
 export function wirePayload(delta: SessionDelta): Record<string, unknown> {
+  if (delta.providerId === undefined && delta.intentId === undefined && delta.sourceUserId === undefined && delta.seq === undefined && delta.viewerUniqueId === undefined) return delta
   const { providerId: _p, intentId: _i, sourceUserId: _s, seq: _q, viewerUniqueId, ...rest } = delta
   if (rest.viewerId === undefined && viewerUniqueId !== undefined) rest.viewerId = viewerUniqueId
   return rest

@@ -58,7 +58,8 @@ export class LocalChanges<V extends SessionViewer = SessionViewer> extends Part<
       this.core.diagnostic('outbox-full', `${this.s.outbox.size} changes (${this.s.outbox.bytes} bytes) are waiting for the host; this change was not sent.`, { providerId: provider.id })
       return undefined
     }
-    this.s.outbox.add({ intentId, providerId: provider.id, payload, json })
+    // Its own copy: the outbox keeps it until the host confirms, and the app may change its object meanwhile.
+    this.s.outbox.add({ intentId, providerId: provider.id, payload: { ...payload }, json })
     if (this.s.bootstrapped && this.s.hostConn) this.parts.links.sendTo(this.s.hostConn, wire.intent({ id: intentId, p: provider.id, d: payload }))
     return intentId
   }

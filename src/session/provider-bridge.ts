@@ -68,7 +68,8 @@ export class ProviderBridge<V extends SessionViewer = SessionViewer> extends Par
     if (!this.core.isActive() || !this.unsubscribes.has(provider.id)) return undefined
     if (!this.applying) return this.parts.local.onLocalDelta(provider, delta)
     // The host capturing what a guest's intent did: that becomes the authoritative delta.
-    if (this.applying.capture && delta && typeof delta === 'object') this.applying.capture.push({ p: provider.id, d: wirePayload(delta) })
+    // Copied: it is encoded once the provider's applyDelta has finished, which may be later.
+    if (this.applying.capture && delta && typeof delta === 'object') this.applying.capture.push({ p: provider.id, d: { ...wirePayload(delta) } })
     return undefined
   }
 
