@@ -128,15 +128,19 @@ function quantile(sorted, q) {
  * at ~100 µs, 5 % of a ratio. Within the step that holds the median, it is placed by how many
  * samples lie below it there (the median of grouped data). No grid found: the plain median.
  */
+const MIN_SAMPLES_FOR_GRID = 50
+
 function medianWithinStep(sorted) {
   const middle = quantile(sorted, 0.5)
+  // A clock's grid is read off many samples (a few may skip steps): fewer, as they are.
+  if (sorted.length < MIN_SAMPLES_FOR_GRID) return middle
   let step = Infinity
   for (let i = 1; i < sorted.length; i++) {
     const gap = sorted[i] - sorted[i - 1]
     if (gap > 1e-6 && gap < step) step = gap
   }
-  // Off a grid (or one too fine to matter): as it is.
-  if (!(step >= 0.001) || sorted.some((x) => Math.abs(x / step - Math.round(x / step)) > 0.01)) return middle
+  // Off a clock's grid (5 µs isolated, 100 µs not), or on one too fine to matter: as it is.
+  if (!(step >= 0.001 && step <= 0.1) || sorted.some((x) => Math.abs(x / step - Math.round(x / step)) > 0.01)) return middle
   const below = sorted.filter((x) => x < middle - step / 2).length
   const at = sorted.filter((x) => Math.abs(x - middle) <= step / 2).length
   return middle - step / 2 + ((sorted.length / 2 - below) / at) * step
@@ -166,6 +170,9 @@ let scaleResult = null
  */
 function row({ bench, metric, unit, session, raw, ratio, target, ok, note }) {
   const r = { bench, metric, unit, session, raw: raw ?? null, ratio: ratio ?? null, target: target ?? '—', ok: ok ?? null, note: note ?? '' }
+  // A figure that came out as no number is the bench's own fault: the smoke (and every run) says so.
+  const figures = [session, raw].flatMap((side) => (side && typeof side === 'object' ? [side.p50] : [side])).filter((x) => x !== null && x !== undefined)
+  if (figures.some((x) => typeof x === 'number' && !Number.isFinite(x))) errors.push({ bench, message: `${metric}: a figure is not a number` })
   rows.push(r)
   log(`  ${bench} · ${metric}: ${cell(session, unit)}${raw ? `  raw ${cell(raw, unit)}` : ''}${ratio != null ? `  ×${fmt(ratio, 2)}` : ''}${ok === false ? '  ✗' : ok ? '  ✓' : ''}`)
   return r
