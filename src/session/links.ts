@@ -148,7 +148,7 @@ export class Links<V extends SessionViewer = SessionViewer> extends Part<V> {
     return exactMessage(text, type)
   }
 
-  /** The least `boundFor` gives any link: the limits are fixed for the controller's life. */
+  /** The least `boundFor` gives any link (all but a guest's host link get it): the limits are fixed for the controller's life. */
   private get leastBound(): number {
     return (this.least ??= Math.min(this.singleChangeBytes, this.core.limits.maxMessageBytes))
   }
@@ -169,7 +169,7 @@ export class Links<V extends SessionViewer = SessionViewer> extends Part<V> {
    * before it is parsed, so a guest cannot make its peers decode 32 MiB of JSON.
    */
   private largestFrom(conn: Conn): number {
-    return this.s.role === 'guest' && conn === this.s.hostConn ? this.core.limits.maxMessageBytes : Math.min(this.singleChangeBytes, this.core.limits.maxMessageBytes)
+    return this.s.role === 'guest' && conn === this.s.hostConn ? this.core.limits.maxMessageBytes : this.leastBound
   }
 
   /**

@@ -348,11 +348,6 @@ class WebRtcLink implements Link {
     const state = this.channel.readyState
     // Told apart from the peer's own close: the channel stopped being open under a write.
     if (state !== 'open') return this.destroy(`channel ${state}`)
-    this.writeFrames()
-  }
-
-  /** `flush` on a channel known to be open (each read of its state is a call into the browser). */
-  private writeFrames(): void {
     while (this.outbound.pending && this.channel.bufferedAmount < HIGH_WATER_BYTES) {
       const next = this.outbound.next()!
       if (!this.write(next.frame)) return
