@@ -39,6 +39,9 @@ export function inviteList(options: InviteListOptions) {
   const rows = new Map<string, Row>()
   /** Invites re-issued: the new link takes their place in the list. */
   const replaced = new Set<string>()
+  /** Invites `createInvite` has returned: until then a new link may still be on its way to the relay. */
+  const settled = new Set<string>()
+  const publishing = (info: SessionInviteInfo) => info.status === 'open' && !info.relayed && !settled.has(info.inviteId)
 
   /** The link that works now: the relay's, or, while the relay is out of reach, one carrying the paste code. */
   function linkOf(info: SessionInviteInfo): string {
@@ -55,7 +58,10 @@ export function inviteList(options: InviteListOptions) {
     })
     for (const [id, row] of rows) if (!shown.includes(row.li)) rows.delete(id)
     // The session is over: its invites are forgotten.
-    if (!invites.length && session.getState() === 'idle') replaced.clear()
+    if (!invites.length && session.getState() === 'idle') {
+      replaced.clear()
+      settled.clear()
+    }
     const current = Array.from(list.children)
     if (shown.length !== current.length || shown.some((li, i) => current[i] !== li)) list.replaceChildren(...shown)
     list.hidden = !shown.length
@@ -114,8 +120,15 @@ export function inviteList(options: InviteListOptions) {
       row.field.value = link
       row.copyButton.textContent = 'Copy link'
     }
-    row.message.textContent = info.relayed && options.relayDown() && live(info) ? 'The relay is out of reach: this link carries the invite code. The guest sends an answer code back; paste it below.' : info.message
-    for (const el of [row.field, row.copyButton, row.revoke]) el.hidden = !live(info)
+    // A link still on its way to the relay is not offered: its one-seat paste form would be copied for a room.
+    const waiting = publishing(info)
+    row.message.textContent = waiting
+      ? 'Putting the link on the relay…'
+      : info.relayed && options.relayDown() && live(info)
+        ? 'The relay is out of reach: this link carries the invite code. The guest sends an answer code back; paste it below.'
+        : info.message
+    for (const el of [row.field, row.copyButton]) el.hidden = !live(info) || waiting
+    row.revoke.hidden = !live(info)
     row.status = info.status
     row.expiresAt = info.expiresAt
     tick(row)
@@ -144,6 +157,7 @@ export function inviteList(options: InviteListOptions) {
 
   /** A new invite is in the list: the next step is copying its link. */
   function created(invite: SessionInvite): void {
+    settled.add(invite.inviteId)
     render()
     rows.get(invite.inviteId)?.copyButton.focus()
   }
@@ -156,7 +170,7 @@ export function inviteList(options: InviteListOptions) {
     /** Time left, every second. */
     tick: () => rows.forEach((row) => tick(row)),
     /** An open invite whose answer can only come back by hand. */
-    needsPaste: () => session.listInvites().some((i) => (i.status === 'open' && !i.relayed) || i.status === 'lost'),
+    needsPaste: () => session.listInvites().some((i) => (i.status === 'open' && !i.relayed && !publishing(i)) || i.status === 'lost'),
   }
 }
 

@@ -1467,9 +1467,26 @@ test.describe('demo app with a relay: one link for many', () => {
     await expectPeople([alice, bob], ['Alice', 'Bob'])
 
     // A link of a session that has ended since: whoever opens it is told at once, before joining.
+    // Its publish is held at the relay's door: until the relay has it, the row offers no link to copy
+    // (its paste form would seat one guest, not two) and no paste field shows.
+    let publish: () => Promise<void> = async () => undefined
+    const held = new Promise<void>((resolve) =>
+      alice.page.route('**/v1/invites', (route) => {
+        publish = () => route.continue()
+        resolve()
+      }, { times: 1 }),
+    )
     await alice.page.locator('#invite-seats').fill('2')
     await alice.page.locator('#invite').click()
+    await held
     await expect(row.locator('.seats')).toHaveText('0 of 2 seats taken')
+    await expect(row.locator('.message')).toHaveText('Putting the link on the relay…')
+    await expect(row.locator('input.url')).toBeHidden()
+    await expect(row.locator('button.copy')).toBeHidden()
+    await expect(alice.page.locator('#paste-answer')).toBeHidden()
+    await publish()
+    await expect(row.locator('button.copy')).toBeFocused()
+    await expect(row.locator('input.url')).toHaveValue(/#session=r\./)
     const stale = await row.locator('input.url').inputValue()
     await alice.page.locator('#end').click()
     await alice.page.locator('#confirm-yes').click()
