@@ -6,6 +6,7 @@ import type { SessionViewer } from '../types.js'
 import { wire } from '../wire/build.js'
 import type { MessageOf } from '../wire/messages.js'
 import { chooseWinner, quorumOf } from './election.js'
+import { extended } from './lineage.js'
 import { type Conn, type Election, Part } from './state.js'
 
 /** Why a session ended when no new host could be agreed on, in words for the person. */
@@ -199,7 +200,7 @@ export class Failover<V extends SessionViewer = SessionViewer> extends Part<V> {
     this.parts.mesh.setTopology()
     // Our own unconfirmed changes become authoritative right after the hello. The digest
     // describes our state once they are out (at `digestSeq`), so followers compare it there.
-    this.s.forkSeq = this.s.seq
+    this.s.lineage = extended(this.s.lineage, this.s.epoch, this.s.seq)
     const own = this.s.outbox.pending().filter((entry) => !this.s.seen.has(entry.intentId))
     for (const entry of own) if (entry.overwritten) await this.parts.bridge.applyChange({ p: entry.providerId, d: entry.payload }, this.core.self.id, entry.intentId)
     this.s.lastDigest = { digest: await this.parts.bridge.stateDigest(), seq: this.s.seq + own.length }

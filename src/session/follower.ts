@@ -16,6 +16,7 @@ export class Follower<V extends SessionViewer = SessionViewer> extends Part<V> {
     this.parts.readmission.heard(message)
     // The host we follow saying hello again (it took us back): the roster is news, and what we missed.
     if (conn === this.s.hostConn && conn.peerId !== null) {
+      this.s.lineage = message.lineage ?? []
       this.onRoster(message)
       if (this.s.bootstrapped && !this.s.rebootstrapping && message.seq > this.s.seq) this.parts.links.sendTo(conn, wire.resend({ from: this.s.seq + 1 }))
       // Our links, as we always answer a hello: a host that took us back lists us once we do.
@@ -26,6 +27,7 @@ export class Follower<V extends SessionViewer = SessionViewer> extends Part<V> {
     conn.peerId = message.hostId
     this.s.hostId = message.hostId
     this.s.epoch = message.epoch
+    this.s.lineage = message.lineage ?? []
     this.s.sessionId = message.sessionId
     this.core.emit('session-started', { sessionId: message.sessionId, role: 'guest', self: this.core.getSelf() })
     this.onRoster(message)
@@ -97,8 +99,14 @@ export class Follower<V extends SessionViewer = SessionViewer> extends Part<V> {
     this.s.replay.clear()
     // Intents the snapshot already reflects are done; the rest it replaced must be applied again.
     for (const entry of this.s.outbox.pending()) {
-      if (this.s.seen.has(entry.intentId)) this.s.outbox.settle(entry.intentId)
-      else entry.overwritten = true
+      if (!this.s.seen.has(entry.intentId)) {
+        entry.overwritten = true
+        continue
+      }
+      this.s.outbox.settle(entry.intentId)
+      // In the history now, at a sequence number no later than the snapshot's.
+      const own = wire.delta({ seq: message.seq, epoch: this.s.epoch, id: entry.intentId, origin: this.core.self.id, changes: [{ p: entry.providerId, d: entry.payload }] })
+      if (!this.s.ownChanges.has(entry.intentId)) this.s.ownChanges.set(entry.intentId, encodeText(own))
     }
     for (const seq of [...this.s.reorder.keys()]) if (seq <= message.seq) this.s.reorder.delete(seq)
     const first = !this.s.bootstrapped
@@ -181,6 +189,7 @@ export class Follower<V extends SessionViewer = SessionViewer> extends Part<V> {
     session.seen.touch(message.id)
     // Kept as it came, to serve a resend: no second encoding.
     const encoded = data ?? this.core.received.get(message) ?? encodeText(message)
+    if (message.origin === this.core.self.id) session.ownChanges.set(message.id, encoded)
     this.parts.journaling.applied(message.seq, encoded, session.replay.add(message.seq, encoded))
     return applying
   }

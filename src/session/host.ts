@@ -240,6 +240,7 @@ export class HostSide<V extends SessionViewer = SessionViewer> extends Part<V> {
     // Out first, then kept: the guests' wait is the time to the last send.
     for (const conn of this.s.conns) if (conn.peerId && !conn.fenced) this.parts.links.sendBytes(conn, text)
     this.s.seen.touch(intentId)
+    if (origin === this.core.self.id) this.s.ownChanges.set(intentId, text)
     this.parts.journaling.applied(seq, text, this.s.replay.add(seq, text))
   }
 
@@ -315,7 +316,7 @@ export class HostSide<V extends SessionViewer = SessionViewer> extends Part<V> {
       sessionId: this.s.sessionId, epoch: this.s.epoch, hostId: this.core.self.id,
       rank: this.s.rank, peers: this.rosterPeers(), mesh: this.s.mesh, seq: this.s.seq, keys: this.parts.readmission.keys(),
       ...(digest ? { digest: digest.digest, digestSeq: digest.seq } : {}),
-      ...(this.s.forkSeq !== null ? { forkSeq: this.s.forkSeq } : {}),
+      ...(this.s.lineage.length ? { lineage: this.s.lineage } : {}),
       ...this.removedList(),
       ...(token !== undefined ? { token } : {}),
     }))

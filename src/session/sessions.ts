@@ -37,6 +37,7 @@ export class Sessions<V extends SessionViewer = SessionViewer> extends Part<V> {
     const session = this.begin(this.core.random.id(this.core.timers.idSize), 'host')
     session.hostId = self
     session.epoch = 1
+    session.lineage = [[1, 0]]
     session.rank = [self]
     session.succession = [self]
     this.core.self = { ...this.core.self, color: pickColour(self, []) }

@@ -18,6 +18,7 @@ import type { Lifecycle } from './lifecycle.js'
 import { BoundedMap, ENTRY_OVERHEAD, LruMap, LruSet, PerPeer, weighString } from './bounded.js'
 import { budgetsOf, type HeartbeatOptions, type SessionLimits, type SessionSyncOptions, type SessionTimers } from './options.js'
 import { Outbox } from './outbox.js'
+import type { Lineage } from './lineage.js'
 import type { Parts } from './parts.js'
 import { ReplayLog } from './replay-log.js'
 
@@ -146,8 +147,8 @@ export class Session {
   handedTo: { hostId: string; epoch: number } | null = null
   /** Host claims we could not follow yet, by claimer: its hello waits for the word that makes it ours. */
   readonly claims = new Map<string, { conn: Conn; hello: MessageOf<'hello'> }>()
-  /** Host after a takeover: the sequence number its epoch began after. */
-  forkSeq: number | null = null
+  /** Our history's epochs: our host's (its hello says), or as host, those we followed and ours. */
+  lineage: Lineage = []
   /** Host: since when it cannot hear enough of its session to keep a majority. */
   isolatedSince: number | null = null
   /** Host: peers whose link closed or timed out without a goodbye, and since when they were away (kept for four hard timeouts). */
@@ -215,6 +216,12 @@ export class Session {
   readonly viewState: PerPeer<number>
   readonly outbox: Outbox
   readonly replay: ReplayLog
+  /**
+   * Our own changes in the history, by intent id, as the delta that carried them: kept past
+   * a snapshot (which clears the replay log), so that after a failover we can hand over
+   * those the new host lacks, however we came to hold them.
+   */
+  readonly ownChanges: BoundedMap<string, LinkMessage>
 
   constructor(
     public sessionId: string,
@@ -232,6 +239,7 @@ export class Session {
     this.viewState = new PerPeer(budget.viewState)
     this.outbox = new Outbox(budget.outbox)
     this.replay = new ReplayLog(budget.replayLog)
+    this.ownChanges = new BoundedMap(budget.replayLog, (_id, encoded) => ENTRY_OVERHEAD + (typeof encoded === 'string' ? 2 * encoded.length : encoded.byteLength), false)
     const weighDelta = (_seq: number, delta: MessageOf<'delta'>) => ENTRY_OVERHEAD + sizeOf(delta)
     this.reorder = new BoundedMap(budget.reorderBuffer, weighDelta, false)
     this.earlyDeltas = new BoundedMap(budget.earlyDeltas, weighDelta, false)

@@ -6,6 +6,7 @@ import type { SessionViewer } from '../types.js'
 import { wire } from '../wire/build.js'
 import type { MessageOf, PeerInfo } from '../wire/messages.js'
 import { chooseWinner } from './election.js'
+import { epochAt } from './lineage.js'
 import { type Conn, Part } from './state.js'
 
 export class Takeover<V extends SessionViewer = SessionViewer> extends Part<V> {
@@ -93,16 +94,19 @@ export class Takeover<V extends SessionViewer = SessionViewer> extends Part<V> {
    * follow it, fetch what we lack, and re-send our unconfirmed intents with their ids.
    */
   /**
-   * Deltas we applied that a new host never got: past its hello's sequence number, or, of
-   * an older epoch, past the point its epoch forked from (an old host that went on after it
-   * was replaced; all of `hostedEpoch`'s, when we hosted it). We hand over our own changes
-   * among them, as their origin may; nobody's word is taken for another's (that origin hands
-   * its own over). Returns how many it lacks: then we take its state.
+   * Deltas we applied that a new host never got: past its hello's sequence number, or of
+   * another epoch than its lineage gives their sequence number (a host that went on after it
+   * was replaced, however many failovers back; all of `hostedEpoch`'s, when we hosted it). We
+   * hand over our own changes among them, as their origin may; nobody's word is taken for
+   * another's (that origin hands its own over). Returns how many it lacks: then we take its state.
    */
   handOverOwn(conn: Conn, message: MessageOf<'hello'>, hostedEpoch: number | null): number {
-    const fork = message.forkSeq
-    const kept = this.s.replay.all().map(this.parts.follower.keptDelta)
-    const beyond = kept.filter((d) => d.epoch === hostedEpoch || d.seq > message.seq || (fork !== undefined && d.epoch < message.epoch && d.seq > fork))
+    const lineage = message.lineage ?? []
+    // The history we hold, and our own changes a snapshot may have cleared from it; each once.
+    const held = new Set<string>()
+    const kept = [...this.s.replay.all(), ...this.s.ownChanges.values()].map(this.parts.follower.keptDelta).filter((d) => !held.has(d.id) && !!held.add(d.id))
+    const forked = (d: { epoch: number; seq: number }) => (epochAt(lineage, d.seq) ?? d.epoch) !== d.epoch
+    const beyond = kept.filter((d) => d.epoch === hostedEpoch || d.seq > message.seq || forked(d))
     for (const delta of beyond) {
       if (delta.origin === this.core.self.id) this.parts.links.sendTo(conn, wire.forward({ id: delta.id, origin: delta.origin, changes: delta.changes }))
     }
@@ -129,6 +133,7 @@ export class Takeover<V extends SessionViewer = SessionViewer> extends Part<V> {
     this.s.bootstrapped = true
     this.s.hostId = message.hostId
     this.s.epoch = message.epoch
+    this.s.lineage = message.lineage ?? []
     this.core.setRole('guest')
     this.parts.follower.onRoster(message)
     if (this.core.lifecycle.state === 'reconnecting') this.core.lifecycle.to('connected')

@@ -16,6 +16,8 @@ const MAX_PEERS = 256
 export const MAX_REMOVED = 256
 export const MAX_CHANGES = 256
 export const MAX_REASON = 200
+/** Epochs a hello's lineage lists, the newest. */
+export const MAX_LINEAGE = 64
 /** Intent ids a snapshot says its state reflects. */
 export const MAX_SNAPSHOT_IDS = 100_000
 const MAX_SIGNAL = 16 * 1024
@@ -93,8 +95,12 @@ const hello = v.object({
   digest: v.optional(v.pipe(v.string(), v.maxLength(64))),
   /** The sequence number the digest describes (the host's own pending changes follow the hello). */
   digestSeq: v.optional(count),
-  /** The sequence number this host's epoch began after: older-epoch deltas past it are not in its lineage. */
-  forkSeq: v.optional(count),
+  /**
+   * The host's history by epoch, oldest first: `[epoch, after]`, epoch `epoch` began after
+   * sequence number `after`. A delta `(epoch e, seq s)` is in it when the entry covering `s`
+   * is `e`'s: a follower tells its own changes the host lacks from those it has.
+   */
+  lineage: v.optional(v.pipe(v.array(v.tuple([count, count])), v.maxLength(MAX_LINEAGE))),
   /** User ids removed from the session (most recent last): a host after a failover keeps them out too. */
   removed: v.optional(v.pipe(v.array(id), v.maxLength(MAX_REMOVED))),
   /** To a guest just admitted: its resume token, secret, single-use (a later admission gives a new one). */

@@ -53,7 +53,7 @@ function hello(k: Kit): Forged {
   return {
     t: 'hello', sessionId: k.sessionId, epoch: k.chance(0.6) ? k.epoch + k.between(1, 2) : k.epoch, hostId,
     rank: [hostId, ...others], peers: [{ id: hostId, name: 'Mallory', role: 'host' }, ...others.map((id) => ({ id, name: id, role: 'guest' }))],
-    mesh: k.chance(0.7), seq: k.pick([0, k.seq, HUGE]), ...(k.chance(0.3) ? { digest: `forged${k.n()}`, digestSeq: k.seq, forkSeq: k.pick([0, k.seq]) } : {}),
+    mesh: k.chance(0.7), seq: k.pick([0, k.seq, HUGE]), ...(k.chance(0.3) ? { digest: `forged${k.n()}`, digestSeq: k.seq, lineage: k.pick([[[1, 0] as [number, number]], [[k.epoch + 1, 0] as [number, number]]]) } : {}),
   }
 }
 

@@ -1,0 +1,20 @@
+/**
+ * A history's epochs: which host issued the deltas at which sequence numbers. Two peers'
+ * histories agree on a delta exactly when it has the epoch their lineages give its sequence
+ * number; a failover forks a history, and the lineage says where, however many failovers ago.
+ */
+import { MAX_LINEAGE } from '../wire/messages.js'
+
+/** `[epoch, after]`, oldest first: epoch `epoch` issued the sequence numbers after `after`. */
+export type Lineage = Array<[epoch: number, after: number]>
+
+/** The epoch that issued sequence number `seq` in this lineage; undefined before its first entry (forgotten, or never told). */
+export function epochAt(lineage: Lineage, seq: number): number | undefined {
+  for (let i = lineage.length - 1; i >= 0; i--) if (lineage[i]![1] < seq) return lineage[i]![0]
+  return undefined
+}
+
+/** The lineage of a host elected at `epoch` with history up to `after`: what it followed, then its own. */
+export function extended(lineage: Lineage, epoch: number, after: number): Lineage {
+  return [...lineage.filter(([e, from]) => e < epoch && from < after), [epoch, after] as [number, number]].slice(-MAX_LINEAGE)
+}
