@@ -84,13 +84,16 @@ export class Liveness<V extends SessionViewer = SessionViewer> extends Part<V> {
    */
   private checkIsolation(now: number): void {
     const members = [...this.s.conns].filter((c) => c.peerId && (c.fenced || c.probation || this.s.peers.has(c.peerId)))
-    // A peer that says it follows another host, or claims to be one, is no more ours than a silent one.
+    // A peer that says it follows another host, or claims to be one, is no more ours than a silent one;
+    // nor is one we took back that has not acted as our guest since (its pings, or what its link held
+    // while cut, are no sign it follows us: it may be electing without us).
     const followsAnother = new Set([...this.s.movedOn.values()].flatMap((ids) => [...ids]))
     for (const claimer of this.s.claims.keys()) followsAnother.add(claimer)
     for (const c of members) {
       const quiet = c.fenced || now - c.lastHeard >= this.core.heartbeat.softTimeoutMs
+      const stray = c.probation || followsAnother.has(c.peerId!)
       // Away since it went quiet (a peer that strays after talking again keeps that time).
-      if (quiet || followsAnother.has(c.peerId!)) c.awaySince ??= quiet ? c.lastHeard : now
+      if (quiet || stray) c.awaySince ??= quiet ? c.lastHeard : now
       else c.awaySince = undefined
     }
     for (const [id, gone] of this.s.departed) if (now - gone.at > 4 * this.core.heartbeat.hardTimeoutMs) this.s.departed.delete(id)

@@ -49,7 +49,7 @@ export interface Conn {
   stats?: LinkStats
   /** Host: taken back (sent our hello and our deltas) but not acting as our guest yet, so not in the roster. */
   probation?: boolean
-  /** Host: when the peer was admitted (or taken back). */
+  /** Host: when the peer joined through us; none for a member since before we hosted (taking it back keeps this). */
   admittedAt?: number
   /** The link's JOIN has come (one per link). */
   joined?: boolean

@@ -162,7 +162,9 @@ export class Takeover<V extends SessionViewer = SessionViewer> extends Part<V> {
    */
   takeBack(conn: Conn): void {
     conn.fenced = false
-    conn.admittedAt ??= this.core.clock.now()
+    // Its admission time stays (none: a member since before we hosted). Stamped now, a peer that
+    // follows our successor would drop out of the electorate `checkIsolation` weighs, and a host
+    // cut off from a majority would never end.
     // Back in the roster only once it acts as our guest: a host that has not stepped down yet is not one.
     if (!this.s.peers.has(conn.peerId!)) conn.probation = true
     this.parts.host.sendHello(conn, this.s.lastDigest)

@@ -46,10 +46,14 @@ export const REGRESSION_SEEDS: number[] = [3, 4, 12, 37, 43, 52, 108, 167, 332, 
 // number the newest host filled from another epoch was not handed over (one fork point cannot say where
 // an older epoch forked: hellos carry the lineage now) (701566, 706311); a survivor's own change, confirmed
 // in the part of history the next host lacked, had left its replay log with a snapshot (707147).
+// A host cut off from a majority stopped counting down to its end on hearing its successor's side again:
+// taking back a member it inherited re-stamped its admission (704215), and a peer taken back counted as
+// present on its pings alone, while it elected a successor (711099).
 export const MODE_REGRESSION_SEEDS: number[] = [
   17, 86, 183, 203, 350, 375, 700, 718, 719, 1151, 1209, 1314, 1352, 1383, 2771, 3965, 4020, 5216, 5361, 5904, 7700, 8210,
   725, 1145, 1952, 2257, 2655, 3762, 4570, 5141, 6405, 7421, 7671,
   134, 985, 800, 1130, 9178,
   3146, 4944, 6486,
   701566, 706311, 707147,
+  704215, 711099,
 ]
