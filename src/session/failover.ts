@@ -62,7 +62,7 @@ export class Failover<V extends SessionViewer = SessionViewer> extends Part<V> {
     this.maybeDecide()
   }
 
-  /** The published succession, and whoever was in a roster within two hard timeouts and did not say goodbye. */
+  /** The published succession, and whoever was in this epoch's rosters within two hard timeouts and did not say goodbye. */
   private electorate(): string[] {
     const lately = this.parts.follower.listedLately().filter((id) => !this.s.succession.includes(id))
     return [...this.s.succession, ...lately]

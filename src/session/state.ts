@@ -126,6 +126,7 @@ export class Session {
   /**
    * When each peer was last in a published roster. A peer dropped lately still counts in an
    * election: a guest that missed the roster taking it back must not win with a smaller majority.
+   * Cleared on following a new epoch's host: an earlier host's listings do not make voters of this epoch.
    */
   readonly rosterSeen = new Map<string, number>()
   /** Access of each peer in the published roster: viewers are never eligible to host. */

@@ -135,6 +135,9 @@ export class Takeover<V extends SessionViewer = SessionViewer> extends Part<V> {
     this.s.epoch = message.epoch
     this.s.lineage = message.lineage ?? []
     this.core.setRole('guest')
+    // Peers only an earlier epoch's host listed cannot vote in this epoch unless its host takes
+    // them back (and lists them): counted still, they could leave the survivors without a majority.
+    if (message.epoch > oldEpoch) this.s.rosterSeen.clear()
     this.parts.follower.onRoster(message)
     if (this.core.lifecycle.state === 'reconnecting') this.core.lifecycle.to('connected')
     const beyond = this.handOverOwn(conn, message, wasHost ? oldEpoch : null)

@@ -37,7 +37,8 @@ export const REGRESSION_SEEDS: number[] = [3, 4, 12, 37, 43, 52, 108, 167, 332, 
 // Kick seeds: a removed user let back in by the next host (134, 985); survivors of a host that
 // removed a guest counted it as a voter and found no majority (800, 1130); a survivor that the
 // host's goodbye reached first backed itself on its peer's "the host lives", moments before
-// that peer lost the host too: neither could be backed (9178).
+// that peer lost the host too: neither could be backed (9178); survivors still counted the peers
+// only the previous epoch's host had listed, whom the new host dropped, and found no majority (717319).
 // Crash-reload seeds (resume tokens): a cut-off host dropped a returning peer before refusing it,
 // so its old link's late intent was declined for good (3146); a page retrying resume() in place
 // applied a delta twice to a provider its journal held no snapshot of (4944: a retry is a new page load);
@@ -52,7 +53,7 @@ export const REGRESSION_SEEDS: number[] = [3, 4, 12, 37, 43, 52, 108, 167, 332, 
 export const MODE_REGRESSION_SEEDS: number[] = [
   17, 86, 183, 203, 350, 375, 700, 718, 719, 1151, 1209, 1314, 1352, 1383, 2771, 3965, 4020, 5216, 5361, 5904, 7700, 8210,
   725, 1145, 1952, 2257, 2655, 3762, 4570, 5141, 6405, 7421, 7671,
-  134, 985, 800, 1130, 9178,
+  134, 985, 800, 1130, 9178, 717319,
   3146, 4944, 6486,
   701566, 706311, 707147,
   704215, 711099,
