@@ -62,9 +62,19 @@ export class Takeover<V extends SessionViewer = SessionViewer> extends Part<V> {
   /** Our host stepped down for a successor: its hello is ours to follow, whether it came already or comes next. */
   onHandover(conn: Conn, message: MessageOf<'handover'>): void | Promise<void> {
     if (this.s.role === 'host') return this.onMovedOn(conn, message)
+    // No open link to the successor (it dropped us while we stood still): its hello can never
+    // come, and our old host's pings would keep us following it. It no longer hosts: it is lost.
+    const successor = this.s.connOf(message.hostId)
+    if (!successor || successor.fenced) return this.steppedDownOutOfReach(conn)
     this.s.handedTo = { hostId: message.hostId, epoch: message.epoch }
     const claim = this.s.claims.get(message.hostId)
     if (claim && claim.hello.epoch === message.epoch && this.s.conns.has(claim.conn)) return this.followNewHost(claim.conn, claim.hello)
+  }
+
+  /** Guest: our host stepped down for a host we cannot reach. As after its goodbye, we elect without it (or end). */
+  private steppedDownOutOfReach(conn: Conn): void {
+    this.parts.links.detach(conn, 'stepped-down')
+    this.parts.failover.onHostLost('stepped-down', true)
   }
 
   /** Guest: our old host speaks again; say (once a heartbeat) whom we follow, so it can step down. */

@@ -152,6 +152,27 @@ describe('host failover', () => {
     expect(diagnostics(g1, 'stale-epoch').length + diagnostics(g2, 'stale-epoch').length).toBeGreaterThanOrEqual(0)
   })
 
+  it('does not leave a guest that stood still following its host once that host stepped down for one that dropped it', async () => {
+    const { s, host, guests } = await started(5)
+    const [g1, g2, g3, g4] = guests as [TestPeer, TestPeer, TestPeer, TestPeer]
+    s.net.freeze('g4')
+    await s.settle(1_000)
+    // The host is cut off; the others drop the frozen g4 and elect g1, who never lists g4.
+    s.net.partition(['host'], ['g1', 'g2', 'g3', 'g4'])
+    await s.settle(heartbeat.hardTimeoutMs + 3_000)
+    expect(g1.controller.getRole()).toBe('host')
+    s.net.heal()
+    await s.settle(2_000)
+    expect(host.controller.getRole()).toBe('guest')
+    // g4 thaws to its old host's word that it follows g1, to whom g4 has no link.
+    s.net.resume('g4')
+    await s.settle(heartbeat.hardTimeoutMs + 5_000)
+    const following = g4.controller.getPeers().find((p) => p.role === 'host')?.name
+    expect(g4.controller.isActive() ? following : 'ended').not.toBe('host')
+    expect(eventsOf(g4, 'session-host-lost')).toEqual([{ hostId: 'u-host' }])
+    for (const g of [g2, g3]) expect(g.controller.getPeers()[0]).toMatchObject({ name: 'g1', role: 'host' })
+  })
+
   it('does not split the session when only one guest loses its link to a live host', async () => {
     const { s, host, guests } = await started(4)
     const [g1, g2, g3] = guests as [TestPeer, TestPeer, TestPeer]

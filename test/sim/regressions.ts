@@ -50,6 +50,8 @@ export const REGRESSION_SEEDS: number[] = [3, 4, 12, 37, 43, 52, 108, 167, 332, 
 // A host cut off from a majority stopped counting down to its end on hearing its successor's side again:
 // taking back a member it inherited re-stamped its admission (704215), and a peer taken back counted as
 // present on its pings alone, while it elected a successor (711099).
+// A guest frozen while its host was cut off and replaced thawed to the stepped-down host's handover naming a
+// successor that had dropped it: it waited for a hello that could not come, kept following a non-host (706733, 715397).
 export const MODE_REGRESSION_SEEDS: number[] = [
   17, 86, 183, 203, 350, 375, 700, 718, 719, 1151, 1209, 1314, 1352, 1383, 2771, 3965, 4020, 5216, 5361, 5904, 7700, 8210,
   725, 1145, 1952, 2257, 2655, 3762, 4570, 5141, 6405, 7421, 7671,
@@ -57,4 +59,5 @@ export const MODE_REGRESSION_SEEDS: number[] = [
   3146, 4944, 6486,
   701566, 706311, 707147,
   704215, 711099,
+  706733, 715397,
 ]
