@@ -150,7 +150,9 @@ export class Takeover<V extends SessionViewer = SessionViewer> extends Part<V> {
     if (message.epoch > oldEpoch) this.s.rosterSeen.clear()
     this.parts.follower.onRoster(message)
     if (this.core.lifecycle.state === 'reconnecting') this.core.lifecycle.to('connected')
-    const beyond = this.handOverOwn(conn, message, wasHost ? oldEpoch : null)
+    // Past its sequence number we hold history it lacks, even with none of it left in the replay
+    // log (a snapshot clears it): its deltas at those numbers would be skipped, and no digest checked.
+    const beyond = this.handOverOwn(conn, message, wasHost ? oldEpoch : null) > 0 || this.s.seq > message.seq
     for (const guest of myGuests) {
       const known = message.peers.some((p) => p.id === guest.peerId)
       this.parts.links.sendTo(guest, known ? wire.handover({ epoch: message.epoch, hostId: message.hostId }) : wire.bye({ reason: 'merged' }))

@@ -3,7 +3,7 @@ import { TestSession, diagnostics, eventsOf, type TestPeer } from '../helpers/se
 
 const heartbeat = { intervalMs: 1_000, softTimeoutMs: 3_000, hardTimeoutMs: 8_000 }
 
-async function started(count: number, options: { meshLimit?: number } = {}, seed = 1) {
+async function started(count: number, options: { meshLimit?: number; limits?: { replayLogSize: number } } = {}, seed = 1) {
   const s = new TestSession(seed)
   const host = s.peer('host', { heartbeat, ...options })
   await host.controller.start()
@@ -115,6 +115,28 @@ describe('host failover', () => {
     g2.kv.set('next', 3)
     await s.settle()
     expect(g1.kv.store()).toEqual({ 'g2-own': 2, next: 3 })
+    expect(g2.kv.store()).toEqual(g1.kv.store())
+  })
+
+  it('re-bootstraps a survivor past the new host\'s history that holds it as a snapshot, not as deltas', async () => {
+    const { s, host, guests } = await started(3, { limits: { replayLogSize: 2 } })
+    const [g1, g2] = guests as [TestPeer, TestPeer]
+    // g1 (next in rank) hears none of the host's changes; g2 misses them too, then catches up
+    // past the host's replay log: by a snapshot, which leaves its own replay log empty.
+    s.net.setFault('host', 'g1', { blocked: true })
+    s.net.setFault('host', 'g2', { drop: 1 })
+    for (let i = 0; i < 5; i++) host.kv.set(`k${i}`, i)
+    await s.settle(10)
+    s.net.setFault('host', 'g2', undefined)
+    host.kv.set('last', true)
+    await s.settle()
+    expect(eventsOf(g2, 'session-bootstrap-complete').at(-1)?.seq).toBe(6)
+    s.net.crash('host')
+    await s.settle(heartbeat.hardTimeoutMs + 5_000)
+    expect(g1.controller.getRole()).toBe('host')
+    g1.kv.set('next', 1)
+    await s.settle()
+    expect(g1.kv.store()).toEqual({ next: 1 })
     expect(g2.kv.store()).toEqual(g1.kv.store())
   })
 
