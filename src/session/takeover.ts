@@ -27,6 +27,7 @@ export class Takeover<V extends SessionViewer = SessionViewer> extends Part<V> {
       if (this.corroborated(hello.hostId, hello.epoch)) return null
       // Its followers may yet tell us: keep the latest claim until a majority has.
       this.s.claims.set(conn.peerId, { conn, hello })
+      this.strays(conn)
       return 'host-still-leads'
     }
     if (this.s.handedTo?.hostId === conn.peerId && this.s.handedTo.epoch === hello.epoch) return null
@@ -57,6 +58,15 @@ export class Takeover<V extends SessionViewer = SessionViewer> extends Part<V> {
       if (Number(key.slice(key.lastIndexOf('@') + 1)) > epoch && later.size >= followers.size) return false
     }
     return followers.size >= Math.floor(members.size / 2) + 1
+  }
+
+  /**
+   * Host: a peer of ours follows (or is) another host, from now at the latest. Stamped on the
+   * word's arrival, not at the next beat: a guest we admit in between was in no roster that
+   * host was elected by, so `checkIsolation` must not count it (seed 729712).
+   */
+  private strays(conn: Conn): void {
+    conn.awaySince ??= this.core.clock.now()
   }
 
   /** Our host stepped down for a successor: its hello is ours to follow, whether it came already or comes next. */
@@ -94,6 +104,7 @@ export class Takeover<V extends SessionViewer = SessionViewer> extends Part<V> {
     const followers = this.s.movedOn.get(key) ?? new Set<string>()
     followers.add(conn.peerId!)
     this.s.movedOn.set(key, followers)
+    this.strays(conn)
     const claim = this.s.claims.get(message.hostId)
     if (!claim || claim.hello.epoch !== message.epoch || !this.s.conns.has(claim.conn)) return
     if (this.corroborated(message.hostId, message.epoch)) return this.followNewHost(claim.conn, claim.hello)

@@ -195,6 +195,28 @@ describe('host failover', () => {
     for (const g of [g2, g3]) expect(g.controller.getPeers()[0]).toMatchObject({ name: 'g1', role: 'host' })
   })
 
+  it('ends a replaced host that admitted a guest right after its successor claimed it, rather than hosting half the session', async () => {
+    const { s, host, guests } = await started(3)
+    const [g1, g2] = guests as [TestPeer, TestPeer]
+    // The guests stop hearing the host (it still hears their pings) and elect g1; g2's word comes late.
+    s.net.partition(['host'], ['g1', 'g2'])
+    s.net.setFault('g1', 'host', undefined)
+    s.net.setFault('g2', 'host', { delay: 1_500 })
+    await s.settle(heartbeat.hardTimeoutMs + 5_000)
+    expect([host, g1].map((p) => p.controller.getRole())).toEqual(['host', 'host'])
+    s.net.heal()
+    // g1's claim reaches the host, and a guest joins it before its next heartbeat: that guest was in
+    // no roster g1 was elected by, so the host is cut off from a majority of those who could elect.
+    while (!diagnostics(host, 'wire-out-of-role').some((d) => d.reason === 'host-still-leads')) await s.settle(1)
+    const g3 = s.peer('g3', { heartbeat })
+    await s.connect(host, g3, 'editor', 0)
+    expect(host.controller.getPeers().map((p) => p.name)).toContain('g3')
+    await s.settle(3 * heartbeat.hardTimeoutMs)
+    expect(eventsOf(host, 'session-ended').at(-1)?.reason).toBe('cut-off')
+    expect(g1.controller.getRole()).toBe('host')
+    expect(g2.controller.getPeers()[0]).toMatchObject({ name: 'g1', role: 'host' })
+  })
+
   it('does not split the session when only one guest loses its link to a live host', async () => {
     const { s, host, guests } = await started(4)
     const [g1, g2, g3] = guests as [TestPeer, TestPeer, TestPeer]
