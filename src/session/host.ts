@@ -205,6 +205,9 @@ export class HostSide<V extends SessionViewer = SessionViewer> extends Part<V> {
     this.parts.readmission.forget(peerId)
     const conn = this.s.connOf(peerId)
     if (conn) {
+      // Removed while away, it has not heard so and may be electing without us: it still counts
+      // among those who could, as one whose link closed (else a cut-off host stops counting down).
+      if (conn.awaySince !== undefined) this.s.departed.set(peerId, { admittedAt: conn.admittedAt ?? 0, since: conn.awaySince, at: this.core.clock.now() })
       this.parts.links.sendTo(conn, wire.end({ reason }))
       this.parts.links.detach(conn, reason)
     }

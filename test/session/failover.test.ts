@@ -217,6 +217,19 @@ describe('host failover', () => {
     expect(g2.controller.getPeers()[0]).toMatchObject({ name: 'g1', role: 'host' })
   })
 
+  it('ends a cut-off host that removes a guest it cannot hear, rather than hosting beside the successor that guest elects', async () => {
+    const { s, host, guests } = await started(3)
+    const [g1, g2] = guests as [TestPeer, TestPeer]
+    s.net.partition(['host'], ['g1', 'g2'])
+    // The host's countdown has begun; then it removes g1, which never hears so and elects with g2.
+    await s.settle(heartbeat.softTimeoutMs + 2_000)
+    host.controller.kick('u-g1')
+    await s.settle(3 * heartbeat.hardTimeoutMs)
+    expect(eventsOf(host, 'session-ended').at(-1)?.reason).toBe('cut-off')
+    expect(g1.controller.getRole()).toBe('host')
+    expect(g2.controller.getPeers()[0]).toMatchObject({ name: 'g1', role: 'host' })
+  })
+
   it('does not split the session when only one guest loses its link to a live host', async () => {
     const { s, host, guests } = await started(4)
     const [g1, g2, g3] = guests as [TestPeer, TestPeer, TestPeer]

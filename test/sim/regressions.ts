@@ -56,6 +56,8 @@ export const REGRESSION_SEEDS: number[] = [3, 4, 12, 37, 43, 52, 108, 167, 332, 
 // nothing over, skipped the digest check and the new host's deltas at those numbers, and diverged for good (720418).
 // A host replaced while cut off admitted a guest between its successor's claim and its next heartbeat, which counted
 // that guest among those who could have elected the successor: no majority against it, two hosts for good (729712).
+// A host cut off from a majority removed a guest it could not hear: it stopped counting it among those who could elect
+// without it, stopped counting down, and its goodbye handed its minority over; that guest elected a second host (737476).
 export const MODE_REGRESSION_SEEDS: number[] = [
   17, 86, 183, 203, 350, 375, 700, 718, 719, 1151, 1209, 1314, 1352, 1383, 2771, 3965, 4020, 5216, 5361, 5904, 7700, 8210,
   725, 1145, 1952, 2257, 2655, 3762, 4570, 5141, 6405, 7421, 7671,
@@ -66,4 +68,5 @@ export const MODE_REGRESSION_SEEDS: number[] = [
   706733, 715397,
   720418,
   729712,
+  737476,
 ]
