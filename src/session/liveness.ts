@@ -101,10 +101,14 @@ export class Liveness<V extends SessionViewer = SessionViewer> extends Part<V> {
       ...members.filter((c) => c.awaySince !== undefined).map((c) => ({ admittedAt: c.admittedAt ?? 0, since: c.awaySince! })),
       ...[...this.s.departed.values()].map((gone) => ({ admittedAt: gone.admittedAt, since: gone.since })),
     ]
-    const since = Math.min(...away.map((a) => a.since))
-    const electorate = 1 + [...members, ...this.s.departed.values()].filter((m) => (m.admittedAt ?? 0) <= since).length
-    const silent = away.filter((a) => a.admittedAt <= since)
-    if (!silent.length || electorate < 3 || silent.length < Math.floor(electorate / 2) + 1) {
+    // Any away peer may be a successor, elected by the away peers its roster listed when it went away.
+    // Not only the first to go: one quiet since early on left out everyone admitted later (seed 734024).
+    const electedAway = away.some(({ since }) => {
+      const electorate = 1 + [...members, ...this.s.departed.values()].filter((m) => (m.admittedAt ?? 0) <= since).length
+      const silent = away.filter((a) => a.admittedAt <= since).length
+      return electorate >= 3 && silent >= Math.floor(electorate / 2) + 1
+    })
+    if (!electedAway) {
       this.s.isolatedSince = null
       return
     }

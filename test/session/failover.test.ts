@@ -230,6 +230,29 @@ describe('host failover', () => {
     expect(g2.controller.getPeers()[0]).toMatchObject({ name: 'g1', role: 'host' })
   })
 
+  it('counts a host cut off from guests it admitted after an earlier one went quiet, and turns joiners away', async () => {
+    const { s, host, guests } = await started(2)
+    // g1 goes quiet early; g2..g4 join after it, and then lose the host and elect without it.
+    s.net.freeze(guests[0]!.name)
+    await s.settle(1_000)
+    const later: TestPeer[] = []
+    for (const name of ['g2', 'g3', 'g4']) {
+      later.push(s.peer(name, { heartbeat }))
+      await s.connect(host, later.at(-1)!)
+    }
+    s.net.partition(['host'], ['g1', 'g2', 'g3', 'g4'])
+    await s.settle(heartbeat.hardTimeoutMs + 5_000)
+    expect(later[0]!.controller.getRole()).toBe('host')
+    // Cut off from a majority of those g2 was elected by, the host admits nobody the others cannot see.
+    const g5 = s.peer('g5', { heartbeat })
+    await s.connect(host, g5)
+    expect(diagnostics(host, 'join-refused').map((d) => d.message)).toContain('Refused "g5" (cut-off).')
+    s.net.heal()
+    await s.settle(5_000)
+    expect(host.controller.getRole()).not.toBe('host')
+    for (const g of later.slice(1)) expect(g.controller.getPeers()[0]).toMatchObject({ name: 'g2', role: 'host' })
+  })
+
   it('does not split the session when only one guest loses its link to a live host', async () => {
     const { s, host, guests } = await started(4)
     const [g1, g2, g3] = guests as [TestPeer, TestPeer, TestPeer]

@@ -58,6 +58,8 @@ export const REGRESSION_SEEDS: number[] = [3, 4, 12, 37, 43, 52, 108, 167, 332, 
 // that guest among those who could have elected the successor: no majority against it, two hosts for good (729712).
 // A host cut off from a majority removed a guest it could not hear: it stopped counting it among those who could elect
 // without it, stopped counting down, and its goodbye handed its minority over; that guest elected a second host (737476).
+// A host cut off from most of its guests weighed them by the roster of the first to go quiet, a guest quiet since it
+// joined: those admitted later did not count, so it admitted more and never stepped down (734024).
 export const MODE_REGRESSION_SEEDS: number[] = [
   17, 86, 183, 203, 350, 375, 700, 718, 719, 1151, 1209, 1314, 1352, 1383, 2771, 3965, 4020, 5216, 5361, 5904, 7700, 8210,
   725, 1145, 1952, 2257, 2655, 3762, 4570, 5141, 6405, 7421, 7671,
@@ -69,4 +71,5 @@ export const MODE_REGRESSION_SEEDS: number[] = [
   720418,
   729712,
   737476,
+  734024,
 ]
