@@ -9,6 +9,7 @@ import { decodeMessage, encodeText } from '../wire/codec.js'
 import type { LinkMessage } from '../transport/transport.js'
 import type { MessageOf } from '../wire/messages.js'
 import type { OutboxEntry } from './outbox.js'
+import { keyOf } from './resync.js'
 import { type Change, type Conn, Part } from './state.js'
 
 export class Follower<V extends SessionViewer = SessionViewer> extends Part<V> {
@@ -78,6 +79,8 @@ export class Follower<V extends SessionViewer = SessionViewer> extends Part<V> {
     }
     const order = (p: string) => this.core.registry.priorityOf(p)
     const entries = message.entries.map((e, i) => ({ e, i })).sort((a, b) => order(a.e.p) - order(b.e.p) || a.i - b.i)
+    /** The provider states this snapshot replaces; one it left out (its host's `snapshot()` failed) keeps what it held. */
+    const replaced = new Set<string>()
     for (const { e } of entries) {
       const provider = this.core.registry.get(e.p)
       if (!provider) {
@@ -86,6 +89,7 @@ export class Follower<V extends SessionViewer = SessionViewer> extends Part<V> {
       }
       const { ok, viewer } = this.parts.bridge.resolveViewer(provider, e.w)
       if (!ok) continue
+      replaced.add(keyOf(provider.id, viewer?.uniqueId ?? null))
       await this.parts.links.breathe()
       await this.parts.bridge.callProvider(provider.id, 'applySnapshot', () => provider.applySnapshot(e.d, viewer), {})
     }
@@ -94,13 +98,15 @@ export class Follower<V extends SessionViewer = SessionViewer> extends Part<V> {
     this.parts.journaling.snapshotApplied(message, data?.length)
     // Every provider's state is the host's at `seq` now: no earlier reset's marks hold.
     this.s.resetAt.clear()
-    // What we had seen no longer says what our state holds; the snapshot's ids do.
+    // What we had seen no longer says what our state holds; the snapshot's ids do (and, for a
+    // provider it left out, what we had seen).
+    this.parts.resync.keepLeftOut(replaced, this.s.seen.recent(Infinity))
     this.s.seen.reset(message.ids)
     this.s.replay.clear()
     // Intents the snapshot already reflects are done; the rest it replaced must be applied again.
     for (const entry of this.s.outbox.pending()) {
       if (!this.s.seen.has(entry.intentId)) {
-        entry.overwritten = true
+        if (replaced.has(this.parts.resync.keyOf({ p: entry.providerId, d: entry.payload }))) entry.overwritten = true
         continue
       }
       this.s.outbox.settle(entry.intentId)
@@ -198,7 +204,7 @@ export class Follower<V extends SessionViewer = SessionViewer> extends Part<V> {
   private applyChanges(message: MessageOf<'delta'>, from: number): Maybe<void> {
     for (let i = from; i < message.changes.length; i++) {
       const change = message.changes[i]!
-      if (this.parts.resync.holds(change, message.seq)) continue
+      if (this.parts.resync.holds(change, message.seq, message.id)) continue
       const applying = this.parts.bridge.applyChange(change, message.origin, message.id, message.seq)
       if (applying) return applying.then(() => this.applyChanges(message, i + 1))
     }

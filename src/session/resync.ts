@@ -8,6 +8,7 @@
 import type { SessionViewer } from '../types.js'
 import { wire } from '../wire/build.js'
 import type { MessageOf } from '../wire/messages.js'
+import { LruSet } from './bounded.js'
 import { type Change, type Conn, Part } from './state.js'
 
 export class Resync<V extends SessionViewer = SessionViewer> extends Part<V> {
@@ -72,6 +73,7 @@ export class Resync<V extends SessionViewer = SessionViewer> extends Part<V> {
       if (!failed) replaced.push(e.w)
     }
     if (replaced.length) {
+      for (const w of replaced) this.s.heldOut.delete(keyOf(p, w))
       // Our unconfirmed changes to it were replaced too: their deltas are applied when they come.
       for (const entry of this.s.outbox.pending()) if (entry.providerId === p) entry.overwritten = true
       // The state is the host's at `message.seq`: deltas up to it are in it, those after it are not.
@@ -96,16 +98,45 @@ export class Resync<V extends SessionViewer = SessionViewer> extends Part<V> {
   }
 
   /**
-   * Guest, applying delta `seq`: whether `change` is already in a provider state a reset
-   * brought (so that provider skips it). Past the reset's sequence number, the mark goes.
+   * Guest, applying delta `seq` (intent `id`): whether `change` is already in a provider state
+   * a reset brought, or one a snapshot left out (so that provider skips it). Past the reset's
+   * sequence number, the mark goes.
    */
-  holds(change: Change, seq: number): boolean {
-    if (!this.s.resetAt.size) return false
-    const key = keyOf(change.p, this.viewerOf(change))
+  holds(change: Change, seq: number, id: string): boolean {
+    if (!this.s.resetAt.size && !this.s.heldOut.size) return false
+    const key = this.keyOf(change)
     const at = this.s.resetAt.get(key)
-    if (at === undefined) return false
-    if (seq >= at) this.s.resetAt.delete(key)
-    return seq <= at
+    if (at !== undefined) {
+      if (seq >= at) this.s.resetAt.delete(key)
+      if (seq <= at) return true
+    }
+    return this.s.heldOut.get(key)?.has(id) ?? false
+  }
+
+  /**
+   * Guest, taking a whole snapshot: each (provider, viewer) not in `replaced` keeps its state,
+   * and the intents in it, though `seen` now lists the snapshot's ids only. A delta carrying one
+   * again (its origin sent it again to a new host that never had it) must not apply it twice
+   * there: the ids seen `before` stay held for it until its state is replaced (seed 739835).
+   */
+  keepLeftOut(replaced: ReadonlySet<string>, before: readonly string[]): void {
+    const kept = new Map<string, LruSet<string>>()
+    let fresh: LruSet<string> | undefined
+    for (const provider of this.core.registry.all()) {
+      for (const w of provider.scope === 'global' ? [null] : [...this.core.viewers.keys()]) {
+        const key = keyOf(provider.id, w)
+        const held = this.s.heldOut.get(key) ?? (before.length ? (fresh ??= new LruSet(this.core.limits.dedupeSize)) : undefined)
+        if (held && !replaced.has(key)) kept.set(key, held)
+      }
+    }
+    for (const held of new Set(kept.values())) for (const id of before) held.touch(id)
+    this.s.heldOut.clear()
+    for (const [key, held] of kept) this.s.heldOut.set(key, held)
+  }
+
+  /** Which provider state (provider, viewer) a change is to. */
+  keyOf(change: Change): string {
+    return keyOf(change.p, this.viewerOf(change))
   }
 
   private viewerOf(change: Change): string | null {
@@ -114,6 +145,6 @@ export class Resync<V extends SessionViewer = SessionViewer> extends Part<V> {
   }
 }
 
-function keyOf(providerId: string, viewerId: string | null): string {
+export function keyOf(providerId: string, viewerId: string | null): string {
   return `${providerId}\u0000${viewerId ?? ''}`
 }

@@ -194,6 +194,11 @@ export class Session {
    * up to it is already in that state, so that provider skips it (the others do not).
    */
   readonly resetAt = new Map<string, number>()
+  /**
+   * Guest: per (provider, viewer) a whole snapshot left out (the host's `snapshot()` failed),
+   * the intent ids its state held then, which `seen` may no longer list: it skips their deltas.
+   */
+  readonly heldOut = new Map<string, LruSet<string>>()
   /** Guest: deltas ahead of a gap, with their size as received. */
   readonly reorder: BoundedMap<number, MessageOf<'delta'>>
   resendRequested = -1
