@@ -19,7 +19,10 @@ export class Follower<V extends SessionViewer = SessionViewer> extends Part<V> {
     if (conn === this.s.hostConn && conn.peerId !== null) {
       this.s.lineage = message.lineage ?? []
       this.onRoster(message)
-      if (this.s.bootstrapped && !this.s.rebootstrapping && message.seq > this.s.seq) this.parts.links.sendTo(conn, wire.resend({ from: this.s.seq + 1 }))
+      // What we asked it for while it held our link fenced it dropped: a snapshot we wait for is asked
+      // again, or we would wait for good, every delta held back (seed 745686).
+      if (this.s.rebootstrapping) this.parts.links.sendTo(conn, wire.resend({ from: 0 }))
+      else if (this.s.bootstrapped && message.seq > this.s.seq) this.parts.links.sendTo(conn, wire.resend({ from: this.s.seq + 1 }))
       // Our links, as we always answer a hello: a host that took us back lists us once we do.
       this.parts.mesh.reportLinks()
       return this.flushOutbox()

@@ -174,6 +174,30 @@ describe('host failover', () => {
     expect(diagnostics(g1, 'stale-epoch').length + diagnostics(g2, 'stale-epoch').length).toBeGreaterThanOrEqual(0)
   })
 
+  it('serves a snapshot to a survivor whose request its new host dropped while it held that survivor\'s link fenced (seed 745686)', async () => {
+    const { s, host, guests } = await started(4)
+    const [g1, g2] = guests as [TestPeer, TestPeer]
+    // g2's state drifted (the new host's digest will say so), and it misses the host's last change.
+    g2.kv.store().drift = 'here only'
+    s.net.setFault('host', 'g2', { blocked: true })
+    host.kv.set('last', 'before goodbye')
+    await s.settle(50)
+    s.net.setFault('host', 'g2', undefined)
+    host.controller.goodbye()
+    while (g2.controller.getPeers().find((p) => p.role === 'host')?.name !== 'g1') await s.settle(1)
+    // It follows g1 and stands still before that change comes: g1 fences its silent link.
+    s.net.freeze('g2')
+    await s.settle(heartbeat.hardTimeoutMs + 2_000)
+    // Thawed, g2 finds its digest differs and asks for a snapshot on the fenced link: g1 takes it back, dropping the request.
+    s.net.resume('g2')
+    await s.settle(3_000)
+    g1.kv.set('after', 'thaw')
+    await s.settle(3_000)
+    expect(diagnostics(g2, 'digest-mismatch')).toHaveLength(1)
+    expect(g2.kv.store()).toEqual(g1.kv.store())
+    expect(g2.kv.store()).toMatchObject({ last: 'before goodbye', after: 'thaw' })
+  })
+
   it('does not leave a guest that stood still following its host once that host stepped down for one that dropped it', async () => {
     const { s, host, guests } = await started(5)
     const [g1, g2, g3, g4] = guests as [TestPeer, TestPeer, TestPeer, TestPeer]

@@ -62,6 +62,8 @@ export const REGRESSION_SEEDS: number[] = [3, 4, 12, 37, 43, 52, 108, 167, 332, 
 // joined: those admitted later did not count, so it admitted more and never stepped down (734024).
 // A demoted host re-bootstrapped from a snapshot that left a provider out (its snapshot() failed): that provider kept an
 // intent it had applied as host, `seen` forgot it, and it applied it again when its origin sent it to the new host (739835).
+// A survivor that stood still after following a new host asked it for a snapshot on a link it held fenced: taken back, the
+// request dropped, and the hello that took it back asked for nothing while a snapshot was awaited: deltas held back for good (745686).
 export const MODE_REGRESSION_SEEDS: number[] = [
   17, 86, 183, 203, 350, 375, 700, 718, 719, 1151, 1209, 1314, 1352, 1383, 2771, 3965, 4020, 5216, 5361, 5904, 7700, 8210,
   725, 1145, 1952, 2257, 2655, 3762, 4570, 5141, 6405, 7421, 7671,
@@ -75,4 +77,5 @@ export const MODE_REGRESSION_SEEDS: number[] = [
   737476,
   734024,
   739835,
+  745686,
 ]
