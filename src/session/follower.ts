@@ -45,8 +45,15 @@ export class Follower<V extends SessionViewer = SessionViewer> extends Part<V> {
     const me = peers.find((p) => p.id === this.core.self.id)
     if (me?.access) this.core.self = { ...this.core.self, access: me.access }
     if (me?.color) this.core.self = { ...this.core.self, color: me.color }
-    // A fenced old host that the new host took back is a peer again.
-    for (const conn of this.s.conns) if (conn.fenced && conn.peerId && next.has(conn.peerId)) conn.fenced = false
+    // A fenced old host that the new host took back is a peer again. One silent past the hard
+    // timeout is a page that is gone (its user came back on a new page, which the roster lists):
+    // unfenced, it would be dropped with that peer at the next beat, and its new link never form.
+    const since = this.core.clock.now() - this.core.heartbeat.hardTimeoutMs
+    for (const conn of [...this.s.conns]) {
+      if (!conn.fenced || !conn.peerId || !next.has(conn.peerId)) continue
+      if (conn.lastHeard > since) conn.fenced = false
+      else this.parts.links.detach(conn, 'gone')
+    }
     const previous = this.s.peers
     this.s.peers = next
     this.s.rank = rank

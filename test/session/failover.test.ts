@@ -277,6 +277,23 @@ describe('host failover', () => {
     for (const g of later.slice(1)) expect(g.controller.getPeers()[0]).toMatchObject({ name: 'g2', role: 'host' })
   })
 
+  it("links the survivors to a crashed host's user back on a new page, so they can elect when the next host is lost", async () => {
+    const { s, guests } = await started(4)
+    const [g1, g2, g3] = guests as [TestPeer, TestPeer, TestPeer]
+    s.net.crash('host')
+    await s.settle(heartbeat.hardTimeoutMs + 2_000)
+    expect(g1.controller.getRole()).toBe('host')
+    // The same user on a new page, while g2 and g3 still hold their fenced links to its crashed one.
+    const back = s.peer('host-again', { heartbeat, user: { id: 'u-host', name: 'host' } })
+    await s.connect(g1, back)
+    await s.settle(heartbeat.hardTimeoutMs)
+    for (const g of [g2, g3]) expect(g.controller.getPeers().map((p) => p.id)).toContain('u-host')
+    // Electorate g1, g2, g3, u-host: the three left need each other's links for a majority.
+    s.net.crash('g1')
+    await s.settle(heartbeat.hardTimeoutMs + 6_000)
+    expect([g2, g3, back].filter((p) => p.controller.getRole() === 'host')).toHaveLength(1)
+  })
+
   it('does not split the session when only one guest loses its link to a live host', async () => {
     const { s, host, guests } = await started(4)
     const [g1, g2, g3] = guests as [TestPeer, TestPeer, TestPeer]

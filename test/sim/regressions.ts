@@ -64,6 +64,10 @@ export const REGRESSION_SEEDS: number[] = [3, 4, 12, 37, 43, 52, 108, 167, 332, 
 // intent it had applied as host, `seen` forgot it, and it applied it again when its origin sent it to the new host (739835).
 // A survivor that stood still after following a new host asked it for a snapshot on a link it held fenced: taken back, the
 // request dropped, and the hello that took it back asked for nothing while a snapshot was awaited: deltas held back for good (745686).
+// A guest held its fenced link to a crashed host's page when that user came back on a new page: the roster unfenced it,
+// its new link was never made, and at the next beat the guest dropped the user; with no link to it, the survivors of the
+// next host (which removed a guest, then was lost) found no majority (756360, 757996). A host lost while a cut-off old
+// host of the session still hosted is a split still under way, not calm (745766).
 export const MODE_REGRESSION_SEEDS: number[] = [
   17, 86, 183, 203, 350, 375, 700, 718, 719, 1151, 1209, 1314, 1352, 1383, 2771, 3965, 4020, 5216, 5361, 5904, 7700, 8210,
   725, 1145, 1952, 2257, 2655, 3762, 4570, 5141, 6405, 7421, 7671,
@@ -78,4 +82,5 @@ export const MODE_REGRESSION_SEEDS: number[] = [
   734024,
   739835,
   745686,
+  745766, 756360, 757996,
 ]

@@ -229,7 +229,9 @@ export async function simulate(seed: number, steps = 24, modes = modesOf(seed)):
       departed.add(host)
       host.controller.goodbye()
     }
-    if (!calm || survivors.length < 2) return
+    // Another host of this session (a cut-off old host not merged back yet) is a split still under way: its side
+    // was in no electorate of this host's, and the survivors on this side may be too few to elect (seed 745766).
+    if (!calm || survivors.length < 2 || survivors.some((p) => p.controller.getRole() === 'host')) return
     await s.settle(HARD + 4 * SIM_TIMERS.electionTimeoutMs)
     const hosting = survivors.some((p) => p.controller.isActive() && p.controller.sessionId === session && p.controller.getRole() === 'host')
     if (!hosting) stranded.push(`${survivors.map((p) => p.name).join(', ')} found no new host after ${host.name} removed ${guest.name} and was lost, with no other fault under way`)
