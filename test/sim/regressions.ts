@@ -68,6 +68,8 @@ export const REGRESSION_SEEDS: number[] = [3, 4, 12, 37, 43, 52, 108, 167, 332, 
 // its new link was never made, and at the next beat the guest dropped the user; with no link to it, the survivors of the
 // next host (which removed a guest, then was lost) found no majority (756360, 757996). A host lost while a cut-off old
 // host of the session still hosted is a split still under way, not calm (745766).
+// A page crashed on reload is a fault under way like any crash: the host lost soon after still listed it (not timed
+// out yet), so it counted among the voters and the two survivors of four were no majority: not calm (771887).
 export const MODE_REGRESSION_SEEDS: number[] = [
   17, 86, 183, 203, 350, 375, 700, 718, 719, 1151, 1209, 1314, 1352, 1383, 2771, 3965, 4020, 5216, 5361, 5904, 7700, 8210,
   725, 1145, 1952, 2257, 2655, 3762, 4570, 5141, 6405, 7421, 7671,
@@ -83,4 +85,5 @@ export const MODE_REGRESSION_SEEDS: number[] = [
   739835,
   745686,
   745766, 756360, 757996,
+  771887,
 ]

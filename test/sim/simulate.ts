@@ -130,6 +130,8 @@ export async function simulate(seed: number, steps = 24, modes = modesOf(seed)):
     if (crash) {
       s.net.crash(peer.name)
       crashed.add(peer)
+      // A fault like any crash: its page stays listed, and counts among the voters, until the host times it out (771887).
+      lastCrashAt = s.clock.now()
     } else peer.controller.goodbye()
     const user = peer.controller.getSelf().id
     if (crash) await forgetUndurable(peer, `${sessionId}/${user}`)
