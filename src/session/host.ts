@@ -207,7 +207,10 @@ export class HostSide<V extends SessionViewer = SessionViewer> extends Part<V> {
     if (conn) {
       // Removed while away, it has not heard so and may be electing without us: it still counts
       // among those who could, as one whose link closed (else a cut-off host stops counting down).
-      if (conn.awaySince !== undefined) this.s.departed.set(peerId, { admittedAt: conn.admittedAt ?? 0, since: conn.awaySince, at: this.core.clock.now() })
+      // So does one unheard past a beat: a cut just begun is not yet marked away (seed 788259).
+      const now = this.core.clock.now()
+      const since = conn.awaySince ?? (now - conn.lastHeard > this.core.heartbeat.intervalMs ? conn.lastHeard : undefined)
+      if (since !== undefined) this.s.departed.set(peerId, { admittedAt: conn.admittedAt ?? 0, since, at: now })
       this.parts.links.sendTo(conn, wire.end({ reason }))
       this.parts.links.detach(conn, reason)
     }

@@ -294,6 +294,21 @@ describe('host failover', () => {
     expect([g2, g3, back].filter((p) => p.controller.getRole() === 'host')).toHaveLength(1)
   })
 
+  it('ends a cut-off host that removes a guest unheard for a few beats, not yet quiet, rather than hosting beside its successor', async () => {
+    const { s, host, guests } = await started(3)
+    const [g1, g2] = guests as [TestPeer, TestPeer]
+    s.net.partition(['host'], ['g2'])
+    await s.settle(heartbeat.hardTimeoutMs - 2 * heartbeat.intervalMs - 300)
+    s.net.partition(['host'], ['g1'])
+    // Removed before the soft timeout marks it away: g1 never hears so and elects with g2.
+    await s.settle(2 * heartbeat.intervalMs + 300)
+    host.controller.kick('u-g1')
+    await s.settle(4 * heartbeat.hardTimeoutMs)
+    expect(eventsOf(host, 'session-ended').at(-1)?.reason).toBe('cut-off')
+    expect(g1.controller.getRole()).toBe('host')
+    expect(g2.controller.getPeers()[0]).toMatchObject({ name: 'g1', role: 'host' })
+  })
+
   it('does not split the session when only one guest loses its link to a live host', async () => {
     const { s, host, guests } = await started(4)
     const [g1, g2, g3] = guests as [TestPeer, TestPeer, TestPeer]

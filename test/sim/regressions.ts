@@ -70,6 +70,8 @@ export const REGRESSION_SEEDS: number[] = [3, 4, 12, 37, 43, 52, 108, 167, 332, 
 // host of the session still hosted is a split still under way, not calm (745766).
 // A page crashed on reload is a fault under way like any crash: the host lost soon after still listed it (not timed
 // out yet), so it counted among the voters and the two survivors of four were no majority: not calm (771887).
+// A cut-off host removed a guest unheard for two beats, not yet marked away: not counted as one who could elect, the guest
+// (which never heard of its removal) elected with the other, and the host, left with one departed guest, hosted on (788259).
 export const MODE_REGRESSION_SEEDS: number[] = [
   17, 86, 183, 203, 350, 375, 700, 718, 719, 1151, 1209, 1314, 1352, 1383, 2771, 3965, 4020, 5216, 5361, 5904, 7700, 8210,
   725, 1145, 1952, 2257, 2655, 3762, 4570, 5141, 6405, 7421, 7671,
@@ -86,4 +88,5 @@ export const MODE_REGRESSION_SEEDS: number[] = [
   745686,
   745766, 756360, 757996,
   771887,
+  788259,
 ]
