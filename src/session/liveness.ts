@@ -9,7 +9,7 @@ export class Liveness<V extends SessionViewer = SessionViewer> extends Part<V> {
   scheduleHeartbeat(): void {
     const session = this.s
     // From the first beat on, a timer firing far past its time is noticed as a stall.
-    if (session.lastBeat === 0) session.lastBeat = this.core.clock.now()
+    if (session.lastBeat === null) session.lastBeat = this.core.clock.now()
     session.heartbeatTimer = this.core.clock.setTimeout(() => {
       if (!this.current(session)) return
       this.beat()
@@ -68,7 +68,7 @@ export class Liveness<V extends SessionViewer = SessionViewer> extends Part<V> {
    * time. The silence is ours, not theirs, so every link gets a fresh heartbeat window.
    */
   noticeStall(now: number): boolean {
-    const late = this.s.lastBeat > 0 ? now - this.s.lastBeat - this.core.heartbeat.intervalMs : 0
+    const late = this.s.lastBeat !== null ? now - this.s.lastBeat - this.core.heartbeat.intervalMs : 0
     if (late <= this.core.heartbeat.intervalMs) return false
     this.s.lastBeat = now
     for (const conn of this.s.conns) conn.lastHeard = now
@@ -96,7 +96,9 @@ export class Liveness<V extends SessionViewer = SessionViewer> extends Part<V> {
       if (quiet || stray) c.awaySince ??= quiet ? c.lastHeard : now
       else c.awaySince = undefined
     }
-    for (const [id, gone] of this.s.departed) if (now - gone.at > 4 * this.core.heartbeat.hardTimeoutMs) this.s.departed.delete(id)
+    // Forgotten after four hard timeouts, but not while we count down to our end: dropped mid-way
+    // (our own stall lengthens the wait), it would stop the countdown a beat before it ends.
+    if (this.s.isolatedSince === null) for (const [id, gone] of this.s.departed) if (now - gone.at > 4 * this.core.heartbeat.hardTimeoutMs) this.s.departed.delete(id)
     const away = [
       ...members.filter((c) => c.awaySince !== undefined).map((c) => ({ admittedAt: c.admittedAt ?? 0, since: c.awaySince! })),
       ...[...this.s.departed.values()].map((gone) => ({ admittedAt: gone.admittedAt, since: gone.since })),

@@ -172,7 +172,8 @@ export class Session {
   lastDigest: { digest: string; seq: number } | undefined
   /** Follower: the new host's digest, to compare once we reach its sequence number. */
   digestCheck: { digest: string; seq: number } | null = null
-  lastBeat = 0
+  /** When the last heartbeat ran; null before the first (a clock may start at 0, as the simulator's does). */
+  lastBeat: number | null = null
   joinTimer: TimerHandle | null = null
   /** Guest: until the host connects, when to say it has not picked up our answer. */
   pickupTimer: TimerHandle | null = null

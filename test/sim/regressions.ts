@@ -72,6 +72,9 @@ export const REGRESSION_SEEDS: number[] = [3, 4, 12, 37, 43, 52, 108, 167, 332, 
 // out yet), so it counted among the voters and the two survivors of four were no majority: not calm (771887).
 // A cut-off host removed a guest unheard for two beats, not yet marked away: not counted as one who could elect, the guest
 // (which never heard of its removal) elected with the other, and the host, left with one departed guest, hosted on (788259).
+// A host whose clock read 0 when it started counted its first beat as none, so a stall before that beat went
+// unnoticed and its guests' silence during it made it end them all (812720); a cut-off host's countdown lost a
+// departed peer that aged out mid-way (its own stall had lengthened the wait), a beat before it would end (825374).
 export const MODE_REGRESSION_SEEDS: number[] = [
   17, 86, 183, 203, 350, 375, 700, 718, 719, 1151, 1209, 1314, 1352, 1383, 2771, 3965, 4020, 5216, 5361, 5904, 7700, 8210,
   725, 1145, 1952, 2257, 2655, 3762, 4570, 5141, 6405, 7421, 7671,
@@ -89,4 +92,5 @@ export const MODE_REGRESSION_SEEDS: number[] = [
   745766, 756360, 757996,
   771887,
   788259,
+  812720, 825374,
 ]
