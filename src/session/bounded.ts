@@ -193,6 +193,10 @@ export class LruSet<K> {
     return this.map.has(key)
   }
 
+  delete(key: K): boolean {
+    return this.map.delete(key)
+  }
+
   /** The `n` most recently used keys, oldest first. */
   recent(n: number): K[] {
     const keys = [...this.map.keys()]

@@ -38,7 +38,7 @@ export class Follower<V extends SessionViewer = SessionViewer> extends Part<V> {
     this.parts.journaling.greeted(message)
   }
 
-  onRoster({ rank, peers, mesh, removed = [], keys }: Pick<MessageOf<'roster'>, 'rank' | 'peers' | 'mesh' | 'removed' | 'keys'>): void {
+  onRoster({ rank, peers, mesh, removed = [], left = [], keys }: Pick<MessageOf<'roster'>, 'rank' | 'peers' | 'mesh' | 'removed' | 'left' | 'keys'>): void {
     this.parts.readmission.learn(keys)
     const next = new Map(peers.filter((p) => p.id !== this.core.self.id).map((p) => [p.id, p]))
     this.core.formerNames.setAll([...next.values()].map((peer) => [peer.id, peer.name] as const))
@@ -66,6 +66,8 @@ export class Follower<V extends SessionViewer = SessionViewer> extends Part<V> {
       this.core.removed.touch(id)
       this.s.rosterSeen.delete(id)
     }
+    // Said goodbye to the host, maybe not to us: out of the electorate, yet free to come back.
+    for (const id of left) this.s.rosterSeen.delete(id)
     this.listedLately()
     this.s.successionAccess = new Map(peers.map((p) => [p.id, p.access ?? 'editor']))
     this.s.mesh = mesh

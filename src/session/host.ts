@@ -7,7 +7,7 @@ import { providerDelta } from '../providers/fields.js'
 import type { SessionViewer } from '../types.js'
 import { wire } from '../wire/build.js'
 import { encodeText } from '../wire/codec.js'
-import { MAX_REMOVED, type MessageOf, type PeerInfo, type WireMessage } from '../wire/messages.js'
+import { MAX_LEFT, MAX_REMOVED, type MessageOf, type PeerInfo, type WireMessage } from '../wire/messages.js'
 import { pickColour } from './colours.js'
 import { checkSize } from '../wire/shape.js'
 import { type ApplyContext, type Change, type Conn, Part } from './state.js'
@@ -72,6 +72,8 @@ export class HostSide<V extends SessionViewer = SessionViewer> extends Part<V> {
     conn.peerId = peer.id
     conn.admittedAt = this.core.clock.now()
     this.s.peers.set(peer.id, peer)
+    // Back (with a new invite, say): a stale goodbye must not drop it from guests' electorate.
+    this.s.left.delete(peer.id)
     this.s.successionAccess.set(peer.id, conn.access ?? 'editor')
     this.s.rank.push(peer.id)
     this.parts.mesh.setTopology()
@@ -97,12 +99,17 @@ export class HostSide<V extends SessionViewer = SessionViewer> extends Part<V> {
   }
 
   rosterMessage(): WireMessage {
-    return wire.roster({ rank: this.s.rank, peers: this.rosterPeers(), mesh: this.s.mesh, ...this.removedList(), keys: this.parts.readmission.keys() })
+    return wire.roster({ rank: this.s.rank, peers: this.rosterPeers(), mesh: this.s.mesh, ...this.removedList(), ...this.leftList(), keys: this.parts.readmission.keys() })
   }
 
   /** Whom we removed, for every guest to hold: whoever hosts next keeps them out too. */
   private removedList(): { removed?: string[] } {
     return this.core.removed.size > 0 ? { removed: this.core.removed.recent(MAX_REMOVED) } : {}
+  }
+
+  /** Who said goodbye to us lately: a guest their goodbye missed must not wait for them in an election. */
+  private leftList(): { left?: string[] } {
+    return this.s.left.size > 0 ? { left: this.s.left.recent(MAX_LEFT) } : {}
   }
 
   private rosterPeers(): PeerInfo[] {
@@ -324,6 +331,7 @@ export class HostSide<V extends SessionViewer = SessionViewer> extends Part<V> {
       ...(digest ? { digest: digest.digest, digestSeq: digest.seq } : {}),
       ...(this.s.lineage.length ? { lineage: this.s.lineage } : {}),
       ...this.removedList(),
+      ...this.leftList(),
       ...(token !== undefined ? { token } : {}),
     }))
   }

@@ -101,6 +101,8 @@ export class Router<V extends SessionViewer = SessionViewer> extends Part<V> {
     this.parts.links.detach(conn, 'bye')
     // It left for good: it cannot stand on another side of a split, so it no longer counts in an election.
     if (conn.peerId) this.s.rosterSeen.delete(conn.peerId)
+    // Host: our rosters say so, for guests its goodbye did not reach (a roster drop alone does not).
+    if (this.s.role === 'host' && conn.peerId && conn.peerId !== this.core.self.id) this.s.left.touch(conn.peerId)
     if (conn === this.s.hostConn) return this.parts.failover.onHostLost(reason, true)
     // The winner we backed gave up: nobody else can be backed in this election.
     if (this.s.election?.backed === conn.peerId && conn.peerId !== this.core.self.id) return this.parts.failover.giveUp('no-new-host')

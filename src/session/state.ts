@@ -10,7 +10,7 @@ import type { Clock, TimerHandle } from '../runtime/clock.js'
 import type { Random } from '../runtime/random.js'
 import type { Link, LinkMessage, LinkStats, PendingAnswer, PendingOffer, Transport } from '../transport/transport.js'
 import type { PeerRole, SessionAccess, SessionEvents, SessionViewer } from '../types.js'
-import type { MessageOf, PeerInfo } from '../wire/messages.js'
+import { MAX_LEFT, type MessageOf, type PeerInfo } from '../wire/messages.js'
 import type { Backlog } from './backlog.js'
 import type { CoreEvents } from './events.js'
 import type { LinkFacts } from './gate.js'
@@ -154,6 +154,11 @@ export class Session {
   isolatedSince: number | null = null
   /** Host: peers whose link closed or timed out without a goodbye, and since when they were away (kept for four hard timeouts). */
   readonly departed = new Map<string, { admittedAt: number; since: number; at: number }>()
+  /**
+   * Host: who said goodbye to us lately (a roster drop alone does not say so). Our rosters list
+   * them, so guests their goodbye missed stop counting them in an election; dropped again on readmission.
+   */
+  readonly left = new LruSet<string>(MAX_LEFT)
   /** Host: who told us they follow another host (`hostId@epoch`): a majority makes that host real. */
   readonly movedOn = new Map<string, Set<string>>()
   /**

@@ -204,6 +204,7 @@ export class Takeover<V extends SessionViewer = SessionViewer> extends Part<V> {
     const access = conn.access ?? this.s.successionAccess.get(peerId)
     const peer: PeerInfo = { id: peerId, name: this.core.formerNames.get(peerId) ?? peerId, role: 'guest', color: this.parts.host.colourFor(peerId), ...(access === 'viewer' ? { access } : {}) }
     this.s.peers.set(peerId, peer)
+    this.s.left.delete(peerId)
     this.s.rank.push(peerId)
     this.parts.mesh.setTopology()
     this.parts.links.broadcast(this.parts.host.rosterMessage())

@@ -14,6 +14,8 @@ const MAX_NAME = 80
 const MAX_PEERS = 256
 /** User ids a host removed, as far back as its hello and roster list them. */
 export const MAX_REMOVED = 256
+/** User ids that said goodbye to a host lately, as far back as its hello and roster list them. */
+export const MAX_LEFT = 64
 export const MAX_CHANGES = 256
 export const MAX_REASON = 200
 /** Epochs a hello's lineage lists, the newest. */
@@ -103,6 +105,8 @@ const hello = v.object({
   lineage: v.optional(v.pipe(v.array(v.tuple([count, count])), v.maxLength(MAX_LINEAGE))),
   /** User ids removed from the session (most recent last): a host after a failover keeps them out too. */
   removed: v.optional(v.pipe(v.array(id), v.maxLength(MAX_REMOVED))),
+  /** User ids that said goodbye to the host lately: out of the electorate for guests their goodbye missed. */
+  left: v.optional(v.pipe(v.array(id), v.maxLength(MAX_LEFT))),
   /** To a guest just admitted: its resume token, secret, single-use (a later admission gives a new one). */
   token: v.optional(id),
   keys: resumeKeys,
@@ -164,6 +168,7 @@ const roster = v.object({
   peers: v.pipe(v.array(peerInfoSchema), v.maxLength(MAX_PEERS)),
   mesh: v.boolean(),
   removed: v.optional(v.pipe(v.array(id), v.maxLength(MAX_REMOVED))),
+  left: v.optional(v.pipe(v.array(id), v.maxLength(MAX_LEFT))),
   keys: resumeKeys,
 })
 

@@ -309,6 +309,19 @@ describe('host failover', () => {
     expect(g2.controller.getPeers()[0]).toMatchObject({ name: 'g1', role: 'host' })
   })
 
+  it('elects when a guest said goodbye that one survivor heard only from the host, and the host is lost (seeds 810328, 824156)', async () => {
+    const { s, guests } = await started(4)
+    const [g1, g2, g3] = guests as [TestPeer, TestPeer, TestPeer]
+    // g1 (next in rank) misses g3's goodbye: it sees g3 only drop from the host's roster, which must say g3 left.
+    s.net.setFault('g3', 'g1', { blocked: true })
+    g3.controller.goodbye()
+    await s.settle(500)
+    s.net.crash('host')
+    await s.settle(heartbeat.hardTimeoutMs + 6_000)
+    expect([g1, g2].filter((p) => p.controller.getRole() === 'host')).toHaveLength(1)
+    for (const g of [g1, g2]) expect(g.controller.getState()).toBe('connected')
+  })
+
   it('does not split the session when only one guest loses its link to a live host', async () => {
     const { s, host, guests } = await started(4)
     const [g1, g2, g3] = guests as [TestPeer, TestPeer, TestPeer]

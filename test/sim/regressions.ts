@@ -75,6 +75,9 @@ export const REGRESSION_SEEDS: number[] = [3, 4, 12, 37, 43, 52, 108, 167, 332, 
 // A host whose clock read 0 when it started counted its first beat as none, so a stall before that beat went
 // unnoticed and its guests' silence during it made it end them all (812720); a cut-off host's countdown lost a
 // departed peer that aged out mid-way (its own stall had lengthened the wait), a beat before it would end (825374).
+// A guest said goodbye, but only some peers heard it; the others saw it drop from a roster (which does not say it left),
+// counted it as a voter for two hard timeouts, and when the host was lost soon after found no majority: rosters and
+// hellos list who said goodbye now (810328, 824156).
 export const MODE_REGRESSION_SEEDS: number[] = [
   17, 86, 183, 203, 350, 375, 700, 718, 719, 1151, 1209, 1314, 1352, 1383, 2771, 3965, 4020, 5216, 5361, 5904, 7700, 8210,
   725, 1145, 1952, 2257, 2655, 3762, 4570, 5141, 6405, 7421, 7671,
@@ -93,4 +96,5 @@ export const MODE_REGRESSION_SEEDS: number[] = [
   771887,
   788259,
   812720, 825374,
+  810328, 824156,
 ]
