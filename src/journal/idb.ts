@@ -72,7 +72,7 @@ export class IdbJournal implements Journal {
       const deltas = tx.objectStore('deltas')
       if (batch.snapshot) {
         writes.push(tx.objectStore('snapshots').put(batch.snapshot, key))
-        writes.push(deltas.delete(IDBKeyRange.bound([key, 0], [key, batch.snapshot.seq])))
+        writes.push(deltas.delete(batch.replacesLog ? IDBKeyRange.bound([key], [key, []]) : IDBKeyRange.bound([key, 0], [key, batch.snapshot.seq])))
       }
       const last = batch.deltas.at(-1)
       if (last) writes.push(deltas.put({ key, seq: last.seq, deltas: batch.deltas }))

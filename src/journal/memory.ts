@@ -28,7 +28,7 @@ export class MemoryJournal implements Journal {
       deltas: new Map(before?.deltas),
       outbox: new Map(before?.outbox),
     }
-    if (batch.snapshot) for (const seq of next.deltas.keys()) if (seq <= batch.snapshot.seq) next.deltas.delete(seq)
+    if (batch.snapshot) for (const seq of next.deltas.keys()) if (seq <= batch.snapshot.seq || batch.replacesLog) next.deltas.delete(seq)
     for (const delta of batch.deltas) next.deltas.set(delta.seq, { seq: delta.seq, bytes: delta.bytes.slice() })
     for (const intent of batch.queued) next.outbox.set(intent.intentId, structuredClone(intent))
     for (const id of batch.settled) next.outbox.delete(id)

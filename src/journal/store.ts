@@ -76,6 +76,11 @@ export interface JournalBatch {
   identity: JournalIdentity
   /** Replaces the snapshot and drops the deltas it covers (compaction). */
   snapshot?: JournalSnapshot
+  /**
+   * The snapshot came from a host and replaced this page's state: every stored delta goes, even
+   * past its sequence number (those are another lineage's, a host's that lost an election).
+   */
+  replacesLog?: boolean
   /** Authoritative deltas applied since the last batch. */
   deltas: JournalDelta[]
   /** Changes made here, not yet confirmed. */

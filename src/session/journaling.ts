@@ -117,7 +117,7 @@ export class Journaling<V extends SessionViewer = SessionViewer> extends Part<V>
    */
   snapshotApplied(message: MessageOf<'snapshot'>, size: number | undefined): void {
     if (!this.journaled || this.journaled !== this.core.session) return
-    this.replaceSnapshot(message.seq, message.ids, message.entries, [], size)
+    this.replaceSnapshot(message.seq, message.ids, message.entries, [], size, true)
   }
 
   /** A resumed guest's host greets it: caught up at once (deltas follow) or by a snapshot. */
@@ -285,11 +285,16 @@ export class Journaling<V extends SessionViewer = SessionViewer> extends Part<V>
     if (this.journaled === session) this.replaceSnapshot(seq, ids, [...entries, ...this.parts.restoring.heldEntries()], held)
   }
 
-  private replaceSnapshot(seq: number, ids: string[], entries: JournalEntry[], held: JournalDelta[] = [], size = approximateSize(entries)): void {
+  /**
+   * `replaces`: a host's snapshot replaced our state, so no delta logged before it holds, even
+   * one past its sequence number (another lineage's, seed 830622: a resume applied it again).
+   */
+  private replaceSnapshot(seq: number, ids: string[], entries: JournalEntry[], held: JournalDelta[] = [], size = approximateSize(entries), replaces = false): void {
     const batch = this.pending()
     batch.snapshot = { seq, ids, entries, ...(held.length ? { held } : {}) }
-    batch.deltas = batch.deltas.filter((d) => d.seq > seq)
-    this.lastSeq = Math.max(this.lastSeq, seq)
+    if (replaces) batch.replacesLog = true
+    batch.deltas = replaces ? [] : batch.deltas.filter((d) => d.seq > seq)
+    this.lastSeq = replaces ? seq : Math.max(this.lastSeq, seq)
     this.sinceSnapshot = { deltas: batch.deltas.length, bytes: batch.deltas.reduce((sum, d) => sum + byteSize(d.encoded), 0), base: size }
   }
 
