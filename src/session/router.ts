@@ -18,8 +18,9 @@ const GUEST_ACTS: ReadonlySet<WireMessage['t']> = new Set(['links', 'resend', 'r
 export class Router<V extends SessionViewer = SessionViewer> extends Part<V> {
   /** `data`: the message as it came, which a delta or snapshot is kept as (no second encoding). */
   dispatch(conn: Conn, message: WireMessage, data?: LinkMessage): void | Promise<void> {
-    // A link closed or dropped while this message waited its turn: as if it never arrived.
-    if (!this.s.conns.has(conn)) return
+    // A link closed or dropped while this message waited its turn: as if it never arrived,
+    // but for a goodbye (its link's close skips the queue): that peer still left (seed 837524).
+    if (!this.s.conns.has(conn)) return message.t === 'bye' ? this.lateGoodbye(conn) : undefined
     if (conn.fenced) {
       // A peer we stopped hearing speaks again (a thawed old host, a guest back from a stall).
       // A host takes it back with a hello; a guest tells its old host whom it follows now.
@@ -99,15 +100,31 @@ export class Router<V extends SessionViewer = SessionViewer> extends Part<V> {
   /** A goodbye on any link drops that peer at once; the host's roster confirms it later. */
   private onBye(conn: Conn, reason: string): void {
     this.parts.links.detach(conn, 'bye')
-    // It left for good: it cannot stand on another side of a split, so it no longer counts in an election.
-    if (conn.peerId) this.s.rosterSeen.delete(conn.peerId)
-    // Host: our rosters say so, for guests its goodbye did not reach (a roster drop alone does not).
-    if (this.s.role === 'host' && conn.peerId && conn.peerId !== this.core.self.id) this.s.left.touch(conn.peerId)
+    if (conn.peerId) this.saidGoodbye(conn.peerId)
     if (conn === this.s.hostConn) return this.parts.failover.onHostLost(reason, true)
     // The winner we backed gave up: nobody else can be backed in this election.
     if (this.s.election?.backed === conn.peerId && conn.peerId !== this.core.self.id) return this.parts.failover.giveUp('no-new-host')
     if (conn.peerId) this.parts.host.dropPeer(conn.peerId, reason)
     if (this.s.role === 'guest') this.parts.mesh.reportLinks()
+  }
+
+  /** A goodbye whose link closed first: as one, unless that peer is back on another link; a host's rosters say so now. */
+  private lateGoodbye(conn: Conn): void {
+    if (!conn.peerId || this.s.connOf(conn.peerId)) return
+    this.saidGoodbye(conn.peerId)
+    if (this.s.role === 'host') this.parts.links.broadcast(this.parts.host.rosterMessage())
+  }
+
+  /**
+   * It left for good: it cannot stand on another side of a split, so it no longer counts in an
+   * election. Host: nor as one gone without a goodbye; our rosters say it left, for guests its
+   * goodbye did not reach (a roster drop alone does not).
+   */
+  private saidGoodbye(id: string): void {
+    this.s.rosterSeen.delete(id)
+    if (this.s.role !== 'host' || id === this.core.self.id) return
+    this.s.left.touch(id)
+    this.s.departed.delete(id)
   }
 }
 

@@ -322,6 +322,24 @@ describe('host failover', () => {
     for (const g of [g1, g2]) expect(g.controller.getState()).toBe('connected')
   })
 
+  it("lists a guest as gone when its goodbye waited behind the host's busy queue while its link's close did not (seed 837524)", async () => {
+    const { s, host, guests } = await started(4)
+    const [g1, g2, g3] = guests as [TestPeer, TestPeer, TestPeer]
+    // The host's provider takes 300 ms over g3's change: g3's goodbye waits its turn, its link's close does not.
+    const apply = host.kv.applyDelta.bind(host.kv)
+    const slow = (...args: Parameters<typeof apply>) => new Promise((resolve) => void s.clock.setTimeout(() => resolve(apply(...args)), 300))
+    host.kv.applyDelta = slow as unknown as typeof apply
+    s.net.setFault('g3', 'g1', { blocked: true })
+    g3.kv.set('last', 'words')
+    await s.settle(20)
+    g3.controller.goodbye()
+    await s.settle(1_000)
+    s.net.crash('host')
+    await s.settle(heartbeat.hardTimeoutMs + 6_000)
+    expect([g1, g2].filter((p) => p.controller.getRole() === 'host')).toHaveLength(1)
+    for (const g of [g1, g2]) expect(g.controller.getState()).toBe('connected')
+  })
+
   it('does not split the session when only one guest loses its link to a live host', async () => {
     const { s, host, guests } = await started(4)
     const [g1, g2, g3] = guests as [TestPeer, TestPeer, TestPeer]
