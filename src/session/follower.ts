@@ -112,7 +112,7 @@ export class Follower<V extends SessionViewer = SessionViewer> extends Part<V> {
     this.s.resetAt.clear()
     // What we had seen no longer says what our state holds; the snapshot's ids do (and, for a
     // provider it left out, what we had seen).
-    this.parts.resync.keepLeftOut(replaced, this.s.seen.recent(Infinity))
+    this.parts.resync.keepLeftOut(replaced, this.s.seen)
     this.s.seen.reset(message.ids)
     this.s.replay.clear()
     // Intents the snapshot already reflects are done; the rest it replaced must be applied again.
@@ -123,8 +123,9 @@ export class Follower<V extends SessionViewer = SessionViewer> extends Part<V> {
       }
       this.s.outbox.settle(entry.intentId)
       // In the history now, at a sequence number no later than the snapshot's.
+      if (this.s.ownChanges.has(entry.intentId)) continue
       const own = wire.delta({ seq: message.seq, epoch: this.s.epoch, id: entry.intentId, origin: this.core.self.id, changes: [{ p: entry.providerId, d: entry.payload }] })
-      if (!this.s.ownChanges.has(entry.intentId)) this.s.ownChanges.set(entry.intentId, encodeText(own))
+      this.s.ownChanges.set(entry.intentId, encodeText(own))
     }
     for (const seq of [...this.s.reorder.keys()]) if (seq <= message.seq) this.s.reorder.delete(seq)
     const first = !this.s.bootstrapped

@@ -217,7 +217,7 @@ export class HostSide<V extends SessionViewer = SessionViewer> extends Part<V> {
       // So does one unheard past a beat: a cut just begun is not yet marked away (seed 788259).
       const now = this.core.clock.now()
       const since = conn.awaySince ?? (now - conn.lastHeard > this.core.heartbeat.intervalMs ? conn.lastHeard : undefined)
-      if (since !== undefined) this.s.departed.set(peerId, { admittedAt: conn.admittedAt ?? 0, since, at: now })
+      if (since !== undefined) this.s.depart(conn, since, now)
       this.parts.links.sendTo(conn, wire.end({ reason }))
       this.parts.links.detach(conn, reason)
     }

@@ -30,7 +30,7 @@ export class Liveness<V extends SessionViewer = SessionViewer> extends Part<V> {
       const silence = now - conn.lastHeard
       // A fenced peer that never speaks again (it crashed) is let go after a second hard timeout.
       if (conn.fenced && silence >= 2 * this.core.heartbeat.hardTimeoutMs) {
-        if (this.s.role === 'host' && conn.peerId) this.s.departed.set(conn.peerId, { admittedAt: conn.admittedAt ?? 0, since: conn.awaySince ?? conn.lastHeard, at: now })
+        if (this.s.role === 'host') this.s.depart(conn, conn.awaySince ?? conn.lastHeard, now)
         this.parts.links.detach(conn, 'timeout')
       }
       if (!conn.peerId) continue

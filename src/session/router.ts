@@ -88,7 +88,8 @@ export class Router<V extends SessionViewer = SessionViewer> extends Part<V> {
     if (conn === this.s.hostConn) return this.parts.failover.onHostLost(reason)
     if (this.s.role === 'host' && conn.peerId) {
       // Gone without a goodbye: for a while it still counts among those who could elect without us.
-      this.s.departed.set(conn.peerId, { admittedAt: conn.admittedAt ?? 0, since: conn.awaySince ?? this.core.clock.now(), at: this.core.clock.now() })
+      const now = this.core.clock.now()
+      this.s.depart(conn, conn.awaySince ?? now, now)
       this.parts.host.dropPeer(conn.peerId, `link-closed: ${reason}`)
     } else this.parts.mesh.reportLinks()
     const election = this.s.election

@@ -257,6 +257,11 @@ export class Session {
     this.earlyDeltas = new BoundedMap(budget.earlyDeltas, weighDelta, false)
   }
 
+  /** Host: `conn`'s guest is gone without a goodbye we heard, away since `since`: it still counts among those who could elect without us. */
+  depart(conn: Conn, since: number, now: number): void {
+    if (conn.peerId) this.departed.set(conn.peerId, { admittedAt: conn.admittedAt ?? 0, since, at: now })
+  }
+
   connOf(peerId: string): Conn | undefined {
     for (const conn of this.conns) if (conn.peerId === peerId) return conn
     return undefined
