@@ -196,7 +196,7 @@ export class Failover<V extends SessionViewer = SessionViewer> extends Part<V> {
     this.s.rank = [this.core.self.id, ...this.s.rank.filter((id) => id !== this.core.self.id)]
     for (const [id, peer] of this.s.peers) this.s.peers.set(id, { ...peer, role: 'guest' })
     this.s.reported = new Map()
-    this.s.requested = new Set()
+    this.s.requested = new Map()
     this.parts.mesh.setTopology()
     // Our own unconfirmed changes become authoritative right after the hello. The digest
     // describes our state once they are out (at `digestSeq`), so followers compare it there.

@@ -315,10 +315,9 @@ export class HostSide<V extends SessionViewer = SessionViewer> extends Part<V> {
       this.s.reported.delete(peerId)
       // Nobody is linked to it any more: should it come back (a resume), its links form again.
       for (const linked of this.s.reported.values()) linked.delete(peerId)
-      for (const pair of this.s.requested) if (pair.split('|').includes(peerId)) this.s.requested.delete(pair)
       this.parts.mesh.setTopology()
       this.parts.links.broadcast(this.rosterMessage())
-      this.parts.mesh.requestMeshLinks()
+      this.parts.mesh.relink(peerId)
     }
     this.parts.liveness.updateConnectivity()
   }

@@ -60,6 +60,8 @@ export class Liveness<V extends SessionViewer = SessionViewer> extends Part<V> {
       this.parts.links.sendTo(conn, wire.ping({ n: Math.floor(now) }))
       conn.link.getStats?.().then((stats) => (conn.stats = stats), () => {})
     }
+    // Guest pairs whose link failed or closed, unreported, are asked again when due.
+    if (this.s.role === 'host') this.parts.mesh.requestMeshLinks()
     this.updateConnectivity()
   }
 
@@ -122,6 +124,8 @@ export class Liveness<V extends SessionViewer = SessionViewer> extends Part<V> {
     conn.lastHeard = now
     if (!conn.stale) return
     conn.stale = false
+    // Back from a stall: its links that failed meanwhile are asked for again now, not after their backoff.
+    if (this.s.role === 'host' && conn.peerId) this.parts.mesh.relink(conn.peerId)
     this.updateConnectivity()
   }
 

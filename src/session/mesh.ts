@@ -8,6 +8,9 @@ import { wire } from '../wire/build.js'
 import type { MessageOf } from '../wire/messages.js'
 import { type Conn, type Negotiation, Part } from './state.js'
 
+/** A pair still unlinked is asked again after a link timeout, then twice as late each time, up to this many link timeouts. */
+const MAX_RETRY_TIMEOUTS = 8
+
 export class Mesh<V extends SessionViewer = SessionViewer> extends Part<V> {
   /**
    * Which guest pairs hold a direct link: all of them in a mesh; in a star, only those with
@@ -19,21 +22,39 @@ export class Mesh<V extends SessionViewer = SessionViewer> extends Part<V> {
     return successors.includes(a) || successors.includes(b)
   }
 
-  /** Host: asks the older of every guest pair that should be linked, and is not, to offer. */
+  /**
+   * Host: asks the older of every guest pair that should be linked, and is not, to offer.
+   * A pair still unlinked a link timeout after it was asked (the link failed, or closed
+   * since) is asked again, later each time: a guest left linked to the host alone would
+   * leave the others short of a majority, should the host go.
+   */
   requestMeshLinks(): void {
+    const now = this.core.clock.now()
     const guests = this.s.rank.slice(1)
     for (let i = 0; i < guests.length; i++) {
       for (let j = i + 1; j < guests.length; j++) {
         const [older, newer] = [guests[i]!, guests[j]!]
         if (!this.wantsLink(older, newer)) continue
         const pair = `${older}|${newer}`
-        if (this.s.requested.has(pair) || this.s.reported.get(older)?.has(newer)) continue
+        const last = this.s.requested.get(pair)
+        if (this.s.reported.get(older)?.has(newer)) {
+          // Linked: should the link close, it is asked for again one link timeout after the last request.
+          if (last) last.tries = 1
+          continue
+        }
+        if (last && now - last.at < this.core.timers.linkTimeoutMs * Math.min(2 ** (last.tries - 1), MAX_RETRY_TIMEOUTS)) continue
         const conn = this.s.connOf(older)
-        if (!conn) continue
-        this.s.requested.add(pair)
+        if (!conn || conn.fenced) continue
+        this.s.requested.set(pair, { at: now, tries: (last?.tries ?? 0) + 1 })
         this.parts.links.sendTo(conn, wire.connect({ peer: newer }))
       }
     }
+  }
+
+  /** Host: `peerId` is heard again after a silence; its missing links are asked for at once. */
+  relink(peerId: string): void {
+    for (const pair of this.s.requested.keys()) if (pair.split('|').includes(peerId)) this.s.requested.delete(pair)
+    this.requestMeshLinks()
   }
 
   /** Host: passes an offer or answer between two admitted guests, and nobody else. */
@@ -50,6 +71,8 @@ export class Mesh<V extends SessionViewer = SessionViewer> extends Part<V> {
   onLinks(conn: Conn, peers: string[]): void {
     const from = conn.peerId!
     this.s.reported.set(from, new Set(peers.filter((id) => this.s.peers.has(id) && this.wantsLink(from, id))))
+    // A link that failed or closed: asked for again when its pair is due.
+    this.requestMeshLinks()
   }
 
   /**
@@ -141,7 +164,9 @@ export class Mesh<V extends SessionViewer = SessionViewer> extends Part<V> {
   private linkFailed(peerId: string, entry: Negotiation, error: unknown): void {
     if (this.s.negotiating.get(peerId) !== entry) return
     this.stopNegotiating(peerId)
-    this.core.diagnostic('link-failed', `Could not link directly to ${peerId}: ${(error as Error)?.message ?? String(error)}. Its updates still arrive through the host.`, { peerId })
+    this.core.diagnostic('link-failed', `Could not link directly to ${peerId}: ${(error as Error)?.message ?? String(error)}. Its updates still arrive through the host, which asks for the link again later.`, { peerId })
+    // The host asks again for links we report missing.
+    this.reportLinks()
   }
 
   private adoptPeerLink(link: Link, peerId: string, entry: Negotiation): void {

@@ -139,8 +139,8 @@ export class Session {
   mesh = true
   /** Host: each guest's reported direct links, to forward view deltas only where needed. */
   reported = new Map<string, Set<string>>()
-  /** Host: pairs already asked to link, `older|newer`. */
-  requested = new Set<string>()
+  /** Host: pairs asked to link, `older|newer`: when last, and how many times. */
+  requested = new Map<string, { at: number; tries: number }>()
   /** Guest: peer-assisted links being negotiated, by peer id. */
   readonly negotiating = new Map<string, Negotiation>()
   election: Election | null = null

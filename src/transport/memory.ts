@@ -71,6 +71,8 @@ export class MemoryNetwork {
   private readonly frozen = new Map<string, Array<() => void>>()
   private held: Array<{ link: MemoryLink; message: LinkMessage; lane: Lane }> = []
   private readonly crashed = new Set<string>()
+  /** Endpoints whose timers wake only on aligned ticks (a background tab's), with the tick in ms. */
+  private readonly wakeTicks = new Map<string, number>()
   private readonly lastArrival = new Map<string, number>()
   /** Deliveries scheduled per direction and lane, by arrival time: the last one may still take company. */
   private readonly arriving = new Map<string, { at: number; messages: LinkMessage[] }>()
@@ -99,9 +101,26 @@ export class MemoryNetwork {
   clockFor(name: string): Clock {
     return {
       now: () => this.clock.now(),
-      setTimeout: (fn, ms) => this.clock.setTimeout(() => this.runAt(name, fn), ms),
+      setTimeout: (fn, ms) => this.clock.setTimeout(() => this.runAt(name, fn), this.wakeDelay(name, ms)),
       clearTimeout: (handle) => this.clock.clearTimeout(handle),
     }
+  }
+
+  /**
+   * Makes an endpoint a background tab (or, with undefined, a foreground one again): a timer
+   * it sets from now on fires at the first multiple of `tickMs` at or after its due time, as
+   * browsers align hidden pages' timers to wake-ups. Messages still arrive at once.
+   */
+  throttle(name: string, tickMs: number | undefined): void {
+    if (tickMs) this.wakeTicks.set(name, tickMs)
+    else this.wakeTicks.delete(name)
+  }
+
+  private wakeDelay(name: string, ms: number): number {
+    const tick = this.wakeTicks.get(name)
+    if (!tick) return ms
+    const now = this.clock.now()
+    return Math.ceil((now + Math.max(0, ms)) / tick) * tick - now
   }
 
   /** Stops an endpoint: no timer fires and no message is handled until `resume`. Its links stay open. */

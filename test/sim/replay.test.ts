@@ -1,14 +1,15 @@
 /**
  * `SIM_SEED=n npx vitest run test/sim/replay.test.ts`: one seed, with its readable trace.
- * `SIM_MODES=none` replays it with every mode off (as the seeds in REGRESSION_SEEDS run).
+ * `SIM_MODES=none` replays it with every mode off (as the seeds in REGRESSION_SEEDS run),
+ * `SIM_MODES=classic` with the split, background and crowd modes off (CLASSIC_REGRESSION_SEEDS).
  */
 import { expect, it } from 'vitest'
-import { NO_MODES, simulate } from './simulate.js'
+import { type ModeSet, modesFor, simulate } from './simulate.js'
 
 const seed = Number(process.env.SIM_SEED)
 
 it.skipIf(!Number.isFinite(seed))(`replays seed ${seed}`, async () => {
-  const result = await simulate(seed, undefined, process.env.SIM_MODES === 'none' ? NO_MODES : undefined)
+  const result = await simulate(seed, undefined, modesFor(seed, (process.env.SIM_MODES ?? 'all') as ModeSet))
   console.log(`modes: ${JSON.stringify(result.modes)}\n${result.trace.join('\n')}`)
   console.log(result.failures.length ? `FAILURES:\n${result.failures.join('\n')}` : 'all invariants hold')
   expect(result.failures).toEqual([])

@@ -1,5 +1,5 @@
-import { MODE_REGRESSION_SEEDS, REGRESSION_SEEDS } from './regressions.js'
-import { NO_MODES, simulate } from './simulate.js'
+import { CLASSIC_REGRESSION_SEEDS, MODE_REGRESSION_SEEDS, REGRESSION_SEEDS } from './regressions.js'
+import { type ModeSet, modesFor, simulate } from './simulate.js'
 
 /** How many random seeds a test run covers (SIM_SEEDS to change), split over the sim test files. */
 export const SEEDS = Number(process.env.SIM_SEEDS ?? 10_000)
@@ -11,19 +11,19 @@ export function seedsOf(part: number, parts: number): number[] {
 }
 
 /**
- * Runs seeds (with their modes, or with none: `modesOff`); returns one line per failing
- * seed, with the command that replays it.
+ * Runs seeds with the modes of `set` (see `ModeSet`); returns one line per failing seed,
+ * with the command that replays it.
  */
-export async function failingSeeds(seeds: Iterable<number>, modesOff = false): Promise<string[]> {
+export async function failingSeeds(seeds: Iterable<number>, set: ModeSet = 'all'): Promise<string[]> {
   const failed: string[] = []
   for (const seed of seeds) {
-    const result = await simulate(seed, undefined, modesOff ? NO_MODES : undefined)
+    const result = await simulate(seed, undefined, modesFor(seed, set))
     if (result.failures.length) {
-      const replay = `SIM_SEED=${seed}${modesOff ? ' SIM_MODES=none' : ''} npx vitest run test/sim/replay.test.ts`
+      const replay = `SIM_SEED=${seed}${set === 'all' ? '' : ` SIM_MODES=${set}`} npx vitest run test/sim/replay.test.ts`
       failed.push(`seed ${seed}: ${result.failures.join('; ')}\n  replay: ${replay}`)
     }
   }
   return failed
 }
 
-export { MODE_REGRESSION_SEEDS, REGRESSION_SEEDS }
+export { CLASSIC_REGRESSION_SEEDS, MODE_REGRESSION_SEEDS, REGRESSION_SEEDS }

@@ -6,7 +6,9 @@
  *
  * Some seeds also turn on modes (see `modesOf`): a hostile guest, guests that stall past
  * the hard timeout, a host lost right after admitting a guest, and providers that throw,
- * reject or answer slowly beside the honest ones (test/sim/providers.ts). The modes draw from
+ * reject or answer slowly beside the honest ones (test/sim/providers.ts); the network split
+ * into two sides of two or more, pages in background tabs (timers on aligned wake-ups), and
+ * several pages joining at once through several inviters. The modes draw from
  * their own generators, so a seed with none of them runs exactly as it did before they existed.
  */
 import { seededRandom, type Random } from '../../src/runtime/random.js'
@@ -36,6 +38,12 @@ export interface SimModes {
   reload: boolean
   /** The host removes a guest, then loses itself; the removed user keeps trying to come back through whoever hosts. */
   kick: boolean
+  /** The network splits the pages into two sides (not one page off from the rest) for a while, once or more. */
+  split: boolean
+  /** Some pages are background tabs: their timers fire only on aligned wake-ups, late by up to one alignment step. */
+  background: boolean
+  /** Several pages join at once (a room link shared in a chat), through the host's invites and guests': their admissions and links overlap. */
+  crowd: boolean
 }
 
 export interface SimResult {
@@ -47,12 +55,34 @@ export interface SimResult {
 }
 
 /** Every mode off: the simulator as it was before the modes, for the seeds found then. */
-export const NO_MODES: SimModes = { hostile: null, stall: false, formingLoss: false, providerFaults: false, reload: false, kick: false }
+export const NO_MODES: SimModes = { hostile: null, stall: false, formingLoss: false, providerFaults: false, reload: false, kick: false, split: false, background: false, crowd: false }
+
+/**
+ * Which modes a seed runs with: `all` (what `modesOf` draws), `classic` (the same, with the
+ * split, background and crowd modes off, as every seed ran before they existed), or `none`.
+ */
+export type ModeSet = 'all' | 'classic' | 'none'
+
+export function modesFor(seed: number, set: ModeSet): SimModes {
+  if (set === 'none') return NO_MODES
+  const modes = modesOf(seed)
+  return set === 'all' ? modes : { ...modes, split: false, background: false, crowd: false }
+}
 
 export function modesOf(seed: number): SimModes {
   const r = seededRandom(seed ^ 0x0de5ca1e)
-  const [hostile, where, stall, formingLoss, providerFaults, reload, kick] = [r.next(), r.next(), r.next(), r.next(), r.next(), r.next(), r.next()]
-  return { hostile: hostile < 1 / 3 ? where : null, stall: stall < 1 / 3, formingLoss: formingLoss < 1 / 3, providerFaults: providerFaults < 1 / 3, reload: reload < 1 / 3, kick: kick < 1 / 4 }
+  const [hostile, where, stall, formingLoss, providerFaults, reload, kick, split, background, crowd] = Array.from({ length: 10 }, () => r.next())
+  return {
+    hostile: hostile! < 1 / 3 ? where! : null,
+    stall: stall! < 1 / 3,
+    formingLoss: formingLoss! < 1 / 3,
+    providerFaults: providerFaults! < 1 / 3,
+    reload: reload! < 1 / 3,
+    kick: kick! < 1 / 4,
+    split: split! < 1 / 4,
+    background: background! < 1 / 4,
+    crowd: crowd! < 1 / 4,
+  }
 }
 
 export async function simulate(seed: number, steps = 24, modes = modesOf(seed)): Promise<SimResult> {
@@ -65,6 +95,10 @@ export async function simulate(seed: number, steps = 24, modes = modesOf(seed)):
   })
   const { pick, between } = draw(rng)
   const x = draw(extra)
+  // The split, background and crowd modes draw from their own generators too: seeds without them run as before they existed.
+  const splits = seededRandom(seed ^ 0x5b117)
+  const backdrop = seededRandom(seed ^ 0xbac6d)
+  const crowds = seededRandom(seed ^ 0xc40bd)
   const s = new TestSession(seed)
   const log = (line: string) => s.trace.push(`${s.clock.now()} sim ${line}`)
   const maxPeers = between(2, 12)
@@ -91,6 +125,12 @@ export async function simulate(seed: number, steps = 24, modes = modesOf(seed)):
     if (!disks.has(user.id)) disks.set(user.id, disk())
     const on = disks.get(user.id)!
     const peer = s.peer(`p${n}`, { ...SIM_TIMERS, user: { id: user.id, name: user.name }, ...(modes.reload ? { journal: { store: on.journal, tabStorage: on.tab } } : {}) })
+    // A hidden tab's timers wake on 1 s ticks in Chromium, half a heartbeat: here half the sim's heartbeat, at times a whole one.
+    if (modes.background && backdrop.next() < 0.5) {
+      const tick = (backdrop.next() < 0.8 ? 0.5 : 1) * SIM_TIMERS.heartbeat.intervalMs
+      s.net.throttle(peer.name, tick)
+      log(`${peer.name} is a background tab (timers on ${tick} ms ticks)`)
+    }
     if (modes.providerFaults) {
       const own = (salt: number) => seededRandom((seed * 131 + n * 7919) ^ salt)
       const providers = { flaky: new FlakyProvider(own(0x0f1a4e)), slow: new SlowProvider(s.net.clockFor(peer.name), own(0x5105)), tally: new TallyProvider() }
@@ -221,7 +261,9 @@ export async function simulate(seed: number, steps = 24, modes = modesOf(seed)):
     // With no other fault under way, the guests left are most of the session: they must elect.
     // Links still forming when the host goes may leave survivors unable to reach a majority: that is allowed.
     const now = s.clock.now()
-    const calm = !hostile && quietAt <= now && linkFaults === 0 && now - lastCrashAt > 2 * HARD && now - lastJoinAt > SIM_TIMERS.linkTimeoutMs
+    // A page still joining (held up by a freeze, a slow provider) has its links still to form, however long ago it was admitted.
+    const joining = live().some((p) => p.controller.getState() === 'joining')
+    const calm = !hostile && !joining && quietAt <= now && linkFaults === 0 && now - lastCrashAt > 2 * HARD && now - lastJoinAt > SIM_TIMERS.linkTimeoutMs
     const session = host.controller.sessionId
     const survivors = live().filter((p) => p !== host && p !== hostile?.peer && p.controller.sessionId === session && p.controller.getState() === 'connected')
     if (crash) {
@@ -314,6 +356,57 @@ export async function simulate(seed: number, steps = 24, modes = modesOf(seed)):
     }
   }
 
+  /**
+   * The network splits the pages into two sides, each of two or more (one page cut off is
+   * `isolate`): the side without a majority may not go on as a session of its own, and
+   * nothing either side changed may be lost when the sides meet again.
+   */
+  const split = () => {
+    const names = s.peers.filter((p) => !crashed.has(p)).map((p) => p.name)
+    if (names.length < 4) return
+    for (let i = names.length - 1; i > 0; i--) {
+      const j = Math.floor(splits.next() * (i + 1))
+      ;[names[i], names[j]] = [names[j]!, names[i]!]
+    }
+    const cut = 2 + Math.floor(splits.next() * (names.length - 3))
+    const [a, b] = [names.slice(0, cut), names.slice(cut)]
+    const ms = 1_000 + Math.floor(splits.next() * 2 * HARD)
+    log(`split ${a.join(',')} | ${b.join(',')} for ${ms}`)
+    const others = s.peers.filter((p) => !names.includes(p.name)).map((p) => p.name)
+    s.net.partition(a, [...b, ...others])
+    s.net.partition(b, others)
+    const minority = a.length * 2 <= names.length ? a : b
+    for (const p of s.peers) if (minority.includes(p.name)) isolatedUntil.set(p, s.clock.now() + ms)
+    quietAt = Math.max(quietAt, s.clock.now() + ms)
+    s.clock.setTimeout(() => {
+      s.net.heal()
+      log('heal')
+    }, ms)
+  }
+
+  /** Two to four new pages join at once, each through the host or a connected guest; none waits for another's admission. */
+  const crowd = async () => {
+    const inviters = live().filter((p) => p !== hostile?.peer && (p.controller.getRole() === 'host' || p.controller.getState() === 'connected'))
+    const count = 2 + Math.floor(crowds.next() * 3)
+    if (!inviters.length || s.peers.length + count > maxPeers + 4) return
+    lastJoinAt = s.clock.now()
+    let done = 0
+    for (let i = 0; i < count; i++) {
+      const via = inviters[Math.floor(crowds.next() * inviters.length)]!
+      const guest = newPeer()
+      log(`join ${guest.name} via ${via.name} (one of ${count} at once)`)
+      void (async () => {
+        const invite = await via.controller.createInvite()
+        const { answerCode } = await guest.controller.join(invite.url)
+        inviteOf.set(guest, invite.inviteId)
+        await via.controller.acceptAnswer(answerCode)
+      })()
+        .catch((error: Error) => log(`join of ${guest.name} failed: ${error.message}`))
+        .finally(() => done++)
+    }
+    for (let i = 0; done < count && i < 200; i++) await s.settle(25)
+  }
+
   const first = newPeer()
   await first.controller.start()
   for (let i = 1, n = between(1, maxPeers - 1); i <= n; i++) await join(first)
@@ -331,6 +424,8 @@ export async function simulate(seed: number, steps = 24, modes = modesOf(seed)):
   const formingStep = modes.formingLoss ? x.between(0, steps - 1) : -1
   const reloadStep = modes.reload ? x.between(0, steps - 1) : -1
   const kickStep = modes.kick ? x.between(0, Math.floor(steps / 2)) : -1
+  const splitStep = modes.split ? Math.floor(splits.next() * steps) : -1
+  const crowdStep = modes.crowd ? Math.floor(crowds.next() * steps) : -1
 
   for (let step = 0; step < steps; step++) {
     if (step === stallStep) {
@@ -342,6 +437,8 @@ export async function simulate(seed: number, steps = 24, modes = modesOf(seed)):
       if (host) await join(host, 'always')
     }
     if (step === kickStep) await kick()
+    if (step === splitStep || (modes.split && splits.next() < 0.08)) split()
+    if (step === crowdStep || (modes.crowd && crowds.next() < 0.05)) await crowd()
     if (kicked.size > 0 && step > kickStep && extra.next() < 0.2) await comeBack()
     if (step === reloadStep || (modes.reload && extra.next() < 0.15)) {
       const page = x.pick(live().filter((p) => p !== hostile?.peer))
