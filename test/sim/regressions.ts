@@ -110,4 +110,8 @@ export const CLASSIC_REGRESSION_SEEDS: number[] = [
  * Seeds found since the split, background and crowd modes existed: they run with every mode
  * `modesOf` gives them, as plain `simulate(seed)` does.
  */
-export const MODE_REGRESSION_SEEDS: number[] = []
+// A guest thawed from a freeze (or slow to bootstrap in a background tab) was left linked to the host alone: its
+// failed links to the others were never asked for again, and when the host went, its survivors found no majority
+// (931968, 937937; 903663, which fails with the classic modes too, was the simulator's: it called a session calm
+// while a page was still joining).
+export const MODE_REGRESSION_SEEDS: number[] = [931968, 937937, 903663]
