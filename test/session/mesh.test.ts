@@ -126,6 +126,37 @@ describe('peer-assisted mesh', () => {
     expect(diagnostics(g2, 'link-failed')).toEqual([])
   })
 
+  it('asks again for a guest link that closed, a link timeout after it last asked, not before', async () => {
+    const { s } = await started(4, 6)
+    s.net.cut('g1', 'g2')
+    await s.settle(20_000)
+    expect(guestLinks(s)).toEqual(['g1>g3', 'g2>g3', 'g3>g1', 'g3>g2'])
+    await s.settle(12_000)
+    expect(guestLinks(s)).toEqual(['g1>g2', 'g1>g3', 'g2>g1', 'g2>g3', 'g3>g1', 'g3>g2'])
+  })
+
+  it('links a guest frozen while its links formed as soon as it is heard again', async () => {
+    const timers = { meshLimit: 6, linkTimeoutMs: 5_000 }
+    const s = new TestSession(3)
+    const host = s.peer('host', timers)
+    await host.controller.start()
+    for (const name of ['g1', 'g2']) await s.connect(host, s.peer(name, timers))
+    const g3 = s.peer('g3', timers)
+    const invite = await host.controller.createInvite()
+    const { answerCode } = await g3.controller.join(invite.url)
+    const accepted = host.controller.acceptAnswer(answerCode)
+    await s.settle(1)
+    // Admitted, its links to g1 and g2 still to form: the tab stops for longer than a link may take.
+    s.net.freeze('g3')
+    await s.settle(8_000)
+    expect(diagnostics(host, 'link-failed')).toEqual([])
+    expect(guestLinks(s).filter((l) => l.includes('g3'))).toEqual([])
+    s.net.resume('g3')
+    await s.settle(500)
+    await accepted
+    expect(guestLinks(s).filter((l) => l.includes('g3'))).toEqual(['g1>g3', 'g2>g3', 'g3>g1', 'g3>g2'])
+  })
+
   it('drops a peer that says goodbye at once, everywhere', async () => {
     const { s, host, guests } = await started(4, 6)
     const [g1, g2, g3] = guests as [TestPeer, TestPeer, TestPeer]
