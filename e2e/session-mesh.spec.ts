@@ -106,6 +106,38 @@ test.describe('session over WebRTC, many peers', () => {
     for (const page of [pageA, pageB]) await page.expectHealthy()
   })
 
+  test('a guest link that closes is asked for again by the host, and the two guests link again', async ({ newPeerContext }) => {
+    const ownPage = await SessionPage.open(await newPeerContext())
+    // A short link timeout: the host asks again one link timeout after it last asked.
+    const timers = { linkTimeoutMs: 3_000 }
+    const host = await pageA.add({ name: 'host', ...timers })
+    await host.start()
+    const g1 = await pageB.add({ name: 'g1', ...timers })
+    await connect(host, g1)
+    const g2 = await ownPage.add({ name: 'g2', ...timers })
+    await connect(host, g2)
+    await g2.waitFor({ linked: [host.id, g1.id] })
+    await g1.waitFor({ linked: [host.id, g2.id] })
+
+    // g2's page holds two peer connections: the first (its join) to the host, the second to g1. Close the second.
+    const connections = () => ownPage.page.evaluate(() => (window as unknown as { __peerConnections: RTCPeerConnection[] }).__peerConnections.map((pc) => pc.connectionState))
+    expect(await connections()).toEqual(['connected', 'connected'])
+    await ownPage.page.evaluate(() => (window as unknown as { __peerConnections: RTCPeerConnection[] }).__peerConnections[1]!.close())
+    await g1.until({ linked: [host.id], unlinked: [g2.id] })
+
+    // A new peer connection between them, asked for by the host: both ends linked again, the host kept throughout.
+    await g2.waitFor({ linked: [host.id, g1.id] })
+    await g1.waitFor({ linked: [host.id, g2.id] })
+    expect(await connections()).toEqual(['connected', 'closed', 'connected'])
+    for (const peer of [g1, g2]) {
+      expect((await peer.view()).state).toBe('connected')
+      expect(await peer.events('session-host-lost')).toEqual([])
+    }
+    await g1.moveCursor(3, 4)
+    await g2.waitFor({ applied: 'cursor', origin: g1.id, x: 3 })
+    for (const page of [pageA, pageB, ownPage]) await page.expectHealthy()
+  })
+
   test('a guest page that closes says goodbye: the others drop it at once, not at the hard timeout', async ({ newPeerContext }) => {
     const closingPage = await SessionPage.open(await newPeerContext())
     const host = await pageA.add({ name: 'host' })
