@@ -101,7 +101,7 @@ export class Router<V extends SessionViewer = SessionViewer> extends Part<V> {
   /** A goodbye on any link drops that peer at once; the host's roster confirms it later. */
   private onBye(conn: Conn, reason: string): void {
     this.parts.links.detach(conn, 'bye')
-    if (conn.peerId) this.saidGoodbye(conn.peerId)
+    this.saidGoodbye(conn)
     if (conn === this.s.hostConn) return this.parts.failover.onHostLost(reason, true)
     // The winner we backed gave up: nobody else can be backed in this election.
     if (this.s.election?.backed === conn.peerId && conn.peerId !== this.core.self.id) return this.parts.failover.giveUp('no-new-host')
@@ -112,20 +112,25 @@ export class Router<V extends SessionViewer = SessionViewer> extends Part<V> {
   /** A goodbye whose link closed first: as one, unless that peer is back on another link; a host's rosters say so now. */
   private lateGoodbye(conn: Conn): void {
     if (!conn.peerId || this.s.connOf(conn.peerId)) return
-    this.saidGoodbye(conn.peerId)
+    this.saidGoodbye(conn)
     if (this.s.role === 'host') this.parts.links.broadcast(this.parts.host.rosterMessage())
   }
 
   /**
    * It left for good: it cannot stand on another side of a split, so it no longer counts in an
-   * election. Host: nor as one gone without a goodbye; our rosters say it left, for guests its
-   * goodbye did not reach (a roster drop alone does not).
+   * election. Host: our rosters say it left, for guests its goodbye did not reach (a roster drop
+   * alone does not). Away from us before it left, it may have elected a successor first (and it
+   * may host now without it): it still counts among those who could elect without us, as one gone
+   * without a goodbye; else its goodbye ended a stepped-down host's countdown (seed 930481).
    */
-  private saidGoodbye(id: string): void {
+  private saidGoodbye(conn: Conn): void {
+    const id = conn.peerId
+    if (!id) return
     this.s.rosterSeen.delete(id)
     if (this.s.role !== 'host' || id === this.core.self.id) return
     this.s.left.touch(id)
-    this.s.departed.delete(id)
+    if (conn.awaySince !== undefined) this.s.depart(conn, conn.awaySince, this.core.clock.now())
+    else this.s.departed.delete(id)
   }
 }
 

@@ -309,6 +309,22 @@ describe('host failover', () => {
     expect(g2.controller.getPeers()[0]).toMatchObject({ name: 'g1', role: 'host' })
   })
 
+  it('ends a cut-off host whose successor claimed it and then said goodbye, rather than hosting beside the guest it handed over to (seed 930481)', async () => {
+    const { s, host, guests } = await started(3)
+    const [g1, g2] = guests as [TestPeer, TestPeer]
+    s.net.partition(['host'], ['g1', 'g2'])
+    await s.settle(heartbeat.hardTimeoutMs + 5_000)
+    expect(g1.controller.getRole()).toBe('host')
+    // The host hears its successor again (never g2), and refuses its claim: only g1 says it follows g1.
+    for (const [a, b] of [['host', 'g1'], ['g1', 'host']] as const) s.net.setFault(a, b, undefined)
+    while (!diagnostics(host, 'wire-out-of-role').some((d) => d.reason === 'host-still-leads')) await s.settle(10)
+    // g1 leaves: g2 hosts on alone; g1 had been away from the host, so its goodbye ends no countdown.
+    g1.controller.goodbye()
+    await s.settle(3 * heartbeat.hardTimeoutMs)
+    expect(g2.controller.getRole()).toBe('host')
+    expect(eventsOf(host, 'session-ended').at(-1)?.reason).toBe('cut-off')
+  })
+
   it('elects when a guest said goodbye that one survivor heard only from the host, and the host is lost (seeds 810328, 824156)', async () => {
     const { s, guests } = await started(4)
     const [g1, g2, g3] = guests as [TestPeer, TestPeer, TestPeer]
