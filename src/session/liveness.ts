@@ -89,8 +89,7 @@ export class Liveness<V extends SessionViewer = SessionViewer> extends Part<V> {
     // A peer that says it follows another host, or claims to be one, is no more ours than a silent one;
     // nor is one we took back that has not acted as our guest since (its pings, or what its link held
     // while cut, are no sign it follows us: it may be electing without us).
-    const followsAnother = new Set([...this.s.movedOn.values()].flatMap((ids) => [...ids]))
-    for (const claimer of this.s.claims.keys()) followsAnother.add(claimer)
+    const followsAnother = this.s.followingAnother()
     for (const c of members) {
       const quiet = c.fenced || now - c.lastHeard >= this.core.heartbeat.softTimeoutMs
       const stray = c.probation || followsAnother.has(c.peerId!)

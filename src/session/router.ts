@@ -119,9 +119,10 @@ export class Router<V extends SessionViewer = SessionViewer> extends Part<V> {
   /**
    * It left for good: it cannot stand on another side of a split, so it no longer counts in an
    * election. Host: our rosters say it left, for guests its goodbye did not reach (a roster drop
-   * alone does not). Away from us before it left, it may have elected a successor first (and it
-   * may host now without it): it still counts among those who could elect without us, as one gone
-   * without a goodbye; else its goodbye ended a stepped-down host's countdown (seed 930481).
+   * alone does not). Away from us before it left — quiet, or following (or being) another host —
+   * it may have elected a successor first, who may host now without it: it still counts among
+   * those who could elect without us, as one gone without a goodbye. Forgotten, its goodbye ended
+   * a cut-off host's countdown, and both hosts stayed (seeds 930481, 6893).
    */
   private saidGoodbye(conn: Conn): void {
     const id = conn.peerId
@@ -129,7 +130,8 @@ export class Router<V extends SessionViewer = SessionViewer> extends Part<V> {
     this.s.rosterSeen.delete(id)
     if (this.s.role !== 'host' || id === this.core.self.id) return
     this.s.left.touch(id)
-    if (conn.awaySince !== undefined) this.s.depart(conn, conn.awaySince, this.core.clock.now())
+    const now = this.core.clock.now()
+    if (conn.awaySince !== undefined || this.s.followingAnother().has(id)) this.s.depart(conn, conn.awaySince ?? now, now)
     else this.s.departed.delete(id)
   }
 }

@@ -262,6 +262,13 @@ export class Session {
     if (conn.peerId) this.departed.set(conn.peerId, { admittedAt: conn.admittedAt ?? 0, since, at: now })
   }
 
+  /** Host: the peers that told us they follow another host, or claimed to be one. */
+  followingAnother(): Set<string> {
+    const ids = new Set([...this.movedOn.values()].flatMap((followers) => [...followers]))
+    for (const claimer of this.claims.keys()) ids.add(claimer)
+    return ids
+  }
+
   connOf(peerId: string): Conn | undefined {
     for (const conn of this.conns) if (conn.peerId === peerId) return conn
     return undefined

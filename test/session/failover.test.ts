@@ -277,6 +277,24 @@ describe('host failover', () => {
     for (const g of later.slice(1)) expect(g.controller.getPeers()[0]).toMatchObject({ name: 'g2', role: 'host' })
   })
 
+  it('goes on counting down to its end when the successor elected without it leaves, handing over to another of its side (seed 6893)', async () => {
+    const { s, host, guests } = await started(3)
+    const [g1, g2] = guests as [TestPeer, TestPeer]
+    s.net.partition(['host'], ['g1', 'g2'])
+    // Before the host notices, it admits two more: a majority of its session as it sees it, in no roster g1 and g2 know.
+    const later = [s.peer('g3', { heartbeat }), s.peer('g4', { heartbeat })]
+    for (const g of later) await s.connect(host, g)
+    await s.settle(heartbeat.hardTimeoutMs + 3_000)
+    expect([host, g1].map((p) => p.controller.getRole())).toEqual(['host', 'host'])
+    s.net.heal()
+    await s.settle(2_000)
+    // The successor leaves; g2 hosts its side now. It voted there: the host is still cut off from those who elected g1.
+    g1.controller.goodbye()
+    await s.settle(3 * heartbeat.hardTimeoutMs)
+    expect(eventsOf(host, 'session-ended').at(-1)?.reason).toBe('cut-off')
+    expect(g2.controller.getRole()).toBe('host')
+  })
+
   it("links the survivors to a crashed host's user back on a new page, so they can elect when the next host is lost", async () => {
     const { s, guests } = await started(4)
     const [g1, g2, g3] = guests as [TestPeer, TestPeer, TestPeer]

@@ -116,4 +116,5 @@ export const CLASSIC_REGRESSION_SEEDS: number[] = [
 // while a page was still joining).
 // A host cut off from a majority heard its successor's claim, then that successor's goodbye: it stopped counting that
 // peer among those who could elect without it (it had, before leaving) and hosted on beside the guest it handed over to (930481).
-export const MODE_REGRESSION_SEEDS: number[] = [931968, 937937, 903663, 930481]
+// A cut-off host stopped counting down to its end when the successor elected without it left, its side going on (6893).
+export const MODE_REGRESSION_SEEDS: number[] = [931968, 937937, 903663, 930481, 6893]
