@@ -12,7 +12,7 @@ import { answerMac, newRelayKey, seal } from '../src/relay/seal.js'
 import type { RelayListenerState, SessionInvite, SessionInviteInfo, SessionInvitePreview } from '../src/index.js'
 import { freePort, startRedis, stopRedis } from '../test/relay/redis-server.js'
 import { expect, test } from './fixtures.js'
-import { SessionPage, sharedSessionPages, type Peer } from './pages/session.driver.js'
+import { fullMesh, rankOrder, SessionPage, sharedSessionPages, type Peer } from './pages/session.driver.js'
 
 let redis: ChildProcess
 let storeA: RedisStore
@@ -267,6 +267,35 @@ test.describe('relayed invites that never strand anyone', () => {
     expect(refused.ok ? '' : refused.message).toMatch(/host has withdrawn this invite/)
     expect((await fourth.view()).state).toBe('idle')
     expect((await host.view()).peers).toHaveLength(4)
+    await expectHealthy()
+  })
+
+  test('a room link opened by three guests at the same moment: all are admitted, link to each other, and each one\'s change reaches everyone', async () => {
+    const host = await hostPage.add({ name: 'Hana', signalingEndpoint: urlA, admit: 'accept' })
+    await host.start()
+    const room = await host.inviteWith({ seats: 3, ttlMs: 10 * 60_000 })
+    const guests = await Promise.all(guestPages.slice(0, 3).map((page, i) => page.add({ name: `crowd${i + 1}`, signalingEndpoint: urlB })))
+    // No join waits for another: the host admits them, and their links to each other form, all at once.
+    const joined = await Promise.all(guests.map((guest) => guest.joinFull(room.url)))
+    for (const outcome of joined) expect(outcome).toMatchObject({ ok: true, value: { relayed: true } })
+    await Promise.all([host, ...guests].map((peer) => peer.waitFor({ state: 'connected' }, 30_000)))
+    await fullMesh([host, ...guests])
+    const ranked = await rankOrder(host)
+    expect(ranked[0]).toBe(host.id)
+    expect([...ranked.slice(1)].sort()).toEqual(guests.map((g) => g.id).sort())
+    await expect.poll(async () => (await listInvites(host))[0], { intervals: [50] }).toMatchObject({ status: 'used', seated: 3, seats: 3 })
+
+    const changes = await Promise.all(guests.map((guest, i) => guest.setKv(`crowd${i + 1}`, i + 1)))
+    for (const [i, intentId] of changes.entries()) {
+      expect(intentId).toBeTruthy()
+      for (const peer of [host, ...guests].filter((p) => p !== guests[i])) await peer.waitFor({ applied: 'kv', intentId: intentId! })
+    }
+    const views = await Promise.all([host, ...guests].map((peer) => peer.view()))
+    for (const view of views) {
+      expect(view.kv, view.self.name).toMatchObject({ crowd1: 1, crowd2: 2, crowd3: 3 })
+      expect(view.kv, view.self.name).toEqual(views[0]!.kv)
+      expect(view.peers.find((p) => p.role === 'host')?.id, view.self.name).toBe(host.id)
+    }
     await expectHealthy()
   })
 
