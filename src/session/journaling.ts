@@ -49,6 +49,13 @@ export class Journaling<V extends SessionViewer = SessionViewer> extends Part<V>
   private timer: TimerHandle | null = null
   private writes: Promise<void> = Promise.resolve()
   private lastSeq = 0
+  /**
+   * The epoch whose host's history the journaled state follows, which a resume claims: the
+   * session's, but not while a guest waits for a snapshot to replace what it holds (a history
+   * its new host lacks). Claimed as that host's, it would get only the deltas past our
+   * sequence number, on top of the forked state (seed 966014).
+   */
+  private heldEpoch = 0
   /** Deltas and bytes since the last snapshot, and the snapshot's bytes. */
   private sinceSnapshot = { deltas: 0, bytes: 0, base: 0 }
   private compacting = false
@@ -81,6 +88,7 @@ export class Journaling<V extends SessionViewer = SessionViewer> extends Part<V>
     this.journaled = this.enabled ? session : null
     this.batch = null
     this.lastSeq = 0
+    this.heldEpoch = session.epoch
     this.sinceSnapshot = { deltas: 0, bytes: 0, base: 0 }
     const resumable = this.resumable
     this.resumable = null
@@ -197,11 +205,12 @@ export class Journaling<V extends SessionViewer = SessionViewer> extends Part<V>
   private complete(session: Session, batch: Batch): JournalBatch {
     const self = this.core.self
     const rank = session.rank.indexOf(self.id)
+    if (session.role !== 'guest' || !session.rebootstrapping) this.heldEpoch = session.epoch
     return {
       ...batch,
       deltas: batch.deltas.map(({ seq, encoded }) => ({ seq, bytes: bytesOf(encoded) })),
       identity: {
-        userId: self.id, name: self.name, role: session.role, rank: Math.max(0, rank), sessionId: session.sessionId, epoch: session.epoch, lastSeenSeq: this.lastSeq,
+        userId: self.id, name: self.name, role: session.role, rank: Math.max(0, rank), sessionId: session.sessionId, epoch: this.heldEpoch, lastSeenSeq: this.lastSeq,
         ...(self.color ? { color: self.color } : {}),
         ...(session.resumeToken !== null ? { resumeToken: session.resumeToken } : {}),
       },
@@ -338,7 +347,7 @@ export class Journaling<V extends SessionViewer = SessionViewer> extends Part<V>
     session.bootstrapped = true
     session.seq = seq
     session.snapshotSeq = journal.snapshot.seq
-    session.epoch = journal.identity.epoch
+    session.epoch = this.heldEpoch = journal.identity.epoch
     session.resumeToken = journal.identity.resumeToken ?? null
     session.seen.reset([...journal.snapshot.ids, ...deltas.map((d) => d.id)])
     const bytes = new Map(journal.deltas.map((d) => [d.seq, d.bytes]))

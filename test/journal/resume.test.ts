@@ -133,6 +133,35 @@ describe('resume after a reload', () => {
     expect(g1!.controller.getPeers().map((p) => p.id).sort()).toEqual(['u-g1', 'u-g2', 'u-host'])
   })
 
+  it('an old host that follows its successor and reloads before the successor\'s snapshot comes gets a snapshot, not the deltas past its forked history (seed 966014)', async () => {
+    const { s, host, guests: [g1], disks } = await journaledSession(5, ['g1', 'g2'])
+    host.kv.set('before', 1)
+    await s.settle()
+    s.net.freeze('host')
+    await s.settle(25_000)
+    expect(g1!.controller.getRole()).toBe('host')
+    g1!.kv.set('during', 2) // #2 of epoch 2
+    await s.settle()
+    // Thawed, it issues a #2 of its own (epoch 1) before it hears it was replaced; then it
+    // follows g1 and asks for its state, and its page dies before the answer comes.
+    s.net.resume('host')
+    host.kv.set('fork', 3)
+    host.controller.events.on('session-role-changed', ({ role }) => {
+      if (role === 'guest') s.net.setFault('g1', 'host', { blocked: true })
+    })
+    await s.settle(500)
+    expect(host.controller.getRole()).toBe('guest')
+    expect(host.kv.store()).not.toHaveProperty('during')
+    s.net.crash('host')
+    await s.settle(25_000) // g1 drops the silent page
+
+    const reloaded = page(s, 'host-reloaded', 'host', disks.get('host')!)
+    await resumeWith(s, g1!, reloaded)
+    expect(reloaded.controller.getState()).toBe('connected')
+    expect(reloaded.kv.store()).toEqual(g1!.kv.store())
+    expect(reloaded.kv.store()).toMatchObject({ before: 1, during: 2, fork: 3 })
+  })
+
   it('a journal of another version is refused whole with a typed error; nothing of it is applied', async () => {
     const { s, host, guest, guestDisk } = await twoPeers()
     host.kv.set('a', 1)

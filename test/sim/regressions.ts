@@ -117,4 +117,6 @@ export const CLASSIC_REGRESSION_SEEDS: number[] = [
 // A host cut off from a majority heard its successor's claim, then that successor's goodbye: it stopped counting that
 // peer among those who could elect without it (it had, before leaving) and hosted on beside the guest it handed over to (930481).
 // A cut-off host stopped counting down to its end when the successor elected without it left, its side going on (6893).
-export const MODE_REGRESSION_SEEDS: number[] = [931968, 937937, 903663, 930481, 6893]
+// An old host that followed its successor journaled that host's epoch before its snapshot came: reloaded, it claimed
+// its forked history as the successor's and was sent only the deltas past it (966014, with the classic modes too).
+export const MODE_REGRESSION_SEEDS: number[] = [931968, 937937, 903663, 930481, 6893, 966014]
