@@ -21,19 +21,34 @@ const PONG = `{"v":${PROTOCOL_VERSION},"t":"pong"`
 /** How every view delta and host delta begins (a cursor, a pan, a drawn shape): most of what a page receives. */
 const VIEW = `{"v":${PROTOCOL_VERSION},"t":"view"`
 const DELTA = `{"v":${PROTOCOL_VERSION},"t":"delta"`
+/** An offer or answer a guest asks its host to pass on to another guest. */
+const SIGNAL = `{"v":${PROTOCOL_VERSION},"t":"signal"`
 const PING_BYTES = [...new TextEncoder().encode(PING)]
 const PONG_BYTES = [...new TextEncoder().encode(PONG)]
+const SIGNAL_BYTES = [...new TextEncoder().encode(SIGNAL)]
 
-/** Where the type's first letter is: `p` begins no type but ping and pong. */
+/** Where the type's first letter is: `p` begins no type but ping and pong; `s`, but signal, only snapshot. */
 const TYPE_INITIAL = PING.length - 5
 const P = 0x70
+const S = 0x73
 
-/** A cheap look at the first bytes or characters: only to let heartbeats skip the queue; the decode still checks everything. */
-function isLiveness(data: LinkMessage): boolean {
-  if (typeof data === 'string') return data.charCodeAt(TYPE_INITIAL) === P && (data.startsWith(PING) || data.startsWith(PONG))
-  if (data[TYPE_INITIAL] !== P) return false
-  const prefix = data[TYPE_INITIAL + 1] === 0x69 ? PING_BYTES : PONG_BYTES
-  return data.length >= prefix.length && prefix.every((b, i) => data[i] === b)
+/** Whether the message begins with `text` (as characters) or `bytes` (as UTF-8). */
+function begins(data: LinkMessage, text: string, bytes: readonly number[]): boolean {
+  if (typeof data === 'string') return data.startsWith(text)
+  return data.length >= bytes.length && bytes.every((b, i) => data[i] === b)
+}
+
+/**
+ * A cheap look at the first bytes or characters, only to let a message skip the queue (the
+ * decode still checks everything): heartbeats; and, for a host, the signals it passes between
+ * two guests, which touch no provider and no order. Queued behind slow provider work (a
+ * background tab's, on aligned timers) they would arrive after the offer timed out, and the
+ * guests would stay unlinked, short of a majority should the host go (seed 967569).
+ */
+function outOfTurn(data: LinkMessage, host: boolean): boolean {
+  const initial = typeof data === 'string' ? data.charCodeAt(TYPE_INITIAL) : data[TYPE_INITIAL]
+  if (initial === P) return begins(data, PING, PING_BYTES) || begins(data, PONG, PONG_BYTES)
+  return initial === S && host && begins(data, SIGNAL, SIGNAL_BYTES)
 }
 
 /** Longest stretch of message handling before the page gets the event loop back. */
@@ -96,11 +111,11 @@ export class Links<V extends SessionViewer = SessionViewer> extends Part<V> {
   private receive(conn: Conn, data: LinkMessage): void {
     const session = this.s
     const now = this.core.clock.now()
-    // Liveness is answered at once; everything else waits for the messages before it, whose
-    // handlers may change who may send what (a new host's hello, then its orders). It is
-    // decoded in its turn too, so a batch of thousands is decoded in slices (see breathe).
+    // Liveness (and a host's relaying) is handled at once; everything else waits for the messages
+    // before it, whose handlers may change who may send what (a new host's hello, then its orders).
+    // It is decoded in its turn too, so a batch of thousands is decoded in slices (see breathe).
     // With none waiting, its turn is now: in the link's own event, with no microtask between.
-    if (!isLiveness(data)) this.serial(() => this.decodeAndDispatch(conn, data), now)
+    if (!outOfTurn(data, this.s.role === 'host')) this.serial(() => this.decodeAndDispatch(conn, data), now)
     else {
       const message = this.decode(conn, data)
       if (message) void this.parts.router.dispatch(conn, message, data)

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { encodeMessage } from '../../src/wire/codec.js'
 import { PROTOCOL_VERSION } from '../../src/wire/messages.js'
+import type { SessionViewer } from '../../src/index.js'
+import { KvProvider } from '../helpers/kv-provider.js'
 import { TestSession, diagnostics, eventsOf, type TestPeer } from '../helpers/session.js'
 
 const guestLinks = (s: TestSession) => s.net.openLinks().filter((l) => !l.includes('host'))
@@ -155,6 +157,41 @@ describe('peer-assisted mesh', () => {
     await s.settle(500)
     await accepted
     expect(guestLinks(s).filter((l) => l.includes('g3'))).toEqual(['g1>g3', 'g2>g3', 'g3>g1', 'g3>g2'])
+  })
+
+  it("passes a guest pair's offer and answer at once while the host's queue waits on a slow snapshot", async () => {
+    // A provider that answers on timers, in a background tab whose timers wake late: the admission waits on it.
+    class SlowSnapshot extends KvProvider {
+      delayMs = 0
+      override snapshot(viewer: SessionViewer | null): Record<string, unknown> {
+        const state = super.snapshot(viewer)
+        return new Promise((resolve) => s.clock.setTimeout(() => resolve(state), this.delayMs)) as never
+      }
+    }
+    const timers = { meshLimit: 6, linkTimeoutMs: 5_000 }
+    const s = new TestSession(5)
+    const host = s.peer('host', timers)
+    const slow = new SlowSnapshot('slow')
+    host.controller.registerProvider(slow)
+    await host.controller.start()
+    const g1 = s.peer('g1', timers)
+    g1.controller.registerProvider(new KvProvider('slow'))
+    await s.connect(host, g1)
+    slow.delayMs = 8_000
+    const g2 = s.peer('g2', timers)
+    g2.controller.registerProvider(new KvProvider('slow'))
+    const invite = await host.controller.createInvite()
+    const { answerCode } = await g2.controller.join(invite.url)
+    const accepted = host.controller.acceptAnswer(answerCode)
+    await s.settle(1_000)
+    // Admitted and asked to link with g1, its snapshot still to come: the link forms meanwhile, not after the offer timed out.
+    expect(g2.controller.getState()).toBe('joining')
+    expect(guestLinks(s)).toEqual(['g1>g2', 'g2>g1'])
+    await s.settle(8_000)
+    await accepted
+    expect(g2.controller.getState()).toBe('connected')
+    expect(diagnostics(g1, 'link-failed')).toEqual([])
+    expect(guestLinks(s)).toEqual(['g1>g2', 'g2>g1'])
   })
 
   it('drops a peer that says goodbye at once, everywhere', async () => {

@@ -119,4 +119,6 @@ export const CLASSIC_REGRESSION_SEEDS: number[] = [
 // A cut-off host stopped counting down to its end when the successor elected without it left, its side going on (6893).
 // An old host that followed its successor journaled that host's epoch before its snapshot came: reloaded, it claimed
 // its forked history as the successor's and was sent only the deltas past it (966014, with the classic modes too).
-export const MODE_REGRESSION_SEEDS: number[] = [931968, 937937, 903663, 930481, 6893, 966014]
+// A background-tab host admitting guests one slow snapshot per timer tick held their offers and answers in its queue
+// past the link timeout: the guests stayed unlinked, and when the host went, no survivor reached a majority (967569).
+export const MODE_REGRESSION_SEEDS: number[] = [931968, 937937, 903663, 930481, 6893, 966014, 967569]
