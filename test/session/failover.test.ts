@@ -374,6 +374,24 @@ describe('host failover', () => {
     for (const g of [g1, g2]) expect(g.controller.getState()).toBe('connected')
   })
 
+  it('keeps counting guests whose links to the host closed without a goodbye, so the host\'s minority cannot elect beside them (seed 929515)', async () => {
+    const { s, guests } = await started(7, { meshLimit: 8 })
+    const [g1, g2, ...far] = guests as [TestPeer, TestPeer, ...TestPeer[]]
+    // The network splits host, g1, g2 | g3..g6 and every link across closes: the host drops g3..g6 from its
+    // roster with no goodbye, and they, alive, four of seven, elect one of them.
+    const near = ['host', 'g1', 'g2']
+    const farNames = far.map((p) => p.name)
+    s.net.partition(near, farNames)
+    for (const a of near) for (const b of farNames) s.net.cut(a, b)
+    await s.settle(4 * 1_500)
+    expect(far.filter((p) => p.controller.getRole() === 'host').map((p) => p.name)).toEqual(['g3'])
+    // The host is lost before it would step down: g1 and g2 are two of the three its last roster lists, but
+    // the guests it dropped may be electing elsewhere (they did), so they still count: no second host.
+    s.net.crash('host')
+    await s.settle(heartbeat.hardTimeoutMs + 6_000)
+    expect([...far, g1, g2].filter((p) => p.controller.getRole() === 'host').map((p) => p.name)).toEqual(['g3'])
+  })
+
   it('does not split the session when only one guest loses its link to a live host', async () => {
     const { s, host, guests } = await started(4)
     const [g1, g2, g3] = guests as [TestPeer, TestPeer, TestPeer]

@@ -144,6 +144,9 @@ export async function simulate(seed: number, steps = 24, modes = modesOf(seed)):
       lostAt = s.clock.now()
     })
     peer.controller.on('session-ended', ({ reason }) => {
+      // A page whose session ends while it is cut off says goodbye to no one (nor could it through a real
+      // network cut): to the others it is a crash, listed and counted as a voter for a while (929515).
+      if ((isolatedUntil.get(peer) ?? -Infinity) > s.clock.now()) lastCrashAt = s.clock.now()
       if (!hostile || peer === hostile.peer || departed.has(peer) || !/disconnected|unreachable/.test(reason)) return
       const now = s.clock.now()
       if ((isolatedUntil.get(peer) ?? -Infinity) > now - HARD) return
