@@ -30,6 +30,12 @@ export interface MemoryNetworkOptions {
   bytesPerMs?: number
   /** Larger sends throw `message-oversized`, as on the WebRTC transport. */
   maxMessageBytes?: number
+  /**
+   * Whether a link closed on one side across a partition stays open on the other, silent,
+   * as a real one does until its peer's heartbeats give up on it (nothing of the close
+   * crosses the cut). Default false: the close arrives anyway, after the latency.
+   */
+  silentCloses?: boolean
 }
 
 /** Per-direction fault settings; `a→b` is keyed by endpoint names. */
@@ -65,6 +71,8 @@ export class MemoryNetwork {
   private readonly bytesPerMs: number
   /** @internal */
   readonly maxMessageBytes: number
+  /** See `MemoryNetworkOptions.silentCloses`. */
+  silentCloses: boolean
   private readonly offers = new Map<string, PendingMemoryOffer>()
   private readonly faults = new Map<string, LinkFault>()
   private readonly links = new Set<MemoryLink>()
@@ -87,6 +95,7 @@ export class MemoryNetwork {
     this.latency = options.latency ?? { min: 1, max: 5 }
     this.bytesPerMs = options.bytesPerMs ?? Number.POSITIVE_INFINITY
     this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES
+    this.silentCloses = options.silentCloses ?? false
   }
 
   /** A transport for the endpoint `name` (a controller's place on this network). */
@@ -310,6 +319,7 @@ export class MemoryNetwork {
     this.links.delete(link)
     if (!peer) return
     const key = `${link.local}>${link.remote}`
+    if (this.silentCloses && this.faults.get(key)?.blocked) return
     const arrival = Math.max(this.clock.now() + this.drawLatency(), this.lastArrival.get(key) ?? 0)
     this.clock.setTimeout(() => this.runAt(peer.local, () => peer.closeLocally(`remote: ${reason}`)), arrival - this.clock.now())
   }

@@ -8,7 +8,8 @@
  * the hard timeout, a host lost right after admitting a guest, and providers that throw,
  * reject or answer slowly beside the honest ones (test/sim/providers.ts); the network split
  * into two sides of two or more, pages in background tabs (timers on aligned wake-ups), and
- * several pages joining at once through several inviters. The modes draw from
+ * several pages joining at once through several inviters; and links closed on one side of a
+ * partition that stay open, silent, on the other (as a real one does). The modes draw from
  * their own generators, so a seed with none of them runs exactly as it did before they existed.
  */
 import { seededRandom, type Random } from '../../src/runtime/random.js'
@@ -44,6 +45,8 @@ export interface SimModes {
   background: boolean
   /** Several pages join at once (a room link shared in a chat), through the host's invites and guests': their admissions and links overlap. */
   crowd: boolean
+  /** A link closed on one side of a partition stays open, silent, on the other (as over a real network), rather than closing there too. */
+  silentCloses: boolean
 }
 
 export interface SimResult {
@@ -55,23 +58,26 @@ export interface SimResult {
 }
 
 /** Every mode off: the simulator as it was before the modes, for the seeds found then. */
-export const NO_MODES: SimModes = { hostile: null, stall: false, formingLoss: false, providerFaults: false, reload: false, kick: false, split: false, background: false, crowd: false }
+export const NO_MODES: SimModes = { hostile: null, stall: false, formingLoss: false, providerFaults: false, reload: false, kick: false, split: false, background: false, crowd: false, silentCloses: false }
 
 /**
- * Which modes a seed runs with: `all` (what `modesOf` draws), `classic` (the same, with the
- * split, background and crowd modes off, as every seed ran before they existed), or `none`.
+ * Which modes a seed runs with, as the simulator stood when the seed was found: `all` (what
+ * `modesOf` draws); `splits` (silent closes off); `classic` (the split, background and crowd
+ * modes off too); `none`. A regression seed keeps the run that found its bug.
  */
-export type ModeSet = 'all' | 'classic' | 'none'
+export type ModeSet = 'all' | 'splits' | 'classic' | 'none'
 
 export function modesFor(seed: number, set: ModeSet): SimModes {
   if (set === 'none') return NO_MODES
   const modes = modesOf(seed)
-  return set === 'all' ? modes : { ...modes, split: false, background: false, crowd: false }
+  if (set === 'all') return modes
+  if (set === 'splits') return { ...modes, silentCloses: false }
+  return { ...modes, split: false, background: false, crowd: false, silentCloses: false }
 }
 
 export function modesOf(seed: number): SimModes {
   const r = seededRandom(seed ^ 0x0de5ca1e)
-  const [hostile, where, stall, formingLoss, providerFaults, reload, kick, split, background, crowd] = Array.from({ length: 10 }, () => r.next())
+  const [hostile, where, stall, formingLoss, providerFaults, reload, kick, split, background, crowd, silentCloses] = Array.from({ length: 11 }, () => r.next())
   return {
     hostile: hostile! < 1 / 3 ? where! : null,
     stall: stall! < 1 / 3,
@@ -82,6 +88,7 @@ export function modesOf(seed: number): SimModes {
     split: split! < 1 / 4,
     background: background! < 1 / 4,
     crowd: crowd! < 1 / 4,
+    silentCloses: silentCloses! < 1 / 2,
   }
 }
 
@@ -100,6 +107,7 @@ export async function simulate(seed: number, steps = 24, modes = modesOf(seed)):
   const backdrop = seededRandom(seed ^ 0xbac6d)
   const crowds = seededRandom(seed ^ 0xc40bd)
   const s = new TestSession(seed)
+  s.net.silentCloses = modes.silentCloses
   const log = (line: string) => s.trace.push(`${s.clock.now()} sim ${line}`)
   const maxPeers = between(2, 12)
   const crashed = new Set<TestPeer>()
