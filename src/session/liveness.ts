@@ -95,7 +95,10 @@ export class Liveness<V extends SessionViewer = SessionViewer> extends Part<V> {
       const stray = c.probation || followsAnother.has(c.peerId!)
       // Away since it went quiet (a peer that strays after talking again keeps that time).
       if (quiet || stray) c.awaySince ??= quiet ? c.lastHeard : now
-      else c.awaySince = undefined
+      // Back once it answers a ping we sent since. Talking is no sign: a peer that lost us pings on, and
+      // its link delivers what it held while cut, as it elects without us from a roster that predates
+      // the guests we admitted meanwhile (seed 967133).
+      else if ((c.answered ?? -Infinity) > (c.awaySince ?? Infinity)) c.awaySince = undefined
     }
     // Forgotten after four hard timeouts, but not while we count down to our end: dropped mid-way
     // (our own stall lengthens the wait), it would stop the countdown a beat before it ends.

@@ -41,6 +41,7 @@ export class Router<V extends SessionViewer = SessionViewer> extends Part<V> {
     if (message.t === 'ping') return this.parts.links.sendTo(conn, wire.pong({ n: message.n }))
     if (message.t === 'pong') {
       conn.rtt = this.core.clock.now() - message.n
+      conn.answered = message.n
       return
     }
     return this.handle(conn, message, data)

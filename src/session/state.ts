@@ -59,6 +59,8 @@ export interface Conn {
   vouched?: string
   /** Host: since when this peer has been silent, or following another host. */
   awaySince?: number
+  /** When we sent the latest of our pings it answered (a peer that lost us holds our link fenced: it answers none). */
+  answered?: number
   /** Guest: when we last told this (old host's) link whom we follow now. */
   toldMovedOn?: number
   /** Host: requests served in the current budget window, by kind. */

@@ -295,6 +295,25 @@ describe('host failover', () => {
     expect(g2.controller.getRole()).toBe('host')
   })
 
+  it('ends a cut-off host whose guests, heard again mid-election, never answer its pings, rather than hosting beside their choice (seed 967133)', async () => {
+    const { s, host, guests } = await started(3)
+    const [g1, g2] = guests as [TestPeer, TestPeer]
+    // What the host sends them comes late: their answers (g1's claim, g2's word that it follows g1) too.
+    for (const g of [g1, g2]) s.net.setFault('host', g.name, { delay: 1_500 })
+    s.net.partition(['host'], ['g1', 'g2'])
+    // The host admits g3, in no roster g1 and g2 know; their changes meanwhile wait in their links.
+    const g3 = s.peer('g3', { heartbeat })
+    await s.connect(host, g3)
+    for (const g of [g1, g2]) g.kv.set(`${g.name}:cut`, 1)
+    // The partition heals as they elect without the host: it hears their pings and those changes, but its pings go unanswered.
+    while (![g1, g2].every((g) => eventsOf(g, 'session-host-lost').length > 0)) await s.settle(10)
+    s.net.heal()
+    await s.settle(3 * heartbeat.hardTimeoutMs)
+    expect(g1.controller.getRole()).toBe('host')
+    expect(g2.controller.getPeers()[0]).toMatchObject({ name: 'g1', role: 'host' })
+    expect(eventsOf(host, 'session-ended').at(-1)?.reason).toBe('cut-off')
+  })
+
   it("links the survivors to a crashed host's user back on a new page, so they can elect when the next host is lost", async () => {
     const { s, guests } = await started(4)
     const [g1, g2, g3] = guests as [TestPeer, TestPeer, TestPeer]
