@@ -45,6 +45,17 @@ export class Failover<V extends SessionViewer = SessionViewer> extends Part<V> {
     if (peer) this.core.emit('session-peer-dropped', { peer, reason })
   }
 
+  /**
+   * The session has a host again (a new one we follow, or us). A resumed guest that was
+   * still joining, waiting for its old host's snapshot, is in it too: that snapshot will not
+   * come (the new host's, if it needs one, comes as to any survivor), and nothing else would
+   * end its join (seed 996419).
+   */
+  hostFound(): void {
+    const state = this.core.lifecycle.state
+    if (state === 'reconnecting' || state === 'joining') this.core.lifecycle.to('connected')
+  }
+
   private startElection(lostHost: string | null, handedOver: boolean): void {
     if (this.core.lifecycle.state === 'connected') this.core.lifecycle.to('reconnecting')
     if (this.s.election) this.core.clock.clearTimeout(this.s.election.timer)
@@ -205,7 +216,7 @@ export class Failover<V extends SessionViewer = SessionViewer> extends Part<V> {
     for (const entry of own) if (entry.overwritten) await this.parts.bridge.applyChange({ p: entry.providerId, d: entry.payload }, this.core.self.id, entry.intentId)
     this.s.lastDigest = { digest: await this.parts.bridge.stateDigest(), seq: this.s.seq + own.length }
     for (const conn of this.s.conns) if (conn.peerId && !conn.fenced && this.s.peers.has(conn.peerId)) this.parts.host.sendHello(conn, this.s.lastDigest)
-    if (this.core.lifecycle.state === 'reconnecting') this.core.lifecycle.to('connected')
+    this.hostFound()
     this.s.outbox.clear()
     for (const entry of own) this.parts.host.broadcastDelta(entry.intentId, this.core.self.id, [{ p: entry.providerId, d: entry.payload }])
     this.parts.mesh.requestMeshLinks()

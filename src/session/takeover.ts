@@ -160,7 +160,7 @@ export class Takeover<V extends SessionViewer = SessionViewer> extends Part<V> {
     // them back (and lists them): counted still, they could leave the survivors without a majority.
     if (message.epoch > oldEpoch) this.s.rosterSeen.clear()
     this.parts.follower.onRoster(message)
-    if (this.core.lifecycle.state === 'reconnecting') this.core.lifecycle.to('connected')
+    this.parts.failover.hostFound()
     // Past its sequence number we hold history it lacks, even with none of it left in the replay
     // log (a snapshot clears it): its deltas at those numbers would be skipped, and no digest checked.
     const beyond = this.handOverOwn(conn, message, wasHost ? oldEpoch : null) > 0 || this.s.seq > message.seq

@@ -162,6 +162,30 @@ describe('resume after a reload', () => {
     expect(reloaded.kv.store()).toMatchObject({ before: 1, during: 2, fork: 3 })
   })
 
+  it("a resumed guest whose host goes before the snapshot it waits for comes follows the next host, connected (seed 996419)", async () => {
+    const { s, host, guests: [g1, g2, g3], disks } = await journaledSession(11, ['g1', 'g2', 'g3'])
+    host.kv.set('before', 1)
+    await s.settle()
+    g3!.controller.goodbye() // its tab reloads: its journal holds epoch 1's history
+    host.controller.goodbye()
+    await s.settle(3_000)
+    expect(g1!.controller.getRole()).toBe('host')
+    // Epoch 2 greets the page with a hello, then owes it a snapshot, which takes g1 longer than it stays.
+    const held = g1!.kv.snapshot(null)
+    g1!.kv.snapshot = () => new Promise((resolve) => s.clock.setTimeout(() => resolve(held), 10_000)) as never
+    const reloaded = page(s, 'g3-reloaded', 'g3', disks.get('g3')!)
+    await resumeWith(s, g1!, reloaded)
+    expect(reloaded.controller.getPeers().map((p) => p.id)).toContain('u-g2')
+    expect(reloaded.controller.getState()).toBe('joining')
+    g1!.controller.goodbye()
+    await s.settle(3_000)
+    expect(g2!.controller.getRole()).toBe('host')
+    expect(reloaded.controller.getState()).toBe('connected')
+    g2!.kv.set('after', 2)
+    await s.settle()
+    expect(reloaded.kv.store()).toEqual(g2!.kv.store())
+  })
+
   it('a journal of another version is refused whole with a typed error; nothing of it is applied', async () => {
     const { s, host, guest, guestDisk } = await twoPeers()
     host.kv.set('a', 1)

@@ -125,7 +125,9 @@ export const CLASSIC_REGRESSION_SEEDS: number[] = [
 // the voters of the host's survivors for a while; the simulator called the host's loss soon after calm (929515).
 // A cut-off host heard its guests again (their pings, what their links held) as they elected without it, counted them
 // back before their successor's claim came, and with a guest admitted meanwhile, found no majority against it (967133).
-export const SPLIT_REGRESSION_SEEDS: number[] = [931968, 937937, 903663, 930481, 6893, 966014, 967569, 929515, 967133]
+// A resumed guest its host greeted but had not yet sent the snapshot it waited for lost that host, followed the next
+// one without that snapshot, and stayed 'joining' for good: only the snapshot ended its join (996419).
+export const SPLIT_REGRESSION_SEEDS: number[] = [931968, 937937, 903663, 930481, 6893, 966014, 967569, 929515, 967133, 996419]
 
 /** Seeds found since silent closes existed: they run with every mode `modesOf` gives them, as plain `simulate(seed)` does. */
 export const MODE_REGRESSION_SEEDS: number[] = []
