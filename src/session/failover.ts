@@ -25,6 +25,7 @@ export class Failover<V extends SessionViewer = SessionViewer> extends Part<V> {
    */
   onHostLost(reason: string, handedOver = false): void {
     const lostId = this.s.hostId
+    const lostLink = this.s.hostConn
     this.s.hostConn = null
     if (lostId) this.core.emit('session-host-lost', { hostId: lostId })
     // Never greeted (a resume from the journal is bootstrapped already): there was no session to fail over.
@@ -33,7 +34,7 @@ export class Failover<V extends SessionViewer = SessionViewer> extends Part<V> {
       return this.core.finish('host-lost')
     }
     if (lostId) this.forgetPeer(lostId, reason)
-    this.startElection(lostId, handedOver)
+    this.startElection(lostId, lostLink, handedOver)
   }
 
   /** Removes a peer from this guest's view at once (the host's roster would say so later). */
@@ -56,13 +57,14 @@ export class Failover<V extends SessionViewer = SessionViewer> extends Part<V> {
     if (state === 'reconnecting' || state === 'joining') this.core.lifecycle.to('connected')
   }
 
-  private startElection(lostHost: string | null, handedOver: boolean): void {
+  private startElection(lostHost: string | null, lostLink: Conn | null, handedOver: boolean): void {
     if (this.core.lifecycle.state === 'connected') this.core.lifecycle.to('reconnecting')
     if (this.s.election) this.core.clock.clearTimeout(this.s.election.timer)
     const session = this.s
     this.s.election = {
       epoch: this.s.epoch,
       lostHost,
+      lostLink,
       quorum: quorumOf({ succession: this.electorate(), lostHost, handedOver }),
       votes: new Map([[this.core.self.id, this.s.seq]]),
       backers: new Set(),
@@ -106,6 +108,24 @@ export class Failover<V extends SessionViewer = SessionViewer> extends Part<V> {
       // It said the host lives before it lost the host too: it never counted our candidacy.
       if (election.alive.delete(sender)) this.parts.links.sendTo(conn, wire.candidate({ epoch: election.epoch, seq: this.s.seq }))
       election.votes.set(sender, message.seq)
+    }
+    this.maybeDecide()
+  }
+
+  /**
+   * Peers the lost host removed, learnt only now (its roster waited in our queue as its link
+   * closed): they leave this election, neither voting nor counted toward a majority, as they
+   * left the electorate of the survivors that heard it in time (its succession omits them).
+   * Counted still, they could leave us short of a majority that those survivors reach.
+   */
+  strikeRemoved(removed: ReadonlySet<string>): void {
+    const election = this.s.election
+    if (!election) return
+    election.quorum = quorumOf({ succession: [...election.quorum.members].filter((id) => !removed.has(id)), lostHost: null, handedOver: false })
+    for (const id of removed) {
+      election.votes.delete(id)
+      election.backers.delete(id)
+      election.alive.delete(id)
     }
     this.maybeDecide()
   }

@@ -60,12 +60,7 @@ export class Follower<V extends SessionViewer = SessionViewer> extends Part<V> {
     this.s.succession = [...rank]
     const now = this.core.clock.now()
     for (const id of rank) this.s.rosterSeen.set(id, now)
-    // Removed by the host: it is out for good, kept out by whoever hosts next, and (like a
-    // peer that said goodbye) cannot stand on another side of a split.
-    for (const id of removed) {
-      this.core.removed.touch(id)
-      this.s.rosterSeen.delete(id)
-    }
+    this.learnRemoved(removed)
     // Said goodbye to the host, maybe not to us: out of the electorate, yet free to come back.
     for (const id of left) this.s.rosterSeen.delete(id)
     this.listedLately()
@@ -74,6 +69,30 @@ export class Follower<V extends SessionViewer = SessionViewer> extends Part<V> {
     for (const [id, peer] of next) if (!previous.has(id)) this.core.emit('session-peer-joined', { peer })
     for (const [id, peer] of previous) if (!next.has(id)) this.core.emit('session-peer-dropped', { peer, reason: 'left' })
     this.parts.mesh.pruneGuestLinks()
+  }
+
+  /**
+   * Removed by the host: out for good, kept out by whoever hosts next, and (like a peer that
+   * said goodbye) it cannot stand on another side of a split.
+   */
+  private learnRemoved(removed: readonly string[]): void {
+    for (const id of removed) {
+      this.core.removed.touch(id)
+      this.s.rosterSeen.delete(id)
+    }
+  }
+
+  /**
+   * Whom our lost host removed, in a roster its closed link left queued: learnt as from any
+   * roster, and the removed peer leaves our view, links and election now (no later roster
+   * drops it), so that, should we host next, we do not greet it as a survivor.
+   */
+  lateRemovals(removed: readonly string[]): void {
+    this.learnRemoved(removed)
+    const out = new Set(removed)
+    for (const id of out) this.parts.failover.forgetPeer(id, 'removed')
+    for (const conn of [...this.s.conns]) if (conn.peerId && out.has(conn.peerId)) this.parts.links.detach(conn, 'removed')
+    this.parts.failover.strikeRemoved(out)
   }
 
   /** Peers a roster listed within two hard timeouts; older entries are forgotten here. */

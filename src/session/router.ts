@@ -18,9 +18,7 @@ const GUEST_ACTS: ReadonlySet<WireMessage['t']> = new Set(['links', 'resend', 'r
 export class Router<V extends SessionViewer = SessionViewer> extends Part<V> {
   /** `data`: the message as it came, which a delta or snapshot is kept as (no second encoding). */
   dispatch(conn: Conn, message: WireMessage, data?: LinkMessage): void | Promise<void> {
-    // A link closed or dropped while this message waited its turn: as if it never arrived,
-    // but for a goodbye (its link's close skips the queue): that peer still left (seed 837524).
-    if (!this.s.conns.has(conn)) return message.t === 'bye' ? this.lateGoodbye(conn) : undefined
+    if (!this.s.conns.has(conn)) return this.late(conn, message)
     if (conn.fenced) {
       // A peer we stopped hearing speaks again (a thawed old host, a guest back from a stall).
       // A host takes it back with a hello; a guest tells its old host whom it follows now.
@@ -76,7 +74,7 @@ export class Router<V extends SessionViewer = SessionViewer> extends Part<V> {
       case 'forward': return this.parts.host.onForward(conn, message)
       case 'hello': return this.parts.follower.onHello(conn, message)
       case 'bye': return this.onBye(conn, message.reason)
-      case 'end': return this.core.finish(message.reason === 'ended' ? 'host-ended' : message.reason)
+      case 'end': return this.core.finish(endReason(message))
       case 'ping':
       case 'pong':
         return
@@ -110,6 +108,20 @@ export class Router<V extends SessionViewer = SessionViewer> extends Part<V> {
     if (this.s.role === 'guest') this.parts.mesh.reportLinks()
   }
 
+  /**
+   * A message that waited its turn while its link closed or was dropped (a link's close skips
+   * the queue; a busy or background page may hold many): as if it never arrived, but for what
+   * stays true once the link is gone. A goodbye: that peer still left (seed 837524). Our lost
+   * host's last word: that it ended our session (it removed us, say), or whom it removed, who
+   * must not get back in through whoever hosts next (seed 995305).
+   */
+  private late(conn: Conn, message: WireMessage): void {
+    if (message.t === 'bye') return this.lateGoodbye(conn)
+    if (!this.s.election || conn !== this.s.election.lostLink) return
+    if (message.t === 'end') return this.core.finish(endReason(message))
+    if ((message.t === 'roster' || message.t === 'hello') && message.removed) this.parts.follower.lateRemovals(message.removed)
+  }
+
   /** A goodbye whose link closed first: as one, unless that peer is back on another link; a host's rosters say so now. */
   private lateGoodbye(conn: Conn): void {
     if (!conn.peerId || this.s.connOf(conn.peerId)) return
@@ -135,6 +147,11 @@ export class Router<V extends SessionViewer = SessionViewer> extends Part<V> {
     if (conn.awaySince !== undefined || this.s.followingAnother().has(id)) this.s.depart(conn, conn.awaySince ?? now, now)
     else this.s.departed.delete(id)
   }
+}
+
+/** Why a host's END ends our session: its own end of it, or its reason for ending ours. */
+function endReason(message: MessageOf<'end'>): string {
+  return message.reason === 'ended' ? 'host-ended' : message.reason
 }
 
 /** The gate's facts about one link, read as of each question (the link's session and state change under it). */

@@ -93,6 +93,8 @@ export interface ApplyContext {
 export interface Election {
   epoch: number
   lostHost: string | null
+  /** The link to the lost host, when it closed: what it said before, still queued here, may still count (Router). */
+  lostLink: Conn | null
   /** The peers whose backing counts, and how many a winner needs. */
   quorum: { members: Set<string>; needed: number }
   /** Survivor id → the last host sequence number it applied (its candidacy). */

@@ -393,6 +393,32 @@ describe('host failover', () => {
     for (const g of [g1, g2]) expect(g.controller.getState()).toBe('connected')
   })
 
+  it("keeps a removed guest out when the host's word of it waited behind a busy queue while the host's link closed (seed 995305)", async () => {
+    const { s, host, guests } = await started(4)
+    const [g1, g2, g3] = guests as [TestPeer, TestPeer, TestPeer]
+    // g1 (next in rank) and g3 take 300 ms over each change: the roster that says g3 is removed, and g3's own
+    // END, wait their turn behind the host's change, and the host's link closes (it leaves) before they come up.
+    for (const guest of [g1, g3]) {
+      const apply = guest.kv.applyDelta.bind(guest.kv)
+      guest.kv.applyDelta = ((...args: Parameters<typeof apply>) => new Promise((resolve) => void s.clock.setTimeout(() => resolve(apply(...args)), 300))) as unknown as typeof apply
+    }
+    host.kv.set('last', 'words')
+    await s.settle(20)
+    host.controller.kick('u-g3')
+    await s.settle(20)
+    host.controller.goodbye()
+    await s.settle(heartbeat.hardTimeoutMs + 6_000)
+    expect(eventsOf(g3, 'session-ended').at(-1)?.reason).toBe('removed')
+    expect(g1.controller.getRole()).toBe('host')
+    for (const g of [g1, g2]) expect(g.controller.getPeers().map((p) => p.id)).not.toContain('u-g3')
+    // Back on a new page, g3 is turned away by the new host.
+    const back = s.peer('g3', { heartbeat })
+    await s.connect(g1, back).catch(() => {})
+    await s.settle(2_000)
+    expect(eventsOf(back, 'session-ended').at(-1)?.reason).toBe('removed')
+    expect(g1.controller.getPeers().map((p) => p.id)).not.toContain('u-g3')
+  })
+
   it('keeps counting guests whose links to the host closed without a goodbye, so the host\'s minority cannot elect beside them (seed 929515)', async () => {
     const { s, guests } = await started(7, { meshLimit: 8 })
     const [g1, g2, ...far] = guests as [TestPeer, TestPeer, ...TestPeer[]]

@@ -127,7 +127,9 @@ export const CLASSIC_REGRESSION_SEEDS: number[] = [
 // back before their successor's claim came, and with a guest admitted meanwhile, found no majority against it (967133).
 // A resumed guest its host greeted but had not yet sent the snapshot it waited for lost that host, followed the next
 // one without that snapshot, and stayed 'joining' for good: only the snapshot ended its join (996419).
-export const SPLIT_REGRESSION_SEEDS: number[] = [931968, 937937, 903663, 930481, 6893, 966014, 967569, 929515, 967133, 996419]
+// A background-tab guest held its host's roster naming a removed peer (and the removed guest the host's END) in its
+// queue when the host's link closed, and dropped them: it hosted next and took the removed peer back (995305).
+export const SPLIT_REGRESSION_SEEDS: number[] = [931968, 937937, 903663, 930481, 6893, 966014, 967569, 929515, 967133, 996419, 995305]
 
 /** Seeds found since silent closes existed: they run with every mode `modesOf` gives them, as plain `simulate(seed)` does. */
 export const MODE_REGRESSION_SEEDS: number[] = []
