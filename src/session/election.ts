@@ -50,6 +50,17 @@ export function chooseWinner(
     .sort((a, b) => rankIn(succession, a) - rankIn(succession, b) || (a < b ? -1 : 1))[0]
 }
 
+/**
+ * Whether a candidate linked to `linked` could gather a majority: only linked members can back
+ * it, as no new link forms without a host. Unknown (it did not say): taken to be able.
+ */
+export function canGather(candidate: string, linked: Iterable<string> | undefined, quorum: { members: ReadonlySet<string>; needed: number }): boolean {
+  if (!linked) return true
+  const backers = new Set([...linked].filter((id) => quorum.members.has(id)))
+  if (quorum.members.has(candidate)) backers.add(candidate)
+  return backers.size >= quorum.needed
+}
+
 export interface HostClaim {
   epoch: number
   hostId: string | null

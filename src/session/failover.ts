@@ -5,7 +5,7 @@
 import type { SessionViewer } from '../types.js'
 import { wire } from '../wire/build.js'
 import type { MessageOf } from '../wire/messages.js'
-import { chooseWinner, quorumOf } from './election.js'
+import { canGather, chooseWinner, quorumOf } from './election.js'
 import { extended } from './lineage.js'
 import { type Conn, type Election, Part } from './state.js'
 
@@ -61,17 +61,19 @@ export class Failover<V extends SessionViewer = SessionViewer> extends Part<V> {
     if (this.core.lifecycle.state === 'connected') this.core.lifecycle.to('reconnecting')
     if (this.s.election) this.core.clock.clearTimeout(this.s.election.timer)
     const session = this.s
+    const quorum = quorumOf({ succession: this.electorate(), lostHost, handedOver })
     this.s.election = {
       epoch: this.s.epoch,
       lostHost,
       lostLink,
-      quorum: quorumOf({ succession: this.electorate(), lostHost, handedOver }),
+      quorum,
       votes: new Map([[this.core.self.id, this.s.seq]]),
+      linked: new Map(),
       backers: new Set(),
       alive: new Set(),
       timer: this.core.clock.setTimeout(() => this.current(session) && this.decide(), this.core.timers.electionTimeoutMs),
     }
-    this.parts.links.broadcast(wire.candidate({ epoch: this.s.epoch, seq: this.s.seq }))
+    this.parts.links.broadcast(wire.candidate({ epoch: this.s.epoch, seq: this.s.seq, linked: this.linkedMembers(quorum.members) }))
     this.maybeDecide()
   }
 
@@ -106,8 +108,9 @@ export class Failover<V extends SessionViewer = SessionViewer> extends Part<V> {
     if (message.alive) election.alive.add(sender)
     else {
       // It said the host lives before it lost the host too: it never counted our candidacy.
-      if (election.alive.delete(sender)) this.parts.links.sendTo(conn, wire.candidate({ epoch: election.epoch, seq: this.s.seq }))
+      if (election.alive.delete(sender)) this.parts.links.sendTo(conn, wire.candidate({ epoch: election.epoch, seq: this.s.seq, linked: this.linkedMembers(election.quorum.members) }))
       election.votes.set(sender, message.seq)
+      if (message.linked) election.linked.set(sender, message.linked)
     }
     this.maybeDecide()
   }
@@ -146,16 +149,34 @@ export class Failover<V extends SessionViewer = SessionViewer> extends Part<V> {
   maybeDecide(): void {
     const election = this.s.election
     if (!election || election.backed) return
-    const linked = [...this.s.conns].filter((c) => c.peerId && !c.fenced && election.quorum.members.has(c.peerId))
-    if (linked.every((c) => election.votes.has(c.peerId!))) this.decide()
+    if (this.linkedMembers(election.quorum.members).every((id) => election.votes.has(id))) this.decide()
   }
 
-  /** Backs the best-ranked eligible candidate heard, once; if that is us, we gather backing. */
+  /** The members we hold a live link to: only they can back us, or hear our candidacy. */
+  private linkedMembers(members: ReadonlySet<string>): string[] {
+    return [...this.s.conns].filter((c) => c.peerId && !c.fenced && members.has(c.peerId)).map((c) => c.peerId!)
+  }
+
+  /**
+   * The best-ranked eligible candidate among `candidates` that could gather a majority (by the
+   * links its candidacy listed); when none could, the best-ranked, as before. Backing the best
+   * one alone, survivors followed one cut off from most of them (two guests whose link had not
+   * formed) and all gave up, while another, linked to them all, could have hosted (seed 1016830).
+   */
+  winnerOf(election: Election, candidates: Iterable<string> = election.votes.keys()): string | undefined {
+    const ids = [...candidates]
+    const eligible = (id: string) => this.eligible(id)
+    const reach = (id: string) => (id === this.core.self.id ? this.linkedMembers(election.quorum.members) : election.linked.get(id))
+    const able = (id: string) => eligible(id) && canGather(id, reach(id), election.quorum)
+    return chooseWinner(ids, this.s.succession, able) ?? chooseWinner(ids, this.s.succession, eligible)
+  }
+
+  /** Backs the best-ranked eligible candidate heard that could gather a majority, once; if that is us, we gather backing. */
   private decide(): void {
     const election = this.s.election
     if (!election || election.backed) return
     this.core.clock.clearTimeout(election.timer)
-    const winner = chooseWinner(election.votes.keys(), this.s.succession, (id) => this.eligible(id))
+    const winner = this.winnerOf(election)
     if (!winner) return this.giveUp(election.alive.size ? 'host-unreachable' : 'no-new-host')
     election.backed = winner
     const session = this.s
@@ -181,9 +202,7 @@ export class Failover<V extends SessionViewer = SessionViewer> extends Part<V> {
    * counted: an untrusted peer could say so falsely to make us all give up.
    */
   canGatherQuorum(election: Election): boolean {
-    const { members, needed } = election.quorum
-    const reachable = [...this.s.conns].filter((c) => c.peerId && !c.fenced && members.has(c.peerId)).length
-    if (reachable + (members.has(this.core.self.id) ? 1 : 0) >= needed) return true
+    if (canGather(this.core.self.id, this.linkedMembers(election.quorum.members), election.quorum)) return true
     this.giveUp('isolated')
     return false
   }

@@ -99,6 +99,8 @@ export interface Election {
   quorum: { members: Set<string>; needed: number }
   /** Survivor id → the last host sequence number it applied (its candidacy). */
   votes: Map<string, number>
+  /** Survivor id → the members it said it holds links to (its candidacy). */
+  linked: Map<string, readonly string[]>
   /** Survivors that backed us as the winner. */
   backers: Set<string>
   /** Peers that still hear the host: only our own link to it failed. */

@@ -5,7 +5,6 @@
 import type { SessionViewer } from '../types.js'
 import { wire } from '../wire/build.js'
 import type { MessageOf, PeerInfo } from '../wire/messages.js'
-import { chooseWinner } from './election.js'
 import { epochAt } from './lineage.js'
 import { type Conn, Part } from './state.js'
 
@@ -39,7 +38,7 @@ export class Takeover<V extends SessionViewer = SessionViewer> extends Part<V> {
     }
     if (hello.epoch !== election.epoch + 1) return 'wrong-epoch'
     if (election.backed) return election.backed === conn.peerId ? null : 'backed-another'
-    const best = chooseWinner([...election.votes.keys(), conn.peerId], this.s.succession, (id) => this.parts.failover.eligible(id))
+    const best = this.parts.failover.winnerOf(election, [...election.votes.keys(), conn.peerId])
     return best === conn.peerId ? null : 'better-candidate'
   }
 

@@ -216,6 +216,8 @@ const candidate = v.object({
   seq: count,
   /** Reply from a peer that still hears the host: not a candidacy. */
   alive: v.optional(v.boolean()),
+  /** The survivors it holds links to: only they can back it (absent: taken to be enough). */
+  linked: v.optional(v.pipe(v.array(id), v.maxLength(MAX_PEERS))),
 })
 
 /** Host → its guests, as it steps down: follow `hostId`, host of `epoch`, whose hello may come before or after this. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
-import { chooseWinner, outranks, quorumOf, rankIn } from '../../src/session/election.js'
+import { canGather, chooseWinner, outranks, quorumOf, rankIn } from '../../src/session/election.js'
 
 const succession = ['host', 'g1', 'g2', 'g3', 'g4']
 const anyone = () => true
@@ -23,6 +23,14 @@ describe('election rules', () => {
     expect(chooseWinner(['g3', 'g1', 'g2'], succession, (id) => id !== 'g1')).toBe('g2')
     expect(chooseWinner(['g3', 'g1'], succession, anyone, new Set(['g1']))).toBe('g3')
     expect(chooseWinner(['g1'], succession, () => false)).toBeUndefined()
+  })
+
+  it('lets a candidate gather a majority only of the members it is linked to, itself included', () => {
+    const quorum = quorumOf({ succession, lostHost: 'host', handedOver: false })
+    expect(canGather('g1', ['g2'], quorum)).toBe(false)
+    expect(canGather('g1', ['g2', 'g3'], quorum)).toBe(true)
+    expect(canGather('g1', ['g2', 'stranger', 'g2'], quorum)).toBe(false)
+    expect(canGather('g1', undefined, quorum)).toBe(true)
   })
 
   it('ranks peers missing from the succession last, ids breaking ties', () => {

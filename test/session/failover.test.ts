@@ -437,6 +437,22 @@ describe('host failover', () => {
     expect([...far, g1, g2].filter((p) => p.controller.getRole() === 'host').map((p) => p.name)).toEqual(['g3'])
   })
 
+  it('elects the survivor linked to the others when the best-ranked two lack a link between them (seed 1016830)', async () => {
+    const { s, guests } = await started(4)
+    const [g1, g2, g3] = guests as [TestPeer, TestPeer, TestPeer]
+    // g1 and g2 cannot link directly (a NAT that lets each reach the host and g3 only), and the host crashes:
+    // three of four survive, but g1 and g2 each reach only g3. Backing the best-ranked, all would give up.
+    s.net.cut('g1', 'g2')
+    s.net.crash('host')
+    await s.settle(heartbeat.hardTimeoutMs + 6_000)
+    expect(g3.controller.getRole()).toBe('host')
+    for (const g of [g1, g2]) {
+      expect(g.controller.getRole()).toBe('guest')
+      expect(g.controller.getPeers()[0]).toMatchObject({ name: 'g3', role: 'host' })
+      expect(diagnostics(g, 'election-failed')).toEqual([])
+    }
+  })
+
   it('does not split the session when only one guest loses its link to a live host', async () => {
     const { s, host, guests } = await started(4)
     const [g1, g2, g3] = guests as [TestPeer, TestPeer, TestPeer]

@@ -132,4 +132,6 @@ export const CLASSIC_REGRESSION_SEEDS: number[] = [
 export const SPLIT_REGRESSION_SEEDS: number[] = [931968, 937937, 903663, 930481, 6893, 966014, 967569, 929515, 967133, 996419, 995305]
 
 /** Seeds found since silent closes existed: they run with every mode `modesOf` gives them, as plain `simulate(seed)` does. */
-export const MODE_REGRESSION_SEEDS: number[] = []
+// Two guests a split kept from the host were still linking to each other when it crashed after the heal: each, the best-ranked
+// candidate it heard, backed itself and could reach no majority, while the third survivor, linked to both, could have hosted (1016830).
+export const MODE_REGRESSION_SEEDS: number[] = [1016830]
