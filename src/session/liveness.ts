@@ -72,8 +72,17 @@ export class Liveness<V extends SessionViewer = SessionViewer> extends Part<V> {
   noticeStall(now: number): boolean {
     const late = this.s.lastBeat !== null ? now - this.s.lastBeat - this.core.heartbeat.intervalMs : 0
     if (late <= this.core.heartbeat.intervalMs) return false
+    const stoodStillFrom = this.s.lastBeat!
+    // Host: long enough still that our guests found us silent, they may have lost us and be electing
+    // without us (their pings, or what their links held, are no sign they did not): each counts as
+    // away since we stood still until it answers a ping. Else a guest admitted after the thaw counts
+    // in the electorate they had, and we host on beside their successor (seed 1005003).
+    const mayBeLost = this.s.role === 'host' && now - stoodStillFrom >= this.core.heartbeat.softTimeoutMs
     this.s.lastBeat = now
-    for (const conn of this.s.conns) conn.lastHeard = now
+    for (const conn of this.s.conns) {
+      conn.lastHeard = now
+      if (mayBeLost && conn.peerId) conn.awaySince ??= stoodStillFrom
+    }
     this.core.diagnostic('stalled', `This page stood still for ${Math.round(late)} ms; links get a fresh heartbeat window before anyone is judged silent.`)
     return true
   }

@@ -314,6 +314,21 @@ describe('host failover', () => {
     expect(eventsOf(host, 'session-ended').at(-1)?.reason).toBe('cut-off')
   })
 
+  it('does not host beside the successor its guests elected while it stood still, having admitted a guest since it thawed (seed 1005003)', async () => {
+    const { s, host, guests } = await started(3)
+    const [g1, g2] = guests as [TestPeer, TestPeer]
+    s.net.freeze('host')
+    while (![g1, g2].every((g) => eventsOf(g, 'session-host-lost').length > 0)) await s.settle(10)
+    // Thawed mid-election, it hears their pings (they answer none of its own) and admits g3 before g1's claim comes.
+    s.net.resume('host')
+    const g3 = s.peer('g3', { heartbeat })
+    await s.connect(host, g3, 'editor', 0)
+    await s.settle(3 * heartbeat.hardTimeoutMs)
+    expect(g1.controller.getRole()).toBe('host')
+    expect(g2.controller.getPeers()[0]).toMatchObject({ name: 'g1', role: 'host' })
+    expect(host.controller.getRole()).not.toBe('host')
+  })
+
   it("links the survivors to a crashed host's user back on a new page, so they can elect when the next host is lost", async () => {
     const { s, guests } = await started(4)
     const [g1, g2, g3] = guests as [TestPeer, TestPeer, TestPeer]

@@ -134,4 +134,6 @@ export const SPLIT_REGRESSION_SEEDS: number[] = [931968, 937937, 903663, 930481,
 /** Seeds found since silent closes existed: they run with every mode `modesOf` gives them, as plain `simulate(seed)` does. */
 // Two guests a split kept from the host were still linking to each other when it crashed after the heal: each, the best-ranked
 // candidate it heard, backed itself and could reach no majority, while the third survivor, linked to both, could have hosted (1016830).
-export const MODE_REGRESSION_SEEDS: number[] = [1016830]
+// A host thawed from a freeze its guests had timed it out in heard their pings and counted them present: it admitted
+// a guest before their successor's claim came, which left it no majority against that successor, two hosts for good (1005003).
+export const MODE_REGRESSION_SEEDS: number[] = [1016830, 1005003]
