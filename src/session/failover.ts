@@ -61,7 +61,7 @@ export class Failover<V extends SessionViewer = SessionViewer> extends Part<V> {
     if (this.core.lifecycle.state === 'connected') this.core.lifecycle.to('reconnecting')
     if (this.s.election) this.core.clock.clearTimeout(this.s.election.timer)
     const session = this.s
-    const quorum = quorumOf({ succession: this.electorate(), lostHost, handedOver })
+    const quorum = quorumOf({ succession: this.electorate(lostLink), lostHost, handedOver })
     this.s.election = {
       epoch: this.s.epoch,
       lostHost,
@@ -77,9 +77,9 @@ export class Failover<V extends SessionViewer = SessionViewer> extends Part<V> {
     this.maybeDecide()
   }
 
-  /** The published succession, and whoever was in this epoch's rosters within two hard timeouts and did not say goodbye. */
-  private electorate(): string[] {
-    const lately = this.parts.follower.listedLately().filter((id) => !this.s.succession.includes(id))
+  /** The published succession, and whoever was in this epoch's rosters within two hard timeouts of the lost host's last answer and did not say goodbye. */
+  private electorate(lostLink: Conn | null): string[] {
+    const lately = this.parts.follower.listedLately(lostLink).filter((id) => !this.s.succession.includes(id))
     return [...this.s.succession, ...lately]
   }
 

@@ -63,7 +63,7 @@ export class Follower<V extends SessionViewer = SessionViewer> extends Part<V> {
     this.learnRemoved(removed)
     // Said goodbye to the host, maybe not to us: out of the electorate, yet free to come back.
     for (const id of left) this.s.rosterSeen.delete(id)
-    this.listedLately()
+    this.listedLately(this.s.hostConn)
     this.s.successionAccess = new Map(peers.map((p) => [p.id, p.access ?? 'editor']))
     this.s.mesh = mesh
     for (const [id, peer] of next) if (!previous.has(id)) this.core.emit('session-peer-joined', { peer })
@@ -95,9 +95,16 @@ export class Follower<V extends SessionViewer = SessionViewer> extends Part<V> {
     this.parts.failover.strikeRemoved(out)
   }
 
-  /** Peers a roster listed within two hard timeouts; older entries are forgotten here. */
-  listedLately(): string[] {
-    const since = this.core.clock.now() - 2 * this.core.heartbeat.hardTimeoutMs
+  /**
+   * Peers a roster listed within two hard timeouts of when the host was last known alive (the
+   * latest of our pings it answered); older entries are forgotten here. A peer the host dropped
+   * may be electing without it; a host cut off from such peers ends within that time, so one still
+   * answering then was not. Not by our clock alone: a host that crashed mid-countdown, found gone
+   * only after our own stall, left its guests a roster without the other side, and they elected a
+   * second host by a majority of what was left (seed 1039593).
+   */
+  listedLately(host: Conn | null): string[] {
+    const since = (host?.answered ?? this.core.clock.now()) - 2 * this.core.heartbeat.hardTimeoutMs
     for (const [id, at] of this.s.rosterSeen) if (at < since) this.s.rosterSeen.delete(id)
     return [...this.s.rosterSeen.keys()]
   }

@@ -329,6 +329,26 @@ describe('host failover', () => {
     expect(host.controller.getRole()).not.toBe('host')
   })
 
+  it('keeps the other side of a split in the electorate of guests whose cut-off host dropped it and crashed, found gone only after they stood still (seed 1039593)', async () => {
+    const { s, host, guests } = await started(7, { meshLimit: 8 })
+    const [g1, g2, g3, g4, g5, g6] = guests as [TestPeer, TestPeer, TestPeer, TestPeer, TestPeer, TestPeer]
+    s.net.partition(['host', 'g1', 'g2'], ['g3', 'g4', 'g5', 'g6'])
+    // The host drops the four at the hard timeout (its rosters tell g1 and g2), then crashes counting down to its end.
+    while (host.controller.getPeers().some((p) => p.id === 'u-g3')) await s.settle(10)
+    await s.settle(100)
+    s.net.crash('host')
+    // g1 and g2 stand still past two hard timeouts since that roster, so find the host gone only then.
+    s.net.freeze('g1')
+    s.net.freeze('g2')
+    await s.settle(2 * heartbeat.hardTimeoutMs + 1_000)
+    s.net.resume('g1')
+    s.net.resume('g2')
+    await s.settle(3 * heartbeat.hardTimeoutMs)
+    expect(g3.controller.getRole()).toBe('host')
+    for (const g of [g4, g5, g6]) expect(g.controller.getPeers()[0]).toMatchObject({ name: 'g3', role: 'host' })
+    for (const g of [g1, g2]) expect(g.controller.getRole()).not.toBe('host')
+  })
+
   it("links the survivors to a crashed host's user back on a new page, so they can elect when the next host is lost", async () => {
     const { s, guests } = await started(4)
     const [g1, g2, g3] = guests as [TestPeer, TestPeer, TestPeer]

@@ -136,4 +136,6 @@ export const SPLIT_REGRESSION_SEEDS: number[] = [931968, 937937, 903663, 930481,
 // candidate it heard, backed itself and could reach no majority, while the third survivor, linked to both, could have hosted (1016830).
 // A host thawed from a freeze its guests had timed it out in heard their pings and counted them present: it admitted
 // a guest before their successor's claim came, which left it no majority against that successor, two hosts for good (1005003).
-export const MODE_REGRESSION_SEEDS: number[] = [1016830, 1005003]
+// A host on the weak side of a split dropped the other side on timeout and crashed while counting down; its guests, who
+// found it gone only after their own stalls, had forgotten the dropped peers by then and elected a second host (1039593).
+export const MODE_REGRESSION_SEEDS: number[] = [1016830, 1005003, 1039593]
