@@ -53,6 +53,19 @@ export class HostSide<V extends SessionViewer = SessionViewer> extends Part<V> {
     await this.admit(conn, user, message.resume)
   }
 
+  /**
+   * The joiners that waited while we were cut off: once we are not, let in (or turned away, as
+   * ever); once we follow another host, turned away, as this session goes on there.
+   */
+  admitParked(): void {
+    if (this.s.isolatedSince !== null) return
+    for (const { conn, user, admit } of this.s.parkedJoins.splice(0)) {
+      if (!this.s.conns.has(conn)) continue
+      if (this.s.role === 'host') admit()
+      else this.turnAway(conn, user, 'cut-off')
+    }
+  }
+
   private turnAway(conn: Conn, user: PeerInfo, reason: string): void {
     this.core.diagnostic('join-refused', `Refused "${user.name}" (${reason}).`, { peerId: user.id })
     this.parts.links.sendTo(conn, wire.end({ reason }))
@@ -63,8 +76,13 @@ export class HostSide<V extends SessionViewer = SessionViewer> extends Part<V> {
   private async admit(conn: Conn, user: PeerInfo, resume?: Resume, back = false): Promise<void> {
     if (this.s.peers.has(user.id) && !back) return this.parts.links.detach(conn, 'duplicate-user')
     // Cut off from most of the session, this host may have been replaced: it grows nothing
-    // the others cannot see (they would elect by a smaller roster than ours).
-    if (this.s.isolatedSince !== null) return this.turnAway(conn, user, 'cut-off')
+    // the others cannot see (they would elect by a smaller roster than ours). The joiner waits:
+    // most often its guests answer within a beat (after a stall of ours), and it is let in then;
+    // should this session end, its END says so (see admitParked).
+    if (this.s.isolatedSince !== null) {
+      this.s.parkedJoins.push({ conn, user, admit: () => this.parts.links.serial(() => this.admit(conn, user, resume, back)) })
+      return
+    }
     // Its old link goes (below) and it leaves the roster, to come back in it at once: its mesh links form again.
     if (back) this.dropPeer(user.id, 'resumed')
     const peer: PeerInfo = { id: user.id, name: user.name, role: 'guest', color: this.colourFor(user.id), ...(conn.access === 'viewer' ? { access: 'viewer' as const } : {}) }

@@ -24,7 +24,10 @@ export class Liveness<V extends SessionViewer = SessionViewer> extends Part<V> {
     // After our own stall, what arrived meanwhile is handled first: judge nobody this beat.
     const stalled = this.noticeStall(now)
     this.s.lastBeat = now
-    if (!stalled && this.s.role === 'host') this.checkIsolation(now)
+    if (!stalled && this.s.role === 'host') {
+      this.checkIsolation(now)
+      this.parts.host.admitParked()
+    }
     if (!this.core.isActive()) return
     for (const conn of [...this.s.conns]) {
       const silence = now - conn.lastHeard

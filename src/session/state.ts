@@ -158,6 +158,8 @@ export class Session {
   lineage: Lineage = []
   /** Host: since when it cannot hear enough of its session to keep a majority. */
   isolatedSince: number | null = null
+  /** Host: joiners that came while `isolatedSince` was set, waiting to learn whether this session goes on. */
+  readonly parkedJoins: Array<{ conn: Conn; user: PeerInfo; admit: () => void }> = []
   /** Host: peers whose link closed or timed out without a goodbye, and since when they were away (kept for four hard timeouts). */
   readonly departed = new Map<string, { admittedAt: number; since: number; at: number }>()
   /**

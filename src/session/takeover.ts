@@ -155,6 +155,7 @@ export class Takeover<V extends SessionViewer = SessionViewer> extends Part<V> {
     this.s.epoch = message.epoch
     this.s.lineage = message.lineage ?? []
     this.core.setRole('guest')
+    if (wasHost) this.parts.host.admitParked()
     // Peers only an earlier epoch's host listed cannot vote in this epoch unless its host takes
     // them back (and lists them): counted still, they could leave the survivors without a majority.
     if (message.epoch > oldEpoch) this.s.rosterSeen.clear()

@@ -254,7 +254,7 @@ describe('host failover', () => {
     expect(g2.controller.getPeers()[0]).toMatchObject({ name: 'g1', role: 'host' })
   })
 
-  it('counts a host cut off from guests it admitted after an earlier one went quiet, and turns joiners away', async () => {
+  it('counts a host cut off from guests it admitted after an earlier one went quiet; a joiner waits, and is turned away once the host steps down', async () => {
     const { s, host, guests } = await started(2)
     // g1 goes quiet early; g2..g4 join after it, and then lose the host and elect without it.
     s.net.freeze(guests[0]!.name)
@@ -267,14 +267,19 @@ describe('host failover', () => {
     s.net.partition(['host'], ['g1', 'g2', 'g3', 'g4'])
     await s.settle(heartbeat.hardTimeoutMs + 5_000)
     expect(later[0]!.controller.getRole()).toBe('host')
-    // Cut off from a majority of those g2 was elected by, the host admits nobody the others cannot see.
+    // Cut off from a majority of those g2 was elected by, the host admits nobody the others cannot see: g5 waits.
     const g5 = s.peer('g5', { heartbeat })
     await s.connect(host, g5)
-    expect(diagnostics(host, 'join-refused').map((d) => d.message)).toContain('Refused "g5" (cut-off).')
+    expect(diagnostics(host, 'join-refused')).toEqual([])
+    expect(g5.controller.getState()).toBe('joining')
+    expect(host.controller.getPeers().map((p) => p.name)).not.toContain('g5')
     s.net.heal()
     await s.settle(5_000)
     expect(host.controller.getRole()).not.toBe('host')
     for (const g of later.slice(1)) expect(g.controller.getPeers()[0]).toMatchObject({ name: 'g2', role: 'host' })
+    // This session goes on under g2: the host that stepped down turns g5 away, in words.
+    expect(diagnostics(host, 'join-refused').map((d) => d.message)).toEqual(['Refused "g5" (cut-off).'])
+    expect(eventsOf(g5, 'session-ended').map((e) => e.reason)).toEqual(['cut-off'])
   })
 
   it('goes on counting down to its end when the successor elected without it leaves, handing over to another of its side (seed 6893)', async () => {
@@ -327,6 +332,21 @@ describe('host failover', () => {
     expect(g1.controller.getRole()).toBe('host')
     expect(g2.controller.getPeers()[0]).toMatchObject({ name: 'g1', role: 'host' })
     expect(host.controller.getRole()).not.toBe('host')
+  })
+
+  it('lets in a joiner that comes as the host thaws from a stall its guests outlasted, once they answer it: it waits, not turned away', async () => {
+    const { s, host, guests } = await started(3)
+    // Still past the soft timeout, short of the hard one: the guests keep the host, which counts them away until they answer.
+    s.net.freeze('host')
+    await s.settle(heartbeat.softTimeoutMs + 1_500)
+    s.net.resume('host')
+    const g3 = s.peer('g3', { heartbeat })
+    await s.connect(host, g3, 'editor', 0)
+    await s.settle(3 * heartbeat.intervalMs)
+    expect(diagnostics(host, 'join-refused')).toEqual([])
+    expect(g3.controller.getState()).toBe('connected')
+    expect(host.controller.getPeers().map((p) => p.name)).toEqual(['host', 'g1', 'g2', 'g3'])
+    for (const g of guests) expect(g.controller.getPeers()[0]).toMatchObject({ name: 'host', role: 'host' })
   })
 
   it('keeps the other side of a split in the electorate of guests whose cut-off host dropped it and crashed, found gone only after they stood still (seed 1039593)', async () => {
