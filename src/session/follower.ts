@@ -137,9 +137,10 @@ export class Follower<V extends SessionViewer = SessionViewer> extends Part<V> {
     // Every provider's state is the host's at `seq` now: no earlier reset's marks hold.
     this.s.resetAt.clear()
     // What we had seen no longer says what our state holds; the snapshot's ids do (and, for a
-    // provider it left out, what we had seen).
-    this.parts.resync.keepLeftOut(replaced, this.s.seen)
+    // provider it left out, what we had seen or, as a host, failed on).
+    this.parts.resync.keepLeftOut(replaced, this.s.seen, this.s.failedHere)
     this.s.seen.reset(message.ids)
+    this.s.failedHere.reset([])
     this.s.replay.clear()
     // Intents the snapshot already reflects are done; the rest it replaced must be applied again.
     for (const entry of this.s.outbox.pending()) {

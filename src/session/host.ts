@@ -203,6 +203,7 @@ export class HostSide<V extends SessionViewer = SessionViewer> extends Part<V> {
    */
   private decline(conn: Conn, message: MessageOf<'intent'>, reason: string): void {
     this.s.declined.of(conn.peerId!).set(message.id, reason)
+    if (reason === 'provider-error') this.s.failedHere.touch(message.id)
     if (this.core.registry.get(message.p)) (conn.owed ??= new Set()).add(message.p)
     this.parts.links.sendTo(conn, wire.ack({ id: message.id, ok: false, reason }))
   }

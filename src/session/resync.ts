@@ -117,20 +117,21 @@ export class Resync<V extends SessionViewer = SessionViewer> extends Part<V> {
    * Guest, taking a whole snapshot: each (provider, viewer) not in `replaced` keeps its state,
    * and the intents in it, though `seen` now lists the snapshot's ids only. A delta carrying one
    * again (its origin sent it again to a new host that never had it) must not apply it twice
-   * there: the ids `seen` held stay held for it until its state is replaced (seed 739835).
+   * there: the ids `seen` held stay held for it until its state is replaced (seed 739835). So do
+   * those `failed` holds: ours as a host, whose provider threw on them part-way (seed 8156).
    */
-  keepLeftOut(replaced: ReadonlySet<string>, seen: LruSet<string>): void {
+  keepLeftOut(replaced: ReadonlySet<string>, seen: LruSet<string>, failed: LruSet<string>): void {
     const kept = new Map<string, LruSet<string>>()
     let fresh: LruSet<string> | undefined
     for (const provider of this.core.registry.all()) {
       for (const w of provider.scope === 'global' ? [null] : [...this.core.viewers.keys()]) {
         const key = keyOf(provider.id, w)
-        const held = this.s.heldOut.get(key) ?? (seen.size ? (fresh ??= new LruSet(this.core.limits.dedupeSize)) : undefined)
+        const held = this.s.heldOut.get(key) ?? (seen.size || failed.size ? (fresh ??= new LruSet(this.core.limits.dedupeSize)) : undefined)
         if (held && !replaced.has(key)) kept.set(key, held)
       }
     }
     // Copied only when a provider state was left out: a whole snapshot (the usual one) copies nothing.
-    const before = kept.size ? seen.recent(Infinity) : []
+    const before = kept.size ? [...seen.recent(Infinity), ...failed.recent(Infinity)] : []
     for (const held of new Set(kept.values())) for (const id of before) held.touch(id)
     this.s.heldOut.clear()
     for (const [key, held] of kept) this.s.heldOut.set(key, held)

@@ -232,6 +232,12 @@ export class Session {
    * refused intents cannot push accepted ids out; keyed by origin, so no one can pre-empt another's id.
    */
   readonly declined: PerPeer<string>
+  /**
+   * Host: intents our own provider threw on (declined as `provider-error`). Not in `seen`, yet
+   * that provider may hold them part-way: should we follow another host, its delta must not
+   * apply them again to a state no snapshot replaced.
+   */
+  readonly failedHere: LruSet<string>
   /** Per origin: the last view counter per (provider, viewer). */
   readonly viewState: PerPeer<number>
   readonly outbox: Outbox
@@ -255,6 +261,7 @@ export class Session {
     this.role = role
     const budget = budgetsOf(limits)
     this.seen = new LruSet(budget.dedupe)
+    this.failedHere = new LruSet(budget.dedupe)
     this.declined = new PerPeer(budget.declined, weighString)
     this.viewState = new PerPeer(budget.viewState)
     this.outbox = new Outbox(budget.outbox)

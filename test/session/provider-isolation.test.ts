@@ -132,6 +132,53 @@ describe('a whole snapshot that leaves a provider out', () => {
   })
 })
 
+describe('a host that failed on a change, then follows another', () => {
+  it('does not apply that change again when the new host sends it after a snapshot that left the provider out (seed 8156)', async () => {
+    const heartbeat = { intervalMs: 1_000, softTimeoutMs: 3_000, hardTimeoutMs: 8_000 }
+    const s = new TestSession()
+    const flaky = new Map<string, FailingProvider>()
+    for (const name of ['host', 'g1', 'g2']) {
+      const peer = s.peer(name, { heartbeat })
+      const provider = new FailingProvider('flaky', 'global', 30)
+      peer.controller.registerProvider(provider)
+      flaky.set(name, provider)
+      if (name === 'host') await peer.controller.start()
+      else await s.connect(s.peers[0]!, peer)
+    }
+    await s.settle()
+    const [host, g1] = s.peers as [TestPeer, TestPeer]
+    const hostFlaky = flaky.get('host')!
+    // g2's change reaches the host, whose flaky throws on it part-way: declined, not in the history.
+    hostFlaky.failIn.add('applyDelta')
+    const id = 'late-change-0001'
+    const change = { p: 'flaky', d: { key: 'note', value: 'from g2' } }
+    s.net.linkEnd('g2', 'host')!.send(encodeMessage({ v: PROTOCOL_VERSION, t: 'intent', id, ...change } as WireMessage))
+    await s.settle(50)
+    hostFlaky.failIn.clear()
+    expect(hostFlaky.applied.filter((a) => a.delta.intentId === id)).toHaveLength(1)
+    // The host stands still; g1 hosts, and its flaky cannot give its state.
+    flaky.get('g1')!.failIn.add('snapshot')
+    s.net.freeze('host')
+    await s.settle(heartbeat.hardTimeoutMs + 5_000)
+    expect(g1.controller.getRole()).toBe('host')
+    // Thawed, the old host follows g1 from a snapshot that leaves flaky out.
+    s.net.resume('host')
+    await s.settle(3_000)
+    expect(host.controller.getRole()).toBe('guest')
+    expect(host.kv.snapshotsApplied).toHaveLength(1)
+    expect(hostFlaky.snapshotsApplied).toHaveLength(0)
+    g1.kv.set('mark', 1)
+    await s.settle()
+    const { seq } = host.kv.applied.at(-1)!.meta
+    // Then g2's change reaches g1 (sent again to it, late) and comes to the old host as a delta.
+    s.net.linkEnd('g1', 'host')!.send(encodeMessage({ v: PROTOCOL_VERSION, t: 'delta', seq: seq! + 1, epoch: 2, id, origin: 'u-g2', changes: [change] } as WireMessage))
+    await s.settle()
+    expect(hostFlaky.applied.filter((a) => a.delta.intentId === id)).toHaveLength(1)
+    expect(hostFlaky.duplicates).toEqual([])
+    expect(host.controller.getState()).toBe('connected')
+  })
+})
+
 describe('a refused change', () => {
   it('rolls back only the refused provider; the others keep their deltas', async () => {
     const s = await TestSession.started(2)
