@@ -179,6 +179,8 @@ export class Failover<V extends SessionViewer = SessionViewer> extends Part<V> {
     const winner = this.winnerOf(election)
     if (!winner) return this.giveUp(election.alive.size ? 'host-unreachable' : 'no-new-host')
     election.backed = winner
+    // The others count the winner's majority themselves (Takeover.visiblyWon), rather than take its hello's word.
+    this.parts.links.broadcast(wire.backing({ epoch: election.epoch, for: winner }), this.s.connOf(winner))
     const session = this.s
     const expire = (ms: number, reason: keyof typeof ELECTION_FAILURES) =>
       (election.timer = this.core.clock.setTimeout(() => {
@@ -187,6 +189,8 @@ export class Failover<V extends SessionViewer = SessionViewer> extends Part<V> {
     if (winner !== this.core.self.id) {
       const conn = this.s.connOf(winner)
       if (conn) this.parts.links.sendTo(conn, wire.back({ epoch: election.epoch }))
+      // Its hello may have come before we chose: with our back it may count as won now.
+      if (this.s.claims.size) this.parts.links.serial(() => this.parts.takeover.recheckClaims())
       // Backing is final: a winner that never greets us may have taken over all the same.
       expire(3 * this.core.timers.electionTimeoutMs, 'no-new-host')
       return

@@ -70,6 +70,8 @@ export const SENDER_RULES: { [T in WireType]: Rule<T> } = {
   forward: (link, message) => fromGuest(link) ?? (link.viewer ? 'viewer' : message.origin === link.peerId ? null : 'not-own-change'),
   candidate: fromPeer,
   back: fromPeer,
+  // A survivor's word of whom it backs, on its own link: never from the host it elects a successor to.
+  backing: (link) => (link.hostLink ? 'host-does-not-back' : fromPeer(link)),
   view: (link, message) => {
     const refusal = fromPeer(link)
     if (refusal) return refusal

@@ -70,6 +70,7 @@ export class Router<V extends SessionViewer = SessionViewer> extends Part<V> {
       case 'links': return this.parts.mesh.onLinks(conn, message.peers)
       case 'candidate': return this.parts.failover.onCandidate(conn, message)
       case 'back': return this.parts.failover.onBack(conn, message)
+      case 'backing': return this.parts.takeover.onBacking(conn, message)
       case 'handover': return this.parts.takeover.onHandover(conn, message)
       case 'forward': return this.parts.host.onForward(conn, message)
       case 'hello': return this.parts.follower.onHello(conn, message)

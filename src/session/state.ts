@@ -154,6 +154,8 @@ export class Session {
   handedTo: { hostId: string; epoch: number } | null = null
   /** Host claims we could not follow yet, by claimer: its hello waits for the word that makes it ours. */
   readonly claims = new Map<string, { conn: Conn; hello: MessageOf<'hello'> }>()
+  /** Guest: whom each survivor, on its own link, said it backs in this epoch's election; its first word counts. */
+  readonly backings = new Map<string, { epoch: number; for: string }>()
   /** Our history's epochs: our host's (its hello says), or as host, those we followed and ours. */
   lineage: Lineage = []
   /** Host: since when it cannot hear enough of its session to keep a majority. */

@@ -6,7 +6,7 @@ import type { SessionViewer } from '../types.js'
 import { wire } from '../wire/build.js'
 import type { MessageOf, PeerInfo } from '../wire/messages.js'
 import { epochAt } from './lineage.js'
-import { type Conn, Part } from './state.js'
+import { type Conn, type Election, Part } from './state.js'
 
 export class Takeover<V extends SessionViewer = SessionViewer> extends Part<V> {
   /**
@@ -37,9 +37,58 @@ export class Takeover<V extends SessionViewer = SessionViewer> extends Part<V> {
       return 'no-election'
     }
     if (hello.epoch !== election.epoch + 1) return 'wrong-epoch'
-    if (election.backed) return election.backed === conn.peerId ? null : 'backed-another'
-    const best = this.parts.failover.winnerOf(election, [...election.votes.keys(), conn.peerId])
-    return best === conn.peerId ? null : 'better-candidate'
+    if (election.backed && election.backed !== conn.peerId) return 'backed-another'
+    if (!election.backed) {
+      const best = this.parts.failover.winnerOf(election, [...election.votes.keys(), conn.peerId])
+      if (best !== conn.peerId) return 'better-candidate'
+    }
+    const won = this.visiblyWon(conn.peerId, election)
+    if (won) return null
+    // Its backers' word may still be on its way: keep the latest claim until it comes, or the election's timer ends.
+    if (won === null) this.s.claims.set(conn.peerId, { conn, hello })
+    return 'unbacked'
+  }
+
+  /**
+   * Guest: whether `candidate` won, as we can count it ourselves: its hello (its own back), our
+   * back, and each survivor's `backing` on its own link. A candidate that lost may still greet
+   * those that backed it; its word is not enough. `null`: not yet (hold its hello).
+   */
+  private visiblyWon(candidate: string, election: Election): boolean | null {
+    const { members, needed } = election.quorum
+    const self = this.core.self.id
+    const said = (id: string) => {
+      const backing = this.s.backings.get(id)
+      return backing?.epoch === election.epoch ? backing.for : id === self ? election.backed : id === candidate ? candidate : undefined
+    }
+    // The lost host backs nobody; one that said it backs another never backs this one (its first word counts).
+    const possible = [...members].filter((id) => id !== election.lostHost && (said(id) ?? candidate) === candidate)
+    if (possible.length < needed) return false
+    if (possible.filter((id) => said(id) === candidate).length >= needed) return true
+    // Who may yet tell us: it stood on a link of ours that is open and not silent (its word follows its candidacy).
+    const open = (id: string, conn = this.s.connOf(id)) => !!conn && !conn.fenced && !conn.stale
+    const unsaid = possible.filter((id) => said(id) === undefined)
+    const pending = unsaid.filter((id) => election.votes.has(id) && open(id))
+    // Known limit: where too few of the quorum stood on our links to ever make a majority we can
+    // count (a star, a mesh not yet whole, a side of a split), we take the word of the one we
+    // would follow, as before: there a forged win and a real one look alike.
+    return possible.length - unsaid.length + pending.length >= needed ? null : true
+  }
+
+  /** Guest: a survivor linked to us says whom it backs. Its first word per election counts: one that equivocates is counted once. */
+  onBacking(conn: Conn, message: MessageOf<'backing'>): void | Promise<void> {
+    if (this.s.role !== 'guest' || message.epoch !== this.s.epoch) return
+    const backer = conn.peerId!
+    if (this.s.backings.get(backer)?.epoch === message.epoch) return
+    this.s.backings.set(backer, { epoch: message.epoch, for: message.for })
+    return this.recheckClaims()
+  }
+
+  /** Guest: a claim we held may be ours to follow now (its backers spoke, or we backed it). */
+  recheckClaims(): void | Promise<void> {
+    for (const { conn, hello } of this.s.claims.values()) {
+      if (this.s.conns.has(conn) && !conn.fenced && this.helloRefusal(conn, hello) === null) return this.parts.follower.onHello(conn, hello)
+    }
   }
 
   /**
@@ -141,10 +190,14 @@ export class Takeover<V extends SessionViewer = SessionViewer> extends Part<V> {
     if (former && former !== conn) former.fenced = true
     // Our guests on the losing side that the winner does not know: let them go, so they elect again and find it.
     const myGuests = wasHost ? [...this.s.conns].filter((c) => c !== conn && c.peerId && !c.fenced) : []
-    if (this.s.election) this.core.clock.clearTimeout(this.s.election.timer)
+    const election = this.s.election
+    if (election) this.core.clock.clearTimeout(election.timer)
+    // Won before we chose: we follow it all the same, and those still counting its backers wait for our word.
+    if (election && !election.backed) this.parts.links.broadcast(wire.backing({ epoch: election.epoch, for: message.hostId }), conn)
     this.s.election = null
     this.s.handedTo = null
     this.s.claims.clear()
+    this.s.backings.clear()
     this.s.movedOn.clear()
     this.s.isolatedSince = null
     conn.fenced = false

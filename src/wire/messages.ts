@@ -226,6 +226,12 @@ const handover = v.object({ ...header('handover'), epoch: count, hostId: id })
 /** Survivor → the winner it chose: I back you as host after the host of `epoch`. One winner per election. */
 const back = v.object({ ...header('back'), epoch: count })
 
+/**
+ * Survivor → the other survivors it is linked to, as it backs a winner: whom it backs after the
+ * host of `epoch`. Lets a guest count a winner's majority itself rather than take its hello's word.
+ */
+const backing = v.object({ ...header('backing'), epoch: count, for: id })
+
 /** Guest → host: the peers I now hold direct links to (the host forwards view deltas to the rest). */
 const links = v.object({ ...header('links'), peers: v.pipe(v.array(id), v.maxLength(MAX_PEERS)) })
 
@@ -237,7 +243,7 @@ const ping = v.object({ ...header('ping'), n: count })
 const pong = v.object({ ...header('pong'), n: count })
 
 export const wireMessageSchema = v.variant('t', [
-  join, hello, snapshot, view, intent, delta, ack, resend, roster, bye, end, ping, pong, connect, signal, relay, links, candidate, back, handover, forward, resync, reset, knock, door,
+  join, hello, snapshot, view, intent, delta, ack, resend, roster, bye, end, ping, pong, connect, signal, relay, links, candidate, back, backing, handover, forward, resync, reset, knock, door,
 ])
 
 export type WireMessage = v.InferOutput<typeof wireMessageSchema>

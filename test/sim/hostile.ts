@@ -102,6 +102,8 @@ export const FORGERS: Record<string, (k: Kit) => Forgery> = {
     return { to: 'all', how: lie.alive ? 'alive' : 'ahead', messages: [lie] }
   },
   back: (k) => ({ to: 'all', messages: [{ t: 'back', epoch: k.pick([k.epoch, k.epoch + 1]) }] }),
+  // Backing itself to some, another to the rest: whichever word a peer hears first is the one it counts.
+  backing: (k) => ({ to: 'all', messages: [{ t: 'backing', epoch: k.pick([k.epoch, k.epoch + 1]), for: k.pick([k.self, ...k.honest]) }] }),
   handover: (k) => ({ to: k.pick(['host', 'guest', 'all'] as const), messages: [{ t: 'handover', epoch: k.pick([k.epoch, k.epoch + 1]), hostId: claimant(k) }] }),
   forward: (k) => ({ to: 'host', messages: [{
     t: 'forward', id: k.chance(0.7) || !k.intentIds.length ? `forged${k.n()}` : k.pick(k.intentIds),
@@ -123,7 +125,7 @@ export const FORGERS: Record<string, (k: Kit) => Forgery> = {
  * Wire types added after the hostile guest's draw was fixed. They are forged from a generator
  * of their own (`HostileGuest.actLater`), so every earlier seed's attacks stay exactly as they were.
  */
-const LATER_TYPES: ReadonlySet<string> = new Set(['resync', 'reset', 'knock', 'door'])
+const LATER_TYPES: ReadonlySet<string> = new Set(['resync', 'reset', 'knock', 'door', 'backing'])
 
 /** Forgers the attacks lean on (the rest stay in the mix), by weight. */
 const WEIGHTS: Record<string, number> = { hello: 4, forward: 3, view: 3, candidate: 2, join: 2, intent: 3, delta: 2, snapshot: 2, back: 2, handover: 2 }

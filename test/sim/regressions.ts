@@ -129,7 +129,7 @@ export const CLASSIC_REGRESSION_SEEDS: number[] = [
 // one without that snapshot, and stayed 'joining' for good: only the snapshot ended its join (996419).
 // A background-tab guest held its host's roster naming a removed peer (and the removed guest the host's END) in its
 // queue when the host's link closed, and dropped them: it hosted next and took the removed peer back (995305).
-export const SPLIT_REGRESSION_SEEDS: number[] = [931968, 937937, 903663, 930481, 6893, 966014, 967569, 929515, 967133, 996419, 995305]
+export const SPLIT_REGRESSION_SEEDS: number[] = [931968, 937937, 903663, 930481, 6893, 966014, 967569, 929515, 967133, 996419, 995305, 989140]
 
 /** Seeds found since silent closes existed: they run with every mode `modesOf` gives them, as plain `simulate(seed)` does. */
 // Two guests a split kept from the host were still linking to each other when it crashed after the heal: each, the best-ranked

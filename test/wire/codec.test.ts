@@ -13,6 +13,7 @@ const samples: WireMessage[] = [
   { v: V, t: 'hello', sessionId: 's1', epoch: 1, hostId: 'h', rank: ['h', 'u1'], peers: [{ id: 'h', name: 'H', role: 'host' }], mesh: true, seq: 0 },
   { v: V, t: 'candidate', epoch: 1, seq: 3 },
   { v: V, t: 'back', epoch: 1 },
+  { v: V, t: 'backing', epoch: 1, for: 'u2' },
   { v: V, t: 'snapshot', seq: 3, ids: ['i0'], entries: [{ p: 'kv', w: null, d: { a: 1 } }, { p: 'layers', w: 'left', d: [1, 2] }] },
   { v: V, t: 'view', origin: 'u1', n: 4, p: 'cursor', d: { x: 1, y: 2 } },
   { v: V, t: 'intent', id: 'i1', p: 'kv', d: { key: 'k', value: 'v' } },
