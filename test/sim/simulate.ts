@@ -288,7 +288,10 @@ export async function simulate(seed: number, steps = 24, modes = modesOf(seed)):
     // was in no electorate of this host's, and the survivors on this side may be too few to elect (seed 745766).
     if (!calm || survivors.length < 2 || survivors.some((p) => p.controller.getRole() === 'host')) return
     await s.settle(HARD + 4 * SIM_TIMERS.electionTimeoutMs)
-    const hosting = survivors.some((p) => p.controller.isActive() && p.controller.sessionId === session && p.controller.getRole() === 'host')
+    // The survivors go on under a host of this session: one of them, or one of a side that lost this host while
+    // cut off and was still electing when the cut healed (it may win; the survivors follow it: seed 1124428).
+    const hosts = new Set(live().filter((p) => p.controller.sessionId === session && p.controller.getRole() === 'host').map((p) => p.controller.getSelf().id))
+    const hosting = survivors.some((p) => p.controller.isActive() && p.controller.sessionId === session && hosts.has(p.controller.getRole() === 'host' ? p.controller.getSelf().id : p.controller.getPeers().find((x) => x.role === 'host')?.id ?? ''))
     if (!hosting) stranded.push(`${survivors.map((p) => p.name).join(', ')} found no new host after ${host.name} removed ${guest.name} and was lost, with no other fault under way`)
   }
   /** A removed user opens a new page and asks whoever hosts now to let it back in. */
