@@ -22,7 +22,10 @@ export class Liveness<V extends SessionViewer = SessionViewer> extends Part<V> {
   private beat(): void {
     const now = this.core.clock.now()
     // After our own stall, what arrived meanwhile is handled first: judge nobody this beat.
-    const stalled = this.noticeStall(now)
+    // So too after a stall a message noticed first: our guests cannot have answered a ping since it,
+    // and counted away until they do, a host that leaves then would end everyone's session (seed 812720).
+    const stalled = this.noticeStall(now) || this.s.stallUnjudged
+    this.s.stallUnjudged = false
     this.s.lastBeat = now
     if (!stalled && this.s.role === 'host') {
       this.checkIsolation(now)
@@ -80,11 +83,15 @@ export class Liveness<V extends SessionViewer = SessionViewer> extends Part<V> {
     // without us (their pings, or what their links held, are no sign they did not): each counts as
     // away since we stood still until it answers a ping. Else a guest admitted after the thaw counts
     // in the electorate they had, and we host on beside their successor (seed 1005003).
+    // Not away before it was admitted: the stall began at our last beat or later, and a guest we
+    // admitted between that beat and the stall is in their electorate; dated from the beat, it and
+    // everyone admitted since that beat fell out of every electorate we count (seed 1130282).
     const mayBeLost = this.s.role === 'host' && now - stoodStillFrom >= this.core.heartbeat.softTimeoutMs
     this.s.lastBeat = now
+    this.s.stallUnjudged = true
     for (const conn of this.s.conns) {
       conn.lastHeard = now
-      if (mayBeLost && conn.peerId) conn.awaySince ??= stoodStillFrom
+      if (mayBeLost && conn.peerId) conn.awaySince ??= Math.max(stoodStillFrom, conn.admittedAt ?? 0)
     }
     this.core.diagnostic('stalled', `This page stood still for ${Math.round(late)} ms; links get a fresh heartbeat window before anyone is judged silent.`)
     return true

@@ -158,6 +158,8 @@ export class Session {
   readonly backings = new Map<string, { epoch: number; for: string }>()
   /** Our history's epochs: our host's (its hello says), or as host, those we followed and ours. */
   lineage: Lineage = []
+  /** A stall we noticed (on a message, say) that no heartbeat has passed since: the next one judges nobody. */
+  stallUnjudged = false
   /** Host: since when it cannot hear enough of its session to keep a majority. */
   isolatedSince: number | null = null
   /** Host: joiners that came while `isolatedSince` was set, waiting to learn whether this session goes on. */

@@ -349,6 +349,39 @@ describe('host failover', () => {
     for (const g of guests) expect(g.controller.getPeers()[0]).toMatchObject({ name: 'host', role: 'host' })
   })
 
+  it('does not host beside the successor its guests elected while it stood still from before its first heartbeat (seed 1130282)', async () => {
+    const s = new TestSession(1)
+    const host = s.peer('host', { heartbeat })
+    await host.controller.start()
+    const [g1, g2] = ['g1', 'g2'].map((name) => s.peer(name, { heartbeat })) as [TestPeer, TestPeer]
+    for (const g of [g1, g2]) await s.connect(host, g)
+    // Both admitted after the host's last beat (its first is yet to come): it stands still before that beat.
+    expect(s.clock.now()).toBeLessThan(heartbeat.intervalMs)
+    s.net.freeze('host')
+    while (g1.controller.getRole() !== 'host') await s.settle(10)
+    // Thawed, it loses g2 before g2 answers it, and hears only its successor, whose word alone it may not follow.
+    s.net.resume('host')
+    await s.settle(1)
+    s.net.cut('host', 'g2')
+    await s.settle(3 * heartbeat.hardTimeoutMs)
+    expect(host.controller.getRole()).not.toBe('host')
+    expect(g1.controller.getRole()).toBe('host')
+  })
+
+  it('does not end its guests\' session when it says goodbye just after thawing from a stall they outlasted (seed 812720)', async () => {
+    const { s, host, guests } = await started(4)
+    // Still past the soft timeout, short of the hard one: the guests keep the host. A message notices the stall
+    // first; the beat that follows must not count them away before they could answer one of its pings.
+    s.net.freeze('host')
+    await s.settle(heartbeat.softTimeoutMs + 1_500)
+    s.net.resume('host')
+    await s.settle(heartbeat.intervalMs / 2)
+    host.controller.goodbye()
+    await s.settle(heartbeat.hardTimeoutMs)
+    for (const g of guests) expect(eventsOf(g, 'session-ended')).toEqual([])
+    expect(guests.filter((g) => g.controller.getRole() === 'host')).toHaveLength(1)
+  })
+
   it('keeps the other side of a split in the electorate of guests whose cut-off host dropped it and crashed, found gone only after they stood still (seed 1039593)', async () => {
     const { s, host, guests } = await started(7, { meshLimit: 8 })
     const [g1, g2, g3, g4, g5, g6] = guests as [TestPeer, TestPeer, TestPeer, TestPeer, TestPeer, TestPeer]

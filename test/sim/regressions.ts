@@ -140,4 +140,6 @@ export const SPLIT_REGRESSION_SEEDS: number[] = [931968, 937937, 903663, 930481,
 // found it gone only after their own stalls, had forgotten the dropped peers by then and elected a second host (1039593).
 // A host lost 1 s after a split healed was judged lost in calm, but the cut-off side was still electing: one of it won, all
 // but a guest admitted during the split (never linked across, unknown to the winner) followed it; the survivors listed did not host (1124428).
-export const MODE_REGRESSION_SEEDS: number[] = [1016830, 1005003, 1039593, 1124428]
+// A host frozen before its first heartbeat dated its guests away from that beat, before any was admitted: on thaw, no
+// electorate it counted had a majority against it, and it hosted on beside the successor they elected (1130282).
+export const MODE_REGRESSION_SEEDS: number[] = [1016830, 1005003, 1039593, 1124428, 1130282]
