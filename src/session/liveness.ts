@@ -24,7 +24,8 @@ export class Liveness<V extends SessionViewer = SessionViewer> extends Part<V> {
     // After our own stall, what arrived meanwhile is handled first: judge nobody this beat.
     // So too after a stall a message noticed first: our guests cannot have answered a ping since it,
     // and counted away until they do, a host that leaves then would end everyone's session (seed 812720).
-    const stalled = this.noticeStall(now) || this.s.stallUnjudged
+    this.noticeStall(now)
+    const stalled = this.s.stallUnjudged
     this.s.stallUnjudged = false
     this.s.lastBeat = now
     if (!stalled && this.s.role === 'host') {
@@ -75,9 +76,9 @@ export class Liveness<V extends SessionViewer = SessionViewer> extends Part<V> {
    * Our own event loop stood still (a busy tab, a frozen page): a timer fired far past its
    * time. The silence is ours, not theirs, so every link gets a fresh heartbeat window.
    */
-  noticeStall(now: number): boolean {
+  noticeStall(now: number): void {
     const late = this.s.lastBeat !== null ? now - this.s.lastBeat - this.core.heartbeat.intervalMs : 0
-    if (late <= this.core.heartbeat.intervalMs) return false
+    if (late <= this.core.heartbeat.intervalMs) return
     const stoodStillFrom = this.s.lastBeat!
     // Host: long enough still that our guests found us silent, they may have lost us and be electing
     // without us (their pings, or what their links held, are no sign they did not): each counts as
@@ -94,7 +95,6 @@ export class Liveness<V extends SessionViewer = SessionViewer> extends Part<V> {
       if (mayBeLost && conn.peerId) conn.awaySince ??= Math.max(stoodStillFrom, conn.admittedAt ?? 0)
     }
     this.core.diagnostic('stalled', `This page stood still for ${Math.round(late)} ms; links get a fresh heartbeat window before anyone is judged silent.`)
-    return true
   }
 
   /**

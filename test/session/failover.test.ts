@@ -17,6 +17,19 @@ async function started(count: number, options: { meshLimit?: number; limits?: { 
   return { s, host, guests }
 }
 
+/** The cut-off host ended (`cut-off`); the successor its guests elected hosts, and the other guest follows it. */
+function expectCutOffBesideSuccessor(host: TestPeer, successor: TestPeer, follower: TestPeer): void {
+  expect(eventsOf(host, 'session-ended').at(-1)?.reason).toBe('cut-off')
+  expect(successor.controller.getRole()).toBe('host')
+  expect(follower.controller.getPeers()[0]).toMatchObject({ name: successor.name, role: 'host' })
+}
+
+/** `peer`'s kv provider takes `ms` of virtual time over each change: what arrives meanwhile waits in its queue. */
+function slowApplies(s: TestSession, peer: TestPeer, ms: number): void {
+  const apply = peer.kv.applyDelta.bind(peer.kv)
+  peer.kv.applyDelta = ((...args: Parameters<typeof apply>) => new Promise((resolve) => void s.clock.setTimeout(() => resolve(apply(...args)), ms))) as unknown as typeof apply
+}
+
 const intentCounts = (peer: TestPeer) => {
   const counts = new Map<string, number>()
   for (const a of peer.kv.applied) counts.set(a.delta.intentId!, (counts.get(a.delta.intentId!) ?? 0) + 1)
@@ -236,9 +249,7 @@ describe('host failover', () => {
     await s.connect(host, g3, 'editor', 0)
     expect(host.controller.getPeers().map((p) => p.name)).toContain('g3')
     await s.settle(3 * heartbeat.hardTimeoutMs)
-    expect(eventsOf(host, 'session-ended').at(-1)?.reason).toBe('cut-off')
-    expect(g1.controller.getRole()).toBe('host')
-    expect(g2.controller.getPeers()[0]).toMatchObject({ name: 'g1', role: 'host' })
+    expectCutOffBesideSuccessor(host, g1, g2)
   })
 
   it('ends a cut-off host that removes a guest it cannot hear, rather than hosting beside the successor that guest elects', async () => {
@@ -249,9 +260,7 @@ describe('host failover', () => {
     await s.settle(heartbeat.softTimeoutMs + 2_000)
     host.controller.kick('u-g1')
     await s.settle(3 * heartbeat.hardTimeoutMs)
-    expect(eventsOf(host, 'session-ended').at(-1)?.reason).toBe('cut-off')
-    expect(g1.controller.getRole()).toBe('host')
-    expect(g2.controller.getPeers()[0]).toMatchObject({ name: 'g1', role: 'host' })
+    expectCutOffBesideSuccessor(host, g1, g2)
   })
 
   it('counts a host cut off from guests it admitted after an earlier one went quiet; a joiner waits, and is turned away once the host steps down', async () => {
@@ -429,9 +438,7 @@ describe('host failover', () => {
     await s.settle(2 * heartbeat.intervalMs + 300)
     host.controller.kick('u-g1')
     await s.settle(4 * heartbeat.hardTimeoutMs)
-    expect(eventsOf(host, 'session-ended').at(-1)?.reason).toBe('cut-off')
-    expect(g1.controller.getRole()).toBe('host')
-    expect(g2.controller.getPeers()[0]).toMatchObject({ name: 'g1', role: 'host' })
+    expectCutOffBesideSuccessor(host, g1, g2)
   })
 
   it('ends a cut-off host whose successor claimed it and then said goodbye, rather than hosting beside the guest it handed over to (seed 930481)', async () => {
@@ -467,9 +474,7 @@ describe('host failover', () => {
     const { s, host, guests } = await started(4)
     const [g1, g2, g3] = guests as [TestPeer, TestPeer, TestPeer]
     // The host's provider takes 300 ms over g3's change: g3's goodbye waits its turn, its link's close does not.
-    const apply = host.kv.applyDelta.bind(host.kv)
-    const slow = (...args: Parameters<typeof apply>) => new Promise((resolve) => void s.clock.setTimeout(() => resolve(apply(...args)), 300))
-    host.kv.applyDelta = slow as unknown as typeof apply
+    slowApplies(s, host, 300)
     s.net.setFault('g3', 'g1', { blocked: true })
     g3.kv.set('last', 'words')
     await s.settle(20)
@@ -486,10 +491,7 @@ describe('host failover', () => {
     const [g1, g2, g3] = guests as [TestPeer, TestPeer, TestPeer]
     // g1 (next in rank) and g3 take 300 ms over each change: the roster that says g3 is removed, and g3's own
     // END, wait their turn behind the host's change, and the host's link closes (it leaves) before they come up.
-    for (const guest of [g1, g3]) {
-      const apply = guest.kv.applyDelta.bind(guest.kv)
-      guest.kv.applyDelta = ((...args: Parameters<typeof apply>) => new Promise((resolve) => void s.clock.setTimeout(() => resolve(apply(...args)), 300))) as unknown as typeof apply
-    }
+    for (const guest of [g1, g3]) slowApplies(s, guest, 300)
     host.kv.set('last', 'words')
     await s.settle(20)
     host.controller.kick('u-g3')
