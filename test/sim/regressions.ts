@@ -142,4 +142,7 @@ export const SPLIT_REGRESSION_SEEDS: number[] = [931968, 937937, 903663, 930481,
 // but a guest admitted during the split (never linked across, unknown to the winner) followed it; the survivors listed did not host (1124428).
 // A host frozen before its first heartbeat dated its guests away from that beat, before any was admitted: on thaw, no
 // electorate it counted had a majority against it, and it hosted on beside the successor they elected (1130282).
-export const MODE_REGRESSION_SEEDS: number[] = [1016830, 1005003, 1039593, 1124428, 1130282]
+// A host replaced during a cut, still hosting after the heal (not yet stepped down or ended), removed a guest that followed
+// its successor: the simulator held the successor's session to that removal, which it never heard of (1156476, a simulator
+// misjudgement; with the classic modes too).
+export const MODE_REGRESSION_SEEDS: number[] = [1016830, 1005003, 1039593, 1124428, 1130282, 1156476]

@@ -258,9 +258,15 @@ export async function simulate(seed: number, steps = 24, modes = modesOf(seed)):
     const guest = host && x.pick(host.controller.getPeers().filter((p) => p.role === 'guest').map((p) => s.peers.find((q) => q.controller.getSelf().id === p.id && q.controller.isActive())).filter((q) => q !== undefined))
     if (!host || !guest) return
     // Under a partition or link faults the removal may not reach everyone (a host cut off may
-    // already be replaced): it must hold only when the whole session heard of it.
-    const heard = quietAt <= s.clock.now() && linkFaults === 0
-    log(`${host.name} removes ${guest.name}${heard ? '' : ' (under faults)'}`)
+    // already be replaced): it must hold only when the whole session heard of it. Nor does it after
+    // a heal while a host replaced during the cut still hosts (until it steps down or ends): the
+    // guest follows the host elected without it, whose session that is (seed 1156476).
+    const session = host.controller.sessionId
+    const otherHost = s.peers.some((p) => p !== host && !crashed.has(p) && p.controller.isActive() && p.controller.sessionId === session && p.controller.getRole() === 'host')
+    const itsHost = guest.controller.getPeers().find((p) => p.role === 'host')?.id
+    const elsewhere = otherHost || (itsHost !== undefined && itsHost !== host.controller.getSelf().id)
+    const heard = quietAt <= s.clock.now() && linkFaults === 0 && !elsewhere
+    log(`${host.name} removes ${guest.name}${heard ? '' : elsewhere ? ' (replaced: another host leads)' : ' (under faults)'}`)
     if (heard) kicked.add(guest.controller.getSelf().id)
     departed.add(guest)
     host.controller.kick(guest.controller.getSelf().id)
@@ -275,7 +281,6 @@ export async function simulate(seed: number, steps = 24, modes = modesOf(seed)):
     // A page still joining (held up by a freeze, a slow provider) has its links still to form, however long ago it was admitted.
     const joining = live().some((p) => p.controller.getState() === 'joining')
     const calm = !hostile && !joining && quietAt <= now && linkFaults === 0 && now - lastCrashAt > 2 * HARD && now - lastJoinAt > SIM_TIMERS.linkTimeoutMs
-    const session = host.controller.sessionId
     const survivors = live().filter((p) => p !== host && p !== hostile?.peer && p.controller.sessionId === session && p.controller.getState() === 'connected')
     if (crash) {
       s.net.crash(host.name)
