@@ -111,6 +111,9 @@ export function check(s: TestSession, { crashed, changes, hostile, misled, fault
   for (const p of honest) {
     const refused = p.events.filter((e) => e.type === 'session-diagnostic' && (e.payload as { code: string }).code === 'intent-refused')
     if (refused.length) failures.push(`${p.name}'s change was refused: ${JSON.stringify(refused[0]!.payload)}`)
+    // What snapshots a hostile host that won sends its followers (one that leaves providers out, at
+    // a sequence number of its choosing) is its word, trusted while it hosts, like their state above.
+    if (underHostile.has(p)) continue
     const wholeSnapshots = p.events.filter((e) => e.type === 'session-bootstrap-complete').length
     const good = [p.kv, ...(faulty?.get(p) ? [faulty.get(p)!.slow, faulty.get(p)!.tally] : [])]
     for (const provider of good) {
