@@ -8,6 +8,7 @@ import { wire } from '../wire/build.js'
 import { decodeMessage, encodeText } from '../wire/codec.js'
 import type { LinkMessage } from '../transport/transport.js'
 import type { MessageOf } from '../wire/messages.js'
+import type { Lineage } from './lineage.js'
 import type { OutboxEntry } from './outbox.js'
 import { keyOf } from './resync.js'
 import { type Change, type Conn, Part } from './state.js'
@@ -17,7 +18,7 @@ export class Follower<V extends SessionViewer = SessionViewer> extends Part<V> {
     this.parts.readmission.heard(message)
     // The host we follow saying hello again (it took us back): the roster is news, and what we missed.
     if (conn === this.s.hostConn && conn.peerId !== null) {
-      this.s.lineage = message.lineage ?? []
+      this.adoptLineage(message.lineage)
       this.onRoster(message)
       // What we asked it for while it held our link fenced it dropped: a snapshot we wait for is asked
       // again, or we would wait for good, every delta held back (seed 745686).
@@ -133,6 +134,9 @@ export class Follower<V extends SessionViewer = SessionViewer> extends Part<V> {
     }
     this.s.seq = message.seq
     this.s.snapshotSeq = message.seq
+    // Our state is the host's history now, and so is our lineage.
+    if (this.s.nextLineage) this.s.lineage = this.s.nextLineage
+    this.s.nextLineage = null
     this.parts.journaling.snapshotApplied(message, data?.length)
     // Every provider's state is the host's at `seq` now: no earlier reset's marks hold.
     this.s.resetAt.clear()
@@ -169,6 +173,17 @@ export class Follower<V extends SessionViewer = SessionViewer> extends Part<V> {
     for (const delta of early) await this.onDelta(delta)
     await this.drainReorder()
     if (first) this.flushOutbox()
+  }
+
+  /**
+   * Our host's lineage, as the lineage of the history we hold: at once, or, while we wait for its
+   * snapshot, once that snapshot has replaced our state. Adopted before, it named the host's epoch
+   * for sequence numbers we hold of another: elected meanwhile, we told survivors that their
+   * diverging history agreed with ours, and they kept it (seed 1144124).
+   */
+  adoptLineage(lineage: Lineage = []): void {
+    if (this.s.rebootstrapping) this.s.nextLineage = lineage
+    else this.s.lineage = lineage
   }
 
   /** Sends every unconfirmed intent again, with its original id: the host dedupes. */

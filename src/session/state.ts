@@ -156,8 +156,13 @@ export class Session {
   readonly claims = new Map<string, { conn: Conn; hello: MessageOf<'hello'> }>()
   /** Guest: whom each survivor, on its own link, said it backs in this epoch's election; its first word counts. */
   readonly backings = new Map<string, { epoch: number; for: string }>()
-  /** Our history's epochs: our host's (its hello says), or as host, those we followed and ours. */
+  /** The epochs of the history we hold: our host's (its hello says), or as host, those we followed and ours. */
   lineage: Lineage = []
+  /**
+   * Guest: the lineage of the host whose snapshot we wait for (`rebootstrapping` after a takeover):
+   * ours once that snapshot replaces our state. Until then we hold our own history (seed 1144124).
+   */
+  nextLineage: Lineage | null = null
   /** A stall we noticed (on a message, say) that no heartbeat has passed since: the next one judges nobody. */
   stallUnjudged = false
   /** Host: since when it cannot hear enough of its session to keep a majority. */

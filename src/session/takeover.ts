@@ -206,7 +206,6 @@ export class Takeover<V extends SessionViewer = SessionViewer> extends Part<V> {
     this.s.bootstrapped = true
     this.s.hostId = message.hostId
     this.s.epoch = message.epoch
-    this.s.lineage = message.lineage ?? []
     this.core.setRole('guest')
     if (wasHost) this.parts.host.admitParked()
     // Peers only an earlier epoch's host listed cannot vote in this epoch unless its host takes
@@ -225,11 +224,14 @@ export class Takeover<V extends SessionViewer = SessionViewer> extends Part<V> {
     this.s.reorder.clear()
     this.s.earlyDeltas.clear()
     this.s.rebootstrapping = false
+    this.s.nextLineage = null
     this.s.resendRequested = -1
     this.s.digestCheck = !beyond && message.digest !== undefined ? { digest: message.digest, seq: message.digestSeq ?? message.seq } : null
     if (wasHost || beyond) this.parts.follower.rebootstrap()
     // Whatever it issued since its hello (which may have waited for our host's word) too.
     else this.parts.links.sendTo(conn, wire.resend({ from: this.s.seq + 1 }))
+    // Ours now when we hold its history; when we take its snapshot, once that comes.
+    this.parts.follower.adoptLineage(message.lineage)
     this.parts.mesh.reportLinks()
     this.parts.follower.flushOutbox()
     await this.parts.follower.checkDigest()

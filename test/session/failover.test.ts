@@ -543,6 +543,30 @@ describe('host failover', () => {
     }
   })
 
+  it("hands over a survivor's own change when the next host is a demoted host still waiting for its successor's snapshot (seed 1144124)", async () => {
+    const { s, host, guests } = await started(4)
+    const [g1, g2, g3] = guests as [TestPeer, TestPeer, TestPeer]
+    // The host, cut off, goes on alone at #1 of epoch 1; the others elect g1, and g2's change is #1 of epoch 2.
+    s.net.partition(['host'], ['g1', 'g2', 'g3'])
+    host.kv.set('cut-off', 'host')
+    await s.settle(heartbeat.hardTimeoutMs + 3_000)
+    expect(g1.controller.getRole()).toBe('host')
+    g2.kv.set('elected', 'g2')
+    await s.settle()
+    s.net.heal()
+    while (host.controller.getRole() === 'host') await s.settle(1)
+    // It steps down and asks g1 for its state, which never comes: g1 crashes. g2 and g3 lack a link, so only
+    // the old host can gather a majority; it hosts its own history, #1 of epoch 1, which lacks g2's change.
+    s.net.setFault('g1', 'host', { blocked: true })
+    await s.settle(2_000)
+    s.net.crash('g1')
+    s.net.cut('g2', 'g3')
+    await s.settle(heartbeat.hardTimeoutMs + 6_000)
+    expect(host.controller.getRole()).toBe('host')
+    // Its lineage says so (not g1's, which it was told before its state was g1's): g2 hands its change over, not drop it for a snapshot.
+    for (const p of [host, g2, g3]) expect(p.kv.store()).toEqual({ 'cut-off': 'host', elected: 'g2' })
+  })
+
   it('does not split the session when only one guest loses its link to a live host', async () => {
     const { s, host, guests } = await started(4)
     const [g1, g2, g3] = guests as [TestPeer, TestPeer, TestPeer]
