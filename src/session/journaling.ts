@@ -47,6 +47,9 @@ export class Journaling<V extends SessionViewer = SessionViewer> extends Part<V>
   private key = ''
   private batch: Batch | null = null
   private timer: TimerHandle | null = null
+  /** When the pending batch is due, and when the last one was written. */
+  private dueAt = 0
+  private lastWriteAt = -Infinity
   private writes: Promise<void> = Promise.resolve()
   private lastSeq = 0
   /**
@@ -108,7 +111,7 @@ export class Journaling<V extends SessionViewer = SessionViewer> extends Part<V>
   /** An authoritative delta applied (or, on the host, issued) here; `bytes`: its size as UTF-8. */
   applied(seq: number, encoded: LinkMessage, bytes: number): void {
     if (!this.journaled || this.journaled !== this.core.session) return
-    this.pending().deltas.push({ seq, encoded })
+    this.pending(false).deltas.push({ seq, encoded })
     this.lastSeq = seq
     this.sinceSnapshot.deltas++
     this.sinceSnapshot.bytes += bytes
@@ -182,16 +185,31 @@ export class Journaling<V extends SessionViewer = SessionViewer> extends Part<V>
     const session = this.journaled
     const batch = this.batch
     this.batch = null
-    if (session && batch) this.write(session, this.key, this.complete(session, batch), 1)
+    if (!session || !batch) return this.writes
+    this.lastWriteAt = this.core.clock.now()
+    this.write(session, this.key, this.complete(session, batch), 1)
     return this.writes
   }
 
-  private pending(): Batch {
+  /**
+   * The batch changes gather in, due `batchMs` after its first change; one that holds only the
+   * host's deltas (`urgent` false) no sooner than `streamBatchMs` after the last write, so a
+   * steady stream is written a few times a second, not at every `batchMs`.
+   */
+  private pending(urgent = true): Batch {
+    const now = this.core.clock.now()
+    const soon = now + this.limits.batchMs
     if (!this.batch) {
       this.batch = { deltas: [], queued: [], settled: [] }
-      this.timer = this.core.clock.setTimeout(() => void this.flush(), this.limits.batchMs)
-    }
+      this.schedule(urgent ? soon : Math.max(soon, this.lastWriteAt + this.limits.streamBatchMs))
+    } else if (urgent && this.dueAt > soon) this.schedule(soon)
     return this.batch
+  }
+
+  private schedule(at: number): void {
+    if (this.timer) this.core.clock.clearTimeout(this.timer)
+    this.dueAt = at
+    this.timer = this.core.clock.setTimeout(() => void this.flush(), at - this.core.clock.now())
   }
 
   private settled(intentId: string): void {

@@ -96,6 +96,43 @@ describe('resume after a reload', () => {
     expect(reloaded.kv.store()).toEqual(host.kv.store())
   })
 
+  it('a steady stream of deltas is written every streamBatchMs, not every batchMs; a change of its own goes within batchMs', async () => {
+    const { s, host, guest, guestDisk } = await twoPeers()
+    const writes: Array<{ at: number; deltas: number; queued: number }> = []
+    const write = guestDisk.journal.write.bind(guestDisk.journal)
+    guestDisk.journal.write = (key, batch) => {
+      writes.push({ at: s.clock.now(), deltas: batch.deltas.length, queued: batch.queued.length })
+      return write(key, batch)
+    }
+    const start = s.clock.now()
+    for (let i = 0; i < 100; i++) {
+      host.kv.set(`k${i}`, i)
+      await s.settle(10) // a delta every 10 ms for a second
+    }
+    // Every 40 ms would be 25 writes; the first goes 40 ms in, the rest at least 250 ms apart.
+    expect(writes[0]!.at - start).toBeLessThan(60)
+    expect(writes.length).toBeLessThanOrEqual(5)
+    for (let i = 1; i < writes.length; i++) expect(writes[i]!.at - writes[i - 1]!.at).toBeGreaterThanOrEqual(250)
+    // Mid-stream, this page's own change is on disk within batchMs, whatever the stream's pace.
+    await s.settle(100)
+    const before = writes.length
+    host.kv.set('more', 1)
+    await s.settle(10)
+    const asked = s.clock.now()
+    guest.kv.set('mine', 1)
+    await s.settle(45)
+    // (Queued and confirmed within that batch, it writes no outbox row, but it does not wait for the stream's pace.)
+    const urgent = writes.findIndex((w, i) => i >= before && w.at > asked && w.at - asked <= 40)
+    expect(urgent).toBeGreaterThan(0)
+    expect(writes[urgent]!.at - writes[urgent - 1]!.at).toBeLessThan(250)
+    await s.settle(500)
+    // Nothing lost to the pace: once the stream stops, the journal holds every delta the guest applied.
+    const journal = readSession((await guestDisk.journal.read(journalKey(host, 'g1')))!)
+    expect(journal.deltas.map((d) => d.seq)).toEqual(Array.from({ length: 102 }, (_, i) => i + 1)) // the stream, 'more', 'mine'
+    expect(journal.identity.lastSeenSeq).toBe(102)
+    expect(guest.kv.store()).toEqual(host.kv.store())
+  })
+
   it('without an invite it keeps identity and outbox, and the next join of that session resumes', async () => {
     const { s, host, guest, guestDisk } = await twoPeers()
     s.net.partition(['g1'], ['host'])
