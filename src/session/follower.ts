@@ -225,6 +225,8 @@ export class Follower<V extends SessionViewer = SessionViewer> extends Part<V> {
 
   private drainReorder(): Maybe<void> {
     for (let next = this.s.reorder.get(this.s.seq + 1); next; next = this.s.reorder.get(this.s.seq + 1)) {
+      // At the new host's digest, compare before going past it; differ, and what follows waits for the snapshot.
+      if (this.s.digestCheck?.seq === this.s.seq) return andThen(this.checkDigest(), () => (this.s.rebootstrapping ? undefined : this.drainReorder()))
       this.s.reorder.delete(next.seq)
       const applying = this.applyAuthoritative(next)
       if (applying) return applying.then(() => this.drainReorder())
@@ -277,17 +279,28 @@ export class Follower<V extends SessionViewer = SessionViewer> extends Part<V> {
     if (reason !== 'unknown-provider') this.parts.resync.request(entry.providerId)
   }
 
-  /** Asks our host for a fresh snapshot. Newer deltas wait for it: it travels as bulk, and they may overtake it. */
-  rebootstrap(): void {
+  /**
+   * Asks our host for a fresh snapshot. Newer deltas wait for it: it travels as bulk, and they may overtake it.
+   * `held`: the lineage of our history when it is not our host's after all; the host's waits for its snapshot.
+   */
+  rebootstrap(held?: Lineage): void {
     if (this.s.rebootstrapping || !this.s.hostConn) return
     this.s.rebootstrapping = true
+    if (held) {
+      this.s.nextLineage = this.s.lineage
+      this.s.lineage = held
+    }
     this.parts.links.sendTo(this.s.hostConn, wire.resend({ from: 0 }))
   }
 
   /** A delta from our own replay log or journal: what we validated (or encoded) ourselves. */
   readonly keptDelta = (encoded: LinkMessage): MessageOf<'delta'> => decodeMessage(encoded, this.core.limits.maxMessageBytes) as MessageOf<'delta'>
 
-  /** Follower: at the sequence number the takeover digest describes, compare; differ → re-bootstrap. */
+  /**
+   * Follower: at the sequence number the takeover digest describes, compare; differ → re-bootstrap,
+   * and our lineage is that of the history we hold until the snapshot comes (seed 1144124's rule).
+   * Called after each delta and, ahead of a gap filled at once, in `drainReorder`: never past that number.
+   */
   checkDigest(): Maybe<void> {
     const check = this.s.digestCheck
     if (!check || this.s.seq < check.seq || this.s.rebootstrapping) return
@@ -296,7 +309,7 @@ export class Follower<V extends SessionViewer = SessionViewer> extends Part<V> {
     return this.parts.bridge.stateDigest().then((digest) => {
       if (digest === check.digest) return
       this.core.diagnostic('digest-mismatch', `State differs from the new host's at #${check.seq}; fetching a fresh snapshot.`)
-      this.rebootstrap()
+      this.rebootstrap(check.held)
     })
   }
 }

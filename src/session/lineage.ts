@@ -18,3 +18,15 @@ export function epochAt(lineage: Lineage, seq: number): number | undefined {
 export function extended(lineage: Lineage, epoch: number, after: number): Lineage {
   return [...lineage.filter(([e, from]) => e < epoch && from < after), [epoch, after] as [number, number]].slice(-MAX_LINEAGE)
 }
+
+/**
+ * The lineage of a history that is `held`'s up to `seq` and `next`'s after it: a follower's that
+ * took its new host's deltas past `seq` onto a history of its own. Where `next` names no epoch for
+ * `seq + 1` (64 epochs on), `held`'s last goes on: no lineage can say "unknown" after a known one.
+ */
+export function spliced(held: Lineage, seq: number, next: Lineage): Lineage {
+  const head = held.filter(([, after]) => after < seq)
+  const at = epochAt(next, seq + 1)
+  const bridge: Lineage = at === undefined || at === head.at(-1)?.[0] ? [] : [[at, seq]]
+  return [...head, ...bridge, ...next.filter(([, after]) => after > seq)].slice(-MAX_LINEAGE)
+}

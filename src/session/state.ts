@@ -192,8 +192,11 @@ export class Session {
   doorOffer: PendingOffer | null = null
   /** The digest (and the sequence number it describes) this host announced when it took over. */
   lastDigest: { digest: string; seq: number } | undefined
-  /** Follower: the new host's digest, to compare once we reach its sequence number. */
-  digestCheck: { digest: string; seq: number } | null = null
+  /**
+   * Follower: the new host's digest, to compare once we reach its sequence number; `held`, the
+   * lineage of our history should it differ (ours up to where we began to follow, the host's after).
+   */
+  digestCheck: { digest: string; seq: number; held: Lineage } | null = null
   /** When the last heartbeat ran; null before the first (a clock may start at 0, as the simulator's does). */
   lastBeat: number | null = null
   joinTimer: TimerHandle | null = null

@@ -5,7 +5,7 @@
 import type { SessionViewer } from '../types.js'
 import { wire } from '../wire/build.js'
 import type { MessageOf, PeerInfo } from '../wire/messages.js'
-import { epochAt } from './lineage.js'
+import { epochAt, spliced } from './lineage.js'
 import { type Conn, type Election, Part } from './state.js'
 
 export class Takeover<V extends SessionViewer = SessionViewer> extends Part<V> {
@@ -226,7 +226,7 @@ export class Takeover<V extends SessionViewer = SessionViewer> extends Part<V> {
     this.s.rebootstrapping = false
     this.s.nextLineage = null
     this.s.resendRequested = -1
-    this.s.digestCheck = !beyond && message.digest !== undefined ? { digest: message.digest, seq: message.digestSeq ?? message.seq } : null
+    this.s.digestCheck = !beyond && message.digest !== undefined ? { digest: message.digest, seq: message.digestSeq ?? message.seq, held: spliced(this.s.lineage, this.s.seq, message.lineage ?? []) } : null
     if (wasHost || beyond) this.parts.follower.rebootstrap()
     // Whatever it issued since its hello (which may have waited for our host's word) too.
     else this.parts.links.sendTo(conn, wire.resend({ from: this.s.seq + 1 }))

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { epochAt, extended } from '../../src/session/lineage.js'
+import { epochAt, extended, spliced } from '../../src/session/lineage.js'
 
 describe('lineage', () => {
   it('names the epoch that issued each sequence number, and none before its first entry', () => {
@@ -14,6 +14,18 @@ describe('lineage', () => {
     // Elected at #3, following a lineage whose epoch 2 began after #5: that epoch is not in its history.
     expect(extended([[1, 0], [2, 5]], 3, 3)).toEqual([[1, 0], [3, 3]])
     expect(extended([[1, 0], [2, 3]], 2, 7)).toEqual([[1, 0], [2, 7]])
+  })
+
+  it("splices a history that is one lineage's up to a sequence number and another's after it", () => {
+    // Ours (epoch 4 from #1) up to #1; the host's after: epoch 1 issued #2, epoch 2 from #3.
+    const host: Array<[number, number]> = [[1, 0], [2, 2]]
+    expect(spliced([[4, 0]], 1, host)).toEqual([[4, 0], [1, 1], [2, 2]])
+    expect([1, 2, 3].map((seq) => epochAt(spliced([[4, 0]], 1, host), seq))).toEqual([4, 1, 2])
+    // Where the two agree, the host's lineage itself; nothing of ours at all, the host's.
+    expect(spliced([[1, 0]], 1, host)).toEqual(host)
+    expect(spliced([[3, 0]], 0, host)).toEqual(host)
+    // Past the host's last epoch change, ours then the host's epoch.
+    expect(spliced([[1, 0], [3, 5]], 7, host)).toEqual([[1, 0], [3, 5], [2, 7]])
   })
 
   it('keeps the newest 64 epochs', () => {
