@@ -9,8 +9,11 @@
 
 const CLOCK_ROUNDS = 60
 
-/** Returns { session: ms[], raw: ms[], clock: { rttUs: number[], offsets: number[] }, links: number[], joinSeconds }. */
-export async function runFanoutPages({ browser, openPage, total, samples, bytes, gapMs = 4, warmup = 10, block = 20 }) {
+/**
+ * Returns { session: ms[], raw: ms[], clock: { rttUs: number[], offsets: number[] }, links: number[], joinSeconds }.
+ * `beforeClose` runs while the pages are still open (to read their CPU profiles: `--profile`).
+ */
+export async function runFanoutPages({ browser, openPage, total, samples, bytes, gapMs = 4, warmup = 10, block = 20, beforeClose }) {
   const contexts = []
   const pageIn = async () => {
     const context = await browser.newContext()
@@ -62,6 +65,7 @@ export async function runFanoutPages({ browser, openPage, total, samples, bytes,
     const missing = [...result.session, ...result.raw].filter((ms) => Number.isNaN(ms)).length
     if (missing) throw new Error(`${missing} samples did not reach every guest page`)
     await hostPage.evaluate(() => window.bench.spread.closeRaw())
+    await beforeClose?.()
     return result
   } finally {
     await Promise.allSettled(contexts.map((context) => context.close()))

@@ -228,11 +228,11 @@ async function collectProfiles() {
   const self = new Map()
   const inclusive = new Map()
   let all = 0
-  for (const { cdp } of profiled.splice(0)) {
+  for (const [index, { cdp }] of profiled.splice(0).entries()) {
     let profile
     try {
       ;({ profile } = await cdp.send('Profiler.stop'))
-      if (process.env.PROFILE_RAW) await writeFile(`${process.env.PROFILE_RAW}-${profiled.length}.cpuprofile`, JSON.stringify(profile))
+      if (process.env.PROFILE_RAW) await writeFile(`${process.env.PROFILE_RAW}-${index}.cpuprofile`, JSON.stringify(profile))
     } catch {
       continue // the page was closed (failover host): nothing to read
     }
@@ -510,7 +510,7 @@ const BENCHMARKS = {
         continue
       }
       // As on separate machines: each peer in its own page; the one-page figure beside it.
-      const spread = await runFanoutPages({ browser, openPage, total: run.total, samples: run.samples, bytes: 100 })
+      const spread = await runFanoutPages({ browser, openPage, total: run.total, samples: run.samples, bytes: 100, beforeClose: PROFILE ? async () => (spreadProfile = await collectProfiles()) : undefined })
       const [s, r] = [stats(spread.session), stats(spread.raw)]
       log(`    all in one page: ${fmt(s1.p50)} ms vs raw ${fmt(r1.p50)} ms (×${fmt(s1.p50 / r1.p50)})`)
       row({
@@ -1036,6 +1036,8 @@ const machine = {
 }
 
 const profiles = {}
+/** The fan-out's own pages, whose profiles are read before their contexts close. */
+let spreadProfile
 for (const name of selected) {
   const t0 = Date.now()
   log(`${name} …`)
@@ -1055,7 +1057,8 @@ for (const name of selected) {
   } finally {
     clearTimeout(timer)
     if (PROFILE) {
-      const top = await collectProfiles()
+      const top = spreadProfile ?? (await collectProfiles())
+      spreadProfile = undefined
       if (top.self.length) {
         profiles[name] = top
         log(`  CPU profile of ${name} (self time, top ${top.self.length}):`)
