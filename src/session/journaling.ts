@@ -19,6 +19,7 @@ import { DEFAULT_JOURNAL_LIMITS, type JournalLimits } from './options.js'
 import { byteSize } from '../encoding/bytes.js'
 import type { LinkMessage } from '../transport/transport.js'
 import { bytesOf, encodeMessage } from '../wire/codec.js'
+import { type Lineage, ofDeltas } from './lineage.js'
 import { Part, type Session } from './state.js'
 
 const TAB_KEY = 'session-sync:resume'
@@ -63,8 +64,8 @@ export class Journaling<V extends SessionViewer = SessionViewer> extends Part<V>
   private sinceSnapshot = { deltas: 0, bytes: 0, base: 0 }
   private compacting = false
   private resumable: Resumable | null = null
-  /** A resumed guest before its host's hello: it holds the state up to `seq` of `epoch`. */
-  private rejoining: { session: Session; epoch: number; seq: number; hosted: boolean } | null = null
+  /** A resumed guest before its host's hello: it holds the state up to `seq` of `epoch`, whose history `lineage` describes. */
+  private rejoining: { session: Session; epoch: number; seq: number; hosted: boolean; lineage: Lineage } | null = null
 
   /** Whether this controller journals at all (an explicit store, or IndexedDB in a browser). */
   get enabled(): boolean {
@@ -143,6 +144,10 @@ export class Journaling<V extends SessionViewer = SessionViewer> extends Part<V>
     if (hello.epoch === back.epoch && hello.seq >= back.seq) this.core.lifecycle.to('connected')
     else {
       this.s.rebootstrapping = true
+      // Until the host's snapshot replaces what the journal gave us, our lineage is the journal's
+      // (elected meanwhile, we must not tell survivors that our history is that host's: seed 1144124).
+      this.s.nextLineage = this.s.lineage
+      this.s.lineage = back.lineage
       // Our own changes this host never got (we may have hosted them, before the reload): handed over as a survivor would.
       if (this.s.hostConn) this.parts.takeover.handOverOwn(this.s.hostConn, hello, back.hosted ? back.epoch : null)
     }
@@ -373,7 +378,7 @@ export class Journaling<V extends SessionViewer = SessionViewer> extends Part<V>
     this.lastSeq = seq
     this.sinceSnapshot = { deltas: deltas.length, bytes: deltas.reduce((sum, d) => sum + bytes.get(d.seq)!.byteLength, 0), base: approximateSize(journal.snapshot.entries) }
     for (const intent of journal.outbox) if (!session.seen.has(intent.intentId)) this.requeue(session, intent)
-    this.rejoining = { session, epoch: journal.identity.epoch, seq, hosted: journal.identity.role === 'host' }
+    this.rejoining = { session, epoch: journal.identity.epoch, seq, hosted: journal.identity.role === 'host', lineage: ofDeltas(deltas) }
     this.parts.links.serial(() => this.restoreProviders(journal.snapshot, deltas))
   }
 

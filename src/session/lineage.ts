@@ -30,3 +30,13 @@ export function spliced(held: Lineage, seq: number, next: Lineage): Lineage {
   const bridge: Lineage = at === undefined || at === head.at(-1)?.[0] ? [] : [[at, seq]]
   return [...head, ...bridge, ...next.filter(([, after]) => after > seq)].slice(-MAX_LINEAGE)
 }
+
+/**
+ * The lineage of a history known from `deltas` alone (in order), a journal's: epoch 0, which no
+ * host has, before them, so that nothing it holds from before them agrees with anyone's history.
+ */
+export function ofDeltas(deltas: ReadonlyArray<{ epoch: number; seq: number }>): Lineage {
+  const lineage: Lineage = [[0, 0]]
+  for (const { epoch, seq } of deltas) if (epoch !== lineage.at(-1)![0]) lineage.push([epoch, seq - 1])
+  return lineage.slice(-MAX_LINEAGE)
+}

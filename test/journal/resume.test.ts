@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest'
 import { JournalError } from '../../src/errors.js'
 import { readSession } from '../../src/journal/read.js'
+import { coreOf } from '../../src/session/internals.js'
 import { KvProvider } from '../helpers/kv-provider.js'
 import { type TestPeer, TestSession, diagnostics, eventsOf } from '../helpers/session.js'
 import { type Disk, disk, journaledSession, page, resumeWith } from './helpers.js'
@@ -221,6 +222,30 @@ describe('resume after a reload', () => {
     g2!.kv.set('after', 2)
     await s.settle()
     expect(reloaded.kv.store()).toEqual(g2!.kv.store())
+  })
+
+  it("a resumed guest waiting for its host's snapshot claims the lineage of the journal it holds, and the host's once the snapshot comes", async () => {
+    const { s, host, guests: [g1, , g3], disks } = await journaledSession(12, ['g1', 'g2', 'g3'])
+    host.kv.set('before', 1)
+    await s.settle()
+    g3!.controller.goodbye() // its tab reloads: its journal holds epoch 1's history
+    host.controller.goodbye()
+    await s.settle(3_000)
+    expect(g1!.controller.getRole()).toBe('host')
+    const held = g1!.kv.snapshot(null)
+    let release = (): void => {}
+    g1!.kv.snapshot = () => new Promise((resolve) => (release = () => resolve(held))) as never
+    const reloaded = page(s, 'g3-reloaded', 'g3', disks.get('g3')!)
+    await resumeWith(s, g1!, reloaded)
+    const session = coreOf(reloaded.controller).session!
+    expect(session.rebootstrapping).toBe(true)
+    // Epoch 2's host lists #1 as epoch 1's too; what the journal holds says only that #1 is epoch 1's, nothing before.
+    expect(session.lineage).toEqual([[0, 0], [1, 0]])
+    release()
+    await s.settle()
+    expect(session.rebootstrapping).toBe(false)
+    expect(session.lineage).toEqual(coreOf(g1!.controller).session!.lineage)
+    expect(reloaded.kv.store()).toEqual(g1!.kv.store())
   })
 
   it('a journal of another version is refused whole with a typed error; nothing of it is applied', async () => {

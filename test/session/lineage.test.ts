@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { epochAt, extended, spliced } from '../../src/session/lineage.js'
+import { epochAt, extended, ofDeltas, spliced } from '../../src/session/lineage.js'
 
 describe('lineage', () => {
   it('names the epoch that issued each sequence number, and none before its first entry', () => {
@@ -26,6 +26,13 @@ describe('lineage', () => {
     expect(spliced([[3, 0]], 0, host)).toEqual(host)
     // Past the host's last epoch change, ours then the host's epoch.
     expect(spliced([[1, 0], [3, 5]], 7, host)).toEqual([[1, 0], [3, 5], [2, 7]])
+  })
+
+  it("a journal's deltas: their epochs, and before them epoch 0, which agrees with nobody's history", () => {
+    const lineage = ofDeltas([{ epoch: 1, seq: 5 }, { epoch: 1, seq: 6 }, { epoch: 3, seq: 7 }])
+    expect(lineage).toEqual([[0, 0], [1, 4], [3, 6]])
+    expect([4, 5, 6, 7, 8].map((seq) => epochAt(lineage, seq))).toEqual([0, 1, 1, 3, 3])
+    expect(ofDeltas([])).toEqual([[0, 0]])
   })
 
   it('keeps the newest 64 epochs', () => {
