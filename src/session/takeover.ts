@@ -23,6 +23,8 @@ export class Takeover<V extends SessionViewer = SessionViewer> extends Part<V> {
     if (hello.hostId !== conn.peerId) return 'names-another-host'
     if (this.s.role === 'host') {
       if (this.core.formerNames.get(conn.peerId) === undefined || conn.access === 'viewer' || !this.parts.failover.eligible(conn.peerId)) return 'not-eligible'
+      // It hosts now: whom it said it followed before is no longer its word, and must not make that host real (seed 1171985).
+      this.withdrawWord(conn.peerId)
       if (this.corroborated(hello.hostId, hello.epoch)) return null
       // Its followers may yet tell us: keep the latest claim until a majority has.
       this.s.claims.set(conn.peerId, { conn, hello })
@@ -143,12 +145,16 @@ export class Takeover<V extends SessionViewer = SessionViewer> extends Part<V> {
     this.parts.links.sendTo(conn, wire.handover({ epoch: this.s.epoch, hostId: this.s.hostId }))
   }
 
+  /** Host: a peer follows one host at a time (or hosts itself): its latest word replaces whom it said it followed before. */
+  private withdrawWord(peerId: string): void {
+    for (const [key, followers] of this.s.movedOn) if (followers.delete(peerId) && !followers.size) this.s.movedOn.delete(key)
+  }
+
   /** Host: a peer of ours says it follows another host now (we were cut off, or stood still). */
   private onMovedOn(conn: Conn, message: MessageOf<'handover'>): void | Promise<void> {
     const key = `${message.hostId}@${message.epoch}`
     if (message.epoch <= this.s.epoch) return
-    // A peer follows one host at a time: its latest word replaces what it said before.
-    for (const [earlierKey, earlier] of this.s.movedOn) if (earlier.delete(conn.peerId!) && !earlier.size) this.s.movedOn.delete(earlierKey)
+    this.withdrawWord(conn.peerId!)
     const followers = this.s.movedOn.get(key) ?? new Set<string>()
     followers.add(conn.peerId!)
     this.s.movedOn.set(key, followers)

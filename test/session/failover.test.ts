@@ -622,6 +622,33 @@ describe('host failover', () => {
     for (const p of [host, g2, g3]) expect(p.kv.store()).toEqual({ 'cut-off': 'host', elected: 'g2' })
   })
 
+  it('does not step down for a successor on the word of a guest that has since greeted it as a later host itself (seed 1171985)', async () => {
+    const { s, host, guests } = await started(3)
+    const [g1, g2] = guests as [TestPeer, TestPeer]
+    // The host stands still; g1 and g2 elect g1 (epoch 2), and g3 joins it.
+    s.net.freeze('host')
+    await s.settle(heartbeat.hardTimeoutMs + 3_000)
+    expect(g1.controller.getRole()).toBe('host')
+    const g3 = s.peer('g3', { heartbeat })
+    await s.connect(g1, g3)
+    await s.settle(1_000)
+    // As the host thaws, g1 is cut off and stands still (so it keeps its links): g2 tells the host it follows g1,
+    // then g2 and g3 elect g2 (epoch 3), and g2 greets the host as host itself. Its earlier word is no longer its word.
+    s.net.partition(['g1'], ['host', 'g2', 'g3'])
+    s.net.freeze('g1')
+    s.net.resume('host')
+    await s.settle(heartbeat.hardTimeoutMs + 1_000)
+    expect(g2.controller.getRole()).toBe('host')
+    while (!diagnostics(host, 'wire-out-of-role').some((d) => d.peerId === 'u-g2' && d.reason === 'host-still-leads')) await s.settle(10)
+    // g1 thaws and greets the host as host of epoch 2: only g1 says it follows g1, one of three.
+    s.net.resume('g1')
+    s.net.heal()
+    await s.settle(3 * heartbeat.hardTimeoutMs)
+    expect(eventsOf(host, 'session-role-changed')).not.toContainEqual({ role: 'guest', previous: 'host' })
+    expect(s.peers.filter((p) => p.controller.isActive() && p.controller.getRole() === 'host').map((p) => p.name)).toEqual(['g2'])
+    for (const g of [g1, g3]) expect(g.controller.getPeers()[0]).toMatchObject({ name: 'g2', role: 'host' })
+  })
+
   it('does not split the session when only one guest loses its link to a live host', async () => {
     const { s, host, guests } = await started(4)
     const [g1, g2, g3] = guests as [TestPeer, TestPeer, TestPeer]
