@@ -39,7 +39,13 @@ export class Takeover<V extends SessionViewer = SessionViewer> extends Part<V> {
       return 'no-election'
     }
     if (hello.epoch !== election.epoch + 1) return 'wrong-epoch'
-    if (election.backed && election.backed !== conn.peerId) return 'backed-another'
+    if (election.backed && election.backed !== conn.peerId) {
+      // We backed another, yet a majority of the electorate backed this one, each on its own link
+      // to us: it won, the one we backed lost. Its backers' word may still be on its way.
+      if (this.countedWin(conn.peerId, election)) return null
+      this.s.claims.set(conn.peerId, { conn, hello })
+      return 'backed-another'
+    }
     if (!election.backed) {
       const best = this.parts.failover.winnerOf(election, [...election.votes.keys(), conn.peerId])
       if (best !== conn.peerId) return 'better-candidate'
@@ -58,15 +64,11 @@ export class Takeover<V extends SessionViewer = SessionViewer> extends Part<V> {
    */
   private visiblyWon(candidate: string, election: Election): boolean | null {
     const { members, needed } = election.quorum
-    const self = this.core.self.id
-    const said = (id: string) => {
-      const backing = this.s.backings.get(id)
-      return backing?.epoch === election.epoch ? backing.for : id === self ? election.backed : id === candidate ? candidate : undefined
-    }
+    const said = (id: string) => this.backedBy(id, candidate, election)
     // The lost host backs nobody; one that said it backs another never backs this one (its first word counts).
     const possible = [...members].filter((id) => id !== election.lostHost && (said(id) ?? candidate) === candidate)
     if (possible.length < needed) return false
-    if (possible.filter((id) => said(id) === candidate).length >= needed) return true
+    if (this.countedWin(candidate, election)) return true
     // Who may yet tell us: it stood on a link of ours that is open and not silent (its word follows its candidacy).
     const open = (id: string, conn = this.s.connOf(id)) => !!conn && !conn.fenced && !conn.stale
     const unsaid = possible.filter((id) => said(id) === undefined)
@@ -75,6 +77,18 @@ export class Takeover<V extends SessionViewer = SessionViewer> extends Part<V> {
     // count (a star, a mesh not yet whole, a side of a split), we take the word of the one we
     // would follow, as before: there a forged win and a real one look alike.
     return possible.length - unsaid.length + pending.length >= needed ? null : true
+  }
+
+  /** Whom `id` backs in this election, as we know it: its `backing`, our own back, a candidate's own hello. */
+  private backedBy(id: string, candidate: string, election: Election): string | undefined {
+    const backing = this.s.backings.get(id)
+    return backing?.epoch === election.epoch ? backing.for : id === this.core.self.id ? election.backed : id === candidate ? candidate : undefined
+  }
+
+  /** Guest: whether a majority of the electorate (the lost host aside) backed `candidate`, each as it told us itself. */
+  private countedWin(candidate: string, election: Election): boolean {
+    const { members, needed } = election.quorum
+    return [...members].filter((id) => id !== election.lostHost && this.backedBy(id, candidate, election) === candidate).length >= needed
   }
 
   /** Guest: a survivor linked to us says whom it backs. Its first word per election counts: one that equivocates is counted once. */
