@@ -252,15 +252,19 @@ export class Failover<V extends SessionViewer = SessionViewer> extends Part<V> {
     this.s.reported = new Map()
     this.s.requested = new Map()
     this.parts.mesh.setTopology()
-    // Our own unconfirmed changes become authoritative right after the hello. The digest
-    // describes our state once they are out (at `digestSeq`), so followers compare it there.
+    // Our own changes our history lacks (older first), then our unconfirmed ones, become
+    // authoritative right after the hello. The digest describes our state once they are out
+    // (at `digestSeq`), so followers compare it there.
+    const lacking = this.parts.takeover.ownLacking()
     this.s.lineage = extended(this.s.lineage, this.s.epoch, this.s.seq)
     const own = this.s.outbox.pending().filter((entry) => !this.s.seen.has(entry.intentId))
+    for (const delta of lacking) for (const change of delta.changes) await this.parts.bridge.applyChange(change, this.core.self.id, delta.id)
     for (const entry of own) if (entry.overwritten) await this.parts.bridge.applyChange({ p: entry.providerId, d: entry.payload }, this.core.self.id, entry.intentId)
-    this.s.lastDigest = { digest: await this.parts.bridge.stateDigest(), seq: this.s.seq + own.length }
+    this.s.lastDigest = { digest: await this.parts.bridge.stateDigest(), seq: this.s.seq + lacking.length + own.length }
     for (const conn of this.s.conns) if (conn.peerId && !conn.fenced && this.s.peers.has(conn.peerId)) this.parts.host.sendHello(conn, this.s.lastDigest)
     this.hostFound()
     this.s.outbox.clear()
+    for (const delta of lacking) this.parts.host.broadcastDelta(delta.id, this.core.self.id, delta.changes)
     for (const entry of own) this.parts.host.broadcastDelta(entry.intentId, this.core.self.id, [{ p: entry.providerId, d: entry.payload }])
     this.parts.mesh.requestMeshLinks()
   }

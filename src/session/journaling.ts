@@ -374,7 +374,12 @@ export class Journaling<V extends SessionViewer = SessionViewer> extends Part<V>
     session.resumeToken = journal.identity.resumeToken ?? null
     session.seen.reset([...journal.snapshot.ids, ...deltas.map((d) => d.id)])
     const bytes = new Map(journal.deltas.map((d) => [d.seq, d.bytes]))
-    for (const delta of deltas) session.replay.add(delta.seq, bytes.get(delta.seq)!)
+    for (const delta of deltas) {
+      session.replay.add(delta.seq, bytes.get(delta.seq)!)
+      // Our own kept apart too, as a follower keeps them: the host's snapshot clears the log, and
+      // that host may be lost before it applies what we hand it over (seed 1171834).
+      if (delta.origin === journal.identity.userId) session.ownChanges.set(delta.id, bytes.get(delta.seq)!)
+    }
     this.lastSeq = seq
     this.sinceSnapshot = { deltas: deltas.length, bytes: deltas.reduce((sum, d) => sum + bytes.get(d.seq)!.byteLength, 0), base: approximateSize(journal.snapshot.entries) }
     for (const intent of journal.outbox) if (!session.seen.has(intent.intentId)) this.requeue(session, intent)

@@ -5,7 +5,7 @@
 import type { SessionViewer } from '../types.js'
 import { wire } from '../wire/build.js'
 import type { MessageOf, PeerInfo } from '../wire/messages.js'
-import { epochAt, spliced } from './lineage.js'
+import { epochAt, type Lineage, spliced } from './lineage.js'
 import { type Conn, type Election, Part } from './state.js'
 
 export class Takeover<V extends SessionViewer = SessionViewer> extends Part<V> {
@@ -179,10 +179,6 @@ export class Takeover<V extends SessionViewer = SessionViewer> extends Part<V> {
   }
 
   /**
-   * A survivor hears from the new host (or a fenced old host hears from its successor):
-   * follow it, fetch what we lack, and re-send our unconfirmed intents with their ids.
-   */
-  /**
    * Deltas we applied that a new host never got: past its hello's sequence number, or of
    * another epoch than its lineage gives their sequence number (a host that went on after it
    * was replaced, however many failovers back; all of `hostedEpoch`'s, when we hosted it). We
@@ -190,18 +186,35 @@ export class Takeover<V extends SessionViewer = SessionViewer> extends Part<V> {
    * another's (that origin hands its own over). Returns how many it lacks: then we take its state.
    */
   handOverOwn(conn: Conn, message: MessageOf<'hello'>, hostedEpoch: number | null): number {
-    const lineage = message.lineage ?? []
-    // The history we hold, and our own changes a snapshot may have cleared from it; each once.
-    const held = new Set<string>()
-    const kept = [...this.s.replay.all(), ...this.s.ownChanges.values()].map(this.parts.follower.keptDelta).filter((d) => !held.has(d.id) && !!held.add(d.id))
-    const forked = (d: { epoch: number; seq: number }) => (epochAt(lineage, d.seq) ?? d.epoch) !== d.epoch
-    const beyond = kept.filter((d) => d.epoch === hostedEpoch || d.seq > message.seq || forked(d))
+    const beyond = this.lacking(message.lineage ?? [], message.seq, hostedEpoch)
     for (const delta of beyond) {
       if (delta.origin === this.core.self.id) this.parts.links.sendTo(conn, wire.forward({ id: delta.id, origin: delta.origin, changes: delta.changes }))
     }
     return beyond.length
   }
 
+  /**
+   * Elected: our own changes that our own history lacks, handed over to ourselves as to any
+   * winner. A snapshot replaced our state with that of a host which had not yet applied what we
+   * handed it (a resumed page's journal: the host's snapshot comes with its hello), and that host
+   * was lost (seed 1171834). One we hold under its id (the snapshot's ids, a delta since) is in it.
+   */
+  ownLacking(): MessageOf<'delta'>[] {
+    return this.lacking(this.s.lineage, this.s.seq, null).filter((d) => d.origin === this.core.self.id && !this.s.seen.has(d.id))
+  }
+
+  /** The deltas we hold (our history, and our own changes a snapshot may have cleared from it), each once, that a history (`lineage`, up to `seq`) lacks. */
+  private lacking(lineage: Lineage, seq: number, hostedEpoch: number | null): MessageOf<'delta'>[] {
+    const held = new Set<string>()
+    const kept = [...this.s.replay.all(), ...this.s.ownChanges.values()].map(this.parts.follower.keptDelta).filter((d) => !held.has(d.id) && !!held.add(d.id))
+    const forked = (d: { epoch: number; seq: number }) => (epochAt(lineage, d.seq) ?? d.epoch) !== d.epoch
+    return kept.filter((d) => d.epoch === hostedEpoch || d.seq > seq || forked(d))
+  }
+
+  /**
+   * A survivor hears from the new host (or a fenced old host hears from its successor):
+   * follow it, fetch what we lack, and re-send our unconfirmed intents with their ids.
+   */
   async followNewHost(conn: Conn, message: MessageOf<'hello'>): Promise<void> {
     const wasHost = this.s.role === 'host'
     const oldEpoch = this.s.epoch

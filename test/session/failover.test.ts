@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { coreOf } from '../../src/session/internals.js'
 import { TestSession, diagnostics, eventsOf, type TestPeer } from '../helpers/session.js'
+import { type Disk, disk, page, resumeWith } from '../journal/helpers.js'
 
 const heartbeat = { intervalMs: 1_000, softTimeoutMs: 3_000, hardTimeoutMs: 8_000 }
 
@@ -662,6 +663,63 @@ describe('host failover', () => {
       expect(g.controller.getRole()).toBe('guest')
       expect(g.controller.getPeers().map((p) => p.name)).toEqual(['host', 'g1', 'g3'])
     }
+  })
+})
+
+/**
+ * A host makes a change its guests never get, and reloads (a goodbye): they elect `successor` without it. The
+ * reloaded page resumes through `successor`, whose snapshot comes with its hello, and hands its change over;
+ * the successor's provider holds that handover until the successor is gone too.
+ */
+async function reloadedHostAfterItsSuccessor(guestNames: string[]) {
+  const s = new TestSession(21)
+  const hostDisk: Disk = disk()
+  const host = page(s, 'host', 'host', hostDisk)
+  await host.controller.start()
+  const guests: TestPeer[] = []
+  for (const name of guestNames) {
+    guests.push(page(s, name, name, disk()))
+    await s.connect(host, guests.at(-1)!)
+  }
+  host.kv.set('before', 1)
+  await s.settle()
+  for (const g of guests) s.net.setFault('host', g.name, { drop: 1 })
+  host.kv.set('mine', 2) // issued, journaled, and lost on the way to every guest
+  await host.controller.flushJournal()
+  for (const g of guests) s.net.setFault('host', g.name, undefined)
+  host.controller.goodbye() // the reload's pagehide
+  await s.settle(3_000)
+  const successor = guests[0]!
+  expect(successor.controller.getRole()).toBe('host')
+  expect(successor.kv.store()).toEqual({ before: 1 })
+  const apply = successor.kv.applyDelta.bind(successor.kv)
+  successor.kv.applyDelta = ((delta, meta) => (meta.origin === 'u-host' ? new Promise(() => {}) : apply(delta, meta))) as typeof apply
+  const reloaded = page(s, 'host-reloaded', 'host', hostDisk)
+  await resumeWith(s, successor, reloaded)
+  // The successor's snapshot replaced the journal's state; the change waits in the successor's queue.
+  expect(reloaded.controller.getState()).toBe('connected')
+  expect(reloaded.kv.store()).toEqual({ before: 1 })
+  successor.controller.goodbye()
+  await s.settle(3_000)
+  return { s, reloaded, guests }
+}
+
+describe("a reloaded host's own changes its successor lost (seed 1171834)", () => {
+  it('are applied and issued again when the reloaded page is elected next', async () => {
+    const { s, reloaded } = await reloadedHostAfterItsSuccessor(['g1'])
+    expect(reloaded.controller.getRole()).toBe('host')
+    expect(reloaded.kv.store()).toEqual({ before: 1, mine: 2 })
+    reloaded.kv.set('after', 3)
+    await s.settle()
+    expect(reloaded.kv.duplicates).toEqual([])
+  })
+
+  it('are handed over to the next host when another survivor is elected', async () => {
+    const { reloaded, guests: [, g2] } = await reloadedHostAfterItsSuccessor(['g1', 'g2'])
+    expect(g2!.controller.getRole()).toBe('host')
+    expect(reloaded.controller.getRole()).toBe('guest')
+    expect(g2!.kv.store()).toEqual({ before: 1, mine: 2 })
+    expect(reloaded.kv.store()).toEqual(g2!.kv.store())
   })
 })
 

@@ -151,4 +151,7 @@ export const SPLIT_REGRESSION_SEEDS: number[] = [931968, 937937, 903663, 930481,
 // the successor's epoch for the sequence numbers it held of its own, and a survivor kept the successor's history there (1144124).
 // A host thawed from a stall stepped down for its successor on a guest's word that it followed it, though that guest had since
 // greeted it as host of a later epoch itself (the successor, cut off in turn, was replaced): two hosts (1171985, with the classic modes too).
-export const MODE_REGRESSION_SEEDS: number[] = [1016830, 1005003, 1039593, 1124428, 1130282, 1156476, 1154940, 1144124, 1171985]
+// A host reloaded with changes its successor lacked; resumed through that successor, it took the successor's snapshot (sent with
+// its hello, ahead of the handover) and with it lost its journal's log, the only copy: the successor left before applying
+// the handover, and the page, elected next, had nothing left to re-issue (1171834).
+export const MODE_REGRESSION_SEEDS: number[] = [1016830, 1005003, 1039593, 1124428, 1130282, 1156476, 1154940, 1144124, 1171985, 1171834]
