@@ -58,7 +58,8 @@ const ENVELOPE_BYTES = 1024
 
 export class Links<V extends SessionViewer = SessionViewer> extends Part<V> {
   attach(link: Link, inviteId?: string): Conn {
-    const conn: Conn = { link, peerId: null, inviteId, lastHeard: this.core.clock.now(), stale: false }
+    const now = this.core.clock.now()
+    const conn: Conn = { link, peerId: null, inviteId, lastHeard: now, answeredAt: now, stale: false }
     this.s.conns.add(conn)
     const session = this.s
     // A link is heard while it is in the table: once out of it (detached, or closed), its events

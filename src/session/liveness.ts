@@ -92,6 +92,7 @@ export class Liveness<V extends SessionViewer = SessionViewer> extends Part<V> {
     this.s.stallUnjudged = true
     for (const conn of this.s.conns) {
       conn.lastHeard = now
+      conn.answeredAt = now
       if (mayBeLost && conn.peerId) conn.awaySince ??= Math.max(stoodStillFrom, conn.admittedAt ?? 0)
     }
     this.core.diagnostic('stalled', `This page stood still for ${Math.round(late)} ms; links get a fresh heartbeat window before anyone is judged silent.`)
@@ -111,9 +112,14 @@ export class Liveness<V extends SessionViewer = SessionViewer> extends Part<V> {
     const followsAnother = this.s.followingAnother()
     for (const c of members) {
       const quiet = c.fenced || now - c.lastHeard >= this.core.heartbeat.softTimeoutMs
+      // Heard but not hearing us (a link cut one way: its pings come, ours are lost): it may be electing
+      // without us from the roster it held when it last answered a ping, one that lacks whom we admit
+      // now; counted present on its pings, it left us a majority we did not have (seed 1171260).
+      const deaf = now - c.answeredAt >= this.core.heartbeat.softTimeoutMs
       const stray = c.probation || followsAnother.has(c.peerId!)
-      // Away since it went quiet (a peer that strays after talking again keeps that time).
-      if (quiet || stray) c.awaySince ??= quiet ? c.lastHeard : now
+      // Away since it went quiet, or since the last ping it answered (a peer that strays after talking
+      // again keeps that time).
+      if (quiet || deaf || stray) c.awaySince ??= quiet ? c.lastHeard : deaf ? (c.answered ?? c.admittedAt ?? 0) : now
       // Back once it answers a ping we sent since. Talking is no sign: a peer that lost us pings on, and
       // its link delivers what it held while cut, as it elects without us from a roster that predates
       // the guests we admitted meanwhile (seed 967133).

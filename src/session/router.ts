@@ -38,7 +38,8 @@ export class Router<V extends SessionViewer = SessionViewer> extends Part<V> {
     if (conn.probation && GUEST_ACTS.has(message.t)) this.parts.takeover.readmit(conn)
     if (message.t === 'ping') return this.parts.links.sendTo(conn, wire.pong({ n: message.n }))
     if (message.t === 'pong') {
-      conn.rtt = this.core.clock.now() - message.n
+      conn.answeredAt = this.core.clock.now()
+      conn.rtt = conn.answeredAt - message.n
       conn.answered = message.n
       return
     }

@@ -61,6 +61,8 @@ export interface Conn {
   awaySince?: number
   /** When we sent the latest of our pings it answered (a peer that lost us holds our link fenced: it answers none). */
   answered?: number
+  /** When its latest answer to our pings came (until one has: when the link opened; after our own stall: then). */
+  answeredAt: number
   /** Guest: when we last told this (old host's) link whom we follow now. */
   toldMovedOn?: number
   /** Host: requests served in the current budget window, by kind. */

@@ -288,7 +288,7 @@ describe('host failover', () => {
     for (const g of [g2, g3]) expect(g.controller.getPeers()[0]).toMatchObject({ name: 'g1', role: 'host' })
   })
 
-  it('ends a replaced host that admitted a guest right after its successor claimed it, rather than hosting half the session', async () => {
+  it('does not host half the session beside its successor when a guest joins right after that successor\'s claim: the guest waits and is turned away (seed 729712)', async () => {
     const { s, host, guests } = await started(3)
     const [g1, g2] = guests as [TestPeer, TestPeer]
     // The guests stop hearing the host (it still hears their pings) and elect g1; g2's word comes late.
@@ -298,14 +298,18 @@ describe('host failover', () => {
     await s.settle(heartbeat.hardTimeoutMs + 5_000)
     expect([host, g1].map((p) => p.controller.getRole())).toEqual(['host', 'host'])
     s.net.heal()
-    // g1's claim reaches the host, and a guest joins it before its next heartbeat: that guest was in
-    // no roster g1 was elected by, so the host is cut off from a majority of those who could elect.
+    // g1's claim reaches the host, and a guest joins it before its next heartbeat: that guest is in
+    // no roster g1 was elected by. The host knew it was cut off before the claim came (g1 and g2
+    // answered none of its pings: seed 1171260), so g3 waits; as it did, once it stamped g1 on its claim.
     while (!diagnostics(host, 'wire-out-of-role').some((d) => d.reason === 'host-still-leads')) await s.settle(1)
     const g3 = s.peer('g3', { heartbeat })
     await s.connect(host, g3, 'editor', 0)
-    expect(host.controller.getPeers().map((p) => p.name)).toContain('g3')
+    expect(host.controller.getPeers().map((p) => p.name)).not.toContain('g3')
     await s.settle(3 * heartbeat.hardTimeoutMs)
-    expectCutOffBesideSuccessor(host, g1, g2)
+    // A majority of the session it had follows g1: it steps down, and this session goes on under g1.
+    expect(host.controller.getRole()).toBe('guest')
+    for (const g of [host, g2]) expect(g.controller.getPeers()[0]).toMatchObject({ name: 'g1', role: 'host' })
+    expect(eventsOf(g3, 'session-ended').map((e) => e.reason)).toEqual(['cut-off'])
   })
 
   it('ends a cut-off host that removes a guest it cannot hear, rather than hosting beside the successor that guest elects', async () => {
@@ -382,6 +386,28 @@ describe('host failover', () => {
     expect(g1.controller.getRole()).toBe('host')
     expect(g2.controller.getPeers()[0]).toMatchObject({ name: 'g1', role: 'host' })
     expect(eventsOf(host, 'session-ended').at(-1)?.reason).toBe('cut-off')
+  })
+
+  it('counts a guest it hears but that does not hear it as away: a joiner waits, and the host does not host beside the successor it elects (seed 1171260)', async () => {
+    const { s, host, guests } = await started(3)
+    const [g1, g2] = guests as [TestPeer, TestPeer]
+    s.net.partition(['host'], ['g1', 'g2'])
+    // Cut one way only: g2's pings reach the host, the host's reach nobody. g2 elects from the roster it has.
+    s.net.setFault('g2', 'host', undefined)
+    await s.settle(heartbeat.softTimeoutMs + 2 * heartbeat.intervalMs)
+    // Heard, g2 is no sign the host still has a majority: g3 would be in no roster g1 and g2 elect by.
+    const g3 = s.peer('g3', { heartbeat })
+    await s.connect(host, g3)
+    expect(host.controller.getPeers().map((p) => p.name)).not.toContain('g3')
+    expect(g3.controller.getState()).toBe('joining')
+    await s.settle(heartbeat.hardTimeoutMs + 3_000)
+    expect(g1.controller.getRole()).toBe('host')
+    s.net.heal()
+    await s.settle(3 * heartbeat.hardTimeoutMs)
+    expectCutOffBesideSuccessor(host, g1, g2)
+    // g3 was never let in: its join ends with the host's session.
+    expect(eventsOf(host, 'session-peer-joined').map((e) => e.peer.name)).toEqual(['g1', 'g2'])
+    expect(g3.controller.isActive()).toBe(false)
   })
 
   it('does not host beside the successor its guests elected while it stood still, having admitted a guest since it thawed (seed 1005003)', async () => {

@@ -154,4 +154,6 @@ export const SPLIT_REGRESSION_SEEDS: number[] = [931968, 937937, 903663, 930481,
 // A host reloaded with changes its successor lacked; resumed through that successor, it took the successor's snapshot (sent with
 // its hello, ahead of the handover) and with it lost its journal's log, the only copy: the successor left before applying
 // the handover, and the page, elected next, had nothing left to re-issue (1171834).
-export const MODE_REGRESSION_SEEDS: number[] = [1016830, 1005003, 1039593, 1124428, 1130282, 1156476, 1154940, 1144124, 1171985, 1171834]
+// A host counted a guest present on its pings alone while its own pings were lost on the way (a link cut one way): cut off
+// from most of its session unawares, it admitted guests no other roster listed, and hosted on beside their successor (1171260).
+export const MODE_REGRESSION_SEEDS: number[] = [1016830, 1005003, 1039593, 1124428, 1130282, 1156476, 1154940, 1144124, 1171985, 1171834, 1171260]
