@@ -174,8 +174,25 @@ export class MemoryNetwork {
   partition(...groups: string[][]): void {
     for (const a of groups) for (const b of groups) {
       if (a === b) continue
-      for (const x of a) for (const y of b) this.setFault(x, y, { ...this.faults.get(`${x}>${y}`), blocked: true })
+      for (const x of a) for (const y of b) this.block(x, y)
     }
+  }
+
+  /** Blocks the `from`→`to` direction alone, its other faults kept: nothing crosses it until `unblock` or `heal()`. */
+  block(from: string, to: string): void {
+    this.setFault(from, to, { ...this.faults.get(`${from}>${to}`), blocked: true })
+  }
+
+  /**
+   * Lifts the block on the `from`→`to` direction alone (a one-way cut, say: the other direction
+   * passed meanwhile); what it held arrives now, in order, on links still open.
+   */
+  unblock(from: string, to: string): void {
+    const fault = this.faults.get(`${from}>${to}`)
+    if (fault?.blocked) this.faults.set(`${from}>${to}`, { ...fault, blocked: false })
+    const released = this.held.filter(({ link }) => link.local === from && link.remote === to)
+    this.held = this.held.filter(({ link }) => link.local !== from || link.remote !== to)
+    for (const { link, message, lane } of released) if (link.open) this.deliver(link, message, byteSize(message), lane)
   }
 
   /** Lifts every partition; what was held arrives now, in order, on links still open. */

@@ -131,7 +131,7 @@ export const CLASSIC_REGRESSION_SEEDS: number[] = [
 // queue when the host's link closed, and dropped them: it hosted next and took the removed peer back (995305).
 export const SPLIT_REGRESSION_SEEDS: number[] = [931968, 937937, 903663, 930481, 6893, 966014, 967569, 929515, 967133, 996419, 995305, 989140]
 
-/** Seeds found since silent closes existed: they run with every mode `modesOf` gives them, as plain `simulate(seed)` does. */
+/** Seeds found once silent closes existed, before one-way cuts: they run with the modes `modesOf` gives them but that one (`SIM_MODES=closes`). */
 // Two guests a split kept from the host were still linking to each other when it crashed after the heal: each, the best-ranked
 // candidate it heard, backed itself and could reach no majority, while the third survivor, linked to both, could have hosted (1016830).
 // A host thawed from a freeze its guests had timed it out in heard their pings and counted them present: it admitted
@@ -157,3 +157,6 @@ export const SPLIT_REGRESSION_SEEDS: number[] = [931968, 937937, 903663, 930481,
 // A host counted a guest present on its pings alone while its own pings were lost on the way (a link cut one way): cut off
 // from most of its session unawares, it admitted guests no other roster listed, and hosted on beside their successor (1171260).
 export const MODE_REGRESSION_SEEDS: number[] = [1016830, 1005003, 1039593, 1124428, 1130282, 1156476, 1154940, 1144124, 1171985, 1171834, 1171260]
+
+/** Seeds found since one-way cuts existed: they run with every mode `modesOf` gives them, as plain `simulate(seed)` does. */
+export const ONE_WAY_REGRESSION_SEEDS: number[] = []

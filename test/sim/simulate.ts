@@ -47,6 +47,11 @@ export interface SimModes {
   crowd: boolean
   /** A link closed on one side of a partition stays open, silent, on the other (as over a real network), rather than closing there too. */
   silentCloses: boolean
+  /**
+   * For a while a page's messages stop reaching some peers while theirs still reach it (a link that
+   * passes one way only, as a real one can for up to ~30 s before ICE consent gives up on it).
+   */
+  oneWay: boolean
 }
 
 export interface SimResult {
@@ -58,26 +63,28 @@ export interface SimResult {
 }
 
 /** Every mode off: the simulator as it was before the modes, for the seeds found then. */
-export const NO_MODES: SimModes = { hostile: null, stall: false, formingLoss: false, providerFaults: false, reload: false, kick: false, split: false, background: false, crowd: false, silentCloses: false }
+export const NO_MODES: SimModes = { hostile: null, stall: false, formingLoss: false, providerFaults: false, reload: false, kick: false, split: false, background: false, crowd: false, silentCloses: false, oneWay: false }
 
 /**
  * Which modes a seed runs with, as the simulator stood when the seed was found: `all` (what
- * `modesOf` draws); `splits` (silent closes off); `classic` (the split, background and crowd
- * modes off too); `none`. A regression seed keeps the run that found its bug.
+ * `modesOf` draws); `closes` (one-way cuts off); `splits` (silent closes off too); `classic`
+ * (the split, background and crowd modes off too); `none`. A regression seed keeps the run
+ * that found its bug.
  */
-export type ModeSet = 'all' | 'splits' | 'classic' | 'none'
+export type ModeSet = 'all' | 'closes' | 'splits' | 'classic' | 'none'
 
 export function modesFor(seed: number, set: ModeSet): SimModes {
   if (set === 'none') return NO_MODES
   const modes = modesOf(seed)
   if (set === 'all') return modes
-  if (set === 'splits') return { ...modes, silentCloses: false }
-  return { ...modes, split: false, background: false, crowd: false, silentCloses: false }
+  if (set === 'closes') return { ...modes, oneWay: false }
+  if (set === 'splits') return { ...modes, silentCloses: false, oneWay: false }
+  return { ...modes, split: false, background: false, crowd: false, silentCloses: false, oneWay: false }
 }
 
 export function modesOf(seed: number): SimModes {
   const r = seededRandom(seed ^ 0x0de5ca1e)
-  const [hostile, where, stall, formingLoss, providerFaults, reload, kick, split, background, crowd, silentCloses] = Array.from({ length: 11 }, () => r.next())
+  const [hostile, where, stall, formingLoss, providerFaults, reload, kick, split, background, crowd, silentCloses, oneWay] = Array.from({ length: 12 }, () => r.next())
   return {
     hostile: hostile! < 1 / 3 ? where! : null,
     stall: stall! < 1 / 3,
@@ -89,6 +96,7 @@ export function modesOf(seed: number): SimModes {
     background: background! < 1 / 4,
     crowd: crowd! < 1 / 4,
     silentCloses: silentCloses! < 1 / 2,
+    oneWay: oneWay! < 1 / 4,
   }
 }
 
@@ -102,10 +110,11 @@ export async function simulate(seed: number, steps = 24, modes = modesOf(seed)):
   })
   const { pick, between } = draw(rng)
   const x = draw(extra)
-  // The split, background and crowd modes draw from their own generators too: seeds without them run as before they existed.
+  // The split, background, crowd and one-way modes draw from their own generators too: seeds without them run as before they existed.
   const splits = seededRandom(seed ^ 0x5b117)
   const backdrop = seededRandom(seed ^ 0xbac6d)
   const crowds = seededRandom(seed ^ 0xc40bd)
+  const oneWays = seededRandom(seed ^ 0x1e3a7)
   const s = new TestSession(seed)
   s.net.silentCloses = modes.silentCloses
   const log = (line: string) => s.trace.push(`${s.clock.now()} sim ${line}`)
@@ -403,6 +412,32 @@ export async function simulate(seed: number, steps = 24, modes = modesOf(seed)):
     }, ms)
   }
 
+  /**
+   * A page's messages stop reaching one peer, or all of them, for a while, while theirs still
+   * reach it: it hears everyone, and they stop hearing it (or the reverse, seen from them). A
+   * page that stops hearing its host must not make a second one, nor may a host that is no
+   * longer heard admit anyone the others never learn of.
+   */
+  const oneWay = () => {
+    const hosts = live().filter((p) => p.controller.getRole() === 'host')
+    const pages = oneWays.next() < 0.5 && hosts.length ? hosts : live()
+    const from = pages[Math.floor(oneWays.next() * pages.length)]
+    if (!from) return
+    const others = s.peers.filter((p) => p !== from).map((p) => p.name)
+    const to = oneWays.next() < 0.5 ? others : [others[Math.floor(oneWays.next() * others.length)]!].filter(Boolean)
+    if (!to.length) return
+    const ms = 1_000 + Math.floor(oneWays.next() * 2 * HARD)
+    log(`one-way ${from.name}>${to.join(',')} blocked for ${ms}`)
+    for (const name of to) s.net.block(from.name, name)
+    linkFaults++
+    quietAt = Math.max(quietAt, s.clock.now() + ms)
+    s.clock.setTimeout(() => {
+      for (const name of to) s.net.unblock(from.name, name)
+      linkFaults--
+      log(`one-way ${from.name} heard again`)
+    }, ms)
+  }
+
   /** Two to four new pages join at once, each through the host or a connected guest; none waits for another's admission. */
   const crowd = async () => {
     const inviters = live().filter((p) => p !== hostile?.peer && (p.controller.getRole() === 'host' || p.controller.getState() === 'connected'))
@@ -445,6 +480,7 @@ export async function simulate(seed: number, steps = 24, modes = modesOf(seed)):
   const kickStep = modes.kick ? x.between(0, Math.floor(steps / 2)) : -1
   const splitStep = modes.split ? Math.floor(splits.next() * steps) : -1
   const crowdStep = modes.crowd ? Math.floor(crowds.next() * steps) : -1
+  const oneWayStep = modes.oneWay ? Math.floor(oneWays.next() * steps) : -1
 
   for (let step = 0; step < steps; step++) {
     if (step === stallStep) {
@@ -458,6 +494,7 @@ export async function simulate(seed: number, steps = 24, modes = modesOf(seed)):
     if (step === kickStep) await kick()
     if (step === splitStep || (modes.split && splits.next() < 0.08)) split()
     if (step === crowdStep || (modes.crowd && crowds.next() < 0.05)) await crowd()
+    if (step === oneWayStep || (modes.oneWay && oneWays.next() < 0.05)) oneWay()
     if (kicked.size > 0 && step > kickStep && extra.next() < 0.2) await comeBack()
     if (step === reloadStep || (modes.reload && extra.next() < 0.15)) {
       const page = x.pick(live().filter((p) => p !== hostile?.peer))
