@@ -25,6 +25,25 @@ async function twoPeers(): Promise<{ s: TestSession; host: TestPeer; guest: Test
   return { s, host, guest, hostDisk, guestDisk }
 }
 
+/**
+ * g3's tab reloads and the host leaves: g1, elected, greets the resumed page and owes it a
+ * snapshot (its journal holds epoch 1's history), which `hold` lets go when it chooses.
+ */
+async function resumedAwaitingSnapshot(seed: number, hold: (release: () => void, clock: TestSession['clock']) => void) {
+  const { s, host, guests: [g1, g2, g3], disks } = await journaledSession(seed, ['g1', 'g2', 'g3'])
+  host.kv.set('before', 1)
+  await s.settle()
+  g3!.controller.goodbye()
+  host.controller.goodbye()
+  await s.settle(3_000)
+  expect(g1!.controller.getRole()).toBe('host')
+  const held = g1!.kv.snapshot(null)
+  g1!.kv.snapshot = () => new Promise((resolve) => hold(() => resolve(held), s.clock)) as never
+  const reloaded = page(s, 'g3-reloaded', 'g3', disks.get('g3')!)
+  await resumeWith(s, g1!, reloaded)
+  return { s, g1: g1!, g2: g2!, reloaded }
+}
+
 describe('resume after a reload', () => {
   it('resolves null when this tab was in no session', async () => {
     const s = new TestSession(1)
@@ -201,42 +220,22 @@ describe('resume after a reload', () => {
   })
 
   it("a resumed guest whose host goes before the snapshot it waits for comes follows the next host, connected (seed 996419)", async () => {
-    const { s, host, guests: [g1, g2, g3], disks } = await journaledSession(11, ['g1', 'g2', 'g3'])
-    host.kv.set('before', 1)
-    await s.settle()
-    g3!.controller.goodbye() // its tab reloads: its journal holds epoch 1's history
-    host.controller.goodbye()
-    await s.settle(3_000)
-    expect(g1!.controller.getRole()).toBe('host')
-    // Epoch 2 greets the page with a hello, then owes it a snapshot, which takes g1 longer than it stays.
-    const held = g1!.kv.snapshot(null)
-    g1!.kv.snapshot = () => new Promise((resolve) => s.clock.setTimeout(() => resolve(held), 10_000)) as never
-    const reloaded = page(s, 'g3-reloaded', 'g3', disks.get('g3')!)
-    await resumeWith(s, g1!, reloaded)
+    // The snapshot takes g1 longer than it stays.
+    const { s, g1, g2, reloaded } = await resumedAwaitingSnapshot(11, (release, clock) => clock.setTimeout(release, 10_000))
     expect(reloaded.controller.getPeers().map((p) => p.id)).toContain('u-g2')
     expect(reloaded.controller.getState()).toBe('joining')
-    g1!.controller.goodbye()
+    g1.controller.goodbye()
     await s.settle(3_000)
-    expect(g2!.controller.getRole()).toBe('host')
+    expect(g2.controller.getRole()).toBe('host')
     expect(reloaded.controller.getState()).toBe('connected')
-    g2!.kv.set('after', 2)
+    g2.kv.set('after', 2)
     await s.settle()
-    expect(reloaded.kv.store()).toEqual(g2!.kv.store())
+    expect(reloaded.kv.store()).toEqual(g2.kv.store())
   })
 
   it("a resumed guest waiting for its host's snapshot claims the lineage of the journal it holds, and the host's once the snapshot comes", async () => {
-    const { s, host, guests: [g1, , g3], disks } = await journaledSession(12, ['g1', 'g2', 'g3'])
-    host.kv.set('before', 1)
-    await s.settle()
-    g3!.controller.goodbye() // its tab reloads: its journal holds epoch 1's history
-    host.controller.goodbye()
-    await s.settle(3_000)
-    expect(g1!.controller.getRole()).toBe('host')
-    const held = g1!.kv.snapshot(null)
     let release = (): void => {}
-    g1!.kv.snapshot = () => new Promise((resolve) => (release = () => resolve(held))) as never
-    const reloaded = page(s, 'g3-reloaded', 'g3', disks.get('g3')!)
-    await resumeWith(s, g1!, reloaded)
+    const { s, g1, reloaded } = await resumedAwaitingSnapshot(12, (go) => (release = go))
     const session = coreOf(reloaded.controller).session!
     expect(session.rebootstrapping).toBe(true)
     // Epoch 2's host lists #1 as epoch 1's too; what the journal holds says only that #1 is epoch 1's, nothing before.
@@ -244,8 +243,8 @@ describe('resume after a reload', () => {
     release()
     await s.settle()
     expect(session.rebootstrapping).toBe(false)
-    expect(session.lineage).toEqual(coreOf(g1!.controller).session!.lineage)
-    expect(reloaded.kv.store()).toEqual(g1!.kv.store())
+    expect(session.lineage).toEqual(coreOf(g1.controller).session!.lineage)
+    expect(reloaded.kv.store()).toEqual(g1.kv.store())
   })
 
   it('a journal of another version is refused whole with a typed error; nothing of it is applied', async () => {
