@@ -9,6 +9,7 @@ import { wire } from '../wire/build.js'
 import { encodeText } from '../wire/codec.js'
 import { MAX_LEFT, MAX_REMOVED, type MessageOf, type PeerInfo, type WireMessage } from '../wire/messages.js'
 import { pickColour } from './colours.js'
+import { lastAnswered } from './liveness.js'
 import { checkSize } from '../wire/shape.js'
 import { type ApplyContext, type Change, type Conn, Part } from './state.js'
 
@@ -233,9 +234,12 @@ export class HostSide<V extends SessionViewer = SessionViewer> extends Part<V> {
     if (conn) {
       // Removed while away, it has not heard so and may be electing without us: it still counts
       // among those who could, as one whose link closed (else a cut-off host stops counting down).
-      // So does one unheard past a beat: a cut just begun is not yet marked away (seed 788259).
+      // So does one unheard past a beat: a cut just begun is not yet marked away (seed 788259); and
+      // one heard but answering none of our pings past a beat, a cut one way just begun: our END is
+      // lost on its way as surely, and it elects from the roster it held when it last heard us.
       const now = this.core.clock.now()
-      const since = conn.awaySince ?? (now - conn.lastHeard > this.core.heartbeat.intervalMs ? conn.lastHeard : undefined)
+      const beat = this.core.heartbeat.intervalMs
+      const since = conn.awaySince ?? (now - conn.lastHeard > beat ? conn.lastHeard : now - conn.answeredAt > beat ? lastAnswered(conn) : undefined)
       if (since !== undefined) this.s.depart(conn, since, now)
       this.parts.links.sendTo(conn, wire.end({ reason }))
       this.parts.links.detach(conn, reason)

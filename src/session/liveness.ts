@@ -5,6 +5,11 @@ import type { SessionViewer } from '../types.js'
 import { wire } from '../wire/build.js'
 import { type Conn, Part } from './state.js'
 
+/** Host: when a guest that hears none of our pings last heard us: from the roster it held then, it may elect without us. */
+export function lastAnswered(c: Conn): number {
+  return c.answered ?? c.admittedAt ?? 0
+}
+
 export class Liveness<V extends SessionViewer = SessionViewer> extends Part<V> {
   scheduleHeartbeat(): void {
     const session = this.s
@@ -119,7 +124,7 @@ export class Liveness<V extends SessionViewer = SessionViewer> extends Part<V> {
       const stray = c.probation || followsAnother.has(c.peerId!)
       // Away since it went quiet, or since the last ping it answered (a peer that strays after talking
       // again keeps that time).
-      if (quiet || deaf || stray) c.awaySince ??= quiet ? c.lastHeard : deaf ? (c.answered ?? c.admittedAt ?? 0) : now
+      if (quiet || deaf || stray) c.awaySince ??= quiet ? c.lastHeard : deaf ? lastAnswered(c) : now
       // Back once it answers a ping we sent since. Talking is no sign: a peer that lost us pings on, and
       // its link delivers what it held while cut, as it elects without us from a roster that predates
       // the guests we admitted meanwhile (seed 967133).

@@ -40,7 +40,13 @@ export class Router<V extends SessionViewer = SessionViewer> extends Part<V> {
     if (message.t === 'pong') {
       conn.answeredAt = this.core.clock.now()
       conn.rtt = conn.answeredAt - message.n
-      conn.answered = message.n
+      // That it hears us counts at once; that a guest is back (`Liveness.checkIsolation`), only in its
+      // turn, after what it said before: a successor that took us back answers our pings behind its
+      // hello, which may wait in our queue while the pong skips it. Its pong proves it heard us, not
+      // that it follows us; counted back on it, a host cut off admitted the joiners it had parked.
+      const answered = () => void (conn.answered = message.n)
+      if (this.s.role === 'host' && this.s.draining) this.parts.links.serial(answered)
+      else answered()
       return
     }
     return this.handle(conn, message, data)

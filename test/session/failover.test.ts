@@ -410,6 +410,36 @@ describe('host failover', () => {
     expect(g3.controller.isActive()).toBe(false)
   })
 
+  it('does not count its successor back on a pong that skipped the queue its hello waits in: the joiners it parked stay parked, and it steps down', async () => {
+    const { s, host, guests } = await started(3)
+    const [g1, g2] = guests as [TestPeer, TestPeer]
+    s.net.partition(['host'], ['g1', 'g2'])
+    // A change of g1's, made while it still follows the host, waits in its link behind its pings.
+    await s.settle(heartbeat.intervalMs + 100)
+    g1.kv.set('g1:cut', 1)
+    await s.settle(heartbeat.hardTimeoutMs + 5_000)
+    expect([host, g1].map((p) => p.controller.getRole())).toEqual(['host', 'host'])
+    // Cut off, the host parks a joiner.
+    const g3 = s.peer('g3', { heartbeat })
+    await s.connect(host, g3, 'editor', 0)
+    expect(g3.controller.getState()).toBe('joining')
+    // Healed: g1's held change takes the host's queue for a while (it acted as our guest then, so it is
+    // readmitted). g1, hosting, takes the host back: its hello waits behind that change; its answers to
+    // the host's held pings skip the queue and come before the host's next beat.
+    slowApplies(s, host, 1_500)
+    s.net.heal()
+    await s.settle(1_200)
+    expect(diagnostics(host, 'wire-out-of-role').filter((d) => d.reason === 'host-still-leads')).toEqual([])
+    expect(eventsOf(host, 'session-peer-joined').map((e) => e.peer.name)).toEqual(['g1', 'g2', 'g1'])
+    await s.settle(3 * heartbeat.hardTimeoutMs)
+    // Those pongs proved g1 heard the host, not that it follows it: g3 was never let in.
+    expect(eventsOf(host, 'session-peer-joined').map((e) => e.peer.name)).not.toContain('g3')
+    expect(host.controller.getRole()).toBe('guest')
+    for (const g of [host, g2]) expect(g.controller.getPeers()[0]).toMatchObject({ name: 'g1', role: 'host' })
+    expect(eventsOf(g3, 'session-ended').map((e) => e.reason)).toEqual(['cut-off'])
+    expect(s.peers.filter((p) => p.controller.getRole() === 'host').map((p) => p.name)).toEqual(['g1'])
+  })
+
   it('does not host beside the successor its guests elected while it stood still, having admitted a guest since it thawed (seed 1005003)', async () => {
     const { s, host, guests } = await started(3)
     const [g1, g2] = guests as [TestPeer, TestPeer]
@@ -517,6 +547,20 @@ describe('host failover', () => {
     await s.settle(heartbeat.hardTimeoutMs - 2 * heartbeat.intervalMs - 300)
     s.net.partition(['host'], ['g1'])
     // Removed before the soft timeout marks it away: g1 never hears so and elects with g2.
+    await s.settle(2 * heartbeat.intervalMs + 300)
+    host.controller.kick('u-g1')
+    await s.settle(4 * heartbeat.hardTimeoutMs)
+    expectCutOffBesideSuccessor(host, g1, g2)
+  })
+
+  it('ends a cut-off host that removes a guest it hears but that has answered none of its pings for a few beats, rather than hosting beside its successor', async () => {
+    const { s, host, guests } = await started(3)
+    const [g1, g2] = guests as [TestPeer, TestPeer]
+    s.net.partition(['host'], ['g2'])
+    await s.settle(heartbeat.hardTimeoutMs - 2 * heartbeat.intervalMs - 300)
+    // Cut one way: g1's pings still reach the host, the host's (and its END) reach nobody.
+    s.net.partition(['host'], ['g1'])
+    s.net.setFault('g1', 'host', undefined)
     await s.settle(2 * heartbeat.intervalMs + 300)
     host.controller.kick('u-g1')
     await s.settle(4 * heartbeat.hardTimeoutMs)
