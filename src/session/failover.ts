@@ -241,11 +241,19 @@ export class Failover<V extends SessionViewer = SessionViewer> extends Part<V> {
     this.s.election = null
     this.s.epoch = election.epoch + 1
     this.s.hostId = this.core.self.id
+    // Silence through a stall of ours (not noticed yet, as a guest) is no sign of anyone's (below).
+    const now = this.core.clock.now()
+    this.parts.liveness.noticeStall(now)
     this.core.setRole('host')
     // Whoever has no link to us is out of reach; a linked one that did not stand is only slow.
+    // One silent past the soft timeout is no more of our epoch (it may never get our hello): listed,
+    // it would count as our voter for two hard timeouts and leave survivors short of a majority
+    // (seed 1256565). Fenced, it is taken back if it speaks again.
     for (const id of [...this.s.rank]) {
+      if (id === this.core.self.id) continue
       const conn = this.s.connOf(id)
-      if (id !== this.core.self.id && (!conn || conn.fenced)) this.forgetPeer(id, 'unreachable')
+      if (conn && now - conn.lastHeard >= this.core.heartbeat.softTimeoutMs) conn.fenced = true
+      if (!conn || conn.fenced) this.forgetPeer(id, 'unreachable')
     }
     this.s.rank = [this.core.self.id, ...this.s.rank.filter((id) => id !== this.core.self.id)]
     for (const [id, peer] of this.s.peers) this.s.peers.set(id, { ...peer, role: 'guest' })

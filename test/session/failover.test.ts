@@ -720,6 +720,30 @@ describe('host failover', () => {
     for (const g of [g1, g3]) expect(g.controller.getPeers()[0]).toMatchObject({ name: 'g2', role: 'host' })
   })
 
+  it('elects when a guest silent since before the last failover was listed by the new host and a later joiner never saw it (seed 1256565)', async () => {
+    const { s, host, guests } = await started(4)
+    const [g1, g2] = guests as [TestPeer, TestPeer, TestPeer]
+    // g3 crashes; the host leaves past the soft timeout, before anyone drops g3: g1 wins with g2.
+    s.net.crash('g3')
+    await s.settle(heartbeat.softTimeoutMs + 2_000)
+    host.controller.goodbye()
+    await s.settle(2_000)
+    expect(g1.controller.getRole()).toBe('host')
+    // g3, silent for seconds (g1 drops it only at the hard timeout), is no voter of g1's epoch: its hello must not list it.
+    expect(g2.controller.getPeers().map((p) => p.id)).not.toContain('u-g3')
+    await s.settle(heartbeat.hardTimeoutMs)
+    // g4 joins once g3 is gone from every roster: its electorate never had g3.
+    const g4 = s.peer('g4', { heartbeat })
+    await s.connect(g1, g4)
+    await s.settle(3_000)
+    s.net.crash('g1')
+    await s.settle(heartbeat.hardTimeoutMs + 6_000)
+    // g2 and g4 are two of the three g1 last listed: a majority, so g2 hosts and g4 follows.
+    expect(g2.controller.getRole()).toBe('host')
+    expect(g4.controller.getPeers()[0]).toMatchObject({ name: 'g2', role: 'host' })
+    for (const g of [g2, g4]) expect(g.controller.getState()).toBe('connected')
+  })
+
   it('does not split the session when only one guest loses its link to a live host', async () => {
     const { s, host, guests } = await started(4)
     const [g1, g2, g3] = guests as [TestPeer, TestPeer, TestPeer]
