@@ -176,7 +176,8 @@ export class Failover<V extends SessionViewer = SessionViewer> extends Part<V> {
     const election = this.s.election
     if (!election || election.backed) return
     this.core.clock.clearTimeout(election.timer)
-    const winner = this.winnerOf(election)
+    // A winner whose hello we hold stood too, though its candidacy came before our election (we said the host lived).
+    const winner = this.winnerOf(election, [...election.votes.keys(), ...this.parts.takeover.claimants(election)])
     if (!winner) return this.giveUp(election.alive.size ? 'host-unreachable' : 'no-new-host')
     election.backed = winner
     // The others count the winner's majority themselves (Takeover.visiblyWon), rather than take its hello's word.

@@ -73,10 +73,13 @@ export class Takeover<V extends SessionViewer = SessionViewer> extends Part<V> {
     const open = (id: string, conn = this.s.connOf(id)) => !!conn && !conn.fenced && !conn.stale
     const unsaid = possible.filter((id) => said(id) === undefined)
     const pending = unsaid.filter((id) => election.votes.has(id) && open(id))
+    if (possible.length - unsaid.length + pending.length >= needed) return null
     // Known limit: where too few of the quorum stood on our links to ever make a majority we can
     // count (a star, a mesh not yet whole, a side of a split), we take the word of the one we
-    // would follow, as before: there a forged win and a real one look alike.
-    return possible.length - unsaid.length + pending.length >= needed ? null : true
+    // backed: there a forged win and a real one look alike. Only once we backed it: before our
+    // own choice, a better candidate may yet stand (a claim held from before the election
+    // made a guest that had not won our host, seed 1247700). `decide` looks at it again.
+    return election.backed === candidate ? true : null
   }
 
   /** Whom `id` backs in this election, as we know it: its `backing`, our own back, a candidate's own hello. */
@@ -98,6 +101,12 @@ export class Takeover<V extends SessionViewer = SessionViewer> extends Part<V> {
     if (this.s.backings.get(backer)?.epoch === message.epoch) return
     this.s.backings.set(backer, { epoch: message.epoch, for: message.for })
     return this.recheckClaims()
+  }
+
+  /** Guest: members whose held hello says they won this election. Each stood: its candidacy may have come before our election began. */
+  claimants(election: Election): string[] {
+    const live = (conn: Conn) => this.s.conns.has(conn) && !conn.fenced
+    return [...this.s.claims].filter(([id, { conn, hello }]) => hello.epoch === election.epoch + 1 && live(conn) && election.quorum.members.has(id)).map(([id]) => id)
   }
 
   /** Guest: a claim we held may be ours to follow now (its backers spoke, or we backed it). */

@@ -162,4 +162,6 @@ export const MODE_REGRESSION_SEEDS: number[] = [1016830, 1005003, 1039593, 11244
 // A new host listed in its hello a guest its link had not heard for seconds (crashed before the election, never of its epoch):
 // survivors counted it as a voter for two hard timeouts from that hello, and one that joined later did not, so when that host was
 // lost the two could back no one (1256565, with the classic modes too).
-export const ONE_WAY_REGRESSION_SEEDS: number[] = [1256565]
+// A guest too sparsely linked to count a majority took a hostile guest's hello (held from before the election) as the
+// winner's the moment it lost the host, before its better-ranked linked candidate stood, and took its kv-only snapshot (1247700).
+export const ONE_WAY_REGRESSION_SEEDS: number[] = [1256565, 1247700]
