@@ -158,7 +158,10 @@ export const SPLIT_REGRESSION_SEEDS: number[] = [931968, 937937, 903663, 930481,
 // from most of its session unawares, it admitted guests no other roster listed, and hosted on beside their successor (1171260).
 // A guest held a hello the hostile guest forged 27 s before any election and followed it as the winner's when that guest won the
 // next one, before its real hello: it took the deltas the hostile guest wrote meanwhile, still a guest, as its host's (1312452).
-export const MODE_REGRESSION_SEEDS: number[] = [1016830, 1005003, 1039593, 1124428, 1130282, 1156476, 1154940, 1144124, 1171985, 1171834, 1171260, 1312452]
+// Three more of 1312452's kind, fixed by its rule: a forged hello held from before the election taken as the winner's by a
+// guest too sparsely linked to count (1365885: it followed the hostile guest, which never hosted, and took its roster), and
+// forged deltas taken ahead of the real winner's hello (1357868, 1368169).
+export const MODE_REGRESSION_SEEDS: number[] = [1016830, 1005003, 1039593, 1124428, 1130282, 1156476, 1154940, 1144124, 1171985, 1171834, 1171260, 1312452, 1365885, 1357868, 1368169]
 
 /** Seeds found since one-way cuts existed: they run with every mode `modesOf` gives them, as plain `simulate(seed)` does. */
 // A new host listed in its hello a guest its link had not heard for seconds (crashed before the election, never of its epoch):
