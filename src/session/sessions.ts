@@ -9,7 +9,7 @@ import { Backlog } from './backlog.js'
 import { pickColour } from './colours.js'
 import { digestOf } from './digest.js'
 import { DEFAULT_BACKLOG } from './options.js'
-import { Part, Session } from './state.js'
+import { type Conn, Part, Session } from './state.js'
 
 export class Sessions<V extends SessionViewer = SessionViewer> extends Part<V> {
   begin(sessionId: string, role: PeerRole): Session {
@@ -68,16 +68,18 @@ export class Sessions<V extends SessionViewer = SessionViewer> extends Part<V> {
   /**
    * A goodbye hands the session over to the others — unless this host is cut off from a
    * majority of it: then those still with it are a minority that must not carry on, and
-   * the goodbye ends the session for them.
+   * the goodbye ends the session for them. Those it counts away get the goodbye all the
+   * same: they may be that majority, heard again after a heal, still to elect a successor
+   * (seed 1411730: ended with the rest, nobody hosted).
    */
-  farewell(reason: string) {
+  private farewell(reason: string, conn: Conn) {
     const session = this.core.session
-    return session?.role === 'host' && session.isolatedSince !== null ? wire.end({ reason: 'cut-off' }) : wire.bye({ reason })
+    return session?.role === 'host' && session.isolatedSince !== null && conn.awaySince === undefined ? wire.end({ reason: 'cut-off' }) : wire.bye({ reason })
   }
 
   /** Says goodbye on every link (or, `forAll`, ends the session for everyone), then ends it here. */
   depart(reason: string, forAll = false): void {
-    this.parts.links.broadcast(forAll ? wire.end({ reason }) : this.farewell(reason))
+    for (const conn of this.s.conns) if (conn.peerId && !conn.fenced) this.parts.links.sendTo(conn, forAll ? wire.end({ reason }) : this.farewell(reason, conn))
     this.finish(reason)
   }
 

@@ -558,6 +558,23 @@ describe('host failover', () => {
     expectCutOffBesideSuccessor(host, g1, g2)
   })
 
+  it('a cut-off host that says goodbye just after a heal ends the session only for those with it: the majority it counts away elects a successor (seed 1411730)', async () => {
+    const { s, host, guests } = await started(5)
+    const [g1, g2, g3, g4] = guests as [TestPeer, TestPeer, TestPeer, TestPeer]
+    s.net.partition(['host', 'g1'], ['g2', 'g3', 'g4'])
+    // Long enough for the host to count g2..g4 away (cut off), too short for them to find it gone.
+    await s.settle(heartbeat.softTimeoutMs + 2 * heartbeat.intervalMs)
+    expect(coreOf(host.controller).session!.isolatedSince).not.toBeNull()
+    s.net.heal()
+    await s.settle(10) // heard again, not yet back: none has answered a ping since
+    host.controller.goodbye()
+    await s.settle(heartbeat.hardTimeoutMs)
+    expect(eventsOf(g1, 'session-ended').map((e) => e.reason)).toEqual(['cut-off'])
+    const majority = [g2, g3, g4]
+    for (const g of majority) expect(g.controller.isActive(), g.name).toBe(true)
+    expect(majority.filter((g) => g.controller.getRole() === 'host')).toHaveLength(1)
+  })
+
   it('ends a cut-off host whose successor claimed it and then said goodbye, rather than hosting beside the guest it handed over to (seed 930481)', async () => {
     const { s, host, guests } = await started(3)
     const [g1, g2] = guests as [TestPeer, TestPeer]
