@@ -59,11 +59,12 @@ export class Failover<V extends SessionViewer = SessionViewer> extends Part<V> {
 
   private startElection(lostHost: string | null, lostLink: Conn | null, handedOver: boolean): void {
     if (this.core.lifecycle.state === 'connected') this.core.lifecycle.to('reconnecting')
-    // A hello held from before this election is no winner's word: a guest may send one whenever it
-    // likes, and followed now it made us take that guest's deltas as our new host's before its real
-    // hello (seed 1312452). A winner that hosts already greets us again when our candidacy reaches it.
-    if (!this.s.election) this.s.claims.clear()
+    // A new election drops the hellos held from before it: they are no winner's word (a guest may
+    // send one whenever it likes, and followed now it made us take that guest's deltas as our new
+    // host's before its real hello, seed 1312452). A winner that hosts already greets us again when
+    // our candidacy reaches it.
     if (this.s.election) this.core.clock.clearTimeout(this.s.election.timer)
+    else this.s.claims.clear()
     const session = this.s
     const quorum = quorumOf({ succession: this.electorate(lostLink), lostHost, handedOver })
     this.s.election = {

@@ -285,12 +285,19 @@ export class Follower<V extends SessionViewer = SessionViewer> extends Part<V> {
    */
   rebootstrap(held?: Lineage): void {
     if (this.s.rebootstrapping || !this.s.hostConn) return
-    this.s.rebootstrapping = true
-    if (held) {
-      this.s.nextLineage = this.s.lineage
-      this.s.lineage = held
-    }
+    this.awaitSnapshot(held)
     this.parts.links.sendTo(this.s.hostConn, wire.resend({ from: 0 }))
+  }
+
+  /**
+   * Our host's snapshot is to replace our state. `held`: the lineage of the history we hold
+   * meanwhile, when it is not the host's; the host's is ours once the snapshot comes (`onSnapshot`).
+   */
+  awaitSnapshot(held?: Lineage): void {
+    this.s.rebootstrapping = true
+    if (!held) return
+    this.s.nextLineage = this.s.lineage
+    this.s.lineage = held
   }
 
   /** A delta from our own replay log or journal: what we validated (or encoded) ourselves. */

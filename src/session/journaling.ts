@@ -143,11 +143,9 @@ export class Journaling<V extends SessionViewer = SessionViewer> extends Part<V>
     // replaces our state, even one past its own sequence number (a lineage it never had).
     if (hello.epoch === back.epoch && hello.seq >= back.seq) this.core.lifecycle.to('connected')
     else {
-      this.s.rebootstrapping = true
       // Until the host's snapshot replaces what the journal gave us, our lineage is the journal's
       // (elected meanwhile, we must not tell survivors that our history is that host's: seed 1144124).
-      this.s.nextLineage = this.s.lineage
-      this.s.lineage = back.lineage
+      this.parts.follower.awaitSnapshot(back.lineage)
       // Our own changes this host never got (we may have hosted them, before the reload): handed over as a survivor would.
       if (this.s.hostConn) this.parts.takeover.handOverOwn(this.s.hostConn, hello, back.hosted ? back.epoch : null)
     }
