@@ -548,7 +548,7 @@ const BENCHMARKS = {
       raw: { value: offUs },
       ratio: onUs / offUs,
       target: '—',
-      note: `median of ${reps}, on and off alternating; emitted ${batch} per task until the guest applied all and both journals were on disk (flushJournal); the journal's cost ≈ ${fmt(onUs - offUs, 1)} µs per delta for both peers together (each writes its own); emit() alone ${fmt(perDelta(on, 'emitUs'), 1)} µs on vs ${fmt(perDelta(off, 'emitUs'), 1)} µs off (the hot path only gathers the batch; IndexedDB is written every 40 ms)`,
+      note: `median of ${reps}, on and off alternating; emitted ${batch} per task until the guest applied all and both journals were on disk (flushJournal); the journal's cost ≈ ${fmt(onUs - offUs, 1)} µs per delta for both peers together (each writes its own); emit() alone ${fmt(perDelta(on, 'emitUs'), 1)} µs on vs ${fmt(perDelta(off, 'emitUs'), 1)} µs off (the hot path only gathers the batch; IndexedDB is written within 40 ms of a page's own change, and every 250 ms while only the host's deltas stream in)`,
     })
     const last = on.at(-1)
     const kb = Math.max(last.bytes.host, last.bytes.guest) / 1024
