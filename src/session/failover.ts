@@ -272,8 +272,16 @@ export class Failover<V extends SessionViewer = SessionViewer> extends Part<V> {
     const lacking = this.parts.takeover.ownLacking()
     this.s.lineage = extended(this.s.lineage, this.s.epoch, this.s.seq)
     const own = this.s.outbox.pending().filter((entry) => !this.s.seen.has(entry.intentId))
+    const keyOf = this.parts.resync.keyOf.bind(this.parts.resync)
+    const under = new Set(lacking.flatMap((delta) => delta.changes.map(keyOf)))
     for (const delta of lacking) for (const change of delta.changes) await this.parts.bridge.applyChange(change, this.core.self.id, delta.id)
-    for (const entry of own) if (entry.overwritten) await this.parts.bridge.applyChange({ p: entry.providerId, d: entry.payload }, this.core.self.id, entry.intentId)
+    // An unconfirmed change is applied (again) after them when a snapshot replaced it, or an older
+    // lacking change to the same provider state was just applied over it: else our state would keep
+    // the older value while followers apply both in order, and the digest would send them to ours.
+    for (const entry of own) {
+      const change = { p: entry.providerId, d: entry.payload }
+      if (entry.overwritten || under.has(keyOf(change))) await this.parts.bridge.applyChange(change, this.core.self.id, entry.intentId)
+    }
     this.s.lastDigest = { digest: await this.parts.bridge.stateDigest(), seq: this.s.seq + lacking.length + own.length }
     for (const conn of this.s.conns) if (conn.peerId && !conn.fenced && this.s.peers.has(conn.peerId)) this.parts.host.sendHello(conn, this.s.lastDigest)
     this.hostFound()

@@ -773,7 +773,7 @@ describe('host failover', () => {
  * reloaded page resumes through `successor`, whose snapshot comes with its hello, and hands its change over;
  * the successor's provider holds that handover until the successor is gone too.
  */
-async function reloadedHostAfterItsSuccessor(guestNames: string[]) {
+async function reloadedHostAfterItsSuccessor(guestNames: string[], meanwhile?: (reloaded: TestPeer) => void) {
   const s = new TestSession(21)
   const hostDisk: Disk = disk()
   const host = page(s, 'host', 'host', hostDisk)
@@ -801,6 +801,7 @@ async function reloadedHostAfterItsSuccessor(guestNames: string[]) {
   // The successor's snapshot replaced the journal's state; the change waits in the successor's queue.
   expect(reloaded.controller.getState()).toBe('connected')
   expect(reloaded.kv.store()).toEqual({ before: 1 })
+  meanwhile?.(reloaded)
   successor.controller.goodbye()
   await s.settle(3_000)
   return { s, reloaded, guests }
@@ -814,6 +815,16 @@ describe("a reloaded host's own changes its successor lost (seed 1171834)", () =
     reloaded.kv.set('after', 3)
     await s.settle()
     expect(reloaded.kv.duplicates).toEqual([])
+  })
+
+  it('leave a newer unconfirmed change of the same key in place when issued again before it', async () => {
+    // Made after the successor's snapshot (so applied here, not overwritten), and stuck in its queue behind the handover.
+    const { reloaded } = await reloadedHostAfterItsSuccessor(['g1'], (page) => void page.kv.set('mine', 3))
+    expect(reloaded.controller.getRole()).toBe('host')
+    expect(reloaded.kv.store()).toEqual({ before: 1, mine: 3 })
+    expect(reloaded.controller.pendingIntents).toBe(0)
+    // What followers, applying both in order, compare with: the state with the newer value.
+    expect(coreOf(reloaded.controller).session!.lastDigest?.digest).toBe((await reloaded.controller.save()).digest)
   })
 
   it('are handed over to the next host when another survivor is elected', async () => {
