@@ -12,7 +12,7 @@ const text = v.pipe(v.string(), v.maxLength(256))
 const role = v.picklist(['host', 'guest'])
 const entry = v.object({ p: text, w: v.nullable(text), d: v.unknown() })
 const deltaSchema = v.object({ seq: count, bytes: v.instance(Uint8Array) })
-const snapshot = v.object({ seq: count, ids: v.array(text), entries: v.array(entry), held: v.optional(v.array(deltaSchema)) })
+const snapshot = v.object({ seq: count, ids: v.array(text), entries: v.array(entry), held: v.optional(v.array(deltaSchema)), own: v.optional(v.array(v.instance(Uint8Array))) })
 
 const headSchema = v.object({
   v: v.literal(JOURNAL_VERSION),

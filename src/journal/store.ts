@@ -50,6 +50,8 @@ export interface JournalSnapshot {
   entries: JournalEntry[]
   /** Changes (up to `seq`) for providers the page had not, as deltas of those changes alone: kept through compaction until one registers. */
   held?: JournalDelta[]
+  /** This page's own changes (delta messages' bytes), whether the state holds them or not: a successor may lack them. */
+  own?: Uint8Array[]
 }
 
 /** An authoritative delta applied here, as its wire bytes. */

@@ -7,7 +7,7 @@
  * page's outbox and its identity. A batch is written a few milliseconds after its first
  * change (`batchMs`), in one transaction: a crash loses at most that batch. An intent the
  * host confirmed is never lost with it: the host has it, and sends it back on resume.
- * Past `maxDeltas` or `maxBytes` the journal compacts (a fresh snapshot, the log cut);
+ * Past `maxDeltas` or `maxBytes` the journal compacts (a fresh snapshot, this page's own changes beside it, the log cut);
  * a full disk is a diagnostic and an eviction of other sessions, never a broken session.
  */
 import { JournalError, SessionStateError, WireError } from '../errors.js'
@@ -31,6 +31,8 @@ interface Resumable {
   sessionId: string
   journal: SessionJournal
   deltas: MessageOf<'delta'>[]
+  /** This page's own changes kept beside its snapshot (`complete`), by id: kept apart again before those of the log. */
+  own: Map<string, Uint8Array>
 }
 
 /** Deltas wait as they travelled (text, mostly); they are encoded to bytes as their batch is written, off the hot path. */
@@ -227,8 +229,13 @@ export class Journaling<V extends SessionViewer = SessionViewer> extends Part<V>
     const self = this.core.self
     const rank = session.rank.indexOf(self.id)
     if (session.role !== 'guest' || !session.rebootstrapping) this.heldEpoch = session.epoch
+    // A snapshot keeps this page's own changes beside it (within the replay log's budget, as
+    // ownChanges does): folded into it alone, those a successor lacks could not be handed over after a reload.
+    const own = batch.snapshot ? [...session.ownChanges.values()].map(bytesOf) : []
+    this.sinceSnapshot.base += own.reduce((sum, bytes) => sum + bytes.byteLength, 0)
     return {
       ...batch,
+      ...(own.length ? { snapshot: { ...batch.snapshot!, own } } : {}),
       deltas: batch.deltas.map(({ seq, encoded }) => ({ seq, bytes: bytesOf(encoded) })),
       identity: {
         userId: self.id, name: self.name, role: session.role, rank: Math.max(0, rank), sessionId: session.sessionId, epoch: this.heldEpoch, lastSeenSeq: this.lastSeq,
@@ -344,7 +351,8 @@ export class Journaling<V extends SessionViewer = SessionViewer> extends Part<V>
     try {
       const { readSession } = await import('../journal/read.js')
       const journal = readSession(raw)
-      resumable = { sessionId: journal.identity.sessionId, journal, deltas: journal.deltas.map((d) => this.keptDelta(d.bytes)) }
+      const own = new Map((journal.snapshot.own ?? []).map((bytes) => [this.keptDelta(bytes).id, bytes]))
+      resumable = { sessionId: journal.identity.sessionId, journal, deltas: journal.deltas.map((d) => this.keptDelta(d.bytes)), own }
     } catch (cause) {
       // Never half-read: nothing of it was used. It cannot be read by this page ever, so it goes.
       this.tab()?.removeItem(TAB_KEY)
@@ -372,6 +380,7 @@ export class Journaling<V extends SessionViewer = SessionViewer> extends Part<V>
     session.resumeToken = journal.identity.resumeToken ?? null
     session.seen.reset([...journal.snapshot.ids, ...deltas.map((d) => d.id)])
     const bytes = new Map(journal.deltas.map((d) => [d.seq, d.bytes]))
+    for (const [id, own] of resumable.own) session.ownChanges.set(id, own)
     for (const delta of deltas) {
       session.replay.add(delta.seq, bytes.get(delta.seq)!)
       // Our own kept apart too, as a follower keeps them: the host's snapshot clears the log, and

@@ -264,6 +264,19 @@ describe('resume after a reload', () => {
     expect(await reloaded.controller.resume()).toBeNull()
   })
 
+  it("a journal whose snapshot keeps an unreadable change of the page's own is refused whole", async () => {
+    const { s, host, guest, guestDisk } = await twoPeers()
+    host.kv.set('a', 1)
+    await s.settle()
+    guest.controller.goodbye()
+    await s.settle()
+    const own = [new TextEncoder().encode('{"t":"hello"}')]
+    guestDisk.journal.tamper(journalKey(host, 'g1'), (raw) => Object.assign((raw.head as { snapshot: object }).snapshot, { own }))
+    const reloaded = page(s, 'g1-reloaded', 'g1', guestDisk)
+    await expect(reloaded.controller.resume()).rejects.toBeInstanceOf(JournalError)
+    expect(reloaded.kv.store()).toEqual({})
+  })
+
   it('a session left on purpose leaves no journal to resume', async () => {
     const { s, guest, guestDisk, host } = await twoPeers()
     await guest.controller.leave()
@@ -294,6 +307,41 @@ describe('a bounded journal', () => {
     const reloaded = page(s, 'g1-reloaded', 'g1', guestDisk)
     await resumeWith(s, host, reloaded)
     expect(reloaded.kv.store()).toEqual(host.kv.store())
+  })
+
+  it("keeps a page's own changes through compaction: a host's that its guests never got are handed over after a reload", async () => {
+    const s = new TestSession(11)
+    const hostDisk = disk()
+    const host = page(s, 'host', 'host', hostDisk, { maxDeltas: 2 })
+    await host.controller.start()
+    const guests: TestPeer[] = []
+    for (const name of ['g1', 'g2']) {
+      guests.push(page(s, name, name, disk()))
+      await s.connect(host, guests.at(-1)!)
+    }
+    const [g1, g2] = guests as [TestPeer, TestPeer]
+    host.kv.set('before', 1)
+    await s.settle()
+    for (const g of guests) s.net.setFault('host', g.name, { drop: 1 })
+    const lost: Record<string, number> = {}
+    for (let i = 0; i < 6; i++) {
+      host.kv.set(`lost${i}`, (lost[`lost${i}`] = i))
+      await s.settle(20)
+    }
+    await host.controller.flushJournal()
+    // Compacted: some of them are in the journal's snapshot alone, in no delta row.
+    const journal = readSession((await hostDisk.journal.read(journalKey(host, 'host')))!)
+    expect(journal.snapshot.seq).toBeGreaterThan(2)
+    for (const g of guests) s.net.setFault('host', g.name, undefined)
+    host.controller.goodbye()
+    await s.settle(3_000)
+    expect(g1.controller.getRole()).toBe('host')
+    expect(g1.kv.store()).toEqual({ before: 1 })
+    const reloaded = page(s, 'host-reloaded', 'host', hostDisk)
+    await resumeWith(s, g1, reloaded)
+    await s.settle()
+    for (const p of [g1, g2, reloaded]) expect(p.kv.store()).toEqual({ before: 1, ...lost })
+    for (const p of [g1, g2, reloaded]) expect(p.kv.duplicates).toEqual([])
   })
 
   it('a full disk is a diagnostic and an eviction of older sessions, never a broken session', async () => {

@@ -81,6 +81,14 @@ describe.each(implementations)('Journal (%s)', (_name, make) => {
     await journal.clearSaved()
     expect(await journal.listSaved()).toEqual([])
   })
+
+  it("keeps a snapshot's own changes beside it, through batches of deltas after it", async () => {
+    const journal = make()
+    const own = [bytes('{"t":"delta"}')]
+    await journal.write('s', batch('s', { snapshot: { seq: 2, ids: ['i1'], entries: [], own } }))
+    await journal.write('s', batch('s', { deltas: [{ seq: 3, bytes: bytes('c') }] }))
+    expect(readSession((await journal.read('s'))!).snapshot.own).toEqual(own)
+  })
 })
 
 describe('reading a journal back', () => {
