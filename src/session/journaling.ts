@@ -229,8 +229,7 @@ export class Journaling<V extends SessionViewer = SessionViewer> extends Part<V>
     const self = this.core.self
     const rank = session.rank.indexOf(self.id)
     if (session.role !== 'guest' || !session.rebootstrapping) this.heldEpoch = session.epoch
-    // A snapshot keeps this page's own changes beside it (within the replay log's budget, as
-    // ownChanges does): folded into it alone, those a successor lacks could not be handed over after a reload.
+    // Our own changes beside a snapshot (as many as ownChanges keeps): folded into it alone, none could be handed over after a reload.
     const own = batch.snapshot ? [...session.ownChanges.values()].map(bytesOf) : []
     this.sinceSnapshot.base += own.reduce((sum, bytes) => sum + bytes.byteLength, 0)
     return {
@@ -312,7 +311,8 @@ export class Journaling<V extends SessionViewer = SessionViewer> extends Part<V>
 
   private async compact(): Promise<void> {
     const session = this.journaled
-    if (!session) return
+    // Not while our providers hold changes of ours the host has not confirmed: a resume would apply them again as they come.
+    if (!session || session.outbox.holdsApplied()) return
     const collecting = this.parts.bridge.collectSnapshot()
     const seq = this.lastSeq
     const ids = session.seen.recent(this.core.limits.replayLogSize)

@@ -71,6 +71,12 @@ export class Outbox {
     return entry
   }
 
+  /** Whether a pending change is in this page's state (made here, and no snapshot has replaced it since). */
+  holdsApplied(): boolean {
+    for (const entry of this.entries.values()) if (!entry.overwritten) return true
+    return false
+  }
+
   /** Pending entries, oldest first. */
   pending(): OutboxEntry[] {
     return [...this.entries.values()]

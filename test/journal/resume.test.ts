@@ -8,6 +8,7 @@ import { JournalError } from '../../src/errors.js'
 import { readSession } from '../../src/journal/read.js'
 import { coreOf } from '../../src/session/internals.js'
 import { KvProvider } from '../helpers/kv-provider.js'
+import { TallyProvider } from '../sim/providers.js'
 import { type TestPeer, TestSession, diagnostics, eventsOf } from '../helpers/session.js'
 import { type Disk, disk, journaledSession, page, resumeWith } from './helpers.js'
 
@@ -342,6 +343,34 @@ describe('a bounded journal', () => {
     await s.settle()
     for (const p of [g1, g2, reloaded]) expect(p.kv.store()).toEqual({ before: 1, ...lost })
     for (const p of [g1, g2, reloaded]) expect(p.kv.duplicates).toEqual([])
+  })
+
+  it('compacts no state that holds a change of its own still unconfirmed: resumed, the page has it once', async () => {
+    const s = new TestSession(12)
+    const guestDisk = disk()
+    const counting = (peer: TestPeer) => {
+      const tally = new TallyProvider()
+      peer.controller.registerProvider(tally)
+      return tally
+    }
+    const host = page(s, 'host', 'host', disk())
+    const hostTally = counting(host)
+    await host.controller.start()
+    const guest = page(s, 'g1', 'g1', guestDisk, { maxDeltas: 2 })
+    const guestTally = counting(guest)
+    await s.connect(host, guest)
+    // The host's changes cross the guest's journal limit before the host's confirmation of the guest's change comes.
+    for (let i = 0; i < 4; i++) host.kv.set(`k${i}`, i)
+    guestTally.bump('x')
+    await s.settle()
+    await guest.controller.flushJournal()
+    expect(hostTally.store()).toEqual({ x: 1 })
+    guest.controller.goodbye()
+    await s.settle()
+    const reloaded = page(s, 'g1-reloaded', 'g1', guestDisk)
+    const reloadedTally = counting(reloaded)
+    await resumeWith(s, host, reloaded)
+    expect(reloadedTally.store()).toEqual({ x: 1 })
   })
 
   it('a full disk is a diagnostic and an eviction of older sessions, never a broken session', async () => {
