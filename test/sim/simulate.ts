@@ -9,7 +9,8 @@
  * reject or answer slowly beside the honest ones (test/sim/providers.ts); the network split
  * into two sides of two or more, pages in background tabs (timers on aligned wake-ups), and
  * several pages joining at once through several inviters; and links closed on one side of a
- * partition that stay open, silent, on the other (as a real one does). The modes draw from
+ * partition that stay open, silent, on the other (as a real one does); and journals that
+ * compact after a few deltas, their snapshots standing in for their logs. The modes draw from
  * their own generators, so a seed with none of them runs exactly as it did before they existed.
  */
 import { seededRandom, type Random } from '../../src/runtime/random.js'
@@ -52,6 +53,8 @@ export interface SimModes {
    * passes one way only, as a real one can for up to ~30 s before ICE consent gives up on it).
    */
   oneWay: boolean
+  /** With `reload`: journals compact after 2–7 deltas, so what a reloaded page takes back is mostly its journal's snapshot. */
+  compact: boolean
 }
 
 export interface SimResult {
@@ -63,20 +66,22 @@ export interface SimResult {
 }
 
 /** Every mode off: the simulator as it was before the modes, for the seeds found then. */
-export const NO_MODES: SimModes = { hostile: null, stall: false, formingLoss: false, providerFaults: false, reload: false, kick: false, split: false, background: false, crowd: false, silentCloses: false, oneWay: false }
+export const NO_MODES: SimModes = { hostile: null, stall: false, formingLoss: false, providerFaults: false, reload: false, kick: false, split: false, background: false, crowd: false, silentCloses: false, oneWay: false, compact: false }
 
 /**
  * Which modes a seed runs with, as the simulator stood when the seed was found: `all` (what
- * `modesOf` draws); `closes` (one-way cuts off); `splits` (silent closes off too); `classic`
- * (the split, background and crowd modes off too); `none`. A regression seed keeps the run
- * that found its bug.
+ * `modesOf` draws); `cuts` (compacting journals off); `closes` (one-way cuts off too); `splits`
+ * (silent closes off too); `classic` (the split, background and crowd modes off too); `none`.
+ * A regression seed keeps the run that found its bug.
  */
-export type ModeSet = 'all' | 'closes' | 'splits' | 'classic' | 'none'
+export type ModeSet = 'all' | 'cuts' | 'closes' | 'splits' | 'classic' | 'none'
 
 export function modesFor(seed: number, set: ModeSet): SimModes {
   if (set === 'none') return NO_MODES
-  const modes = modesOf(seed)
-  if (set === 'all') return modes
+  const all = modesOf(seed)
+  if (set === 'all') return all
+  const modes = { ...all, compact: false }
+  if (set === 'cuts') return modes
   if (set === 'closes') return { ...modes, oneWay: false }
   if (set === 'splits') return { ...modes, silentCloses: false, oneWay: false }
   return { ...modes, split: false, background: false, crowd: false, silentCloses: false, oneWay: false }
@@ -84,7 +89,7 @@ export function modesFor(seed: number, set: ModeSet): SimModes {
 
 export function modesOf(seed: number): SimModes {
   const r = seededRandom(seed ^ 0x0de5ca1e)
-  const [hostile, where, stall, formingLoss, providerFaults, reload, kick, split, background, crowd, silentCloses, oneWay] = Array.from({ length: 12 }, () => r.next())
+  const [hostile, where, stall, formingLoss, providerFaults, reload, kick, split, background, crowd, silentCloses, oneWay, compact] = Array.from({ length: 13 }, () => r.next())
   return {
     hostile: hostile! < 1 / 3 ? where! : null,
     stall: stall! < 1 / 3,
@@ -97,6 +102,7 @@ export function modesOf(seed: number): SimModes {
     crowd: crowd! < 1 / 4,
     silentCloses: silentCloses! < 1 / 2,
     oneWay: oneWay! < 1 / 4,
+    compact: reload! < 1 / 3 && compact! < 1 / 2,
   }
 }
 
@@ -115,6 +121,7 @@ export async function simulate(seed: number, steps = 24, modes = modesOf(seed)):
   const backdrop = seededRandom(seed ^ 0xbac6d)
   const crowds = seededRandom(seed ^ 0xc40bd)
   const oneWays = seededRandom(seed ^ 0x1e3a7)
+  const limits = modes.compact ? { maxDeltas: 2 + Math.floor(seededRandom(seed ^ 0xc0bac7).next() * 6) } : {}
   const s = new TestSession(seed)
   s.net.silentCloses = modes.silentCloses
   const log = (line: string) => s.trace.push(`${s.clock.now()} sim ${line}`)
@@ -141,7 +148,7 @@ export async function simulate(seed: number, steps = 24, modes = modesOf(seed)):
     const user = reloadOf?.controller.getSelf() ?? { id: `u-p${n}`, name: `p${n}` }
     if (!disks.has(user.id)) disks.set(user.id, disk())
     const on = disks.get(user.id)!
-    const peer = s.peer(`p${n}`, { ...SIM_TIMERS, user: { id: user.id, name: user.name }, ...(modes.reload ? { journal: { store: on.journal, tabStorage: on.tab } } : {}) })
+    const peer = s.peer(`p${n}`, { ...SIM_TIMERS, user: { id: user.id, name: user.name }, ...(modes.reload ? { journal: { store: on.journal, tabStorage: on.tab, limits } } : {}) })
     // A hidden tab's timers wake on 1 s ticks in Chromium, half a heartbeat: here half the sim's heartbeat, at times a whole one.
     if (modes.background && backdrop.next() < 0.5) {
       const tick = (backdrop.next() < 0.8 ? 0.5 : 1) * SIM_TIMERS.heartbeat.intervalMs
