@@ -1,6 +1,6 @@
 /**
- * What must hold once every fault has healed and the recovery bound has passed. A hostile
- * guest, when there is one, is no party to these promises: they are about the honest peers.
+ * What must hold once every fault has healed and the recovery bound has passed. Hostile
+ * guests, when there are any, are no party to these promises: they are about the honest peers.
  */
 import { coreOf } from '../../src/session/internals.js'
 import type { TestPeer, TestSession } from '../helpers/session.js'
@@ -18,8 +18,11 @@ export interface Change {
 export interface Outcome {
   crashed: Set<TestPeer>
   changes: Change[]
-  hostile?: TestPeer | undefined
-  /** Honest peers that ended their session right after the hostile guest told them "the host is alive", though it was not. */
+  /** The hostile guests: none, one, or (`collude`) a pair working together. */
+  hostiles: ReadonlySet<TestPeer>
+  /** In collude seeds: why a colluder that hosts did not win its election with a real majority, if it did not. */
+  colluders?: { unbacked(host: TestPeer, epoch: number): string | undefined } | undefined
+  /** Honest peers that ended their session right after a hostile guest told them "the host is alive", though it was not. */
   misled: string[]
   /** In provider-fault seeds: each peer's failing, slow and counting providers. */
   faulty?: Map<TestPeer, FaultProviders>
@@ -27,11 +30,11 @@ export interface Outcome {
   kicked?: Set<string>
 }
 
-export function check(s: TestSession, { crashed, changes, hostile, misled, faulty, kicked }: Outcome): string[] {
+export function check(s: TestSession, { crashed, changes, hostiles, colluders, misled, faulty, kicked }: Outcome): string[] {
   const failures: string[] = []
   const known = new Set(s.peers.map((p) => p.controller.getSelf().id))
   const alive = s.peers.filter((p) => !crashed.has(p) && p.controller.isActive())
-  const honest = alive.filter((p) => p !== hostile)
+  const honest = alive.filter((p) => !hostiles.has(p))
   const byId = new Map(alive.map((p) => [p.controller.getSelf().id, p]))
   const groups = new Map<TestPeer, TestPeer[]>()
   for (const p of honest) {
@@ -46,7 +49,7 @@ export function check(s: TestSession, { crashed, changes, hostile, misled, fault
     if (back.length) failures.push(`${p.name} lists ${back.map((x) => x.id).join(', ')}, whom a host removed`)
     const hostInfo = p.controller.getPeers().find((x) => x.role === 'host')
     const host = hostInfo && byId.get(hostInfo.id)
-    if (host && host === hostile && host.controller.getRole() !== 'host') {
+    if (host && hostiles.has(host) && host.controller.getRole() !== 'host') {
       failures.push(`${p.name} follows the hostile guest ${host.name} as its host`)
       continue
     }
@@ -69,10 +72,20 @@ export function check(s: TestSession, { crashed, changes, hostile, misled, fault
   // A hostile guest that won an election hosts: trusted while it is host (the threat model), it may tell
   // each of its followers what it likes — those that follow it in the epoch it won. What they hold is
   // no measure of the library. One that follows it in another epoch (a forged claim) is held to all.
+  // A colluder won only with a real majority: honest backs, and the pair's own two seats (real votes,
+  // enough alone only where two are a majority of the electorate). Short of that, its win was forged
+  // votes, and its followers are held to all.
   const epochOf = (p: TestPeer) => coreOf(p.controller).session?.epoch
-  const underHostile = new Set((groups.get(hostile!) ?? []).filter((p) => epochOf(p) === epochOf(hostile!)))
+  const underHostile = new Set<TestPeer>()
   for (const [host, members] of groups) {
-    if (host === hostile) continue
+    if (!hostiles.has(host)) continue
+    const followers = members.filter((p) => epochOf(p) === epochOf(host))
+    const forged = followers.length ? colluders?.unbacked(host, epochOf(host) ?? 0) : undefined
+    if (forged) failures.push(`${followers.map((p) => p.name).join(', ')} follow ${forged}`)
+    else for (const p of followers) underHostile.add(p)
+  }
+  for (const [host, members] of groups) {
+    if (hostiles.has(host)) continue
     const want = JSON.stringify(sorted(host.kv.store()))
     for (const m of members) {
       if (JSON.stringify(sorted(m.kv.store())) !== want) failures.push(`${m.name} state differs from its host ${host.name}: ${diffKeys(m.kv.store(), host.kv.store())}`)
@@ -85,13 +98,13 @@ export function check(s: TestSession, { crashed, changes, hostile, misled, fault
     }
   }
   for (const { peer, key, value, id } of changes) {
-    if (peer === hostile || !alive.includes(peer) || underHostile.has(peer)) continue
+    if (hostiles.has(peer) || !alive.includes(peer) || underHostile.has(peer)) continue
     const host = [...groups].find(([, members]) => members.includes(peer))?.[0]
     if (!host || host.kv.store()[key] === value) continue
     const squatter = host.kv.applied.find((a) => a.delta.intentId === id && a.meta.origin !== peer.controller.getSelf().id)?.meta.origin
     failures.push(`lost: ${peer.name}'s change ${key} is missing at its host ${host.name}${squatter ? ` (its intent id ${id} was taken by ${squatter})` : ''}`)
   }
-  // Nothing the hostile guest forged takes hold: only honest peers and its own intents write state.
+  // Nothing a hostile guest forged takes hold: only honest peers and its own intents write state.
   for (const p of honest) {
     if (underHostile.has(p)) continue
     const forged = [...p.kv.stores.values(), ...p.layers.stores.values()].flatMap((store) => Object.keys(store)).filter((k) => k.startsWith('forged:'))

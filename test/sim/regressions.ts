@@ -163,7 +163,7 @@ export const SPLIT_REGRESSION_SEEDS: number[] = [931968, 937937, 903663, 930481,
 // forged deltas taken ahead of the real winner's hello (1357868, 1368169).
 export const MODE_REGRESSION_SEEDS: number[] = [1016830, 1005003, 1039593, 1124428, 1130282, 1156476, 1154940, 1144124, 1171985, 1171834, 1171260, 1312452, 1365885, 1357868, 1368169]
 
-/** Seeds found since one-way cuts existed: they run with every mode `modesOf` gives them, as plain `simulate(seed)` does. */
+/** Seeds found once one-way cuts existed, before colluding guests: they run with the modes `modesOf` gives them but that one (`SIM_MODES=oneway`). */
 // A new host listed in its hello a guest its link had not heard for seconds (crashed before the election, never of its epoch):
 // survivors counted it as a voter for two hard timeouts from that hello, and one that joined later did not, so when that host was
 // lost the two could back no one (1256565, with the classic modes too).
@@ -172,3 +172,6 @@ export const MODE_REGRESSION_SEEDS: number[] = [1016830, 1005003, 1039593, 11244
 // A host cut off by a split said goodbye just after the heal, before its guests on the other side had answered a ping: its
 // goodbye ended the session for all of them, the majority that was to elect a successor too; nobody hosted (1411730).
 export const ONE_WAY_REGRESSION_SEEDS: number[] = [1256565, 1247700, 1411730]
+
+/** Seeds found since colluding guests existed: they run with every mode `modesOf` gives them, as plain `simulate(seed)` does. */
+export const COLLUDE_REGRESSION_SEEDS: number[] = []

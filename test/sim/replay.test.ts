@@ -3,7 +3,8 @@
  * `SIM_MODES=none` replays it with every mode off (as the seeds in REGRESSION_SEEDS run),
  * `SIM_MODES=classic` with the split, background and crowd modes off (CLASSIC_REGRESSION_SEEDS),
  * `SIM_MODES=splits` with silent closes off (SPLIT_REGRESSION_SEEDS), `SIM_MODES=closes` with
- * one-way cuts off (MODE_REGRESSION_SEEDS).
+ * one-way cuts off (MODE_REGRESSION_SEEDS), `SIM_MODES=oneway` with colluding guests off
+ * (ONE_WAY_REGRESSION_SEEDS).
  */
 import { expect, it } from 'vitest'
 import { type ModeSet, modesFor, simulate } from './simulate.js'

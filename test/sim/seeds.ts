@@ -1,4 +1,4 @@
-import { CLASSIC_REGRESSION_SEEDS, MODE_REGRESSION_SEEDS, ONE_WAY_REGRESSION_SEEDS, REGRESSION_SEEDS, SPLIT_REGRESSION_SEEDS } from './regressions.js'
+import { CLASSIC_REGRESSION_SEEDS, COLLUDE_REGRESSION_SEEDS, MODE_REGRESSION_SEEDS, ONE_WAY_REGRESSION_SEEDS, REGRESSION_SEEDS, SPLIT_REGRESSION_SEEDS } from './regressions.js'
 import { type ModeSet, modesFor, simulate } from './simulate.js'
 
 /** How many random seeds a test run covers (SIM_SEEDS to change), split over the sim test files. */
@@ -26,4 +26,4 @@ export async function failingSeeds(seeds: Iterable<number>, set: ModeSet = 'all'
   return failed
 }
 
-export { CLASSIC_REGRESSION_SEEDS, MODE_REGRESSION_SEEDS, ONE_WAY_REGRESSION_SEEDS, REGRESSION_SEEDS, SPLIT_REGRESSION_SEEDS }
+export { CLASSIC_REGRESSION_SEEDS, COLLUDE_REGRESSION_SEEDS, MODE_REGRESSION_SEEDS, ONE_WAY_REGRESSION_SEEDS, REGRESSION_SEEDS, SPLIT_REGRESSION_SEEDS }

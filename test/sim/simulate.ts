@@ -17,6 +17,7 @@ import { TestSession, type TestPeer } from '../helpers/session.js'
 import { readSession } from '../../src/journal/read.js'
 import { decodeMessage } from '../../src/wire/codec.js'
 import { type Disk, disk } from '../journal/helpers.js'
+import { Colluders } from './collude.js'
 import { HostileGuest } from './hostile.js'
 import { check, type Change } from './invariants.js'
 import { FlakyProvider, SlowProvider, TallyProvider, type FaultProviders } from './providers.js'
@@ -52,6 +53,12 @@ export interface SimModes {
    * passes one way only, as a real one can for up to ~30 s before ICE consent gives up on it).
    */
   oneWay: boolean
+  /**
+   * Two guests are hostile and work together (test/sim/collude.ts): they back each other in
+   * elections, vouch for each other with hellos and handovers, write in each other's name, and
+   * relay and replay what each hears. With `hostile` too, that guest is one of the two.
+   */
+  collude: boolean
 }
 
 export interface SimResult {
@@ -63,23 +70,24 @@ export interface SimResult {
 }
 
 /** Every mode off: the simulator as it was before the modes, for the seeds found then. */
-export const NO_MODES: SimModes = { hostile: null, stall: false, formingLoss: false, providerFaults: false, reload: false, kick: false, split: false, background: false, crowd: false, silentCloses: false, oneWay: false }
+export const NO_MODES: SimModes = { hostile: null, stall: false, formingLoss: false, providerFaults: false, reload: false, kick: false, split: false, background: false, crowd: false, silentCloses: false, oneWay: false, collude: false }
 
 /**
  * Which modes a seed runs with, as the simulator stood when the seed was found: `all` (what
- * `modesOf` draws); `closes` (one-way cuts off); `splits` (silent closes off too); `classic`
- * (the split, background and crowd modes off too); `none`. A regression seed keeps the run
- * that found its bug.
+ * `modesOf` draws); `oneway` (colluders off); `closes` (one-way cuts off too); `splits` (silent
+ * closes off too); `classic` (the split, background and crowd modes off too); `none`. A
+ * regression seed keeps the run that found its bug.
  */
-export type ModeSet = 'all' | 'closes' | 'splits' | 'classic' | 'none'
+export type ModeSet = 'all' | 'oneway' | 'closes' | 'splits' | 'classic' | 'none'
 
 export function modesFor(seed: number, set: ModeSet): SimModes {
   if (set === 'none') return NO_MODES
   const modes = modesOf(seed)
   if (set === 'all') return modes
-  if (set === 'closes') return { ...modes, oneWay: false }
-  if (set === 'splits') return { ...modes, silentCloses: false, oneWay: false }
-  return { ...modes, split: false, background: false, crowd: false, silentCloses: false, oneWay: false }
+  if (set === 'oneway') return { ...modes, collude: false }
+  if (set === 'closes') return { ...modes, oneWay: false, collude: false }
+  if (set === 'splits') return { ...modes, silentCloses: false, oneWay: false, collude: false }
+  return { ...modes, split: false, background: false, crowd: false, silentCloses: false, oneWay: false, collude: false }
 }
 
 export function modesOf(seed: number): SimModes {
@@ -97,6 +105,8 @@ export function modesOf(seed: number): SimModes {
     crowd: crowd! < 1 / 4,
     silentCloses: silentCloses! < 1 / 2,
     oneWay: oneWay! < 1 / 4,
+    // Drawn from a generator of its own: the draws above, and so every earlier seed's modes, stay as they were.
+    collude: seededRandom(seed ^ 0xc011ade).next() < 1 / 6,
   }
 }
 
@@ -129,6 +139,10 @@ export async function simulate(seed: number, steps = 24, modes = modesOf(seed)):
   /** Until when the simulation cut each isolated peer off from everyone: its giving up is no one's fault. */
   const isolatedUntil = new Map<TestPeer, number>()
   let hostile: HostileGuest | undefined
+  /** Every hostile guest: the one of `modes.hostile`, and the colluding pair. */
+  const hostiles: HostileGuest[] = []
+  const isHostile = (p: TestPeer) => hostiles.some((h) => h.peer === p)
+  let colluders: Colluders | undefined
   const faulty = new Map<TestPeer, FaultProviders>()
   /** When the last scheduled fault (freeze, stall, isolation) ends. */
   let quietAt = 0
@@ -164,12 +178,12 @@ export async function simulate(seed: number, steps = 24, modes = modesOf(seed)):
       // A page whose session ends while it is cut off says goodbye to no one (nor could it through a real
       // network cut): to the others it is a crash, listed and counted as a voter for a while (929515).
       if ((isolatedUntil.get(peer) ?? -Infinity) > s.clock.now()) lastCrashAt = s.clock.now()
-      if (!hostile || peer === hostile.peer || departed.has(peer) || !/disconnected|unreachable/.test(reason)) return
+      if (!hostiles.length || isHostile(peer) || departed.has(peer) || !/disconnected|unreachable/.test(reason)) return
       const now = s.clock.now()
       if ((isolatedUntil.get(peer) ?? -Infinity) > now - HARD) return
       // Giving up when no majority could back anyone is allowed; giving up before waiting for one is not.
       if (now - lostAt >= 2 * SIM_TIMERS.electionTimeoutMs) return
-      if (!hostile.aliveSent.some((a) => a.to === peer.name && now - a.at <= 4 * SIM_TIMERS.electionTimeoutMs)) return
+      if (!hostiles.some((h) => h.aliveSent.some((a) => a.to === peer.name && now - a.at <= 4 * SIM_TIMERS.electionTimeoutMs))) return
       const host = s.peers.find((p) => p.controller.getSelf().id === lostHost)
       const gone = !host || crashed.has(host) || !host.controller.isActive() || host.controller.getRole() !== 'host'
       if (gone) misled.push(peer.name)
@@ -225,7 +239,7 @@ export async function simulate(seed: number, steps = 24, modes = modesOf(seed)):
   }
   /** One attempt at resuming `reloaded`, through an invite of the host or of a guest; true when it is back (or has nothing to resume). */
   const resume = async (peer: TestPeer, reloaded: TestPeer): Promise<boolean> => {
-    const guest = x.pick(live().filter((p) => p !== hostile?.peer && p.controller.getRole() === 'guest' && p.controller.getState() === 'connected'))
+    const guest = x.pick(live().filter((p) => !isHostile(p) && p.controller.getRole() === 'guest' && p.controller.getState() === 'connected'))
     const host = guest && extra.next() < 0.5 ? guest : hostOf()
     if (!host) {
       log(`no host to resume ${reloaded.name} with`)
@@ -289,8 +303,8 @@ export async function simulate(seed: number, steps = 24, modes = modesOf(seed)):
     const now = s.clock.now()
     // A page still joining (held up by a freeze, a slow provider) has its links still to form, however long ago it was admitted.
     const joining = live().some((p) => p.controller.getState() === 'joining')
-    const calm = !hostile && !joining && quietAt <= now && linkFaults === 0 && now - lastCrashAt > 2 * HARD && now - lastJoinAt > SIM_TIMERS.linkTimeoutMs
-    const survivors = live().filter((p) => p !== host && p !== hostile?.peer && p.controller.sessionId === session && p.controller.getState() === 'connected')
+    const calm = !hostiles.length && !joining && quietAt <= now && linkFaults === 0 && now - lastCrashAt > 2 * HARD && now - lastJoinAt > SIM_TIMERS.linkTimeoutMs
+    const survivors = live().filter((p) => p !== host && !isHostile(p) && p.controller.sessionId === session && p.controller.getState() === 'connected')
     if (crash) {
       s.net.crash(host.name)
       crashed.add(host)
@@ -440,7 +454,7 @@ export async function simulate(seed: number, steps = 24, modes = modesOf(seed)):
 
   /** Two to four new pages join at once, each through the host or a connected guest; none waits for another's admission. */
   const crowd = async () => {
-    const inviters = live().filter((p) => p !== hostile?.peer && (p.controller.getRole() === 'host' || p.controller.getState() === 'connected'))
+    const inviters = live().filter((p) => !isHostile(p) && (p.controller.getRole() === 'host' || p.controller.getState() === 'connected'))
     const count = 2 + Math.floor(crowds.next() * 3)
     if (!inviters.length || s.peers.length + count > maxPeers + 4) return
     lastJoinAt = s.clock.now()
@@ -470,7 +484,26 @@ export async function simulate(seed: number, steps = 24, modes = modesOf(seed)):
     if (peer) {
       log(`${peer.name} turns hostile`)
       hostile = new HostileGuest(s, peer, seededRandom(seed ^ 0x0bad0bad), inviteOf.get(peer) ?? 'unknown', log, seededRandom(seed ^ 0x1a7e1a7e))
+      hostiles.push(hostile)
       hostile.start()
+    }
+  }
+  if (modes.collude) {
+    // The pair's draws come from generators of their own: seeds without the mode run as before it existed.
+    const pairing = seededRandom(seed ^ 0xc011ade5)
+    const guests = s.peers.slice(1).filter((p) => p.controller.isActive() && !isHostile(p))
+    const pair = [...hostiles]
+    for (let salt = 1; pair.length < 2 && guests.length; salt++) {
+      const [peer] = guests.splice(Math.floor(pairing.next() * guests.length), 1)
+      log(`${peer!.name} turns hostile (colluding)`)
+      const guest = new HostileGuest(s, peer!, seededRandom((seed * 31 + salt) ^ 0xc011bad), inviteOf.get(peer!) ?? 'unknown', log)
+      hostiles.push(guest)
+      pair.push(guest)
+      guest.start()
+    }
+    if (pair.length === 2) {
+      colluders = new Colluders(s, [pair[0]!, pair[1]!], pairing, log)
+      colluders.start()
     }
   }
   // Each mode happens at least once, at a step of its own.
@@ -497,7 +530,7 @@ export async function simulate(seed: number, steps = 24, modes = modesOf(seed)):
     if (step === oneWayStep || (modes.oneWay && oneWays.next() < 0.05)) oneWay()
     if (kicked.size > 0 && step > kickStep && extra.next() < 0.2) await comeBack()
     if (step === reloadStep || (modes.reload && extra.next() < 0.15)) {
-      const page = x.pick(live().filter((p) => p !== hostile?.peer))
+      const page = x.pick(live().filter((p) => !isHostile(p)))
       if (page) await reload(page)
     }
     const roll = rng.next()
@@ -517,8 +550,8 @@ export async function simulate(seed: number, steps = 24, modes = modesOf(seed)):
     } else if (roll < 0.62) {
       const host = hostOf()
       if (host && s.peers.length < maxPeers + 2) await join(host, 'maybe')
-    } else if (roll < 0.73 && peer && peer === hostile?.peer) {
-      // The hostile guest neither leaves nor crashes (the session may still throw it out): it is the adversary.
+    } else if (roll < 0.73 && peer && isHostile(peer)) {
+      // A hostile guest neither leaves nor crashes (the session may still throw it out): it is the adversary.
     } else if (roll < 0.67 && peer) {
       log(`leave ${peer.name}`)
       departed.add(peer)
@@ -565,11 +598,12 @@ export async function simulate(seed: number, steps = 24, modes = modesOf(seed)):
   }
   // Every fault ends (the hostile guest's too); then the session must settle within the recovery bound.
   await s.settle(Math.max(2 * HARD, quietAt - s.clock.now()))
-  hostile?.stop()
+  for (const h of hostiles) h.stop()
+  colluders?.stop()
   s.net.heal()
   for (const a of s.peers) for (const b of s.peers) s.net.setFault(a.name, b.name, undefined)
   log('all faults healed')
   await s.settle(RECOVERY_BOUND_MS)
-  const failures = [...check(s, { crashed, changes, hostile: hostile?.peer, misled, faulty, kicked }), ...stranded]
+  const failures = [...check(s, { crashed, changes, hostiles: new Set(hostiles.map((h) => h.peer)), colluders, misled, faulty, kicked }), ...stranded]
   return { seed, modes, failures, trace: s.trace, peers: s.peers.length }
 }
