@@ -1,7 +1,8 @@
 /**
  * Two hostile guests of one session that work together (the `collude` mode). Each is a
- * HostileGuest (forging on its own as before); on top, the pair: stands for one of them in
- * every election and backs it (a real `back` and `backing` from the other's real seat, plus a
+ * HostileGuest (forging on its own as before); on top, the pair: backs every candidate it hears
+ * besides the one its own page backs (a seat that votes twice), stands for one of them in every
+ * election and backs it (a real `back` and `backing` from the other's real seat, plus a
  * candidacy far ahead claiming links to everyone), vouches for each other with hellos and
  * handovers naming the other as host, writes forwards, deltas and views in the other's name,
  * tells the host it is linked to everyone, relays what one hears to the other and replays it
@@ -31,6 +32,8 @@ export class Colluders {
   /** Per colluder name, per election epoch (that of the host lost): who backed it. */
   private readonly elections = new Map<string, Map<number, Won>>()
   private readonly lastStood = new Map<number, number>()
+  /** Per colluder, the candidates (`epoch:name`) it sent a back of its own. */
+  private readonly backed = new Map<HostileGuest, Set<string>>()
   private stopped = false
   private counter = 0
 
@@ -50,7 +53,7 @@ export class Colluders {
   start(): void {
     for (const [i, self] of this.pair.entries()) {
       const other = this.pair[1 - i]!
-      self.onElection = (epoch) => this.onElection(epoch)
+      self.onElection = (epoch, from) => this.onElection(self, epoch, from)
       const clock = this.s.net.clockFor(self.peer.name)
       const tick = () => {
         if (this.stopped || !self.peer.controller.isActive()) return
@@ -151,12 +154,24 @@ export class Colluders {
   }
 
   /**
-   * An election is on (a survivor stood): the pair stands for one of them far ahead, claiming links
-   * to everyone; the other backs it on its own link and tells everyone so; after the election's
-   * wait the pair greets everyone with a hello of the leader's and a handover naming it.
+   * An election is on (`from` stood, as `self` heard): `self` backs `from` too, whatever its own page
+   * backs (two seats voting for every candidate: a majority for each of two that cannot hear each
+   * other, were votes not one a peer). Once an election, the pair stands for one of them far ahead,
+   * claiming links to everyone; the other backs it on its own link and tells everyone so; after the
+   * election's wait the pair greets everyone with a hello of the leader's and a handover naming it.
    */
-  private onElection(epoch: number): void {
-    if (this.stopped || (this.lastStood.get(epoch) ?? -Infinity) > this.s.clock.now() - 1_000) return
+  private onElection(self: HostileGuest, epoch: number, from: string): void {
+    if (this.stopped) return
+    if (!this.peers.some((p) => p.name === from) && self.forging()) {
+      const voted = this.backed.get(self) ?? new Set<string>()
+      this.backed.set(self, voted)
+      if (!voted.has(`${epoch}:${from}`)) {
+        voted.add(`${epoch}:${from}`)
+        self.sendTo('all', [{ t: 'back', epoch }], this.rng, (name) => name === from)
+        this.log(`colluder ${self.peer.name} backs ${from} too in election ${epoch}`)
+      }
+    }
+    if ((this.lastStood.get(epoch) ?? -Infinity) > this.s.clock.now() - 1_000) return
     this.lastStood.set(epoch, this.s.clock.now())
     const leader = this.pair[this.rng.next() < 0.5 ? 0 : 1]
     const other = this.pair.find((g) => g !== leader)!

@@ -159,8 +159,8 @@ export class HostileGuest {
   private laterCounter = 0
   private stopped = false
   private lastReaction = -Infinity
-  /** A colluding partner's hook (test/sim/collude.ts): an election is on, at this epoch. */
-  onElection?: (epoch: number) => void
+  /** A colluding partner's hook (test/sim/collude.ts): the peer `from` stands in an election, at this epoch. */
+  onElection?: (epoch: number, from: string) => void
   private readonly clock
 
   constructor(
@@ -347,7 +347,7 @@ export class HostileGuest {
       }
     }
     if (!this.forging()) return
-    if (m.t === 'candidate' && !m.alive) this.onElection?.(m.epoch ?? this.epoch)
+    if (m.t === 'candidate' && !m.alive) this.onElection?.(m.epoch ?? this.epoch, from)
     const now = this.s.clock.now()
     if (m.t === 'candidate' && !m.alive && now - this.lastReaction > 500 && this.rng.next() < 0.7) {
       // An election is on: stand far ahead of everyone, or claim the host still lives.

@@ -174,4 +174,7 @@ export const MODE_REGRESSION_SEEDS: number[] = [1016830, 1005003, 1039593, 11244
 export const ONE_WAY_REGRESSION_SEEDS: number[] = [1256565, 1247700, 1411730]
 
 /** Seeds found since colluding guests existed: they run with every mode `modesOf` gives them, as plain `simulate(seed)` does. */
-export const COLLUDE_REGRESSION_SEEDS: number[] = []
+// Two colluders, a majority of an electorate of three (the host said goodbye), each won: one with its partner's seat behind it,
+// the other, its partner cut off one way, with the honest guest's; each seat had backed both. Two trusted hosts, each of its
+// own honest followers: a simulator misjudgement, which held them to the one-host rule meant for honest hosts (420).
+export const COLLUDE_REGRESSION_SEEDS: number[] = [420]

@@ -8,8 +8,14 @@
  * the hard timeout, a host lost right after admitting a guest, and providers that throw,
  * reject or answer slowly beside the honest ones (test/sim/providers.ts); the network split
  * into two sides of two or more, pages in background tabs (timers on aligned wake-ups), and
- * several pages joining at once through several inviters; and links closed on one side of a
- * partition that stay open, silent, on the other (as a real one does). The modes draw from
+ * several pages joining at once through several inviters; links closed on one side of a
+ * partition that stay open, silent, on the other (as a real one does); links that pass one way
+ * only; and two hostile guests that collude (test/sim/collude.ts: they back each other in
+ * elections, vouch for each other with hellos and handovers, write in each other's name, relay
+ * and replay what each hears). The invariants hold a colluder that hosts to the backs it really
+ * got: with a majority of real votes (honest backs and the pair's two seats: never the pair alone
+ * where the electorate has four members or more) it is a trusted host; where the pair is a majority of the
+ * electorate, it may elect one of them as any majority may. The modes draw from
  * their own generators, so a seed with none of them runs exactly as it did before they existed.
  */
 import { seededRandom, type Random } from '../../src/runtime/random.js'
