@@ -32,6 +32,8 @@ export class Colluders {
   /** Per colluder name, per election epoch (that of the host lost): who backed it. */
   private readonly elections = new Map<string, Map<number, Won>>()
   private readonly lastStood = new Map<number, number>()
+  /** Per colluder name, the forged keys it sent. */
+  private readonly keys = new Map<string, Set<string>>()
   /** Per colluder, the candidates (`epoch:name`) it sent a back of its own. */
   private readonly backed = new Map<HostileGuest, Set<string>>()
   private stopped = false
@@ -95,7 +97,9 @@ export class Colluders {
   }
 
   private record(from: string, to: string, message: LinkMessage): void {
+    const sender = this.peers.find((p) => p.name === from)
     const text = typeof message === 'string' ? message : new TextDecoder().decode(message)
+    if (sender) for (const key of text.match(/forged:[a-z]+:\d+/g) ?? []) this.wrote(sender.name).add(key)
     if (!text.includes('"t":"back')) return
     let m: { t?: string; epoch?: number; for?: string }
     try {
@@ -104,13 +108,23 @@ export class Colluders {
       return
     }
     if (typeof m.epoch !== 'number') return
-    const sender = this.peers.find((p) => p.name === from)
     const target = this.peers.find((p) => p.name === to)
     if (m.t === 'back' && target && !sender) this.won(target.name, m.epoch).backers.add(from)
     if (m.t === 'backing' && sender && m.for === sender.controller.getSelf().id) {
       const election = coreOf(sender.controller).session?.election
       if (election?.epoch === m.epoch && election.backed === m.for) this.won(sender.name, m.epoch).quorum = election.quorum
     }
+  }
+
+  /** The forged keys `host` (a colluder) sent anyone: its word, once it is a trusted host. */
+  forgedBy(host: TestPeer): ReadonlySet<string> {
+    return this.wrote(host.name)
+  }
+
+  private wrote(name: string): Set<string> {
+    const keys = this.keys.get(name) ?? new Set<string>()
+    this.keys.set(name, keys)
+    return keys
   }
 
   private won(name: string, epoch: number): Won {

@@ -21,7 +21,7 @@ export interface Outcome {
   /** The hostile guests: none, one, or (`collude`) a pair working together. */
   hostiles: ReadonlySet<TestPeer>
   /** In collude seeds: why a colluder that hosts did not win its election with a real majority, if it did not. */
-  colluders?: { unbacked(host: TestPeer, epoch: number): string | undefined } | undefined
+  colluders?: { unbacked(host: TestPeer, epoch: number): string | undefined; forgedBy(host: TestPeer): ReadonlySet<string> } | undefined
   /** Honest peers that ended their session right after a hostile guest told them "the host is alive", though it was not. */
   misled: string[]
   /** In provider-fault seeds: each peer's failing, slow and counting providers. */
@@ -37,6 +37,13 @@ export function check(s: TestSession, { crashed, changes, hostiles, colluders, m
   const honest = alive.filter((p) => !hostiles.has(p))
   const byId = new Map(alive.map((p) => [p.controller.getSelf().id, p]))
   const groups = new Map<TestPeer, TestPeer[]>()
+  // Hostile guests (each held a seat: one that ended since may have given its word first) that outnumber the
+  // honest peers still in the session were its majority: by the rules a majority may make one of them host
+  // (elect it, or tell a host it follows it, so that it steps down), and one that says it hosts is then, to
+  // those that follow it, a host they must trust, whatever its page does. A lone hostile guest never is.
+  const outnumbered = (p: TestPeer) => hostiles.size > honest.filter((q) => q.controller.sessionId === p.controller.sessionId).length
+  /** Honest peers that follow a hostile guest of a session its hostile guests outnumber: theirs is its word. */
+  const captured = new Set<TestPeer>()
   for (const p of honest) {
     failures.push(...overBudget(p))
     const state = p.controller.getState()
@@ -49,6 +56,10 @@ export function check(s: TestSession, { crashed, changes, hostiles, colluders, m
     if (back.length) failures.push(`${p.name} lists ${back.map((x) => x.id).join(', ')}, whom a host removed`)
     const hostInfo = p.controller.getPeers().find((x) => x.role === 'host')
     const host = hostInfo && byId.get(hostInfo.id)
+    if (host && hostiles.has(host) && outnumbered(p)) {
+      captured.add(p)
+      continue
+    }
     if (host && hostiles.has(host) && host.controller.getRole() !== 'host') {
       failures.push(`${p.name} follows the hostile guest ${host.name} as its host`)
       continue
@@ -73,7 +84,7 @@ export function check(s: TestSession, { crashed, changes, hostiles, colluders, m
   // enough alone only where two are a majority of the electorate). Short of that, its win was forged
   // votes, and its followers are held to all.
   const epochOf = (p: TestPeer) => coreOf(p.controller).session?.epoch
-  const underHostile = new Set<TestPeer>()
+  const underHostile = new Set<TestPeer>(captured)
   /** Hostile hosts whose win nothing shows was short of a real majority. */
   const trusted = new Set<TestPeer>()
   for (const [host, members] of groups) {
@@ -112,11 +123,13 @@ export function check(s: TestSession, { crashed, changes, hostiles, colluders, m
     failures.push(`lost: ${peer.name}'s change ${key} is missing at its host ${host.name}${squatter ? ` (its intent id ${id} was taken by ${squatter})` : ''}`)
   }
   // Nothing a hostile guest forged takes hold: only honest peers and its own intents write state. A hostile
-  // host's followers may hold what it holds (its word), never what another guest forged (its partner's).
+  // host's followers may hold what it wrote (its word: a lone hostile guest wrote every forged key), never
+  // what its colluding partner, a guest, forged.
   const forgedKeys = (p: TestPeer) => [...p.kv.stores.values(), ...p.layers.stores.values()].flatMap((store) => Object.keys(store)).filter((k) => k.startsWith('forged:'))
   for (const p of honest) {
     const host = underHostile.has(p) ? [...groups].find(([, members]) => members.includes(p))?.[0] : undefined
-    const told = new Set(host ? forgedKeys(host) : [])
+    if (captured.has(p) || (host && !colluders)) continue
+    const told = new Set(host ? [...forgedKeys(host), ...colluders!.forgedBy(host)] : [])
     const forged = forgedKeys(p).filter((k) => !told.has(k))
     if (forged.length) failures.push(`${p.name} holds forged state${host ? ` its host ${host.name} does not` : ''}: ${forged.slice(0, 3).join(' ')}`)
   }

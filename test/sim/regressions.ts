@@ -177,4 +177,12 @@ export const ONE_WAY_REGRESSION_SEEDS: number[] = [1256565, 1247700, 1411730]
 // Two colluders, a majority of an electorate of three (the host said goodbye), each won: one with its partner's seat behind it,
 // the other, its partner cut off one way, with the honest guest's; each seat had backed both. Two trusted hosts, each of its
 // own honest followers: a simulator misjudgement, which held them to the one-host rule meant for honest hosts (420).
-export const COLLUDE_REGRESSION_SEEDS: number[] = [420]
+// Simulator misjudgements, where the pair was a majority of those left in the session: a host stepped down for a colluder
+// (a guest) on the pair's word and took its forged state (2009370, 2007809: the pair two of three; 2008664: the third honest
+// peer ended meanwhile); a colluder's follower held forged history the colluder had sent it just before it won, its own word
+// as the host it became, which the check, then reading only what the host held, called forged (2003199).
+// A host stepped down for a colluder's claim on the word of its partner, which had said it followed that colluder and then
+// left: a peer no longer in the session still counted among the majority that followed (2010906, a library bug; the pair held
+// two of the three seats, so the simulator accepts the outcome either way: the exploits test of a pair that never was a
+// majority holds the fix).
+export const COLLUDE_REGRESSION_SEEDS: number[] = [420, 2009370, 2007809, 2008664, 2003199, 2010906]
