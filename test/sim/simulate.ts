@@ -14,9 +14,11 @@
  * elections, vouch for each other with hellos and handovers, write in each other's name, relay
  * and replay what each hears). The invariants hold a colluder that hosts to the backs it really
  * got: with a majority of real votes (honest backs and the pair's two seats: never the pair alone
- * where the electorate has four members or more) it is a trusted host; where the pair is a majority of the
- * electorate, it may elect one of them as any majority may. The modes draw from
- * their own generators, so a seed with none of them runs exactly as it did before they existed.
+ * where the electorate has four members or more) it is a trusted host. Where the pair is a majority
+ * (of the electorate, or outnumbering the honest peers left in the session), it may make one of
+ * them host as any majority may, and what it makes those peers follow is that majority's choice.
+ * The modes draw from their own generators, so a seed with none of them runs exactly as it did
+ * before they existed.
  */
 import { seededRandom, type Random } from '../../src/runtime/random.js'
 import { TestSession, type TestPeer } from '../helpers/session.js'
