@@ -123,7 +123,9 @@ export class Takeover<V extends SessionViewer = SessionViewer> extends Part<V> {
   private corroborated(hostId: string, epoch: number): boolean {
     const members = new Set([this.core.self.id, ...this.s.rank])
     for (const conn of this.s.conns) if (conn.peerId) members.add(conn.peerId)
-    const followers = new Set(this.s.movedOn.get(`${hostId}@${epoch}`))
+    // Only members' word counts: one that has left is no more of the majority than of the members
+    // (two colluding guests: one's word, then its goodbye, made the other's claim alone a majority).
+    const followers = new Set([...(this.s.movedOn.get(`${hostId}@${epoch}`) ?? [])].filter((id) => members.has(id)))
     followers.add(hostId)
     // Word of a later epoch makes an earlier claim stale (its host was replaced in turn) —
     // when as many say so: one forged word must not keep us from a real successor.

@@ -15,7 +15,7 @@ import type { TestPeer, TestSession } from '../helpers/session.js'
 
 /** A wire message without its version, loosely typed so a type the schema lacks can be forged too. */
 export type Forged = { t: string } & Record<string, unknown>
-type Target = 'host' | 'guest' | 'any' | 'all'
+export type Target = 'host' | 'guest' | 'any' | 'all'
 interface Forgery {
   to: Target
   messages: Forged[]
@@ -159,6 +159,8 @@ export class HostileGuest {
   private laterCounter = 0
   private stopped = false
   private lastReaction = -Infinity
+  /** A colluding partner's hook (test/sim/collude.ts): the peer `from` stands in an election, at this epoch. */
+  onElection?: (epoch: number, from: string) => void
   private readonly clock
 
   constructor(
@@ -253,8 +255,13 @@ export class HostileGuest {
     this.log(`hostile ${this.peer.name}: ${forgery.messages.length > 1 ? `${forgery.messages.length}×` : ''}${type}>${to.join(',') || '-'}`)
   }
 
+  /** What it has learnt, for a colluding partner to use. */
+  seen(): { heard: readonly Uint8Array[]; epoch: number; seq: number } {
+    return { heard: this.heard, epoch: this.epoch, seq: this.seq }
+  }
+
   /** Only while its own controller is an active guest: a legitimate host's word is law anyway. */
-  private forging(): boolean {
+  forging(): boolean {
     return !this.stopped && this.peer.controller.isActive() && this.peer.controller.getRole() === 'guest'
   }
 
@@ -281,9 +288,14 @@ export class HostileGuest {
     return out
   }
 
-  /** Sends to the links `to` names; returns the names of the peers it sent to. */
-  private send(to: Target, messages: Uint8Array[], rng = this.rng): string[] {
-    const links = this.links()
+  /** Forges `messages` onto the links `to` names (those `only` allows); returns the names of the peers it sent to. */
+  sendTo(to: Target, messages: Forged[], rng: Random, only?: (name: string) => boolean): string[] {
+    return this.send(to, messages.map(encode), rng, only)
+  }
+
+  /** Sends to the links `to` names (those `only` allows); returns the names of the peers it sent to. */
+  send(to: Target, messages: Uint8Array[], rng = this.rng, only?: (name: string) => boolean): string[] {
+    const links = only ? this.links().filter(([name]) => only(name)) : this.links()
     const hostId = this.peer.controller.getPeers().find((p) => p.role === 'host' && !p.self)?.id
     const isHost = (name: string) => this.s.peers.find((p) => p.name === name)?.controller.getSelf().id === hostId
     let targets = to === 'host' ? links.filter(([name]) => isHost(name)) : to === 'guest' ? links.filter(([name]) => !isHost(name)) : links
@@ -335,6 +347,7 @@ export class HostileGuest {
       }
     }
     if (!this.forging()) return
+    if (m.t === 'candidate' && !m.alive) this.onElection?.(m.epoch ?? this.epoch, from)
     const now = this.s.clock.now()
     if (m.t === 'candidate' && !m.alive && now - this.lastReaction > 500 && this.rng.next() < 0.7) {
       // An election is on: stand far ahead of everyone, or claim the host still lives.

@@ -1,6 +1,6 @@
 /**
- * What must hold once every fault has healed and the recovery bound has passed. A hostile
- * guest, when there is one, is no party to these promises: they are about the honest peers.
+ * What must hold once every fault has healed and the recovery bound has passed. Hostile
+ * guests, when there are any, are no party to these promises: they are about the honest peers.
  */
 import { coreOf } from '../../src/session/internals.js'
 import type { TestPeer, TestSession } from '../helpers/session.js'
@@ -18,8 +18,11 @@ export interface Change {
 export interface Outcome {
   crashed: Set<TestPeer>
   changes: Change[]
-  hostile?: TestPeer | undefined
-  /** Honest peers that ended their session right after the hostile guest told them "the host is alive", though it was not. */
+  /** The hostile guests: none, one, or (`collude`) a pair working together. */
+  hostiles: ReadonlySet<TestPeer>
+  /** In collude seeds: why a colluder that hosts did not win its election with a real majority, if it did not. */
+  colluders?: { unbacked(host: TestPeer, epoch: number): string | undefined; forgedBy(host: TestPeer): ReadonlySet<string> } | undefined
+  /** Honest peers that ended their session right after a hostile guest told them "the host is alive", though it was not. */
   misled: string[]
   /** In provider-fault seeds: each peer's failing, slow and counting providers. */
   faulty?: Map<TestPeer, FaultProviders>
@@ -27,13 +30,20 @@ export interface Outcome {
   kicked?: Set<string>
 }
 
-export function check(s: TestSession, { crashed, changes, hostile, misled, faulty, kicked }: Outcome): string[] {
+export function check(s: TestSession, { crashed, changes, hostiles, colluders, misled, faulty, kicked }: Outcome): string[] {
   const failures: string[] = []
   const known = new Set(s.peers.map((p) => p.controller.getSelf().id))
   const alive = s.peers.filter((p) => !crashed.has(p) && p.controller.isActive())
-  const honest = alive.filter((p) => p !== hostile)
+  const honest = alive.filter((p) => !hostiles.has(p))
   const byId = new Map(alive.map((p) => [p.controller.getSelf().id, p]))
   const groups = new Map<TestPeer, TestPeer[]>()
+  // Hostile guests (each held a seat: one that ended since may have given its word first) that outnumber the
+  // honest peers still in the session were its majority: by the rules a majority may make one of them host
+  // (elect it, or tell a host it follows it, so that it steps down), and one that says it hosts is then, to
+  // those that follow it, a host they must trust, whatever its page does. A lone hostile guest never is.
+  const outnumbered = (p: TestPeer) => hostiles.size > honest.filter((q) => q.controller.sessionId === p.controller.sessionId).length
+  /** Honest peers that follow a hostile guest of a session its hostile guests outnumber: theirs is its word. */
+  const captured = new Set<TestPeer>()
   for (const p of honest) {
     failures.push(...overBudget(p))
     const state = p.controller.getState()
@@ -46,7 +56,11 @@ export function check(s: TestSession, { crashed, changes, hostile, misled, fault
     if (back.length) failures.push(`${p.name} lists ${back.map((x) => x.id).join(', ')}, whom a host removed`)
     const hostInfo = p.controller.getPeers().find((x) => x.role === 'host')
     const host = hostInfo && byId.get(hostInfo.id)
-    if (host && host === hostile && host.controller.getRole() !== 'host') {
+    if (host && hostiles.has(host) && outnumbered(p)) {
+      captured.add(p)
+      continue
+    }
+    if (host && hostiles.has(host) && host.controller.getRole() !== 'host') {
       failures.push(`${p.name} follows the hostile guest ${host.name} as its host`)
       continue
     }
@@ -63,16 +77,33 @@ export function check(s: TestSession, { crashed, changes, hostile, misled, fault
   for (const p of honest) if (p.controller.getRole() === 'host') bySession.set(p.controller.sessionId, [...(bySession.get(p.controller.sessionId) ?? []), p])
   for (const hosts of bySession.values()) if (hosts.length > 1) failures.push(`${hosts.length} hosts in one session: ${hosts.map((p) => p.name).join(', ')}`)
   const hosts = [...groups.keys()]
-  for (const a of hosts) for (const b of hosts) {
-    if (a !== b && a.controller.getPeers().some((x) => x.id === b.controller.getSelf().id)) failures.push(`two hosts in one session: ${a.name} lists ${b.name}`)
-  }
   // A hostile guest that won an election hosts: trusted while it is host (the threat model), it may tell
   // each of its followers what it likes — those that follow it in the epoch it won. What they hold is
   // no measure of the library. One that follows it in another epoch (a forged claim) is held to all.
+  // A colluder won only with a real majority: honest backs, and the pair's own two seats (real votes,
+  // enough alone only where two are a majority of the electorate). Short of that, its win was forged
+  // votes, and its followers are held to all.
   const epochOf = (p: TestPeer) => coreOf(p.controller).session?.epoch
-  const underHostile = new Set((groups.get(hostile!) ?? []).filter((p) => epochOf(p) === epochOf(hostile!)))
+  const underHostile = new Set<TestPeer>(captured)
+  /** Hostile hosts whose win nothing shows was short of a real majority. */
+  const trusted = new Set<TestPeer>()
   for (const [host, members] of groups) {
-    if (host === hostile) continue
+    if (!hostiles.has(host)) continue
+    const followers = members.filter((p) => epochOf(p) === epochOf(host))
+    const forged = colluders?.unbacked(host, epochOf(host) ?? 0)
+    if (!forged) trusted.add(host)
+    if (forged && followers.length) failures.push(`${followers.map((p) => p.name).join(', ')} follow ${forged}`)
+    else for (const p of followers) underHostile.add(p)
+  }
+  // Two colluders may each win with the other's seat behind it (a seat that backs two candidates: one
+  // vote each, in a single round, is all any peer can see): two trusted hosts, each telling its own
+  // followers what it likes, as one could. Any other host beside a host of honest peers is two hosts.
+  for (const a of hosts) for (const b of hosts) {
+    if (a === b || (trusted.has(a) && trusted.has(b))) continue
+    if (a.controller.getPeers().some((x) => x.id === b.controller.getSelf().id)) failures.push(`two hosts in one session: ${a.name} lists ${b.name}`)
+  }
+  for (const [host, members] of groups) {
+    if (hostiles.has(host)) continue
     const want = JSON.stringify(sorted(host.kv.store()))
     for (const m of members) {
       if (JSON.stringify(sorted(m.kv.store())) !== want) failures.push(`${m.name} state differs from its host ${host.name}: ${diffKeys(m.kv.store(), host.kv.store())}`)
@@ -85,17 +116,22 @@ export function check(s: TestSession, { crashed, changes, hostile, misled, fault
     }
   }
   for (const { peer, key, value, id } of changes) {
-    if (peer === hostile || !alive.includes(peer) || underHostile.has(peer)) continue
+    if (hostiles.has(peer) || !alive.includes(peer) || underHostile.has(peer)) continue
     const host = [...groups].find(([, members]) => members.includes(peer))?.[0]
     if (!host || host.kv.store()[key] === value) continue
     const squatter = host.kv.applied.find((a) => a.delta.intentId === id && a.meta.origin !== peer.controller.getSelf().id)?.meta.origin
     failures.push(`lost: ${peer.name}'s change ${key} is missing at its host ${host.name}${squatter ? ` (its intent id ${id} was taken by ${squatter})` : ''}`)
   }
-  // Nothing the hostile guest forged takes hold: only honest peers and its own intents write state.
+  // Nothing a hostile guest forged takes hold: only honest peers and its own intents write state. A hostile
+  // host's followers may hold what it wrote (its word: a lone hostile guest wrote every forged key), never
+  // what its colluding partner, a guest, forged.
+  const forgedKeys = (p: TestPeer) => [...p.kv.stores.values(), ...p.layers.stores.values()].flatMap((store) => Object.keys(store)).filter((k) => k.startsWith('forged:'))
   for (const p of honest) {
-    if (underHostile.has(p)) continue
-    const forged = [...p.kv.stores.values(), ...p.layers.stores.values()].flatMap((store) => Object.keys(store)).filter((k) => k.startsWith('forged:'))
-    if (forged.length) failures.push(`${p.name} holds forged state: ${forged.slice(0, 3).join(' ')}`)
+    const host = underHostile.has(p) ? [...groups].find(([, members]) => members.includes(p))?.[0] : undefined
+    if (captured.has(p) || (host && !colluders)) continue
+    const told = new Set(host ? [...forgedKeys(host), ...colluders!.forgedBy(host)] : [])
+    const forged = forgedKeys(p).filter((k) => !told.has(k))
+    if (forged.length) failures.push(`${p.name} holds forged state${host ? ` its host ${host.name} does not` : ''}: ${forged.slice(0, 3).join(' ')}`)
   }
   for (const name of misled) failures.push(`${name} ended its session on the hostile guest's word that the lost host was alive`)
   // Exactly once: a snapshot replaces state (so what follows it may re-apply), but between

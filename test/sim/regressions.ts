@@ -163,7 +163,7 @@ export const SPLIT_REGRESSION_SEEDS: number[] = [931968, 937937, 903663, 930481,
 // forged deltas taken ahead of the real winner's hello (1357868, 1368169).
 export const MODE_REGRESSION_SEEDS: number[] = [1016830, 1005003, 1039593, 1124428, 1130282, 1156476, 1154940, 1144124, 1171985, 1171834, 1171260, 1312452, 1365885, 1357868, 1368169]
 
-/** Seeds found once one-way cuts existed, before compacting journals: they run with the modes `modesOf` gives them but that one (`SIM_MODES=cuts`). */
+/** Seeds found once one-way cuts existed, before the modes below: they run with the modes `modesOf` gives them but those (`SIM_MODES=cuts`). */
 // A new host listed in its hello a guest its link had not heard for seconds (crashed before the election, never of its epoch):
 // survivors counted it as a voter for two hard timeouts from that hello, and one that joined later did not, so when that host was
 // lost the two could back no one (1256565, with the classic modes too).
@@ -173,8 +173,21 @@ export const MODE_REGRESSION_SEEDS: number[] = [1016830, 1005003, 1039593, 11244
 // goodbye ended the session for all of them, the majority that was to elect a successor too; nobody hosted (1411730).
 export const ONE_WAY_REGRESSION_SEEDS: number[] = [1256565, 1247700, 1411730]
 
-/** Seeds found since compacting journals existed: they run with every mode `modesOf` gives them, as plain `simulate(seed)` does. */
+/** Seeds found with compacting journals, before colluding guests and disk faults: they run with the modes `modesOf` gives them but those (`SIM_MODES=compacts`). */
 // A guest's journal compacted while a change of its own awaited the host's confirmation: its providers' state, the snapshot,
 // held that change, which the resumed page took for absent and applied again when its delta came (the counter showed 2;
 // 1068, 1303).
 export const COMPACT_REGRESSION_SEEDS: number[] = [1068, 1303]
+/** Seeds found with colluding guests, before compacting journals and disk faults: they run with the modes `modesOf` gives them but those (`SIM_MODES=collude`). */
+// Two colluders, a majority of an electorate of three (the host said goodbye), each won: one with its partner's seat behind it,
+// the other, its partner cut off one way, with the honest guest's; each seat had backed both. Two trusted hosts, each of its
+// own honest followers: a simulator misjudgement, which held them to the one-host rule meant for honest hosts (420).
+// Simulator misjudgements, where the pair was a majority of those left in the session: a host stepped down for a colluder
+// (a guest) on the pair's word and took its forged state (2009370, 2007809: the pair two of three; 2008664: the third honest
+// peer ended meanwhile); a colluder's follower held forged history the colluder had sent it just before it won, its own word
+// as the host it became, which the check, then reading only what the host held, called forged (2003199).
+// A host stepped down for a colluder's claim on the word of its partner, which had said it followed that colluder and then
+// left: a peer no longer in the session still counted among the majority that followed (2010906, a library bug; the pair held
+// two of the three seats, so the simulator accepts the outcome either way: the exploits test of a pair that never was a
+// majority holds the fix).
+export const COLLUDE_REGRESSION_SEEDS: number[] = [420, 2009370, 2007809, 2008664, 2003199, 2010906]

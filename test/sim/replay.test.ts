@@ -3,8 +3,9 @@
  * `SIM_MODES=none` replays it with every mode off (as the seeds in REGRESSION_SEEDS run),
  * `SIM_MODES=classic` with the split, background and crowd modes off (CLASSIC_REGRESSION_SEEDS),
  * `SIM_MODES=splits` with silent closes off (SPLIT_REGRESSION_SEEDS), `SIM_MODES=closes` with
- * one-way cuts off (MODE_REGRESSION_SEEDS), `SIM_MODES=cuts` with compacting journals off
- * (ONE_WAY_REGRESSION_SEEDS).
+ * one-way cuts off (MODE_REGRESSION_SEEDS), `SIM_MODES=cuts` with the modes added after one-way
+ * cuts off (ONE_WAY_REGRESSION_SEEDS); `compacts` and `collude` each with the other off (and
+ * disk faults), as their seeds were found.
  */
 import { expect, it } from 'vitest'
 import { type ModeSet, modesFor, simulate } from './simulate.js'

@@ -8,16 +8,25 @@
  * the hard timeout, a host lost right after admitting a guest, and providers that throw,
  * reject or answer slowly beside the honest ones (test/sim/providers.ts); the network split
  * into two sides of two or more, pages in background tabs (timers on aligned wake-ups), and
- * several pages joining at once through several inviters; and links closed on one side of a
- * partition that stay open, silent, on the other (as a real one does); and journals that
- * compact after a few deltas, their snapshots standing in for their logs. The modes draw from
- * their own generators, so a seed with none of them runs exactly as it did before they existed.
+ * several pages joining at once through several inviters; links closed on one side of a
+ * partition that stay open, silent, on the other (as a real one does); links that pass one way
+ * only; journals that compact after a few deltas, their snapshots standing in for their logs;
+ * and two hostile guests that collude (test/sim/collude.ts: they back each other in
+ * elections, vouch for each other with hellos and handovers, write in each other's name, relay
+ * and replay what each hears). The invariants hold a colluder that hosts to the backs it really
+ * got: with a majority of real votes (honest backs and the pair's two seats: never the pair alone
+ * where the electorate has four members or more) it is a trusted host. Where the pair is a majority
+ * (of the electorate, or outnumbering the honest peers left in the session), it may make one of
+ * them host as any majority may, and what it makes those peers follow is that majority's choice.
+ * The modes draw from their own generators, so a seed with none of them runs exactly as it did
+ * before they existed.
  */
 import { seededRandom, type Random } from '../../src/runtime/random.js'
 import { TestSession, type TestPeer } from '../helpers/session.js'
 import { readSession } from '../../src/journal/read.js'
 import { decodeMessage } from '../../src/wire/codec.js'
 import { type Disk, disk } from '../journal/helpers.js'
+import { Colluders } from './collude.js'
 import { HostileGuest } from './hostile.js'
 import { check, type Change } from './invariants.js'
 import { FlakyProvider, SlowProvider, TallyProvider, type FaultProviders } from './providers.js'
@@ -55,6 +64,12 @@ export interface SimModes {
   oneWay: boolean
   /** With `reload`: journals compact after 2–7 deltas, so what a reloaded page takes back is mostly its journal's snapshot. */
   compact: boolean
+  /**
+   * Two guests are hostile and work together (test/sim/collude.ts): they back each other in
+   * elections, vouch for each other with hellos and handovers, write in each other's name, and
+   * relay and replay what each hears. With `hostile` too, that guest is one of the two.
+   */
+  collude: boolean
 }
 
 export interface SimResult {
@@ -66,25 +81,35 @@ export interface SimResult {
 }
 
 /** Every mode off: the simulator as it was before the modes, for the seeds found then. */
-export const NO_MODES: SimModes = { hostile: null, stall: false, formingLoss: false, providerFaults: false, reload: false, kick: false, split: false, background: false, crowd: false, silentCloses: false, oneWay: false, compact: false }
+export const NO_MODES: SimModes = { hostile: null, stall: false, formingLoss: false, providerFaults: false, reload: false, kick: false, split: false, background: false, crowd: false, silentCloses: false, oneWay: false, compact: false, collude: false }
 
 /**
  * Which modes a seed runs with, as the simulator stood when the seed was found: `all` (what
- * `modesOf` draws); `cuts` (compacting journals off); `closes` (one-way cuts off too); `splits`
- * (silent closes off too); `classic` (the split, background and crowd modes off too); `none`.
- * A regression seed keeps the run that found its bug.
+ * `modesOf` draws), `none`, or all but the modes added after it (`OFF`). Compacting journals and
+ * colluding guests came at the same time, each without the other. A regression seed keeps the
+ * run that found its bug.
  */
-export type ModeSet = 'all' | 'cuts' | 'closes' | 'splits' | 'classic' | 'none'
+export type ModeSet = 'all' | 'collude' | 'compacts' | 'cuts' | 'closes' | 'splits' | 'classic' | 'none'
+
+type Switch = Exclude<keyof SimModes, 'hostile'>
+const CUTS: Switch[] = ['compact', 'collude']
+const CLOSES: Switch[] = [...CUTS, 'oneWay']
+const SPLITS: Switch[] = [...CLOSES, 'silentCloses']
+const OFF: Record<Exclude<ModeSet, 'all' | 'none'>, Switch[]> = {
+  collude: ['compact'],
+  compacts: ['collude'],
+  cuts: CUTS,
+  closes: CLOSES,
+  splits: SPLITS,
+  classic: [...SPLITS, 'split', 'background', 'crowd'],
+}
 
 export function modesFor(seed: number, set: ModeSet): SimModes {
   if (set === 'none') return NO_MODES
-  const all = modesOf(seed)
-  if (set === 'all') return all
-  const modes = { ...all, compact: false }
-  if (set === 'cuts') return modes
-  if (set === 'closes') return { ...modes, oneWay: false }
-  if (set === 'splits') return { ...modes, silentCloses: false, oneWay: false }
-  return { ...modes, split: false, background: false, crowd: false, silentCloses: false, oneWay: false }
+  const modes = modesOf(seed)
+  if (set === 'all') return modes
+  for (const mode of OFF[set]) modes[mode] = false
+  return modes
 }
 
 export function modesOf(seed: number): SimModes {
@@ -103,6 +128,8 @@ export function modesOf(seed: number): SimModes {
     silentCloses: silentCloses! < 1 / 2,
     oneWay: oneWay! < 1 / 4,
     compact: reload! < 1 / 3 && compact! < 1 / 2,
+    // Drawn from a generator of its own: the draws above, and so every earlier seed's modes, stay as they were.
+    collude: seededRandom(seed ^ 0xc011ade).next() < 1 / 6,
   }
 }
 
@@ -136,6 +163,10 @@ export async function simulate(seed: number, steps = 24, modes = modesOf(seed)):
   /** Until when the simulation cut each isolated peer off from everyone: its giving up is no one's fault. */
   const isolatedUntil = new Map<TestPeer, number>()
   let hostile: HostileGuest | undefined
+  /** Every hostile guest: the one of `modes.hostile`, and the colluding pair. */
+  const hostiles: HostileGuest[] = []
+  const isHostile = (p: TestPeer) => hostiles.some((h) => h.peer === p)
+  let colluders: Colluders | undefined
   const faulty = new Map<TestPeer, FaultProviders>()
   /** When the last scheduled fault (freeze, stall, isolation) ends. */
   let quietAt = 0
@@ -171,12 +202,12 @@ export async function simulate(seed: number, steps = 24, modes = modesOf(seed)):
       // A page whose session ends while it is cut off says goodbye to no one (nor could it through a real
       // network cut): to the others it is a crash, listed and counted as a voter for a while (929515).
       if ((isolatedUntil.get(peer) ?? -Infinity) > s.clock.now()) lastCrashAt = s.clock.now()
-      if (!hostile || peer === hostile.peer || departed.has(peer) || !/disconnected|unreachable/.test(reason)) return
+      if (!hostiles.length || isHostile(peer) || departed.has(peer) || !/disconnected|unreachable/.test(reason)) return
       const now = s.clock.now()
       if ((isolatedUntil.get(peer) ?? -Infinity) > now - HARD) return
       // Giving up when no majority could back anyone is allowed; giving up before waiting for one is not.
       if (now - lostAt >= 2 * SIM_TIMERS.electionTimeoutMs) return
-      if (!hostile.aliveSent.some((a) => a.to === peer.name && now - a.at <= 4 * SIM_TIMERS.electionTimeoutMs)) return
+      if (!hostiles.some((h) => h.aliveSent.some((a) => a.to === peer.name && now - a.at <= 4 * SIM_TIMERS.electionTimeoutMs))) return
       const host = s.peers.find((p) => p.controller.getSelf().id === lostHost)
       const gone = !host || crashed.has(host) || !host.controller.isActive() || host.controller.getRole() !== 'host'
       if (gone) misled.push(peer.name)
@@ -232,7 +263,7 @@ export async function simulate(seed: number, steps = 24, modes = modesOf(seed)):
   }
   /** One attempt at resuming `reloaded`, through an invite of the host or of a guest; true when it is back (or has nothing to resume). */
   const resume = async (peer: TestPeer, reloaded: TestPeer): Promise<boolean> => {
-    const guest = x.pick(live().filter((p) => p !== hostile?.peer && p.controller.getRole() === 'guest' && p.controller.getState() === 'connected'))
+    const guest = x.pick(live().filter((p) => !isHostile(p) && p.controller.getRole() === 'guest' && p.controller.getState() === 'connected'))
     const host = guest && extra.next() < 0.5 ? guest : hostOf()
     if (!host) {
       log(`no host to resume ${reloaded.name} with`)
@@ -296,8 +327,8 @@ export async function simulate(seed: number, steps = 24, modes = modesOf(seed)):
     const now = s.clock.now()
     // A page still joining (held up by a freeze, a slow provider) has its links still to form, however long ago it was admitted.
     const joining = live().some((p) => p.controller.getState() === 'joining')
-    const calm = !hostile && !joining && quietAt <= now && linkFaults === 0 && now - lastCrashAt > 2 * HARD && now - lastJoinAt > SIM_TIMERS.linkTimeoutMs
-    const survivors = live().filter((p) => p !== host && p !== hostile?.peer && p.controller.sessionId === session && p.controller.getState() === 'connected')
+    const calm = !hostiles.length && !joining && quietAt <= now && linkFaults === 0 && now - lastCrashAt > 2 * HARD && now - lastJoinAt > SIM_TIMERS.linkTimeoutMs
+    const survivors = live().filter((p) => p !== host && !isHostile(p) && p.controller.sessionId === session && p.controller.getState() === 'connected')
     if (crash) {
       s.net.crash(host.name)
       crashed.add(host)
@@ -447,7 +478,7 @@ export async function simulate(seed: number, steps = 24, modes = modesOf(seed)):
 
   /** Two to four new pages join at once, each through the host or a connected guest; none waits for another's admission. */
   const crowd = async () => {
-    const inviters = live().filter((p) => p !== hostile?.peer && (p.controller.getRole() === 'host' || p.controller.getState() === 'connected'))
+    const inviters = live().filter((p) => !isHostile(p) && (p.controller.getRole() === 'host' || p.controller.getState() === 'connected'))
     const count = 2 + Math.floor(crowds.next() * 3)
     if (!inviters.length || s.peers.length + count > maxPeers + 4) return
     lastJoinAt = s.clock.now()
@@ -477,7 +508,26 @@ export async function simulate(seed: number, steps = 24, modes = modesOf(seed)):
     if (peer) {
       log(`${peer.name} turns hostile`)
       hostile = new HostileGuest(s, peer, seededRandom(seed ^ 0x0bad0bad), inviteOf.get(peer) ?? 'unknown', log, seededRandom(seed ^ 0x1a7e1a7e))
+      hostiles.push(hostile)
       hostile.start()
+    }
+  }
+  if (modes.collude) {
+    // The pair's draws come from generators of their own: seeds without the mode run as before it existed.
+    const pairing = seededRandom(seed ^ 0xc011ade5)
+    const guests = s.peers.slice(1).filter((p) => p.controller.isActive() && !isHostile(p))
+    const pair = [...hostiles]
+    for (let salt = 1; pair.length < 2 && guests.length; salt++) {
+      const [peer] = guests.splice(Math.floor(pairing.next() * guests.length), 1)
+      log(`${peer!.name} turns hostile (colluding)`)
+      const guest = new HostileGuest(s, peer!, seededRandom((seed * 31 + salt) ^ 0xc011bad), inviteOf.get(peer!) ?? 'unknown', log)
+      hostiles.push(guest)
+      pair.push(guest)
+      guest.start()
+    }
+    if (pair.length === 2) {
+      colluders = new Colluders(s, [pair[0]!, pair[1]!], pairing, log)
+      colluders.start()
     }
   }
   // Each mode happens at least once, at a step of its own.
@@ -504,7 +554,7 @@ export async function simulate(seed: number, steps = 24, modes = modesOf(seed)):
     if (step === oneWayStep || (modes.oneWay && oneWays.next() < 0.05)) oneWay()
     if (kicked.size > 0 && step > kickStep && extra.next() < 0.2) await comeBack()
     if (step === reloadStep || (modes.reload && extra.next() < 0.15)) {
-      const page = x.pick(live().filter((p) => p !== hostile?.peer))
+      const page = x.pick(live().filter((p) => !isHostile(p)))
       if (page) await reload(page)
     }
     const roll = rng.next()
@@ -524,8 +574,8 @@ export async function simulate(seed: number, steps = 24, modes = modesOf(seed)):
     } else if (roll < 0.62) {
       const host = hostOf()
       if (host && s.peers.length < maxPeers + 2) await join(host, 'maybe')
-    } else if (roll < 0.73 && peer && peer === hostile?.peer) {
-      // The hostile guest neither leaves nor crashes (the session may still throw it out): it is the adversary.
+    } else if (roll < 0.73 && peer && isHostile(peer)) {
+      // A hostile guest neither leaves nor crashes (the session may still throw it out): it is the adversary.
     } else if (roll < 0.67 && peer) {
       log(`leave ${peer.name}`)
       departed.add(peer)
@@ -572,11 +622,12 @@ export async function simulate(seed: number, steps = 24, modes = modesOf(seed)):
   }
   // Every fault ends (the hostile guest's too); then the session must settle within the recovery bound.
   await s.settle(Math.max(2 * HARD, quietAt - s.clock.now()))
-  hostile?.stop()
+  for (const h of hostiles) h.stop()
+  colluders?.stop()
   s.net.heal()
   for (const a of s.peers) for (const b of s.peers) s.net.setFault(a.name, b.name, undefined)
   log('all faults healed')
   await s.settle(RECOVERY_BOUND_MS)
-  const failures = [...check(s, { crashed, changes, hostile: hostile?.peer, misled, faulty, kicked }), ...stranded]
+  const failures = [...check(s, { crashed, changes, hostiles: new Set(hostiles.map((h) => h.peer)), colluders, misled, faulty, kicked }), ...stranded]
   return { seed, modes, failures, trace: s.trace, peers: s.peers.length }
 }

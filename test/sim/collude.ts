@@ -1,0 +1,220 @@
+/**
+ * Two hostile guests of one session that work together (the `collude` mode). Each is a
+ * HostileGuest (forging on its own as before); on top, the pair: backs every candidate it hears
+ * besides the one its own page backs (a seat that votes twice), stands for one of them in every
+ * election and backs it (a real `back` and `backing` from the other's real seat, plus a
+ * candidacy far ahead claiming links to everyone), vouches for each other with hellos and
+ * handovers naming the other as host, writes forwards, deltas and views in the other's name,
+ * tells the host it is linked to everyone, relays what one hears to the other and replays it
+ * on its own links. Everything it smuggles in is keyed `forged:collude:<n>`.
+ *
+ * It also keeps the ground truth the invariants need to judge a colluder that hosts: which
+ * honest peers sent it a `back` in each election, and the quorum it counted when it chose
+ * itself (read from its own core as it broadcasts that choice).
+ */
+import type { Random } from '../../src/runtime/random.js'
+import { coreOf } from '../../src/session/internals.js'
+import type { Lane, LinkMessage } from '../../src/transport/transport.js'
+import type { MemoryLink } from '../../src/transport/memory.js'
+import type { TestPeer, TestSession } from '../helpers/session.js'
+import type { Forged, HostileGuest } from './hostile.js'
+
+const HUGE = 1_000_000
+
+interface Won {
+  /** Honest peers (by name) that sent it a `back` for this election. */
+  backers: Set<string>
+  /** The quorum its own core counted when it chose itself, when it did. */
+  quorum?: { members: ReadonlySet<string>; needed: number }
+}
+
+export class Colluders {
+  /** Per colluder name, per election epoch (that of the host lost): who backed it. */
+  private readonly elections = new Map<string, Map<number, Won>>()
+  private readonly lastStood = new Map<number, number>()
+  /** Per colluder name, the forged keys it sent. */
+  private readonly keys = new Map<string, Set<string>>()
+  /** Per colluder, the candidates (`epoch:name`) it sent a back of its own. */
+  private readonly backed = new Map<HostileGuest, Set<string>>()
+  private stopped = false
+  private counter = 0
+
+  constructor(
+    private readonly s: TestSession,
+    readonly pair: readonly [HostileGuest, HostileGuest],
+    private readonly rng: Random,
+    private readonly log: (line: string) => void,
+  ) {
+    this.tap()
+  }
+
+  get peers(): TestPeer[] {
+    return this.pair.map((g) => g.peer)
+  }
+
+  start(): void {
+    for (const [i, self] of this.pair.entries()) {
+      const other = this.pair[1 - i]!
+      self.onElection = (epoch, from) => this.onElection(self, epoch, from)
+      const clock = this.s.net.clockFor(self.peer.name)
+      const tick = () => {
+        if (this.stopped || !self.peer.controller.isActive()) return
+        if (this.rng.next() < 0.5) this.act(self, other)
+        clock.setTimeout(tick, 300 + Math.floor(this.rng.next() * 1_700))
+      }
+      clock.setTimeout(tick, Math.floor(this.rng.next() * 1_000))
+    }
+  }
+
+  stop(): void {
+    this.stopped = true
+  }
+
+  /**
+   * Why honest peers must not follow `host`, a colluder hosting in `epoch`, as the winner of
+   * its election: the honest backs it got and the colluders' own seats fall short of the
+   * majority it counted. Undefined when they do not (or nothing says what it counted).
+   */
+  unbacked(host: TestPeer, epoch: number): string | undefined {
+    const won = this.elections.get(host.name)?.get(epoch - 1)
+    if (!won?.quorum) return undefined
+    const seats = this.peers.filter((p) => won.quorum!.members.has(p.controller.getSelf().id)).length
+    if (won.backers.size + seats >= won.quorum.needed) return undefined
+    return `${host.name}, a colluder, hosts epoch ${epoch} with ${won.backers.size} honest back(s) [${[...won.backers].join(',')}] and ${seats} colluding seat(s), short of the ${won.quorum.needed} it needed`
+  }
+
+  /**
+   * Watches every message the network carries (a passive tap: nothing is delayed or drawn):
+   * honest backs sent to a colluder, and the quorum a colluder counted as it chose itself.
+   */
+  private tap(): void {
+    const net = this.s.net
+    const deliver = net.deliver.bind(net)
+    net.deliver = (link: MemoryLink, message: LinkMessage, size: number, lane: Lane) => {
+      this.record(link.local, link.remote, message)
+      deliver(link, message, size, lane)
+    }
+  }
+
+  private record(from: string, to: string, message: LinkMessage): void {
+    const sender = this.peers.find((p) => p.name === from)
+    const text = typeof message === 'string' ? message : new TextDecoder().decode(message)
+    if (sender) for (const key of text.match(/forged:[a-z]+:\d+/g) ?? []) this.wrote(sender.name).add(key)
+    if (!text.includes('"t":"back')) return
+    let m: { t?: string; epoch?: number; for?: string }
+    try {
+      m = JSON.parse(text)
+    } catch {
+      return
+    }
+    if (typeof m.epoch !== 'number') return
+    const target = this.peers.find((p) => p.name === to)
+    if (m.t === 'back' && target && !sender) this.won(target.name, m.epoch).backers.add(from)
+    if (m.t === 'backing' && sender && m.for === sender.controller.getSelf().id) {
+      const election = coreOf(sender.controller).session?.election
+      if (election?.epoch === m.epoch && election.backed === m.for) this.won(sender.name, m.epoch).quorum = election.quorum
+    }
+  }
+
+  /** The forged keys `host` (a colluder) sent anyone: its word, once it is a trusted host. */
+  forgedBy(host: TestPeer): ReadonlySet<string> {
+    return this.wrote(host.name)
+  }
+
+  private wrote(name: string): Set<string> {
+    const keys = this.keys.get(name) ?? new Set<string>()
+    this.keys.set(name, keys)
+    return keys
+  }
+
+  private won(name: string, epoch: number): Won {
+    const mine = this.elections.get(name) ?? new Map<number, Won>()
+    this.elections.set(name, mine)
+    const won = mine.get(epoch) ?? { backers: new Set() }
+    mine.set(epoch, won)
+    return won
+  }
+
+  /** One cooperative act of `self` on behalf of `other`, drawn from the pair's own generator. */
+  private act(self: HostileGuest, other: HostileGuest): void {
+    if (!self.forging()) return
+    const seen = other.seen()
+    const epoch = Math.max(self.seen().epoch, seen.epoch)
+    const seq = Math.max(self.seen().seq, seen.seq)
+    const honest = this.honestIds()
+    const notOther = (name: string) => name !== other.peer.name
+    const key = () => ({ p: 'kv', d: { key: `forged:collude:${++this.counter}`, value: this.counter } })
+    const pick = <T>(items: readonly T[]): T => items[Math.floor(this.rng.next() * items.length)]!
+    const acts: Array<() => [string, string[]]> = [
+      // A hello and a handover naming the other as host.
+      () => ['vouch', self.sendTo('all', [this.hello(other.id, self.id, epoch + pick([0, 1, 2]), seq), { t: 'handover', epoch: epoch + pick([0, 1]), hostId: other.id }], this.rng, notOther)],
+      // The other's changes, as if it had written or handed them over through us.
+      () => ['fwd', self.sendTo('host', [{ t: 'forward', id: `forged${++this.counter}`, origin: other.id, changes: [key()] }], this.rng)],
+      () => ['delta', self.sendTo('guest', [{ t: 'delta', seq: seq + 1, epoch, id: `forged${++this.counter}`, origin: other.id, changes: [key()] }], this.rng, notOther)],
+      () => ['view', self.sendTo('all', [{ t: 'view', origin: other.id, n: HUGE + ++this.counter, ...key() }], this.rng)],
+      () => ['links', self.sendTo('host', [{ t: 'links', peers: [other.id, ...honest] }], this.rng)],
+      () => ['backing', self.sendTo('all', [{ t: 'backing', epoch, for: other.id }], this.rng, notOther)],
+      // What the other heard, replayed on our links, and sent to it (relayed) too.
+      () => {
+        if (!seen.heard.length) return ['replay', []]
+        const bytes = pick(seen.heard)
+        const to = self.send(this.rng.next() < 0.5 ? 'all' : 'any', [bytes], this.rng, notOther)
+        self.send('all', [bytes], this.rng, (name) => name === other.peer.name)
+        return ['replay', to]
+      },
+    ]
+    const [what, to] = pick(acts)()
+    this.log(`colluder ${self.peer.name} for ${other.peer.name}: ${what}>${to.join(',') || '-'}`)
+  }
+
+  /**
+   * An election is on (`from` stood, as `self` heard): `self` backs `from` too, whatever its own page
+   * backs (two seats voting for every candidate: a majority for each of two that cannot hear each
+   * other, were votes not one a peer). Once an election, the pair stands for one of them far ahead,
+   * claiming links to everyone; the other backs it on its own link and tells everyone so; after the
+   * election's wait the pair greets everyone with a hello of the leader's and a handover naming it.
+   */
+  private onElection(self: HostileGuest, epoch: number, from: string): void {
+    if (this.stopped) return
+    if (!this.peers.some((p) => p.name === from) && self.forging()) {
+      const voted = this.backed.get(self) ?? new Set<string>()
+      this.backed.set(self, voted)
+      if (!voted.has(`${epoch}:${from}`)) {
+        voted.add(`${epoch}:${from}`)
+        self.sendTo('all', [{ t: 'back', epoch }], this.rng, (name) => name === from)
+        this.log(`colluder ${self.peer.name} backs ${from} too in election ${epoch}`)
+      }
+    }
+    if ((this.lastStood.get(epoch) ?? -Infinity) > this.s.clock.now() - 1_000) return
+    this.lastStood.set(epoch, this.s.clock.now())
+    const leader = this.pair[this.rng.next() < 0.5 ? 0 : 1]
+    const other = this.pair.find((g) => g !== leader)!
+    const everyone = [other.id, ...this.honestIds()]
+    const to = leader.forging() ? leader.sendTo('all', [{ t: 'candidate', epoch, seq: HUGE, linked: everyone }], this.rng) : []
+    if (other.forging()) {
+      other.sendTo('all', [{ t: 'back', epoch }], this.rng, (name) => name === leader.peer.name)
+      other.sendTo('all', [{ t: 'backing', epoch, for: leader.id }], this.rng)
+    }
+    this.log(`colluders stand for ${leader.peer.name} in election ${epoch}>${to.join(',') || '-'}`)
+    this.s.net.clockFor(leader.peer.name).setTimeout(() => {
+      if (this.stopped) return
+      const seq = Math.max(leader.seen().seq, other.seen().seq)
+      for (const g of this.pair) if (g.forging()) g.sendTo('all', [this.hello(leader.id, other.id, epoch + 1, seq), { t: 'handover', epoch: epoch + 1, hostId: leader.id }], this.rng)
+      this.log(`colluders greet everyone as ${leader.peer.name}, host of epoch ${epoch + 1}`)
+    }, 1_500 + Math.floor(this.rng.next() * 500))
+  }
+
+  private honestIds(): string[] {
+    const ours = new Set(this.pair.map((g) => g.id))
+    return this.s.peers.map((p) => p.controller.getSelf().id).filter((id) => !ours.has(id))
+  }
+
+  private hello(hostId: string, partner: string, epoch: number, seq: number): Forged {
+    const honest = this.honestIds()
+    return {
+      t: 'hello', sessionId: this.pair[0].peer.controller.sessionId ?? 'forged', epoch, hostId, rank: [hostId, partner, ...honest],
+      peers: [{ id: hostId, name: 'Mallory', role: 'host' }, { id: partner, name: 'Trudy', role: 'guest' }, ...honest.map((id) => ({ id, name: id, role: 'guest' }))],
+      mesh: true, seq,
+    }
+  }
+}
