@@ -345,7 +345,12 @@ export class Journaling<V extends SessionViewer = SessionViewer> extends Part<V>
     if (this.core.isActive()) throw new SessionStateError('session-active', 'Cannot resume: a session is already active.')
     const key = this.tab()?.getItem(TAB_KEY)
     const store = key ? await this.journal() : null
-    const raw = store && key ? await store.read(key) : undefined
+    const raw = store && key ? await store.read(key).catch((cause: unknown) => {
+      // Unreadable for now (an aborted transaction, storage under pressure): told, typed, and kept for the next resume().
+      const message = `The session journal could not be read: ${(cause as Error)?.message ?? String(cause)}`
+      this.core.diagnostic('journal-read-failed', message, { error: cause })
+      throw new JournalError('journal-read-failed', message, { cause })
+    }) : undefined
     if (!store || !key || !raw) return null
     let resumable: Resumable
     try {

@@ -278,6 +278,26 @@ describe('resume after a reload', () => {
     expect(reloaded.kv.store()).toEqual({})
   })
 
+  it('a read that fails at resume (the database unavailable for now) is a typed error and a diagnostic; the journal stays for the next resume', async () => {
+    const { s, host, guest, guestDisk } = await twoPeers()
+    guest.kv.set('g', 1)
+    await s.settle()
+    guest.controller.goodbye()
+    await s.settle()
+    const read = guestDisk.journal.read.bind(guestDisk.journal)
+    guestDisk.journal.read = () => Promise.reject(new DOMException('The database could not be read.', 'UnknownError'))
+    const reloaded = page(s, 'g1-reloaded', 'g1', guestDisk)
+    const error = await reloaded.controller.resume().catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(JournalError)
+    expect(error).toMatchObject({ code: 'journal-read-failed' })
+    expect(diagnostics(reloaded, 'journal-read-failed')).toHaveLength(1)
+    guestDisk.journal.read = read
+    await resumeWith(s, host, reloaded)
+    expect(reloaded.controller.getState()).toBe('connected')
+    expect(reloaded.kv.store()).toEqual({ g: 1 })
+    expect(host.kv.store()).toEqual({ g: 1 })
+  })
+
   it('a session left on purpose leaves no journal to resume', async () => {
     const { s, guest, guestDisk, host } = await twoPeers()
     await guest.controller.leave()

@@ -18,6 +18,7 @@ import { TestSession, type TestPeer } from '../helpers/session.js'
 import { readSession } from '../../src/journal/read.js'
 import { decodeMessage } from '../../src/wire/codec.js'
 import { type Disk, disk } from '../journal/helpers.js'
+import { DiskFaults } from './disk-faults.js'
 import { HostileGuest } from './hostile.js'
 import { check, type Change } from './invariants.js'
 import { FlakyProvider, SlowProvider, TallyProvider, type FaultProviders } from './providers.js'
@@ -55,6 +56,11 @@ export interface SimModes {
   oneWay: boolean
   /** With `reload`: journals compact after 2–7 deltas, so what a reloaded page takes back is mostly its journal's snapshot. */
   compact: boolean
+  /**
+   * With reload: each user's journal fails as IndexedDB does (test/sim/disk-faults.ts): spans of refused
+   * (quota, aborted) or slow writes, a failed read at resume, the origin's storage cleared before a reload.
+   */
+  diskFaults: boolean
 }
 
 export interface SimResult {
@@ -66,21 +72,23 @@ export interface SimResult {
 }
 
 /** Every mode off: the simulator as it was before the modes, for the seeds found then. */
-export const NO_MODES: SimModes = { hostile: null, stall: false, formingLoss: false, providerFaults: false, reload: false, kick: false, split: false, background: false, crowd: false, silentCloses: false, oneWay: false, compact: false }
+export const NO_MODES: SimModes = { hostile: null, stall: false, formingLoss: false, providerFaults: false, reload: false, kick: false, split: false, background: false, crowd: false, silentCloses: false, oneWay: false, compact: false, diskFaults: false }
 
 /**
  * Which modes a seed runs with, as the simulator stood when the seed was found: `all` (what
- * `modesOf` draws); `cuts` (compacting journals off); `closes` (one-way cuts off too); `splits`
- * (silent closes off too); `classic` (the split, background and crowd modes off too); `none`.
- * A regression seed keeps the run that found its bug.
+ * `modesOf` draws); `compacts` (disk faults off); `cuts` (compacting journals off too); `closes`
+ * (one-way cuts off too); `splits` (silent closes off too); `classic` (the split, background and
+ * crowd modes off too); `none`. A regression seed keeps the run that found its bug.
  */
-export type ModeSet = 'all' | 'cuts' | 'closes' | 'splits' | 'classic' | 'none'
+export type ModeSet = 'all' | 'compacts' | 'cuts' | 'closes' | 'splits' | 'classic' | 'none'
 
 export function modesFor(seed: number, set: ModeSet): SimModes {
   if (set === 'none') return NO_MODES
   const all = modesOf(seed)
   if (set === 'all') return all
-  const modes = { ...all, compact: false }
+  const compacts = { ...all, diskFaults: false }
+  if (set === 'compacts') return compacts
+  const modes = { ...compacts, compact: false }
   if (set === 'cuts') return modes
   if (set === 'closes') return { ...modes, oneWay: false }
   if (set === 'splits') return { ...modes, silentCloses: false, oneWay: false }
@@ -103,6 +111,8 @@ export function modesOf(seed: number): SimModes {
     silentCloses: silentCloses! < 1 / 2,
     oneWay: oneWay! < 1 / 4,
     compact: reload! < 1 / 3 && compact! < 1 / 2,
+    // Half the reload seeds, from a generator of its own: the draws above stay as they were.
+    diskFaults: reload! < 1 / 3 && seededRandom(seed ^ 0xd15cf00d).next() < 1 / 2,
   }
 }
 
@@ -125,6 +135,7 @@ export async function simulate(seed: number, steps = 24, modes = modesOf(seed)):
   const s = new TestSession(seed)
   s.net.silentCloses = modes.silentCloses
   const log = (line: string) => s.trace.push(`${s.clock.now()} sim ${line}`)
+  const diskFaults = modes.reload && modes.diskFaults ? new DiskFaults(seed, () => s.clock.now(), log) : undefined
   const maxPeers = between(2, 12)
   const crashed = new Set<TestPeer>()
   const frozen = new Set<TestPeer>()
@@ -148,7 +159,8 @@ export async function simulate(seed: number, steps = 24, modes = modesOf(seed)):
     const user = reloadOf?.controller.getSelf() ?? { id: `u-p${n}`, name: `p${n}` }
     if (!disks.has(user.id)) disks.set(user.id, disk())
     const on = disks.get(user.id)!
-    const peer = s.peer(`p${n}`, { ...SIM_TIMERS, user: { id: user.id, name: user.name }, ...(modes.reload ? { journal: { store: on.journal, tabStorage: on.tab, limits } } : {}) })
+    const store = diskFaults ? diskFaults.storeFor(`p${n}`, on, s.net.clockFor(`p${n}`)) : on.journal
+    const peer = s.peer(`p${n}`, { ...SIM_TIMERS, user: { id: user.id, name: user.name }, ...(modes.reload ? { journal: { store, tabStorage: on.tab, limits } } : {}) })
     // A hidden tab's timers wake on 1 s ticks in Chromium, half a heartbeat: here half the sim's heartbeat, at times a whole one.
     if (modes.background && backdrop.next() < 0.5) {
       const tick = (backdrop.next() < 0.8 ? 0.5 : 1) * SIM_TIMERS.heartbeat.intervalMs
@@ -187,7 +199,8 @@ export async function simulate(seed: number, steps = 24, modes = modesOf(seed)):
    * A page reloads: it says goodbye (pagehide), or it crashed (no goodbye: its old link still
    * looks alive). A new page of the same user resumes from its journal through an invite of
    * whoever hosts now, at once or a little later. Its changes must survive — but for a crash,
-   * only those the journal or a live peer held by then: a crash may lose the journal's last batch.
+   * only those the journal or a live peer held by then: a crash may lose the journal's last batch
+   * (and, with disk faults, any reload what the disk refused, aborted or cleared).
    */
   const reload = async (peer: TestPeer) => {
     const crash = extra.next() < 0.5
@@ -201,7 +214,14 @@ export async function simulate(seed: number, steps = 24, modes = modesOf(seed)):
       lastCrashAt = s.clock.now()
     } else peer.controller.goodbye()
     const user = peer.controller.getSelf().id
-    if (crash) await forgetUndurable(peer, `${sessionId}/${user}`)
+    // A faulty disk may lose what a closed page wrote too (refused, aborted, cleared): judged, as a crash is, by what it kept.
+    let lossy = false
+    if (diskFaults) {
+      // What the closing page started writing may still land; then the browser aborts the rest.
+      await s.settle(0)
+      lossy = await diskFaults.reloading(peer.name, disks.get(user)!, user)
+    }
+    if (crash || lossy) await forgetUndurable(peer, `${sessionId}/${user}`, crash)
     await s.settle(crash && extra.next() < 0.5 ? 0 : x.between(0, 3 * SIM_TIMERS.electionTimeoutMs))
     // Refused (its token was in the batch the crash lost, so it waits for the old link to time out), or no host yet:
     // the user reloads again later (a page whose resume failed holds a half-restored state).
@@ -214,8 +234,8 @@ export async function simulate(seed: number, steps = 24, modes = modesOf(seed)):
       await s.settle(HARD)
     }
   }
-  /** The crashed page's changes that neither its journal nor any live peer holds: the crash may have lost them. */
-  const forgetUndurable = async (peer: TestPeer, key: string) => {
+  /** The crashed (or, on a faulty disk, closed) page's changes that neither its journal nor any live peer holds: it may have lost them. */
+  const forgetUndurable = async (peer: TestPeer, key: string, crash: boolean) => {
     const raw = await disks.get(peer.controller.getSelf().id)!.journal.read(key)
     const journal = raw ? readSession(raw) : undefined
     const queued = new Set(journal?.outbox.map((o) => o.intentId))
@@ -226,7 +246,7 @@ export async function simulate(seed: number, steps = 24, modes = modesOf(seed)):
     for (let i = changes.length - 1; i >= 0; i--) {
       const change = changes[i]!
       if (change.peer !== peer || held(change)) continue
-      log(`crash of ${peer.name} may lose ${change.key}`)
+      log(`${crash ? 'crash' : 'reload'} of ${peer.name} may lose ${change.key}`)
       changes.splice(i, 1)
     }
   }
@@ -252,6 +272,7 @@ export async function simulate(seed: number, steps = 24, modes = modesOf(seed)):
       await s.settle(50)
     } catch (error) {
       log(`resume failed: ${(error as Error).message}`)
+      diskFaults?.resumeFailed(reloaded.name, error)
     }
     return reloaded.controller.isActive()
   }
@@ -488,6 +509,7 @@ export async function simulate(seed: number, steps = 24, modes = modesOf(seed)):
   const splitStep = modes.split ? Math.floor(splits.next() * steps) : -1
   const crowdStep = modes.crowd ? Math.floor(crowds.next() * steps) : -1
   const oneWayStep = modes.oneWay ? Math.floor(oneWays.next() * steps) : -1
+  const diskStep = diskFaults ? diskFaults.between(0, steps - 1) : -1
 
   for (let step = 0; step < steps; step++) {
     if (step === stallStep) {
@@ -502,6 +524,10 @@ export async function simulate(seed: number, steps = 24, modes = modesOf(seed)):
     if (step === splitStep || (modes.split && splits.next() < 0.08)) split()
     if (step === crowdStep || (modes.crowd && crowds.next() < 0.05)) await crowd()
     if (step === oneWayStep || (modes.oneWay && oneWays.next() < 0.05)) oneWay()
+    if (diskFaults && (step === diskStep || diskFaults.chance(0.1))) {
+      const page = diskFaults.pick(live())
+      if (page) diskFaults.strike(disks.get(page.controller.getSelf().id)!, page.controller.getSelf().id, 2 * HARD)
+    }
     if (kicked.size > 0 && step > kickStep && extra.next() < 0.2) await comeBack()
     if (step === reloadStep || (modes.reload && extra.next() < 0.15)) {
       const page = x.pick(live().filter((p) => p !== hostile?.peer))
@@ -577,6 +603,6 @@ export async function simulate(seed: number, steps = 24, modes = modesOf(seed)):
   for (const a of s.peers) for (const b of s.peers) s.net.setFault(a.name, b.name, undefined)
   log('all faults healed')
   await s.settle(RECOVERY_BOUND_MS)
-  const failures = [...check(s, { crashed, changes, hostile: hostile?.peer, misled, faulty, kicked }), ...stranded]
+  const failures = [...check(s, { crashed, changes, hostile: hostile?.peer, misled, faulty, kicked }), ...stranded, ...(diskFaults?.unreported(s.peers) ?? [])]
   return { seed, modes, failures, trace: s.trace, peers: s.peers.length }
 }
