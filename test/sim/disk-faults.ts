@@ -72,8 +72,16 @@ class FaultyJournal implements Journal {
     return this.inner.read(key)
   }
 
-  sessions = () => (this.closed ? gone<never>() : this.inner.sessions())
-  drop = (key: string) => (this.closed ? gone<void>() : this.inner.drop(key))
+  // Listing and dropping journals (eviction, giving a journal up) fail in a span of errors too: a drop is a write.
+  sessions = () => (this.closed ? gone<never>() : (this.refused() ?? this.inner.sessions()))
+  drop = (key: string) => (this.closed ? gone<void>() : (this.refused() ?? this.inner.drop(key)))
+
+  private refused(): Promise<never> | undefined {
+    const span = this.mode.spanOn(this.disk)
+    if (!span || span.kind === 'slow' || !this.mode.chance(0.6)) return undefined
+    this.mode.lost(this.disk)
+    return Promise.reject(new DOMException('The transaction was aborted.', 'AbortError'))
+  }
   listSaved = () => this.inner.listSaved()
   getSaved = (name: string) => this.inner.getSaved(name)
   addSaved = (saved: Parameters<Journal['addSaved']>[0]) => this.inner.addSaved(saved)

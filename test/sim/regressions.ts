@@ -173,8 +173,14 @@ export const MODE_REGRESSION_SEEDS: number[] = [1016830, 1005003, 1039593, 11244
 // goodbye ended the session for all of them, the majority that was to elect a successor too; nobody hosted (1411730).
 export const ONE_WAY_REGRESSION_SEEDS: number[] = [1256565, 1247700, 1411730]
 
-/** Seeds found since compacting journals existed: they run with every mode `modesOf` gives them, as plain `simulate(seed)` does. */
+/** Seeds found once compacting journals existed, before disk faults: they run with the modes `modesOf` gives them but that one (`SIM_MODES=compacts`). */
 // A guest's journal compacted while a change of its own awaited the host's confirmation: its providers' state, the snapshot,
 // held that change, which the resumed page took for absent and applied again when its delta came (the counter showed 2;
 // 1068, 1303).
 export const COMPACT_REGRESSION_SEEDS: number[] = [1068, 1303]
+
+/** Seeds found since disk faults existed: they run with every mode `modesOf` gives them, as plain `simulate(seed)` does. */
+// A resumed page's journal read failed and resume() threw the store's own error, with no diagnostic (3000012, 3000020,
+// 3000050). A write refused for quota whose eviction failed too (the listing aborted) rejected the journal's write
+// queue: an unhandled rejection, and no later batch was ever written (3000034, 3000064).
+export const DISK_FAULT_REGRESSION_SEEDS: number[] = [3000012, 3000020, 3000050, 3000034, 3000064]

@@ -4,7 +4,7 @@
  * `SIM_MODES=classic` with the split, background and crowd modes off (CLASSIC_REGRESSION_SEEDS),
  * `SIM_MODES=splits` with silent closes off (SPLIT_REGRESSION_SEEDS), `SIM_MODES=closes` with
  * one-way cuts off (MODE_REGRESSION_SEEDS), `SIM_MODES=cuts` with compacting journals off
- * (ONE_WAY_REGRESSION_SEEDS).
+ * (ONE_WAY_REGRESSION_SEEDS), `SIM_MODES=compacts` with disk faults off (COMPACT_REGRESSION_SEEDS).
  */
 import { expect, it } from 'vitest'
 import { type ModeSet, modesFor, simulate } from './simulate.js'

@@ -9,9 +9,13 @@
  * reject or answer slowly beside the honest ones (test/sim/providers.ts); the network split
  * into two sides of two or more, pages in background tabs (timers on aligned wake-ups), and
  * several pages joining at once through several inviters; and links closed on one side of a
- * partition that stay open, silent, on the other (as a real one does); and journals that
- * compact after a few deltas, their snapshots standing in for their logs. The modes draw from
- * their own generators, so a seed with none of them runs exactly as it did before they existed.
+ * partition that stay open, silent, on the other (as a real one does); journals that compact
+ * after a few deltas, their snapshots standing in for their logs; and, in reload seeds, a
+ * journal that fails as IndexedDB does (test/sim/disk-faults.ts: spans of refused or slow writes,
+ * a failed read at resume, the origin's storage cleared before a reload), where a page may lose
+ * only what its disk did not keep and every failure must reach its app as a diagnostic. The
+ * modes draw from their own generators, so a seed with none of them runs exactly as it did
+ * before they existed.
  */
 import { seededRandom, type Random } from '../../src/runtime/random.js'
 import { TestSession, type TestPeer } from '../helpers/session.js'
