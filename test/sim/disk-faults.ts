@@ -179,6 +179,20 @@ export class DiskFaults {
     if (!(error instanceof SessionError)) this.untyped.push(`${page}'s resume() failed with an untyped error: ${String(error)}`)
   }
 
+  /**
+   * Live pages whose journal stopped: `flushJournal()` rejected (a failure escaped the write queue, and no
+   * later batch would be written) or never resolved. Checked last: it lets time pass.
+   */
+  async stopped(peers: readonly TestPeer[], settle: (ms: number) => Promise<void>): Promise<string[]> {
+    const outcomes = peers.map((p) => {
+      const outcome = { page: p.name, result: 'pending' }
+      p.controller.flushJournal().then(() => (outcome.result = 'ok'), (error: unknown) => (outcome.result = `rejected: ${String(error)}`))
+      return outcome
+    })
+    await settle(6_000) // past the slowest write
+    return outcomes.filter((o) => o.result !== 'ok').map((o) => `${o.page}'s journal stopped: flushJournal() ${o.result}`)
+  }
+
   /** Pages whose store failed a write or a read that no diagnostic of theirs reported; resumes that failed untyped. */
   unreported(peers: readonly TestPeer[]): string[] {
     return [...this.untyped, ...peers.flatMap((p) => {

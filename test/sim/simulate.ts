@@ -607,6 +607,6 @@ export async function simulate(seed: number, steps = 24, modes = modesOf(seed)):
   for (const a of s.peers) for (const b of s.peers) s.net.setFault(a.name, b.name, undefined)
   log('all faults healed')
   await s.settle(RECOVERY_BOUND_MS)
-  const failures = [...check(s, { crashed, changes, hostile: hostile?.peer, misled, faulty, kicked }), ...stranded, ...(diskFaults?.unreported(s.peers) ?? [])]
+  const failures = [...check(s, { crashed, changes, hostile: hostile?.peer, misled, faulty, kicked }), ...stranded, ...(diskFaults ? [...diskFaults.unreported(s.peers), ...(await diskFaults.stopped(live(), (ms) => s.settle(ms)))] : [])]
   return { seed, modes, failures, trace: s.trace, peers: s.peers.length }
 }
