@@ -170,10 +170,11 @@ export class PayloadLimitError extends SessionError {
   }
 }
 
-/** Why the journal or a saved session refused: another layout version, unreadable records, a full disk, the journal off, a missing, taken or invalid name. */
+/** Why the journal or a saved session refused: another layout version, unreadable records, a full disk, the journal off, the store failing a read, a missing, taken or invalid name. */
 export type JournalErrorCode =
   | 'journal-version'
   | 'journal-corrupt'
+  | 'journal-read-failed'
   | 'journal-quota'
   | 'journal-off'
   | 'saved-missing'

@@ -346,6 +346,7 @@ export class SessionSyncController<V extends SessionViewer = SessionViewer> {
   /**
    * After a reload: this tab's session from its journal (null: none). With an invite from its
    * host now, rejoins as the same peer; without, keeps identity and outbox for the next `join()`.
+   * A journal the store fails to read rejects with `JournalError` `journal-read-failed` and is kept: try again.
    */
   resume(invite?: string): Promise<ResumeResult | null> {
     return this.engine().then((parts) => parts.journaling.resume(invite, (url) => this.join(url)))

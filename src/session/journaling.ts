@@ -263,15 +263,16 @@ export class Journaling<V extends SessionViewer = SessionViewer> extends Part<V>
     const quota = error instanceof JournalError && error.code === 'journal-quota'
     this.core.diagnostic(quota ? 'journal-quota' : 'journal-write-failed', `The session journal could not be written: ${(error as Error)?.message ?? String(error)}`, { error })
     if (attempt >= WRITE_ATTEMPTS) {
-      // Given up: a journal with a hole would resume into a wrong state, so none is kept.
+      // Given up: a journal with a hole would resume into a wrong state, so none is kept, nor named to resume (the drop may fail too).
       this.core.diagnostic('journal-off', 'The session goes on, but will not survive a reload of this page.')
       if (this.journaled === session) this.journaled = null
       session.outbox.listener = undefined
+      if (this.tab()?.getItem(TAB_KEY) === key) this.tab()?.removeItem(TAB_KEY)
       await store.drop(key).catch(() => undefined)
       return
     }
-    if (quota) await this.evict(store, key, 0)
-    // The failed batch goes first again; a second failure tries once more with a fresh snapshot instead of the log.
+    if (quota) await this.evict(store, key, 0).catch(() => undefined)
+    // The failed batch goes first again (room made or not: the retry tells); a second failure tries once more with a fresh snapshot instead of the log.
     if (attempt === 2 && this.journaled === session) this.compactSoon()
     this.write(session, key, batch, attempt + 1)
   }
@@ -345,7 +346,12 @@ export class Journaling<V extends SessionViewer = SessionViewer> extends Part<V>
     if (this.core.isActive()) throw new SessionStateError('session-active', 'Cannot resume: a session is already active.')
     const key = this.tab()?.getItem(TAB_KEY)
     const store = key ? await this.journal() : null
-    const raw = store && key ? await store.read(key) : undefined
+    const raw = store && key ? await store.read(key).catch((cause: unknown) => {
+      // Unreadable for now (an aborted transaction, storage under pressure): told, typed, and kept for the next resume().
+      const message = `The session journal could not be read: ${(cause as Error)?.message ?? String(cause)}`
+      this.core.diagnostic('journal-read-failed', message, { error: cause })
+      throw new JournalError('journal-read-failed', message, { cause })
+    }) : undefined
     if (!store || !key || !raw) return null
     let resumable: Resumable
     try {

@@ -278,6 +278,64 @@ describe('resume after a reload', () => {
     expect(reloaded.kv.store()).toEqual({})
   })
 
+  it('a read that fails at resume (the database unavailable for now) is a typed error and a diagnostic; the journal stays for the next resume', async () => {
+    const { s, host, guest, guestDisk } = await twoPeers()
+    guest.kv.set('g', 1)
+    await s.settle()
+    guest.controller.goodbye()
+    await s.settle()
+    const read = guestDisk.journal.read.bind(guestDisk.journal)
+    guestDisk.journal.read = () => Promise.reject(new DOMException('The database could not be read.', 'UnknownError'))
+    const reloaded = page(s, 'g1-reloaded', 'g1', guestDisk)
+    const error = await reloaded.controller.resume().catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(JournalError)
+    expect(error).toMatchObject({ code: 'journal-read-failed' })
+    expect(diagnostics(reloaded, 'journal-read-failed')).toHaveLength(1)
+    guestDisk.journal.read = read
+    await resumeWith(s, host, reloaded)
+    expect(reloaded.controller.getState()).toBe('connected')
+    expect(reloaded.kv.store()).toEqual({ g: 1 })
+    expect(host.kv.store()).toEqual({ g: 1 })
+  })
+
+  it('a full disk whose eviction fails too (the listing aborted) is told and retried; the writes after it still land', async () => {
+    const { s, host, hostDisk } = await twoPeers()
+    const journal = hostDisk.journal
+    const [write, sessions] = [journal.write.bind(journal), journal.sessions.bind(journal)]
+    // One write refused, and the listing that would make room aborted.
+    let [writeFails, listFails] = [1, 1]
+    journal.write = (key, batch) => (writeFails-- > 0 ? Promise.reject(new JournalError('journal-quota', 'The disk is full.')) : write(key, batch))
+    journal.sessions = () => (listFails-- > 0 ? Promise.reject(new DOMException('The transaction was aborted.', 'AbortError')) : sessions())
+    host.kv.set('a', 1)
+    await s.settle()
+    await expect(host.controller.flushJournal()).resolves.toBeUndefined()
+    expect(diagnostics(host, 'journal-quota')).toHaveLength(1)
+    host.kv.set('b', 2)
+    await host.controller.flushJournal()
+    expect(readSession((await journal.read(journalKey(host, 'host')))!).identity.lastSeenSeq).toBe(2)
+    expect(host.controller.getState()).toBe('connected')
+  })
+
+  it('a journal given up after failed writes is not resumed, even when dropping it fails too: it lacks what came since', async () => {
+    const { s, host, guest, guestDisk } = await twoPeers()
+    guest.kv.set('early', 1)
+    await s.settle()
+    const journal = guestDisk.journal
+    const aborted = () => Promise.reject(new DOMException('The transaction was aborted.', 'AbortError'))
+    journal.write = aborted
+    journal.drop = aborted
+    guest.kv.set('late', 2)
+    await s.settle()
+    expect(diagnostics(guest, 'journal-write-failed')).toHaveLength(3)
+    expect(diagnostics(guest, 'journal-off')).toHaveLength(1)
+    expect(guest.controller.getState()).toBe('connected')
+    expect(host.kv.store()).toEqual({ early: 1, late: 2 })
+    guest.controller.goodbye()
+    await s.settle()
+    const reloaded = page(s, 'g1-reloaded', 'g1', guestDisk)
+    expect(await reloaded.controller.resume()).toBeNull()
+  })
+
   it('a session left on purpose leaves no journal to resume', async () => {
     const { s, guest, guestDisk, host } = await twoPeers()
     await guest.controller.leave()

@@ -191,3 +191,9 @@ export const COMPACT_REGRESSION_SEEDS: number[] = [1068, 1303]
 // two of the three seats, so the simulator accepts the outcome either way: the exploits test of a pair that never was a
 // majority holds the fix).
 export const COLLUDE_REGRESSION_SEEDS: number[] = [420, 2009370, 2007809, 2008664, 2003199, 2010906]
+
+/** Seeds found with disk faults (and compacting journals), before colluding guests: they run with the modes `modesOf` gives them but that one (`SIM_MODES=disk`). */
+// A resumed page's journal read failed and resume() threw the store's own error, with no diagnostic (3000012, 3000020,
+// 3000050). A write refused for quota whose eviction failed too (the listing aborted) rejected the journal's write
+// queue: an unhandled rejection, and no later batch was ever written (3000034, 3000064).
+export const DISK_FAULT_REGRESSION_SEEDS: number[] = [3000012, 3000020, 3000050, 3000034, 3000064]

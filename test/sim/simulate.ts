@@ -11,7 +11,10 @@
  * several pages joining at once through several inviters; links closed on one side of a
  * partition that stay open, silent, on the other (as a real one does); links that pass one way
  * only; journals that compact after a few deltas, their snapshots standing in for their logs;
- * and two hostile guests that collude (test/sim/collude.ts: they back each other in
+ * in reload seeds, a journal that fails as IndexedDB does (test/sim/disk-faults.ts: spans of
+ * refused or slow writes, a failed read at resume, the origin's storage cleared before a reload),
+ * where a page may lose only what its disk did not keep and every failure must reach its app as
+ * a diagnostic; and two hostile guests that collude (test/sim/collude.ts: they back each other in
  * elections, vouch for each other with hellos and handovers, write in each other's name, relay
  * and replay what each hears). The invariants hold a colluder that hosts to the backs it really
  * got: with a majority of real votes (honest backs and the pair's two seats: never the pair alone
@@ -27,6 +30,7 @@ import { readSession } from '../../src/journal/read.js'
 import { decodeMessage } from '../../src/wire/codec.js'
 import { type Disk, disk } from '../journal/helpers.js'
 import { Colluders } from './collude.js'
+import { DiskFaults } from './disk-faults.js'
 import { HostileGuest } from './hostile.js'
 import { check, type Change } from './invariants.js'
 import { FlakyProvider, SlowProvider, TallyProvider, type FaultProviders } from './providers.js'
@@ -70,6 +74,11 @@ export interface SimModes {
    * relay and replay what each hears. With `hostile` too, that guest is one of the two.
    */
   collude: boolean
+  /**
+   * With reload: each user's journal fails as IndexedDB does (test/sim/disk-faults.ts): spans of refused
+   * (quota, aborted) or slow writes, a failed read at resume, the origin's storage cleared before a reload.
+   */
+  diskFaults: boolean
 }
 
 export interface SimResult {
@@ -81,23 +90,24 @@ export interface SimResult {
 }
 
 /** Every mode off: the simulator as it was before the modes, for the seeds found then. */
-export const NO_MODES: SimModes = { hostile: null, stall: false, formingLoss: false, providerFaults: false, reload: false, kick: false, split: false, background: false, crowd: false, silentCloses: false, oneWay: false, compact: false, collude: false }
+export const NO_MODES: SimModes = { hostile: null, stall: false, formingLoss: false, providerFaults: false, reload: false, kick: false, split: false, background: false, crowd: false, silentCloses: false, oneWay: false, compact: false, collude: false, diskFaults: false }
 
 /**
  * Which modes a seed runs with, as the simulator stood when the seed was found: `all` (what
- * `modesOf` draws), `none`, or all but the modes added after it (`OFF`). Compacting journals and
- * colluding guests came at the same time, each without the other. A regression seed keeps the
- * run that found its bug.
+ * `modesOf` draws), `none`, or all but the modes added after it (`OFF`). Compacting journals,
+ * colluding guests and disk faults came at the same time, each without the other two (disk
+ * faults with compacting journals). A regression seed keeps the run that found its bug.
  */
-export type ModeSet = 'all' | 'collude' | 'compacts' | 'cuts' | 'closes' | 'splits' | 'classic' | 'none'
+export type ModeSet = 'all' | 'disk' | 'collude' | 'compacts' | 'cuts' | 'closes' | 'splits' | 'classic' | 'none'
 
 type Switch = Exclude<keyof SimModes, 'hostile'>
-const CUTS: Switch[] = ['compact', 'collude']
+const CUTS: Switch[] = ['compact', 'collude', 'diskFaults']
 const CLOSES: Switch[] = [...CUTS, 'oneWay']
 const SPLITS: Switch[] = [...CLOSES, 'silentCloses']
 const OFF: Record<Exclude<ModeSet, 'all' | 'none'>, Switch[]> = {
-  collude: ['compact'],
-  compacts: ['collude'],
+  disk: ['collude'],
+  collude: ['compact', 'diskFaults'],
+  compacts: ['collude', 'diskFaults'],
   cuts: CUTS,
   closes: CLOSES,
   splits: SPLITS,
@@ -130,6 +140,8 @@ export function modesOf(seed: number): SimModes {
     compact: reload! < 1 / 3 && compact! < 1 / 2,
     // Drawn from a generator of its own: the draws above, and so every earlier seed's modes, stay as they were.
     collude: seededRandom(seed ^ 0xc011ade).next() < 1 / 6,
+    // Half the reload seeds, from a generator of its own: the draws above stay as they were.
+    diskFaults: reload! < 1 / 3 && seededRandom(seed ^ 0xd15cf00d).next() < 1 / 2,
   }
 }
 
@@ -152,6 +164,7 @@ export async function simulate(seed: number, steps = 24, modes = modesOf(seed)):
   const s = new TestSession(seed)
   s.net.silentCloses = modes.silentCloses
   const log = (line: string) => s.trace.push(`${s.clock.now()} sim ${line}`)
+  const diskFaults = modes.reload && modes.diskFaults ? new DiskFaults(seed, () => s.clock.now(), log) : undefined
   const maxPeers = between(2, 12)
   const crashed = new Set<TestPeer>()
   const frozen = new Set<TestPeer>()
@@ -179,7 +192,8 @@ export async function simulate(seed: number, steps = 24, modes = modesOf(seed)):
     const user = reloadOf?.controller.getSelf() ?? { id: `u-p${n}`, name: `p${n}` }
     if (!disks.has(user.id)) disks.set(user.id, disk())
     const on = disks.get(user.id)!
-    const peer = s.peer(`p${n}`, { ...SIM_TIMERS, user: { id: user.id, name: user.name }, ...(modes.reload ? { journal: { store: on.journal, tabStorage: on.tab, limits } } : {}) })
+    const store = diskFaults ? diskFaults.storeFor(`p${n}`, on, s.net.clockFor(`p${n}`)) : on.journal
+    const peer = s.peer(`p${n}`, { ...SIM_TIMERS, user: { id: user.id, name: user.name }, ...(modes.reload ? { journal: { store, tabStorage: on.tab, limits } } : {}) })
     // A hidden tab's timers wake on 1 s ticks in Chromium, half a heartbeat: here half the sim's heartbeat, at times a whole one.
     if (modes.background && backdrop.next() < 0.5) {
       const tick = (backdrop.next() < 0.8 ? 0.5 : 1) * SIM_TIMERS.heartbeat.intervalMs
@@ -218,7 +232,8 @@ export async function simulate(seed: number, steps = 24, modes = modesOf(seed)):
    * A page reloads: it says goodbye (pagehide), or it crashed (no goodbye: its old link still
    * looks alive). A new page of the same user resumes from its journal through an invite of
    * whoever hosts now, at once or a little later. Its changes must survive — but for a crash,
-   * only those the journal or a live peer held by then: a crash may lose the journal's last batch.
+   * only those the journal or a live peer held by then: a crash may lose the journal's last batch
+   * (and, with disk faults, any reload what the disk refused, aborted or cleared).
    */
   const reload = async (peer: TestPeer) => {
     const crash = extra.next() < 0.5
@@ -232,7 +247,14 @@ export async function simulate(seed: number, steps = 24, modes = modesOf(seed)):
       lastCrashAt = s.clock.now()
     } else peer.controller.goodbye()
     const user = peer.controller.getSelf().id
-    if (crash) await forgetUndurable(peer, `${sessionId}/${user}`)
+    // A faulty disk may lose what a closed page wrote too (refused, aborted, cleared): judged, as a crash is, by what it kept.
+    let lossy = false
+    if (diskFaults) {
+      // What the closing page started writing may still land; then the browser aborts the rest.
+      await s.settle(0)
+      lossy = await diskFaults.reloading(peer.name, disks.get(user)!, user)
+    }
+    if (crash || lossy) await forgetUndurable(peer, `${sessionId}/${user}`, crash)
     await s.settle(crash && extra.next() < 0.5 ? 0 : x.between(0, 3 * SIM_TIMERS.electionTimeoutMs))
     // Refused (its token was in the batch the crash lost, so it waits for the old link to time out), or no host yet:
     // the user reloads again later (a page whose resume failed holds a half-restored state).
@@ -245,8 +267,8 @@ export async function simulate(seed: number, steps = 24, modes = modesOf(seed)):
       await s.settle(HARD)
     }
   }
-  /** The crashed page's changes that neither its journal nor any live peer holds: the crash may have lost them. */
-  const forgetUndurable = async (peer: TestPeer, key: string) => {
+  /** The crashed (or, on a faulty disk, closed) page's changes that neither its journal nor any live peer holds: it may have lost them. */
+  const forgetUndurable = async (peer: TestPeer, key: string, crash: boolean) => {
     const raw = await disks.get(peer.controller.getSelf().id)!.journal.read(key)
     const journal = raw ? readSession(raw) : undefined
     const queued = new Set(journal?.outbox.map((o) => o.intentId))
@@ -257,7 +279,7 @@ export async function simulate(seed: number, steps = 24, modes = modesOf(seed)):
     for (let i = changes.length - 1; i >= 0; i--) {
       const change = changes[i]!
       if (change.peer !== peer || held(change)) continue
-      log(`crash of ${peer.name} may lose ${change.key}`)
+      log(`${crash ? 'crash' : 'reload'} of ${peer.name} may lose ${change.key}`)
       changes.splice(i, 1)
     }
   }
@@ -283,6 +305,7 @@ export async function simulate(seed: number, steps = 24, modes = modesOf(seed)):
       await s.settle(50)
     } catch (error) {
       log(`resume failed: ${(error as Error).message}`)
+      diskFaults?.resumeFailed(reloaded.name, error)
     }
     return reloaded.controller.isActive()
   }
@@ -538,6 +561,7 @@ export async function simulate(seed: number, steps = 24, modes = modesOf(seed)):
   const splitStep = modes.split ? Math.floor(splits.next() * steps) : -1
   const crowdStep = modes.crowd ? Math.floor(crowds.next() * steps) : -1
   const oneWayStep = modes.oneWay ? Math.floor(oneWays.next() * steps) : -1
+  const diskStep = diskFaults ? diskFaults.between(0, steps - 1) : -1
 
   for (let step = 0; step < steps; step++) {
     if (step === stallStep) {
@@ -552,6 +576,10 @@ export async function simulate(seed: number, steps = 24, modes = modesOf(seed)):
     if (step === splitStep || (modes.split && splits.next() < 0.08)) split()
     if (step === crowdStep || (modes.crowd && crowds.next() < 0.05)) await crowd()
     if (step === oneWayStep || (modes.oneWay && oneWays.next() < 0.05)) oneWay()
+    if (diskFaults && (step === diskStep || diskFaults.chance(0.1))) {
+      const page = diskFaults.pick(live())
+      if (page) diskFaults.strike(disks.get(page.controller.getSelf().id)!, page.controller.getSelf().id, 2 * HARD)
+    }
     if (kicked.size > 0 && step > kickStep && extra.next() < 0.2) await comeBack()
     if (step === reloadStep || (modes.reload && extra.next() < 0.15)) {
       const page = x.pick(live().filter((p) => !isHostile(p)))
@@ -628,6 +656,6 @@ export async function simulate(seed: number, steps = 24, modes = modesOf(seed)):
   for (const a of s.peers) for (const b of s.peers) s.net.setFault(a.name, b.name, undefined)
   log('all faults healed')
   await s.settle(RECOVERY_BOUND_MS)
-  const failures = [...check(s, { crashed, changes, hostiles: new Set(hostiles.map((h) => h.peer)), colluders, misled, faulty, kicked }), ...stranded]
+  const failures = [...check(s, { crashed, changes, hostiles: new Set(hostiles.map((h) => h.peer)), colluders, misled, faulty, kicked }), ...stranded, ...(diskFaults ? [...diskFaults.unreported(s.peers), ...(await diskFaults.stopped(live(), (ms) => s.settle(ms)))] : [])]
   return { seed, modes, failures, trace: s.trace, peers: s.peers.length }
 }
