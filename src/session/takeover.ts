@@ -39,6 +39,10 @@ export class Takeover<V extends SessionViewer = SessionViewer> extends Part<V> {
       return 'no-election'
     }
     if (hello.epoch !== election.epoch + 1) return 'wrong-epoch'
+    // It told us on its own link that it backs another: a peer backs one per election, a winner
+    // itself, so it did not win. Its first word counts, as any backer's — also where we cannot
+    // count a majority and would take the word of the one we backed (seed 1531703).
+    if (this.backedBy(conn.peerId, conn.peerId, election) !== conn.peerId) return 'backs-another'
     if (election.backed && election.backed !== conn.peerId) {
       // We backed another, yet a majority of the electorate backed this one, each on its own link
       // to us: it won, the one we backed lost. Its backers' word may still be on its way.

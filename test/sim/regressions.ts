@@ -190,7 +190,9 @@ export const COMPACT_REGRESSION_SEEDS: number[] = [1068, 1303]
 // left: a peer no longer in the session still counted among the majority that followed (2010906, a library bug; the pair held
 // two of the three seats, so the simulator accepts the outcome either way: the exploits test of a pair that never was a
 // majority holds the fix).
-export const COLLUDE_REGRESSION_SEEDS: number[] = [420, 2009370, 2007809, 2008664, 2003199, 2010906]
+// A star guest linked, besides its lost host, only to the pair took the word of the colluder it backed (the known limit: too
+// few links to count), though that colluder had told it on its own link that it backed its partner (1531703, a library bug).
+export const COLLUDE_REGRESSION_SEEDS: number[] = [420, 2009370, 2007809, 2008664, 2003199, 2010906, 1531703]
 
 /** Seeds found with disk faults (and compacting journals), before colluding guests: they run with the modes `modesOf` gives them but that one (`SIM_MODES=disk`). */
 // A resumed page's journal read failed and resume() threw the store's own error, with no diagnostic (3000012, 3000020,
