@@ -164,7 +164,12 @@ export class MemoryNetwork {
     return seededRandom(h)
   }
 
-  /** Sets (or, with undefined, clears) the faults of the `from`→`to` direction. */
+  /**
+   * Sets (or, with undefined, clears) the faults of the `from`→`to` direction. A block it replaces
+   * keeps what it held until `unblock` or `heal()`, while what is sent now passes: later messages
+   * overtake earlier ones, which no reliable channel does (tests use it to lose messages). To add
+   * a fault and keep a block, use `block` or `slow`.
+   */
   setFault(from: string, to: string, fault: LinkFault | undefined): void {
     if (fault) this.faults.set(`${from}>${to}`, fault)
     else this.faults.delete(`${from}>${to}`)
@@ -181,6 +186,11 @@ export class MemoryNetwork {
   /** Blocks the `from`→`to` direction alone, its other faults kept: nothing crosses it until `unblock` or `heal()`. */
   block(from: string, to: string): void {
     this.setFault(from, to, { ...this.faults.get(`${from}>${to}`), blocked: true })
+  }
+
+  /** Delays the `from`→`to` direction by `delayMs` more, its other faults kept: a block stays, and what it holds stays in order. */
+  slow(from: string, to: string, delayMs: number): void {
+    this.setFault(from, to, { ...this.faults.get(`${from}>${to}`), delay: delayMs })
   }
 
   /**
