@@ -175,7 +175,9 @@ export const MODE_REGRESSION_SEEDS: number[] = [1016830, 1005003, 1039593, 11244
 // the host's pings but not the rosters before them, answered, and was counted back while it held a roster without the guests
 // admitted meanwhile; with the other deaf guest it elected a second host (1542830, a simulator misjudgement: out of a
 // reliable channel's order; a delay now keeps the block).
-export const ONE_WAY_REGRESSION_SEEDS: number[] = [1256565, 1247700, 1411730, 1542830]
+// The same on a partition's block: a guest a partition cut off from its host got the host's goodbye before the rosters naming the guests
+// admitted meanwhile and, with a guest cut from that host, elected a second host from its stale roster (1557741, a simulator misjudgement).
+export const ONE_WAY_REGRESSION_SEEDS: number[] = [1256565, 1247700, 1411730, 1542830, 1557741]
 
 /** Seeds found with compacting journals, before colluding guests and disk faults: they run with the modes `modesOf` gives them but those (`SIM_MODES=compacts`). */
 // A guest's journal compacted while a change of its own awaited the host's confirmation: its providers' state, the snapshot,

@@ -30,3 +30,19 @@ it('slow: a delay added to a blocked direction keeps the block, and what it held
   await network.clock.advance(1_000)
   expect(got).toEqual(['roster', 'ping', 'pong'])
 })
+
+it('slow: a delay added to a direction a partition blocks keeps the block; heal() delivers what it held first, in order (seed 1557741)', async () => {
+  const network = new MemoryNetwork({ seed: 5 })
+  const [a, b] = await linked(network)
+  const got: LinkMessage[] = []
+  b.on('message', (message) => got.push(message))
+  network.partition(['a'], ['b'])
+  a.send('roster')
+  network.slow('a', 'b', 50)
+  a.send('goodbye')
+  await network.clock.advance(1_000)
+  expect(got).toEqual([])
+  network.heal()
+  await network.clock.advance(1_000)
+  expect(got).toEqual(['roster', 'goodbye'])
+})
