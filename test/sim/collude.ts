@@ -36,6 +36,8 @@ export class Colluders {
   private readonly keys = new Map<string, Set<string>>()
   /** Per colluder, the candidates (`epoch:name`) it sent a back of its own. */
   private readonly backed = new Map<HostileGuest, Set<string>>()
+  /** Per honest peer, the forged keys it took from a colluder that hosted it as a majority's choice. */
+  private readonly taken = new Map<TestPeer, Set<string>>()
   private stopped = false
   private counter = 0
 
@@ -44,8 +46,10 @@ export class Colluders {
     readonly pair: readonly [HostileGuest, HostileGuest],
     private readonly rng: Random,
     private readonly log: (line: string) => void,
+    private readonly crashed: ReadonlySet<TestPeer>,
   ) {
     this.tap()
+    for (const p of s.peers) this.watch(p)
   }
 
   get peers(): TestPeer[] {
@@ -114,6 +118,44 @@ export class Colluders {
       const election = coreOf(sender.controller).session?.election
       if (election?.epoch === m.epoch && election.backed === m.for) this.won(sender.name, m.epoch).quorum = election.quorum
     }
+  }
+
+  /**
+   * Watches what `peer`'s providers are given: the forged keys in a snapshot or change it applies while
+   * it follows a colluder of a session the pair outnumbers (that majority's choice, trusted while it
+   * hosts), which that colluder sent itself. They stay its word when the colluder hosts no more: a peer
+   * goes on with what its host gave it, and one that hosts next with what it holds (seed 1601837).
+   */
+  watch(peer: TestPeer): void {
+    const note = (keys: string[]) => {
+      const host = this.hostOf(peer)
+      if (!host) return
+      const sent = this.wrote(host.name)
+      const mine = this.taken.get(peer) ?? new Set<string>()
+      this.taken.set(peer, mine)
+      for (const key of keys) if (sent.has(key)) mine.add(key)
+    }
+    for (const provider of [peer.kv, peer.layers]) {
+      const [snapshot, delta] = [provider.applySnapshot.bind(provider), provider.applyDelta.bind(provider)]
+      provider.applySnapshot = (data, viewer) => (note(Object.keys(data)), snapshot(data, viewer))
+      provider.applyDelta = (d, meta) => (meta.view ? undefined : note([d.key]), delta(d, meta))
+    }
+  }
+
+  /** The forged keys `peer` took from a colluder that hosted it as the pair's majority's choice (`watch`). */
+  took(peer: TestPeer): ReadonlySet<string> {
+    return this.taken.get(peer) ?? new Set()
+  }
+
+  /** The colluder `peer` (honest, a guest) follows now, when the pair outnumbers the honest peers of its session. */
+  private hostOf(peer: TestPeer): TestPeer | undefined {
+    const pair = this.peers
+    if (pair.includes(peer) || peer.controller.getRole() !== 'guest') return undefined
+    const hostId = peer.controller.getPeers().find((x) => x.role === 'host')?.id
+    const host = pair.find((p) => p.controller.getSelf().id === hostId)
+    const session = peer.controller.sessionId
+    const honest = this.s.peers.filter((q) => !pair.includes(q) && !this.crashed.has(q) && q.controller.isActive() && q.controller.sessionId === session)
+    return host && pair.length > honest.length ? host : undefined
   }
 
   /** The forged keys `host` (a colluder) sent anyone: its word, once it is a trusted host. */

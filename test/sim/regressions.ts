@@ -198,7 +198,10 @@ export const COMPACT_REGRESSION_SEEDS: number[] = [1068, 1303]
 // majority holds the fix).
 // A star guest linked, besides its lost host, only to the pair took the word of the colluder it backed (the known limit: too
 // few links to count), though that colluder had told it on its own link that it backed its partner (1531703, a library bug).
-export const COLLUDE_REGRESSION_SEEDS: number[] = [420, 2009370, 2007809, 2008664, 2003199, 2010906, 1531703]
+// A host stepped down for a colluder on the pair's word (two of its three seats), took that colluder's forged snapshot, and
+// hosted again after the colluder handed over: the check exempted what the pair's choice wrote only while it still hosted
+// (1601837, a simulator misjudgement).
+export const COLLUDE_REGRESSION_SEEDS: number[] = [420, 2009370, 2007809, 2008664, 2003199, 2010906, 1531703, 1601837]
 
 /** Seeds found with disk faults (and compacting journals), before colluding guests: they run with the modes `modesOf` gives them but that one (`SIM_MODES=disk`). */
 // A resumed page's journal read failed and resume() threw the store's own error, with no diagnostic (3000012, 3000020,

@@ -226,6 +226,7 @@ export async function simulate(seed: number, steps = 24, modes = modesOf(seed)):
       const gone = !host || crashed.has(host) || !host.controller.isActive() || host.controller.getRole() !== 'host'
       if (gone) misled.push(peer.name)
     })
+    colluders?.watch(peer)
     return peer
   }
   /**
@@ -549,7 +550,7 @@ export async function simulate(seed: number, steps = 24, modes = modesOf(seed)):
       guest.start()
     }
     if (pair.length === 2) {
-      colluders = new Colluders(s, [pair[0]!, pair[1]!], pairing, log)
+      colluders = new Colluders(s, [pair[0]!, pair[1]!], pairing, log, crashed)
       colluders.start()
     }
   }
