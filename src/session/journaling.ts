@@ -8,9 +8,11 @@
  * change (`batchMs`), in one transaction: a crash loses at most that batch. An intent the
  * host confirmed is never lost with it: the host has it, and sends it back on resume.
  * Past `maxDeltas` or `maxBytes` the journal compacts (a fresh snapshot, this page's own changes beside it, the log cut);
- * a full disk is a diagnostic and an eviction of other sessions, never a broken session.
+ * a full disk is a diagnostic and an eviction of other sessions, never a broken session. Writes
+ * go through `WriteQueue` (../journal/write-queue.ts): one at a time, retried after a back-off.
  */
 import { JournalError, SessionStateError, WireError } from '../errors.js'
+import { WriteQueue } from '../journal/write-queue.js'
 import { approximateSize, type Journal, type JournalBatch, type JournalDelta, type JournalEntry, type JournalIntent, type ResumeResult, type SessionJournal, type TabStorage } from '../journal/store.js'
 import type { TimerHandle } from '../runtime/clock.js'
 import type { SessionViewer } from '../types.js'
@@ -23,8 +25,6 @@ import { type Lineage, ofDeltas } from './lineage.js'
 import { Part, type Session } from './state.js'
 
 const TAB_KEY = 'session-sync:resume'
-/** Attempts at one batch before this session's journal is given up. */
-const WRITE_ATTEMPTS = 3
 
 /** A journal read back by `resume()`, waiting for the `join()` of its session. */
 interface Resumable {
@@ -53,7 +53,23 @@ export class Journaling<V extends SessionViewer = SessionViewer> extends Part<V>
   /** When the pending batch is due, and when the last one was written. */
   private dueAt = 0
   private lastWriteAt = -Infinity
-  private writes: Promise<void> = Promise.resolve()
+  private readonly writes = new WriteQueue<Session>({
+    clock: this.core.clock,
+    retryMs: this.limits.writeRetryMs,
+    store: () => this.journal(),
+    diagnostic: (code, message, extra) => this.core.diagnostic(code, message, extra),
+    wanted: (session) => this.journaled === session || this.core.ended === session,
+    // A second failure tries with a fresh snapshot instead of the log (it merges into the retry).
+    failed: (session, failures) => {
+      if (failures === 2 && this.journaled === session) this.compactSoon()
+    },
+    gaveUp: (session, key) => {
+      // Nor named to resume: a journal with a hole would resume into a wrong state.
+      if (this.journaled === session) this.journaled = null
+      session.outbox.listener = undefined
+      if (this.tab()?.getItem(TAB_KEY) === key) this.tab()?.removeItem(TAB_KEY)
+    },
+  })
   private lastSeq = 0
   /**
    * The epoch whose host's history the journaled state follows, which a resume claims: the
@@ -107,8 +123,7 @@ export class Journaling<V extends SessionViewer = SessionViewer> extends Part<V>
     }
     if (resumable?.sessionId === session.sessionId) this.takeBack(session, resumable)
     else if (session.role === 'host') this.compactSoon()
-    const key = this.key
-    this.afterWrites((store) => this.evict(store, key, this.limits.maxSessions - 1))
+    this.writes.evict(this.key, this.limits.maxSessions - 1)
   }
 
   /** An authoritative delta applied (or, on the host, issued) here; `bytes`: its size as UTF-8. */
@@ -173,12 +188,14 @@ export class Journaling<V extends SessionViewer = SessionViewer> extends Part<V>
     this.flush()
     this.journaled = null
     session.outbox.listener = undefined
+    // A closing page has no later: a write waiting to be tried again is tried now.
+    if (reason === 'page-closed') this.writes.hurry()
     // A resume the host never answered (refused as a duplicate, or no link): the journal is as good as before.
     const unanswered = this.rejoining?.session === session && reason !== 'removed'
     if (reason === 'page-closed' || unanswered) return
     this.tab()?.removeItem(TAB_KEY)
     const key = this.key
-    this.afterWrites((store) => store.drop(key))
+    this.writes.task((store) => store.drop(key))
   }
 
   // ---------------------------------------------------------------- writing
@@ -190,10 +207,11 @@ export class Journaling<V extends SessionViewer = SessionViewer> extends Part<V>
     const session = this.journaled
     const batch = this.batch
     this.batch = null
-    if (!session || !batch) return this.writes
-    this.lastWriteAt = this.core.clock.now()
-    this.write(session, this.key, this.complete(session, batch), 1)
-    return this.writes
+    if (session && batch) {
+      this.lastWriteAt = this.core.clock.now()
+      this.writes.write(session, this.key, this.complete(session, batch))
+    }
+    return this.writes.idle()
   }
 
   /**
@@ -244,54 +262,6 @@ export class Journaling<V extends SessionViewer = SessionViewer> extends Part<V>
       at: this.core.clock.now(),
       bytes: this.sinceSnapshot.base + this.sinceSnapshot.bytes,
     }
-  }
-
-  /** Batches are written one after another; a failed one is tried again after making room. */
-  private write(session: Session, key: string, batch: JournalBatch, attempt: number): void {
-    this.writes = this.writes.then(async () => {
-      const store = await this.journal()
-      if (!store || (this.journaled !== session && this.core.ended !== session)) return
-      try {
-        await store.write(key, batch)
-      } catch (error) {
-        await this.failed(store, session, key, batch, error, attempt)
-      }
-    })
-  }
-
-  private async failed(store: Journal, session: Session, key: string, batch: JournalBatch, error: unknown, attempt: number): Promise<void> {
-    const quota = error instanceof JournalError && error.code === 'journal-quota'
-    this.core.diagnostic(quota ? 'journal-quota' : 'journal-write-failed', `The session journal could not be written: ${(error as Error)?.message ?? String(error)}`, { error })
-    if (attempt >= WRITE_ATTEMPTS) {
-      // Given up: a journal with a hole would resume into a wrong state, so none is kept, nor named to resume (the drop may fail too).
-      this.core.diagnostic('journal-off', 'The session goes on, but will not survive a reload of this page.')
-      if (this.journaled === session) this.journaled = null
-      session.outbox.listener = undefined
-      if (this.tab()?.getItem(TAB_KEY) === key) this.tab()?.removeItem(TAB_KEY)
-      await store.drop(key).catch(() => undefined)
-      return
-    }
-    if (quota) await this.evict(store, key, 0).catch(() => undefined)
-    // The failed batch goes first again (room made or not: the retry tells); a second failure tries once more with a fresh snapshot instead of the log.
-    if (attempt === 2 && this.journaled === session) this.compactSoon()
-    this.write(session, key, batch, attempt + 1)
-  }
-
-  /** Oldest sessions' journals first, until `keep` others remain. */
-  private async evict(store: Journal, current: string, keep: number): Promise<void> {
-    const others = (await store.sessions()).filter((s) => s.key !== current).sort((a, b) => a.updatedAt - b.updatedAt)
-    for (const old of others.slice(0, Math.max(0, others.length - keep))) {
-      await store.drop(old.key)
-      this.core.diagnostic('journal-evicted', `Dropped the journal of session ${old.key} (${old.bytes} bytes) to make room.`)
-    }
-  }
-
-  /** Housekeeping in the write queue: its failure is no session's. */
-  private afterWrites(task: (store: Journal) => Promise<void>): void {
-    this.writes = this.writes.then(async () => {
-      const store = await this.journal()
-      if (store) await task(store).catch(() => undefined)
-    })
   }
 
   /**

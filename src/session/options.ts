@@ -177,10 +177,17 @@ export interface JournalLimits {
    * sends again on resume. This page's own changes, and who it is, still go within `batchMs`.
    */
   streamBatchMs: number
+  /**
+   * The waits before each write tried again after a failure (an aborted transaction, a full disk:
+   * other sessions' journals are evicted first): one attempt more than waits, then the journal
+   * is given up (`journal-off`). A write that fails for a moment, while another tab holds the
+   * database, lands on a later attempt; what came meanwhile goes with it.
+   */
+  writeRetryMs: readonly number[]
 }
 
-/** Compact past 1,000 deltas or 4 MiB; 16 sessions per profile; write within 40 ms, a stream of deltas every 250 ms. */
-export const DEFAULT_JOURNAL_LIMITS: JournalLimits = { maxDeltas: 1_000, maxBytes: 4 * 1024 * 1024, maxSessions: 16, batchMs: 40, streamBatchMs: 250 }
+/** Compact past 1,000 deltas or 4 MiB; 16 sessions per profile; write within 40 ms, a stream of deltas every 250 ms; a failed write tried 4 more times over 7.5 s. */
+export const DEFAULT_JOURNAL_LIMITS: JournalLimits = { maxDeltas: 1_000, maxBytes: 4 * 1024 * 1024, maxSessions: 16, batchMs: 40, streamBatchMs: 250, writeRetryMs: [500, 1_000, 2_000, 4_000] }
 
 /** How links are watched: a ping every `intervalMs`, then stale, then dead. */
 export interface HeartbeatOptions {

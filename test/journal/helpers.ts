@@ -1,6 +1,7 @@
 import { expect } from 'vitest'
 import { MemoryJournal } from '../../src/journal/memory.js'
-import type { TabStorage } from '../../src/journal/store.js'
+import type { JournalBatch, TabStorage } from '../../src/journal/store.js'
+import type { Clock } from '../../src/runtime/clock.js'
 import type { JournalLimits } from '../../src/session/options.js'
 import { type TestPeer, TestSession } from '../helpers/session.js'
 
@@ -64,4 +65,24 @@ export async function journaledSession(seed: number, guestNames: string[]): Prom
     await s.connect(host, guests.at(-1)!)
   }
   return { s, host, guests, disks }
+}
+
+/**
+ * What a page's writes to `journal` meet, as IndexedDB under pressure: `fail` refuses the next
+ * writes (an aborted transaction, or a full disk), `slowMs` makes each take that long on `clock`.
+ * Every call is recorded with its clock time.
+ */
+export function faultyWrites(journal: MemoryJournal, clock: Clock) {
+  const write = journal.write.bind(journal)
+  const faults = { fail: 0, error: (): Error => new DOMException('The transaction was aborted.', 'AbortError'), slowMs: 0, calls: [] as Array<{ at: number; batch: JournalBatch }> }
+  journal.write = async (key, batch) => {
+    faults.calls.push({ at: clock.now(), batch })
+    if (faults.fail > 0) {
+      faults.fail--
+      throw faults.error()
+    }
+    if (faults.slowMs > 0) await new Promise<void>((done) => clock.setTimeout(done, faults.slowMs))
+    return write(key, batch)
+  }
+  return faults
 }

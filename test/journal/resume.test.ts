@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest'
 import { JournalError } from '../../src/errors.js'
 import { readSession } from '../../src/journal/read.js'
 import { coreOf } from '../../src/session/internals.js'
+import { DEFAULT_JOURNAL_LIMITS } from '../../src/session/options.js'
 import { KvProvider } from '../helpers/kv-provider.js'
 import { TallyProvider } from '../sim/providers.js'
 import { type TestPeer, TestSession, diagnostics, eventsOf } from '../helpers/session.js'
@@ -308,7 +309,10 @@ describe('resume after a reload', () => {
     journal.sessions = () => (listFails-- > 0 ? Promise.reject(new DOMException('The transaction was aborted.', 'AbortError')) : sessions())
     host.kv.set('a', 1)
     await s.settle()
-    await expect(host.controller.flushJournal()).resolves.toBeUndefined()
+    // Tried again after the first back-off (DEFAULT_JOURNAL_LIMITS.writeRetryMs).
+    const flushed = host.controller.flushJournal()
+    await s.settle(DEFAULT_JOURNAL_LIMITS.writeRetryMs[0]!)
+    await expect(flushed).resolves.toBeUndefined()
     expect(diagnostics(host, 'journal-quota')).toHaveLength(1)
     host.kv.set('b', 2)
     await host.controller.flushJournal()
@@ -325,8 +329,9 @@ describe('resume after a reload', () => {
     journal.write = aborted
     journal.drop = aborted
     guest.kv.set('late', 2)
-    await s.settle()
-    expect(diagnostics(guest, 'journal-write-failed')).toHaveLength(3)
+    // Every attempt of the retry policy, each told.
+    await s.settle(10_000)
+    expect(diagnostics(guest, 'journal-write-failed')).toHaveLength(DEFAULT_JOURNAL_LIMITS.writeRetryMs.length + 1)
     expect(diagnostics(guest, 'journal-off')).toHaveLength(1)
     expect(guest.controller.getState()).toBe('connected')
     expect(host.kv.store()).toEqual({ early: 1, late: 2 })

@@ -16,6 +16,7 @@ import { JournalError, SessionError } from '../../src/errors.js'
 import type { MemoryJournal } from '../../src/journal/memory.js'
 import type { Journal, JournalBatch, RawJournal } from '../../src/journal/store.js'
 import type { Clock } from '../../src/runtime/clock.js'
+import { DEFAULT_JOURNAL_LIMITS } from '../../src/session/options.js'
 import { type Random, seededRandom } from '../../src/runtime/random.js'
 import type { TestPeer } from '../helpers/session.js'
 import type { Disk } from '../journal/helpers.js'
@@ -189,7 +190,8 @@ export class DiskFaults {
       p.controller.flushJournal().then(() => (outcome.result = 'ok'), (error: unknown) => (outcome.result = `rejected: ${String(error)}`))
       return outcome
     })
-    await settle(6_000) // past the slowest write
+    // Past the slowest write, and past every wait of the retry policy: a failed write is tried again only after it.
+    await settle(6_000 + DEFAULT_JOURNAL_LIMITS.writeRetryMs.reduce((sum, ms) => sum + ms, 0))
     return outcomes.filter((o) => o.result !== 'ok').map((o) => `${o.page}'s journal stopped: flushJournal() ${o.result}`)
   }
 
