@@ -6,6 +6,7 @@ import type { SessionViewer } from '../types.js'
 import { wire } from '../wire/build.js'
 import type { MessageOf, PeerInfo } from '../wire/messages.js'
 import { epochAt, type Lineage, spliced } from './lineage.js'
+import { lastAnswered } from './liveness.js'
 import { type Conn, type Election, Part } from './state.js'
 
 export class Takeover<V extends SessionViewer = SessionViewer> extends Part<V> {
@@ -140,12 +141,14 @@ export class Takeover<V extends SessionViewer = SessionViewer> extends Part<V> {
   }
 
   /**
-   * Host: a peer of ours follows (or is) another host, from now at the latest. Stamped on the
-   * word's arrival, not at the next beat: a guest we admit in between was in no roster that
-   * host was elected by, so `checkIsolation` must not count it (seed 729712).
+   * Host: a peer of ours follows (or is) another host, from the latest of our pings it answered
+   * before saying so: `checkIsolation` must not count a guest admitted since in that host's
+   * electorate. Not on the next beat (seed 729712), nor on the word's arrival: a peer answers no
+   * ping once it has fenced us, so that ping is the last word of ours it is known to have held
+   * when it elected; a roster sent after it may have waited behind a partition (seed 1661036).
    */
   private strays(conn: Conn): void {
-    conn.awaySince ??= this.core.clock.now()
+    conn.awaySince ??= lastAnswered(conn)
   }
 
   /** Our host stepped down for a successor: its hello is ours to follow, whether it came already or comes next. */

@@ -455,6 +455,33 @@ describe('host failover', () => {
     expect(host.controller.getRole()).not.toBe('host')
   })
 
+  it('does not host beside the successor a guest elected from a roster older than its late answer to a ping: the host counts it away since that ping (seed 1661036)', async () => {
+    const { s, host, guests } = await started(3)
+    const [g1, g2] = guests as [TestPeer, TestPeer]
+    // What the host sends g1 comes late. The host stands still past the soft timeout: it counts both away until they answer.
+    s.net.slow('host', 'g1', 1_200)
+    s.net.freeze('host')
+    await s.settle(heartbeat.softTimeoutMs + 1_200)
+    s.net.resume('host')
+    while (!diagnostics(host, 'stalled').length) await s.settle(1)
+    const pinged = s.clock.now()
+    // g1 is cut off with the host's ping on its way: it answers it, and the answer waits in the partition.
+    await s.settle(300)
+    s.net.partition(['g1'], ['host', 'g2'])
+    // The host admits g3; the roster that lists it waits for g1 in the partition too.
+    const g3 = s.peer('g3', { heartbeat })
+    await s.connect(host, g3, 'editor', 0)
+    await s.settle(pinged + 5_000 - s.clock.now())
+    // Healed: g1's answer reaches the host at once (g1 is back, to it), the host's rosters g1 only later. g2 loses the
+    // host meanwhile; g1, quiet on its host link, stands with it and wins by the roster it has (host, g1, g2).
+    s.net.heal()
+    await s.settle(700)
+    s.net.cut('host', 'g2')
+    await s.settle(3 * heartbeat.hardTimeoutMs)
+    expect(eventsOf(host, 'session-peer-joined').map((e) => e.peer.name)).toContain('g3')
+    expectCutOffBesideSuccessor(host, g1, g2)
+  })
+
   it('lets in a joiner that comes as the host thaws from a stall its guests outlasted, once they answer it: it waits, not turned away', async () => {
     const { s, host, guests } = await started(3)
     // Still past the soft timeout, short of the hard one: the guests keep the host, which counts them away until they answer.

@@ -177,7 +177,10 @@ export const MODE_REGRESSION_SEEDS: number[] = [1016830, 1005003, 1039593, 11244
 // reliable channel's order; a delay now keeps the block).
 // The same on a partition's block: a guest a partition cut off from its host got the host's goodbye before the rosters naming the guests
 // admitted meanwhile and, with a guest cut from that host, elected a second host from its stale roster (1557741, a simulator misjudgement).
-export const ONE_WAY_REGRESSION_SEEDS: number[] = [1256565, 1247700, 1411730, 1542830, 1557741]
+// A host stamped a guest that claimed to host away from its claim's arrival, not from the last ping it had answered (an
+// answer that came late, after a partition, and counted it back): the guest had elected with one whose link to the host closed,
+// from a roster without the guest admitted meanwhile, and the host, counting that guest in their electorate, hosted on (1661036).
+export const ONE_WAY_REGRESSION_SEEDS: number[] = [1256565, 1247700, 1411730, 1542830, 1557741, 1661036]
 
 /** Seeds found with compacting journals, before colluding guests and disk faults: they run with the modes `modesOf` gives them but those (`SIM_MODES=compacts`). */
 // A guest's journal compacted while a change of its own awaited the host's confirmation: its providers' state, the snapshot,
