@@ -18,6 +18,7 @@ import type { Lane, LinkMessage } from '../../src/transport/transport.js'
 import type { MemoryLink } from '../../src/transport/memory.js'
 import type { TestPeer, TestSession } from '../helpers/session.js'
 import type { Forged, HostileGuest } from './hostile.js'
+import type { FaultProviders } from './providers.js'
 
 const HUGE = 1_000_000
 
@@ -38,6 +39,10 @@ export class Colluders {
   private readonly backed = new Map<HostileGuest, Set<string>>()
   /** Per honest peer, the forged keys it took from a colluder that hosted it as a majority's choice. */
   private readonly taken = new Map<TestPeer, Set<string>>()
+  /** Per user id, the kv keys a snapshot from a colluder that hosted it as a majority's choice took from its state. */
+  private readonly removed = new Map<string, Set<string>>()
+  /** Per honest peer, per provider id: the whole snapshots from such a colluder that left that provider out. */
+  private readonly skipped = new Map<TestPeer, Map<string, number>>()
   private stopped = false
   private counter = 0
 
@@ -47,6 +52,7 @@ export class Colluders {
     private readonly rng: Random,
     private readonly log: (line: string) => void,
     private readonly crashed: ReadonlySet<TestPeer>,
+    private readonly faulty: ReadonlyMap<TestPeer, FaultProviders>,
   ) {
     this.tap()
     for (const p of s.peers) this.watch(p)
@@ -125,6 +131,9 @@ export class Colluders {
    * it follows a colluder of a session the pair outnumbers (that majority's choice, trusted while it
    * hosts), which that colluder sent itself. They stay its word when the colluder hosts no more: a peer
    * goes on with what its host gave it, and one that hosts next with what it holds (seed 1601837).
+   * So does what such a snapshot took away (seeds 1668183, 1676661): the kv keys it held that the
+   * snapshot lacks (changes confirmed before, even its own: none pending in its outbox, which it sends
+   * again), and the providers a whole snapshot left out.
    */
   watch(peer: TestPeer): void {
     const note = (keys: string[]) => {
@@ -134,12 +143,47 @@ export class Colluders {
       const mine = this.taken.get(peer) ?? new Set<string>()
       this.taken.set(peer, mine)
       for (const key of keys) if (sent.has(key)) mine.add(key)
+      return host
     }
     for (const provider of [peer.kv, peer.layers]) {
       const [snapshot, delta] = [provider.applySnapshot.bind(provider), provider.applyDelta.bind(provider)]
-      provider.applySnapshot = (data, viewer) => (note(Object.keys(data)), snapshot(data, viewer))
+      provider.applySnapshot = (data, viewer) => {
+        if (note(Object.keys(data)) && provider === peer.kv) this.lose(peer, Object.keys(provider.store(viewer?.uniqueId ?? null)).filter((k) => !(k in data)))
+        return snapshot(data, viewer)
+      }
       provider.applyDelta = (d, meta) => (meta.view ? undefined : note([d.key]), delta(d, meta))
     }
+    // The whole snapshots each counted provider took: one such a colluder's snapshot left out is its word too.
+    const counted = () => [peer.kv, ...(this.faulty.get(peer) ? [this.faulty.get(peer)!.slow, this.faulty.get(peer)!.tally] : [])]
+    const last = new Map(counted().map((p) => [p.id, p.snapshotsApplied.length]))
+    peer.controller.on('session-bootstrap-complete', () => {
+      const host = this.hostOf(peer)
+      const mine = this.skipped.get(peer) ?? new Map<string, number>()
+      this.skipped.set(peer, mine)
+      for (const provider of counted()) {
+        if (host && provider.snapshotsApplied.length === (last.get(provider.id) ?? 0)) mine.set(provider.id, (mine.get(provider.id) ?? 0) + 1)
+        last.set(provider.id, provider.snapshotsApplied.length)
+      }
+    })
+  }
+
+  /** Records `keys`, which a snapshot of its colluding host removes from `peer`'s state, but those pending in its outbox: it applies and sends those again. */
+  private lose(peer: TestPeer, keys: string[]): void {
+    const pending = new Set((coreOf(peer.controller).session?.outbox.pending() ?? []).filter((e) => e.providerId === 'kv').map((e) => e.payload.key))
+    const user = peer.controller.getSelf().id
+    const mine = this.removed.get(user) ?? new Set<string>()
+    this.removed.set(user, mine)
+    for (const key of keys) if (!pending.has(key)) mine.add(key)
+  }
+
+  /** The kv keys (of a user: its pages reload) that a snapshot from a colluder hosting it as a majority's choice removed (`watch`). */
+  dropped(user: string): ReadonlySet<string> {
+    return this.removed.get(user) ?? new Set()
+  }
+
+  /** Per provider id, the whole snapshots `peer` took from such a colluder that left that provider out (`watch`). */
+  leftOut(peer: TestPeer): ReadonlyMap<string, number> {
+    return this.skipped.get(peer) ?? new Map()
   }
 
   /** The forged keys `peer` took from a colluder that hosted it as the pair's majority's choice (`watch`). */

@@ -550,7 +550,7 @@ export async function simulate(seed: number, steps = 24, modes = modesOf(seed)):
       guest.start()
     }
     if (pair.length === 2) {
-      colluders = new Colluders(s, [pair[0]!, pair[1]!], pairing, log, crashed)
+      colluders = new Colluders(s, [pair[0]!, pair[1]!], pairing, log, crashed, faulty)
       colluders.start()
     }
   }
