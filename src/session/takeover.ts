@@ -44,6 +44,9 @@ export class Takeover<V extends SessionViewer = SessionViewer> extends Part<V> {
     // itself, so it did not win. Its first word counts, as any backer's — also where we cannot
     // count a majority and would take the word of the one we backed (seed 1531703).
     if (this.backedBy(conn.peerId, conn.peerId, election) !== conn.peerId) return 'backs-another'
+    // Its latest word on its own link in this election is that the host lives: it stands no more. An
+    // honest peer says so only before it loses the host, and its candidacy then withdraws it (seed 1696499).
+    if (election.alive.has(conn.peerId)) return 'says-host-lives'
     if (election.backed && election.backed !== conn.peerId) {
       // We backed another, yet a majority of the electorate backed this one, each on its own link
       // to us: it won, the one we backed lost. Its backers' word may still be on its way.
