@@ -153,6 +153,15 @@ export class Mesh<V extends SessionViewer = SessionViewer> extends Part<V> {
     return entry
   }
 
+  /**
+   * Guest: drops every link still being negotiated. Following a new host, their offers and answers
+   * went through one we follow no more and may never come: kept, each blocked the new host's ask
+   * for that pair until it timed out, and a host lost meanwhile left survivors unlinked (seed 1777750).
+   */
+  stopAllNegotiating(): void {
+    for (const peerId of [...this.s.negotiating.keys()]) this.stopNegotiating(peerId)
+  }
+
   stopNegotiating(peerId: string): void {
     const entry = this.s.negotiating.get(peerId)
     if (!entry) return

@@ -97,7 +97,7 @@ export class Sessions<V extends SessionViewer = SessionViewer> extends Part<V> {
     this.core.lifecycle.to('leaving')
     for (const conn of [...session.conns]) this.parts.links.detach(conn, reason)
     for (const inviteId of [...session.invites.keys()]) this.parts.invites.dropInvite(inviteId)
-    for (const peerId of [...session.negotiating.keys()]) this.parts.mesh.stopNegotiating(peerId)
+    this.parts.mesh.stopAllNegotiating()
     session.pendingJoin?.cancel()
     session.doorOffer?.cancel()
     for (const timer of [session.joinTimer, session.pickupTimer, session.heartbeatTimer, session.election?.timer]) if (timer) this.core.clock.clearTimeout(timer)

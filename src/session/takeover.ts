@@ -280,6 +280,8 @@ export class Takeover<V extends SessionViewer = SessionViewer> extends Part<V> {
     this.s.rebootstrapping = false
     this.s.nextLineage = null
     this.s.resendRequested = -1
+    // Links negotiated through the old host: this one asks for those still missing, at once.
+    this.parts.mesh.stopAllNegotiating()
     this.s.digestCheck = !beyond && message.digest !== undefined ? { digest: message.digest, seq: message.digestSeq ?? message.seq, held: spliced(this.s.lineage, this.s.seq, message.lineage ?? []) } : null
     if (wasHost || beyond) this.parts.follower.rebootstrap()
     // Whatever it issued since its hello (which may have waited for our host's word) too.

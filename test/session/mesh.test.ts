@@ -159,6 +159,28 @@ describe('peer-assisted mesh', () => {
     expect(guestLinks(s).filter((l) => l.includes('g3'))).toEqual(['g1>g3', 'g2>g3', 'g3>g1', 'g3>g2'])
   })
 
+  it('drops offers sent through a lost host, so the new host links a guest pair at once', async () => {
+    const timers = { meshLimit: 6, linkTimeoutMs: 5_000 }
+    const s = new TestSession(3)
+    const host = s.peer('host', timers)
+    await host.controller.start()
+    const [g1, g2] = [s.peer('g1', timers), s.peer('g2', timers)]
+    for (const guest of [g1, g2]) await s.connect(host, guest)
+    // g2 stands still while g3 is admitted: the host's roster and its ask to link g3 wait for it.
+    s.net.freeze('g2')
+    const g3 = s.peer('g3', timers)
+    await s.connect(host, g3)
+    host.controller.goodbye()
+    await s.settle(500)
+    // Back, g2 offers to g3 through the host that left (its goodbye comes after), then elects.
+    s.net.resume('g2')
+    await s.settle(3_000)
+    expect(g1.controller.getRole()).toBe('host')
+    expect(g2.controller.getPeers().find((p) => p.role === 'host')?.name).toBe('g1')
+    // The new host's ask is not lost on the dead offer: the pair links now, not once that offer timed out.
+    expect(guestLinks(s).filter((l) => l.startsWith('g2') || l.startsWith('g3'))).toEqual(['g2>g1', 'g2>g3', 'g3>g1', 'g3>g2'])
+  })
+
   it("passes a guest pair's offer and answer at once while the host's queue waits on a slow snapshot", async () => {
     // A provider that answers on timers, in a background tab whose timers wake late: the admission waits on it.
     class SlowSnapshot extends KvProvider {

@@ -212,6 +212,11 @@ export async function simulate(seed: number, steps = 24, modes = modesOf(seed)):
       lostHost = hostId
       lostAt = s.clock.now()
     })
+    // A peer the host dropped for silence stays in its guests' electorates for two hard timeouts past the last
+    // roster that listed it (Follower.listedLately): to an election, until then, a crash (seed 1761662).
+    peer.controller.on('session-peer-dropped', ({ reason }) => {
+      if (reason === 'timeout' && peer.controller.getRole() === 'host') lastCrashAt = s.clock.now()
+    })
     peer.controller.on('session-ended', ({ reason }) => {
       // A page whose session ends while it is cut off says goodbye to no one (nor could it through a real
       // network cut): to the others it is a crash, listed and counted as a voter for a while (929515).
@@ -351,7 +356,13 @@ export async function simulate(seed: number, steps = 24, modes = modesOf(seed)):
     const now = s.clock.now()
     // A page still joining (held up by a freeze, a slow provider) has its links still to form, however long ago it was admitted.
     const joining = live().some((p) => p.controller.getState() === 'joining')
-    const calm = !hostiles.length && !joining && quietAt <= now && linkFaults === 0 && now - lastCrashAt > 2 * HARD && now - lastJoinAt > SIM_TIMERS.linkTimeoutMs
+    // A page whose goodbye the host never heard (it left across a partition) is listed still: a voter that
+    // cannot vote, as a crashed page is (seed 1771728).
+    const members = new Set(s.peers.filter((p) => !crashed.has(p) && p.controller.isActive() && p.controller.sessionId === session).map((p) => p.controller.getSelf().id))
+    const listsGone = host.controller.getPeers().some((p) => !members.has(p.id))
+    // After a freeze or a partition, links are formed again as after a join (a thawed page may still be
+    // working through its backlog: seed 1752033).
+    const calm = !hostiles.length && !joining && !listsGone && quietAt + SIM_TIMERS.linkTimeoutMs < now && linkFaults === 0 && now - lastCrashAt > 2 * HARD && now - lastJoinAt > SIM_TIMERS.linkTimeoutMs
     const survivors = live().filter((p) => p !== host && !isHostile(p) && p.controller.sessionId === session && p.controller.getState() === 'connected')
     if (crash) {
       s.net.crash(host.name)
