@@ -3,11 +3,35 @@
  */
 import type { SessionViewer } from '../types.js'
 import { wire } from '../wire/build.js'
-import { type Conn, Part } from './state.js'
+import { type Conn, Part, type RosterGap } from './state.js'
 
 /** Host: when a guest that hears none of our pings last heard us: from the roster it held then, it may elect without us. */
 export function lastAnswered(c: Conn): number {
   return c.answered ?? c.admittedAt ?? 0
+}
+
+interface Voter {
+  admittedAt: number
+  /** Away since (none: present). */
+  since: number | undefined
+  gap: RosterGap | undefined
+}
+type Away = Voter & { since: number }
+
+/**
+ * Host: whether `m` is in the electorate of the peer `away`, which went away at `away.since`:
+ * admitted by then, and not out of our roster then unless `away` may still count it as one its
+ * host listed lately: admitted before we dropped `m`, gone within two hard timeouts of that
+ * (`Follower.listedLately`).
+ * Counted while it was out, a peer dropped on a timeout and taken back later sat in the
+ * electorate of guests admitted meanwhile, which never listed it, and a host cut off from
+ * them hosted on beside their successor (seed 1771500).
+ */
+function listedBy(m: Voter, away: Away, hardTimeoutMs: number): boolean {
+  if (m.admittedAt > away.since) return false
+  const gap = m.gap
+  if (!gap || away.since < gap.from || away.since >= (gap.to ?? Infinity)) return true
+  return away.admittedAt < gap.from && away.since - gap.from <= 2 * hardTimeoutMs
 }
 
 export class Liveness<V extends SessionViewer = SessionViewer> extends Part<V> {
@@ -55,7 +79,7 @@ export class Liveness<V extends SessionViewer = SessionViewer> extends Part<V> {
         conn.fenced = conn === this.s.hostConn || this.s.role === 'host'
         if (conn === this.s.hostConn) this.parts.failover.onHostLost('timeout')
         // The host keeps the link, fenced: a guest back from a long stall is taken back when it speaks.
-        else if (this.s.role === 'host') this.parts.host.dropPeer(conn.peerId, 'timeout')
+        else if (this.s.role === 'host') this.dropFenced(conn, now)
         else {
           this.parts.links.detach(conn, 'timeout')
           this.parts.failover.forgetPeer(conn.peerId, 'timeout')
@@ -133,16 +157,17 @@ export class Liveness<V extends SessionViewer = SessionViewer> extends Part<V> {
     // Forgotten after four hard timeouts, but not while we count down to our end: dropped mid-way
     // (our own stall lengthens the wait), it would stop the countdown a beat before it ends.
     if (this.s.isolatedSince === null) for (const [id, gone] of this.s.departed) if (now - gone.at > 4 * this.core.heartbeat.hardTimeoutMs) this.s.departed.delete(id)
-    const away = [
-      ...members.filter((c) => c.awaySince !== undefined).map((c) => ({ admittedAt: c.admittedAt ?? 0, since: c.awaySince! })),
-      ...[...this.s.departed.values()].map((gone) => ({ admittedAt: gone.admittedAt, since: gone.since })),
+    const voters: Voter[] = [
+      ...members.map((c) => ({ admittedAt: c.admittedAt ?? 0, since: c.awaySince, gap: c.outOfRoster })),
+      ...[...this.s.departed.values()].map((gone) => ({ admittedAt: gone.admittedAt, since: gone.since, gap: gone.outOfRoster })),
     ]
     // Any away peer may be a successor, elected by the away peers its roster listed when it went away.
     // Not only the first to go: one quiet since early on left out everyone admitted later (seed 734024).
-    const electedAway = away.some(({ since }) => {
-      const electorate = 1 + [...members, ...this.s.departed.values()].filter((m) => (m.admittedAt ?? 0) <= since).length
-      const silent = away.filter((a) => a.admittedAt <= since).length
-      return electorate >= 3 && silent >= Math.floor(electorate / 2) + 1
+    const hard = this.core.heartbeat.hardTimeoutMs
+    const electedAway = voters.filter((v): v is Away => v.since !== undefined).some((a) => {
+      const listed = voters.filter((m) => listedBy(m, a, hard))
+      const silent = listed.filter((m) => m.since !== undefined).length
+      return listed.length + 1 >= 3 && silent >= Math.floor((listed.length + 1) / 2) + 1
     })
     if (!electedAway) {
       this.s.isolatedSince = null
@@ -150,6 +175,12 @@ export class Liveness<V extends SessionViewer = SessionViewer> extends Part<V> {
     }
     this.s.isolatedSince ??= now
     if (now - this.s.isolatedSince >= 2 * this.core.heartbeat.hardTimeoutMs) this.parts.failover.giveUp('cut-off')
+  }
+
+  /** Host: out of our roster until taken back (`Takeover.readmit`): a guest admitted meanwhile never lists it (`listedBy`). */
+  private dropFenced(conn: Conn, now: number): void {
+    if (this.s.peers.has(conn.peerId!)) conn.outOfRoster = { from: now }
+    this.parts.host.dropPeer(conn.peerId!, 'timeout')
   }
 
   heard(conn: Conn, now: number): void {

@@ -31,6 +31,12 @@ export interface ResumeKey {
 /** Resume-token hashes kept per session: as many as a roster may list. */
 const MAX_RESUME_KEYS = 256
 
+/** Host: a stretch in which a peer was out of our roster, its link kept (`to`: when it was taken back; none while still out). */
+export interface RosterGap {
+  from: number
+  to?: number
+}
+
 /** One link to another peer, before and after we know who is on the other end. */
 export interface Conn {
   link: Link
@@ -59,6 +65,8 @@ export interface Conn {
   vouched?: string
   /** Host: since when this peer has been silent, or following another host. */
   awaySince?: number
+  /** Host: out of our roster from when we dropped it (its link kept, fenced) until taken back (the latest such stretch). */
+  outOfRoster?: RosterGap
   /** When we sent the latest of our pings it answered (a peer that lost us holds our link fenced: it answers none). */
   answered?: number
   /** When its latest answer to our pings came (until one has: when the link opened; after our own stall: then). */
@@ -172,7 +180,7 @@ export class Session {
   /** Host: joiners that came while `isolatedSince` was set, waiting to learn whether this session goes on. */
   readonly parkedJoins: Array<{ conn: Conn; user: PeerInfo; admit: () => void }> = []
   /** Host: peers whose link closed or timed out without a goodbye, and since when they were away (kept for four hard timeouts). */
-  readonly departed = new Map<string, { admittedAt: number; since: number; at: number }>()
+  readonly departed = new Map<string, { admittedAt: number; since: number; at: number; outOfRoster?: RosterGap }>()
   /**
    * Host: who said goodbye to us lately (a roster drop alone does not say so). Our rosters list
    * them, so guests their goodbye missed stop counting them in an election; dropped again on readmission.
@@ -288,7 +296,7 @@ export class Session {
 
   /** Host: `conn`'s guest is gone without a goodbye we heard, away since `since`: it still counts among those who could elect without us. */
   depart(conn: Conn, since: number, now: number): void {
-    if (conn.peerId) this.departed.set(conn.peerId, { admittedAt: conn.admittedAt ?? 0, since, at: now })
+    if (conn.peerId) this.departed.set(conn.peerId, { admittedAt: conn.admittedAt ?? 0, since, at: now, ...(conn.outOfRoster ? { outOfRoster: conn.outOfRoster } : {}) })
   }
 
   /** Host: the peers that told us they follow another host, or claimed to be one. */

@@ -482,6 +482,32 @@ describe('host failover', () => {
     expectCutOffBesideSuccessor(host, g1, g2)
   })
 
+  it('does not count a guest it dropped and took back in the electorate of guests admitted while it was out of the roster: they elect without it, and the host ends (seed 1771500)', async () => {
+    const { s, host, guests } = await started(3)
+    const [g1] = guests as [TestPeer, TestPeer]
+    // g1 stands still past the hard timeout: the host drops it from its roster, its link kept, fenced.
+    s.net.freeze(g1.name)
+    await s.settle(heartbeat.hardTimeoutMs + 2 * heartbeat.intervalMs)
+    expect(host.controller.getPeers().map((p) => p.name)).not.toContain('g1')
+    // g3..g5 join meanwhile: no roster they ever hold lists g1.
+    const later: TestPeer[] = []
+    for (const name of ['g3', 'g4', 'g5']) {
+      later.push(s.peer(name, { heartbeat }))
+      await s.connect(host, later.at(-1)!)
+    }
+    // The host's links to them pass its way only: it hears them, they lose it.
+    for (const g of later) s.net.block('host', g.name)
+    await s.settle(500)
+    // g1 thaws and is taken back: the host's roster has six members, of which g3..g5 are three, no majority. But theirs
+    // (host, g2, g3, g4, g5) has five: the three of them elect a successor.
+    s.net.resume(g1.name)
+    await s.settle(3 * heartbeat.intervalMs)
+    expect(host.controller.getPeers().map((p) => p.name)).toContain('g1')
+    await s.settle(5 * heartbeat.hardTimeoutMs)
+    const [g3, g4] = later as [TestPeer, TestPeer]
+    expectCutOffBesideSuccessor(host, g3, g4)
+  })
+
   it('lets in a joiner that comes as the host thaws from a stall its guests outlasted, once they answer it: it waits, not turned away', async () => {
     const { s, host, guests } = await started(3)
     // Still past the soft timeout, short of the hard one: the guests keep the host, which counts them away until they answer.
