@@ -185,10 +185,9 @@ export const MODE_REGRESSION_SEEDS: number[] = [1016830, 1005003, 1039593, 11244
 // could not elect (1777750; a guest now drops its negotiations when it follows a new host). Simulator misjudgements, the
 // survivors short of a majority by the library's rules: a page that left across a partition, its goodbye never heard, was still
 // listed (1771728); a guest thawed half a second before, still working through its backlog, had its links still forming (1752033).
-export const ONE_WAY_REGRESSION_SEEDS: number[] = [1256565, 1247700, 1411730, 1542830, 1557741, 1661036, 1777750, 1771728, 1752033]
 // A host counted a guest it had dropped on a timeout (link kept) and taken back in the electorate of guests admitted while it was
 // out of the roster; cut off one way from them, it found no majority away, and hosted on beside the successor they elected (1771500).
-export const ONE_WAY_REGRESSION_SEEDS: number[] = [1256565, 1247700, 1411730, 1542830, 1557741, 1661036, 1771500]
+export const ONE_WAY_REGRESSION_SEEDS: number[] = [1256565, 1247700, 1411730, 1542830, 1557741, 1661036, 1777750, 1771728, 1752033, 1771500]
 
 /** Seeds found with compacting journals, before colluding guests and disk faults: they run with the modes `modesOf` gives them but those (`SIM_MODES=compacts`). */
 // A guest's journal compacted while a change of its own awaited the host's confirmation: its providers' state, the snapshot,
