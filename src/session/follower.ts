@@ -7,7 +7,7 @@ import type { SessionViewer } from '../types.js'
 import { wire } from '../wire/build.js'
 import { decodeMessage, encodeText } from '../wire/codec.js'
 import type { LinkMessage } from '../transport/transport.js'
-import type { MessageOf } from '../wire/messages.js'
+import type { MessageOf, PeerInfo } from '../wire/messages.js'
 import type { Lineage } from './lineage.js'
 import type { OutboxEntry } from './outbox.js'
 import { keyOf } from './resync.js'
@@ -39,11 +39,13 @@ export class Follower<V extends SessionViewer = SessionViewer> extends Part<V> {
     this.parts.journaling.greeted(message)
   }
 
-  onRoster({ rank, peers, mesh, removed = [], left = [], keys }: Pick<MessageOf<'roster'>, 'rank' | 'peers' | 'mesh' | 'removed' | 'left' | 'keys'>): void {
+  onRoster({ rank: listed, peers: described, mesh, removed = [], left = [], keys }: Pick<MessageOf<'roster'>, 'rank' | 'peers' | 'mesh' | 'removed' | 'left' | 'keys'>): void {
     this.parts.readmission.learn(keys)
+    this.learnRemoved(removed)
+    const { rank, peers } = this.heldToWhatWeKnow(listed, described)
     const next = new Map(peers.filter((p) => p.id !== this.core.self.id).map((p) => [p.id, p]))
     this.core.formerNames.setAll([...next.values()].map((peer) => [peer.id, peer.name] as const))
-    const me = peers.find((p) => p.id === this.core.self.id)
+    const me = described.find((p) => p.id === this.core.self.id)
     if (me?.access) this.core.self = { ...this.core.self, access: me.access }
     if (me?.color) this.core.self = { ...this.core.self, color: me.color }
     // A fenced old host that the new host took back is a peer again. One silent past the hard
@@ -61,7 +63,6 @@ export class Follower<V extends SessionViewer = SessionViewer> extends Part<V> {
     this.s.succession = [...rank]
     const now = this.core.clock.now()
     for (const id of rank) this.s.rosterSeen.set(id, now)
-    this.learnRemoved(removed)
     // Said goodbye to the host, maybe not to us: out of the electorate, yet free to come back.
     for (const id of left) this.s.rosterSeen.delete(id)
     this.listedLately(this.s.hostConn)
@@ -70,6 +71,24 @@ export class Follower<V extends SessionViewer = SessionViewer> extends Part<V> {
     for (const [id, peer] of next) if (!previous.has(id)) this.core.emit('session-peer-joined', { peer })
     for (const [id, peer] of previous) if (!next.has(id)) this.core.emit('session-peer-dropped', { peer, reason: 'left' })
     this.parts.mesh.pruneGuestLinks()
+  }
+
+  /**
+   * A roster is our host's word on who else is here, held to what we know ourselves: who hosts is
+   * the peer our link follows, first and as host, whatever the role fields say (a colluder that
+   * hosted sent us our own old roster, naming us host: we followed nobody, seed 1773682); each peer
+   * once (one listed five times, seed 1777969); none we know was removed (out for good, whoever
+   * lists them). An honest host's roster passes as it is: itself first, each guest once, none removed.
+   */
+  private heldToWhatWeKnow(listed: readonly string[], described: readonly PeerInfo[]): { rank: string[]; peers: PeerInfo[] } {
+    const { self: { id: self }, removed } = this.core
+    const host = this.s.hostId
+    const keep = (id: string) => id === self || id === host || !removed.has(id)
+    const rank = [...new Set(host ? [host, ...listed] : listed)].filter(keep)
+    const peers = [...new Map(described.filter((p) => keep(p.id)).map((p) => [p.id, p])).values()]
+    if (host && host !== self && !peers.some((p) => p.id === host)) peers.push(this.s.peers.get(host) ?? { id: host, name: this.core.formerNames.get(host) ?? host, role: 'host' })
+    const roleOf = (id: string): PeerInfo['role'] => (id === host ? 'host' : 'guest')
+    return { rank, peers: peers.map((p) => (p.role === roleOf(p.id) ? p : { ...p, role: roleOf(p.id) })) }
   }
 
   /**

@@ -216,7 +216,9 @@ export const COMPACT_REGRESSION_SEEDS: number[] = [1068, 1303]
 // what that trusted host took away only while the peer still followed it (1668183, 1676661, a simulator misjudgement).
 // A star guest that alone lost its host (a one-way cut; the honest guest it was linked to said the host lived) took the word of the
 // colluder it backed, though that colluder had stood and then said the host lived, its latest word (1696499, a library bug).
-export const COLLUDE_REGRESSION_SEEDS: number[] = [420, 2009370, 2007809, 2008664, 2003199, 2010906, 1531703, 1601837, 1668183, 1676661, 1696499]
+// A guest took a colluder host's roster as it came: a removed user listed five times (1777969), and the old host's own
+// roster replayed to it, naming it host, so it followed a peer it listed as a guest (1773682); a library bug.
+export const COLLUDE_REGRESSION_SEEDS: number[] = [420, 2009370, 2007809, 2008664, 2003199, 2010906, 1531703, 1601837, 1668183, 1676661, 1696499, 1777969, 1773682]
 
 /** Seeds found with disk faults (and compacting journals), before colluding guests: they run with the modes `modesOf` gives them but that one (`SIM_MODES=disk`). */
 // A resumed page's journal read failed and resume() threw the store's own error, with no diagnostic (3000012, 3000020,
