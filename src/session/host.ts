@@ -239,7 +239,7 @@ export class HostSide<V extends SessionViewer = SessionViewer> extends Part<V> {
       // lost on its way as surely, and it elects from the roster it held when it last heard us.
       const now = this.core.clock.now()
       const beat = this.core.heartbeat.intervalMs
-      const since = conn.awaySince ?? (now - conn.lastHeard > beat ? conn.lastHeard : now - conn.answeredAt > beat ? lastAnswered(conn) : undefined)
+      const since = conn.awaySince ?? (now - conn.lastHeard > beat || now - conn.answeredAt > beat ? lastAnswered(conn) : undefined)
       if (since !== undefined) this.s.depart(conn, since, now)
       this.parts.links.sendTo(conn, wire.end({ reason }))
       this.parts.links.detach(conn, reason)

@@ -5,9 +5,13 @@ import type { SessionViewer } from '../types.js'
 import { wire } from '../wire/build.js'
 import { type Conn, Part, type RosterGap } from './state.js'
 
-/** Host: when a guest that hears none of our pings last heard us: from the roster it held then, it may elect without us. */
+/**
+ * Host: when a guest that hears none of our pings, or that we cannot hear, last heard us: from the
+ * roster it held then, it may elect without us. Never after we last heard it (a real answer is heard
+ * after its ping; a pong may name any ping).
+ */
 export function lastAnswered(c: Conn): number {
-  return c.answered ?? c.admittedAt ?? 0
+  return Math.min(c.answered ?? c.admittedAt ?? 0, c.lastHeard)
 }
 
 interface Voter {
@@ -116,13 +120,16 @@ export class Liveness<V extends SessionViewer = SessionViewer> extends Part<V> {
     // Not away before it was admitted: the stall began at our last beat or later, and a guest we
     // admitted between that beat and the stall is in their electorate; dated from the beat, it and
     // everyone admitted since that beat fell out of every electorate we count (seed 1130282).
+    // Nor later than the last of our pings it answered: one cut off before we stood still holds the
+    // roster of that ping; dated from the stall, it counted a guest admitted in between among its
+    // voters, and we hosted on beside the successor it elected (seed 1860796).
     const mayBeLost = this.s.role === 'host' && now - stoodStillFrom >= this.core.heartbeat.softTimeoutMs
     this.s.lastBeat = now
     this.s.stallUnjudged = true
     for (const conn of this.s.conns) {
       conn.lastHeard = now
       conn.answeredAt = now
-      if (mayBeLost && conn.peerId) conn.awaySince ??= Math.max(stoodStillFrom, conn.admittedAt ?? 0)
+      if (mayBeLost && conn.peerId) conn.awaySince ??= Math.min(Math.max(stoodStillFrom, conn.admittedAt ?? 0), lastAnswered(conn))
     }
     this.core.diagnostic('stalled', `This page stood still for ${Math.round(late)} ms; links get a fresh heartbeat window before anyone is judged silent.`)
   }
@@ -146,9 +153,10 @@ export class Liveness<V extends SessionViewer = SessionViewer> extends Part<V> {
       // now; counted present on its pings, it left us a majority we did not have (seed 1171260).
       const deaf = now - c.answeredAt >= this.core.heartbeat.softTimeoutMs
       const stray = c.probation || followsAnother.has(c.peerId!)
-      // Away since it went quiet, or since the last ping it answered (a peer that strays after talking
-      // again keeps that time).
-      if (quiet || deaf || stray) c.awaySince ??= quiet ? c.lastHeard : deaf ? lastAnswered(c) : now
+      // Away since the last ping it answered, quiet or deaf: not since we last heard it, a time our own
+      // stall moves on (`noticeStall`) though what it heard of us did not (seed 1860796). A peer that
+      // strays after talking again keeps that time.
+      if (quiet || deaf || stray) c.awaySince ??= quiet || deaf ? lastAnswered(c) : now
       // Back once it answers a ping we sent since. Talking is no sign: a peer that lost us pings on, and
       // its link delivers what it held while cut, as it elects without us from a roster that predates
       // the guests we admitted meanwhile (seed 967133).

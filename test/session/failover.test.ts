@@ -542,6 +542,29 @@ describe('host failover', () => {
     expect(g1.controller.getRole()).toBe('host')
   })
 
+  it.each([
+    ['past the soft timeout (away from the stall)', heartbeat.softTimeoutMs + 1_500],
+    ['short of the soft timeout (quiet from when it last heard them, which the stall moves on)', heartbeat.softTimeoutMs - 1_000],
+  ])('dates guests cut off before it stood still %s from the last ping they answered: they elect without it, and the host ends (seed 1860796)', async (_, stall) => {
+    const { s, host, guests } = await started(5)
+    const [g1, g2, g3] = guests as [TestPeer, TestPeer, TestPeer, TestPeer]
+    // g1..g3 lose the host: three of the five their roster lists, a majority.
+    s.net.partition(['g1', 'g2', 'g3'], ['host', 'g4'])
+    // The host admits g5 and beats once more before it stands still, short of the soft timeout since the cut:
+    // nobody is away yet. No roster of g1..g3 lists g5.
+    const g5 = s.peer('g5', { heartbeat })
+    await s.connect(host, g5, 'editor', 0)
+    await s.settle(heartbeat.intervalMs + 100)
+    s.net.freeze('host')
+    await s.settle(stall)
+    s.net.resume('host')
+    // Counted away from the stall or later, g5 sat in their electorate (six: three away, no majority) and the host hosted on.
+    await s.settle(3 * heartbeat.hardTimeoutMs)
+    expect(g1.controller.getRole()).toBe('host')
+    for (const g of [g2, g3]) expect(g.controller.getPeers()[0]).toMatchObject({ name: 'g1', role: 'host' })
+    expect(eventsOf(host, 'session-ended').at(-1)?.reason).toBe('cut-off')
+  })
+
   it('does not end its guests\' session when it says goodbye just after thawing from a stall they outlasted (seed 812720)', async () => {
     const { s, host, guests } = await started(4)
     // Still past the soft timeout, short of the hard one: the guests keep the host. A message notices the stall
