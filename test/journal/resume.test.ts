@@ -27,6 +27,17 @@ async function twoPeers(): Promise<{ s: TestSession; host: TestPeer; guest: Test
   return { s, host, guest, hostDisk, guestDisk }
 }
 
+/** The host changes something, the guest's page goes (its journal kept), and `tamper` edits that journal's stored rows. */
+async function leftWithTamperedJournal(tamper: Parameters<Disk['journal']['tamper']>[1]): Promise<{ s: TestSession; guestDisk: Disk }> {
+  const { s, host, guest, guestDisk } = await twoPeers()
+  host.kv.set('a', 1)
+  await s.settle()
+  guest.controller.goodbye()
+  await s.settle()
+  guestDisk.journal.tamper(journalKey(host, 'g1'), tamper)
+  return { s, guestDisk }
+}
+
 /**
  * g3's tab reloads and the host leaves: g1, elected, greets the resumed page and owes it a
  * snapshot (its journal holds epoch 1's history), which `hold` lets go when it chooses.
@@ -250,12 +261,7 @@ describe('resume after a reload', () => {
   })
 
   it('a journal of another version is refused whole with a typed error; nothing of it is applied', async () => {
-    const { s, host, guest, guestDisk } = await twoPeers()
-    host.kv.set('a', 1)
-    await s.settle()
-    guest.controller.goodbye()
-    await s.settle()
-    guestDisk.journal.tamper(journalKey(host, 'g1'), (raw) => Object.assign(raw.head as object, { v: 99 }))
+    const { s, guestDisk } = await leftWithTamperedJournal((raw) => Object.assign(raw.head as object, { v: 99 }))
     const reloaded = page(s, 'g1-reloaded', 'fresh', guestDisk)
     const error = await reloaded.controller.resume().catch((e: unknown) => e)
     expect(error).toBeInstanceOf(JournalError)
@@ -267,13 +273,8 @@ describe('resume after a reload', () => {
   })
 
   it("a journal whose snapshot keeps an unreadable change of the page's own is refused whole", async () => {
-    const { s, host, guest, guestDisk } = await twoPeers()
-    host.kv.set('a', 1)
-    await s.settle()
-    guest.controller.goodbye()
-    await s.settle()
     const own = [new TextEncoder().encode('{"t":"hello"}')]
-    guestDisk.journal.tamper(journalKey(host, 'g1'), (raw) => Object.assign((raw.head as { snapshot: object }).snapshot, { own }))
+    const { s, guestDisk } = await leftWithTamperedJournal((raw) => Object.assign((raw.head as { snapshot: object }).snapshot, { own }))
     const reloaded = page(s, 'g1-reloaded', 'g1', guestDisk)
     await expect(reloaded.controller.resume()).rejects.toBeInstanceOf(JournalError)
     expect(reloaded.kv.store()).toEqual({})
