@@ -31,6 +31,11 @@ export interface WriteQueueHooks<S> {
 type JobBody<S> = { kind: 'write'; session: S; key: string; batch: JournalBatch; failures: number } | { kind: 'task'; run: (store: Journal) => Promise<void> }
 type Job<S> = JobBody<S> & { n: number }
 
+/** Whether `job` writes `session`'s batch to the journal `key` (a batch for it merges into that one). */
+function writes<S>(job: Job<S> | undefined, session: S, key: string): job is Job<S> & { kind: 'write' } {
+  return job?.kind === 'write' && job.session === session && job.key === key
+}
+
 export class WriteQueue<S> {
   private jobs: Job<S>[] = []
   /** Numbers jobs, so that `idle()` waits for those made so far only. */
@@ -46,7 +51,7 @@ export class WriteQueue<S> {
   /** Queues `batch` of the journal `key`, merged into the batch waiting for that journal if there is one. */
   write(session: S, key: string, batch: JournalBatch): void {
     const last = this.jobs.at(-1)
-    if (last?.kind === 'write' && last !== this.inFlight && last.session === session && last.key === key) last.batch = mergeBatches(last.batch, batch)
+    if (last !== this.inFlight && writes(last, session, key)) last.batch = mergeBatches(last.batch, batch)
     else this.push({ kind: 'write', session, key, batch, failures: 0 })
   }
 
@@ -115,7 +120,7 @@ export class WriteQueue<S> {
     if (quota) await this.evictNow(store, job.key, 0).catch(() => undefined)
     // What came meanwhile goes with the retry, in one transaction.
     const behind = this.jobs[1]
-    if (behind?.kind === 'write' && behind.session === job.session && behind.key === job.key) {
+    if (writes(behind, job.session, job.key)) {
       job.batch = mergeBatches(job.batch, behind.batch)
       this.jobs.splice(1, 1)
     }
