@@ -41,7 +41,6 @@ export function makeCore<V extends SessionViewer>(options: SessionSyncOptions & 
     viewers: new Map(),
     lifecycle: new Lifecycle((state, previous) => host.emit('session-state-changed', { state, previous })),
     formerNames: new LruMap(256),
-    removed: new LruSet(1024),
     usedInvites: new LruSet(1024),
     received: new WeakMap(),
     self: { id: options.user?.id ?? random.id(timers.idSize), name: options.user?.name ?? 'Guest', role: 'guest' },

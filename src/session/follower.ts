@@ -81,8 +81,8 @@ export class Follower<V extends SessionViewer = SessionViewer> extends Part<V> {
    * lists them). An honest host's roster passes as it is: itself first, each guest once, none removed.
    */
   private heldToWhatWeKnow(listed: readonly string[], described: readonly PeerInfo[]): { rank: string[]; peers: PeerInfo[] } {
-    const { self: { id: self }, removed } = this.core
-    const host = this.s.hostId
+    const self = this.core.self.id
+    const { hostId: host, removed } = this.s
     const keep = (id: string) => id === self || id === host || !removed.has(id)
     const rank = [...new Set(host ? [host, ...listed] : listed)].filter(keep)
     const peers = [...new Map(described.filter((p) => keep(p.id)).map((p) => [p.id, p])).values()]
@@ -97,7 +97,7 @@ export class Follower<V extends SessionViewer = SessionViewer> extends Part<V> {
    */
   private learnRemoved(removed: readonly string[]): void {
     for (const id of removed) {
-      this.core.removed.touch(id)
+      this.s.removed.touch(id)
       this.s.rosterSeen.delete(id)
     }
   }

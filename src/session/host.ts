@@ -31,7 +31,7 @@ export class HostSide<V extends SessionViewer = SessionViewer> extends Part<V> {
       this.core.diagnostic('join-refused', `Refused a join from "${user.name}": user id ${user.id} is already in the session, and did not prove it is the same peer.`)
       return this.turnAway(conn, user, 'duplicate-user')
     }
-    if (this.core.removed.has(user.id)) return this.turnAway(conn, user, 'removed')
+    if (this.s.removed.has(user.id)) return this.turnAway(conn, user, 'removed')
     // The same peer, back from a crash or a sleep (its token proves it): the admit hook let it in already.
     if (returning === 'back') return this.admit(conn, user, message.resume, true)
     const admit = this.core.options.admit
@@ -123,7 +123,7 @@ export class HostSide<V extends SessionViewer = SessionViewer> extends Part<V> {
 
   /** Whom we removed, for every guest to hold: whoever hosts next keeps them out too. */
   private removedList(): { removed?: string[] } {
-    return this.core.removed.size > 0 ? { removed: this.core.removed.recent(MAX_REMOVED) } : {}
+    return this.s.removed.size > 0 ? { removed: this.s.removed.recent(MAX_REMOVED) } : {}
   }
 
   /** Who said goodbye to us lately: a guest their goodbye missed must not wait for them in an election. */
@@ -228,7 +228,7 @@ export class HostSide<V extends SessionViewer = SessionViewer> extends Part<V> {
   /** Host: removes a guest. It is told, its links go on every peer, and it cannot come back. */
   kick(peerId: string, reason = 'removed'): void {
     if (this.s.role !== 'host') throw new SessionStateError('not-host', 'Only the host can remove a peer.')
-    this.core.removed.touch(peerId)
+    this.s.removed.touch(peerId)
     this.parts.readmission.forget(peerId)
     const conn = this.s.connOf(peerId)
     if (conn) {

@@ -123,7 +123,7 @@ export class Readmission<V extends SessionViewer = SessionViewer> extends Part<V
     const user = message.user
     const refuse = (reason: string) => this.parts.links.sendTo(conn, wire.door({ peer: user.id, reason }))
     if (!this.parts.host.withinBudget(conn, 'signal')) return this.parts.host.overBudget(conn, 'signal')
-    if (this.core.removed.has(user.id)) return refuse('removed')
+    if (this.s.removed.has(user.id)) return refuse('removed')
     const access = user.id === this.core.self.id ? null : this.redeem(user.id, message.resume.token)
     if (!access) {
       this.core.diagnostic('join-refused', `Refused "${user.name}" coming back through ${conn.peerId ?? 'us'}: no valid resume token.`, { peerId: user.id })

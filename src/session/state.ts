@@ -145,6 +145,11 @@ export class Session {
    * Cleared on following a new epoch's host: an earlier host's listings do not make voters of this epoch.
    */
   readonly rosterSeen = new Map<string, number>()
+  /**
+   * User ids removed from this session (by us as host, or as our hosts' rosters said): they may
+   * not join it again. This session's only: a user removed from one is welcome in the next.
+   */
+  readonly removed = new LruSet<string>(1024)
   /** Access of each peer in the published roster: viewers are never eligible to host. */
   successionAccess = new Map<string, SessionAccess>()
   peers = new Map<string, PeerInfo>()
@@ -327,8 +332,6 @@ export interface Core<V extends SessionViewer = SessionViewer> {
   readonly lifecycle: Lifecycle
   /** Names of peers that were in the session, to welcome one back by name. */
   readonly formerNames: LruMap<string, string>
-  /** User ids the host removed: they may not join again. */
-  readonly removed: LruSet<string>
   readonly usedInvites: LruSet<string>
   /** The bytes (or text) each delta waiting in a buffer came in (weakly held: gone with the message). */
   readonly received: WeakMap<object, LinkMessage>

@@ -80,6 +80,24 @@ describe('admission and authorization', () => {
     expect(eventsOf(g2, 'session-ended').at(-1)?.reason).toBe('removed')
   })
 
+  it('keeps a removal to its session: the user is welcome in the next one, and shown there by a guest that heard of it', async () => {
+    const s = await TestSession.started(3)
+    const [g1, g2] = s.guests as [TestPeer, TestPeer]
+    s.host.controller.kick('u-g2')
+    await s.settle()
+    expect(g1.controller.getPeers().map((p) => p.name)).not.toContain('g2')
+    await s.host.controller.end()
+    await s.settle()
+    expect(g1.controller.getState()).toBe('idle')
+    // A new session, hosted by the one that removed g2: g2 is admitted, and g1 lists it.
+    await s.host.controller.start()
+    await s.connect(s.host, g1)
+    await s.connect(s.host, g2)
+    expect(g2.controller.getState()).toBe('connected')
+    expect(eventsOf(g2, 'session-ended').at(-1)?.reason).toBe('removed')
+    for (const p of [s.host, g1]) expect(p.controller.getPeers().map((x) => x.name).sort()).toEqual(['g1', 'g2', 'host'])
+  })
+
   it('keeps a kicked peer out after the host that kicked it is gone', async () => {
     const s = await TestSession.started(4)
     const [g1, g2] = s.guests as [TestPeer, TestPeer, TestPeer]
