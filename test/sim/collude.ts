@@ -37,6 +37,8 @@ export class Colluders {
   private readonly keys = new Map<string, Set<string>>()
   /** Per colluder, the candidates (`epoch:name`) it sent a back of its own. */
   private readonly backed = new Map<HostileGuest, Set<string>>()
+  /** The forged keys a colluder sent as its own change, in its own name on its own link to an honest host (`ownChange`). */
+  private readonly own = new Set<string>()
   /** Per honest peer, the forged keys it took from a colluder that hosted it as a majority's choice. */
   private readonly taken = new Map<TestPeer, Set<string>>()
   /** Per user id, the kv keys a snapshot from a colluder that hosted it as a majority's choice took from its state. */
@@ -109,14 +111,16 @@ export class Colluders {
   private record(from: string, to: string, message: LinkMessage): void {
     const sender = this.peers.find((p) => p.name === from)
     const text = typeof message === 'string' ? message : new TextDecoder().decode(message)
-    if (sender) for (const key of text.match(/forged:[a-z]+:\d+/g) ?? []) this.wrote(sender.name).add(key)
-    if (!text.includes('"t":"back')) return
-    let m: { t?: string; epoch?: number; for?: string }
+    const keys = sender ? text.match(/forged:[a-z]+:\d+/g) ?? [] : []
+    for (const key of keys) this.wrote(sender!.name).add(key)
+    if (!keys.length && !text.includes('"t":"back')) return
+    let m: { t?: string; epoch?: number; for?: string; origin?: string }
     try {
       m = JSON.parse(text)
     } catch {
       return
     }
+    if (sender && this.ownChange(sender, to, m)) for (const key of keys) this.own.add(key)
     if (typeof m.epoch !== 'number') return
     const target = this.peers.find((p) => p.name === to)
     if (m.t === 'back' && target && !sender) this.won(target.name, m.epoch).backers.add(from)
@@ -124,6 +128,18 @@ export class Colluders {
       const election = coreOf(sender.controller).session?.election
       if (election?.epoch === m.epoch && election.backed === m.for) this.won(sender.name, m.epoch).quorum = election.quorum
     }
+  }
+
+  /**
+   * Whether `m`, sent by the colluder `sender` to `to`, is an editor's own change: an intent, or a forward
+   * in its own name, to an honest peer hosting it. The link proves who sent it, and its keys are that
+   * editor's to write, whoever made the bytes: a forward the partner forged in its name, which it heard
+   * and replayed to its host (seed 1922024).
+   */
+  private ownChange(sender: TestPeer, to: string, m: { t?: string; origin?: string }): boolean {
+    const host = this.s.peers.find((p) => p.name === to)
+    if (!host || this.peers.includes(host) || host.controller.getRole() !== 'host') return false
+    return m.t === 'intent' || (m.t === 'forward' && m.origin === sender.controller.getSelf().id)
   }
 
   /**
@@ -184,6 +200,11 @@ export class Colluders {
   /** Per provider id, the whole snapshots `peer` took from such a colluder that left that provider out (`watch`). */
   leftOut(peer: TestPeer): ReadonlyMap<string, number> {
     return this.skipped.get(peer) ?? new Map()
+  }
+
+  /** The forged keys a colluder sent an honest host as its own change: an editor's to write (`ownChange`). */
+  ownChanges(): ReadonlySet<string> {
+    return this.own
   }
 
   /** The forged keys `peer` took from a colluder that hosted it as the pair's majority's choice (`watch`). */

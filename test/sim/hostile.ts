@@ -6,7 +6,8 @@
  *
  * What it forges is recognisable: any state it smuggles in uses keys `forged:<how>:<n>`,
  * which no honest peer ever sets. Keys it may legitimately write as an editor (its own
- * intents) never start with `forged:`.
+ * intents) never start with `forged:`, but for a forward its colluding partner forged in its
+ * name, which it may replay to its host as its own change (`Colluders.ownChange`).
  */
 import type { Random } from '../../src/runtime/random.js'
 import type { Link } from '../../src/transport/transport.js'
