@@ -46,11 +46,14 @@ export class SessionPage {
     return peer
   }
 
-  /** No uncaught page error, and no diagnostic that means a bug, in any controller added since the last check. */
-  async expectHealthy(): Promise<void> {
+  /**
+   * No uncaught page error, and no diagnostic that means a bug, in any controller added since the
+   * last check; but for the codes in `provoked`, which the test caused on purpose (it wrote bad bytes).
+   */
+  async expectHealthy(provoked: readonly string[] = []): Promise<void> {
     expect(this.errors.splice(0)).toEqual([])
     for (const peer of this.peers.splice(0)) {
-      const faults = (await peer.events('session-diagnostic')).filter((e) => FAULT_CODES.has(e.payload.code))
+      const faults = (await peer.events('session-diagnostic')).filter((e) => FAULT_CODES.has(e.payload.code) && !provoked.includes(e.payload.code))
       expect(faults.map((e) => `${peer.name}: ${e.payload.code}: ${e.payload.message}`)).toEqual([])
     }
   }
@@ -273,6 +276,12 @@ export class Peer {
   /** Writes `text` (UTF-8) raw onto this peer's tapped link `n`, past its controller; false when that link is closed. */
   sendRaw(n: number, text: string, lane: Lane = 'control'): Promise<boolean> {
     return this.page.evaluate(([i, link, t, l]) => window.sessionHarness.sendRaw(i, link, t, l), [this.index, n, text, lane] as const)
+  }
+
+  /** Writes one frame raw on this peer's tapped link `n`, past its framer (see SessionHarness.sendFrame); false when that link is closed. */
+  sendFrame(n: number, frame: string | Uint8Array): Promise<boolean> {
+    const data = typeof frame === 'string' ? frame : [...frame]
+    return this.page.evaluate(([i, link, f]) => window.sessionHarness.sendFrame(i, link, f), [this.index, n, data] as const)
   }
 
   /**

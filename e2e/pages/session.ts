@@ -79,6 +79,8 @@ export interface TappedLink {
   closeReason: string | null
   /** Host ids named by the HELLOs that arrived on this link: who greeted us on it as host. */
   helloFrom: string[]
+  /** The epochs those HELLOs named, in the same order. */
+  helloEpochs: number[]
 }
 
 /** A guest knocking at a host whose `admit` is 'ask', as the hook saw it. */
@@ -308,14 +310,17 @@ const utf8 = new TextDecoder()
 function tapTransport(inner: Transport, into: Array<TappedLink & { link: Link }>, holdPeerLinks = false): Transport {
   let accepted = 0
   const recordLink = (link: Link, via: TappedLink['via']): Link => {
-    const entry: TappedLink & { link: Link } = { n: into.length, via, openedAt: Date.now(), closedAt: null, closeReason: null, helloFrom: [], link }
+    const entry: TappedLink & { link: Link } = { n: into.length, via, openedAt: Date.now(), closedAt: null, closeReason: null, helloFrom: [], helloEpochs: [], link }
     into.push(entry)
     const observe = (bytes: LinkMessage) => {
       // Only HELLOs are of interest; everything on the wire is JSON, as text or UTF-8 (src/wire/codec.ts).
       if (typeof bytes === 'string' ? bytes.length > 64 * 1024 : bytes.byteLength > 64 * 1024) return
       try {
-        const message = JSON.parse(typeof bytes === 'string' ? bytes : utf8.decode(bytes)) as { t?: unknown; hostId?: unknown }
-        if (message.t === 'hello' && typeof message.hostId === 'string') entry.helloFrom.push(message.hostId)
+        const message = JSON.parse(typeof bytes === 'string' ? bytes : utf8.decode(bytes)) as { t?: unknown; hostId?: unknown; epoch?: unknown }
+        if (message.t === 'hello' && typeof message.hostId === 'string' && typeof message.epoch === 'number') {
+          entry.helloFrom.push(message.hostId)
+          entry.helloEpochs.push(message.epoch)
+        }
       } catch {
         // Not for the tap to judge.
       }
@@ -484,6 +489,13 @@ function check(index: number, condition: Condition): boolean {
   return c.pendingIntents === 0
 }
 
+/** Tapped link `n` of the peer (the transport's own Link), or null once it is closed. */
+function openTapped(index: number, n: number): Link | null {
+  const entry = peerAt(index).tapped?.[n]
+  if (!entry) throw new Error(`Peer #${index} has no tapped link #${n}`)
+  return entry.link.open ? entry.link : null
+}
+
 export interface SessionHarness {
   check(index: number, condition: Condition): boolean
   /** A new controller in this page; the first is `window.SESSION`. Returns its index. */
@@ -534,6 +546,12 @@ export interface SessionHarness {
    * transport frames it like any message). False when that link is not open.
    */
   sendRaw(index: number, n: number, text: string, lane?: Lane): boolean
+  /**
+   * Writes one DataChannel frame on tapped link `n` of the peer, past its framer: text as a text
+   * frame, bytes as a binary frame with no header added, as modified code could. False when the
+   * link is not open.
+   */
+  sendFrame(index: number, n: number, frame: string | number[]): boolean
   /**
    * Keeps this page's main thread busy for `ms` ms (by its own clock) with a synchronous
    * loop, as a long task in a busy tab does: no timer, message or event runs meanwhile.
@@ -665,10 +683,18 @@ const harness: SessionHarness = {
     return tapped.map(({ link: _link, ...entry }) => plain(entry))
   },
   sendRaw(index, n, text, lane = 'control') {
-    const entry = peerAt(index).tapped?.[n]
-    if (!entry) throw new Error(`Peer #${index} has no tapped link #${n}`)
-    if (!entry.link.open) return false
-    entry.link.send(new TextEncoder().encode(text), lane)
+    const link = openTapped(index, n)
+    link?.send(new TextEncoder().encode(text), lane)
+    return link !== null
+  },
+  sendFrame(index, n, frame) {
+    const link = openTapped(index, n)
+    if (!link) return false
+    // The WebRTC link keeps its channel to itself; a hostile page's own code reaches it all the same.
+    const channel = (link as unknown as { channel?: unknown }).channel
+    if (!(channel instanceof RTCDataChannel)) throw new Error(`Tapped link #${n} of peer #${index} has no RTCDataChannel at .channel`)
+    if (typeof frame === 'string') channel.send(frame)
+    else channel.send(new Uint8Array(frame))
     return true
   },
   until(index, condition, timeoutMs) {
