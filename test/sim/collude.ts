@@ -10,7 +10,9 @@
  *
  * It also keeps the ground truth the invariants need to judge a colluder that hosts: which
  * honest peers sent it a `back` in each election, and the quorum it counted when it chose
- * itself (read from its own core as it broadcasts that choice).
+ * itself (read from its own core as it broadcasts that choice); and, for an honest candidate,
+ * the backs it counted in each election (read from its core as each comes), which tell two
+ * honest winners of one election that a colluding seat backing both made (`splitVote`).
  */
 import type { Random } from '../../src/runtime/random.js'
 import { coreOf } from '../../src/session/internals.js'
@@ -21,6 +23,12 @@ import type { Forged, HostileGuest } from './hostile.js'
 import type { FaultProviders } from './providers.js'
 
 const HUGE = 1_000_000
+
+/** What an honest candidate counted in one election: the members whose backs it took, and its quorum. */
+interface Counted {
+  backers: ReadonlySet<string>
+  quorum: { members: ReadonlySet<string>; needed: number }
+}
 
 interface Won {
   /** Honest peers (by name) that sent it a `back` for this election. */
@@ -35,6 +43,8 @@ export class Colluders {
   private readonly lastStood = new Map<number, number>()
   /** Per colluder name, the forged keys it sent. */
   private readonly keys = new Map<string, Set<string>>()
+  /** Per honest peer (by name), per election epoch: the backs it had counted when the last came (`watch`). */
+  private readonly counted = new Map<string, Map<number, Counted>>()
   /** Per colluder, the candidates (`epoch:name`) it sent a back of its own. */
   private readonly backed = new Map<HostileGuest, Set<string>>()
   /** The forged keys a colluder sent as its own change, in its own name on its own link to an honest host (`ownChange`). */
@@ -96,6 +106,31 @@ export class Colluders {
   }
 
   /**
+   * Why `a` and `b`, honest peers hosting one session, may both host: each won the same election
+   * (the one before the epoch both host) with a majority of the backs it counted, and the only
+   * seats in both majorities are colluders' that backed both. A seat that backs two candidates that
+   * cannot hear each other is the double-backing limit no majority vote escapes (docs/failover.md).
+   * Undefined otherwise: two disjoint majorities, an honest seat in both, a win short of its quorum,
+   * or wins of different elections are two hosts the library made.
+   */
+  splitVote(a: TestPeer, b: TestPeer): string | undefined {
+    const epoch = coreOf(a.controller).session?.epoch
+    if (epoch === undefined || coreOf(b.controller).session?.epoch !== epoch) return undefined
+    const majority = (p: TestPeer) => {
+      const counted = this.counted.get(p.name)?.get(epoch - 1)
+      if (!counted) return undefined
+      const seats = new Set([...counted.backers, p.controller.getSelf().id].filter((id) => counted.quorum.members.has(id)))
+      return seats.size >= counted.quorum.needed ? seats : undefined
+    }
+    const [ofA, ofB] = [majority(a), majority(b)]
+    if (!ofA || !ofB) return undefined
+    const pair = new Set(this.peers.map((p) => p.controller.getSelf().id))
+    const both = [...ofA].filter((id) => ofB.has(id))
+    if (!both.length || !both.every((id) => pair.has(id))) return undefined
+    return `${a.name} and ${b.name} each won election ${epoch - 1} with the back of ${both.join(', ')}, a colluder that backed both`
+  }
+
+  /**
    * Watches every message the network carries (a passive tap: nothing is delayed or drawn):
    * honest backs sent to a colluder, and the quorum a colluder counted as it chose itself.
    */
@@ -152,6 +187,7 @@ export class Colluders {
    * again), and the providers a whole snapshot left out.
    */
   watch(peer: TestPeer): void {
+    this.countBacks(peer)
     const note = (keys: string[]) => {
       const host = this.hostOf(peer)
       if (!host) return
@@ -181,6 +217,22 @@ export class Colluders {
         last.set(provider.id, provider.snapshotsApplied.length)
       }
     })
+  }
+
+  /** Records, as each back reaches honest `peer`, the backs its election has counted (`splitVote`). A back after it took over counts for nothing, as there. */
+  private countBacks(peer: TestPeer): void {
+    if (this.peers.includes(peer)) return
+    const core = coreOf(peer.controller)
+    const failover = core.parts.failover
+    const onBack = failover.onBack.bind(failover)
+    failover.onBack = (conn, message) => {
+      onBack(conn, message)
+      const election = core.session?.election
+      if (!election || election.epoch !== message.epoch) return
+      const mine = this.counted.get(peer.name) ?? new Map<number, Counted>()
+      this.counted.set(peer.name, mine)
+      mine.set(election.epoch, { backers: new Set(election.backers), quorum: { members: new Set(election.quorum.members), needed: election.quorum.needed } })
+    }
   }
 
   /** Records `keys`, which a snapshot of its colluding host removes from `peer`'s state, but those pending in its outbox: it applies and sends those again. */

@@ -222,7 +222,10 @@ export const COMPACT_REGRESSION_SEEDS: number[] = [1068, 1303]
 // roster replayed to it, naming it host, so it followed a peer it listed as a guest (1773682); a library bug.
 // A colluder replayed to its honest host a forward its partner had forged in its name: its own change on its own link, which the
 // host rightly took, and which the check, reading only the key's `forged:` name, called forged (1922024, a simulator misjudgement).
-export const COLLUDE_REGRESSION_SEEDS: number[] = [420, 2009370, 2007809, 2008664, 2003199, 2010906, 1531703, 1601837, 1668183, 1676661, 1696499, 1777969, 1773682, 1922024]
+// The link between the two honest guests failed as their host's goodbye came; the colluder, the third seat of three, backed both,
+// and each took over with its own seat and the colluder's: the double-backing limit, which the check counted as two hosts (1997205,
+// a simulator misjudgement).
+export const COLLUDE_REGRESSION_SEEDS: number[] = [420, 2009370, 2007809, 2008664, 2003199, 2010906, 1531703, 1601837, 1668183, 1676661, 1696499, 1777969, 1773682, 1922024, 1997205]
 
 /** Seeds found with disk faults (and compacting journals), before colluding guests: they run with the modes `modesOf` gives them but that one (`SIM_MODES=disk`). */
 // A resumed page's journal read failed and resume() threw the store's own error, with no diagnostic (3000012, 3000020,
