@@ -283,7 +283,14 @@ export class Failover<V extends SessionViewer = SessionViewer> extends Part<V> {
       if (entry.overwritten || under.has(keyOf(change))) await this.parts.bridge.applyChange(change, this.core.self.id, entry.intentId)
     }
     this.s.lastDigest = { digest: await this.parts.bridge.stateDigest(), seq: this.s.seq + lacking.length + own.length }
-    for (const conn of this.s.conns) if (conn.peerId && !conn.fenced && this.s.peers.has(conn.peerId)) this.parts.host.sendHello(conn, this.s.lastDigest)
+    for (const conn of this.s.conns) {
+      if (!conn.peerId || conn.fenced || !this.s.peers.has(conn.peerId)) continue
+      // Ours once it acts as our guest (a follower's resend and links come right after our hello), as one
+      // taken back: a backer that stays with the old host (a hostile seat that backed us too) is no voter
+      // we hold. Counted present on its pings, it left both us and that host a majority (seed 1992525).
+      conn.probation = true
+      this.parts.host.sendHello(conn, this.s.lastDigest)
+    }
     this.hostFound()
     this.s.outbox.clear()
     for (const delta of lacking) this.parts.host.broadcastDelta(delta.id, this.core.self.id, delta.changes)

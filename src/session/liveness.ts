@@ -143,7 +143,7 @@ export class Liveness<V extends SessionViewer = SessionViewer> extends Part<V> {
   private checkIsolation(now: number): void {
     const members = [...this.s.conns].filter((c) => c.peerId && (c.fenced || c.probation || this.s.peers.has(c.peerId)))
     // A peer that says it follows another host, or claims to be one, is no more ours than a silent one;
-    // nor is one we took back that has not acted as our guest since (its pings, or what its link held
+    // nor is one we took back, or greeted as its new host, that has not acted as our guest since (its pings, or what its link held
     // while cut, are no sign it follows us: it may be electing without us).
     const followsAnother = this.s.followingAnother()
     for (const c of members) {

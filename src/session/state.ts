@@ -53,7 +53,7 @@ export interface Conn {
   rtt?: number
   /** The link's statistics as of the last heartbeat. */
   stats?: LinkStats
-  /** Host: taken back (sent our hello and our deltas) but not acting as our guest yet, so not in the roster. */
+  /** Host: greeted (taken back, or a survivor of the election we won) but not acting as our guest yet; one taken back is not in the roster till then. */
   probation?: boolean
   /** Host: when the peer joined through us; none for a member since before we hosted (taking it back keeps this). */
   admittedAt?: number

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { coreOf } from '../../src/session/internals.js'
-import { TestSession, diagnostics, eventsOf, type TestPeer } from '../helpers/session.js'
+import { TestSession, diagnostics, eventsOf, forge, type TestPeer } from '../helpers/session.js'
 import { type Disk, disk, page, resumeWith } from '../journal/helpers.js'
 
 const heartbeat = { intervalMs: 1_000, softTimeoutMs: 3_000, hardTimeoutMs: 8_000 }
@@ -563,6 +563,29 @@ describe('host failover', () => {
     expect(g1.controller.getRole()).toBe('host')
     for (const g of [g2, g3]) expect(g.controller.getPeers()[0]).toMatchObject({ name: 'g1', role: 'host' })
     expect(eventsOf(host, 'session-ended').at(-1)?.reason).toBe('cut-off')
+  })
+
+  it('does not host on beside the old host when a guest that backed it stays with that host: it counts that guest away until it acts as its guest, and ends (seed 1992525)', async () => {
+    const { s, guests } = await started(3)
+    const [g1, g2] = guests as [TestPeer, TestPeer]
+    const epoch = coreOf(g1.controller).session!.epoch
+    // The host and g2 stand still together; from here the test speaks for g2's modified code, which keeps its link
+    // to g1 alive and backs g1 in the election g1 holds alone. Two of three seats (g1, g2's back): g1 takes over.
+    s.net.freeze('host')
+    s.net.freeze('g2')
+    while (g1.controller.getRole() !== 'host') {
+      forge(s, 'g2', 'g1', { t: 'ping', n: s.clock.now() })
+      if (eventsOf(g1, 'session-host-lost').length) forge(s, 'g2', 'g1', { t: 'back', epoch })
+      await s.settle(100)
+    }
+    // Both thaw: g2's own code never lost the host (its stall gave every link a fresh window) and stays its guest,
+    // answering both hosts' pings. The host, on g2's word, rightly hosts on; g1 must not count g2 among its own.
+    s.net.resume('host')
+    s.net.resume('g2')
+    await s.settle(4 * heartbeat.hardTimeoutMs)
+    expect(eventsOf(g1, 'session-ended').at(-1)?.reason).toBe('cut-off')
+    expect(s.peers.filter((p) => p.controller.getRole() === 'host').map((p) => p.name)).toEqual(['host'])
+    expect(g2.controller.getPeers()[0]).toMatchObject({ name: 'host', role: 'host' })
   })
 
   it('does not end its guests\' session when it says goodbye just after thawing from a stall they outlasted (seed 812720)', async () => {

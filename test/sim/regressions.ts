@@ -83,6 +83,8 @@ export const REGRESSION_SEEDS: number[] = [3, 4, 12, 37, 43, 52, 108, 167, 332, 
 // snapshot, and the reloaded page applied one again on resume: a host's snapshot now drops the whole log (830622).
 // A guest's goodbye waited its turn behind the host's busy queue while its link's close skipped it: dropped as from a
 // closed link, it was not listed as gone; survivors counted that guest as a voter and found no majority (837524).
+// A host stood still past the hard timeout with the hostile guest; the guest left alone won with the hostile guest's back, whose
+// own code never lost the host and stayed its guest. The new host counted that backer present on its pings: both hosted (1992525).
 export const CLASSIC_REGRESSION_SEEDS: number[] = [
   17, 86, 183, 203, 350, 375, 700, 718, 719, 1151, 1209, 1314, 1352, 1383, 2771, 3965, 4020, 5216, 5361, 5904, 7700, 8210,
   725, 1145, 1952, 2257, 2655, 3762, 4570, 5141, 6405, 7421, 7671,
@@ -104,6 +106,7 @@ export const CLASSIC_REGRESSION_SEEDS: number[] = [
   810328, 824156,
   830622,
   837524,
+  1992525,
 ]
 
 /**
