@@ -13,7 +13,7 @@ const KB = 1000
 
 export const PEERS_CONFIG = {
   smoke: { connect: 1, oneway: 20, block: 10, burst: { count: 500, reps: 1, batch: 500 }, late: [{ bytes: 50 * KB, samples: 1 }], lateTimeoutMs: 10_000 },
-  full: { connect: 5, oneway: 400, block: 50, burst: { count: 10_000, reps: 3, batch: 1_000 }, late: [{ bytes: 200 * KB, samples: 3 }, { bytes: 1_070 * KB, samples: 3 }], lateTimeoutMs: 15_000 },
+  full: { connect: 5, oneway: 400, block: 50, burst: { count: 10_000, reps: 3, batch: 1_000 }, late: [{ bytes: 200 * KB, samples: 5 }, { bytes: 1_070 * KB, samples: 5 }], lateTimeoutMs: 15_000 },
 }
 
 /** y-webrtc's own signalling server, as its README starts it (PORT from the environment); the namespace has loopback only. */
@@ -56,9 +56,11 @@ export async function runPeers({ browser, baseUrl, smoke, log }) {
   const peerPort = 9000
   const servers = [await startYWebrtcServer(yPort, log), await startPeerServer(peerPort)]
   log(`  signalling servers: y-webrtc ws://127.0.0.1:${yPort}, PeerJS http://127.0.0.1:${peerPort}`)
-  const contexts = [await browser.newContext(), await browser.newContext()]
+  // a and b: the pair under test; c: the late joiner, its own browser context (its own renderer), as a
+  // newcomer's own machine: in b's, a session-sync joiner shared a renderer with b's mesh link to it.
+  const contexts = [await browser.newContext(), await browser.newContext(), await browser.newContext()]
   try {
-    const [a, b] = await Promise.all(
+    const [a, b, c] = await Promise.all(
       contexts.map(async (context) => {
         const page = await context.newPage()
         page.on('pageerror', (error) => log(`  page error: ${error.message}`))
@@ -137,7 +139,8 @@ export async function runPeers({ browser, baseUrl, smoke, log }) {
     rows.push({ op: `burst of ${count.toLocaleString('en-US')} small updates`, unit: '/s', better: 'higher', values: mapLibs(burst, median), n: reps, notes: burstNotes })
     log(`  burst: ${JSON.stringify(mapLibs(burst, median))}`)
 
-    // ---------------------------------------------------------------- late join
+    // ---------------------------------------------------------------- late join, from page c
+    await c.evaluate(([id, p]) => window.peers.peerjs.open(id, p), ['bench-late', peerPort])
     for (const { bytes: size, samples } of config.late) {
       const late = Object.fromEntries(LIBS.map((lib) => [lib, []]))
       const failures = {}
@@ -146,23 +149,23 @@ export async function runPeers({ browser, baseUrl, smoke, log }) {
       for (let i = 0; i < samples; i++) {
         {
           const url = await a.evaluate(() => window.peers.session.invite())
-          const { code } = await b.evaluate((u) => window.peers.session.lateJoin(u), url)
-          await a.evaluate((c) => window.peers.session.accept(c), code)
-          const { t, length } = await b.evaluate(() => window.peers.late())
+          const { code } = await c.evaluate((u) => window.peers.session.lateJoin(u), url)
+          await a.evaluate((answer) => window.peers.session.accept(answer), code)
+          const { t, length } = await c.evaluate(() => window.peers.late())
           const t0 = await a.evaluate(() => window.peers.session.lateJoinedAt())
           check(length, size, 'session-sync')
           late.session.push(t - t0)
         }
         {
           const { sdp } = await a.evaluate(() => window.peers.raw.offer())
-          const answer = await b.evaluate((s) => window.peers.raw.answer(s, 'late'), sdp)
-          await Promise.all([a.evaluate((s) => window.peers.raw.complete(s, 'late'), answer), b.evaluate(() => window.peers.raw.opened())])
-          const [t0, { t, length }] = await Promise.all([a.evaluate((n) => window.peers.raw.sendState(n), size), b.evaluate(() => window.peers.raw.receivedState())])
+          const answer = await c.evaluate((s) => window.peers.raw.answer(s, 'late'), sdp)
+          await Promise.all([a.evaluate((s) => window.peers.raw.complete(s, 'late'), answer), c.evaluate(() => window.peers.raw.opened())])
+          const [t0, { t, length }] = await Promise.all([a.evaluate((n) => window.peers.raw.sendState(n), size), c.evaluate(() => window.peers.raw.receivedState())])
           check(length, size, 'raw')
           late.raw.push(t - t0)
         }
         {
-          const { t, length } = await b.evaluate((id) => window.peers.peerjs.lateJoin(id), `bench-a-${config.connect - 1}`)
+          const { t, length } = await c.evaluate((id) => window.peers.peerjs.lateJoin(id), `bench-a-${config.connect - 1}`)
           const t0 = await a.evaluate(() => window.peers.peerjs.lateOpenedAt())
           check(length, size, 'PeerJS')
           late.peerjs.push(t - t0)
@@ -170,7 +173,7 @@ export async function runPeers({ browser, baseUrl, smoke, log }) {
         {
           const room = `bench-late-${size}-${i}`
           await a.evaluate(([r, p, n]) => window.peers.ywebrtc.offerState(r, p, n), [room, yPort, size])
-          const result = await b.evaluate(([r, p, n, ms]) => window.peers.ywebrtc.lateJoin(r, p, n, ms), [room, yPort, size, config.lateTimeoutMs])
+          const result = await c.evaluate(([r, p, n, ms]) => window.peers.ywebrtc.lateJoin(r, p, n, ms), [room, yPort, size, config.lateTimeoutMs])
           if (result.error) failures.ywebrtc = `fails: ${result.error}`
           else {
             check(result.length, size, 'y-webrtc')
@@ -183,7 +186,7 @@ export async function runPeers({ browser, baseUrl, smoke, log }) {
       rows.push({ op: `late join, ${Math.round(size / KB)} kB of state (link open → state applied)`, unit: 'ms', better: 'lower', values, p95: mapLibs(late, p95), n: samples })
       log(`  late join ${size}: ${JSON.stringify(values)}`)
     }
-    await Promise.all([a.evaluate(() => window.peers.close()), b.evaluate(() => window.peers.close())])
+    await Promise.all([a, b, c].map((page) => page.evaluate(() => window.peers.close())))
     return { rows, config }
   } finally {
     await Promise.allSettled(contexts.map((context) => context.close()))

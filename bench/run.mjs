@@ -939,7 +939,7 @@ function markdown(machine) {
   if (peersResult) {
     const { header, lines } = peersTable(peersResult, fmt)
     md.push(
-      'Beside the peers (bench/peers.mjs): medians, ratio to raw in brackets; two pages in separate browser contexts, signalling servers on 127.0.0.1, no STUN/TURN.',
+      'Beside the peers (bench/peers.mjs): medians, ratio to raw in brackets; two pages in separate browser contexts (a late joiner in a third), signalling servers on 127.0.0.1, no STUN/TURN.',
       '',
       `| ${header.map(esc).join(' | ')} |`,
       `| ${header.map((_, i) => (i ? '---:' : '---')).join(' | ')} |`,
