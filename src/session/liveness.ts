@@ -14,13 +14,17 @@ export function lastAnswered(c: Conn): number {
   return Math.min(c.answered ?? c.admittedAt ?? 0, c.lastHeard)
 }
 
-interface Voter {
+export interface Voter {
   admittedAt: number
   /** Away since (none: present). */
   since: number | undefined
-  gap: RosterGap | undefined
+  /** Each stretch it was out of our roster that may still hold an away peer's `since`, oldest first. */
+  gaps: readonly RosterGap[] | undefined
 }
 type Away = Voter & { since: number }
+
+/** Stretches out of the roster kept per peer at most (`keepRosterGaps`). */
+const MAX_ROSTER_GAPS = 8
 
 /**
  * Host: whether `m` is in the electorate of the peer `away`, which went away at `away.since`:
@@ -29,13 +33,33 @@ type Away = Voter & { since: number }
  * (`Follower.listedLately`).
  * Counted while it was out, a peer dropped on a timeout and taken back later sat in the
  * electorate of guests admitted meanwhile, which never listed it, and a host cut off from
- * them hosted on beside their successor (seed 1771500).
+ * them hosted on beside their successor (seed 1771500). Every stretch counts, not the latest
+ * alone: dropped and taken back twice, it sat in the electorate of a guest that went away
+ * during the first.
  */
-function listedBy(m: Voter, away: Away, hardTimeoutMs: number): boolean {
+export function listedBy(m: Voter, away: Away, hardTimeoutMs: number): boolean {
   if (m.admittedAt > away.since) return false
-  const gap = m.gap
-  if (!gap || away.since < gap.from || away.since >= (gap.to ?? Infinity)) return true
+  // Stretches never overlap: at most one holds `away.since`.
+  const gap = m.gaps?.find((g) => away.since >= g.from && away.since < (g.to ?? Infinity))
+  if (!gap) return true
+  // Out or in then, unknown: the reading that errs toward ending (an away voter counted swells the away, a present one the rest).
+  if (gap.merged) return m.since !== undefined
   return away.admittedAt < gap.from && away.since - gap.from <= 2 * hardTimeoutMs
+}
+
+/**
+ * Host: the stretches out of the roster still worth keeping. `floor` is the earliest time a peer
+ * we weigh went away, or may yet be dated away from (the last of our pings it answered): a
+ * stretch that ended by then holds no `since` `listedBy` will test, and goes. No age or count
+ * alone is safe: a guest deaf to us keeps its `since` while we host on, however often another
+ * is dropped and taken back. Each stretch takes a hard timeout's silence, so they pile up only
+ * beside such a guest; past the cap the two oldest merge, and `listedBy` reads what it no longer
+ * knows the way that errs toward ending rather than hosting on beside a successor.
+ */
+export function keepRosterGaps(gaps: readonly RosterGap[], floor: number): RosterGap[] {
+  const kept = gaps.filter((g) => g.to === undefined || g.to > floor)
+  while (kept.length > MAX_ROSTER_GAPS) kept.splice(0, 2, { ...kept[1]!, from: kept[0]!.from, merged: true })
+  return kept
 }
 
 export class Liveness<V extends SessionViewer = SessionViewer> extends Part<V> {
@@ -165,9 +189,13 @@ export class Liveness<V extends SessionViewer = SessionViewer> extends Part<V> {
     // Forgotten after four hard timeouts, but not while we count down to our end: dropped mid-way
     // (our own stall lengthens the wait), it would stop the countdown a beat before it ends.
     if (this.s.isolatedSince === null) for (const [id, gone] of this.s.departed) if (now - gone.at > 4 * this.core.heartbeat.hardTimeoutMs) this.s.departed.delete(id)
+    const departed = [...this.s.departed.values()]
+    // No `since` we weigh, now or later, falls before the earliest of these: older stretches go (`keepRosterGaps`).
+    const floor = Math.min(...members.map((c) => c.awaySince ?? lastAnswered(c)), ...departed.map((gone) => gone.since))
+    for (const held of [...members, ...departed]) if (held.outOfRoster) held.outOfRoster = keepRosterGaps(held.outOfRoster, floor)
     const voters: Voter[] = [
-      ...members.map((c) => ({ admittedAt: c.admittedAt ?? 0, since: c.awaySince, gap: c.outOfRoster })),
-      ...[...this.s.departed.values()].map((gone) => ({ admittedAt: gone.admittedAt, since: gone.since, gap: gone.outOfRoster })),
+      ...members.map((c) => ({ admittedAt: c.admittedAt ?? 0, since: c.awaySince, gaps: c.outOfRoster })),
+      ...departed.map((gone) => ({ admittedAt: gone.admittedAt, since: gone.since, gaps: gone.outOfRoster })),
     ]
     // Any away peer may be a successor, elected by the away peers its roster listed when it went away.
     // Not only the first to go: one quiet since early on left out everyone admitted later (seed 734024).
@@ -187,7 +215,7 @@ export class Liveness<V extends SessionViewer = SessionViewer> extends Part<V> {
 
   /** Host: out of our roster until taken back (`Takeover.readmit`): a guest admitted meanwhile never lists it (`listedBy`). */
   private dropFenced(conn: Conn, now: number): void {
-    if (this.s.peers.has(conn.peerId!)) conn.outOfRoster = { from: now }
+    if (this.s.peers.has(conn.peerId!)) (conn.outOfRoster ??= []).push({ from: now })
     this.parts.host.dropPeer(conn.peerId!, 'timeout')
   }
 

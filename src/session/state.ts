@@ -35,6 +35,8 @@ const MAX_RESUME_KEYS = 256
 export interface RosterGap {
   from: number
   to?: number
+  /** Stretches merged past the cap (`keepRosterGaps`): out of the roster at some times in it, which are not known. */
+  merged?: boolean
 }
 
 /** One link to another peer, before and after we know who is on the other end. */
@@ -65,8 +67,8 @@ export interface Conn {
   vouched?: string
   /** Host: since when this peer has been silent, or following another host. */
   awaySince?: number
-  /** Host: out of our roster from when we dropped it (its link kept, fenced) until taken back (the latest such stretch). */
-  outOfRoster?: RosterGap
+  /** Host: each stretch it was out of our roster, from when we dropped it (its link kept, fenced) until taken back, oldest first (`keepRosterGaps`). */
+  outOfRoster?: RosterGap[]
   /** When we sent the latest of our pings it answered (a peer that lost us holds our link fenced: it answers none). */
   answered?: number
   /** When its latest answer to our pings came (until one has: when the link opened; after our own stall: then). */
@@ -185,7 +187,7 @@ export class Session {
   /** Host: joiners that came while `isolatedSince` was set, waiting to learn whether this session goes on. */
   readonly parkedJoins: Array<{ conn: Conn; user: PeerInfo; admit: () => void }> = []
   /** Host: peers whose link closed or timed out without a goodbye, and since when they were away (kept for four hard timeouts). */
-  readonly departed = new Map<string, { admittedAt: number; since: number; at: number; outOfRoster?: RosterGap }>()
+  readonly departed = new Map<string, { admittedAt: number; since: number; at: number; outOfRoster?: RosterGap[] }>()
   /**
    * Host: who said goodbye to us lately (a roster drop alone does not say so). Our rosters list
    * them, so guests their goodbye missed stop counting them in an election; dropped again on readmission.

@@ -313,7 +313,8 @@ export class Takeover<V extends SessionViewer = SessionViewer> extends Part<V> {
     conn.probation = false
     if (this.s.peers.has(peerId)) return
     // Listed again from now on: guests admitted while it was out may elect without it (`listedBy`).
-    if (conn.outOfRoster && conn.outOfRoster.to === undefined) conn.outOfRoster.to = this.core.clock.now()
+    const gap = conn.outOfRoster?.at(-1)
+    if (gap && gap.to === undefined) gap.to = this.core.clock.now()
     const access = conn.access ?? this.s.successionAccess.get(peerId)
     const peer: PeerInfo = { id: peerId, name: this.core.formerNames.get(peerId) ?? peerId, role: 'guest', color: this.parts.host.colourFor(peerId), ...(access === 'viewer' ? { access } : {}) }
     this.s.peers.set(peerId, peer)

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { coreOf } from '../../src/session/internals.js'
+import { keepRosterGaps, listedBy } from '../../src/session/liveness.js'
 import { TestSession, diagnostics, eventsOf, forge, type TestPeer } from '../helpers/session.js'
 import { type Disk, disk, page, resumeWith } from '../journal/helpers.js'
 
@@ -508,6 +509,34 @@ describe('host failover', () => {
     expectCutOffBesideSuccessor(host, g3, g4)
   })
 
+  it('keeps every stretch a guest was out of the roster: dropped and taken back twice, it stays out of the electorate of guests admitted during the first, and the host ends', async () => {
+    const { s, host, guests } = await started(3)
+    const [g1] = guests as [TestPeer, TestPeer]
+    s.net.freeze(g1.name)
+    await s.settle(heartbeat.hardTimeoutMs + 2 * heartbeat.intervalMs)
+    expect(host.controller.getPeers().map((p) => p.name)).not.toContain('g1')
+    // g3..g5 join during the first stretch and lose the host (one way) before g1 is taken back: no roster of theirs lists g1.
+    const later: TestPeer[] = []
+    for (const name of ['g3', 'g4', 'g5']) {
+      later.push(s.peer(name, { heartbeat }))
+      await s.connect(host, later.at(-1)!)
+    }
+    for (const g of later) s.net.block('host', g.name)
+    await s.settle(500)
+    s.net.resume(g1.name)
+    await s.settle(3 * heartbeat.intervalMs)
+    // A second stretch, while the host counts down to its end: kept alone, it would say g3..g5 went away with g1 listed.
+    s.net.freeze(g1.name)
+    await s.settle(heartbeat.hardTimeoutMs + 2 * heartbeat.intervalMs)
+    expect(host.controller.getPeers().map((p) => p.name)).not.toContain('g1')
+    s.net.resume(g1.name)
+    await s.settle(3 * heartbeat.intervalMs)
+    expect(eventsOf(host, 'session-peer-joined').filter((e) => e.peer.name === 'g1')).toHaveLength(3)
+    await s.settle(5 * heartbeat.hardTimeoutMs)
+    const [g3, g4] = later as [TestPeer, TestPeer]
+    expectCutOffBesideSuccessor(host, g3, g4)
+  })
+
   it('lets in a joiner that comes as the host thaws from a stall its guests outlasted, once they answer it: it waits, not turned away', async () => {
     const { s, host, guests } = await started(3)
     // Still past the soft timeout, short of the hard one: the guests keep the host, which counts them away until they answer.
@@ -962,5 +991,41 @@ describe('solo continue and the final save', () => {
     expect(eventsOf(host, 'session-final-save')).toEqual([save])
     expect(host.controller.getState()).toBe('idle')
     expect(() => host.controller.guardPluginLoad('x')).not.toThrow()
+  })
+})
+
+describe('a guest out of the roster more than once (listedBy)', () => {
+  const hard = heartbeat.hardTimeoutMs
+  // Dropped at 10 s and taken back at 20 s, dropped again at 40 s and taken back at 70 s.
+  const m = { admittedAt: 0, since: undefined, gaps: [{ from: 10_000, to: 20_000 }, { from: 40_000, to: 70_000 }] }
+  const away = (admittedAt: number, since: number) => ({ admittedAt, since, gaps: undefined })
+
+  it('leaves it out of the electorate of a guest admitted during the first stretch and gone during it, though a later stretch closed since', () => {
+    expect(listedBy(m, away(12_000, 15_000), hard)).toBe(false)
+    expect(listedBy(m, away(42_000, 45_000), hard)).toBe(false)
+  })
+
+  it('counts it where the roster listed it, and where the guest may still count it as listed lately, per stretch', () => {
+    expect(listedBy(m, away(5_000, 30_000), hard)).toBe(true)
+    expect(listedBy(m, away(12_000, 75_000), hard)).toBe(true)
+    expect(listedBy(m, away(5_000, 19_000), hard)).toBe(true)
+    expect(listedBy(m, away(30_000, 40_000 + 2 * hard), hard)).toBe(true)
+    expect(listedBy(m, away(30_000, 40_000 + 2 * hard + 1), hard)).toBe(false)
+    expect(listedBy(m, away(40_000, 45_000), hard)).toBe(false)
+  })
+
+  it('drops only stretches that ended by the earliest time anyone we weigh went away, and merges the oldest past the cap', () => {
+    expect(keepRosterGaps(m.gaps, 20_000)).toEqual([{ from: 40_000, to: 70_000 }])
+    expect(keepRosterGaps(m.gaps, 19_999)).toEqual(m.gaps)
+    expect(keepRosterGaps([{ from: 40_000 }], 60_000)).toEqual([{ from: 40_000 }])
+    const many = Array.from({ length: 10 }, (_, i) => ({ from: i * 100, to: i * 100 + 50 }))
+    const kept = keepRosterGaps(many, 0)
+    expect(kept).toHaveLength(8)
+    expect(kept[0]).toEqual({ from: 0, to: 250, merged: true })
+    expect(kept.slice(1)).toEqual(many.slice(3))
+    // Between the merged stretches, in the roster or out, unknown: listed if away (it swells the away), not if present.
+    const merged = { admittedAt: 0, gaps: kept }
+    expect(listedBy({ ...merged, since: undefined }, away(0, 70), hard)).toBe(false)
+    expect(listedBy({ ...merged, since: 10 }, away(0, 70), hard)).toBe(true)
   })
 })
