@@ -483,57 +483,49 @@ describe('host failover', () => {
     expectCutOffBesideSuccessor(host, g1, g2)
   })
 
-  it('does not count a guest it dropped and took back in the electorate of guests admitted while it was out of the roster: they elect without it, and the host ends (seed 1771500)', async () => {
+  /**
+   * g1 stands still past the hard timeout and the host drops it from its roster (its link kept, fenced);
+   * g3..g5 join meanwhile, so no roster they ever hold lists g1, and the host's links to them pass its
+   * way only: it hears them, they lose it. Then g1 thaws and is taken back. The host's roster has six
+   * members, of which g3..g5 are three, no majority; theirs (host, g2, g3, g4, g5) has five: the three
+   * of them elect a successor.
+   */
+  async function droppedWhileThreeJoin() {
     const { s, host, guests } = await started(3)
     const [g1] = guests as [TestPeer, TestPeer]
-    // g1 stands still past the hard timeout: the host drops it from its roster, its link kept, fenced.
-    s.net.freeze(g1.name)
-    await s.settle(heartbeat.hardTimeoutMs + 2 * heartbeat.intervalMs)
-    expect(host.controller.getPeers().map((p) => p.name)).not.toContain('g1')
-    // g3..g5 join meanwhile: no roster they ever hold lists g1.
-    const later: TestPeer[] = []
-    for (const name of ['g3', 'g4', 'g5']) {
-      later.push(s.peer(name, { heartbeat }))
-      await s.connect(host, later.at(-1)!)
+    const dropAndTakeBack = async (): Promise<void> => {
+      s.net.freeze(g1.name)
+      await s.settle(heartbeat.hardTimeoutMs + 2 * heartbeat.intervalMs)
+      expect(host.controller.getPeers().map((p) => p.name)).not.toContain('g1')
+      if (later.length === 0) {
+        for (const name of ['g3', 'g4', 'g5']) {
+          later.push(s.peer(name, { heartbeat }))
+          await s.connect(host, later.at(-1)!)
+        }
+        for (const g of later) s.net.block('host', g.name)
+        await s.settle(500)
+      }
+      s.net.resume(g1.name)
+      await s.settle(3 * heartbeat.intervalMs)
+      expect(host.controller.getPeers().map((p) => p.name)).toContain('g1')
     }
-    // The host's links to them pass its way only: it hears them, they lose it.
-    for (const g of later) s.net.block('host', g.name)
-    await s.settle(500)
-    // g1 thaws and is taken back: the host's roster has six members, of which g3..g5 are three, no majority. But theirs
-    // (host, g2, g3, g4, g5) has five: the three of them elect a successor.
-    s.net.resume(g1.name)
-    await s.settle(3 * heartbeat.intervalMs)
-    expect(host.controller.getPeers().map((p) => p.name)).toContain('g1')
+    const later: TestPeer[] = []
+    await dropAndTakeBack()
+    return { s, host, g1, later: later as [TestPeer, TestPeer, TestPeer], dropAndTakeBack }
+  }
+
+  it('does not count a guest it dropped and took back in the electorate of guests admitted while it was out of the roster: they elect without it, and the host ends (seed 1771500)', async () => {
+    const { s, host, later: [g3, g4] } = await droppedWhileThreeJoin()
     await s.settle(5 * heartbeat.hardTimeoutMs)
-    const [g3, g4] = later as [TestPeer, TestPeer]
     expectCutOffBesideSuccessor(host, g3, g4)
   })
 
   it('keeps every stretch a guest was out of the roster: dropped and taken back twice, it stays out of the electorate of guests admitted during the first, and the host ends', async () => {
-    const { s, host, guests } = await started(3)
-    const [g1] = guests as [TestPeer, TestPeer]
-    s.net.freeze(g1.name)
-    await s.settle(heartbeat.hardTimeoutMs + 2 * heartbeat.intervalMs)
-    expect(host.controller.getPeers().map((p) => p.name)).not.toContain('g1')
-    // g3..g5 join during the first stretch and lose the host (one way) before g1 is taken back: no roster of theirs lists g1.
-    const later: TestPeer[] = []
-    for (const name of ['g3', 'g4', 'g5']) {
-      later.push(s.peer(name, { heartbeat }))
-      await s.connect(host, later.at(-1)!)
-    }
-    for (const g of later) s.net.block('host', g.name)
-    await s.settle(500)
-    s.net.resume(g1.name)
-    await s.settle(3 * heartbeat.intervalMs)
+    const { s, host, later: [g3, g4], dropAndTakeBack } = await droppedWhileThreeJoin()
     // A second stretch, while the host counts down to its end: kept alone, it would say g3..g5 went away with g1 listed.
-    s.net.freeze(g1.name)
-    await s.settle(heartbeat.hardTimeoutMs + 2 * heartbeat.intervalMs)
-    expect(host.controller.getPeers().map((p) => p.name)).not.toContain('g1')
-    s.net.resume(g1.name)
-    await s.settle(3 * heartbeat.intervalMs)
+    await dropAndTakeBack()
     expect(eventsOf(host, 'session-peer-joined').filter((e) => e.peer.name === 'g1')).toHaveLength(3)
     await s.settle(5 * heartbeat.hardTimeoutMs)
-    const [g3, g4] = later as [TestPeer, TestPeer]
     expectCutOffBesideSuccessor(host, g3, g4)
   })
 
