@@ -224,11 +224,21 @@ export class Failover<V extends SessionViewer = SessionViewer> extends Part<V> {
    */
   private maybeTakeOver(): void {
     const election = this.s.election
-    if (!election || election.backed !== this.core.self.id) return
-    const backing = election.backers.size + (election.quorum.members.has(this.core.self.id) ? 1 : 0)
-    if (backing < election.quorum.needed) return
-    this.core.clock.clearTimeout(election.timer)
+    if (!election || election.backed !== this.core.self.id || !this.majorityBacks(election)) return
     this.parts.links.serial(() => this.becomeHost())
+  }
+
+  /**
+   * Whether a majority backs us: our own seat, and each backer that has not told us, on its own link,
+   * that it backs another (its `backing`, or a hello as the winner itself). An honest peer backs one
+   * per election; one that backed us too is a hostile seat that backed two, no vote we can count.
+   * Counted, it gave a guest cut off through the election (its roster stale) a majority beside the
+   * one that hostile guest won with the others (seed 2164186).
+   */
+  private majorityBacks(election: Election): boolean {
+    const self = this.core.self.id
+    const backers = [...election.backers].filter((id) => (this.parts.takeover.saidBacks(id, election) ?? self) === self)
+    return backers.length + (election.quorum.members.has(self) ? 1 : 0) >= election.quorum.needed
   }
 
   /** No host could be agreed on: end rather than host a copy of the session while others go on. */
@@ -242,7 +252,9 @@ export class Failover<V extends SessionViewer = SessionViewer> extends Part<V> {
 
   private async becomeHost(): Promise<void> {
     const election = this.s.election
-    if (!election || this.s.role !== 'guest') return
+    // Counted again in our turn: a backer's word that it backs another may have come in the same batch as its back.
+    // Until then the election's deadline stands.
+    if (!election || this.s.role !== 'guest' || !this.majorityBacks(election)) return
     this.core.clock.clearTimeout(election.timer)
     this.s.election = null
     this.s.epoch = election.epoch + 1

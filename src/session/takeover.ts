@@ -92,8 +92,17 @@ export class Takeover<V extends SessionViewer = SessionViewer> extends Part<V> {
 
   /** Whom `id` backs in this election, as we know it: its `backing`, our own back, a candidate's own hello. */
   private backedBy(id: string, candidate: string, election: Election): string | undefined {
+    return this.backingOf(id, election) ?? (id === this.core.self.id ? election.backed : id === candidate ? candidate : undefined)
+  }
+
+  /** Whom `id` told us itself, on its own link, that it backs in this election: its `backing`, or itself where it greeted us as the winner. */
+  saidBacks(id: string, election: Election): string | undefined {
+    return this.backingOf(id, election) ?? (this.claimants(election).includes(id) ? id : undefined)
+  }
+
+  private backingOf(id: string, election: Election): string | undefined {
     const backing = this.s.backings.get(id)
-    return backing?.epoch === election.epoch ? backing.for : id === this.core.self.id ? election.backed : id === candidate ? candidate : undefined
+    return backing?.epoch === election.epoch ? backing.for : undefined
   }
 
   /** Guest: whether a majority of the electorate (the lost host aside) backed `candidate`, each as it told us itself. */

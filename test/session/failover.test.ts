@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { coreOf } from '../../src/session/internals.js'
 import { keepRosterGaps, listedBy } from '../../src/session/liveness.js'
-import { TestSession, diagnostics, eventsOf, forge, type TestPeer } from '../helpers/session.js'
+import { type Forged, TestSession, diagnostics, eventsOf, forge, type TestPeer } from '../helpers/session.js'
 import { type Disk, disk, page, resumeWith } from '../journal/helpers.js'
 
 const heartbeat = { intervalMs: 1_000, softTimeoutMs: 3_000, hardTimeoutMs: 8_000 }
@@ -607,6 +607,38 @@ describe('host failover', () => {
     expect(eventsOf(g1, 'session-ended').at(-1)?.reason).toBe('cut-off')
     expect(s.peers.filter((p) => p.controller.getRole() === 'host').map((p) => p.name)).toEqual(['host'])
     expect(g2.controller.getPeers()[0]).toMatchObject({ name: 'host', role: 'host' })
+  })
+
+  it.each([
+    ['its backing of itself, behind its back in the same batch', 'backing-after'],
+    ['its backing of itself, before its back', 'backing-before'],
+    ['a hello of its own as the winner, behind its back in the same batch', 'hello-after'],
+  ] as const)('does not count the back of a guest that told it on its own link that it backs another (%s): short of a majority, it ends (seed 2164186)', async (_, order) => {
+    const { s, host, guests } = await started(3)
+    const [g1] = guests as [TestPeer, TestPeer]
+    const epoch = coreOf(g1.controller).session!.epoch
+    // g2's own code stands still; from here the test speaks for g2's modified code. The host leaves: g1 and g2
+    // are the electorate, and g1, hearing no candidacy, backs itself; it needs g2's back.
+    s.net.freeze('g2')
+    host.controller.goodbye()
+    while (coreOf(g1.controller).session?.election?.backed !== 'u-g1') await s.settle(100)
+    // g2 stands, backs g1, and tells it too that it backs itself, as it tells the others: a seat that backed two.
+    const candidacy: Forged = { t: 'candidate', epoch, seq: coreOf(g1.controller).session!.seq, linked: ['u-g1'] }
+    const back: Forged = { t: 'back', epoch }
+    const other: Forged =
+      order === 'hello-after'
+        ? { t: 'hello', sessionId: g1.controller.sessionId!, epoch: epoch + 1, hostId: 'u-g2', seq: 0, mesh: true, rank: ['u-g2', 'u-g1'], peers: [{ id: 'u-g2', name: 'g2', role: 'host' }, { id: 'u-g1', name: 'g1', role: 'guest' }] }
+        : { t: 'backing', epoch, for: 'u-g2' }
+    const [first, second] = order === 'backing-before' ? [other, back] : [back, other]
+    // Held back so that all arrive in one batch (arrival never precedes the one before it), as its candidacy,
+    // back and backing did when a partition healed: handled in turn, before the takeover the back queues.
+    s.net.slow('g2', 'g1', 50)
+    forge(s, 'g2', 'g1', candidacy)
+    s.net.slow('g2', 'g1', 0)
+    forge(s, 'g2', 'g1', first, second)
+    await s.settle(4 * heartbeat.hardTimeoutMs)
+    expect(eventsOf(g1, 'session-role-changed').map((e) => e.role)).not.toContain('host')
+    expect(eventsOf(g1, 'session-ended').at(-1)?.reason).toBe('isolated')
   })
 
   it('does not end its guests\' session when it says goodbye just after thawing from a stall they outlasted (seed 812720)', async () => {

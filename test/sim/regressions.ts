@@ -132,7 +132,9 @@ export const CLASSIC_REGRESSION_SEEDS: number[] = [
 // one without that snapshot, and stayed 'joining' for good: only the snapshot ended its join (996419).
 // A background-tab guest held its host's roster naming a removed peer (and the removed guest the host's END) in its
 // queue when the host's link closed, and dropped them: it hosted next and took the removed peer back (995305).
-export const SPLIT_REGRESSION_SEEDS: number[] = [931968, 937937, 903663, 930481, 6893, 966014, 967569, 929515, 967133, 996419, 995305, 989140]
+// A guest cut off while the host admitted two more (its roster stale: three seats) took over with the hostile guest's back, which
+// had told it on its own link, in the same batch, that it backed itself, and won with the others: two hosts (2164186).
+export const SPLIT_REGRESSION_SEEDS: number[] = [931968, 937937, 903663, 930481, 6893, 966014, 967569, 929515, 967133, 996419, 995305, 989140, 2164186]
 
 /** Seeds found once silent closes existed, before one-way cuts: they run with the modes `modesOf` gives them but that one (`SIM_MODES=closes`). */
 // Two guests a split kept from the host were still linking to each other when it crashed after the heal: each, the best-ranked
