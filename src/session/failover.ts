@@ -187,21 +187,16 @@ export class Failover<V extends SessionViewer = SessionViewer> extends Part<V> {
     election.backed = winner
     // The others count the winner's majority themselves (Takeover.visiblyWon), rather than take its hello's word.
     this.parts.links.broadcast(wire.backing({ epoch: election.epoch, for: winner }), this.s.connOf(winner))
-    const session = this.s
-    const expire = (ms: number, reason: keyof typeof ELECTION_FAILURES) =>
-      (election.timer = this.core.clock.setTimeout(() => {
-        if (this.current(session) && this.s.election === election) this.giveUp(reason)
-      }, ms))
     if (winner !== this.core.self.id) {
       const conn = this.s.connOf(winner)
       if (conn) this.parts.links.sendTo(conn, wire.back({ epoch: election.epoch }))
       // Its hello may have come before we chose: with our back it may count as won now.
       if (this.s.claims.size) this.parts.links.serial(() => this.parts.takeover.recheckClaims())
       // Backing is final: a winner that never greets us may have taken over all the same.
-      expire(3 * this.core.timers.electionTimeoutMs, 'no-new-host')
+      this.expire(election, 3 * this.core.timers.electionTimeoutMs, 'no-new-host')
       return
     }
-    expire(2 * this.core.timers.electionTimeoutMs, election.alive.size ? 'host-unreachable' : 'isolated')
+    this.awaitBacks(election)
     if (!this.canGatherQuorum(election)) return
     this.maybeTakeOver()
   }
@@ -225,7 +220,21 @@ export class Failover<V extends SessionViewer = SessionViewer> extends Part<V> {
   private maybeTakeOver(): void {
     const election = this.s.election
     if (!election || election.backed !== this.core.self.id || !this.majorityBacks(election)) return
+    // No deadline while the takeover waits its turn (behind a slow provider, say); counted short then, it is set again.
+    this.core.clock.clearTimeout(election.timer)
     this.parts.links.serial(() => this.becomeHost())
+  }
+
+  /** Standing: the time our backers have to reach a majority. */
+  private awaitBacks(election: Election): void {
+    this.expire(election, 2 * this.core.timers.electionTimeoutMs, election.alive.size ? 'host-unreachable' : 'isolated')
+  }
+
+  private expire(election: Election, ms: number, reason: keyof typeof ELECTION_FAILURES): void {
+    const session = this.s
+    election.timer = this.core.clock.setTimeout(() => {
+      if (this.current(session) && this.s.election === election) this.giveUp(reason)
+    }, ms)
   }
 
   /**
@@ -252,10 +261,9 @@ export class Failover<V extends SessionViewer = SessionViewer> extends Part<V> {
 
   private async becomeHost(): Promise<void> {
     const election = this.s.election
+    if (!election || this.s.role !== 'guest') return
     // Counted again in our turn: a backer's word that it backs another may have come in the same batch as its back.
-    // Until then the election's deadline stands.
-    if (!election || this.s.role !== 'guest' || !this.majorityBacks(election)) return
-    this.core.clock.clearTimeout(election.timer)
+    if (!this.majorityBacks(election)) return this.awaitBacks(election)
     this.s.election = null
     this.s.epoch = election.epoch + 1
     this.s.hostId = this.core.self.id
