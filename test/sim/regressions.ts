@@ -230,7 +230,9 @@ export const COMPACT_REGRESSION_SEEDS: number[] = [1068, 1303]
 // The link between the two honest guests failed as their host's goodbye came; the colluder, the third seat of three, backed both,
 // and each took over with its own seat and the colluder's: the double-backing limit, which the check counted as two hosts (1997205,
 // a simulator misjudgement).
-export const COLLUDE_REGRESSION_SEEDS: number[] = [420, 2009370, 2007809, 2008664, 2003199, 2010906, 1531703, 1601837, 1668183, 1676661, 1696499, 1777969, 1773682, 1922024, 1997205]
+// A candidate took over with a colluder's back though that colluder had told it on its own link that it backed another: two hosts
+// (2263814, a library bug; the rule of seed 2164186, `Failover.majorityBacks`, fixes it).
+export const COLLUDE_REGRESSION_SEEDS: number[] = [420, 2009370, 2007809, 2008664, 2003199, 2010906, 1531703, 1601837, 1668183, 1676661, 1696499, 1777969, 1773682, 1922024, 1997205, 2263814]
 
 /** Seeds found with disk faults (and compacting journals), before colluding guests: they run with the modes `modesOf` gives them but that one (`SIM_MODES=disk`). */
 // A resumed page's journal read failed and resume() threw the store's own error, with no diagnostic (3000012, 3000020,
