@@ -165,9 +165,10 @@ export class Follower<V extends SessionViewer = SessionViewer> extends Part<V> {
     this.s.seen.reset(message.ids)
     this.s.failedHere.reset([])
     this.s.replay.clear()
-    // Intents the snapshot already reflects are done; the rest it replaced must be applied again.
+    // Intents the snapshot already reflects (listed, or at or below a number our host said holds them) are done;
+    // the rest it replaced must be applied again.
     for (const entry of this.s.outbox.pending()) {
-      if (!this.s.seen.has(entry.intentId)) {
+      if (!this.s.seen.has(entry.intentId) && !this.s.outbox.heldBy(entry.intentId, message.seq)) {
         if (replaced.has(this.parts.resync.keyOf({ p: entry.providerId, d: entry.payload }))) entry.overwritten = true
         continue
       }
@@ -265,6 +266,8 @@ export class Follower<V extends SessionViewer = SessionViewer> extends Part<V> {
     const session = this.s
     session.seq = message.seq
     const mine = message.origin === this.core.self.id ? session.outbox.settle(message.id) : undefined
+    // Past where our host said it holds a change of ours whose delta did not reach us: our state has it.
+    session.outbox.passed(message.seq)
     const applied = (session.seen.has(message.id) && !mine) || (mine && !mine.overwritten && asSent(message.changes, mine))
     // The provider first (what the person waits for), then the bookkeeping, in the same step.
     const applying = applied ? undefined : this.applyChanges(message, 0)
@@ -287,6 +290,14 @@ export class Follower<V extends SessionViewer = SessionViewer> extends Part<V> {
   }
 
   onAck(message: MessageOf<'ack'>): void {
+    // Already in our host's history, at or below `seq`: its delta may still come (a resend behind this
+    // ack), and must find the entry, or the change made here is applied again (seed 2236880). Settled
+    // by that delta, or once our state is past `seq` without it; at once if it is already.
+    if (message.ok && message.seq !== undefined) {
+      this.s.outbox.confirm(message.id, message.seq)
+      if (this.s.bootstrapped && !this.s.rebootstrapping) this.s.outbox.passed(this.s.seq)
+      return
+    }
     const entry = this.s.outbox.settle(message.id)
     if (!entry || message.ok) return
     const reason = message.reason ?? 'refused'

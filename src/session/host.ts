@@ -163,11 +163,13 @@ export class HostSide<V extends SessionViewer = SessionViewer> extends Part<V> {
 
   async onIntent(conn: Conn, message: MessageOf<'intent'>): Promise<void> {
     const origin = conn.peerId!
-    const ack = (ok: boolean, reason?: string) => this.parts.links.sendTo(conn, wire.ack({ id: message.id, ok, ...(reason ? { reason } : {}) }))
-    if (this.s.seen.has(message.id)) return ack(true)
+    const ack = (answer: { ok: boolean; reason?: string; seq?: number }) => this.parts.links.sendTo(conn, wire.ack({ id: message.id, ...answer }))
+    // Sent again, and in our history: its delta is at or below our `seq`, and may still be on its way
+    // to the guest (behind a gap it asked us to fill); the guest waits for it, or to be past `seq`.
+    if (this.s.seen.has(message.id)) return ack({ ok: true, seq: this.s.seq })
     // Sent again (a flushed outbox): the same answer, and the provider does not see it twice.
     const declined = this.s.declined.of(origin).get(message.id)
-    if (declined) return ack(false, declined)
+    if (declined) return ack({ ok: false, reason: declined })
     if (!this.authorized(conn, message)) {
       this.core.diagnostic('intent-unauthorized', `Refused a change to "${message.p}" from ${origin}: not allowed.`, { peerId: origin, providerId: message.p })
       return this.decline(conn, message, 'unauthorized')
@@ -177,7 +179,7 @@ export class HostSide<V extends SessionViewer = SessionViewer> extends Part<V> {
     const provider = this.core.registry.get(message.p)
     if (!provider) {
       this.core.diagnostic('unknown-provider', `Intent from ${origin} for unknown provider "${message.p}" refused.`, { peerId: origin, providerId: message.p })
-      return ack(false, 'unknown-provider')
+      return ack({ ok: false, reason: 'unknown-provider' })
     }
     const { ok, viewer } = this.parts.bridge.resolveViewer(provider, message.d.viewerId, origin)
     if (!ok) return this.decline(conn, message, 'unknown-viewer')

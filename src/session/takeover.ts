@@ -284,6 +284,8 @@ export class Takeover<V extends SessionViewer = SessionViewer> extends Part<V> {
       this.parts.links.sendTo(guest, known ? wire.handover({ epoch: message.epoch, hostId: message.hostId }) : wire.bye({ reason: 'merged' }))
     }
     // Whatever we were waiting for from the old host will not come: start over with this one.
+    // What it said of its history (`Outbox.confirm`) is not this one's: our changes are sent to it again.
+    this.s.outbox.unconfirm()
     this.s.reorder.clear()
     this.s.earlyDeltas.clear()
     this.s.rebootstrapping = false

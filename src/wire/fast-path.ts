@@ -91,7 +91,7 @@ const SHAPES: Partial<Record<WireType, Check>> = {
   view: isView,
   intent: exactly({ ...header('intent'), id: required(isId), p: required(isId), d: required(isPayload) }),
   delta: isDelta,
-  ack: exactly({ ...header('ack'), id: required(isId), ok: required(isBoolean), reason: optional(isReason) }),
+  ack: exactly({ ...header('ack'), id: required(isId), ok: required(isBoolean), reason: optional(isReason), seq: optional(isCount) }),
   ping: exactly({ ...header('ping'), n: required(isCount) }),
   pong: exactly({ ...header('pong'), n: required(isCount) }),
   snapshot: exactly({ ...header('snapshot'), seq: required(isCount), ids: required(isSnapshotIds), entries: required(isEntries) }),

@@ -145,8 +145,11 @@ const forward = v.object({
   changes: v.pipe(v.array(v.object({ p: id, d: payload })), v.minLength(1), v.maxLength(MAX_CHANGES)),
 })
 
-/** Host → guest: the intent was handled without a delta (refused or a no-op). */
-const ack = v.object({ ...header('ack'), id, ok: v.boolean(), reason: v.optional(reason) })
+/**
+ * Host → guest: the intent was handled without a delta (refused or a no-op), or, `ok` with `seq`,
+ * was already in the host's history, at or below `seq` (sent again: its delta may still be on its way).
+ */
+const ack = v.object({ ...header('ack'), id, ok: v.boolean(), reason: v.optional(reason), seq: v.optional(count) })
 
 /** Guest → host: I missed deltas from `from` on; resend them or a snapshot. */
 const resend = v.object({ ...header('resend'), from: count })

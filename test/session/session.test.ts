@@ -96,6 +96,27 @@ describe('a session on the in-memory network', () => {
     expect(g2!.kv.applied.filter((a) => a.delta.intentId === intentId)).toHaveLength(1)
   })
 
+  it("does not apply its own change again when the host's ack that it holds it overtakes its delta (seed 2236880)", async () => {
+    const s = await TestSession.started(2)
+    const g1 = s.guests[0]!
+    // The host applies the change, but its delta never reaches the guest: a gap the guest does not know of yet.
+    s.net.setFault('host', 'g1', { drop: 1 })
+    const intentId = g1.kv.set('k', 'v') as string
+    await s.settle()
+    s.net.setFault('host', 'g1', undefined)
+    // The outbox flushed again (a hello, the first bootstrap's end): the host answers that it holds it.
+    linkOf(s, 'g1', 'host').send(encodeMessage({ v: PROTOCOL_VERSION, t: 'intent', id: intentId, p: 'kv', d: { key: 'k', value: 'v' } }))
+    await s.settle()
+    expect(g1.controller.pendingIntents).toBe(1)
+    // The next delta shows the gap; the resend brings the guest's own change, already in its state.
+    s.host.kv.set('after', 1)
+    await s.settle()
+    expect(diagnostics(g1, 'seq-gap')).toHaveLength(1)
+    expect(g1.kv.applied.filter((a) => a.delta.intentId === intentId)).toEqual([])
+    expect(g1.kv.store()).toEqual({ k: 'v', after: 1 })
+    expect(g1.controller.pendingIntents).toBe(0)
+  })
+
   it('sends view deltas without a host round trip, last write wins per sender', async () => {
     const s = await TestSession.started(3)
     const [g1, g2] = s.guests

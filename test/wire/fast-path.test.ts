@@ -129,6 +129,7 @@ describe('wire fast path', () => {
       { v: 1, t: 'delta', seq: 9, epoch: 1, id: 'i1', origin: 'u1', changes: [{ p: 'kv', d: { key: 'k' } }] },
       { v: 1, t: 'ack', id: 'i1', ok: false, reason: 'refused' },
       { v: 1, t: 'ack', id: 'i1', ok: true },
+      { v: 1, t: 'ack', id: 'i1', ok: true, seq: 7 },
       { v: 1, t: 'ping', n: 1 },
       { v: 1, t: 'pong', n: 1 },
       { v: 1, t: 'snapshot', seq: 3, ids: ['i1', 'i2'], entries: [{ p: 'kv', w: null, d: { k: 'v' } }, { p: 'viewport', w: 'slide-1', d: [1, 2] }] },
