@@ -213,10 +213,17 @@ export class Liveness<V extends SessionViewer = SessionViewer> extends Part<V> {
     if (now - this.s.isolatedSince >= 2 * this.core.heartbeat.hardTimeoutMs) this.parts.failover.giveUp('cut-off')
   }
 
-  /** Host: out of our roster until taken back (`Takeover.readmit`): a guest admitted meanwhile never lists it (`listedBy`). */
   private dropFenced(conn: Conn, now: number): void {
-    if (this.s.peers.has(conn.peerId!)) (conn.outOfRoster ??= []).push({ from: now })
+    this.leavesRoster(conn, now)
     this.parts.host.dropPeer(conn.peerId!, 'timeout')
+  }
+
+  /**
+   * Host: a linked peer we drop from the roster, its link kept fenced, is out of it until taken back
+   * (`Takeover.readmit`): a guest admitted meanwhile never lists it (`listedBy`). Call before the drop.
+   */
+  leavesRoster(conn: Conn, now: number): void {
+    if (this.s.peers.has(conn.peerId!)) (conn.outOfRoster ??= []).push({ from: now })
   }
 
   heard(conn: Conn, now: number): void {

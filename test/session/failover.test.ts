@@ -529,6 +529,29 @@ describe('host failover', () => {
     expectCutOffBesideSuccessor(host, g3, g4)
   })
 
+  it('does not count a survivor it dropped as unreachable on taking over, and took back, in the electorate of guests admitted meanwhile: they elect without it, and it ends (seed 2449028)', async () => {
+    const { s, host, guests } = await started(4)
+    const [g1, g2] = guests as [TestPeer, TestPeer, TestPeer]
+    // g3 stands still past the soft timeout when the host leaves: g1 takes over with g2 and greets a roster without g3.
+    s.net.freeze('g3')
+    await s.settle(heartbeat.softTimeoutMs + 1_000)
+    host.controller.goodbye()
+    while (g1.controller.getRole() !== 'host') await s.settle(10)
+    expect(g1.controller.getPeers().map((p) => p.name)).toEqual(['g1', 'g2'])
+    // g4 joins: no roster it holds lists g3. Cut off from g2 and g4, g1 takes g3 back when it thaws.
+    const g4 = s.peer('g4', { heartbeat })
+    await s.connect(g1, g4)
+    await s.settle(500)
+    s.net.partition(['g1', 'g3'], ['g2', 'g4'])
+    s.net.resume('g3')
+    await s.settle(3 * heartbeat.intervalMs)
+    expect(g1.controller.getPeers().map((p) => p.name)).toContain('g3')
+    // g2 and g4 are two of the three their roster lists (g1, g2, g4): they elect g2. Counted in g4's electorate, g3 left
+    // g1 a majority of four it did not have, and it hosted on beside g2.
+    await s.settle(5 * heartbeat.hardTimeoutMs)
+    expectCutOffBesideSuccessor(g1, g2, g4)
+  })
+
   it('lets in a joiner that comes as the host thaws from a stall its guests outlasted, once they answer it: it waits, not turned away', async () => {
     const { s, host, guests } = await started(3)
     // Still past the soft timeout, short of the hard one: the guests keep the host, which counts them away until they answer.

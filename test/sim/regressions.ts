@@ -137,7 +137,10 @@ export const CLASSIC_REGRESSION_SEEDS: number[] = [
 // queue when the host's link closed, and dropped them: it hosted next and took the removed peer back (995305).
 // A guest cut off while the host admitted two more (its roster stale: three seats) took over with the hostile guest's back, which
 // had told it on its own link, in the same batch, that it backed itself, and won with the others: two hosts (2164186).
-export const SPLIT_REGRESSION_SEEDS: number[] = [931968, 937937, 903663, 930481, 6893, 966014, 967569, 929515, 967133, 996419, 995305, 989140, 2164186]
+// A new host dropped a survivor silent past the soft timeout from its first roster and took it back when it thawed, with no
+// stretch out of the roster: it sat in the electorate of a guest admitted meanwhile, and cut off by a split from that guest and
+// one other, which elected a successor by their roster's majority, the host found no majority away and hosted on (2449028).
+export const SPLIT_REGRESSION_SEEDS: number[] = [931968, 937937, 903663, 930481, 6893, 966014, 967569, 929515, 967133, 996419, 995305, 989140, 2164186, 2449028]
 
 /** Seeds found once silent closes existed, before one-way cuts: they run with the modes `modesOf` gives them but that one (`SIM_MODES=closes`). */
 // Two guests a split kept from the host were still linking to each other when it crashed after the heal: each, the best-ranked
