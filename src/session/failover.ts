@@ -274,16 +274,16 @@ export class Failover<V extends SessionViewer = SessionViewer> extends Part<V> {
     // Whoever has no link to us is out of reach; a linked one that did not stand is only slow.
     // One silent past the soft timeout is no more of our epoch (it may never get our hello): listed,
     // it would count as our voter for two hard timeouts and leave survivors short of a majority
-    // (seed 1256565). Fenced, it is taken back if it speaks again: out of our roster until then, as one
-    // dropped on a timeout. Counted while out, it sat in the electorate of guests we admitted meanwhile,
-    // and cut off from them we hosted on beside their successor (seed 2449028).
+    // (seed 1256565). Fenced, it is taken back if it speaks again: out of our roster until then
+    // (`outOfNewRoster`, below). Counted while out, it sat in the electorate of guests we admitted
+    // meanwhile, and cut off from them we hosted on beside their successor (seed 2449028).
     for (const id of [...this.s.rank]) {
       if (id === this.core.self.id) continue
       const conn = this.s.connOf(id)
       if (conn && now - conn.lastHeard >= this.core.heartbeat.softTimeoutMs) conn.fenced = true
-      if (conn?.fenced) this.parts.liveness.leavesRoster(conn, now)
       if (!conn || conn.fenced) this.forgetPeer(id, 'unreachable')
     }
+    this.parts.liveness.outOfNewRoster(now)
     this.s.rank = [this.core.self.id, ...this.s.rank.filter((id) => id !== this.core.self.id)]
     for (const [id, peer] of this.s.peers) this.s.peers.set(id, { ...peer, role: 'guest' })
     this.s.reported = new Map()

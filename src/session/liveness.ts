@@ -20,6 +20,8 @@ export interface Voter {
   since: number | undefined
   /** Each stretch it was out of our roster that may still hold an away peer's `since`, oldest first. */
   gaps: readonly RosterGap[] | undefined
+  /** When it began to act as our guest (`Conn.followedAt`), if we know. */
+  followed?: number | undefined
 }
 type Away = Voter & { since: number }
 
@@ -44,6 +46,10 @@ export function listedBy(m: Voter, away: Away, hardTimeoutMs: number): boolean {
   if (!gap) return true
   // Out or in then, unknown: the reading that errs toward ending (an away voter counted swells the away, a present one the rest).
   if (gap.merged) return m.since !== undefined
+  // Out since our epoch began, and `away` followed us before it went: following our hello, it forgot whom
+  // the old epoch's host listed, and we never listed `m` since. Counted, the peers we did not keep as we took
+  // over, taken back later, left us a majority against the successor our guests elected (seed 2445286).
+  if (gap.epochStart && away.followed !== undefined && away.followed >= gap.from && away.followed <= away.since) return false
   return away.admittedAt < gap.from && away.since - gap.from <= 2 * hardTimeoutMs
 }
 
@@ -194,7 +200,7 @@ export class Liveness<V extends SessionViewer = SessionViewer> extends Part<V> {
     const floor = Math.min(...members.map((c) => c.awaySince ?? lastAnswered(c)), ...departed.map((gone) => gone.since))
     for (const held of [...members, ...departed]) if (held.outOfRoster) held.outOfRoster = keepRosterGaps(held.outOfRoster, floor)
     const voters: Voter[] = [
-      ...members.map((c) => ({ admittedAt: c.admittedAt ?? 0, since: c.awaySince, gaps: c.outOfRoster })),
+      ...members.map((c) => ({ admittedAt: c.admittedAt ?? 0, since: c.awaySince, gaps: c.outOfRoster, followed: c.followedAt })),
       ...departed.map((gone) => ({ admittedAt: gone.admittedAt, since: gone.since, gaps: gone.outOfRoster })),
     ]
     // Any away peer may be a successor, elected by the away peers its roster listed when it went away.
@@ -213,17 +219,21 @@ export class Liveness<V extends SessionViewer = SessionViewer> extends Part<V> {
     if (now - this.s.isolatedSince >= 2 * this.core.heartbeat.hardTimeoutMs) this.parts.failover.giveUp('cut-off')
   }
 
-  private dropFenced(conn: Conn, now: number): void {
-    this.leavesRoster(conn, now)
-    this.parts.host.dropPeer(conn.peerId!, 'timeout')
+  /** New host: each linked peer our roster does not keep (the lost host, those out of reach) is out of it from our epoch's start. */
+  outOfNewRoster(now: number): void {
+    for (const conn of this.s.conns) {
+      if (!conn.peerId || this.s.peers.has(conn.peerId)) continue
+      const gaps = (conn.outOfRoster ??= [])
+      const open = gaps.at(-1)
+      if (open && open.to === undefined) open.to = now
+      gaps.push({ from: now, epochStart: true })
+    }
   }
 
-  /**
-   * Host: a linked peer we drop from the roster, its link kept fenced, is out of it until taken back
-   * (`Takeover.readmit`): a guest admitted meanwhile never lists it (`listedBy`). Call before the drop.
-   */
-  leavesRoster(conn: Conn, now: number): void {
+  /** Host: out of our roster until taken back (`Takeover.readmit`): a guest admitted meanwhile never lists it (`listedBy`). */
+  private dropFenced(conn: Conn, now: number): void {
     if (this.s.peers.has(conn.peerId!)) (conn.outOfRoster ??= []).push({ from: now })
+    this.parts.host.dropPeer(conn.peerId!, 'timeout')
   }
 
   heard(conn: Conn, now: number): void {

@@ -37,6 +37,8 @@ export interface RosterGap {
   to?: number
   /** Stretches merged past the cap (`keepRosterGaps`): out of the roster at some times in it, which are not known. */
   merged?: boolean
+  /** Left out of the roster as our epoch began (`Liveness.outOfNewRoster`): no guest that follows us ever saw it listed. */
+  epochStart?: true
 }
 
 /** One link to another peer, before and after we know who is on the other end. */
@@ -57,6 +59,8 @@ export interface Conn {
   stats?: LinkStats
   /** Host: greeted (taken back, or a survivor of the election we won) but not acting as our guest yet; one taken back is not in the roster till then. */
   probation?: boolean
+  /** Host: when it last began to act as our guest after our hello (`Takeover.readmit`): it holds our epoch's roster since. */
+  followedAt?: number
   /** Host: when the peer joined through us; none for a member since before we hosted (taking it back keeps this). */
   admittedAt?: number
   /** The link's JOIN has come (one per link). */

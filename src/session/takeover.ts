@@ -322,6 +322,7 @@ export class Takeover<V extends SessionViewer = SessionViewer> extends Part<V> {
   readmit(conn: Conn): void {
     const peerId = conn.peerId!
     conn.probation = false
+    conn.followedAt = this.core.clock.now()
     if (this.s.peers.has(peerId)) return
     // Listed again from now on: guests admitted while it was out may elect without it (`listedBy`).
     const gap = conn.outOfRoster?.at(-1)

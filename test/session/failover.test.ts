@@ -632,6 +632,30 @@ describe('host failover', () => {
     expect(g2.controller.getPeers()[0]).toMatchObject({ name: 'host', role: 'host' })
   })
 
+  it('does not count the peers it left out of its roster as it took over, taken back later, in the electorate of guests that followed it: they elect without it, and it ends (seed 2445286)', async () => {
+    const { s, guests } = await started(5)
+    const [g1, g2, g3] = guests as [TestPeer, TestPeer, TestPeer, TestPeer]
+    // The host and g4 stand still: g1..g3, three of five, elect g1, whose roster keeps neither (the lost host, g4 out of reach).
+    s.net.freeze('host')
+    s.net.freeze('g4')
+    while (g1.controller.getRole() !== 'host') await s.settle(100)
+    await s.settle(heartbeat.intervalMs)
+    // g1 stands still in turn. The old host and g4 thaw meanwhile: g2 and g3 tell the host they follow g1, and it takes g4 back.
+    s.net.freeze('g1')
+    await s.settle(2_000)
+    s.net.resume('host')
+    s.net.resume('g4')
+    // g2 and g3, two of the three g1's rosters list, elect g2.
+    while (g2.controller.getRole() !== 'host') await s.settle(100)
+    // g1 thaws and takes the old host back, which steps down for it: no roster of g1's that g2 or g3 held listed it.
+    // Counted in their electorate, present, it left g1 a majority against g2, and both hosted.
+    s.net.resume('g1')
+    await s.settle(5 * heartbeat.hardTimeoutMs)
+    expect(eventsOf(g1, 'session-ended').at(-1)?.reason).toBe('cut-off')
+    expect(s.peers.filter((p) => p.controller.getRole() === 'host').map((p) => p.name)).toEqual(['g2'])
+    expect(g3.controller.getPeers()[0]).toMatchObject({ name: 'g2', role: 'host' })
+  })
+
   it.each([
     ['its backing of itself, behind its back in the same batch', 'backing-after'],
     ['its backing of itself, before its back', 'backing-before'],
@@ -1059,6 +1083,14 @@ describe('a guest out of the roster more than once (listedBy)', () => {
     expect(listedBy(m, away(30_000, 40_000 + 2 * hard), hard)).toBe(true)
     expect(listedBy(m, away(30_000, 40_000 + 2 * hard + 1), hard)).toBe(false)
     expect(listedBy(m, away(40_000, 45_000), hard)).toBe(false)
+  })
+
+  it('leaves a peer out of our roster since our epoch began out of the electorate of a guest that followed us before it went, however soon (seed 2445286)', () => {
+    const left = { admittedAt: 0, since: undefined, gaps: [{ from: 10_000, to: 30_000, epochStart: true as const }] }
+    expect(listedBy(left, { ...away(0, 12_000), followed: 10_100 }, hard)).toBe(false)
+    // One that had not followed us by then may still hold the old epoch's roster, which listed it lately.
+    expect(listedBy(left, away(0, 12_000), hard)).toBe(true)
+    expect(listedBy(left, { ...away(0, 12_000), followed: 12_500 }, hard)).toBe(true)
   })
 
   it('drops only stretches that ended by the earliest time anyone we weigh went away, and merges the oldest past the cap', () => {

@@ -202,7 +202,9 @@ export const MODE_REGRESSION_SEEDS: number[] = [1016830, 1005003, 1039593, 11244
 // it (their last answered ping earlier): a guest admitted in between sat in their electorate, and it hosted on beside their successor (1860796).
 // A guest's repeated intent was acked ok before the resent delta holding it came, which it then applied again over its own
 // change (2314157, the cause of 2236880, with one-way cuts).
-export const ONE_WAY_REGRESSION_SEEDS: number[] = [1256565, 1247700, 1411730, 1542830, 1557741, 1661036, 1777750, 1771728, 1752033, 1771500, 1860796, 2314157]
+// A new host marked no stretch out of its roster for the peers it left out as it took over (the old host, one out of reach): taken back
+// after its guests went away, they counted in the electorate of those guests, which never saw them listed, and it hosted on beside their successor (2445286).
+export const ONE_WAY_REGRESSION_SEEDS: number[] = [1256565, 1247700, 1411730, 1542830, 1557741, 1661036, 1777750, 1771728, 1752033, 1771500, 1860796, 2314157, 2445286]
 
 /** Seeds found with compacting journals, before colluding guests and disk faults: they run with the modes `modesOf` gives them but those (`SIM_MODES=compacts`). */
 // A guest's journal compacted while a change of its own awaited the host's confirmation: its providers' state, the snapshot,
