@@ -274,7 +274,9 @@ export class Follower<V extends SessionViewer = SessionViewer> extends Part<V> {
     session.seen.touch(message.id)
     // Kept as it came, to serve a resend: no second encoding.
     const encoded = data ?? this.core.received.get(message) ?? encodeText(message)
-    if (message.origin === this.core.self.id) session.ownChanges.set(message.id, encoded)
+    // Ours only by what we know (an intent of ours it settles, a change we already hold as ours), never by
+    // its origin field alone: handed over as ours, a host's forgery would outlive its reign (seed 2470772).
+    if (mine || session.ownChanges.has(message.id)) session.ownChanges.set(message.id, encoded)
     this.parts.journaling.applied(message.seq, encoded, session.replay.add(message.seq, encoded))
     return applying
   }

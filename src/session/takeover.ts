@@ -212,13 +212,13 @@ export class Takeover<V extends SessionViewer = SessionViewer> extends Part<V> {
    * Deltas we applied that a new host never got: past its hello's sequence number, or of
    * another epoch than its lineage gives their sequence number (a host that went on after it
    * was replaced, however many failovers back; all of `hostedEpoch`'s, when we hosted it). We
-   * hand over our own changes among them, as their origin may; nobody's word is taken for
+   * hand over our own changes among them (`isOwn`), as their origin may; nobody's word is taken for
    * another's (that origin hands its own over). Returns how many it lacks: then we take its state.
    */
   handOverOwn(conn: Conn, message: MessageOf<'hello'>, hostedEpoch: number | null): number {
     const beyond = this.lacking(message.lineage ?? [], message.seq, hostedEpoch)
     for (const delta of beyond) {
-      if (delta.origin === this.core.self.id) this.parts.links.sendTo(conn, wire.forward({ id: delta.id, origin: delta.origin, changes: delta.changes }))
+      if (this.isOwn(delta)) this.parts.links.sendTo(conn, wire.forward({ id: delta.id, origin: delta.origin, changes: delta.changes }))
     }
     return beyond.length
   }
@@ -230,7 +230,15 @@ export class Takeover<V extends SessionViewer = SessionViewer> extends Part<V> {
    * was lost (seed 1171834). One we hold under its id (the snapshot's ids, a delta since) is in it.
    */
   ownLacking(): MessageOf<'delta'>[] {
-    return this.lacking(this.s.lineage, this.s.seq, null).filter((d) => d.origin === this.core.self.id && !this.s.seen.has(d.id))
+    return this.lacking(this.s.lineage, this.s.seq, null).filter((d) => this.isOwn(d) && !this.s.seen.has(d.id))
+  }
+
+  /**
+   * A change we made, as we know it (`ownChanges`: our intents' deltas, our changes as host), not as a delta's
+   * origin field says: a host (a hostile one, elected) may name us as the origin of what it forged (seed 2470772).
+   */
+  private isOwn(delta: MessageOf<'delta'>): boolean {
+    return delta.origin === this.core.self.id && this.s.ownChanges.has(delta.id)
   }
 
   /** The deltas we hold (our history, and our own changes a snapshot may have cleared from it), each once, that a history (`lineage`, up to `seq`) lacks. */

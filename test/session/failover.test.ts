@@ -59,6 +59,27 @@ describe('host failover', () => {
     expect(g1.kv.applied.map((a) => a.meta.origin)).toEqual(['u-g3'])
   })
 
+  it('hands over as its own only changes it made, not what a host wrote in its name (seed 2470772)', async () => {
+    const { s, host, guests } = await started(4)
+    const [g1, g2, g3] = guests as [TestPeer, TestPeer, TestPeer]
+    g2.kv.set('mine', 'g2')
+    await s.settle()
+    // The host (hostile, and trusted while it hosts) writes g2 a change it says is g2's own, then leaves.
+    const { seq, epoch } = coreOf(host.controller).session!
+    forge(s, 'host', 'g2', { t: 'delta', seq: seq + 1, epoch, id: 'forged-own', origin: 'u-g2', changes: [{ p: 'kv', d: { key: 'forged', value: 1 } }] })
+    await s.settle()
+    expect(g2.kv.store()).toHaveProperty('forged')
+    host.controller.goodbye()
+    await s.settle(2_000)
+    expect(g1.controller.getRole()).toBe('host')
+    // g2 made no such change: it hands nothing over, and takes the new host's state, which lacks it.
+    for (const g of guests) expect(g.kv.store(), `${g.name} kv`).not.toHaveProperty('forged')
+    for (const g of guests) expect(g.kv.store(), `${g.name} kv`).toMatchObject({ mine: 'g2' })
+    g3.kv.set('after', 'failover')
+    await s.settle()
+    for (const g of guests) expect(g.kv.store()).toMatchObject({ after: 'failover' })
+  })
+
   it('elects a host when one survivor answered "the host lives" just before it got the goodbye too', async () => {
     const { s, host, guests } = await started(3)
     const [g1, g2] = guests as [TestPeer, TestPeer]

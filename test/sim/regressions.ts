@@ -87,6 +87,8 @@ export const REGRESSION_SEEDS: number[] = [3, 4, 12, 37, 43, 52, 108, 167, 332, 
 // own code never lost the host and stayed its guest. The new host counted that backer present on its pings: both hosted (1992525).
 // A guest back from a partition sent its change, then its outbox again while a gap held the change's delta back; the host's ok ack
 // to the repeat settled the outbox entry, and the delta, resent after it, was applied again over the change made here (2236880).
+// A hostile guest that won an election with honest backs had sent a survivor deltas naming it as their origin; once it left, that
+// survivor took them for its own changes (by the origin field) and handed them over to the honest next host, which applied them (2470772).
 export const CLASSIC_REGRESSION_SEEDS: number[] = [
   17, 86, 183, 203, 350, 375, 700, 718, 719, 1151, 1209, 1314, 1352, 1383, 2771, 3965, 4020, 5216, 5361, 5904, 7700, 8210,
   725, 1145, 1952, 2257, 2655, 3762, 4570, 5141, 6405, 7421, 7671,
@@ -110,6 +112,7 @@ export const CLASSIC_REGRESSION_SEEDS: number[] = [
   837524,
   1992525,
   2236880,
+  2470772,
 ]
 
 /**
