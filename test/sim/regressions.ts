@@ -89,6 +89,8 @@ export const REGRESSION_SEEDS: number[] = [3, 4, 12, 37, 43, 52, 108, 167, 332, 
 // to the repeat settled the outbox entry, and the delta, resent after it, was applied again over the change made here (2236880).
 // A hostile guest that won an election with honest backs had sent a survivor deltas naming it as their origin; once it left, that
 // survivor took them for its own changes (by the origin field) and handed them over to the honest next host, which applied them (2470772).
+// A host crashed 1.9 s after a reloaded guest resumed through another guest, their link still forming: the survivors rightly could not
+// elect (isolated), but the check, dating joins and not resumes, took it for a calm loss (2524125, a simulator misjudgement).
 export const CLASSIC_REGRESSION_SEEDS: number[] = [
   17, 86, 183, 203, 350, 375, 700, 718, 719, 1151, 1209, 1314, 1352, 1383, 2771, 3965, 4020, 5216, 5361, 5904, 7700, 8210,
   725, 1145, 1952, 2257, 2655, 3762, 4570, 5141, 6405, 7421, 7671,
@@ -113,6 +115,7 @@ export const CLASSIC_REGRESSION_SEEDS: number[] = [
   1992525,
   2236880,
   2470772,
+  2524125,
 ]
 
 /**

@@ -305,6 +305,8 @@ export async function simulate(seed: number, steps = 24, modes = modesOf(seed)):
         return true
       }
       log(`resume ${reloaded.name} (was ${peer.name}) at #${resumed.seq} via ${host.name}`)
+      // A join like any other: its links form after it, and a host lost meanwhile is no calm loss (seed 2524125).
+      lastJoinAt = s.clock.now()
       const accepted = host.controller.acceptAnswer(resumed.join.answerCode).catch((error: Error) => log(`accept failed: ${error.message}`))
       await s.settle(50)
       await accepted
