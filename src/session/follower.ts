@@ -276,7 +276,7 @@ export class Follower<V extends SessionViewer = SessionViewer> extends Part<V> {
     const encoded = data ?? this.core.received.get(message) ?? encodeText(message)
     // Ours only by what we know (an intent of ours it settles, a change we already hold as ours), never by
     // its origin field alone: handed over as ours, a host's forgery would outlive its reign (seed 2470772).
-    if (mine || session.ownChanges.has(message.id)) session.ownChanges.set(message.id, encoded)
+    if (mine || (message.origin === this.core.self.id && session.ownChanges.has(message.id))) session.ownChanges.set(message.id, encoded)
     this.parts.journaling.applied(message.seq, encoded, session.replay.add(message.seq, encoded))
     return applying
   }

@@ -68,6 +68,12 @@ export function keepRosterGaps(gaps: readonly RosterGap[], floor: number): Roste
   return kept
 }
 
+/** Host: the stretch `conn` is out of our roster, if one is open, ends at `now` (taken back, or a new stretch begins). */
+export function endRosterGap(conn: Conn, now: number): void {
+  const open = conn.outOfRoster?.at(-1)
+  if (open && open.to === undefined) open.to = now
+}
+
 export class Liveness<V extends SessionViewer = SessionViewer> extends Part<V> {
   scheduleHeartbeat(): void {
     const session = this.s
@@ -223,9 +229,8 @@ export class Liveness<V extends SessionViewer = SessionViewer> extends Part<V> {
   outOfNewRoster(now: number): void {
     for (const conn of this.s.conns) {
       if (!conn.peerId || this.s.peers.has(conn.peerId)) continue
+      endRosterGap(conn, now)
       const gaps = (conn.outOfRoster ??= [])
-      const open = gaps.at(-1)
-      if (open && open.to === undefined) open.to = now
       gaps.push({ from: now, epochStart: true })
     }
   }

@@ -6,7 +6,7 @@ import type { SessionViewer } from '../types.js'
 import { wire } from '../wire/build.js'
 import type { MessageOf, PeerInfo } from '../wire/messages.js'
 import { epochAt, type Lineage, spliced } from './lineage.js'
-import { lastAnswered } from './liveness.js'
+import { endRosterGap, lastAnswered } from './liveness.js'
 import { type Conn, type Election, Part } from './state.js'
 
 export class Takeover<V extends SessionViewer = SessionViewer> extends Part<V> {
@@ -333,8 +333,7 @@ export class Takeover<V extends SessionViewer = SessionViewer> extends Part<V> {
     conn.followedAt = this.core.clock.now()
     if (this.s.peers.has(peerId)) return
     // Listed again from now on: guests admitted while it was out may elect without it (`listedBy`).
-    const gap = conn.outOfRoster?.at(-1)
-    if (gap && gap.to === undefined) gap.to = this.core.clock.now()
+    endRosterGap(conn, this.core.clock.now())
     const access = conn.access ?? this.s.successionAccess.get(peerId)
     const peer: PeerInfo = { id: peerId, name: this.core.formerNames.get(peerId) ?? peerId, role: 'guest', color: this.parts.host.colourFor(peerId), ...(access === 'viewer' ? { access } : {}) }
     this.s.peers.set(peerId, peer)
